@@ -1,0 +1,37 @@
+//! Why a transaction is invalid: it never enters a block and changes nothing.
+
+use nvm_identity::CredentialError;
+use nvm_primitives::{DecodeError, IdCom, VmKind};
+use nvm_state_api::StateError;
+
+fn hex32(id: &IdCom) -> String {
+    format!("0x{}", hex::encode(id))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("bad signature: {0}")]
+    Signature(#[from] CredentialError),
+    #[error("wrong chain id {got} (this chain is {expected})")]
+    WrongChain { expected: u64, got: u64 },
+    #[error("sender {} is not a registered identity", hex32(.0))]
+    UnknownSender(IdCom),
+    #[error("credential is not the one registered for sender {}", hex32(.0))]
+    CredentialMismatch(IdCom),
+    #[error("nonce {got} is not the next nonce {expected} of the sender")]
+    BadNonce { expected: u64, got: u64 },
+    #[error("max_fee {max_fee} is below the required fee {required}")]
+    FeeTooLow { max_fee: u128, required: u128 },
+    #[error("insufficient native balance: need {needed}, have {available}")]
+    InsufficientFunds { needed: u128, available: u128 },
+    #[error("unknown opcode {0:#04x}: no VM serves it")]
+    UnknownOpcode(u8),
+    #[error("the {0} VM is not available on this node (opcodes {lo:#04x}-{hi:#04x})", lo = .0.opcode_base(), hi = .0.opcode_base() + 0x0F)]
+    VmUnavailable(VmKind),
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}

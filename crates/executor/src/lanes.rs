@@ -1,0 +1,88 @@
+//! Context-based sharding (SPEC §4): which lane each transaction of a new block runs in.
+
+use nvm_primitives::{VmKind, sha256_parts};
+use nvm_state_api::{AccessSet, StateKey};
+use std::collections::{HashMap, HashSet};
+
+/// K, the number of shards.
+pub const DEFAULT_SHARDS: u64 = 64;
+
+/// `shard = u64_be(SHA-256(u32_le(len(vm)) ‖ vm ‖ ctx)[0..8]) mod K`; no tag or an all-zero tag
+/// is shard 0.
+pub fn shard_of(vm: VmKind, context: Option<&[u8; 16]>, shards: u64) -> u64 {
+    let Some(ctx) = context.filter(|c| **c != [0; 16]) else { return 0 };
+    let name = vm.name().as_bytes();
+    let len = u32::try_from(name.len()).unwrap_or(u32::MAX).to_le_bytes();
+    let digest = sha256_parts(&[&len, name, ctx]);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first) % shards.max(1)
+}
+
+/// Orders a block's transactions into lanes: shard 0, 1, … K-1 (each in arrival order), then the
+/// shared lane. A transaction goes to the shared lane when it touches a key another shard
+/// touches, or a key of an earlier shared-lane transaction. Any two conflicting transactions
+/// therefore keep their arrival order, so the lane order is equivalent to arrival order.
+/// Returns the permutation (indices into the inputs).
+pub fn order_by_lanes(shards: &[u64], access: &[AccessSet]) -> Vec<usize> {
+    let mut writers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
+    let mut readers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
+    for (shard, set) in shards.iter().zip(access) {
+        for key in &set.writes {
+            writers.entry(*key).or_default().insert(*shard);
+        }
+        for key in &set.reads {
+            readers.entry(*key).or_default().insert(*shard);
+        }
+    }
+    let others = |map: &HashMap<StateKey, HashSet<u64>>, key: &StateKey, shard: u64| {
+        map.get(key).is_some_and(|s| s.iter().any(|x| *x != shard))
+    };
+    let mut shared_writes: HashSet<StateKey> = HashSet::new();
+    let mut shared_reads: HashSet<StateKey> = HashSet::new();
+    let mut lanes: Vec<(u64, usize)> = Vec::with_capacity(shards.len());
+    for (i, (shard, set)) in shards.iter().zip(access).enumerate() {
+        let cross = set.writes.iter().any(|k| {
+            others(&writers, k, *shard)
+                || others(&readers, k, *shard)
+                || shared_writes.contains(k)
+                || shared_reads.contains(k)
+        }) || set.reads.iter().any(|k| others(&writers, k, *shard) || shared_writes.contains(k));
+        if cross {
+            shared_writes.extend(set.writes.iter().copied());
+            shared_reads.extend(set.reads.iter().copied());
+            lanes.push((u64::MAX, i));
+        } else {
+            lanes.push((*shard, i));
+        }
+    }
+    lanes.sort_by_key(|(lane, i)| (*lane, *i));
+    lanes.into_iter().map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_tag_is_shard_zero_and_formula_is_stable() {
+        assert_eq!(shard_of(VmKind::Native, None, 64), 0);
+        assert_eq!(shard_of(VmKind::Native, Some(&[0; 16]), 64), 0);
+        let ctx = [7u8; 16];
+        let digest = sha256_parts(&[&6u32.to_le_bytes(), b"native", &ctx]);
+        let expected = u64::from_be_bytes(digest[..8].try_into().unwrap()) % 64;
+        assert_eq!(shard_of(VmKind::Native, Some(&ctx), 64), expected);
+    }
+
+    #[test]
+    fn cross_shard_conflicts_go_to_the_shared_lane_in_order() {
+        let set = |w: u8| {
+            let mut s = AccessSet::default();
+            s.write([w; 32]);
+            s
+        };
+        // tx0 shard 5 key 1; tx1 shard 2 key 1 (conflict); tx2 shard 5 key 9; tx3 shard 5 key 1.
+        let order = order_by_lanes(&[5, 2, 5, 5], &[set(1), set(1), set(9), set(1)]);
+        assert_eq!(order, vec![2, 0, 1, 3]);
+    }
+}

@@ -1,0 +1,15 @@
+//! Dispatcher, scheduler and block execution.
+
+mod block;
+mod dispatcher;
+mod error;
+mod lanes;
+mod schedule;
+mod verified;
+
+pub use block::{BlockOutcome, ChainConfig, ExecutionMode, Executor, IncludedTx};
+pub use dispatcher::Dispatcher;
+pub use error::TxError;
+pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
+pub use schedule::schedule_batches;
+pub use verified::VerifiedTx;

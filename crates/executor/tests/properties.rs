@@ -1,0 +1,268 @@
+//! Property tests of block execution over random transaction sequences (failing ones included).
+//! Replay a failure with the seed proptest prints (`PROPTEST_...` env vars / regression file).
+
+use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
+use nvm_identity::{Registry, SecretKey, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
+use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
+use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody, VmKind};
+use nvm_state_api::{MemoryState, TxOverlay};
+use nvm_vm_api::BlockEnv;
+use nvm_vm_native::NativeOp;
+use proptest::prelude::*;
+
+const CHAIN: u64 = 1337;
+const FEE: u128 = 10;
+const START: u128 = 1_000_000;
+const ACTORS: usize = 6;
+
+struct Actor {
+    key: SecretKey,
+    id: IdCom,
+}
+
+fn actor(i: usize) -> Actor {
+    let key = SecretKey::from_secret(SchemeId::Ed25519, &[i as u8 + 1; 32]).unwrap();
+    let id = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[0; 32]);
+    Actor { key, id }
+}
+
+/// A late joiner: funded at genesis by id_com, registered only by a transaction.
+fn newcomer() -> Actor {
+    let key = SecretKey::from_secret(SchemeId::Secp256k1Ecdsa, &[99; 32]).unwrap();
+    let id = id_com_from_credential(SchemeId::Secp256k1Ecdsa, &key.public_key(), &[1; 32]);
+    Actor { key, id }
+}
+
+fn genesis(actors: &[Actor]) -> MemoryState {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    let native = TokenInfo { name: "n-VM".into(), symbol: "NVM".into(), decimals: 18, supply: 0, authority: None };
+    Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+    for a in actors {
+        Registry::create(&mut state, SchemeId::Ed25519, &a.key.public_key(), [0; 32]).unwrap();
+        Ledger::credit(&mut state, &NATIVE_MINT, &a.id, START).unwrap();
+    }
+    Ledger::credit(&mut state, &NATIVE_MINT, &newcomer().id, START).unwrap();
+    let (writes, _) = state.into_writes();
+    let mut out = MemoryState::default();
+    out.apply(&writes.into_iter().collect());
+    out
+}
+
+fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
+    let body = TxBody {
+        version: ENVELOPE_VERSION,
+        chain_id: CHAIN,
+        sender,
+        nonce,
+        max_fee: FEE,
+        context: Some([(nonce % 3) as u8; 16]),
+        payload: op.encode(),
+    };
+    let signature = a.key.sign(&body.hash()).unwrap();
+    let tx = Transaction {
+        body,
+        credential: Credential { scheme: a.key.scheme() as u8, public_key: a.key.public_key(), signature },
+    };
+    VerifiedTx::verify(tx.encode()).unwrap()
+}
+
+fn executor() -> Executor {
+    Executor::new(Dispatcher::with_default_vms(), ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 })
+}
+
+fn env() -> BlockEnv {
+    BlockEnv { chain_id: CHAIN, height: 1, timestamp_ms: 0, proposer: [0xEE; 32] }
+}
+
+/// A random step: who sends what. Nonces are tracked so most transactions are valid, but some
+/// replay or skip a nonce on purpose.
+#[derive(Clone, Debug)]
+enum Step {
+    Transfer { from: usize, to: usize, vm: usize, amount: u128, nonce_skew: i8 },
+    TransferToStranger { from: usize, amount: u128 },
+    CreateToken { from: usize },
+    Mint { from: usize, to: usize, amount: u128 },
+    Approve { from: usize, to: usize, amount: u128 },
+    TransferFrom { from: usize, owner: usize, to: usize, amount: u128 },
+    Burn { from: usize, amount: u128 },
+    NewcomerJoins,
+    Forged { signer: usize, victim: usize, amount: u128 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let who = 0..ACTORS;
+    let amount = prop_oneof![0u128..3_000, 900_000u128..2_000_000];
+    prop_oneof![
+        6 => (who.clone(), who.clone(), 0usize..5, amount.clone(), prop_oneof![8 => Just(0i8), 1 => Just(-1i8), 1 => Just(1i8)])
+            .prop_map(|(from, to, vm, amount, nonce_skew)| Step::Transfer { from, to, vm, amount, nonce_skew }),
+        1 => (who.clone(), amount.clone()).prop_map(|(from, amount)| Step::TransferToStranger { from, amount }),
+        1 => who.clone().prop_map(|from| Step::CreateToken { from }),
+        2 => (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Step::Mint { from, to, amount }),
+        1 => (who.clone(), who.clone(), amount.clone()).prop_map(|(from, to, amount)| Step::Approve { from, to, amount }),
+        2 => (who.clone(), who.clone(), who.clone(), amount.clone())
+            .prop_map(|(from, owner, to, amount)| Step::TransferFrom { from, owner, to, amount }),
+        1 => (who.clone(), amount.clone()).prop_map(|(from, amount)| Step::Burn { from, amount }),
+        1 => Just(Step::NewcomerJoins),
+        1 => (who.clone(), who, amount).prop_map(|(signer, victim, amount)| Step::Forged { signer, victim, amount }),
+    ]
+}
+
+/// Turns steps into signed transactions, tracking nonces.
+fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
+    let mut nonces = [0u64; ACTORS];
+    let mut tokens: Vec<[u8; 32]> = vec![NATIVE_MINT];
+    let mut out = Vec::new();
+    let next = |i: usize, nonces: &mut [u64; ACTORS]| {
+        let n = nonces[i];
+        nonces[i] += 1;
+        n
+    };
+    for s in steps {
+        let tx = match s.clone() {
+            Step::Transfer { from, to, vm, amount, nonce_skew } => {
+                let mint = tokens[amount as usize % tokens.len()];
+                let to = derive_address(VmKind::ALL[vm], &actors[to].id);
+                let nonce = (next(from, &mut nonces) as i64 + nonce_skew as i64).max(0) as u64;
+                if nonce_skew > 0 { nonces[from] -= 1; }
+                sign(&actors[from], actors[from].id, nonce, &NativeOp::Transfer { mint, to, amount })
+            }
+            Step::TransferToStranger { from, amount } => {
+                let to = VmAddress::Evm([0x5A; 20]);
+                let n = next(from, &mut nonces);
+                sign(&actors[from], actors[from].id, n, &NativeOp::Transfer { mint: NATIVE_MINT, to, amount })
+            }
+            Step::CreateToken { from } => {
+                let n = next(from, &mut nonces);
+                tokens.push(nvm_vm_native::token_mint_id(&actors[from].id, n));
+                let op = NativeOp::CreateToken { name: "T".into(), symbol: "T".into(), decimals: 6, initial_supply: 5_000 };
+                sign(&actors[from], actors[from].id, n, &op)
+            }
+            Step::Mint { from, to, amount } => {
+                let mint = *tokens.last().unwrap();
+                let n = next(from, &mut nonces);
+                let to = VmAddress::Native(actors[to].id);
+                sign(&actors[from], actors[from].id, n, &NativeOp::Mint { mint, to, amount })
+            }
+            Step::Approve { from, to, amount } => {
+                let mint = tokens[from % tokens.len()];
+                let n = next(from, &mut nonces);
+                let spender = derive_address(VmKind::Tvm, &actors[to].id);
+                sign(&actors[from], actors[from].id, n, &NativeOp::Approve { mint, spender, amount })
+            }
+            Step::TransferFrom { from, owner, to, amount } => {
+                let mint = tokens[owner % tokens.len()];
+                let n = next(from, &mut nonces);
+                let op = NativeOp::TransferFrom {
+                    mint,
+                    owner: derive_address(VmKind::Svm, &actors[owner].id),
+                    to: VmAddress::Native(actors[to].id),
+                    amount,
+                };
+                sign(&actors[from], actors[from].id, n, &op)
+            }
+            Step::Burn { from, amount } => {
+                let mint = *tokens.last().unwrap();
+                let n = next(from, &mut nonces);
+                sign(&actors[from], actors[from].id, n, &NativeOp::Burn { mint, amount })
+            }
+            Step::NewcomerJoins => {
+                let n = newcomer();
+                let op = NativeOp::CreateIdentity { scheme: SchemeId::Secp256k1Ecdsa as u8, public_key: n.key.public_key(), salt: [1; 32] };
+                sign(&n, n.id, 0, &op)
+            }
+            Step::Forged { signer, victim, amount } => {
+                // Signed by `signer` but claiming to be `victim`: must never execute.
+                let to = VmAddress::Native(actors[signer].id);
+                sign(&actors[signer], actors[victim].id, nonces[victim], &NativeOp::Transfer { mint: NATIVE_MINT, to, amount })
+            }
+        };
+        out.push(tx);
+    }
+    out
+}
+
+/// Everyone who can hold value in these tests.
+fn holders(actors: &[Actor]) -> Vec<IdCom> {
+    let mut ids: Vec<IdCom> = actors.iter().map(|a| a.id).collect();
+    ids.push(newcomer().id);
+    ids.push(env().proposer);
+    ids.push(legacy_id_com(&VmAddress::Evm([0x5A; 20])).unwrap());
+    ids
+}
+
+fn native_total(state: &MemoryState, ids: &[IdCom]) -> u128 {
+    let mut view = TxOverlay::new(state);
+    ids.iter().map(|id| Ledger::balance(&mut view, &NATIVE_MINT, id).unwrap()).sum()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// The parallel scheduler gives exactly the serial result: receipts, rejections, writes.
+    #[test]
+    fn parallel_equals_serial(steps in proptest::collection::vec(step(), 1..80)) {
+        let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+        let state = genesis(&actors);
+        let txs = build(&steps, &actors);
+        let exec = executor();
+        let ordered = exec.order_for_block(&state, &env(), txs);
+        let serial = exec.execute_block(&state, &env(), ordered.clone(), ExecutionMode::Serial).unwrap();
+        let parallel = exec.execute_block(&state, &env(), ordered, ExecutionMode::Parallel).unwrap();
+        prop_assert_eq!(&serial.included, &parallel.included);
+        prop_assert_eq!(&serial.rejected, &parallel.rejected);
+        prop_assert_eq!(&serial.writes, &parallel.writes);
+        prop_assert_eq!(serial.fees, parallel.fees);
+    }
+
+    /// Native value is conserved across any block (fees move to the proposer), failing
+    /// transactions included; forged transactions are always rejected.
+    #[test]
+    fn value_conserved_and_forgeries_rejected(steps in proptest::collection::vec(step(), 1..80)) {
+        let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+        let mut state = genesis(&actors);
+        let ids = holders(&actors);
+        let before = native_total(&state, &ids);
+        let txs = build(&steps, &actors);
+        let forged: Vec<_> = steps.iter().zip(&txs)
+            .filter(|(s, _)| matches!(s, Step::Forged { signer, victim, .. } if signer != victim))
+            .map(|(_, tx)| tx.hash()).collect();
+        let outcome = executor().execute_block(&state, &env(), txs, ExecutionMode::Parallel).unwrap();
+        for hash in &forged {
+            let rejected = outcome.rejected.iter().find(|(tx, _)| tx.hash() == *hash);
+            prop_assert!(matches!(rejected, Some((_, TxError::CredentialMismatch(_)))));
+        }
+        state.apply(&outcome.writes);
+        prop_assert_eq!(native_total(&state, &ids), before);
+    }
+
+    /// A transaction authorised by one identity never lowers another identity's balance unless
+    /// that identity approved it (identity isolation).
+    #[test]
+    fn only_the_signer_or_an_approver_is_debited(steps in proptest::collection::vec(step(), 1..40)) {
+        let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+        let mut state = genesis(&actors);
+        let ids = holders(&actors);
+        let exec = executor();
+        let mut approvals: Vec<(IdCom, IdCom)> = Vec::new();
+        for (i, tx) in build(&steps, &actors).into_iter().enumerate() {
+            let before: Vec<u128> = {
+                let mut v = TxOverlay::new(&state);
+                ids.iter().map(|id| Ledger::balance(&mut v, &NATIVE_MINT, id).unwrap()).collect()
+            };
+            let sender = tx.tx().body.sender;
+            if let Step::Approve { from, to, .. } = &steps[i] {
+                approvals.push((actors[*from].id, actors[*to].id));
+            }
+            let outcome = exec.execute_block(&state, &BlockEnv { height: i as u64, ..env() }, vec![tx], ExecutionMode::Serial).unwrap();
+            state.apply(&outcome.writes);
+            let mut v = TxOverlay::new(&state);
+            for (id, old) in ids.iter().zip(before) {
+                let now = Ledger::balance(&mut v, &NATIVE_MINT, id).unwrap();
+                if now < old && *id != sender {
+                    prop_assert!(approvals.contains(&(*id, sender)), "identity debited without approval");
+                }
+            }
+        }
+    }
+}

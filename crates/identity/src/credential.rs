@@ -1,0 +1,183 @@
+//! Signature verification for every credential scheme.
+//!
+//! Every scheme signs the 32-byte transaction hash (or another 32-byte domain-separated digest).
+
+use fips204::traits::{SerDes, Verifier as _};
+use nvm_primitives::SchemeId;
+
+/// Context string bound into every ML-DSA signature (FIPS 204 domain separation).
+pub(crate) const ML_DSA_CONTEXT: &[u8] = b"n-VM";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("{scheme} public key must be {expected} bytes, got {got}")]
+    PublicKeyLength { scheme: &'static str, expected: usize, got: usize },
+    #[error("{scheme} signature must be {expected} bytes, got {got}")]
+    SignatureLength { scheme: &'static str, expected: usize, got: usize },
+    #[error("invalid {scheme} public key")]
+    InvalidPublicKey { scheme: &'static str },
+    #[error("{scheme} signature does not verify")]
+    BadSignature { scheme: &'static str },
+    #[error("secp256k1 signature has a high S value (non-canonical)")]
+    HighS,
+}
+
+fn expect_len(
+    scheme: SchemeId,
+    public_key: &[u8],
+    signature: &[u8],
+    pk_len: usize,
+    sig_len: usize,
+) -> Result<(), CredentialError> {
+    if public_key.len() != pk_len {
+        return Err(CredentialError::PublicKeyLength {
+            scheme: scheme.name(),
+            expected: pk_len,
+            got: public_key.len(),
+        });
+    }
+    if signature.len() != sig_len {
+        return Err(CredentialError::SignatureLength {
+            scheme: scheme.name(),
+            expected: sig_len,
+            got: signature.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Expected (public key, signature) lengths per scheme.
+pub(crate) const fn lengths(scheme: SchemeId) -> (usize, usize) {
+    match scheme {
+        SchemeId::Ed25519 => (32, 64),
+        SchemeId::Secp256k1Ecdsa => (33, 64),
+        SchemeId::Bip340Schnorr => (32, 64),
+        SchemeId::MlDsa44 => (fips204::ml_dsa_44::PK_LEN, fips204::ml_dsa_44::SIG_LEN),
+    }
+}
+
+/// Checks that a public key is well-formed for its scheme (used when registering a credential).
+pub fn check_public_key(scheme: SchemeId, public_key: &[u8]) -> Result<(), CredentialError> {
+    let (pk_len, _) = lengths(scheme);
+    if public_key.len() != pk_len {
+        return Err(CredentialError::PublicKeyLength {
+            scheme: scheme.name(),
+            expected: pk_len,
+            got: public_key.len(),
+        });
+    }
+    let invalid = CredentialError::InvalidPublicKey { scheme: scheme.name() };
+    let ok = match scheme {
+        SchemeId::Ed25519 => public_key
+            .try_into()
+            .ok()
+            .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+            .is_some(),
+        SchemeId::Secp256k1Ecdsa => k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).is_ok(),
+        SchemeId::Bip340Schnorr => k256::schnorr::VerifyingKey::from_bytes(public_key).is_ok(),
+        SchemeId::MlDsa44 => public_key
+            .try_into()
+            .ok()
+            .and_then(|b| fips204::ml_dsa_44::PublicKey::try_from_bytes(b).ok())
+            .is_some(),
+    };
+    if ok { Ok(()) } else { Err(invalid) }
+}
+
+/// Verifies `signature` over `message` by `public_key` under `scheme`.
+pub fn verify(
+    scheme: SchemeId,
+    public_key: &[u8],
+    message: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), CredentialError> {
+    let (pk_len, sig_len) = lengths(scheme);
+    expect_len(scheme, public_key, signature, pk_len, sig_len)?;
+    let bad = CredentialError::BadSignature { scheme: scheme.name() };
+    let invalid_key = CredentialError::InvalidPublicKey { scheme: scheme.name() };
+    match scheme {
+        SchemeId::Ed25519 => {
+            let pk: [u8; 32] = public_key.try_into().map_err(|_| invalid_key.clone())?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| invalid_key)?;
+            let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad.clone())?;
+            key.verify_strict(message, &sig).map_err(|_| bad)
+        }
+        SchemeId::Secp256k1Ecdsa => {
+            use k256::ecdsa::signature::hazmat::PrehashVerifier;
+            let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+                .map_err(|_| invalid_key)?;
+            let sig = k256::ecdsa::Signature::from_slice(signature).map_err(|_| bad.clone())?;
+            if sig.normalize_s().is_some() {
+                return Err(CredentialError::HighS);
+            }
+            key.verify_prehash(message, &sig).map_err(|_| bad)
+        }
+        SchemeId::Bip340Schnorr => {
+            let key = k256::schnorr::VerifyingKey::from_bytes(public_key).map_err(|_| invalid_key)?;
+            let sig = k256::schnorr::Signature::try_from(signature).map_err(|_| bad.clone())?;
+            key.verify_raw(message, &sig).map_err(|_| bad)
+        }
+        SchemeId::MlDsa44 => {
+            let pk_bytes = public_key.try_into().map_err(|_| invalid_key.clone())?;
+            let key = fips204::ml_dsa_44::PublicKey::try_from_bytes(pk_bytes)
+                .map_err(|_| invalid_key)?;
+            let sig: [u8; fips204::ml_dsa_44::SIG_LEN] =
+                signature.try_into().map_err(|_| bad.clone())?;
+            if key.verify(message, &sig, ML_DSA_CONTEXT) { Ok(()) } else { Err(bad) }
+        }
+    }
+}
+
+/// One signature to check in a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureCheck<'a> {
+    pub scheme: SchemeId,
+    pub public_key: &'a [u8],
+    pub message: &'a [u8; 32],
+    pub signature: &'a [u8],
+}
+
+/// Verifies many signatures; Ed25519 ones together with one batch equation. Returns one result
+/// per input, in order. When a batch fails, its members are checked one by one so that each bad
+/// signature is named and each good one still passes.
+pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialError>> {
+    let mut results: Vec<Option<Result<(), CredentialError>>> = vec![None; checks.len()];
+    let mut ed_index = Vec::new();
+    let mut ed_keys = Vec::new();
+    let mut ed_sigs = Vec::new();
+    let mut ed_msgs: Vec<&[u8]> = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        let parsed = (check.scheme == SchemeId::Ed25519)
+            .then(|| {
+                let pk: [u8; 32] = check.public_key.try_into().ok()?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&pk).ok()?;
+                let sig = ed25519_dalek::Signature::from_slice(check.signature).ok()?;
+                Some((key, sig))
+            })
+            .flatten();
+        match parsed {
+            Some((key, sig)) if !key.is_weak() => {
+                ed_index.push(i);
+                ed_keys.push(key);
+                ed_sigs.push(sig);
+                ed_msgs.push(check.message.as_slice());
+            }
+            _ => {
+                results[i] =
+                    Some(verify(check.scheme, check.public_key, check.message, check.signature))
+            }
+        }
+    }
+    if !ed_index.is_empty() {
+        let batch_ok = ed25519_dalek::verify_batch(&ed_msgs, &ed_sigs, &ed_keys).is_ok();
+        for &i in &ed_index {
+            let check = &checks[i];
+            results[i] = Some(if batch_ok {
+                Ok(())
+            } else {
+                verify(check.scheme, check.public_key, check.message, check.signature)
+            });
+        }
+    }
+    results.into_iter().map(|r| r.unwrap_or(Err(CredentialError::BadSignature { scheme: "?" }))).collect()
+}

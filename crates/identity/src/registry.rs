@@ -1,0 +1,198 @@
+//! Identities in state: credential records, the reverse address index and nonces.
+
+use crate::{
+    address::{VmAddress, derive_address, id_com_from_credential, legacy_id_com},
+    credential::{CredentialError, check_public_key},
+};
+use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
+use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
+
+/// `SHA-256("identity:" ‖ id_com)` → [`IdentityRecord`].
+pub fn identity_key(id_com: &IdCom) -> StateKey {
+    sha256_parts(&[b"identity:", id_com])
+}
+
+/// `SHA-256("addr:" ‖ vm ‖ address)` → id_com: the reverse index.
+pub fn index_key(address: &VmAddress) -> StateKey {
+    sha256_parts(&[b"addr:", &[address.vm().code()], address.as_bytes()])
+}
+
+/// `SHA-256("nonce:" ‖ id_com)` → the next nonce (u64).
+pub fn nonce_key(id_com: &IdCom) -> StateKey {
+    sha256_parts(&[b"nonce:", id_com])
+}
+
+/// The credential currently authorised to act for an identity.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct IdentityRecord {
+    pub scheme: u8,
+    pub public_key: Vec<u8>,
+    /// The salt id_com was created with (kept so the first credential's commitment can be shown).
+    pub salt: [u8; 32],
+}
+
+impl IdentityRecord {
+    pub fn scheme(&self) -> Result<SchemeId, IdentityError> {
+        SchemeId::try_from(self.scheme).map_err(|_| IdentityError::UnknownScheme(self.scheme))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("identity 0x{} already exists", hex::encode(.0))]
+    AlreadyExists(IdCom),
+    #[error("no identity 0x{}", hex::encode(.0))]
+    Unknown(IdCom),
+    #[error("address {address} already belongs to identity 0x{}", hex::encode(.owner))]
+    AddressTaken { address: String, owner: IdCom },
+    #[error("unknown signature scheme {0:#04x}")]
+    UnknownScheme(u8),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Identity operations over any [`StateAccess`].
+pub struct Registry;
+
+impl Registry {
+    pub fn get(state: &mut dyn StateAccess, id_com: &IdCom) -> Result<Option<IdentityRecord>, StateError> {
+        state.get_decoded(&identity_key(id_com))
+    }
+
+    /// Creates the identity of `(scheme, public_key, salt)`, registering every derived VM address
+    /// in the reverse index. Returns its id_com.
+    pub fn create(
+        state: &mut dyn StateAccess,
+        scheme: SchemeId,
+        public_key: &[u8],
+        salt: [u8; 32],
+    ) -> Result<IdCom, IdentityError> {
+        check_public_key(scheme, public_key)?;
+        let id_com = id_com_from_credential(scheme, public_key, &salt);
+        if Self::get(state, &id_com)?.is_some() {
+            return Err(IdentityError::AlreadyExists(id_com));
+        }
+        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
+            let address = derive_address(vm, &id_com);
+            let key = index_key(&address);
+            if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
+                return Err(IdentityError::AddressTaken { address: address.display(), owner });
+            }
+            state.set_encoded(key, &id_com);
+        }
+        let record = IdentityRecord { scheme: scheme as u8, public_key: public_key.to_vec(), salt };
+        state.set_encoded(identity_key(&id_com), &record);
+        Ok(id_com)
+    }
+
+    /// Replaces an identity's credential; id_com and every address stay as they are.
+    pub fn rotate(
+        state: &mut dyn StateAccess,
+        id_com: &IdCom,
+        scheme: SchemeId,
+        public_key: &[u8],
+    ) -> Result<(), IdentityError> {
+        check_public_key(scheme, public_key)?;
+        let mut record = Self::get(state, id_com)?.ok_or(IdentityError::Unknown(*id_com))?;
+        record.scheme = scheme as u8;
+        record.public_key = public_key.to_vec();
+        state.set_encoded(identity_key(id_com), &record);
+        Ok(())
+    }
+
+    /// Resolves any address to the identity it belongs to: an id_com is itself; an indexed address
+    /// is its identity; any other well-formed address is its legacy identity. Total, so value
+    /// sent to a valid address is never lost.
+    pub fn resolve(state: &mut dyn StateAccess, address: &VmAddress) -> Result<IdCom, StateError> {
+        if let VmAddress::Native(id) = address {
+            return Ok(*id);
+        }
+        match state.get_decoded::<IdCom>(&index_key(address))? {
+            Some(id) => Ok(id),
+            None => Ok(legacy_id_com(address).unwrap_or([0; 32])),
+        }
+    }
+
+    /// Declares the reads [`Registry::resolve`] makes.
+    pub fn declare_resolve(access: &mut AccessSet, address: &VmAddress) {
+        if !matches!(address, VmAddress::Native(_)) {
+            access.read(index_key(address));
+        }
+    }
+
+    /// Declares the writes [`Registry::create`] makes.
+    pub fn declare_create(access: &mut AccessSet, id_com: &IdCom) {
+        access.write(identity_key(id_com));
+        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
+            access.write(index_key(&derive_address(vm, id_com)));
+        }
+    }
+
+    pub fn nonce(state: &mut dyn StateAccess, id_com: &IdCom) -> Result<u64, StateError> {
+        state.get_u64(&nonce_key(id_com))
+    }
+
+    pub fn set_nonce(state: &mut dyn StateAccess, id_com: &IdCom, nonce: u64) {
+        state.set_encoded(nonce_key(id_com), &nonce);
+    }
+
+    /// The digest a new key signs to prove possession when it replaces an identity's credential.
+    pub fn rotation_digest(
+        chain_id: u64,
+        id_com: &IdCom,
+        nonce: u64,
+        scheme: SchemeId,
+        public_key: &[u8],
+    ) -> [u8; 32] {
+        sha256_parts(&[
+            b"nvm:rotate:",
+            &chain_id.to_le_bytes(),
+            id_com,
+            &nonce.to_le_bytes(),
+            &[scheme as u8],
+            public_key,
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SecretKey;
+    use nvm_state_api::{MemoryState, TxOverlay};
+
+    #[test]
+    fn create_indexes_every_address_and_rotation_keeps_them() {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        let key = SecretKey::generate(SchemeId::Ed25519);
+        let id = Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [5; 32]).unwrap();
+        for vm in VmKind::ALL {
+            let addr = derive_address(vm, &id);
+            assert_eq!(Registry::resolve(&mut state, &addr).unwrap(), id);
+        }
+        assert_eq!(
+            Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [5; 32]),
+            Err(IdentityError::AlreadyExists(id))
+        );
+        let new_key = SecretKey::generate(SchemeId::MlDsa44);
+        Registry::rotate(&mut state, &id, SchemeId::MlDsa44, &new_key.public_key()).unwrap();
+        let record = Registry::get(&mut state, &id).unwrap().unwrap();
+        assert_eq!(record.public_key, new_key.public_key());
+        for vm in VmKind::ALL {
+            assert_eq!(Registry::resolve(&mut state, &derive_address(vm, &id)).unwrap(), id);
+        }
+    }
+
+    #[test]
+    fn unknown_addresses_resolve_to_legacy_identities() {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        let evm = VmAddress::Evm([7; 20]);
+        let resolved = Registry::resolve(&mut state, &evm).unwrap();
+        assert_eq!(resolved, sha256_parts(&[b"legacy_evm:", &[7; 20]]));
+    }
+}

@@ -1,0 +1,228 @@
+//! The unified token ledger (SPEC §3).
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_primitives::{IdCom, Mint, StateKey, sha256_parts};
+use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
+
+/// The native token's mint id.
+pub const NATIVE_MINT: Mint = [0; 32];
+/// The native token is kept at 18 decimals; each VM view shows it in its own unit.
+pub const NATIVE_DECIMALS: u8 = 18;
+/// Longest token name or symbol, in bytes.
+pub const MAX_METADATA_LEN: usize = 64;
+/// Most decimals a token may have (10^38 still fits in a u128).
+pub const MAX_DECIMALS: u8 = 38;
+
+/// `SHA-256("balance:" ‖ mint ‖ id_com)` (paper storage key).
+pub fn balance_key(mint: &Mint, id_com: &IdCom) -> StateKey {
+    sha256_parts(&[b"balance:", mint, id_com])
+}
+
+/// `SHA-256("allowance:" ‖ mint ‖ owner ‖ spender)` (paper storage key).
+pub fn allowance_key(mint: &Mint, owner: &IdCom, spender: &IdCom) -> StateKey {
+    sha256_parts(&[b"allowance:", mint, owner, spender])
+}
+
+/// `SHA-256("token:" ‖ mint)` → [`TokenInfo`].
+pub fn token_key(mint: &Mint) -> StateKey {
+    sha256_parts(&[b"token:", mint])
+}
+
+/// Per-mint state.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub symbol: String,
+    pub decimals: u8,
+    pub supply: u128,
+    /// Who may mint; `None` means the supply is fixed.
+    pub authority: Option<IdCom>,
+}
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("insufficient balance of token {}: need {needed}, have {available}", hex32(.mint))]
+    Overdraft { mint: Mint, needed: u128, available: u128 },
+    #[error("insufficient allowance of token {}: need {needed}, allowed {available}", hex32(.mint))]
+    InsufficientAllowance { mint: Mint, needed: u128, available: u128 },
+    #[error("token {} supply would overflow", hex32(.0))]
+    SupplyOverflow(Mint),
+    #[error("no token {}", hex32(.0))]
+    UnknownToken(Mint),
+    #[error("token {} already exists", hex32(.0))]
+    TokenExists(Mint),
+    #[error("identity {} is not the mint authority of token {}", hex32(.caller), hex32(.mint))]
+    NotAuthority { mint: Mint, caller: IdCom },
+    #[error("invalid token metadata: {0}")]
+    InvalidMetadata(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+pub type LedgerResult<T> = Result<T, LedgerError>;
+
+/// Ledger operations over any [`StateAccess`]. Each either succeeds or returns an error having
+/// written nothing.
+pub struct Ledger;
+
+impl Ledger {
+    pub fn token(state: &mut dyn StateAccess, mint: &Mint) -> LedgerResult<Option<TokenInfo>> {
+        Ok(state.get_decoded(&token_key(mint))?)
+    }
+
+    fn existing_token(state: &mut dyn StateAccess, mint: &Mint) -> LedgerResult<TokenInfo> {
+        Self::token(state, mint)?.ok_or(LedgerError::UnknownToken(*mint))
+    }
+
+    pub fn balance(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom) -> LedgerResult<u128> {
+        Ok(state.get_u128(&balance_key(mint, id))?)
+    }
+
+    pub fn allowance(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        owner: &IdCom,
+        spender: &IdCom,
+    ) -> LedgerResult<u128> {
+        Ok(state.get_u128(&allowance_key(mint, owner, spender))?)
+    }
+
+    /// Removes `amount` from `from` without moving it anywhere yet (fees, the debit half of a move).
+    pub fn debit(state: &mut dyn StateAccess, mint: &Mint, from: &IdCom, amount: u128) -> LedgerResult<()> {
+        let key = balance_key(mint, from);
+        let available = state.get_u128(&key)?;
+        let left = available
+            .checked_sub(amount)
+            .ok_or(LedgerError::Overdraft { mint: *mint, needed: amount, available })?;
+        state.set_u128(key, left);
+        Ok(())
+    }
+
+    /// Adds `amount` to `to` (the credit half of a move; supply is unchanged).
+    pub fn credit(state: &mut dyn StateAccess, mint: &Mint, to: &IdCom, amount: u128) -> LedgerResult<()> {
+        let key = balance_key(mint, to);
+        let sum = state.get_u128(&key)?.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        state.set_u128(key, sum);
+        Ok(())
+    }
+
+    /// Moves `amount` of `mint` from `from` to `to`.
+    pub fn transfer(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        from: &IdCom,
+        to: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
+        Self::existing_token(state, mint)?;
+        let available = Self::balance(state, mint, from)?;
+        if available < amount {
+            return Err(LedgerError::Overdraft { mint: *mint, needed: amount, available });
+        }
+        if from == to || amount == 0 {
+            return Ok(());
+        }
+        // Check the credit first so that a failure leaves both balances untouched.
+        let to_balance = Self::balance(state, mint, to)?;
+        let new_to = to_balance.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        state.set_u128(balance_key(mint, from), available - amount);
+        state.set_u128(balance_key(mint, to), new_to);
+        Ok(())
+    }
+
+    pub fn approve(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        owner: &IdCom,
+        spender: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
+        Self::existing_token(state, mint)?;
+        state.set_u128(allowance_key(mint, owner, spender), amount);
+        Ok(())
+    }
+
+    /// Moves `amount` from `owner` to `to` on behalf of `spender`, spending its allowance
+    /// (an allowance of `u128::MAX` is unlimited, as ERC-20 wallets expect).
+    pub fn transfer_from(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        spender: &IdCom,
+        owner: &IdCom,
+        to: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
+        let key = allowance_key(mint, owner, spender);
+        let allowed = state.get_u128(&key)?;
+        if allowed < amount {
+            return Err(LedgerError::InsufficientAllowance { mint: *mint, needed: amount, available: allowed });
+        }
+        Self::transfer(state, mint, owner, to, amount)?;
+        if allowed != u128::MAX {
+            state.set_u128(key, allowed - amount);
+        }
+        Ok(())
+    }
+
+    /// Registers a new token with zero supply.
+    pub fn create_token(state: &mut dyn StateAccess, mint: &Mint, info: TokenInfo) -> LedgerResult<()> {
+        if info.name.len() > MAX_METADATA_LEN || info.symbol.len() > MAX_METADATA_LEN {
+            return Err(LedgerError::InvalidMetadata(format!(
+                "name and symbol must be at most {MAX_METADATA_LEN} bytes"
+            )));
+        }
+        if info.decimals > MAX_DECIMALS {
+            return Err(LedgerError::InvalidMetadata(format!(
+                "decimals must be at most {MAX_DECIMALS}, got {}",
+                info.decimals
+            )));
+        }
+        if Self::token(state, mint)?.is_some() {
+            return Err(LedgerError::TokenExists(*mint));
+        }
+        state.set_encoded(token_key(mint), &TokenInfo { supply: 0, ..info });
+        Ok(())
+    }
+
+    /// Creates `amount` new units for `to`; only the token's authority may.
+    pub fn mint(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        caller: &IdCom,
+        to: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
+        let mut info = Self::existing_token(state, mint)?;
+        if info.authority != Some(*caller) {
+            return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });
+        }
+        info.supply = info.supply.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        Self::credit(state, mint, to, amount)?;
+        state.set_encoded(token_key(mint), &info);
+        Ok(())
+    }
+
+    /// Destroys `amount` of the authority's own holdings.
+    pub fn burn(state: &mut dyn StateAccess, mint: &Mint, caller: &IdCom, amount: u128) -> LedgerResult<()> {
+        let mut info = Self::existing_token(state, mint)?;
+        if info.authority != Some(*caller) {
+            return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });
+        }
+        Self::debit(state, mint, caller, amount)?;
+        info.supply = info.supply.checked_sub(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        state.set_encoded(token_key(mint), &info);
+        Ok(())
+    }
+
+    /// Declares what [`Ledger::transfer`] touches.
+    pub fn declare_transfer(access: &mut AccessSet, mint: &Mint, from: &IdCom, to: &IdCom) {
+        access.read(token_key(mint)).write(balance_key(mint, from)).write(balance_key(mint, to));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+use super::*;
+use nvm_state_api::{MemoryState, TxOverlay};
+use proptest::prelude::*;
+
+const A: IdCom = [1; 32];
+const B: IdCom = [2; 32];
+const C: IdCom = [3; 32];
+const TOKEN: Mint = [9; 32];
+
+fn token(authority: IdCom) -> TokenInfo {
+    TokenInfo { name: "Test".into(), symbol: "TST".into(), decimals: 6, supply: 0, authority: Some(authority) }
+}
+
+fn with_token(state: &mut TxOverlay<'_>) {
+    Ledger::create_token(state, &TOKEN, token(A)).unwrap();
+    Ledger::mint(state, &TOKEN, &A, &A, 1_000).unwrap();
+}
+
+#[test]
+fn overdraft_changes_nothing() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    with_token(&mut state);
+    let cp = state.checkpoint();
+    let err = Ledger::transfer(&mut state, &TOKEN, &A, &B, 1_001).unwrap_err();
+    assert_eq!(err, LedgerError::Overdraft { mint: TOKEN, needed: 1_001, available: 1_000 });
+    assert_eq!(state.checkpoint(), cp, "a failed transfer journals no write");
+}
+
+#[test]
+fn only_the_authority_mints_and_burns() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    with_token(&mut state);
+    assert_eq!(
+        Ledger::mint(&mut state, &TOKEN, &B, &B, 1),
+        Err(LedgerError::NotAuthority { mint: TOKEN, caller: B })
+    );
+    Ledger::burn(&mut state, &TOKEN, &A, 400).unwrap();
+    assert_eq!(Ledger::token(&mut state, &TOKEN).unwrap().unwrap().supply, 600);
+    assert_eq!(Ledger::balance(&mut state, &TOKEN, &A).unwrap(), 600);
+}
+
+#[test]
+fn supply_overflow_is_an_error() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    with_token(&mut state);
+    assert_eq!(
+        Ledger::mint(&mut state, &TOKEN, &A, &B, u128::MAX),
+        Err(LedgerError::SupplyOverflow(TOKEN))
+    );
+    assert_eq!(Ledger::balance(&mut state, &TOKEN, &B).unwrap(), 0);
+}
+
+#[test]
+fn allowance_flow() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    with_token(&mut state);
+    Ledger::approve(&mut state, &TOKEN, &A, &B, 300).unwrap();
+    assert!(matches!(
+        Ledger::transfer_from(&mut state, &TOKEN, &B, &A, &C, 301),
+        Err(LedgerError::InsufficientAllowance { .. })
+    ));
+    Ledger::transfer_from(&mut state, &TOKEN, &B, &A, &C, 200).unwrap();
+    assert_eq!(Ledger::allowance(&mut state, &TOKEN, &A, &B).unwrap(), 100);
+    assert_eq!(Ledger::balance(&mut state, &TOKEN, &C).unwrap(), 200);
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Transfer(usize, usize, u128),
+    Approve(usize, usize, u128),
+    TransferFrom(usize, usize, usize, u128),
+    Mint(usize, usize, u128),
+    Burn(usize, u128),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let who = 0usize..4;
+    let amount = prop_oneof![0u128..2_000, Just(u128::MAX)];
+    prop_oneof![
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(a, b, n)| Op::Transfer(a, b, n)),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(a, b, n)| Op::Approve(a, b, n)),
+        (who.clone(), who.clone(), who.clone(), amount.clone())
+            .prop_map(|(s, o, t, n)| Op::TransferFrom(s, o, t, n)),
+        (who.clone(), who.clone(), amount.clone()).prop_map(|(a, b, n)| Op::Mint(a, b, n)),
+        (who, amount).prop_map(|(a, n)| Op::Burn(a, n)),
+    ]
+}
+
+proptest! {
+    /// Sum of balances always equals supply, and a failing operation changes nothing.
+    #[test]
+    fn value_is_conserved(ops in proptest::collection::vec(op(), 1..60)) {
+        let ids = [A, B, C, [4; 32]];
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        Ledger::create_token(&mut state, &TOKEN, token(A)).unwrap();
+        for op in ops {
+            let cp = state.checkpoint();
+            let result = match op {
+                Op::Transfer(a, b, n) => Ledger::transfer(&mut state, &TOKEN, &ids[a], &ids[b], n),
+                Op::Approve(a, b, n) => Ledger::approve(&mut state, &TOKEN, &ids[a], &ids[b], n),
+                Op::TransferFrom(s, o, t, n) =>
+                    Ledger::transfer_from(&mut state, &TOKEN, &ids[s], &ids[o], &ids[t], n),
+                Op::Mint(a, b, n) => Ledger::mint(&mut state, &TOKEN, &ids[a], &ids[b], n),
+                Op::Burn(a, n) => Ledger::burn(&mut state, &TOKEN, &ids[a], n),
+            };
+            if result.is_err() {
+                prop_assert_eq!(state.checkpoint(), cp);
+            }
+            let supply = Ledger::token(&mut state, &TOKEN).unwrap().unwrap().supply;
+            let mut sum = 0u128;
+            for id in &ids {
+                sum += Ledger::balance(&mut state, &TOKEN, id).unwrap();
+            }
+            prop_assert_eq!(sum, supply);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Blocks and receipts as stored and served.
+
+use crate::{IdCom, hash::sha256, tx::TxHash};
+use borsh::{BorshDeserialize, BorshSerialize};
+
+/// Header of a committed block; its hash is `SHA-256(borsh(header))`.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BlockHeader {
+    pub chain_id: u64,
+    pub height: u64,
+    pub parent_hash: [u8; 32],
+    pub timestamp_ms: u64,
+    /// The identity credited with the block's fees.
+    pub proposer: IdCom,
+    /// `SHA-256` of the concatenated transaction hashes, in block order.
+    pub tx_root: [u8; 32],
+    /// `SHA-256` of the concatenated encoded receipts, in block order.
+    pub receipts_root: [u8; 32],
+    /// Root of the authenticated state after executing this block.
+    pub state_root: [u8; 32],
+}
+
+impl BlockHeader {
+    pub fn hash(&self) -> [u8; 32] {
+        sha256(&borsh::to_vec(self).expect("writing to a Vec cannot fail"))
+    }
+}
+
+/// A block: its header and the raw envelopes it includes, in execution order.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub transactions: Vec<Vec<u8>>,
+}
+
+/// How an included transaction ended. Invalid transactions are never included; a failed one was
+/// included, paid its fee and advanced the sender's nonce, and none of its other writes remain.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum TxStatus {
+    Success,
+    Failed { reason: String },
+}
+
+/// An event a transaction emitted (same shape as an EVM log, so every VM can use it).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Log {
+    /// What emitted it: a token mint, a contract address padded to 32 bytes, …
+    pub source: [u8; 32],
+    pub topics: Vec<[u8; 32]>,
+    pub data: Vec<u8>,
+}
+
+/// The result of one included transaction.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Receipt {
+    pub tx_hash: TxHash,
+    pub block_height: u64,
+    pub index: u32,
+    pub sender: IdCom,
+    pub opcode: u8,
+    pub status: TxStatus,
+    pub fee_paid: u128,
+    pub logs: Vec<Log>,
+}
+
+impl Receipt {
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("writing to a Vec cannot fail")
+    }
+}
+
+/// `SHA-256` over the concatenation of 32-byte items (transaction hashes, receipt hashes).
+pub fn list_commitment<'a>(items: impl IntoIterator<Item = &'a [u8; 32]>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for item in items {
+        hasher.update(item);
+    }
+    hasher.finalize().into()
+}

@@ -1,0 +1,46 @@
+//! Read and write sets, declared before execution and observed during it.
+
+use crate::StateKey;
+use std::collections::HashSet;
+
+/// The keys a transaction reads and writes. Two transactions conflict when one writes a key the
+/// other reads or writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessSet {
+    pub reads: HashSet<StateKey>,
+    pub writes: HashSet<StateKey>,
+}
+
+impl AccessSet {
+    pub fn read(&mut self, key: StateKey) -> &mut Self {
+        self.reads.insert(key);
+        self
+    }
+
+    pub fn write(&mut self, key: StateKey) -> &mut Self {
+        self.writes.insert(key);
+        self
+    }
+
+    /// True when every access in `observed` was declared here (a declared write also covers reads).
+    pub fn covers(&self, observed: &Self) -> bool {
+        observed.writes.iter().all(|k| self.writes.contains(k))
+            && observed.reads.iter().all(|k| self.reads.contains(k) || self.writes.contains(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covers_counts_writes_as_reads() {
+        let mut declared = AccessSet::default();
+        declared.write([1; 32]).read([2; 32]);
+        let mut observed = AccessSet::default();
+        observed.read([1; 32]).read([2; 32]);
+        assert!(declared.covers(&observed));
+        observed.write([2; 32]);
+        assert!(!declared.covers(&observed));
+    }
+}

@@ -1,0 +1,37 @@
+//! The writes of a block so far, layered over committed state.
+
+use crate::{StateKey, StateReader, StateResult};
+use std::collections::{BTreeMap, HashMap};
+
+/// A block's final write set, sorted by key (as the Merkle tree wants it); `None` deletes.
+pub type WriteSet = BTreeMap<StateKey, Option<Vec<u8>>>;
+
+/// Committed state plus the writes of the transactions executed so far in this block. Read-only
+/// while a batch executes in parallel; transactions' writes are merged between batches.
+pub struct BlockState<'a> {
+    base: &'a dyn StateReader,
+    writes: HashMap<StateKey, Option<Vec<u8>>>,
+}
+
+impl<'a> BlockState<'a> {
+    pub fn new(base: &'a dyn StateReader) -> Self {
+        Self { base, writes: HashMap::new() }
+    }
+
+    pub fn merge(&mut self, writes: HashMap<StateKey, Option<Vec<u8>>>) {
+        self.writes.extend(writes);
+    }
+
+    pub fn into_write_set(self) -> WriteSet {
+        self.writes.into_iter().collect()
+    }
+}
+
+impl StateReader for BlockState<'_> {
+    fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        match self.writes.get(key) {
+            Some(entry) => Ok(entry.clone()),
+            None => self.base.get(key),
+        }
+    }
+}

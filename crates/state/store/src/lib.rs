@@ -1,0 +1,6 @@
+//! Durable storage: state, the authenticated state root, blocks and receipts.
+
+mod merkle;
+mod store;
+
+pub use store::{ChainHead, PreparedState, Snapshot, Store, StoreError, TxLocation};

@@ -1,0 +1,227 @@
+//! The redb database and its tables.
+
+use crate::merkle::JmtReader;
+use borsh::{BorshDeserialize, BorshSerialize};
+use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
+use nvm_primitives::{Block, Receipt, StateKey, TxHash};
+use nvm_state_api::{StateError, StateReader, StateResult, WriteSet};
+use redb::{
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase,
+    TableDefinition, TableError,
+};
+use std::path::Path;
+
+/// Latest value of every state key.
+pub(crate) const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
+/// Jellyfish Merkle Tree nodes, keyed by borsh(NodeKey).
+pub(crate) const JMT_NODES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("jmt_nodes");
+/// Blocks by height (borsh).
+const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+/// Block height by block hash.
+const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_hashes");
+/// Receipts by transaction hash (borsh); a receipt also locates its transaction.
+const RECEIPTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("receipts");
+/// Singletons: the chain head.
+const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
+const HEAD: &str = "head";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage failure: {0}")]
+    Db(String),
+    #[error("corrupt record in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("state root computation failed: {0}")]
+    Merkle(String),
+    #[error("block {got} does not extend the head (expected height {expected})")]
+    NotNextBlock { expected: u64, got: u64 },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError {
+        fn from(e: $t) -> Self { Self::Db(e.to_string()) }
+    })*};
+}
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+impl From<StoreError> for StateError {
+    fn from(e: StoreError) -> Self {
+        Self::Backend(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where the chain stands.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ChainHead {
+    pub height: u64,
+    pub hash: [u8; 32],
+    pub state_root: [u8; 32],
+    pub timestamp_ms: u64,
+}
+
+/// Where an included transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    pub height: u64,
+    pub index: u32,
+}
+
+/// A block's new state root, with the tree nodes to write when the block commits.
+pub struct PreparedState {
+    pub root: [u8; 32],
+    pub version: u64,
+    batch: TreeUpdateBatch,
+}
+
+/// The node's database.
+pub struct Store {
+    db: Database,
+}
+
+fn decode<T: BorshDeserialize>(table: &'static str, bytes: &[u8]) -> StoreResult<T> {
+    borsh::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, reason: e.to_string() })
+}
+
+fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    def: TableDefinition<'_, K, V>,
+) -> StoreResult<Option<ReadOnlyTable<K, V>>> {
+    match txn.open_table(def) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database file at `path`. An interrupted commit is rolled back by
+    /// redb's recovery, so what is found is exactly the last committed block.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        Ok(Self { db: Database::create(path)? })
+    }
+
+    pub fn head(&self) -> StoreResult<Option<ChainHead>> {
+        let txn = self.db.begin_read()?;
+        let Some(meta) = open_read(&txn, META)? else { return Ok(None) };
+        meta.get(HEAD)?.map(|v| decode("meta", v.value())).transpose()
+    }
+
+    /// A consistent view of the latest committed state.
+    pub fn snapshot(&self) -> StoreResult<Snapshot> {
+        let txn = self.db.begin_read()?;
+        let table = open_read(&txn, STATE)?;
+        Ok(Snapshot { table })
+    }
+
+    /// Computes the state root after applying `writes` at `version` (the block height).
+    pub fn prepare_state(&self, writes: &WriteSet, version: u64) -> StoreResult<PreparedState> {
+        let txn = self.db.begin_read()?;
+        let reader = JmtReader { txn: &txn };
+        let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
+        let values = writes.iter().map(|(k, v)| (KeyHash(*k), v.clone()));
+        let (root, batch) =
+            tree.put_value_set(values, version).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        Ok(PreparedState { root: root.0, version, batch })
+    }
+
+    /// Commits a block atomically: block, receipts, state writes, tree nodes and the new head in
+    /// one fsync'd transaction.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        receipts: &[Receipt],
+        writes: &WriteSet,
+        prepared: PreparedState,
+    ) -> StoreResult<ChainHead> {
+        let header = &block.header;
+        let expected = self.head()?.map_or(0, |h| h.height + 1);
+        if header.height != expected || prepared.version != header.height {
+            return Err(StoreError::NotNextBlock { expected, got: header.height });
+        }
+        let head = ChainHead {
+            height: header.height,
+            hash: header.hash(),
+            state_root: prepared.root,
+            timestamp_ms: header.timestamp_ms,
+        };
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut state = txn.open_table(STATE)?;
+            for (key, value) in writes {
+                match value {
+                    Some(v) => state.insert(key.as_slice(), v.as_slice())?,
+                    None => state.remove(key.as_slice())?,
+                };
+            }
+            let mut nodes = txn.open_table(JMT_NODES)?;
+            for (key, node) in prepared.batch.node_batch.nodes() {
+                let key = borsh::to_vec(key).map_err(|e| StoreError::Merkle(e.to_string()))?;
+                let node = borsh::to_vec(node).map_err(|e| StoreError::Merkle(e.to_string()))?;
+                nodes.insert(key.as_slice(), node.as_slice())?;
+            }
+            let mut blocks = txn.open_table(BLOCKS)?;
+            blocks.insert(header.height, borsh::to_vec(block).expect("vec write").as_slice())?;
+            let mut hashes = txn.open_table(BLOCK_HASHES)?;
+            hashes.insert(head.hash.as_slice(), header.height)?;
+            let mut receipts_table = txn.open_table(RECEIPTS)?;
+            for receipt in receipts {
+                receipts_table.insert(receipt.tx_hash.as_slice(), receipt.encode().as_slice())?;
+            }
+            let mut meta = txn.open_table(META)?;
+            meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
+        }
+        txn.commit()?;
+        Ok(head)
+    }
+
+    pub fn block(&self, height: u64) -> StoreResult<Option<Block>> {
+        let txn = self.db.begin_read()?;
+        let Some(blocks) = open_read(&txn, BLOCKS)? else { return Ok(None) };
+        blocks.get(height)?.map(|v| decode("blocks", v.value())).transpose()
+    }
+
+    pub fn block_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Block>> {
+        let height = {
+            let txn = self.db.begin_read()?;
+            let Some(hashes) = open_read(&txn, BLOCK_HASHES)? else { return Ok(None) };
+            hashes.get(hash.as_slice())?.map(|v| v.value())
+        };
+        match height {
+            Some(h) => self.block(h),
+            None => Ok(None),
+        }
+    }
+
+    pub fn receipt(&self, tx_hash: &TxHash) -> StoreResult<Option<Receipt>> {
+        let txn = self.db.begin_read()?;
+        let Some(receipts) = open_read(&txn, RECEIPTS)? else { return Ok(None) };
+        receipts.get(tx_hash.as_slice())?.map(|v| decode("receipts", v.value())).transpose()
+    }
+
+    pub fn tx_location(&self, tx_hash: &TxHash) -> StoreResult<Option<TxLocation>> {
+        Ok(self.receipt(tx_hash)?.map(|r| TxLocation { height: r.block_height, index: r.index }))
+    }
+}
+
+/// A read-only view of committed state, shared by the threads executing a block.
+pub struct Snapshot {
+    table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+}
+
+impl StateReader for Snapshot {
+    fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        let Some(table) = &self.table else { return Ok(None) };
+        let value = table.get(key.as_slice()).map_err(|e| StateError::Backend(e.to_string()))?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+}

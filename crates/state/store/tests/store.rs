@@ -1,0 +1,89 @@
+//! The store against a real redb file: roots, reopen, and refusal of out-of-order blocks.
+
+use nvm_primitives::{Block, BlockHeader, Receipt, TxStatus};
+use nvm_state_api::{StateReader, WriteSet};
+use nvm_storage::{Store, StoreError};
+use proptest::prelude::*;
+
+fn block(height: u64, state_root: [u8; 32]) -> Block {
+    Block {
+        header: BlockHeader {
+            chain_id: 1,
+            height,
+            parent_hash: [0; 32],
+            timestamp_ms: height,
+            proposer: [0; 32],
+            tx_root: [0; 32],
+            receipts_root: [0; 32],
+            state_root,
+        },
+        transactions: vec![],
+    }
+}
+
+fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
+    let prepared = store.prepare_state(writes, height).unwrap();
+    let root = prepared.root;
+    let receipt = Receipt {
+        tx_hash: [height as u8; 32],
+        block_height: height,
+        index: 0,
+        sender: [0; 32],
+        opcode: 3,
+        status: TxStatus::Success,
+        fee_paid: 1,
+        logs: vec![],
+    };
+    store.commit_block(&block(height, root), &[receipt], writes, prepared).unwrap();
+    root
+}
+
+#[test]
+fn commits_survive_reopen_and_roots_track_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let mut w0 = WriteSet::new();
+    w0.insert([1; 32], Some(vec![1]));
+    w0.insert([2; 32], Some(vec![2]));
+    let mut w1 = WriteSet::new();
+    w1.insert([2; 32], None);
+    w1.insert([3; 32], Some(vec![3]));
+    let (r0, r1) = {
+        let store = Store::open(&path).unwrap();
+        (commit(&store, 0, &w0), commit(&store, 1, &w1))
+    };
+    assert_ne!(r0, r1);
+    let store = Store::open(&path).unwrap();
+    let head = store.head().unwrap().unwrap();
+    assert_eq!((head.height, head.state_root), (1, r1));
+    let snap = store.snapshot().unwrap();
+    assert_eq!(snap.get(&[1; 32]).unwrap(), Some(vec![1]));
+    assert_eq!(snap.get(&[2; 32]).unwrap(), None);
+    assert_eq!(store.receipt(&[1; 32]).unwrap().unwrap().block_height, 1);
+    assert_eq!(store.block(1).unwrap().unwrap().header.state_root, r1);
+    // A block that does not extend the head is refused and changes nothing.
+    let prepared = store.prepare_state(&w1, 5).unwrap();
+    assert!(matches!(
+        store.commit_block(&block(5, prepared.root), &[], &w1, prepared),
+        Err(StoreError::NotNextBlock { expected: 2, got: 5 })
+    ));
+    assert_eq!(store.head().unwrap().unwrap(), head);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+    /// The root depends only on the final contents, not on how they were split into blocks.
+    #[test]
+    fn root_is_a_function_of_contents(entries in proptest::collection::btree_map(any::<[u8; 32]>(), proptest::collection::vec(any::<u8>(), 1..8), 1..20), split in 0usize..20) {
+        let all: WriteSet = entries.iter().map(|(k, v)| (*k, Some(v.clone()))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let one = Store::open(&dir.path().join("a")).unwrap();
+        let root_one = commit(&one, 0, &all);
+        let two = Store::open(&dir.path().join("b")).unwrap();
+        let first: WriteSet = all.iter().take(split).map(|(k, v)| (*k, v.clone())).collect();
+        let rest: WriteSet = all.iter().skip(split).map(|(k, v)| (*k, v.clone())).collect();
+        commit(&two, 0, &first);
+        let root_two = commit(&two, 1, &rest);
+        prop_assert_eq!(root_one, root_two);
+    }
+}

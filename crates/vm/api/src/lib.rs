@@ -1,0 +1,71 @@
+//! The interface between the dispatcher and each VM.
+
+use nvm_primitives::{IdCom, Log, TxHash, VmKind};
+use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
+
+/// The block a transaction executes in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockEnv {
+    pub chain_id: u64,
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub proposer: IdCom,
+}
+
+/// The transaction-level context a VM sees: who authorised it (already verified) and where.
+#[derive(Clone, Debug)]
+pub struct TxEnv<'a> {
+    pub block: &'a BlockEnv,
+    pub sender: IdCom,
+    /// The sender's nonce this transaction consumed.
+    pub nonce: u64,
+    pub tx_hash: TxHash,
+}
+
+/// What a successful execution produced besides its state writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub logs: Vec<Log>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VmError {
+    /// The payload can never execute (malformed, unknown opcode): the transaction is invalid.
+    #[error("invalid payload: {0}")]
+    Invalid(String),
+    /// Execution failed; the transaction is included, pays its fee, and its writes are undone.
+    #[error("{0}")]
+    Failed(String),
+    /// The node's state backend failed; nothing about the transaction can be concluded.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+pub type VmResult<T> = Result<T, VmError>;
+
+/// A virtual machine hosted by n-VM.
+pub trait Vm: Send + Sync {
+    fn kind(&self) -> VmKind;
+
+    /// Stateless check of a payload (opcode byte included): decodable and a known operation.
+    fn check(&self, payload: &[u8]) -> VmResult<()>;
+
+    /// Native-token value (18-decimal base units) the payload moves out of the sender, so the
+    /// mempool can refuse what the sender cannot pay for. Zero when unknown in advance.
+    fn value_out(&self, _payload: &[u8]) -> u128 {
+        0
+    }
+
+    /// Adds to `access` every key executing `payload` will read or write, resolving addresses
+    /// against `state` (the state before the block). The scheduler relies on it and checks it.
+    fn declare(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &dyn StateReader,
+        access: &mut AccessSet,
+    ) -> VmResult<()>;
+
+    /// Executes `payload`. On error the caller reverts every write made here.
+    fn execute(&self, env: &TxEnv<'_>, payload: &[u8], state: &mut TxOverlay<'_>) -> VmResult<ExecOutput>;
+}

@@ -92,7 +92,8 @@ impl Executor {
         if body.max_fee < self.config.tx_fee {
             return Err(TxError::FeeTooLow { max_fee: body.max_fee, required: self.config.tx_fee });
         }
-        let available = Ledger::balance(&mut view, &NATIVE_MINT, &body.sender).map_err(ledger_state)?;
+        let available =
+            Ledger::balance(&mut view, &NATIVE_MINT, &body.sender).map_err(ledger_state)?;
         if available < self.config.tx_fee {
             return Err(TxError::InsufficientFunds { needed: self.config.tx_fee, available });
         }
@@ -105,7 +106,11 @@ impl Executor {
         let body = &tx.tx().body;
         let cred = &tx.tx().credential;
         match Registry::get(state, &body.sender)? {
-            Some(record) if record.scheme == cred.scheme && record.public_key == cred.public_key => Ok(()),
+            Some(record)
+                if record.scheme == cred.scheme && record.public_key == cred.public_key =>
+            {
+                Ok(())
+            }
             Some(_) => Err(TxError::CredentialMismatch(body.sender)),
             None => {
                 let creates_sender = nvm_vm_native::self_creation(&body.payload).is_some_and(
@@ -122,7 +127,12 @@ impl Executor {
         }
     }
 
-    fn run_tx(&self, view: &dyn StateReader, env: &BlockEnv, tx: &VerifiedTx) -> Result<TxRun, StateError> {
+    fn run_tx(
+        &self,
+        view: &dyn StateReader,
+        env: &BlockEnv,
+        tx: &VerifiedTx,
+    ) -> Result<TxRun, StateError> {
         let nonce = match self.check_envelope(view, tx, true) {
             Ok(nonce) => nonce,
             Err(TxError::State(e)) => return Err(e),
@@ -159,7 +169,8 @@ impl Executor {
             .read(identity_key(&body.sender))
             .write(nonce_key(&body.sender))
             .write(balance_key(&NATIVE_MINT, &body.sender));
-        let tx_env = TxEnv { block: env, sender: body.sender, nonce: body.nonce, tx_hash: tx.hash() };
+        let tx_env =
+            TxEnv { block: env, sender: body.sender, nonce: body.nonce, tx_hash: tx.hash() };
         if let Ok(vm) = self.dispatcher.route(&body.payload) {
             // A failed declaration leaves the set partial; validation then falls back to serial.
             let _ = vm.declare(&tx_env, &body.payload, base, &mut access);
@@ -168,13 +179,19 @@ impl Executor {
     }
 
     /// Orders candidate transactions into lanes (SPEC §4) for a new block.
-    pub fn order_for_block(&self, base: &dyn StateReader, env: &BlockEnv, txs: Vec<VerifiedTx>) -> Vec<VerifiedTx> {
+    pub fn order_for_block(
+        &self,
+        base: &dyn StateReader,
+        env: &BlockEnv,
+        txs: Vec<VerifiedTx>,
+    ) -> Vec<VerifiedTx> {
         let access: Vec<_> = txs.par_iter().map(|tx| self.declare(base, env, tx)).collect();
         let shards: Vec<_> = txs
             .iter()
             .map(|tx| {
                 let body = &tx.tx().body;
-                let vm = body.opcode().and_then(route_opcode).unwrap_or(nvm_primitives::VmKind::Native);
+                let vm =
+                    body.opcode().and_then(route_opcode).unwrap_or(nvm_primitives::VmKind::Native);
                 lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
             })
             .collect();
@@ -202,7 +219,12 @@ impl Executor {
         self.execute_serial(base, env, txs)
     }
 
-    fn execute_serial(&self, base: &dyn StateReader, env: &BlockEnv, txs: Vec<VerifiedTx>) -> Result<BlockOutcome, StateError> {
+    fn execute_serial(
+        &self,
+        base: &dyn StateReader,
+        env: &BlockEnv,
+        txs: Vec<VerifiedTx>,
+    ) -> Result<BlockOutcome, StateError> {
         let mut block = BlockState::new(base);
         let mut runs = Vec::with_capacity(txs.len());
         for tx in &txs {
@@ -217,7 +239,12 @@ impl Executor {
 
     /// Runs conflict-free batches on rayon. `None` when a transaction accessed a key it did not
     /// declare: the schedule may then be wrong, and the caller re-executes serially.
-    fn execute_parallel(&self, base: &dyn StateReader, env: &BlockEnv, txs: &[VerifiedTx]) -> Result<Option<BlockOutcome>, StateError> {
+    fn execute_parallel(
+        &self,
+        base: &dyn StateReader,
+        env: &BlockEnv,
+        txs: &[VerifiedTx],
+    ) -> Result<Option<BlockOutcome>, StateError> {
         let declared: Vec<_> = txs.par_iter().map(|tx| self.declare(base, env, tx)).collect();
         let batches = schedule_batches(&declared);
         let mut block = BlockState::new(base);
@@ -243,7 +270,10 @@ impl Executor {
                 runs[i] = Some(run);
             }
         }
-        let runs = runs.into_iter().map(|r| r.unwrap_or(TxRun::Invalid(TxError::InvalidPayload("not scheduled".into())))).collect();
+        let runs = runs
+            .into_iter()
+            .map(|r| r.unwrap_or(TxRun::Invalid(TxError::InvalidPayload("not scheduled".into()))))
+            .collect();
         self.finish(block, env, txs.to_vec(), runs).map(Some)
     }
 
@@ -276,7 +306,8 @@ impl Executor {
         }
         if outcome.fees > 0 {
             let mut state = TxOverlay::new(&block);
-            Ledger::credit(&mut state, &NATIVE_MINT, &env.proposer, outcome.fees).map_err(ledger_state)?;
+            Ledger::credit(&mut state, &NATIVE_MINT, &env.proposer, outcome.fees)
+                .map_err(ledger_state)?;
             let (writes, _) = state.into_writes();
             block.merge(writes);
         }

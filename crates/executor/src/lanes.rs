@@ -47,7 +47,10 @@ pub fn order_by_lanes(shards: &[u64], access: &[AccessSet]) -> Vec<usize> {
                 || others(&readers, k, *shard)
                 || shared_writes.contains(k)
                 || shared_reads.contains(k)
-        }) || set.reads.iter().any(|k| others(&writers, k, *shard) || shared_writes.contains(k));
+        }) || set
+            .reads
+            .iter()
+            .any(|k| others(&writers, k, *shard) || shared_writes.contains(k));
         if cross {
             shared_writes.extend(set.writes.iter().copied());
             shared_reads.extend(set.reads.iter().copied());

@@ -55,16 +55,16 @@ impl VerifiedTx {
                 let mut checks = Vec::with_capacity(decoded.len());
                 let mut slots = Vec::with_capacity(decoded.len());
                 for (i, d) in decoded.iter().enumerate() {
-                    if let Ok((tx, hash, _)) = d {
-                        if let Ok(scheme) = SchemeId::try_from(tx.credential.scheme) {
-                            checks.push(SignatureCheck {
-                                scheme,
-                                public_key: &tx.credential.public_key,
-                                message: hash,
-                                signature: &tx.credential.signature,
-                            });
-                            slots.push(i);
-                        }
+                    if let Ok((tx, hash, _)) = d
+                        && let Ok(scheme) = SchemeId::try_from(tx.credential.scheme)
+                    {
+                        checks.push(SignatureCheck {
+                            scheme,
+                            public_key: &tx.credential.public_key,
+                            message: hash,
+                            signature: &tx.credential.signature,
+                        });
+                        slots.push(i);
                     }
                 }
                 let mut verdicts = vec![None; decoded.len()];
@@ -79,9 +79,9 @@ impl VerifiedTx {
                         match verdict {
                             Some(Ok(())) => Ok(Self { tx, hash, raw }),
                             Some(Err(e)) => Err(TxError::Signature(e)),
-                            None => Err(TxError::Decode(nvm_primitives::DecodeError::UnknownScheme(
-                                tx.credential.scheme,
-                            ))),
+                            None => Err(TxError::Decode(
+                                nvm_primitives::DecodeError::UnknownScheme(tx.credential.scheme),
+                            )),
                         }
                     })
                     .collect::<Vec<_>>()

@@ -1,8 +1,12 @@
 //! Property tests of block execution over random transaction sequences (failing ones included).
 //! Replay a failure with the seed proptest prints (`PROPTEST_...` env vars / regression file).
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
-use nvm_identity::{Registry, SecretKey, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
+use nvm_identity::{
+    Registry, SecretKey, VmAddress, derive_address, id_com_from_credential, legacy_id_com,
+};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody, VmKind};
 use nvm_state_api::{MemoryState, TxOverlay};
@@ -36,7 +40,13 @@ fn newcomer() -> Actor {
 fn genesis(actors: &[Actor]) -> MemoryState {
     let base = MemoryState::default();
     let mut state = TxOverlay::new(&base);
-    let native = TokenInfo { name: "n-VM".into(), symbol: "NVM".into(), decimals: 18, supply: 0, authority: None };
+    let native = TokenInfo {
+        name: "n-VM".into(),
+        symbol: "NVM".into(),
+        decimals: 18,
+        supply: 0,
+        authority: None,
+    };
     Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
     for a in actors {
         Registry::create(&mut state, SchemeId::Ed25519, &a.key.public_key(), [0; 32]).unwrap();
@@ -62,13 +72,20 @@ fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
     let signature = a.key.sign(&body.hash()).unwrap();
     let tx = Transaction {
         body,
-        credential: Credential { scheme: a.key.scheme() as u8, public_key: a.key.public_key(), signature },
+        credential: Credential {
+            scheme: a.key.scheme() as u8,
+            public_key: a.key.public_key(),
+            signature,
+        },
     };
     VerifiedTx::verify(tx.encode()).unwrap()
 }
 
 fn executor() -> Executor {
-    Executor::new(Dispatcher::with_default_vms(), ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 })
+    Executor::new(
+        Dispatcher::with_default_vms(),
+        ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 },
+    )
 }
 
 fn env() -> BlockEnv {
@@ -124,18 +141,35 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
                 let mint = tokens[amount as usize % tokens.len()];
                 let to = derive_address(VmKind::ALL[vm], &actors[to].id);
                 let nonce = (next(from, &mut nonces) as i64 + nonce_skew as i64).max(0) as u64;
-                if nonce_skew > 0 { nonces[from] -= 1; }
-                sign(&actors[from], actors[from].id, nonce, &NativeOp::Transfer { mint, to, amount })
+                if nonce_skew > 0 {
+                    nonces[from] -= 1;
+                }
+                sign(
+                    &actors[from],
+                    actors[from].id,
+                    nonce,
+                    &NativeOp::Transfer { mint, to, amount },
+                )
             }
             Step::TransferToStranger { from, amount } => {
                 let to = VmAddress::Evm([0x5A; 20]);
                 let n = next(from, &mut nonces);
-                sign(&actors[from], actors[from].id, n, &NativeOp::Transfer { mint: NATIVE_MINT, to, amount })
+                sign(
+                    &actors[from],
+                    actors[from].id,
+                    n,
+                    &NativeOp::Transfer { mint: NATIVE_MINT, to, amount },
+                )
             }
             Step::CreateToken { from } => {
                 let n = next(from, &mut nonces);
                 tokens.push(nvm_vm_native::token_mint_id(&actors[from].id, n));
-                let op = NativeOp::CreateToken { name: "T".into(), symbol: "T".into(), decimals: 6, initial_supply: 5_000 };
+                let op = NativeOp::CreateToken {
+                    name: "T".into(),
+                    symbol: "T".into(),
+                    decimals: 6,
+                    initial_supply: 5_000,
+                };
                 sign(&actors[from], actors[from].id, n, &op)
             }
             Step::Mint { from, to, amount } => {
@@ -148,7 +182,12 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
                 let mint = tokens[from % tokens.len()];
                 let n = next(from, &mut nonces);
                 let spender = derive_address(VmKind::Tvm, &actors[to].id);
-                sign(&actors[from], actors[from].id, n, &NativeOp::Approve { mint, spender, amount })
+                sign(
+                    &actors[from],
+                    actors[from].id,
+                    n,
+                    &NativeOp::Approve { mint, spender, amount },
+                )
             }
             Step::TransferFrom { from, owner, to, amount } => {
                 let mint = tokens[owner % tokens.len()];
@@ -168,13 +207,22 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
             }
             Step::NewcomerJoins => {
                 let n = newcomer();
-                let op = NativeOp::CreateIdentity { scheme: SchemeId::Secp256k1Ecdsa as u8, public_key: n.key.public_key(), salt: [1; 32] };
+                let op = NativeOp::CreateIdentity {
+                    scheme: SchemeId::Secp256k1Ecdsa as u8,
+                    public_key: n.key.public_key(),
+                    salt: [1; 32],
+                };
                 sign(&n, n.id, 0, &op)
             }
             Step::Forged { signer, victim, amount } => {
                 // Signed by `signer` but claiming to be `victim`: must never execute.
                 let to = VmAddress::Native(actors[signer].id);
-                sign(&actors[signer], actors[victim].id, nonces[victim], &NativeOp::Transfer { mint: NATIVE_MINT, to, amount })
+                sign(
+                    &actors[signer],
+                    actors[victim].id,
+                    nonces[victim],
+                    &NativeOp::Transfer { mint: NATIVE_MINT, to, amount },
+                )
             }
         };
         out.push(tx);

@@ -55,7 +55,9 @@ pub enum VmAddress {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("not a valid address: {0:?} (expected 0x + 40 hex (EVM), 0x + 64 hex (id_com), base58 (SVM), T… base58check (Tron), or vm:… prefixed)")]
+    #[error(
+        "not a valid address: {0:?} (expected 0x + 40 hex (EVM), 0x + 64 hex (id_com), base58 (SVM), T… base58check (Tron), or vm:… prefixed)"
+    )]
     Unrecognised(String),
     #[error("EVM address {0} has a bad EIP-55 checksum")]
     BadChecksum(String),
@@ -133,10 +135,10 @@ impl VmAddress {
                 _ => Err(AddressError::Unrecognised(input.to_string())),
             };
         }
-        if text.starts_with('T') {
-            if let Ok(tron) = Self::parse_as(VmKind::Tvm, text, input) {
-                return Ok(tron);
-            }
+        if text.starts_with('T')
+            && let Ok(tron) = Self::parse_as(VmKind::Tvm, text, input)
+        {
+            return Ok(tron);
         }
         Self::parse_as(VmKind::Svm, text, input)
     }
@@ -164,7 +166,8 @@ impl VmAddress {
                 Self::from_raw(vm, &bytes)
             }
             VmKind::Tvm => {
-                let bytes = bs58::decode(text).with_check(None).into_vec().map_err(|_| unrecognised())?;
+                let bytes =
+                    bs58::decode(text).with_check(None).into_vec().map_err(|_| unrecognised())?;
                 match bytes.split_first() {
                     Some((&TRON_PREFIX, rest)) => Self::from_raw(vm, rest),
                     _ => Err(unrecognised()),
@@ -211,9 +214,10 @@ mod tests {
     fn bad_checksum_rejected() {
         let shown = derive_address(VmKind::Evm, &[1; 32]).display();
         // Flip the case of one letter: still mixed case, now with a wrong checksum.
-        let at = shown.char_indices().skip(2).find(|(_, c)| c.is_ascii_alphabetic()).map(|(i, _)| i);
+        let at =
+            shown.char_indices().skip(2).find(|(_, c)| c.is_ascii_alphabetic()).map(|(i, _)| i);
         if let Some(at) = at {
-            let mut flipped = shown.clone().into_bytes();
+            let mut flipped = shown.into_bytes();
             flipped[at] ^= 0x20;
             let flipped = String::from_utf8(flipped).unwrap();
             let all_one_case = flipped[2..].chars().all(|c| !c.is_ascii_lowercase())

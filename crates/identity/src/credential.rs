@@ -104,8 +104,8 @@ pub fn verify(
         }
         SchemeId::Secp256k1Ecdsa => {
             use k256::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-                .map_err(|_| invalid_key)?;
+            let key =
+                k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| invalid_key)?;
             let sig = k256::ecdsa::Signature::from_slice(signature).map_err(|_| bad.clone())?;
             if sig.normalize_s().is_some() {
                 return Err(CredentialError::HighS);
@@ -113,14 +113,15 @@ pub fn verify(
             key.verify_prehash(message, &sig).map_err(|_| bad)
         }
         SchemeId::Bip340Schnorr => {
-            let key = k256::schnorr::VerifyingKey::from_bytes(public_key).map_err(|_| invalid_key)?;
+            let key =
+                k256::schnorr::VerifyingKey::from_bytes(public_key).map_err(|_| invalid_key)?;
             let sig = k256::schnorr::Signature::try_from(signature).map_err(|_| bad.clone())?;
             key.verify_raw(message, &sig).map_err(|_| bad)
         }
         SchemeId::MlDsa44 => {
             let pk_bytes = public_key.try_into().map_err(|_| invalid_key.clone())?;
-            let key = fips204::ml_dsa_44::PublicKey::try_from_bytes(pk_bytes)
-                .map_err(|_| invalid_key)?;
+            let key =
+                fips204::ml_dsa_44::PublicKey::try_from_bytes(pk_bytes).map_err(|_| invalid_key)?;
             let sig: [u8; fips204::ml_dsa_44::SIG_LEN] =
                 signature.try_into().map_err(|_| bad.clone())?;
             if key.verify(message, &sig, ML_DSA_CONTEXT) { Ok(()) } else { Err(bad) }
@@ -179,5 +180,8 @@ pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialE
             });
         }
     }
-    results.into_iter().map(|r| r.unwrap_or(Err(CredentialError::BadSignature { scheme: "?" }))).collect()
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(CredentialError::BadSignature { scheme: "?" })))
+        .collect()
 }

@@ -27,7 +27,12 @@ pub enum SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretKey({}, public 0x{})", self.scheme().name(), hex::encode(self.public_key()))
+        write!(
+            f,
+            "SecretKey({}, public 0x{})",
+            self.scheme().name(),
+            hex::encode(self.public_key())
+        )
     }
 }
 
@@ -46,8 +51,9 @@ impl SecretKey {
 
     /// Rebuilds a key from its 32-byte secret.
     pub fn from_secret(scheme: SchemeId, secret: &[u8]) -> Result<Self, KeyError> {
-        let bytes: [u8; 32] =
-            secret.try_into().map_err(|_| KeyError::Length { scheme: scheme.name(), got: secret.len() })?;
+        let bytes: [u8; 32] = secret
+            .try_into()
+            .map_err(|_| KeyError::Length { scheme: scheme.name(), got: secret.len() })?;
         let invalid = KeyError::Invalid { scheme: scheme.name() };
         Ok(match scheme {
             SchemeId::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&bytes)),
@@ -59,7 +65,11 @@ impl SecretKey {
             ),
             SchemeId::MlDsa44 => {
                 let (public, key) = fips204::ml_dsa_44::KG::keygen_from_seed(&bytes);
-                Self::MlDsa44 { seed: bytes, key: Box::new(key), public: public.into_bytes().to_vec() }
+                Self::MlDsa44 {
+                    seed: bytes,
+                    key: Box::new(key),
+                    public: public.into_bytes().to_vec(),
+                }
             }
         })
     }
@@ -166,7 +176,8 @@ mod tests {
     fn batch_names_the_bad_signature() {
         let keys: Vec<_> = (0..6).map(|_| SecretKey::generate(SchemeId::Ed25519)).collect();
         let msgs: Vec<[u8; 32]> = (0..6u8).map(|i| [i; 32]).collect();
-        let mut sigs: Vec<Vec<u8>> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m).unwrap()).collect();
+        let mut sigs: Vec<Vec<u8>> =
+            keys.iter().zip(&msgs).map(|(k, m)| k.sign(m).unwrap()).collect();
         sigs[3][0] ^= 1;
         let pks: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
         let checks: Vec<_> = (0..6)

@@ -8,6 +8,4 @@ mod registry;
 pub use address::{AddressError, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};
-pub use registry::{
-    IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key,
-};
+pub use registry::{IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key};

@@ -58,7 +58,10 @@ pub enum IdentityError {
 pub struct Registry;
 
 impl Registry {
-    pub fn get(state: &mut dyn StateAccess, id_com: &IdCom) -> Result<Option<IdentityRecord>, StateError> {
+    pub fn get(
+        state: &mut dyn StateAccess,
+        id_com: &IdCom,
+    ) -> Result<Option<IdentityRecord>, StateError> {
         state.get_decoded(&identity_key(id_com))
     }
 
@@ -169,7 +172,8 @@ mod tests {
         let base = MemoryState::default();
         let mut state = TxOverlay::new(&base);
         let key = SecretKey::generate(SchemeId::Ed25519);
-        let id = Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [5; 32]).unwrap();
+        let id =
+            Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [5; 32]).unwrap();
         for vm in VmKind::ALL {
             let addr = derive_address(vm, &id);
             assert_eq!(Registry::resolve(&mut state, &addr).unwrap(), id);

@@ -92,20 +92,33 @@ impl Ledger {
     }
 
     /// Removes `amount` from `from` without moving it anywhere yet (fees, the debit half of a move).
-    pub fn debit(state: &mut dyn StateAccess, mint: &Mint, from: &IdCom, amount: u128) -> LedgerResult<()> {
+    pub fn debit(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        from: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
         let key = balance_key(mint, from);
         let available = state.get_u128(&key)?;
-        let left = available
-            .checked_sub(amount)
-            .ok_or(LedgerError::Overdraft { mint: *mint, needed: amount, available })?;
+        let left = available.checked_sub(amount).ok_or(LedgerError::Overdraft {
+            mint: *mint,
+            needed: amount,
+            available,
+        })?;
         state.set_u128(key, left);
         Ok(())
     }
 
     /// Adds `amount` to `to` (the credit half of a move; supply is unchanged).
-    pub fn credit(state: &mut dyn StateAccess, mint: &Mint, to: &IdCom, amount: u128) -> LedgerResult<()> {
+    pub fn credit(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        to: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
         let key = balance_key(mint, to);
-        let sum = state.get_u128(&key)?.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        let sum =
+            state.get_u128(&key)?.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_u128(key, sum);
         Ok(())
     }
@@ -159,7 +172,11 @@ impl Ledger {
         let key = allowance_key(mint, owner, spender);
         let allowed = state.get_u128(&key)?;
         if allowed < amount {
-            return Err(LedgerError::InsufficientAllowance { mint: *mint, needed: amount, available: allowed });
+            return Err(LedgerError::InsufficientAllowance {
+                mint: *mint,
+                needed: amount,
+                available: allowed,
+            });
         }
         Self::transfer(state, mint, owner, to, amount)?;
         if allowed != u128::MAX {
@@ -169,7 +186,11 @@ impl Ledger {
     }
 
     /// Registers a new token with zero supply.
-    pub fn create_token(state: &mut dyn StateAccess, mint: &Mint, info: TokenInfo) -> LedgerResult<()> {
+    pub fn create_token(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        info: TokenInfo,
+    ) -> LedgerResult<()> {
         if info.name.len() > MAX_METADATA_LEN || info.symbol.len() > MAX_METADATA_LEN {
             return Err(LedgerError::InvalidMetadata(format!(
                 "name and symbol must be at most {MAX_METADATA_LEN} bytes"
@@ -207,7 +228,12 @@ impl Ledger {
     }
 
     /// Destroys `amount` of the authority's own holdings.
-    pub fn burn(state: &mut dyn StateAccess, mint: &Mint, caller: &IdCom, amount: u128) -> LedgerResult<()> {
+    pub fn burn(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        caller: &IdCom,
+        amount: u128,
+    ) -> LedgerResult<()> {
         let mut info = Self::existing_token(state, mint)?;
         if info.authority != Some(*caller) {
             return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });

@@ -8,7 +8,13 @@ const C: IdCom = [3; 32];
 const TOKEN: Mint = [9; 32];
 
 fn token(authority: IdCom) -> TokenInfo {
-    TokenInfo { name: "Test".into(), symbol: "TST".into(), decimals: 6, supply: 0, authority: Some(authority) }
+    TokenInfo {
+        name: "Test".into(),
+        symbol: "TST".into(),
+        decimals: 6,
+        supply: 0,
+        authority: Some(authority),
+    }
 }
 
 fn with_token(state: &mut TxOverlay<'_>) {

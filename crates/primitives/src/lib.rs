@@ -10,7 +10,6 @@ pub use alloy_primitives::{Address, B256};
 pub use block::{Block, BlockHeader, Log, Receipt, TxStatus, list_commitment};
 pub use hash::{IdCom, Mint, StateKey, sha256, sha256_parts};
 pub use tx::{
-    Credential, DecodeError, ENVELOPE_VERSION, MAX_TX_SIZE, SchemeId, Transaction, TxBody,
-    TxHash,
+    Credential, DecodeError, ENVELOPE_VERSION, MAX_TX_SIZE, SchemeId, Transaction, TxBody, TxHash,
 };
 pub use vm::{VmKind, route_opcode};

@@ -27,7 +27,8 @@ pub enum SchemeId {
 }
 
 impl SchemeId {
-    pub const ALL: [Self; 4] = [Self::Ed25519, Self::Secp256k1Ecdsa, Self::Bip340Schnorr, Self::MlDsa44];
+    pub const ALL: [Self; 4] =
+        [Self::Ed25519, Self::Secp256k1Ecdsa, Self::Bip340Schnorr, Self::MlDsa44];
 
     pub const fn name(self) -> &'static str {
         match self {

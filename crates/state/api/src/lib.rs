@@ -45,7 +45,10 @@ pub trait StateAccess {
 
 /// Typed helpers over [`StateAccess`]: borsh-encoded values, absent = default where it makes sense.
 pub trait StateAccessExt: StateAccess {
-    fn get_decoded<T: borsh::BorshDeserialize>(&mut self, key: &StateKey) -> StateResult<Option<T>> {
+    fn get_decoded<T: borsh::BorshDeserialize>(
+        &mut self,
+        key: &StateKey,
+    ) -> StateResult<Option<T>> {
         self.get(key)?.map(|bytes| decode_value(key, &bytes)).transpose()
     }
 

@@ -28,7 +28,11 @@ impl TreeReader for JmtReader<'_> {
 
     /// Only the latest value of a key is kept (the state table), so this answers for the
     /// newest version; proofs are served at the head.
-    fn get_value_option(&self, _max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(
+        &self,
+        _max_version: Version,
+        key_hash: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
         let table = match self.txn.open_table(STATE) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -41,4 +45,3 @@ impl TreeReader for JmtReader<'_> {
         anyhow::bail!("tree restoration is not supported by this store")
     }
 }
-

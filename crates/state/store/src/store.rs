@@ -6,8 +6,8 @@ use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
 use nvm_primitives::{Block, Receipt, StateKey, TxHash};
 use nvm_state_api::{StateError, StateReader, StateResult, WriteSet};
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase,
-    TableDefinition, TableError,
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition,
+    TableError,
 };
 use std::path::Path;
 

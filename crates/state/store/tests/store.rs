@@ -1,5 +1,7 @@
 //! The store against a real redb file: roots, reopen, and refusal of out-of-order blocks.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use nvm_primitives::{Block, BlockHeader, Receipt, TxStatus};
 use nvm_state_api::{StateReader, WriteSet};
 use nvm_storage::{Store, StoreError};

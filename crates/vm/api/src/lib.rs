@@ -67,5 +67,10 @@ pub trait Vm: Send + Sync {
     ) -> VmResult<()>;
 
     /// Executes `payload`. On error the caller reverts every write made here.
-    fn execute(&self, env: &TxEnv<'_>, payload: &[u8], state: &mut TxOverlay<'_>) -> VmResult<ExecOutput>;
+    fn execute(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &mut TxOverlay<'_>,
+    ) -> VmResult<ExecOutput>;
 }

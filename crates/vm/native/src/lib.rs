@@ -5,7 +5,9 @@ mod ops;
 pub use ops::NativeOp;
 
 use nvm_identity::{IdentityError, Registry, VmAddress, id_com_from_credential, identity_key};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, TokenInfo, allowance_key, balance_key, token_key};
+use nvm_ledger::{
+    Ledger, LedgerError, NATIVE_MINT, TokenInfo, allowance_key, balance_key, token_key,
+};
 use nvm_primitives::{IdCom, Log, Mint, SchemeId, VmKind, sha256, sha256_parts};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
@@ -57,7 +59,11 @@ fn scheme(byte: u8) -> VmResult<SchemeId> {
 }
 
 /// Resolves an address against the state before the block, for declarations.
-fn resolve_before(state: &dyn StateReader, address: &VmAddress, access: &mut AccessSet) -> VmResult<IdCom> {
+fn resolve_before(
+    state: &dyn StateReader,
+    address: &VmAddress,
+    access: &mut AccessSet,
+) -> VmResult<IdCom> {
     Registry::declare_resolve(access, address);
     Ok(Registry::resolve(&mut TxOverlay::new(state), address)?)
 }
@@ -127,12 +133,18 @@ impl Vm for NativeVm {
         Ok(())
     }
 
-    fn execute(&self, env: &TxEnv<'_>, payload: &[u8], state: &mut TxOverlay<'_>) -> VmResult<ExecOutput> {
+    fn execute(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &mut TxOverlay<'_>,
+    ) -> VmResult<ExecOutput> {
         let sender = env.sender;
         let mut logs = Vec::new();
         match NativeOp::decode(payload).map_err(VmError::Invalid)? {
             NativeOp::CreateIdentity { scheme: s, public_key, salt } => {
-                let id = Registry::create(state, scheme(s)?, &public_key, salt).map_err(identity_err)?;
+                let id =
+                    Registry::create(state, scheme(s)?, &public_key, salt).map_err(identity_err)?;
                 if id != sender {
                     return Err(VmError::Failed(format!(
                         "credential creates identity 0x{}, not the sender",
@@ -142,8 +154,13 @@ impl Vm for NativeVm {
             }
             NativeOp::RotateCredential { scheme: s, public_key, proof } => {
                 let s = scheme(s)?;
-                let digest =
-                    Registry::rotation_digest(env.block.chain_id, &sender, env.nonce, s, &public_key);
+                let digest = Registry::rotation_digest(
+                    env.block.chain_id,
+                    &sender,
+                    env.nonce,
+                    s,
+                    &public_key,
+                );
                 nvm_identity::verify(s, &public_key, &digest, &proof)
                     .map_err(|e| VmError::Failed(format!("new credential's proof: {e}")))?;
                 Registry::rotate(state, &sender, s, &public_key).map_err(identity_err)?;
@@ -161,7 +178,8 @@ impl Vm for NativeVm {
             NativeOp::TransferFrom { mint, owner, to, amount } => {
                 let owner = Registry::resolve(state, &owner)?;
                 let to = Registry::resolve(state, &to)?;
-                Ledger::transfer_from(state, &mint, &sender, &owner, &to, amount).map_err(ledger_err)?;
+                Ledger::transfer_from(state, &mint, &sender, &owner, &to, amount)
+                    .map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &owner, &to, amount));
             }
             NativeOp::CreateToken { name, symbol, decimals, initial_supply } => {
@@ -169,7 +187,8 @@ impl Vm for NativeVm {
                 let info = TokenInfo { name, symbol, decimals, supply: 0, authority: Some(sender) };
                 Ledger::create_token(state, &mint, info).map_err(ledger_err)?;
                 if initial_supply > 0 {
-                    Ledger::mint(state, &mint, &sender, &sender, initial_supply).map_err(ledger_err)?;
+                    Ledger::mint(state, &mint, &sender, &sender, initial_supply)
+                        .map_err(ledger_err)?;
                 }
                 logs.push(amount_log(&mint, transfer_topic(), &[0; 32], &sender, initial_supply));
             }

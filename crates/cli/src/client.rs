@@ -1,0 +1,106 @@
+//! A blocking JSON-RPC client of a node, and signing of native operations.
+
+use crate::keyfile::KeyFile;
+use jsonrpsee::{
+    core::{ClientError, client::ClientT, params::ArrayParams},
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, Transaction, TxBody};
+use nvm_vm_native::NativeOp;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How long `send` waits for a receipt before giving up.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Client {
+    http: HttpClient,
+    runtime: tokio::runtime::Runtime,
+    url: String,
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+impl Client {
+    pub fn new(url: &str) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let http = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(30))
+            .build(url)
+            .map_err(|e| format!("bad RPC URL {url}: {e}"))?;
+        Ok(Self { http, runtime, url: url.to_string() })
+    }
+
+    pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+        let mut array = ArrayParams::new();
+        for p in params {
+            array.insert(p).map_err(|e| e.to_string())?;
+        }
+        self.runtime.block_on(self.http.request::<Value, _>(method, array)).map_err(|e| match e {
+            ClientError::Call(obj) => format!("{} (JSON-RPC error {})", obj.message(), obj.code()),
+            ClientError::Transport(t) => format!("cannot reach node at {}: {t}", self.url),
+            other => other.to_string(),
+        })
+    }
+
+    /// Signs `op` as `sender` with `key`, sends it and waits for its receipt.
+    pub fn send(
+        &self,
+        key: &KeyFile,
+        sender: IdCom,
+        op: &NativeOp,
+        wait: bool,
+    ) -> Result<Value, String> {
+        let info = self.call("nvm_chainInfo", vec![])?;
+        let chain_id = info["chainId"].as_u64().ok_or("node did not report a chain id")?;
+        let fee: u128 = info["txFee"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or("node did not report a fee")?;
+        let nonce = self
+            .call(
+                "nvm_getNonce",
+                vec![Value::String(hex0x(&sender)), Value::String("pending".into())],
+            )?
+            .as_u64()
+            .ok_or("node did not report a nonce")?;
+        let body = TxBody {
+            version: ENVELOPE_VERSION,
+            chain_id,
+            sender,
+            nonce,
+            max_fee: fee,
+            context: None,
+            payload: op.encode(),
+        };
+        let signature = key.key.sign(&body.hash()).map_err(|e| e.to_string())?;
+        let tx = Transaction {
+            body,
+            credential: Credential {
+                scheme: key.key.scheme() as u8,
+                public_key: key.key.public_key(),
+                signature,
+            },
+        };
+        let hash = self.call("nvm_sendTransaction", vec![Value::String(hex0x(&tx.encode()))])?;
+        if !wait {
+            return Ok(serde_json::json!({ "txHash": hash }));
+        }
+        let started = Instant::now();
+        loop {
+            let receipt = self.call("nvm_getTransactionReceipt", vec![hash.clone()])?;
+            if !receipt.is_null() {
+                return Ok(receipt);
+            }
+            if started.elapsed() > RECEIPT_TIMEOUT {
+                return Err(format!("transaction {hash} not included after {RECEIPT_TIMEOUT:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The client and node commands.
+
+use crate::{RpcArgs, client::Client, keyfile::KeyFile};
+use clap::{Args, Subcommand};
+use nvm_identity::{SecretKey, VmAddress};
+use nvm_ledger::NATIVE_MINT;
+use nvm_node::{Chain, DevSequencer, Genesis, Mempool, dev_key};
+use nvm_primitives::{Mint, SchemeId};
+use nvm_vm_native::NativeOp;
+use rand_core::{OsRng, RngCore};
+use serde_json::Value;
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
+
+type CmdResult = Result<(), String>;
+
+fn print(json_mode: bool, value: &Value, human: impl FnOnce(&Value) -> String) {
+    if json_mode {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        println!("{}", human(value));
+    }
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+// ---------------------------------------------------------------- node
+
+pub fn run_node(
+    dev: bool,
+    data_dir: PathBuf,
+    rpc_addr: SocketAddr,
+    block_time_ms: u64,
+    max_block_txs: usize,
+) -> CmdResult {
+    if !dev {
+        return Err("only --dev (single validator) is available in this version; pass --dev".into());
+    }
+    let genesis = Genesis::dev();
+    let key = dev_key();
+    let dev_file = KeyFile { key: key.clone(), salt: [0; 32] };
+    let dev_id = dev_file.id_com();
+    let chain = Arc::new(Chain::open(&data_dir, &genesis, dev_id).map_err(|e| e.to_string())?);
+    let mempool = Arc::new(Mempool::new(200_000));
+    let head = chain.head().map_err(|e| e.to_string())?;
+    println!("n-VM dev node — chain id {}, resuming at height {}", genesis.chain_id, head.height);
+    println!("Dev key (well known, never use it on a real network):");
+    println!("  scheme    {}", key.scheme().name());
+    println!("  secret    {}", hex0x(&key.secret_bytes()));
+    println!("  id_com    {}", hex0x(&dev_id));
+    println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let ctx = nvm_rpc::NodeContext { chain: chain.clone(), mempool: mempool.clone() };
+        let (bound, handle) = nvm_rpc::start(rpc_addr, ctx)
+            .await
+            .map_err(|e| format!("cannot serve RPC on {rpc_addr}: {e}"))?;
+        println!("JSON-RPC listening on http://{bound}");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sequencer = DevSequencer {
+            chain,
+            mempool,
+            block_time: Duration::from_millis(block_time_ms),
+            max_block_txs,
+        };
+        let producer = sequencer.spawn(stop.clone());
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+        tracing::info!("shutting down");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = handle.stop();
+        producer.join().map_err(|_| "block producer panicked".to_string())
+    })
+}
+
+// ---------------------------------------------------------------- keys
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new key (and a random salt for its identity).
+    New {
+        #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "secp256k1", "schnorr", "ml-dsa-44"])]
+        scheme: String,
+        /// Write the key file here (refuses to overwrite).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The well-known dev key funded by `nvm node --dev`.
+    Dev {
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn show_key(file: &KeyFile, out: Option<PathBuf>, json_mode: bool) -> CmdResult {
+    if let Some(path) = &out {
+        file.save(path)?;
+    }
+    let mut value = file.to_json();
+    value["addresses"] = nvm_rpc::identity_json(&file.id_com());
+    print(json_mode, &value, |v| {
+        format!(
+            "scheme     {}\nsecret     {}\nid_com     {}\nevm        {}\nsvm        {}\ntvm        {}{}",
+            v["scheme"].as_str().unwrap_or_default(),
+            v["secret"].as_str().unwrap_or_default(),
+            v["id_com"].as_str().unwrap_or_default(),
+            v["addresses"]["evm_display"].as_str().unwrap_or_default(),
+            v["addresses"]["svm_display"].as_str().unwrap_or_default(),
+            v["addresses"]["tvm_display"].as_str().unwrap_or_default(),
+            out.map(|p| format!("\nsaved to   {}", p.display())).unwrap_or_default()
+        )
+    });
+    Ok(())
+}
+
+pub fn key(cmd: KeyCommand) -> CmdResult {
+    match cmd {
+        KeyCommand::New { scheme, out, json } => {
+            let scheme =
+                SchemeId::from_name(&scheme).ok_or_else(|| format!("unknown scheme {scheme}"))?;
+            let mut salt = [0u8; 32];
+            OsRng.fill_bytes(&mut salt);
+            show_key(&KeyFile { key: SecretKey::generate(scheme), salt }, out, json)
+        }
+        KeyCommand::Dev { out, json } => {
+            show_key(&KeyFile { key: dev_key(), salt: [0; 32] }, out, json)
+        }
+    }
+}
+
+// ---------------------------------------------------------------- identities
+
+#[derive(Subcommand)]
+pub enum IdentityCommand {
+    /// Register the identity of a key file (its id_com must hold enough for the fee).
+    Create {
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Show the identity behind any address (asks the node).
+    Show {
+        address: String,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Compute every VM address of an identity (offline).
+    Derive {
+        #[arg(long, conflicts_with = "key")]
+        id_com: Option<String>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn receipt_line(receipt: &Value) -> String {
+    let status = receipt["status"].as_str().unwrap_or("?");
+    let mut line = format!(
+        "{} in block {} — {status}",
+        receipt["txHash"].as_str().unwrap_or_default(),
+        receipt["blockHeight"]
+    );
+    if let Some(err) = receipt["error"].as_str() {
+        line.push_str(&format!(": {err}"));
+    }
+    line
+}
+
+/// Prints a receipt; a failed transaction is an error (non-zero exit).
+fn report(json_mode: bool, receipt: &Value) -> CmdResult {
+    print(json_mode, receipt, receipt_line);
+    match receipt["status"].as_str() {
+        Some("failed") => {
+            Err(format!("transaction failed: {}", receipt["error"].as_str().unwrap_or("unknown")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn identity(cmd: IdentityCommand) -> CmdResult {
+    match cmd {
+        IdentityCommand::Create { key, rpc } => {
+            let file = KeyFile::load(&key)?;
+            let op = NativeOp::CreateIdentity {
+                scheme: file.key.scheme() as u8,
+                public_key: file.key.public_key(),
+                salt: file.salt,
+            };
+            let receipt = Client::new(&rpc.rpc)?.send(&file, file.id_com(), &op, true)?;
+            report(rpc.json, &receipt)
+        }
+        IdentityCommand::Show { address, rpc } => {
+            let value =
+                Client::new(&rpc.rpc)?.call("nvm_getIdentity", vec![Value::String(address)])?;
+            print(rpc.json, &value, |v| {
+                [
+                    "id_com",
+                    "evm_display",
+                    "svm_display",
+                    "bvm_display",
+                    "tvm_display",
+                    "registered",
+                    "scheme",
+                ]
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{k:<12} {}",
+                        v[*k].as_str().map(str::to_string).unwrap_or_else(|| v[*k].to_string())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+            });
+            Ok(())
+        }
+        IdentityCommand::Derive { id_com, key, json } => {
+            let id = match (id_com, key) {
+                (Some(hex_id), _) => match VmAddress::parse(&hex_id) {
+                    Ok(VmAddress::Native(id)) => id,
+                    _ => {
+                        return Err(format!("--id-com must be 0x + 64 hex digits, got {hex_id:?}"));
+                    }
+                },
+                (None, Some(path)) => KeyFile::load(&path)?.id_com(),
+                (None, None) => return Err("give --id-com or --key".into()),
+            };
+            let value = nvm_rpc::identity_json(&id);
+            print(json, &value, |v| {
+                ["id_com", "evm_display", "svm_display", "bvm_display", "tvm_display"]
+                    .iter()
+                    .map(|k| format!("{k:<12} {}", v[*k].as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- tokens
+
+/// Parses a decimal amount in token units (`1.5`) into base units, or base units with `raw`.
+pub fn parse_amount(text: &str, decimals: u8, raw: bool) -> Result<u128, String> {
+    let bad = || format!("invalid amount {text:?}");
+    if raw {
+        return text.parse().map_err(|_| bad());
+    }
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > decimals as usize || (whole.is_empty() && frac.is_empty()) {
+        return Err(format!("amount {text:?} has more than {decimals} decimals"));
+    }
+    let scale = 10u128.checked_pow(decimals as u32).ok_or_else(bad)?;
+    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let frac_value: u128 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let frac_scaled = frac_value * 10u128.pow((decimals as usize - frac.len()) as u32);
+    whole.checked_mul(scale).and_then(|w| w.checked_add(frac_scaled)).ok_or_else(bad)
+}
+
+fn format_amount(base: u128, decimals: u8) -> String {
+    let scale = 10u128.pow(decimals as u32);
+    let frac = base % scale;
+    if frac == 0 {
+        return (base / scale).to_string();
+    }
+    let frac = format!("{frac:0width$}", width = decimals as usize);
+    format!("{}.{}", base / scale, frac.trim_end_matches('0'))
+}
+
+fn parse_mint(token: &Option<String>) -> Result<Mint, String> {
+    match token.as_deref() {
+        None | Some("native") => Ok(NATIVE_MINT),
+        Some(text) => {
+            let bytes = hex::decode(text.trim_start_matches("0x"))
+                .map_err(|e| format!("bad token id: {e}"))?;
+            bytes.try_into().map_err(|_| "token id must be 32 bytes".to_string())
+        }
+    }
+}
+
+fn token_decimals(client: &Client, mint: &Mint) -> Result<u8, String> {
+    let info = client.call("nvm_getToken", vec![Value::String(hex0x(mint))])?;
+    if info.is_null() {
+        return Err(format!("no token {}", hex0x(mint)));
+    }
+    info["decimals"].as_u64().map(|d| d as u8).ok_or_else(|| "node did not report decimals".into())
+}
+
+#[derive(Args)]
+pub struct TransferArgs {
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Recipient: any VM address (0x EVM, base58 SVM, T… Tron, bvm:hex) or an id_com.
+    #[arg(long)]
+    pub to: String,
+    /// Amount in token units (e.g. 1.5); with --raw, in base units.
+    #[arg(long)]
+    pub amount: String,
+    #[arg(long)]
+    pub raw: bool,
+    /// Token id (0x + 64 hex); the native token when absent.
+    #[arg(long)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+}
+
+pub fn transfer(args: TransferArgs) -> CmdResult {
+    let file = KeyFile::load(&args.key)?;
+    let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;
+    let client = Client::new(&args.rpc.rpc)?;
+    let mint = parse_mint(&args.token)?;
+    let amount = parse_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
+    let receipt =
+        client.send(&file, file.id_com(), &NativeOp::Transfer { mint, to, amount }, true)?;
+    report(args.rpc.json, &receipt)
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token with you as its mint authority.
+    Create {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        symbol: String,
+        #[arg(long, default_value_t = 18)]
+        decimals: u8,
+        /// Initial supply minted to you, in token units.
+        #[arg(long, default_value = "0")]
+        supply: String,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Mint new units (authority only).
+    Mint {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        raw: bool,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+}
+
+pub fn token(cmd: TokenCommand) -> CmdResult {
+    match cmd {
+        TokenCommand::Create { key, name, symbol, decimals, supply, rpc } => {
+            let file = KeyFile::load(&key)?;
+            let initial_supply = parse_amount(&supply, decimals, false)?;
+            let client = Client::new(&rpc.rpc)?;
+            let op = NativeOp::CreateToken { name, symbol, decimals, initial_supply };
+            let mut receipt = client.send(&file, file.id_com(), &op, true)?;
+            // The mint id is the source of the creation's Transfer log.
+            receipt["token"] = receipt["logs"][0]["source"].clone();
+            if !rpc.json && receipt["status"] == "success" {
+                println!("token {}", receipt["token"].as_str().unwrap_or_default());
+            }
+            report(rpc.json, &receipt)
+        }
+        TokenCommand::Mint { key, token, to, amount, raw, rpc } => {
+            let file = KeyFile::load(&key)?;
+            let client = Client::new(&rpc.rpc)?;
+            let mint = parse_mint(&Some(token))?;
+            let amount = parse_amount(&amount, token_decimals(&client, &mint)?, raw)?;
+            let to = VmAddress::parse(&to).map_err(|e| e.to_string())?;
+            let receipt =
+                client.send(&file, file.id_com(), &NativeOp::Mint { mint, to, amount }, true)?;
+            report(rpc.json, &receipt)
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct BalanceArgs {
+    /// Any VM address or id_com.
+    pub address: String,
+    #[arg(long)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+}
+
+pub fn balance(args: BalanceArgs) -> CmdResult {
+    let client = Client::new(&args.rpc.rpc)?;
+    let mint = parse_mint(&args.token)?;
+    let value = client
+        .call("nvm_getBalance", vec![Value::String(args.address), Value::String(hex0x(&mint))])?;
+    print(args.rpc.json, &value, |v| {
+        let base: u128 = v["balance"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let decimals = v["decimals"].as_u64().unwrap_or(0) as u8;
+        format!("{} {}", format_amount(base, decimals), v["symbol"].as_str().unwrap_or_default())
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("1.5", 18, false), Ok(1_500_000_000_000_000_000));
+        assert_eq!(parse_amount("7", 0, false), Ok(7));
+        assert_eq!(parse_amount("42", 6, true), Ok(42));
+        assert!(parse_amount("0.0000001", 6, false).is_err());
+        assert!(parse_amount("abc", 6, false).is_err());
+        assert_eq!(format_amount(1_500_000, 6), "1.5");
+        assert_eq!(format_amount(2_000_000, 6), "2");
+    }
+}

@@ -1,0 +1,95 @@
+//! `nvm`: the n-VM node and its command-line client.
+
+mod bench;
+mod client;
+mod commands;
+mod keyfile;
+
+use clap::{Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+#[derive(Parser)]
+#[command(
+    name = "nvm",
+    version,
+    about = "n-VM: one chain, five VMs, one identity and one token ledger"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where a client command finds the node.
+#[derive(clap::Args, Clone)]
+pub struct RpcArgs {
+    /// The node's JSON-RPC URL.
+    #[arg(long, env = "NVM_RPC", default_value = "http://127.0.0.1:8545", global = true)]
+    pub rpc: String,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node.
+    Node {
+        /// Single-validator development network with the well-known dev key funded.
+        #[arg(long)]
+        dev: bool,
+        /// Where the chain database lives.
+        #[arg(long, default_value = ".nvm-dev")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8545")]
+        rpc_addr: SocketAddr,
+        /// Milliseconds between blocks.
+        #[arg(long, default_value_t = 400)]
+        block_time_ms: u64,
+        /// Most transactions in one block.
+        #[arg(long, default_value_t = 20_000)]
+        max_block_txs: usize,
+    },
+    /// Create or show keys.
+    #[command(subcommand)]
+    Key(commands::KeyCommand),
+    /// Create, show and derive identities.
+    #[command(subcommand)]
+    Identity(commands::IdentityCommand),
+    /// Send tokens to any VM address.
+    Transfer(commands::TransferArgs),
+    /// Create and mint tokens.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
+    /// Balance of any VM address or id_com.
+    Balance(commands::BalanceArgs),
+    /// Measure native-transfer throughput through the node's own pipeline.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Node { dev, data_dir, rpc_addr, block_time_ms, max_block_txs } => {
+            commands::run_node(dev, data_dir, rpc_addr, block_time_ms, max_block_txs)
+        }
+        Command::Key(cmd) => commands::key(cmd),
+        Command::Identity(cmd) => commands::identity(cmd),
+        Command::Transfer(args) => commands::transfer(args),
+        Command::Token(cmd) => commands::token(cmd),
+        Command::Balance(args) => commands::balance(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The real `nvm node --dev` on loopback: crash safety and bad input over JSON-RPC.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use jsonrpsee::{
+    core::{ClientError, client::ClientT, params::ArrayParams},
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use nvm_identity::{SecretKey, VmAddress};
+use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
+use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
+use nvm_vm_native::NativeOp;
+use serde_json::{Value, json};
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+struct Node {
+    child: Child,
+    client: HttpClient,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Node {
+    fn start(dir: &Path, port: u16, block_time_ms: u64) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_nvm"))
+            .args(["node", "--dev", "--data-dir"])
+            .arg(dir)
+            .args([
+                "--rpc-addr",
+                &format!("127.0.0.1:{port}"),
+                "--block-time-ms",
+                &block_time_ms.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nvm node");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(10))
+            .build(format!("http://127.0.0.1:{port}"))
+            .unwrap();
+        let node = Self { child, client, rt };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while node.try_call("nvm_chainInfo", vec![]).is_err() {
+            assert!(Instant::now() < deadline, "node did not answer within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        node
+    }
+
+    fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, ClientError> {
+        let mut array = ArrayParams::new();
+        for p in params {
+            array.insert(p).unwrap();
+        }
+        self.rt.block_on(self.client.request::<Value, _>(method, array))
+    }
+
+    fn call(&self, method: &str, params: Vec<Value>) -> Value {
+        self.try_call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// The JSON-RPC error code of a call that must fail.
+    fn error_code(&self, method: &str, params: Vec<Value>) -> (i32, String) {
+        match self.try_call(method, params) {
+            Err(ClientError::Call(obj)) => (obj.code(), obj.message().to_string()),
+            other => panic!("{method} should fail with a JSON-RPC error, got {other:?}"),
+        }
+    }
+
+    fn kill_9(mut self) {
+        // Child::kill sends SIGKILL on Unix: no shutdown path runs.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn signed(
+    key: &SecretKey,
+    sender: IdCom,
+    nonce: u64,
+    chain_id: u64,
+    payload: Vec<u8>,
+) -> Transaction {
+    let body = TxBody {
+        version: ENVELOPE_VERSION,
+        chain_id,
+        sender,
+        nonce,
+        max_fee: DEV_TX_FEE,
+        context: None,
+        payload,
+    };
+    let signature = key.sign(&body.hash()).unwrap();
+    Transaction {
+        body,
+        credential: Credential {
+            scheme: key.scheme() as u8,
+            public_key: key.public_key(),
+            signature,
+        },
+    }
+}
+
+fn dev_id() -> IdCom {
+    nvm_identity::id_com_from_credential(SchemeId::Ed25519, &dev_key().public_key(), &[0; 32])
+}
+
+fn transfer(to: IdCom, amount: u128) -> Vec<u8> {
+    NativeOp::Transfer { mint: [0; 32], to: VmAddress::Native(to), amount }.encode()
+}
+
+#[test]
+fn kill_9_mid_load_loses_no_committed_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = Node::start(dir.path(), port, 100);
+    let key = dev_key();
+    let mut acknowledged = Vec::new();
+    // Load: 400 transfers; kill -9 while they are still arriving.
+    let mut observed = None;
+    for i in 0..400u64 {
+        let tx = signed(
+            &key,
+            dev_id(),
+            i,
+            DEV_CHAIN_ID,
+            transfer([(i % 200) as u8 + 1; 32], 1_000 + i as u128),
+        );
+        let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
+        acknowledged.push(hash);
+        if i == 250 {
+            // Wait until something is committed, then remember what was.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let info = node.call("nvm_chainInfo", vec![]);
+                let height = info["height"].as_u64().unwrap();
+                let committed: Vec<Value> = acknowledged
+                    .iter()
+                    .filter(|h| {
+                        !node.call("nvm_getTransactionReceipt", vec![(*h).clone()]).is_null()
+                    })
+                    .cloned()
+                    .collect();
+                if !committed.is_empty() {
+                    let block = node.call("nvm_getBlock", vec![json!(height.to_string())]);
+                    observed = Some((
+                        height,
+                        block["stateRoot"].clone(),
+                        block["hash"].clone(),
+                        committed,
+                    ));
+                    break;
+                }
+                assert!(Instant::now() < deadline, "nothing committed in 10 s");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    node.kill_9();
+    let (height, state_root, block_hash, committed) = observed.unwrap();
+    assert!(!committed.is_empty());
+
+    let node = Node::start(dir.path(), port, 100);
+    let info = node.call("nvm_chainInfo", vec![]);
+    assert!(info["height"].as_u64().unwrap() >= height, "restart resumed below a committed block");
+    let block = node.call("nvm_getBlock", vec![json!(height.to_string())]);
+    assert_eq!(block["stateRoot"], state_root, "state root of a committed block changed");
+    assert_eq!(block["hash"], block_hash);
+    for hash in &committed {
+        let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
+        assert_eq!(receipt["status"], "success", "committed transaction {hash} lost");
+    }
+    // The chain keeps going after the crash: a new transaction with the next nonce commits.
+    let next = node.call("nvm_getNonce", vec![json!(hex0x(&dev_id()))]).as_u64().unwrap();
+    let tx = signed(&key, dev_id(), next, DEV_CHAIN_ID, transfer([7; 32], 5));
+    let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
+        assert!(Instant::now() < deadline, "no block after restart");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn bad_input_gets_its_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // No block is produced during this test (one block per hour), so the root must not move.
+    let node = Node::start(dir.path(), free_port(), 3_600_000);
+    let before = node.call("nvm_chainInfo", vec![]);
+    let dev = hex0x(&dev_id());
+    let balance_before = node.call("nvm_getBalance", vec![json!(dev)]);
+    let key = dev_key();
+    let send = |tx: Vec<u8>| node.error_code("nvm_sendTransaction", vec![json!(hex0x(&tx))]);
+
+    let good = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], 1)).encode();
+    // Malformed envelopes.
+    assert_eq!(send(vec![1, 2, 3]).0, -32001);
+    assert_eq!(send([good.clone(), vec![0]].concat()).0, -32001, "trailing bytes");
+    assert_eq!(send(vec![0u8; 70_000]).0, -32001, "oversize");
+    assert_eq!(node.error_code("nvm_sendTransaction", vec![json!("0xzz")]).0, -32602);
+    // Bad signature: flip one signature byte.
+    let mut forged = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], 1));
+    forged.credential.signature[5] ^= 1;
+    assert_eq!(send(forged.encode()).0, -32002);
+    // Someone else's key claiming the dev identity.
+    let mallory = SecretKey::generate(SchemeId::Ed25519);
+    assert_eq!(
+        send(signed(&mallory, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], 1)).encode()).0,
+        -32007
+    );
+    // Wrong chain id.
+    assert_eq!(send(signed(&key, dev_id(), 0, 1, transfer([1; 32], 1)).encode()).0, -32006);
+    // Unknown opcode, and a VM this node does not run yet.
+    let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x99]).encode());
+    assert_eq!(code, -32005, "{message}");
+    let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x10, 1, 2]).encode());
+    assert_eq!(code, -32005);
+    assert!(message.contains("evm VM is not available"), "{message}");
+    // Overdraft.
+    let (code, message) =
+        send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], u128::MAX / 2)).encode());
+    assert_eq!(code, -32004, "{message}");
+    // Replays: the same transaction twice, then another with the same nonce.
+    node.call("nvm_sendTransaction", vec![json!(hex0x(&good))]);
+    assert_eq!(send(good).0, -32008, "already known");
+    assert_eq!(
+        send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([2; 32], 1)).encode()).0,
+        -32003
+    );
+
+    // Only the one good transaction is pending; nothing was committed; state is as it was.
+    let after = node.call("nvm_chainInfo", vec![]);
+    assert_eq!(after["stateRoot"], before["stateRoot"]);
+    assert_eq!(after["height"], before["height"]);
+    assert_eq!(after["pendingTransactions"], 1);
+    assert_eq!(node.call("nvm_getBalance", vec![json!(dev)]), balance_before);
+    // Lookups of what does not exist are null, and bad addresses are parameter errors.
+    assert!(node.call("nvm_getTransactionReceipt", vec![json!(hex0x(&[9; 32]))]).is_null());
+    assert!(node.call("nvm_getBlock", vec![json!("999999")]).is_null());
+    assert_eq!(node.error_code("nvm_getBalance", vec![json!("0x1234")]).0, -32602);
+}
+
+#[test]
+fn one_identity_seen_from_every_vm() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), free_port(), 100);
+    let key = dev_key();
+    let alice = SecretKey::generate(SchemeId::MlDsa44);
+    let alice_id =
+        nvm_identity::id_com_from_credential(SchemeId::MlDsa44, &alice.public_key(), &[3; 32]);
+    let wait = |hash: Value| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
+            if !r.is_null() {
+                return r;
+            }
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Fund alice's id_com, let her register (post-quantum key), then pay her EVM address.
+    let fund = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer(alice_id, 10 * DEV_TX_FEE));
+    assert_eq!(
+        wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&fund.encode()))]))["status"],
+        "success"
+    );
+    let create = NativeOp::CreateIdentity {
+        scheme: SchemeId::MlDsa44 as u8,
+        public_key: alice.public_key(),
+        salt: [3; 32],
+    };
+    let create = signed(&alice, alice_id, 0, DEV_CHAIN_ID, create.encode());
+    assert_eq!(
+        wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&create.encode()))]))["status"],
+        "success"
+    );
+    let identity = node.call("nvm_getIdentity", vec![json!(hex0x(&alice_id))]);
+    assert_eq!(identity["registered"], true);
+    assert_eq!(identity["scheme"], "ml-dsa-44");
+    let evm = identity["evm_display"].as_str().unwrap().to_string();
+    let pay =
+        NativeOp::Transfer { mint: [0; 32], to: VmAddress::parse(&evm).unwrap(), amount: 777 };
+    let pay = signed(&key, dev_id(), 1, DEV_CHAIN_ID, pay.encode());
+    assert_eq!(
+        wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&pay.encode()))]))["status"],
+        "success"
+    );
+    let expected = (10 * DEV_TX_FEE - DEV_TX_FEE + 777).to_string();
+    for field in ["evm_display", "svm_display", "tvm_display", "id_com"] {
+        let address = identity[field].as_str().unwrap();
+        let balance = node.call("nvm_getBalance", vec![json!(address)]);
+        assert_eq!(balance["balance"], json!(expected), "balance seen from {field}");
+        assert_eq!(balance["idCom"], json!(hex0x(&alice_id)));
+        let again = node.call("nvm_getIdentity", vec![json!(address)]);
+        assert_eq!(again["id_com"], identity["id_com"]);
+    }
+}

@@ -1,0 +1,245 @@
+//! The chain application: build, verify and commit blocks over the store.
+
+use crate::Genesis;
+use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
+use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
+use nvm_state_api::{StateError, WriteSet};
+use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
+use nvm_vm_api::BlockEnv;
+use parking_lot::Mutex;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    #[error("the database holds chain {found}, not chain {expected}")]
+    WrongChain { expected: u64, found: u64 },
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
+}
+
+pub type ChainResult<T> = Result<T, ChainError>;
+
+/// `SHA-256("nvm:block")` → [`BlockMeta`]: every block writes it, so VMs can read the block they
+/// run in from state and every block has a new state version.
+pub fn block_meta_key() -> StateKey {
+    sha256(b"nvm:block")
+}
+
+/// Block facts kept in state.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BlockMeta {
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub parent_hash: [u8; 32],
+}
+
+/// An executed block, ready to commit.
+pub struct ProposedBlock {
+    pub block: Block,
+    pub receipts: Vec<Receipt>,
+    /// Candidates left out because they were invalid against the block's state.
+    pub rejected: Vec<(VerifiedTx, TxError)>,
+    pub fell_back_to_serial: bool,
+    writes: WriteSet,
+    prepared: PreparedState,
+}
+
+/// The chain application a consensus engine drives.
+pub struct Chain {
+    store: Store,
+    executor: Executor,
+    proposer: IdCom,
+    mode: ExecutionMode,
+    /// Serialises proposing and committing (one block at a time).
+    commit_lock: Mutex<()>,
+}
+
+impl Chain {
+    /// Opens the chain in `data_dir`, writing genesis on first start. A restart resumes from the
+    /// last committed block.
+    pub fn open(data_dir: &Path, genesis: &Genesis, proposer: IdCom) -> ChainResult<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Db(format!("{}: {e}", data_dir.display())))?;
+        let store = Store::open(&data_dir.join("chain.redb"))?;
+        let config = ChainConfig {
+            chain_id: genesis.chain_id,
+            tx_fee: genesis.tx_fee,
+            shards: nvm_executor::DEFAULT_SHARDS,
+        };
+        let chain = Self {
+            store,
+            executor: Executor::new(Dispatcher::with_default_vms(), config),
+            proposer,
+            mode: ExecutionMode::Parallel,
+            commit_lock: Mutex::new(()),
+        };
+        match chain.store.head()? {
+            Some(_) => {
+                let found = chain.store.block(0)?.map(|b| b.header.chain_id).unwrap_or_default();
+                if found != genesis.chain_id {
+                    return Err(ChainError::WrongChain { expected: genesis.chain_id, found });
+                }
+            }
+            None => chain.write_genesis(genesis)?,
+        }
+        Ok(chain)
+    }
+
+    fn write_genesis(&self, genesis: &Genesis) -> ChainResult<()> {
+        let mut writes = genesis.writes().map_err(ChainError::Genesis)?;
+        let meta =
+            BlockMeta { height: 0, timestamp_ms: genesis.timestamp_ms, parent_hash: [0; 32] };
+        writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
+        let prepared = self.store.prepare_state(&writes, 0)?;
+        let header = BlockHeader {
+            chain_id: genesis.chain_id,
+            height: 0,
+            parent_hash: [0; 32],
+            timestamp_ms: genesis.timestamp_ms,
+            proposer: [0; 32],
+            tx_root: list_commitment([]),
+            receipts_root: list_commitment([]),
+            state_root: prepared.root,
+        };
+        self.store.commit_block(&Block { header, transactions: vec![] }, &[], &writes, prepared)?;
+        Ok(())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.executor.config.chain_id
+    }
+
+    pub fn head(&self) -> ChainResult<ChainHead> {
+        self.store.head()?.ok_or_else(|| ChainError::Genesis("no genesis block".into()))
+    }
+
+    pub fn snapshot(&self) -> ChainResult<Snapshot> {
+        Ok(self.store.snapshot()?)
+    }
+
+    /// Executes `txs` (in the given order) as the block after the head and computes its header.
+    fn build(
+        &self,
+        env: &BlockEnv,
+        parent: &ChainHead,
+        txs: Vec<VerifiedTx>,
+    ) -> ChainResult<ProposedBlock> {
+        let snapshot = self.store.snapshot()?;
+        let outcome = self.executor.execute_block(&snapshot, env, txs, self.mode)?;
+        let mut writes = outcome.writes;
+        let meta = BlockMeta {
+            height: env.height,
+            timestamp_ms: env.timestamp_ms,
+            parent_hash: parent.hash,
+        };
+        writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
+        let prepared = self.store.prepare_state(&writes, env.height)?;
+        let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
+        let tx_hashes: Vec<[u8; 32]> = outcome.included.iter().map(|i| i.tx.hash()).collect();
+        let receipt_hashes: Vec<[u8; 32]> = receipts.iter().map(|r| sha256(&r.encode())).collect();
+        let header = BlockHeader {
+            chain_id: env.chain_id,
+            height: env.height,
+            parent_hash: parent.hash,
+            timestamp_ms: env.timestamp_ms,
+            proposer: env.proposer,
+            tx_root: list_commitment(&tx_hashes),
+            receipts_root: list_commitment(&receipt_hashes),
+            state_root: prepared.root,
+        };
+        let transactions = outcome.included.into_iter().map(|i| i.tx.raw().to_vec()).collect();
+        Ok(ProposedBlock {
+            block: Block { header, transactions },
+            receipts,
+            rejected: outcome.rejected,
+            fell_back_to_serial: outcome.fell_back_to_serial,
+            writes,
+            prepared,
+        })
+    }
+
+    /// Builds the next block from candidate transactions (ordered into lanes first).
+    pub fn propose(
+        &self,
+        candidates: Vec<VerifiedTx>,
+        timestamp_ms: u64,
+    ) -> ChainResult<ProposedBlock> {
+        let _guard = self.commit_lock.lock();
+        let parent = self.head()?;
+        let env = BlockEnv {
+            chain_id: self.chain_id(),
+            height: parent.height + 1,
+            timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1),
+            proposer: self.proposer,
+        };
+        let snapshot = self.store.snapshot()?;
+        let ordered = self.executor.order_for_block(&snapshot, &env, candidates);
+        self.build(&env, &parent, ordered)
+    }
+
+    /// Re-executes a block proposed elsewhere; it is valid only if every transaction verifies and
+    /// executes, and the recomputed header is identical.
+    pub fn verify(&self, block: &Block) -> ChainResult<ProposedBlock> {
+        let _guard = self.commit_lock.lock();
+        let parent = self.head()?;
+        let h = &block.header;
+        if h.chain_id != self.chain_id()
+            || h.height != parent.height + 1
+            || h.parent_hash != parent.hash
+        {
+            return Err(ChainError::InvalidBlock(format!(
+                "block {} does not extend head {}",
+                h.height, parent.height
+            )));
+        }
+        let mut txs = Vec::with_capacity(block.transactions.len());
+        for (i, verified) in
+            VerifiedTx::verify_many(block.transactions.clone()).into_iter().enumerate()
+        {
+            txs.push(
+                verified.map_err(|e| ChainError::InvalidBlock(format!("transaction {i}: {e}")))?,
+            );
+        }
+        let env = BlockEnv {
+            chain_id: h.chain_id,
+            height: h.height,
+            timestamp_ms: h.timestamp_ms,
+            proposer: h.proposer,
+        };
+        let rebuilt = self.build(&env, &parent, txs)?;
+        if let Some((tx, e)) = rebuilt.rejected.first() {
+            return Err(ChainError::InvalidBlock(format!(
+                "transaction 0x{} is invalid: {e}",
+                hex::encode(tx.hash())
+            )));
+        }
+        if rebuilt.block.header != *h {
+            return Err(ChainError::InvalidBlock(
+                "header does not match re-execution (state, tx or receipts root)".into(),
+            ));
+        }
+        Ok(rebuilt)
+    }
+
+    /// Persists an executed block; when this returns, the block survives any crash.
+    pub fn commit(&self, proposed: ProposedBlock) -> ChainResult<ChainHead> {
+        let _guard = self.commit_lock.lock();
+        let ProposedBlock { block, receipts, writes, prepared, .. } = proposed;
+        Ok(self.store.commit_block(&block, &receipts, &writes, prepared)?)
+    }
+}

@@ -1,0 +1,96 @@
+//! The initial state of a chain.
+
+use nvm_identity::{Registry, SecretKey, id_com_from_credential};
+use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo};
+use nvm_primitives::{IdCom, SchemeId, sha256};
+use nvm_state_api::{MemoryState, TxOverlay, WriteSet};
+
+/// Chain id of `--dev` networks.
+pub const DEV_CHAIN_ID: u64 = 31_337;
+/// Fee of one transaction on dev networks: 10^12 base units = 0.000001 native token.
+pub const DEV_TX_FEE: u128 = 1_000_000_000_000;
+/// One native token in base units.
+const ONE: u128 = 10u128.pow(NATIVE_DECIMALS as u32);
+
+/// The well-known dev key: Ed25519 with secret `SHA-256("n-VM dev key 0")`. Public knowledge —
+/// never use it on a real network.
+pub fn dev_key() -> SecretKey {
+    SecretKey::from_secret(SchemeId::Ed25519, &sha256(b"n-VM dev key 0"))
+        .expect("a 32-byte Ed25519 seed")
+}
+
+/// An identity registered at genesis, and its native balance.
+#[derive(Clone, Debug)]
+pub struct GenesisAccount {
+    pub scheme: SchemeId,
+    pub public_key: Vec<u8>,
+    pub salt: [u8; 32],
+    pub balance: u128,
+}
+
+impl GenesisAccount {
+    pub fn id_com(&self) -> IdCom {
+        id_com_from_credential(self.scheme, &self.public_key, &self.salt)
+    }
+}
+
+/// Everything that fixes a chain's first state.
+#[derive(Clone, Debug)]
+pub struct Genesis {
+    pub chain_id: u64,
+    pub timestamp_ms: u64,
+    pub tx_fee: u128,
+    pub accounts: Vec<GenesisAccount>,
+}
+
+impl Genesis {
+    /// The dev chain: the dev key's identity holds one billion native tokens.
+    pub fn dev() -> Self {
+        let key = dev_key();
+        Self {
+            chain_id: DEV_CHAIN_ID,
+            timestamp_ms: 0,
+            tx_fee: DEV_TX_FEE,
+            accounts: vec![GenesisAccount {
+                scheme: key.scheme(),
+                public_key: key.public_key(),
+                salt: [0; 32],
+                balance: 1_000_000_000 * ONE,
+            }],
+        }
+    }
+
+    /// The state writes of block 0.
+    pub fn writes(&self) -> Result<WriteSet, String> {
+        let empty = MemoryState::default();
+        let mut state = TxOverlay::new(&empty);
+        let native = TokenInfo {
+            name: "n-VM".into(),
+            symbol: "NVM".into(),
+            decimals: NATIVE_DECIMALS,
+            supply: 0,
+            authority: None,
+        };
+        Ledger::create_token(&mut state, &NATIVE_MINT, native).map_err(|e| e.to_string())?;
+        let mut supply = 0u128;
+        for account in &self.accounts {
+            let id =
+                Registry::create(&mut state, account.scheme, &account.public_key, account.salt)
+                    .map_err(|e| e.to_string())?;
+            Ledger::credit(&mut state, &NATIVE_MINT, &id, account.balance)
+                .map_err(|e| e.to_string())?;
+            supply = supply.checked_add(account.balance).ok_or("genesis supply overflows")?;
+        }
+        let mut info = Ledger::token(&mut state, &NATIVE_MINT)
+            .map_err(|e| e.to_string())?
+            .ok_or("no native token")?;
+        info.supply = supply;
+        nvm_state_api::StateAccessExt::set_encoded(
+            &mut state,
+            nvm_ledger::token_key(&NATIVE_MINT),
+            &info,
+        );
+        let (writes, _) = state.into_writes();
+        Ok(writes.into_iter().collect())
+    }
+}

@@ -1,0 +1,190 @@
+//! Pending transactions, admitted only after signature, nonce and balance checks.
+
+use nvm_executor::{Executor, TxError, VerifiedTx};
+use nvm_identity::Registry;
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{IdCom, TxHash};
+use nvm_state_api::{StateReader, TxOverlay};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
+
+/// How far past its next nonce a sender may queue transactions.
+pub const MAX_NONCE_AHEAD: u64 = 4_096;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    #[error("transaction 0x{} is already known", hex::encode(.0))]
+    AlreadyKnown(TxHash),
+    #[error("another transaction with nonce {0} is already pending for this sender")]
+    NonceTaken(u64),
+    #[error("nonce {got} is too far ahead of the next nonce {next} (at most {MAX_NONCE_AHEAD})")]
+    NonceTooFarAhead { next: u64, got: u64 },
+    #[error(
+        "insufficient native balance for this and the sender's pending transactions: need {needed}, have {available}"
+    )]
+    InsufficientFunds { needed: u128, available: u128 },
+    #[error("mempool is full ({0} transactions)")]
+    Full(usize),
+}
+
+struct Pooled {
+    tx: VerifiedTx,
+    /// Native value this transaction can take from the sender: fee + value moved.
+    cost: u128,
+    arrival: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_sender: HashMap<IdCom, BTreeMap<u64, Pooled>>,
+    hashes: HashMap<TxHash, (IdCom, u64)>,
+    arrivals: u64,
+}
+
+/// The pool of admitted, not yet included transactions.
+pub struct Mempool {
+    inner: Mutex<Inner>,
+    capacity: usize,
+}
+
+impl Mempool {
+    pub fn new(capacity: usize) -> Self {
+        Self { inner: Mutex::new(Inner::default()), capacity }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, hash: &TxHash) -> bool {
+        self.inner.lock().hashes.contains_key(hash)
+    }
+
+    /// Next nonce of `sender` counting its pending transactions (what wallets ask for).
+    pub fn pending_nonce(&self, sender: &IdCom, state_next: u64) -> u64 {
+        let inner = self.inner.lock();
+        let mut next = state_next;
+        if let Some(queue) = inner.by_sender.get(sender) {
+            while queue.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Verifies and admits raw envelopes; signatures are checked in parallel batches.
+    pub fn submit_raw(
+        &self,
+        executor: &Executor,
+        state: &dyn StateReader,
+        raws: Vec<Vec<u8>>,
+    ) -> Vec<Result<TxHash, AdmissionError>> {
+        VerifiedTx::verify_many(raws)
+            .into_iter()
+            .map(|verified| self.admit(executor, state, verified?))
+            .collect()
+    }
+
+    /// Admits one verified transaction against `state` (the latest committed state).
+    pub fn admit(
+        &self,
+        executor: &Executor,
+        state: &dyn StateReader,
+        tx: VerifiedTx,
+    ) -> Result<TxHash, AdmissionError> {
+        let next = executor.check_envelope(state, &tx, false)?;
+        let body = &tx.tx().body;
+        let hash = tx.hash();
+        if body.nonce > next + MAX_NONCE_AHEAD {
+            return Err(AdmissionError::NonceTooFarAhead { next, got: body.nonce });
+        }
+        let value_out = executor
+            .dispatcher
+            .route(&body.payload)
+            .map(|vm| vm.value_out(&body.payload))
+            .unwrap_or(0);
+        let cost = executor.config.tx_fee.saturating_add(value_out);
+        let available = Ledger::balance(&mut TxOverlay::new(state), &NATIVE_MINT, &body.sender)
+            .map_err(|e| AdmissionError::Invalid(TxError::InvalidPayload(e.to_string())))?;
+        let mut inner = self.inner.lock();
+        if inner.hashes.contains_key(&hash) {
+            return Err(AdmissionError::AlreadyKnown(hash));
+        }
+        if inner.hashes.len() >= self.capacity {
+            return Err(AdmissionError::Full(self.capacity));
+        }
+        let queue = inner.by_sender.entry(body.sender).or_default();
+        if queue.contains_key(&body.nonce) {
+            return Err(AdmissionError::NonceTaken(body.nonce));
+        }
+        let pending: u128 = queue.range(next..).map(|(_, p)| p.cost).fold(0, u128::saturating_add);
+        let needed = pending.saturating_add(cost);
+        if needed > available {
+            return Err(AdmissionError::InsufficientFunds { needed, available });
+        }
+        let (sender, nonce) = (body.sender, body.nonce);
+        inner.arrivals += 1;
+        let arrival = inner.arrivals;
+        inner.by_sender.entry(sender).or_default().insert(nonce, Pooled { tx, cost, arrival });
+        inner.hashes.insert(hash, (sender, nonce));
+        Ok(hash)
+    }
+
+    /// Up to `max` transactions ready to execute: for each sender, the run of consecutive nonces
+    /// from its next nonce, ordered by arrival without ever putting a nonce before a lower one.
+    pub fn ready(&self, state: &dyn StateReader, max: usize) -> Vec<VerifiedTx> {
+        let inner = self.inner.lock();
+        let mut picked: Vec<(u64, &Pooled)> = Vec::new();
+        let mut view = TxOverlay::new(state);
+        for (sender, queue) in &inner.by_sender {
+            let Ok(mut next) = Registry::nonce(&mut view, sender) else { continue };
+            let mut order = 0;
+            while let Some(p) = queue.get(&next) {
+                order = order.max(p.arrival);
+                picked.push((order, p));
+                next += 1;
+            }
+        }
+        picked.sort_by_key(|(order, p)| (*order, p.tx.tx().body.nonce));
+        picked.into_iter().take(max).map(|(_, p)| p.tx.clone()).collect()
+    }
+
+    /// Drops what a committed block included or found invalid, and whatever its senders can no
+    /// longer execute (nonces below their new next nonce).
+    pub fn on_block(&self, state: &dyn StateReader, included: &[TxHash], rejected: &[TxHash]) {
+        let mut inner = self.inner.lock();
+        let mut senders = Vec::new();
+        for hash in included.iter().chain(rejected) {
+            if let Some((sender, nonce)) = inner.hashes.remove(hash) {
+                if let Some(queue) = inner.by_sender.get_mut(&sender) {
+                    queue.remove(&nonce);
+                }
+                senders.push(sender);
+            }
+        }
+        let mut view = TxOverlay::new(state);
+        for sender in senders {
+            let next = Registry::nonce(&mut view, &sender).unwrap_or(0);
+            let Some(queue) = inner.by_sender.get_mut(&sender) else { continue };
+            let stale: Vec<u64> = queue.range(..next).map(|(n, _)| *n).collect();
+            let mut dropped = Vec::new();
+            for nonce in stale {
+                if let Some(p) = queue.remove(&nonce) {
+                    dropped.push(p.tx.hash());
+                }
+            }
+            if queue.is_empty() {
+                inner.by_sender.remove(&sender);
+            }
+            for hash in dropped {
+                inner.hashes.remove(&hash);
+            }
+        }
+    }
+}

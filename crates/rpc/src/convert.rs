@@ -1,0 +1,106 @@
+//! Parsing parameters and shaping JSON answers.
+
+use crate::errors::invalid_params;
+use jsonrpsee::types::ErrorObjectOwned;
+use nvm_identity::{VmAddress, derive_address};
+use nvm_primitives::{Block, IdCom, Receipt, TxStatus, VmKind};
+use serde_json::{Value, json};
+
+pub(crate) fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+/// Decodes `0x`-prefixed (or bare) hex.
+pub fn parse_hex(input: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+    let digits = input.strip_prefix("0x").unwrap_or(input);
+    hex::decode(digits).map_err(|e| invalid_params(format!("invalid hex {input:?}: {e}")))
+}
+
+/// Decodes a 32-byte hash.
+pub fn parse_hash(input: &str) -> Result<[u8; 32], ErrorObjectOwned> {
+    let bytes = parse_hex(input)?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| invalid_params(format!("expected 32 bytes, got {}", b.len())))
+}
+
+pub(crate) fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> {
+    VmAddress::parse(input).map_err(|e| invalid_params(e.to_string()))
+}
+
+/// Every address of an identity: raw bytes as 0x-hex, plus each ecosystem's display form.
+pub fn identity_json(id_com: &IdCom) -> Value {
+    let evm = derive_address(VmKind::Evm, id_com);
+    let svm = derive_address(VmKind::Svm, id_com);
+    let bvm = derive_address(VmKind::Bvm, id_com);
+    let tvm = derive_address(VmKind::Tvm, id_com);
+    json!({
+        "id_com": hex0x(id_com),
+        "evm": evm.to_hex(),
+        "svm": svm.to_hex(),
+        "bvm": bvm.to_hex(),
+        "tvm": tvm.to_hex(),
+        "evm_display": evm.display(),
+        "svm_display": svm.display(),
+        "bvm_display": bvm.display(),
+        "tvm_display": tvm.display(),
+    })
+}
+
+pub(crate) fn receipt_json(r: &Receipt) -> Value {
+    let (status, error) = match &r.status {
+        TxStatus::Success => ("success", None),
+        TxStatus::Failed { reason } => ("failed", Some(reason.clone())),
+    };
+    let logs: Vec<Value> = r
+        .logs
+        .iter()
+        .map(|l| {
+            json!({
+                "source": hex0x(&l.source),
+                "topics": l.topics.iter().map(|t| hex0x(t)).collect::<Vec<_>>(),
+                "data": hex0x(&l.data),
+            })
+        })
+        .collect();
+    json!({
+        "txHash": hex0x(&r.tx_hash),
+        "blockHeight": r.block_height,
+        "index": r.index,
+        "sender": hex0x(&r.sender),
+        "opcode": r.opcode,
+        "status": status,
+        "error": error,
+        "feePaid": r.fee_paid.to_string(),
+        "logs": logs,
+    })
+}
+
+pub(crate) fn block_json(block: &Block, full: bool) -> Value {
+    let h = &block.header;
+    let txs: Vec<Value> = block
+        .transactions
+        .iter()
+        .map(|raw| {
+            if full {
+                Value::String(hex0x(raw))
+            } else {
+                let hash =
+                    nvm_primitives::Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default();
+                Value::String(hex0x(&hash))
+            }
+        })
+        .collect();
+    json!({
+        "hash": hex0x(&h.hash()),
+        "height": h.height,
+        "chainId": h.chain_id,
+        "parentHash": hex0x(&h.parent_hash),
+        "timestampMs": h.timestamp_ms,
+        "proposer": hex0x(&h.proposer),
+        "txRoot": hex0x(&h.tx_root),
+        "receiptsRoot": hex0x(&h.receipts_root),
+        "stateRoot": hex0x(&h.state_root),
+        "transactions": txs,
+    })
+}

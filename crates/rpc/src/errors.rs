@@ -1,0 +1,54 @@
+//! JSON-RPC error codes and the mapping from node errors.
+
+use jsonrpsee::types::ErrorObjectOwned;
+use nvm_executor::TxError;
+use nvm_node::AdmissionError;
+
+/// Stable error codes of the `nvm_*` namespace.
+pub mod codes {
+    pub const INVALID_PARAMS: i32 = -32602;
+    pub const INTERNAL: i32 = -32603;
+    pub const MALFORMED_TX: i32 = -32001;
+    pub const BAD_SIGNATURE: i32 = -32002;
+    pub const BAD_NONCE: i32 = -32003;
+    pub const INSUFFICIENT_FUNDS: i32 = -32004;
+    pub const UNSUPPORTED_OPERATION: i32 = -32005;
+    pub const WRONG_CHAIN: i32 = -32006;
+    pub const UNAUTHORISED: i32 = -32007;
+    pub const ALREADY_KNOWN: i32 = -32008;
+    pub const MEMPOOL_FULL: i32 = -32009;
+}
+
+pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, message, None::<()>)
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INTERNAL, format!("internal error: {e}"), None::<()>)
+}
+
+fn tx_code(e: &TxError) -> i32 {
+    match e {
+        TxError::Decode(_) => codes::MALFORMED_TX,
+        TxError::Signature(_) => codes::BAD_SIGNATURE,
+        TxError::WrongChain { .. } => codes::WRONG_CHAIN,
+        TxError::UnknownSender(_) | TxError::CredentialMismatch(_) => codes::UNAUTHORISED,
+        TxError::BadNonce { .. } => codes::BAD_NONCE,
+        TxError::FeeTooLow { .. } | TxError::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
+        TxError::UnknownOpcode(_) | TxError::VmUnavailable(_) | TxError::InvalidPayload(_) => {
+            codes::UNSUPPORTED_OPERATION
+        }
+        TxError::State(_) => codes::INTERNAL,
+    }
+}
+
+pub(crate) fn admission(e: AdmissionError) -> ErrorObjectOwned {
+    let code = match &e {
+        AdmissionError::Invalid(tx) => tx_code(tx),
+        AdmissionError::AlreadyKnown(_) => codes::ALREADY_KNOWN,
+        AdmissionError::NonceTaken(_) | AdmissionError::NonceTooFarAhead { .. } => codes::BAD_NONCE,
+        AdmissionError::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
+        AdmissionError::Full(_) => codes::MEMPOOL_FULL,
+    };
+    ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
+}

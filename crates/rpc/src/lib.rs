@@ -1,0 +1,23 @@
+//! The `nvm_*` JSON-RPC namespace.
+
+mod convert;
+mod errors;
+mod methods;
+
+pub use convert::{identity_json, parse_hash, parse_hex};
+pub use errors::codes;
+pub use methods::{NodeContext, rpc_module};
+
+use jsonrpsee::server::{Server, ServerHandle};
+use std::net::SocketAddr;
+
+/// Starts the server on `addr`; returns the bound address (useful with port 0) and its handle.
+pub async fn start(
+    addr: SocketAddr,
+    ctx: NodeContext,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let server = Server::builder().build(addr).await?;
+    let bound = server.local_addr()?;
+    let handle = server.start(rpc_module(ctx));
+    Ok((bound, handle))
+}

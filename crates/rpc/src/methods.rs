@@ -1,0 +1,209 @@
+//! The `nvm_*` methods.
+
+use crate::{
+    convert::{
+        block_json, hex0x, identity_json, parse_address, parse_hash, parse_hex, receipt_json,
+    },
+    errors::{admission, internal, invalid_params},
+};
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_node::{Chain, Mempool};
+use nvm_primitives::Mint;
+use nvm_state_api::TxOverlay;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What the RPC server serves from.
+#[derive(Clone)]
+pub struct NodeContext {
+    pub chain: Arc<Chain>,
+    pub mempool: Arc<Mempool>,
+}
+
+type RpcResult = Result<Value, ErrorObjectOwned>;
+
+fn param_str(
+    params: &Params<'_>,
+    index: usize,
+    name: &str,
+    required: bool,
+) -> Result<Option<String>, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    match values.get(index) {
+        None | Some(Value::Null) if !required => Ok(None),
+        None | Some(Value::Null) => {
+            Err(invalid_params(format!("missing parameter {index} ({name})")))
+        }
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(other) => {
+            Err(invalid_params(format!("parameter {index} ({name}) must be a string, got {other}")))
+        }
+    }
+}
+
+fn required(params: &Params<'_>, index: usize, name: &str) -> Result<String, ErrorObjectOwned> {
+    param_str(params, index, name, true)?
+        .ok_or_else(|| invalid_params(format!("missing parameter {name}")))
+}
+
+fn chain_info(ctx: &NodeContext) -> RpcResult {
+    let head = ctx.chain.head().map_err(internal)?;
+    Ok(json!({
+        "chainId": ctx.chain.chain_id(),
+        "height": head.height,
+        "blockHash": hex0x(&head.hash),
+        "stateRoot": hex0x(&head.state_root),
+        "timestampMs": head.timestamp_ms,
+        "txFee": ctx.chain.executor().config.tx_fee.to_string(),
+        "vms": ctx.chain.executor().dispatcher.available(),
+        "pendingTransactions": ctx.mempool.len(),
+    }))
+}
+
+fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let raw = parse_hex(&required(params, 0, "transaction")?)?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let result = ctx.mempool.submit_raw(ctx.chain.executor(), &snapshot, vec![raw]).pop();
+    match result {
+        Some(Ok(hash)) => Ok(Value::String(hex0x(&hash))),
+        Some(Err(e)) => Err(admission(e)),
+        None => Err(internal("no admission result")),
+    }
+}
+
+fn get_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let hash = parse_hash(&required(params, 0, "hash")?)?;
+    let receipt = ctx.chain.store().receipt(&hash).map_err(internal)?;
+    Ok(receipt.map(|r| receipt_json(&r)).unwrap_or(Value::Null))
+}
+
+fn parse_mint(input: Option<String>) -> Result<Mint, ErrorObjectOwned> {
+    match input.as_deref() {
+        None | Some("native") => Ok(NATIVE_MINT),
+        Some(hex) => parse_hash(hex),
+    }
+}
+
+fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = parse_address(&required(params, 0, "address")?)?;
+    let mint = parse_mint(param_str(params, 1, "token", false)?)?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).map_err(internal)?;
+    let token = Ledger::token(&mut view, &mint).map_err(internal)?;
+    let Some(token) = token else {
+        return Err(invalid_params(format!("no token {}", hex0x(&mint))));
+    };
+    let balance = Ledger::balance(&mut view, &mint, &id).map_err(internal)?;
+    Ok(json!({
+        "idCom": hex0x(&id),
+        "token": hex0x(&mint),
+        "symbol": token.symbol,
+        "decimals": token.decimals,
+        "balance": balance.to_string(),
+    }))
+}
+
+fn get_token(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let mint = parse_mint(Some(required(params, 0, "token")?))?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let token = Ledger::token(&mut TxOverlay::new(&snapshot), &mint).map_err(internal)?;
+    Ok(token
+        .map(|t| {
+            json!({
+                "token": hex0x(&mint),
+                "name": t.name,
+                "symbol": t.symbol,
+                "decimals": t.decimals,
+                "supply": t.supply.to_string(),
+                "authority": t.authority.map(|a| hex0x(&a)),
+            })
+        })
+        .unwrap_or(Value::Null))
+}
+
+fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = parse_address(&required(params, 0, "address")?)?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).map_err(internal)?;
+    let record = Registry::get(&mut view, &id).map_err(internal)?;
+    let mut out = identity_json(&id);
+    out["registered"] = json!(record.is_some());
+    if let Some(r) = record {
+        out["scheme"] = json!(r.scheme().map(|s| s.name()).unwrap_or("unknown"));
+        out["public_key"] = json!(hex0x(&r.public_key));
+    }
+    if !matches!(address, VmAddress::Native(_))
+        && address != nvm_identity::derive_address(address.vm(), &id)
+    {
+        out["external"] = json!({ "vm": address.vm(), "address": address.display() });
+    }
+    Ok(out)
+}
+
+fn get_nonce(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = parse_address(&required(params, 0, "address")?)?;
+    let pending = match param_str(params, 1, "block tag", false)?.as_deref() {
+        None | Some("latest") => false,
+        Some("pending") => true,
+        Some(other) => {
+            return Err(invalid_params(format!(
+                "block tag must be latest or pending, got {other:?}"
+            )));
+        }
+    };
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).map_err(internal)?;
+    let next = Registry::nonce(&mut view, &id).map_err(internal)?;
+    Ok(json!(if pending { ctx.mempool.pending_nonce(&id, next) } else { next }))
+}
+
+fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let which = param_str(params, 0, "block", false)?.unwrap_or_else(|| "latest".into());
+    let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
+    let store = ctx.chain.store();
+    let block = if which == "latest" {
+        let head = ctx.chain.head().map_err(internal)?;
+        store.block(head.height).map_err(internal)?
+    } else if which.starts_with("0x") && which.len() == 66 {
+        store.block_by_hash(&parse_hash(&which)?).map_err(internal)?
+    } else {
+        let height: u64 = which.parse().map_err(|_| {
+            invalid_params(format!(
+                "block must be a height, a 0x hash or \"latest\", got {which:?}"
+            ))
+        })?;
+        store.block(height).map_err(internal)?
+    };
+    Ok(block.map(|b| block_json(&b, full)).unwrap_or(Value::Null))
+}
+
+/// All `nvm_*` methods over `ctx`.
+pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
+    let mut module = RpcModule::new(ctx);
+    macro_rules! method {
+        ($name:literal, $handler:expr) => {
+            module
+                .register_blocking_method($name, move |params, ctx, _| $handler(&ctx, &params))
+                .expect("method names are unique");
+        };
+    }
+    method!("nvm_chainInfo", |ctx: &NodeContext, _: &Params<'_>| chain_info(ctx));
+    method!("nvm_sendTransaction", send_transaction);
+    method!("nvm_getTransactionReceipt", get_receipt);
+    method!("nvm_getBalance", get_balance);
+    method!("nvm_getToken", get_token);
+    method!("nvm_getIdentity", get_identity);
+    method!("nvm_getNonce", get_nonce);
+    method!("nvm_getBlock", get_block);
+    module
+}

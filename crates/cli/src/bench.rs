@@ -5,9 +5,7 @@ use nvm_executor::VerifiedTx;
 use nvm_identity::{SecretKey, VmAddress, derive_address, id_com_from_credential};
 use nvm_ledger::NATIVE_MINT;
 use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, Mempool};
-use nvm_primitives::{
-    Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody, VmKind, sha256,
-};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, VmKind, sha256};
 use nvm_vm_native::NativeOp;
 use rayon::prelude::*;
 use std::{
@@ -95,12 +93,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 context: None,
                 payload: NativeOp::Transfer { mint: NATIVE_MINT, to, amount: 1 }.encode(),
             };
-            let signature = keys[s].sign(&body.hash()).expect("ed25519 signing");
-            Transaction {
-                body,
-                credential: Credential { scheme: 1, public_key: keys[s].public_key(), signature },
-            }
-            .encode()
+            keys[s].sign_transaction(body).expect("ed25519 signing").encode()
         })
         .collect();
     println!("signed {} transactions in {:.2?} (not timed below)", raws.len(), started.elapsed());
@@ -116,6 +109,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
 
     let mempool = Mempool::new(args.txs + 1);
     let (mut admit, mut execute, mut commit) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut stages = nvm_node::BlockTimings::default();
     let (mut included, mut failed, mut blocks, mut fallbacks) = (0usize, 0usize, 0usize, 0usize);
     let pipeline = Instant::now();
     for chunk in raws.chunks(args.block_txs.max(1)) {
@@ -132,6 +126,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let proposed = chain.propose(ready, blocks as u64 + 1).map_err(|e| e.to_string())?;
         execute += t.elapsed();
         fallbacks += proposed.fell_back_to_serial as usize;
+        stages.ordering += proposed.timings.ordering;
+        stages.execution += proposed.timings.execution;
+        stages.state_root += proposed.timings.state_root;
         failed += proposed
             .receipts
             .iter()
@@ -157,9 +154,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         rate(included, admit)
     );
     println!(
-        "  execution+root:   {:>10.0} tx/s  ({execute:.2?}: lanes, batches on rayon, JMT root)",
+        "  block building:   {:>10.0} tx/s  ({execute:.2?} in all, of which:)",
         rate(included, execute)
     );
+    for (stage, time) in [
+        ("lane ordering", stages.ordering),
+        ("execution", stages.execution),
+        ("state root (JMT)", stages.state_root),
+    ] {
+        println!("    {stage:<16}  {:>10.0} tx/s  ({time:.2?})", rate(included, time));
+    }
     println!(
         "  durable commit:   {:>10.0} tx/s  ({commit:.2?}: one redb write transaction per block, fsync)",
         rate(included, commit)

@@ -5,7 +5,7 @@ use jsonrpsee::{
     core::{ClientError, client::ClientT, params::ArrayParams},
     http_client::{HttpClient, HttpClientBuilder},
 };
-use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, Transaction, TxBody};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, TxBody};
 use nvm_vm_native::NativeOp;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -48,6 +48,16 @@ impl Client {
         })
     }
 
+    /// The sender's next nonce, counting its transactions in the mempool.
+    pub fn pending_nonce(&self, sender: &IdCom) -> Result<u64, String> {
+        self.call(
+            "nvm_getNonce",
+            vec![Value::String(hex0x(sender)), Value::String("pending".into())],
+        )?
+        .as_u64()
+        .ok_or_else(|| "node did not report a nonce".to_string())
+    }
+
     /// Signs `op` as `sender` with `key`, sends it and waits for its receipt.
     pub fn send(
         &self,
@@ -62,13 +72,7 @@ impl Client {
             .as_str()
             .and_then(|s| s.parse().ok())
             .ok_or("node did not report a fee")?;
-        let nonce = self
-            .call(
-                "nvm_getNonce",
-                vec![Value::String(hex0x(&sender)), Value::String("pending".into())],
-            )?
-            .as_u64()
-            .ok_or("node did not report a nonce")?;
+        let nonce = self.pending_nonce(&sender)?;
         let body = TxBody {
             version: ENVELOPE_VERSION,
             chain_id,
@@ -78,15 +82,7 @@ impl Client {
             context: None,
             payload: op.encode(),
         };
-        let signature = key.key.sign(&body.hash()).map_err(|e| e.to_string())?;
-        let tx = Transaction {
-            body,
-            credential: Credential {
-                scheme: key.key.scheme() as u8,
-                public_key: key.key.public_key(),
-                signature,
-            },
-        };
+        let tx = key.key.sign_transaction(body).map_err(|e| e.to_string())?;
         let hash = self.call("nvm_sendTransaction", vec![Value::String(hex0x(&tx.encode()))])?;
         if !wait {
             return Ok(serde_json::json!({ "txHash": hash }));

@@ -44,7 +44,7 @@ pub fn run_node(
     }
     let genesis = Genesis::dev();
     let key = dev_key();
-    let dev_file = KeyFile { key: key.clone(), salt: [0; 32] };
+    let dev_file = KeyFile::new(key.clone(), [0; 32]);
     let dev_id = dev_file.id_com();
     let chain = Arc::new(Chain::open(&data_dir, &genesis, dev_id).map_err(|e| e.to_string())?);
     let mempool = Arc::new(Mempool::new(200_000));
@@ -106,7 +106,7 @@ pub enum KeyCommand {
 
 fn show_key(file: &KeyFile, out: Option<PathBuf>, json_mode: bool) -> CmdResult {
     if let Some(path) = &out {
-        file.save(path)?;
+        file.save(path, false)?;
     }
     let mut value = file.to_json();
     value["addresses"] = nvm_rpc::identity_json(&file.id_com());
@@ -132,11 +132,9 @@ pub fn key(cmd: KeyCommand) -> CmdResult {
                 SchemeId::from_name(&scheme).ok_or_else(|| format!("unknown scheme {scheme}"))?;
             let mut salt = [0u8; 32];
             OsRng.fill_bytes(&mut salt);
-            show_key(&KeyFile { key: SecretKey::generate(scheme), salt }, out, json)
+            show_key(&KeyFile::new(SecretKey::generate(scheme), salt), out, json)
         }
-        KeyCommand::Dev { out, json } => {
-            show_key(&KeyFile { key: dev_key(), salt: [0; 32] }, out, json)
-        }
+        KeyCommand::Dev { out, json } => show_key(&KeyFile::new(dev_key(), [0; 32]), out, json),
     }
 }
 
@@ -148,6 +146,18 @@ pub enum IdentityCommand {
     Create {
         #[arg(long)]
         key: PathBuf,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Replace an identity's credential with another key; id_com and every address stay.
+    /// The new key file is rewritten to act for the identity.
+    Rotate {
+        /// The identity's current key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The key that takes over (from `nvm key new`).
+        #[arg(long)]
+        new_key: PathBuf,
         #[command(flatten)]
         rpc: RpcArgs,
     },
@@ -202,6 +212,27 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
                 salt: file.salt,
             };
             let receipt = Client::new(&rpc.rpc)?.send(&file, file.id_com(), &op, true)?;
+            report(rpc.json, &receipt)
+        }
+        IdentityCommand::Rotate { key, new_key, rpc } => {
+            let current = KeyFile::load(&key)?;
+            let mut next = KeyFile::load(&new_key)?;
+            let client = Client::new(&rpc.rpc)?;
+            let id = current.id_com();
+            let info = client.call("nvm_chainInfo", vec![])?;
+            let chain_id = info["chainId"].as_u64().ok_or("node did not report a chain id")?;
+            let nonce = client.pending_nonce(&id)?;
+            let scheme = next.key.scheme();
+            let public_key = next.key.public_key();
+            let digest =
+                nvm_identity::Registry::rotation_digest(chain_id, &id, nonce, scheme, &public_key);
+            let proof = next.key.sign(&digest).map_err(|e| e.to_string())?;
+            let op = NativeOp::RotateCredential { scheme: scheme as u8, public_key, proof };
+            let receipt = client.send(&current, id, &op, true)?;
+            if receipt["status"] == "success" {
+                next.rotated_into = Some(id);
+                next.save(&new_key, true)?;
+            }
             report(rpc.json, &receipt)
         }
         IdentityCommand::Show { address, rpc } => {

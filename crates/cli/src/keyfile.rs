@@ -5,15 +5,25 @@ use nvm_primitives::{IdCom, SchemeId};
 use serde_json::{Value, json};
 use std::path::Path;
 
-/// A signing key and the salt its identity was (or will be) created with.
+/// A signing key, the salt its identity was (or will be) created with, and — once the key was
+/// rotated in — the identity it now acts for.
 pub struct KeyFile {
     pub key: SecretKey,
     pub salt: [u8; 32],
+    /// Set when this key replaced an identity's first credential (the id_com no longer derives
+    /// from this key and salt).
+    pub rotated_into: Option<IdCom>,
 }
 
 impl KeyFile {
+    pub fn new(key: SecretKey, salt: [u8; 32]) -> Self {
+        Self { key, salt, rotated_into: None }
+    }
+
     pub fn id_com(&self) -> IdCom {
-        id_com_from_credential(self.key.scheme(), &self.key.public_key(), &self.salt)
+        self.rotated_into.unwrap_or_else(|| {
+            id_com_from_credential(self.key.scheme(), &self.key.public_key(), &self.salt)
+        })
     }
 
     pub fn to_json(&self) -> Value {
@@ -44,14 +54,28 @@ impl KeyFile {
             .map_err(|e| format!("bad salt: {e}"))?;
         let salt = salt_bytes.try_into().map_err(|_| "salt must be 32 bytes".to_string())?;
         let key = SecretKey::from_secret(scheme, &secret).map_err(|e| e.to_string())?;
-        Ok(Self { key, salt })
+        let mut file = Self::new(key, salt);
+        if let Some(text) = value["id_com"].as_str() {
+            let bytes = hex::decode(text.trim_start_matches("0x"))
+                .map_err(|e| format!("bad id_com: {e}"))?;
+            let id: IdCom = bytes.try_into().map_err(|_| "id_com must be 32 bytes".to_string())?;
+            if id != file.id_com() {
+                file.rotated_into = Some(id);
+            }
+        }
+        Ok(file)
     }
 
-    /// Writes the key file readable by its owner only.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    /// Writes the key file readable by its owner only; `replace` allows overwriting.
+    pub fn save(&self, path: &Path, replace: bool) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&self.to_json()).map_err(|e| e.to_string())?;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.write(true).truncate(true);
+        if replace {
+            options.create(true)
+        } else {
+            options.create_new(true)
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;

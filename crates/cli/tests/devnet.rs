@@ -8,7 +8,7 @@ use jsonrpsee::{
 };
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
-use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
 use nvm_vm_native::NativeOp;
 use serde_json::{Value, json};
 use std::{
@@ -111,15 +111,7 @@ fn signed(
         context: None,
         payload,
     };
-    let signature = key.sign(&body.hash()).unwrap();
-    Transaction {
-        body,
-        credential: Credential {
-            scheme: key.scheme() as u8,
-            public_key: key.public_key(),
-            signature,
-        },
-    }
+    key.sign_transaction(body).unwrap()
 }
 
 fn dev_id() -> IdCom {
@@ -316,4 +308,33 @@ fn one_identity_seen_from_every_vm() {
         let again = node.call("nvm_getIdentity", vec![json!(address)]);
         assert_eq!(again["id_com"], identity["id_com"]);
     }
+
+    // Rotate alice's credential from ML-DSA-44 to secp256k1: same id_com, same addresses.
+    let next = SecretKey::generate(SchemeId::Secp256k1Ecdsa);
+    let digest = nvm_identity::Registry::rotation_digest(
+        DEV_CHAIN_ID,
+        &alice_id,
+        1,
+        SchemeId::Secp256k1Ecdsa,
+        &next.public_key(),
+    );
+    let rotate = NativeOp::RotateCredential {
+        scheme: SchemeId::Secp256k1Ecdsa as u8,
+        public_key: next.public_key(),
+        proof: next.sign(&digest).unwrap(),
+    };
+    let rotate = signed(&alice, alice_id, 1, DEV_CHAIN_ID, rotate.encode());
+    let receipt = wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&rotate.encode()))]));
+    assert_eq!(receipt["status"], "success", "{receipt}");
+    let rotated = node.call("nvm_getIdentity", vec![json!(evm)]);
+    assert_eq!(rotated["scheme"], "secp256k1");
+    for field in ["id_com", "evm", "svm", "bvm", "tvm"] {
+        assert_eq!(rotated[field], identity[field], "{field} changed on rotation");
+    }
+    // The old key no longer acts for alice; the new one does.
+    let old = signed(&alice, alice_id, 2, DEV_CHAIN_ID, transfer([5; 32], 1));
+    assert_eq!(node.error_code("nvm_sendTransaction", vec![json!(hex0x(&old.encode()))]).0, -32007);
+    let new = signed(&next, alice_id, 2, DEV_CHAIN_ID, transfer([5; 32], 1));
+    let receipt = wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&new.encode()))]));
+    assert_eq!(receipt["status"], "success");
 }

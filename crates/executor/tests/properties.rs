@@ -8,7 +8,7 @@ use nvm_identity::{
     Registry, SecretKey, VmAddress, derive_address, id_com_from_credential, legacy_id_com,
 };
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
-use nvm_primitives::{Credential, ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody, VmKind};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, VmKind};
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_native::NativeOp;
@@ -69,16 +69,7 @@ fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
         context: Some([(nonce % 3) as u8; 16]),
         payload: op.encode(),
     };
-    let signature = a.key.sign(&body.hash()).unwrap();
-    let tx = Transaction {
-        body,
-        credential: Credential {
-            scheme: a.key.scheme() as u8,
-            public_key: a.key.public_key(),
-            signature,
-        },
-    };
-    VerifiedTx::verify(tx.encode()).unwrap()
+    VerifiedTx::verify(a.key.sign_transaction(body).unwrap().encode()).unwrap()
 }
 
 fn executor() -> Executor {

@@ -2,7 +2,7 @@
 
 use crate::credential::ML_DSA_CONTEXT;
 use fips204::traits::{KeyGen, SerDes, Signer as _};
-use nvm_primitives::SchemeId;
+use nvm_primitives::{Credential, SchemeId, Transaction, TxBody};
 use rand_core::{OsRng, RngCore};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +102,15 @@ impl SecretKey {
             Self::Bip340Schnorr(k) => k.verifying_key().to_bytes().to_vec(),
             Self::MlDsa44 { public, .. } => public.clone(),
         }
+    }
+
+    /// Signs a transaction body: the credential carries this key and its signature over the
+    /// transaction hash `SHA-256(body)`.
+    pub fn sign_transaction(&self, body: TxBody) -> Result<Transaction, KeyError> {
+        let signature = self.sign(&body.hash())?;
+        let credential =
+            Credential { scheme: self.scheme() as u8, public_key: self.public_key(), signature };
+        Ok(Transaction { body, credential })
     }
 
     /// Signs a 32-byte digest (a transaction hash or another domain-separated digest).

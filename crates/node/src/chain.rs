@@ -8,7 +8,10 @@ use nvm_state_api::{StateError, WriteSet};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
-use std::path::Path;
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -47,8 +50,21 @@ pub struct ProposedBlock {
     /// Candidates left out because they were invalid against the block's state.
     pub rejected: Vec<(VerifiedTx, TxError)>,
     pub fell_back_to_serial: bool,
+    /// Where the time went.
+    pub timings: BlockTimings,
     writes: WriteSet,
     prepared: PreparedState,
+}
+
+/// Time spent building a block, by stage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockTimings {
+    /// Lane ordering and access declaration.
+    pub ordering: Duration,
+    /// Executing the transactions.
+    pub execution: Duration,
+    /// Computing the new state root.
+    pub state_root: Duration,
 }
 
 /// The chain application a consensus engine drives.
@@ -140,7 +156,9 @@ impl Chain {
         txs: Vec<VerifiedTx>,
     ) -> ChainResult<ProposedBlock> {
         let snapshot = self.store.snapshot()?;
+        let started = Instant::now();
         let outcome = self.executor.execute_block(&snapshot, env, txs, self.mode)?;
+        let execution = started.elapsed();
         let mut writes = outcome.writes;
         let meta = BlockMeta {
             height: env.height,
@@ -148,7 +166,9 @@ impl Chain {
             parent_hash: parent.hash,
         };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
+        let started = Instant::now();
         let prepared = self.store.prepare_state(&writes, env.height)?;
+        let state_root = started.elapsed();
         let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
         let tx_hashes: Vec<[u8; 32]> = outcome.included.iter().map(|i| i.tx.hash()).collect();
         let receipt_hashes: Vec<[u8; 32]> = receipts.iter().map(|r| sha256(&r.encode())).collect();
@@ -168,6 +188,7 @@ impl Chain {
             receipts,
             rejected: outcome.rejected,
             fell_back_to_serial: outcome.fell_back_to_serial,
+            timings: BlockTimings { ordering: Duration::ZERO, execution, state_root },
             writes,
             prepared,
         })
@@ -188,8 +209,12 @@ impl Chain {
             proposer: self.proposer,
         };
         let snapshot = self.store.snapshot()?;
+        let started = Instant::now();
         let ordered = self.executor.order_for_block(&snapshot, &env, candidates);
-        self.build(&env, &parent, ordered)
+        let ordering = started.elapsed();
+        let mut proposed = self.build(&env, &parent, ordered)?;
+        proposed.timings.ordering = ordering;
+        Ok(proposed)
     }
 
     /// Re-executes a block proposed elsewhere; it is valid only if every transaction verifies and

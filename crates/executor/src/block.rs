@@ -7,7 +7,7 @@ use nvm_primitives::{Log, Receipt, SchemeId, StateKey, TxStatus, route_opcode};
 use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
 use nvm_vm_api::{BlockEnv, TxEnv, VmError};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 /// Consensus parameters the executor enforces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,11 +63,34 @@ enum TxRun {
 pub struct Executor {
     pub dispatcher: Dispatcher,
     pub config: ChainConfig,
+    /// Threads of block execution. Apart from rayon's global pool, where admission verifies
+    /// signatures: a block waiting behind a queue of signature batches would stall the chain.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Executor {
     pub fn new(dispatcher: Dispatcher, config: ChainConfig) -> Self {
-        Self { dispatcher, config }
+        Self { dispatcher, config, pool: None }
+    }
+
+    /// Runs block execution on its own pool of `threads` threads.
+    pub fn with_dedicated_pool(
+        mut self,
+        threads: usize,
+    ) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("nvm-exec-{i}"))
+            .build()?;
+        self.pool = Some(Arc::new(pool));
+        Ok(self)
+    }
+
+    fn in_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        }
     }
 
     /// Checks the envelope against `state`: chain, credential, nonce (`exact_nonce`, or at least
@@ -78,22 +101,30 @@ impl Executor {
         tx: &VerifiedTx,
         exact_nonce: bool,
     ) -> Result<u64, TxError> {
+        self.check_envelope_in(&mut TxOverlay::new(state), tx, exact_nonce)
+    }
+
+    /// [`Executor::check_envelope`] inside a transaction's own overlay (reads only).
+    fn check_envelope_in(
+        &self,
+        view: &mut TxOverlay<'_>,
+        tx: &VerifiedTx,
+        exact_nonce: bool,
+    ) -> Result<u64, TxError> {
         let body = &tx.tx().body;
         if body.chain_id != self.config.chain_id {
             return Err(TxError::WrongChain { expected: self.config.chain_id, got: body.chain_id });
         }
         self.dispatcher.check(&body.payload)?;
-        let mut view = TxOverlay::new(state);
-        self.authorize(&mut view, tx)?;
-        let next = Registry::nonce(&mut view, &body.sender)?;
+        self.authorize(view, tx)?;
+        let next = Registry::nonce(view, &body.sender)?;
         if body.nonce < next || (exact_nonce && body.nonce != next) {
             return Err(TxError::BadNonce { expected: next, got: body.nonce });
         }
         if body.max_fee < self.config.tx_fee {
             return Err(TxError::FeeTooLow { max_fee: body.max_fee, required: self.config.tx_fee });
         }
-        let available =
-            Ledger::balance(&mut view, &NATIVE_MINT, &body.sender).map_err(ledger_state)?;
+        let available = Ledger::balance(view, &NATIVE_MINT, &body.sender).map_err(ledger_state)?;
         if available < self.config.tx_fee {
             return Err(TxError::InsufficientFunds { needed: self.config.tx_fee, available });
         }
@@ -133,7 +164,8 @@ impl Executor {
         env: &BlockEnv,
         tx: &VerifiedTx,
     ) -> Result<TxRun, StateError> {
-        let nonce = match self.check_envelope(view, tx, true) {
+        let mut state = TxOverlay::new(view);
+        let nonce = match self.check_envelope_in(&mut state, tx, true) {
             Ok(nonce) => nonce,
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
@@ -143,7 +175,6 @@ impl Executor {
             Ok(vm) => vm,
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
-        let mut state = TxOverlay::new(view);
         let fee = self.config.tx_fee;
         Registry::set_nonce(&mut state, &body.sender, nonce + 1);
         Ledger::debit(&mut state, &NATIVE_MINT, &body.sender, fee).map_err(ledger_state)?;
@@ -178,25 +209,40 @@ impl Executor {
         access
     }
 
-    /// Orders candidate transactions into lanes (SPEC §4) for a new block.
+    /// Declares every transaction's accesses against the pre-block state (in parallel).
+    pub fn declare_all(
+        &self,
+        base: &dyn StateReader,
+        env: &BlockEnv,
+        txs: Vec<VerifiedTx>,
+    ) -> Vec<(VerifiedTx, AccessSet)> {
+        let access: Vec<_> =
+            self.in_pool(|| txs.par_iter().map(|tx| self.declare(base, env, tx)).collect());
+        txs.into_iter().zip(access).collect()
+    }
+
+    /// Orders candidate transactions into lanes (SPEC §4) for a new block, keeping each one's
+    /// declared accesses for [`Executor::execute_declared`].
     pub fn order_for_block(
         &self,
         base: &dyn StateReader,
         env: &BlockEnv,
         txs: Vec<VerifiedTx>,
-    ) -> Vec<VerifiedTx> {
-        let access: Vec<_> = txs.par_iter().map(|tx| self.declare(base, env, tx)).collect();
-        let shards: Vec<_> = txs
+    ) -> Vec<(VerifiedTx, AccessSet)> {
+        let declared = self.declare_all(base, env, txs);
+        let shards: Vec<_> = declared
             .iter()
-            .map(|tx| {
+            .map(|(tx, _)| {
                 let body = &tx.tx().body;
                 let vm =
                     body.opcode().and_then(route_opcode).unwrap_or(nvm_primitives::VmKind::Native);
                 lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
             })
             .collect();
+        let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
         let order = lanes::order_by_lanes(&shards, &access);
-        let mut slots: Vec<Option<VerifiedTx>> = txs.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<(VerifiedTx, AccessSet)>> =
+            declared.into_iter().map(Some).collect();
         order.into_iter().filter_map(|i| slots[i].take()).collect()
     }
 
@@ -208,15 +254,32 @@ impl Executor {
         txs: Vec<VerifiedTx>,
         mode: ExecutionMode,
     ) -> Result<BlockOutcome, StateError> {
-        if mode == ExecutionMode::Parallel {
-            if let Some(outcome) = self.execute_parallel(base, env, &txs)? {
-                return Ok(outcome);
+        match mode {
+            ExecutionMode::Serial => self.execute_serial(base, env, txs),
+            ExecutionMode::Parallel => {
+                let declared = self.declare_all(base, env, txs);
+                self.execute_declared(base, env, declared, mode)
             }
-            let mut outcome = self.execute_serial(base, env, txs)?;
-            outcome.fell_back_to_serial = true;
+        }
+    }
+
+    /// [`Executor::execute_block`] for transactions whose accesses were declared against `base`.
+    pub fn execute_declared(
+        &self,
+        base: &dyn StateReader,
+        env: &BlockEnv,
+        declared: Vec<(VerifiedTx, AccessSet)>,
+        mode: ExecutionMode,
+    ) -> Result<BlockOutcome, StateError> {
+        if mode == ExecutionMode::Parallel
+            && let Some(outcome) = self.execute_parallel(base, env, &declared)?
+        {
             return Ok(outcome);
         }
-        self.execute_serial(base, env, txs)
+        let txs: Vec<VerifiedTx> = declared.into_iter().map(|(tx, _)| tx).collect();
+        let mut outcome = self.execute_serial(base, env, txs)?;
+        outcome.fell_back_to_serial = mode == ExecutionMode::Parallel;
+        Ok(outcome)
     }
 
     fn execute_serial(
@@ -243,24 +306,26 @@ impl Executor {
         &self,
         base: &dyn StateReader,
         env: &BlockEnv,
-        txs: &[VerifiedTx],
+        declared: &[(VerifiedTx, AccessSet)],
     ) -> Result<Option<BlockOutcome>, StateError> {
-        let declared: Vec<_> = txs.par_iter().map(|tx| self.declare(base, env, tx)).collect();
-        let batches = schedule_batches(&declared);
+        let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
+        let batches = schedule_batches(&access);
         let mut block = BlockState::new(base);
-        let mut runs: Vec<Option<TxRun>> = (0..txs.len()).map(|_| None).collect();
+        let mut runs: Vec<Option<TxRun>> = (0..declared.len()).map(|_| None).collect();
         for batch in batches {
             let view = &block;
             let results: Vec<Result<TxRun, StateError>> = if batch.len() < 4 {
-                batch.iter().map(|&i| self.run_tx(view, env, &txs[i])).collect()
+                batch.iter().map(|&i| self.run_tx(view, env, &declared[i].0)).collect()
             } else {
-                batch.par_iter().map(|&i| self.run_tx(view, env, &txs[i])).collect()
+                self.in_pool(|| {
+                    batch.par_iter().map(|&i| self.run_tx(view, env, &declared[i].0)).collect()
+                })
             };
             for (&i, result) in batch.iter().zip(results) {
                 let mut run = result?;
                 match &mut run {
                     TxRun::Included { writes, observed, .. } => {
-                        if !declared[i].covers(observed) {
+                        if !declared[i].1.covers(observed) {
                             return Ok(None);
                         }
                         block.merge(std::mem::take(writes));
@@ -274,7 +339,8 @@ impl Executor {
             .into_iter()
             .map(|r| r.unwrap_or(TxRun::Invalid(TxError::InvalidPayload("not scheduled".into()))))
             .collect();
-        self.finish(block, env, txs.to_vec(), runs).map(Some)
+        let txs = declared.iter().map(|(tx, _)| tx.clone()).collect();
+        self.finish(block, env, txs, runs).map(Some)
     }
 
     fn finish(

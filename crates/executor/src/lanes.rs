@@ -24,7 +24,7 @@ pub fn shard_of(vm: VmKind, context: Option<&[u8; 16]>, shards: u64) -> u64 {
 /// touches, or a key of an earlier shared-lane transaction. Any two conflicting transactions
 /// therefore keep their arrival order, so the lane order is equivalent to arrival order.
 /// Returns the permutation (indices into the inputs).
-pub fn order_by_lanes(shards: &[u64], access: &[AccessSet]) -> Vec<usize> {
+pub fn order_by_lanes(shards: &[u64], access: &[&AccessSet]) -> Vec<usize> {
     let mut writers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
     let mut readers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
     for (shard, set) in shards.iter().zip(access) {
@@ -85,7 +85,8 @@ mod tests {
             s
         };
         // tx0 shard 5 key 1; tx1 shard 2 key 1 (conflict); tx2 shard 5 key 9; tx3 shard 5 key 1.
-        let order = order_by_lanes(&[5, 2, 5, 5], &[set(1), set(1), set(9), set(1)]);
+        let sets = [set(1), set(1), set(9), set(1)];
+        let order = order_by_lanes(&[5, 2, 5, 5], &sets.iter().collect::<Vec<_>>());
         assert_eq!(order, vec![2, 0, 1, 3]);
     }
 }

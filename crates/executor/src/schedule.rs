@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// (one writes a key the other reads or writes). Executing batches in order, and the members of
 /// a batch in any order, is then equivalent to executing the transactions in their given order.
 /// Returns the batches as lists of indices, each in increasing order.
-pub fn schedule_batches(access: &[AccessSet]) -> Vec<Vec<usize>> {
+pub fn schedule_batches(access: &[&AccessSet]) -> Vec<Vec<usize>> {
     // For each key: (1 + batch of its last writer, 1 + latest batch of a reader), 0 = none.
     let mut last: HashMap<StateKey, (usize, usize)> = HashMap::new();
     let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -56,20 +56,22 @@ mod tests {
 
     #[test]
     fn disjoint_run_together_conflicts_wait() {
-        let batches = schedule_batches(&[
+        let sets = [
             set(&[], &[1]),
             set(&[], &[2]),
             set(&[1], &[3]), // reads what tx0 writes
             set(&[9], &[]),
             set(&[], &[9]), // writes what tx3 reads
             set(&[9], &[]), // reads what tx4 writes
-        ]);
+        ];
+        let batches = schedule_batches(&sets.iter().collect::<Vec<_>>());
         assert_eq!(batches, vec![vec![0, 1, 3], vec![2, 4], vec![5]]);
     }
 
     #[test]
     fn readers_share_a_batch() {
-        let batches = schedule_batches(&[set(&[1], &[2]), set(&[1], &[3]), set(&[1], &[4])]);
+        let sets = [set(&[1], &[2]), set(&[1], &[3]), set(&[1], &[4])];
+        let batches = schedule_batches(&sets.iter().collect::<Vec<_>>());
         assert_eq!(batches, vec![vec![0, 1, 2]]);
     }
 }

@@ -245,7 +245,8 @@ proptest! {
         let state = genesis(&actors);
         let txs = build(&steps, &actors);
         let exec = executor();
-        let ordered = exec.order_for_block(&state, &env(), txs);
+        let ordered: Vec<VerifiedTx> =
+            exec.order_for_block(&state, &env(), txs).into_iter().map(|(tx, _)| tx).collect();
         let serial = exec.execute_block(&state, &env(), ordered.clone(), ExecutionMode::Serial).unwrap();
         let parallel = exec.execute_block(&state, &env(), ordered, ExecutionMode::Parallel).unwrap();
         prop_assert_eq!(&serial.included, &parallel.included);

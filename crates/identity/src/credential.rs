@@ -4,6 +4,35 @@
 
 use fips204::traits::{SerDes, Verifier as _};
 use nvm_primitives::SchemeId;
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
+
+/// Decompressing an Ed25519 public key costs about a third of a verification, and an active
+/// sender signs many transactions, so decompressed keys are kept: 16 shards of at most 4096 keys,
+/// a shard being emptied when full (bounded memory, no eviction bookkeeping).
+type KeyShard = Mutex<HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>;
+static ED25519_KEYS: LazyLock<Vec<KeyShard>> =
+    LazyLock::new(|| (0..16).map(|_| Mutex::new(HashMap::new())).collect());
+const ED25519_SHARD_CAPACITY: usize = 4096;
+
+/// The decompressed Ed25519 key for `bytes`, or `None` if it is not a valid point.
+fn ed25519_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes: [u8; 32] = bytes.try_into().ok()?;
+    let shard = &ED25519_KEYS[(bytes[0] & 0x0F) as usize];
+    if let Some(key) = shard.lock().ok().and_then(|s| s.get(&bytes).copied()) {
+        return Some(key);
+    }
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    if let Ok(mut shard) = shard.lock() {
+        if shard.len() >= ED25519_SHARD_CAPACITY {
+            shard.clear();
+        }
+        shard.insert(bytes, key);
+    }
+    Some(key)
+}
 
 /// Context string bound into every ML-DSA signature (FIPS 204 domain separation).
 pub(crate) const ML_DSA_CONTEXT: &[u8] = b"n-VM";
@@ -68,11 +97,7 @@ pub fn check_public_key(scheme: SchemeId, public_key: &[u8]) -> Result<(), Crede
     }
     let invalid = CredentialError::InvalidPublicKey { scheme: scheme.name() };
     let ok = match scheme {
-        SchemeId::Ed25519 => public_key
-            .try_into()
-            .ok()
-            .and_then(|b: [u8; 32]| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-            .is_some(),
+        SchemeId::Ed25519 => ed25519_key(public_key).is_some(),
         SchemeId::Secp256k1Ecdsa => k256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).is_ok(),
         SchemeId::Bip340Schnorr => k256::schnorr::VerifyingKey::from_bytes(public_key).is_ok(),
         SchemeId::MlDsa44 => public_key
@@ -97,8 +122,7 @@ pub fn verify(
     let invalid_key = CredentialError::InvalidPublicKey { scheme: scheme.name() };
     match scheme {
         SchemeId::Ed25519 => {
-            let pk: [u8; 32] = public_key.try_into().map_err(|_| invalid_key.clone())?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| invalid_key)?;
+            let key = ed25519_key(public_key).ok_or(invalid_key)?;
             let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad.clone())?;
             key.verify_strict(message, &sig).map_err(|_| bad)
         }
@@ -150,8 +174,7 @@ pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialE
     for (i, check) in checks.iter().enumerate() {
         let parsed = (check.scheme == SchemeId::Ed25519)
             .then(|| {
-                let pk: [u8; 32] = check.public_key.try_into().ok()?;
-                let key = ed25519_dalek::VerifyingKey::from_bytes(&pk).ok()?;
+                let key = ed25519_key(check.public_key)?;
                 let sig = ed25519_dalek::Signature::from_slice(check.signature).ok()?;
                 Some((key, sig))
             })

@@ -4,7 +4,7 @@ use crate::Genesis;
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
-use nvm_state_api::{StateError, WriteSet};
+use nvm_state_api::{AccessSet, StateError, WriteSet};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
@@ -91,7 +91,9 @@ impl Chain {
         };
         let chain = Self {
             store,
-            executor: Executor::new(Dispatcher::with_default_vms(), config),
+            executor: Executor::new(Dispatcher::with_default_vms(), config)
+                .with_dedicated_pool(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .map_err(|e| ChainError::Genesis(format!("cannot start execution threads: {e}")))?,
             proposer,
             mode: ExecutionMode::Parallel,
             commit_lock: Mutex::new(()),
@@ -148,16 +150,17 @@ impl Chain {
         Ok(self.store.snapshot()?)
     }
 
-    /// Executes `txs` (in the given order) as the block after the head and computes its header.
+    /// Executes declared transactions (in the given order) on `snapshot` as the block after the
+    /// head, and computes its header.
     fn build(
         &self,
+        snapshot: &Snapshot,
         env: &BlockEnv,
         parent: &ChainHead,
-        txs: Vec<VerifiedTx>,
+        declared: Vec<(VerifiedTx, AccessSet)>,
     ) -> ChainResult<ProposedBlock> {
-        let snapshot = self.store.snapshot()?;
         let started = Instant::now();
-        let outcome = self.executor.execute_block(&snapshot, env, txs, self.mode)?;
+        let outcome = self.executor.execute_declared(snapshot, env, declared, self.mode)?;
         let execution = started.elapsed();
         let mut writes = outcome.writes;
         let meta = BlockMeta {
@@ -212,7 +215,7 @@ impl Chain {
         let started = Instant::now();
         let ordered = self.executor.order_for_block(&snapshot, &env, candidates);
         let ordering = started.elapsed();
-        let mut proposed = self.build(&env, &parent, ordered)?;
+        let mut proposed = self.build(&snapshot, &env, &parent, ordered)?;
         proposed.timings.ordering = ordering;
         Ok(proposed)
     }
@@ -246,7 +249,9 @@ impl Chain {
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
         };
-        let rebuilt = self.build(&env, &parent, txs)?;
+        let snapshot = self.store.snapshot()?;
+        let declared = self.executor.declare_all(&snapshot, &env, txs);
+        let rebuilt = self.build(&snapshot, &env, &parent, declared)?;
         if let Some((tx, e)) = rebuilt.rejected.first() {
             return Err(ChainError::InvalidBlock(format!(
                 "transaction 0x{} is invalid: {e}",

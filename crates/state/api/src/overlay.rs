@@ -14,6 +14,8 @@ pub struct Checkpoint(usize);
 pub struct TxOverlay<'a> {
     base: &'a dyn StateReader,
     writes: HashMap<StateKey, Option<Vec<u8>>>,
+    /// Values already read from `base`: a transaction reads its nonce and balances several times.
+    cache: HashMap<StateKey, Option<Vec<u8>>>,
     /// (key, the overlay's entry before the write), newest last.
     journal: Vec<(StateKey, Option<Option<Vec<u8>>>)>,
     observed: AccessSet,
@@ -21,7 +23,13 @@ pub struct TxOverlay<'a> {
 
 impl<'a> TxOverlay<'a> {
     pub fn new(base: &'a dyn StateReader) -> Self {
-        Self { base, writes: HashMap::new(), journal: Vec::new(), observed: AccessSet::default() }
+        Self {
+            base,
+            writes: HashMap::new(),
+            cache: HashMap::new(),
+            journal: Vec::new(),
+            observed: AccessSet::default(),
+        }
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -59,10 +67,12 @@ impl<'a> TxOverlay<'a> {
 impl StateAccess for TxOverlay<'_> {
     fn get(&mut self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
         self.observed.reads.insert(*key);
-        match self.writes.get(key) {
-            Some(entry) => Ok(entry.clone()),
-            None => self.base.get(key),
+        if let Some(entry) = self.writes.get(key).or_else(|| self.cache.get(key)) {
+            return Ok(entry.clone());
         }
+        let value = self.base.get(key)?;
+        self.cache.insert(*key, value.clone());
+        Ok(value)
     }
 
     fn set(&mut self, key: StateKey, value: Vec<u8>) {

@@ -1,5 +1,6 @@
 //! Durable storage: state, the authenticated state root, blocks and receipts.
 
+mod cache;
 mod merkle;
 mod store;
 

@@ -5,20 +5,37 @@ use jmt::{
     KeyHash, OwnedValue, Version,
     storage::{LeafNode, Node, NodeKey, TreeReader},
 };
-use redb::ReadTransaction;
+use redb::{ReadOnlyTable, ReadTransaction, TableError};
 
-/// Reads JMT nodes and values from a redb read transaction.
-pub(crate) struct JmtReader<'a> {
-    pub(crate) txn: &'a ReadTransaction,
+type Table = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
+
+/// Reads JMT nodes and values from one redb read transaction; the tables are opened once, as
+/// the tree asks for many nodes per block.
+pub(crate) struct JmtReader {
+    nodes: Table,
+    values: Table,
 }
 
-impl TreeReader for JmtReader<'_> {
+fn open(
+    txn: &ReadTransaction,
+    def: redb::TableDefinition<'_, &[u8], &[u8]>,
+) -> anyhow::Result<Table> {
+    match txn.open_table(def) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl JmtReader {
+    pub(crate) fn new(txn: &ReadTransaction) -> anyhow::Result<Self> {
+        Ok(Self { nodes: open(txn, JMT_NODES)?, values: open(txn, STATE)? })
+    }
+}
+
+impl TreeReader for JmtReader {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let table = match self.txn.open_table(JMT_NODES) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
+        let Some(table) = &self.nodes else { return Ok(None) };
         let key = borsh::to_vec(node_key)?;
         match table.get(key.as_slice())? {
             Some(bytes) => Ok(Some(borsh::from_slice(bytes.value())?)),
@@ -33,11 +50,7 @@ impl TreeReader for JmtReader<'_> {
         _max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        let table = match self.txn.open_table(STATE) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
+        let Some(table) = &self.values else { return Ok(None) };
         Ok(table.get(key_hash.0.as_slice())?.map(|v| v.value().to_vec()))
     }
 

@@ -1,5 +1,6 @@
 //! The redb database and its tables.
 
+use crate::cache::StateCache;
 use crate::merkle::JmtReader;
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
@@ -9,7 +10,7 @@ use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition,
     TableError,
 };
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 /// Latest value of every state key.
 pub(crate) const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
@@ -85,6 +86,7 @@ pub struct PreparedState {
 /// The node's database.
 pub struct Store {
     db: Database,
+    cache: Arc<StateCache>,
 }
 
 fn decode<T: BorshDeserialize>(table: &'static str, bytes: &[u8]) -> StoreResult<T> {
@@ -106,7 +108,11 @@ impl Store {
     /// Opens (or creates) the database file at `path`. An interrupted commit is rolled back by
     /// redb's recovery, so what is found is exactly the last committed block.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        Ok(Self { db: Database::create(path)? })
+        let store = Self { db: Database::create(path)?, cache: Arc::default() };
+        if let Some(head) = store.head()? {
+            store.cache.advance(head.height, &WriteSet::new());
+        }
+        Ok(store)
     }
 
     pub fn head(&self) -> StoreResult<Option<ChainHead>> {
@@ -119,13 +125,21 @@ impl Store {
     pub fn snapshot(&self) -> StoreResult<Snapshot> {
         let txn = self.db.begin_read()?;
         let table = open_read(&txn, STATE)?;
-        Ok(Snapshot { table })
+        let height = match open_read(&txn, META)? {
+            Some(meta) => meta
+                .get(HEAD)?
+                .map(|v| decode::<ChainHead>("meta", v.value()))
+                .transpose()?
+                .map(|h| h.height),
+            None => None,
+        };
+        Ok(Snapshot { table, height, cache: self.cache.clone() })
     }
 
     /// Computes the state root after applying `writes` at `version` (the block height).
     pub fn prepare_state(&self, writes: &WriteSet, version: u64) -> StoreResult<PreparedState> {
         let txn = self.db.begin_read()?;
-        let reader = JmtReader { txn: &txn };
+        let reader = JmtReader::new(&txn).map_err(|e| StoreError::Merkle(e.to_string()))?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         let values = writes.iter().map(|(k, v)| (KeyHash(*k), v.clone()));
         let (root, batch) =
@@ -169,6 +183,13 @@ impl Store {
                 let node = borsh::to_vec(node).map_err(|e| StoreError::Merkle(e.to_string()))?;
                 nodes.insert(key.as_slice(), node.as_slice())?;
             }
+            // Only the head's tree is read (values are kept at their latest version only), so
+            // nodes this block replaced are deleted with it: the tree's size tracks the state's.
+            for stale in &prepared.batch.stale_node_index_batch {
+                let key = borsh::to_vec(&stale.node_key)
+                    .map_err(|e| StoreError::Merkle(e.to_string()))?;
+                nodes.remove(key.as_slice())?;
+            }
             let mut blocks = txn.open_table(BLOCKS)?;
             blocks.insert(header.height, borsh::to_vec(block).expect("vec write").as_slice())?;
             let mut hashes = txn.open_table(BLOCK_HASHES)?;
@@ -181,6 +202,7 @@ impl Store {
             meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
         }
         txn.commit()?;
+        self.cache.advance(head.height, writes);
         Ok(head)
     }
 
@@ -216,12 +238,24 @@ impl Store {
 /// A read-only view of committed state, shared by the threads executing a block.
 pub struct Snapshot {
     table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    /// Head height this snapshot reads at (`None` before genesis).
+    height: Option<u64>,
+    cache: Arc<StateCache>,
 }
 
 impl StateReader for Snapshot {
     fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        if let Some(height) = self.height
+            && let Some(value) = self.cache.get(height, key)
+        {
+            return Ok(value);
+        }
         let Some(table) = &self.table else { return Ok(None) };
         let value = table.get(key.as_slice()).map_err(|e| StateError::Backend(e.to_string()))?;
-        Ok(value.map(|v| v.value().to_vec()))
+        let value = value.map(|v| v.value().to_vec());
+        if let Some(height) = self.height {
+            self.cache.fill(height, *key, value.clone());
+        }
+        Ok(value)
     }
 }

@@ -89,3 +89,32 @@ proptest! {
         prop_assert_eq!(root_one, root_two);
     }
 }
+
+#[test]
+fn replaced_tree_nodes_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let store = Store::open(&path).unwrap();
+    let mut writes = WriteSet::new();
+    for i in 0..200u8 {
+        writes.insert([i; 32], Some(vec![i]));
+    }
+    commit(&store, 0, &writes);
+    drop(store);
+    let size_after_genesis = std::fs::metadata(&path).unwrap().len();
+    let store = Store::open(&path).unwrap();
+    for height in 1..60u64 {
+        let mut update = WriteSet::new();
+        for i in 0..200u8 {
+            update.insert([i; 32], Some(vec![i, height as u8]));
+        }
+        commit(&store, height, &update);
+    }
+    drop(store);
+    // Without pruning, 59 rewrites of every leaf would grow the file many times over.
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        size < size_after_genesis * 8,
+        "database grew from {size_after_genesis} to {size} bytes"
+    );
+}

@@ -251,6 +251,11 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     assert!(node.call("nvm_getTransactionReceipt", vec![json!(hex0x(&[9; 32]))]).is_null());
     assert!(node.call("nvm_getBlock", vec![json!("999999")]).is_null());
     assert_eq!(node.error_code("nvm_getBalance", vec![json!("0x1234")]).0, -32602);
+    assert_eq!(node.error_code("nvm_getProof", vec![json!([])]).0, -32602);
+    assert_eq!(node.error_code("nvm_getProof", vec![json!(["0x12"])]).0, -32602);
+    let proof = node.call("nvm_getProof", vec![json!([balance_before["balanceKey"]])]);
+    assert_eq!(proof["stateRoot"], before["stateRoot"]);
+    assert!(proof["proofs"][0]["value"].is_string());
 }
 
 #[test]

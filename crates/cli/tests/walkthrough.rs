@@ -88,6 +88,16 @@ fn readme_walkthrough() {
         assert_eq!(field(&balance, "balance"), expected, "seen from {address}");
     }
 
+    // The same balance, proven against a block header's state root instead of trusted.
+    let proven = json(d, &rpc, &["balance", &evm, "--prove"]);
+    assert_eq!(field(&proven, "balance"), expected);
+    assert_eq!(field(&proven, "idCom"), alice_id);
+    assert!(proven["proven"]["height"].as_u64().unwrap() > 0);
+    // An address nobody registered is its legacy identity, proven empty.
+    let stranger =
+        json(d, &rpc, &["balance", "0x00000000000000000000000000000000000000aa", "--prove"]);
+    assert_eq!(field(&stranger, "balance"), "0");
+
     let token = json(
         d,
         &rpc,
@@ -125,6 +135,9 @@ fn readme_walkthrough() {
     );
     let balance = json(d, &rpc, &["balance", &field(&dev, "evm_display"), "--token", &gld]);
     assert_eq!(field(&balance, "balance"), "1500000");
+    let proven =
+        json(d, &rpc, &["balance", &field(&dev, "tvm_display"), "--token", &gld, "--prove"]);
+    assert_eq!(field(&proven, "balance"), "1500000");
     json(
         d,
         &rpc,

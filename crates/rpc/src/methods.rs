@@ -103,6 +103,7 @@ fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     };
     let balance = Ledger::balance(&mut view, &mint, &id).map_err(internal)?;
     Ok(json!({
+        "balanceKey": hex0x(&nvm_ledger::balance_key(&mint, &id)),
         "idCom": hex0x(&id),
         "token": hex0x(&mint),
         "symbol": token.symbol,
@@ -127,6 +128,43 @@ fn get_token(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
             })
         })
         .unwrap_or(Value::Null))
+}
+
+/// Most keys one `nvm_getProof` call proves.
+const MAX_PROOF_KEYS: usize = 64;
+
+fn get_proof(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let keys = match values.first() {
+        Some(Value::Array(keys)) => keys.clone(),
+        Some(Value::String(_)) => vec![values[0].clone()],
+        _ => return Err(invalid_params("expected a state key or an array of state keys")),
+    };
+    if keys.is_empty() || keys.len() > MAX_PROOF_KEYS {
+        return Err(invalid_params(format!("give 1 to {MAX_PROOF_KEYS} state keys")));
+    }
+    let keys = keys
+        .iter()
+        .map(|k| {
+            k.as_str()
+                .ok_or_else(|| invalid_params("state keys are 0x-hex strings"))
+                .and_then(parse_hash)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let proofs = ctx.chain.store().prove_many(&keys).map_err(internal)?;
+    let (height, root) = proofs.first().map(|p| (p.height, p.state_root)).unwrap_or_default();
+    let items: Vec<Value> = keys
+        .iter()
+        .zip(&proofs)
+        .map(|(key, p)| {
+            json!({
+                "key": hex0x(key),
+                "value": p.value.as_ref().map(|v| hex0x(v)),
+                "proof": hex0x(&p.proof),
+            })
+        })
+        .collect();
+    Ok(json!({ "height": height, "stateRoot": hex0x(&root), "proofs": items }))
 }
 
 fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
@@ -205,5 +243,6 @@ pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     method!("nvm_getIdentity", get_identity);
     method!("nvm_getNonce", get_nonce);
     method!("nvm_getBlock", get_block);
+    method!("nvm_getProof", get_proof);
     module
 }

@@ -4,4 +4,7 @@ mod cache;
 mod merkle;
 mod store;
 
-pub use store::{ChainHead, PreparedState, Snapshot, Store, StoreError, TxLocation};
+pub use store::{
+    ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation,
+    verify_state_proof,
+};

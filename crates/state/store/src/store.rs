@@ -76,6 +76,30 @@ pub struct TxLocation {
     pub index: u32,
 }
 
+/// A state value at a block, with the Merkle proof that the block's state root commits to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateProof {
+    pub height: u64,
+    pub state_root: [u8; 32],
+    /// `None` proves the key is absent.
+    pub value: Option<Vec<u8>>,
+    /// borsh-encoded `jmt::proof::SparseMerkleProof<Sha256>`.
+    pub proof: Vec<u8>,
+}
+
+/// Checks that `state_root` commits to `value` at `key` (absence when `value` is `None`).
+/// Needs only the root from a block header: this is what a light client runs.
+pub fn verify_state_proof(
+    state_root: &[u8; 32],
+    key: &StateKey,
+    value: Option<&[u8]>,
+    proof: &[u8],
+) -> Result<(), String> {
+    let proof: jmt::proof::SparseMerkleProof<sha2::Sha256> =
+        borsh::from_slice(proof).map_err(|e| format!("malformed proof: {e}"))?;
+    proof.verify(jmt::RootHash(*state_root), KeyHash(*key), value).map_err(|e| e.to_string())
+}
+
 /// A block's new state root, with the tree nodes to write when the block commits.
 pub struct PreparedState {
     pub root: [u8; 32],
@@ -204,6 +228,34 @@ impl Store {
         txn.commit()?;
         self.cache.advance(head.height, writes);
         Ok(head)
+    }
+
+    /// The head's value of `key` with a Merkle proof against the head's state root (inclusion when
+    /// present, exclusion when absent), read in one transaction so the three agree.
+    pub fn prove(&self, key: &StateKey) -> StoreResult<StateProof> {
+        let mut proofs = self.prove_many(std::slice::from_ref(key))?;
+        proofs.pop().ok_or_else(|| StoreError::Merkle("no proof produced".into()))
+    }
+
+    /// [`Store::prove`] for several keys, all against the same head.
+    pub fn prove_many(&self, keys: &[StateKey]) -> StoreResult<Vec<StateProof>> {
+        let txn = self.db.begin_read()?;
+        let head: ChainHead = match open_read(&txn, META)? {
+            Some(meta) => meta.get(HEAD)?.map(|v| decode("meta", v.value())).transpose()?,
+            None => None,
+        }
+        .ok_or_else(|| StoreError::Merkle("no committed block to prove against".into()))?;
+        let reader = JmtReader::new(&txn).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
+        keys.iter()
+            .map(|key| {
+                let (value, proof) = tree
+                    .get_with_proof(KeyHash(*key), head.height)
+                    .map_err(|e| StoreError::Merkle(e.to_string()))?;
+                let proof = borsh::to_vec(&proof).map_err(|e| StoreError::Merkle(e.to_string()))?;
+                Ok(StateProof { height: head.height, state_root: head.state_root, value, proof })
+            })
+            .collect()
     }
 
     pub fn block(&self, height: u64) -> StoreResult<Option<Block>> {

@@ -118,3 +118,41 @@ fn replaced_tree_nodes_are_pruned() {
         "database grew from {size_after_genesis} to {size} bytes"
     );
 }
+
+#[test]
+fn proofs_verify_against_the_header_root_and_only_for_the_true_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db.redb")).unwrap();
+    let mut writes = WriteSet::new();
+    for i in 0..50u8 {
+        writes.insert([i; 32], Some(vec![i; 3]));
+    }
+    commit(&store, 0, &writes);
+    let mut update = WriteSet::new();
+    update.insert([7; 32], Some(vec![70]));
+    update.insert([8; 32], None);
+    let root = commit(&store, 1, &update);
+    assert_eq!(store.block(1).unwrap().unwrap().header.state_root, root);
+
+    let present = store.prove(&[7; 32]).unwrap();
+    assert_eq!((present.height, present.state_root), (1, root));
+    assert_eq!(present.value.as_deref(), Some(&[70u8][..]));
+    nvm_storage::verify_state_proof(&root, &[7; 32], Some(&[70]), &present.proof).unwrap();
+    // The same proof does not vouch for another value, another key or another root.
+    assert!(nvm_storage::verify_state_proof(&root, &[7; 32], Some(&[71]), &present.proof).is_err());
+    assert!(nvm_storage::verify_state_proof(&root, &[9; 32], Some(&[70]), &present.proof).is_err());
+    let mut other_root = root;
+    other_root[0] ^= 1;
+    assert!(
+        nvm_storage::verify_state_proof(&other_root, &[7; 32], Some(&[70]), &present.proof)
+            .is_err()
+    );
+    // Deleted and never-written keys are proven absent.
+    for key in [[8u8; 32], [200u8; 32]] {
+        let absent = store.prove(&key).unwrap();
+        assert_eq!(absent.value, None);
+        nvm_storage::verify_state_proof(&root, &key, None, &absent.proof).unwrap();
+        assert!(nvm_storage::verify_state_proof(&root, &key, Some(&[1]), &absent.proof).is_err());
+    }
+    assert!(nvm_storage::verify_state_proof(&root, &[7; 32], Some(&[70]), b"garbage").is_err());
+}

@@ -4,12 +4,14 @@ use crate::Genesis;
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
-use nvm_state_api::{AccessSet, StateError, WriteSet};
+use nvm_state_api::{AccessSet, StateError, StateReader, StateResult, WriteSet};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
 use std::{
     path::Path,
+    sync::Arc,
+    thread::JoinHandle,
     time::{Duration, Instant},
 };
 
@@ -52,8 +54,33 @@ pub struct ProposedBlock {
     pub fell_back_to_serial: bool,
     /// Where the time went.
     pub timings: BlockTimings,
-    writes: WriteSet,
-    prepared: PreparedState,
+    writes: Arc<WriteSet>,
+    prepared: Arc<PreparedState>,
+}
+
+/// A block executed and handed to the committer, not yet durable. The next block is built on
+/// its writes and tree nodes meanwhile.
+struct Pending {
+    head: ChainHead,
+    writes: Arc<WriteSet>,
+    prepared: Arc<PreparedState>,
+}
+
+/// State at the tip: the pending block's writes (if any) over a committed snapshot. Correct
+/// whether the snapshot was taken before or after the pending block landed: its writes are
+/// the same values either way.
+pub struct TipState {
+    pending: Option<Arc<WriteSet>>,
+    snapshot: Snapshot,
+}
+
+impl StateReader for TipState {
+    fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        if let Some(value) = self.pending.as_ref().and_then(|w| w.get(key)) {
+            return Ok(value.clone());
+        }
+        self.snapshot.get(key)
+    }
 }
 
 /// Time spent building a block, by stage.
@@ -73,8 +100,12 @@ pub struct Chain {
     executor: Executor,
     proposer: IdCom,
     mode: ExecutionMode,
-    /// Serialises proposing and committing (one block at a time).
+    /// One block at a time is built or verified.
+    build_lock: Mutex<()>,
+    /// One block at a time is written.
     commit_lock: Mutex<()>,
+    /// The executed block whose commit is under way (at most one).
+    pending: Mutex<Option<Arc<Pending>>>,
 }
 
 impl Chain {
@@ -96,7 +127,9 @@ impl Chain {
                 .map_err(|e| ChainError::Genesis(format!("cannot start execution threads: {e}")))?,
             proposer,
             mode: ExecutionMode::Parallel,
+            build_lock: Mutex::new(()),
             commit_lock: Mutex::new(()),
+            pending: Mutex::new(None),
         };
         match chain.store.head()? {
             Some(_) => {
@@ -115,7 +148,7 @@ impl Chain {
         let meta =
             BlockMeta { height: 0, timestamp_ms: genesis.timestamp_ms, parent_hash: [0; 32] };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
-        let prepared = self.store.prepare_state(&writes, 0)?;
+        let prepared = self.store.prepare_state(&writes, 0, None)?;
         let header = BlockHeader {
             chain_id: genesis.chain_id,
             height: 0,
@@ -126,7 +159,12 @@ impl Chain {
             receipts_root: list_commitment([]),
             state_root: prepared.root,
         };
-        self.store.commit_block(&Block { header, transactions: vec![] }, &[], &writes, prepared)?;
+        self.store.commit_block(
+            &Block { header, transactions: vec![] },
+            &[],
+            &writes,
+            &prepared,
+        )?;
         Ok(())
     }
 
@@ -142,25 +180,48 @@ impl Chain {
         self.executor.config.chain_id
     }
 
+    /// The last durably committed block.
     pub fn head(&self) -> ChainResult<ChainHead> {
         self.store.head()?.ok_or_else(|| ChainError::Genesis("no genesis block".into()))
     }
 
+    /// Committed state (what RPC answers from).
     pub fn snapshot(&self) -> ChainResult<Snapshot> {
         Ok(self.store.snapshot()?)
+    }
+
+    /// The tip: the pending block if one is being committed, else the head.
+    fn tip(&self) -> ChainResult<(ChainHead, Option<Arc<Pending>>)> {
+        // Pending is cleared only after its commit returned, so reading it first never misses a block.
+        let pending = self.pending.lock().clone();
+        match pending {
+            Some(p) => Ok((p.head.clone(), Some(p))),
+            None => Ok((self.head()?, None)),
+        }
+    }
+
+    /// State at the tip, including a block whose commit is under way: what new blocks and the
+    /// mempool's nonce bookkeeping build on.
+    pub fn tip_state(&self) -> ChainResult<TipState> {
+        let (_, pending) = self.tip()?;
+        Ok(TipState {
+            pending: pending.map(|p| p.writes.clone()),
+            snapshot: self.store.snapshot()?,
+        })
     }
 
     /// Executes declared transactions (in the given order) on `snapshot` as the block after the
     /// head, and computes its header.
     fn build(
         &self,
-        snapshot: &Snapshot,
+        state: &TipState,
+        pending: Option<&Pending>,
         env: &BlockEnv,
         parent: &ChainHead,
         declared: Vec<(VerifiedTx, AccessSet)>,
     ) -> ChainResult<ProposedBlock> {
         let started = Instant::now();
-        let outcome = self.executor.execute_declared(snapshot, env, declared, self.mode)?;
+        let outcome = self.executor.execute_declared(state, env, declared, self.mode)?;
         let execution = started.elapsed();
         let mut writes = outcome.writes;
         let meta = BlockMeta {
@@ -170,7 +231,8 @@ impl Chain {
         };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
         let started = Instant::now();
-        let prepared = self.store.prepare_state(&writes, env.height)?;
+        let parent_tree = pending.map(|p| p.prepared.as_ref());
+        let prepared = self.store.prepare_state(&writes, env.height, parent_tree)?;
         let state_root = started.elapsed();
         let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
         let tx_hashes: Vec<[u8; 32]> = outcome.included.iter().map(|i| i.tx.hash()).collect();
@@ -192,8 +254,8 @@ impl Chain {
             rejected: outcome.rejected,
             fell_back_to_serial: outcome.fell_back_to_serial,
             timings: BlockTimings { ordering: Duration::ZERO, execution, state_root },
-            writes,
-            prepared,
+            writes: Arc::new(writes),
+            prepared: Arc::new(prepared),
         })
     }
 
@@ -203,19 +265,22 @@ impl Chain {
         candidates: Vec<VerifiedTx>,
         timestamp_ms: u64,
     ) -> ChainResult<ProposedBlock> {
-        let _guard = self.commit_lock.lock();
-        let parent = self.head()?;
+        let _guard = self.build_lock.lock();
+        let (parent, pending) = self.tip()?;
+        let state = TipState {
+            pending: pending.as_ref().map(|p| p.writes.clone()),
+            snapshot: self.store.snapshot()?,
+        };
         let env = BlockEnv {
             chain_id: self.chain_id(),
             height: parent.height + 1,
             timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1),
             proposer: self.proposer,
         };
-        let snapshot = self.store.snapshot()?;
         let started = Instant::now();
-        let ordered = self.executor.order_for_block(&snapshot, &env, candidates);
+        let ordered = self.executor.order_for_block(&state, &env, candidates);
         let ordering = started.elapsed();
-        let mut proposed = self.build(&snapshot, &env, &parent, ordered)?;
+        let mut proposed = self.build(&state, pending.as_deref(), &env, &parent, ordered)?;
         proposed.timings.ordering = ordering;
         Ok(proposed)
     }
@@ -223,8 +288,8 @@ impl Chain {
     /// Re-executes a block proposed elsewhere; it is valid only if every transaction verifies and
     /// executes, and the recomputed header is identical.
     pub fn verify(&self, block: &Block) -> ChainResult<ProposedBlock> {
-        let _guard = self.commit_lock.lock();
-        let parent = self.head()?;
+        let _guard = self.build_lock.lock();
+        let (parent, pending) = self.tip()?;
         let h = &block.header;
         if h.chain_id != self.chain_id()
             || h.height != parent.height + 1
@@ -249,9 +314,12 @@ impl Chain {
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
         };
-        let snapshot = self.store.snapshot()?;
-        let declared = self.executor.declare_all(&snapshot, &env, txs);
-        let rebuilt = self.build(&snapshot, &env, &parent, declared)?;
+        let state = TipState {
+            pending: pending.as_ref().map(|p| p.writes.clone()),
+            snapshot: self.store.snapshot()?,
+        };
+        let declared = self.executor.declare_all(&state, &env, txs);
+        let rebuilt = self.build(&state, pending.as_deref(), &env, &parent, declared)?;
         if let Some((tx, e)) = rebuilt.rejected.first() {
             return Err(ChainError::InvalidBlock(format!(
                 "transaction 0x{} is invalid: {e}",
@@ -270,6 +338,51 @@ impl Chain {
     pub fn commit(&self, proposed: ProposedBlock) -> ChainResult<ChainHead> {
         let _guard = self.commit_lock.lock();
         let ProposedBlock { block, receipts, writes, prepared, .. } = proposed;
-        Ok(self.store.commit_block(&block, &receipts, &writes, prepared)?)
+        let result = self.store.commit_block(&block, &receipts, &writes, &prepared);
+        // Whether it landed or failed, this block is no longer the pending one.
+        let mut pending = self.pending.lock();
+        if pending.as_ref().is_some_and(|p| p.head.height == block.header.height) {
+            *pending = None;
+        }
+        Ok(result?)
+    }
+
+    /// Starts committing an executed block on another thread and returns at once; the next block
+    /// can be proposed on top of it meanwhile. At most one block may be pending: join the
+    /// returned handle before handing over the next. Its receipts are served only once the
+    /// commit returned, so nothing is acknowledged before it is durable.
+    pub fn commit_in_background(
+        self: &Arc<Self>,
+        proposed: ProposedBlock,
+    ) -> ChainResult<JoinHandle<ChainResult<(ChainHead, Duration)>>> {
+        {
+            let mut pending = self.pending.lock();
+            if let Some(p) = pending.as_ref() {
+                return Err(ChainError::InvalidBlock(format!(
+                    "block {} is still being committed",
+                    p.head.height
+                )));
+            }
+            let header = &proposed.block.header;
+            *pending = Some(Arc::new(Pending {
+                head: ChainHead {
+                    height: header.height,
+                    hash: header.hash(),
+                    state_root: header.state_root,
+                    timestamp_ms: header.timestamp_ms,
+                },
+                writes: proposed.writes.clone(),
+                prepared: proposed.prepared.clone(),
+            }));
+        }
+        let chain = self.clone();
+        Ok(std::thread::Builder::new()
+            .name("nvm-commit".into())
+            .spawn(move || {
+                let started = Instant::now();
+                let head = chain.commit(proposed)?;
+                Ok((head, started.elapsed()))
+            })
+            .map_err(|e| StoreError::Db(format!("cannot start the commit thread: {e}")))?)
     }
 }

@@ -1,6 +1,8 @@
-//! Single-validator block production for `--dev`: the chain driven by a timer.
+//! Single-validator block production for `--dev`: the chain driven by a timer, with each
+//! block's commit overlapping the next block's execution.
 
-use crate::{Chain, ChainError, Mempool};
+use crate::{BlockTimings, Chain, ChainError, Mempool};
+use nvm_primitives::{TxHash, TxStatus};
 use nvm_storage::ChainHead;
 use std::{
     sync::{
@@ -11,6 +13,82 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// What one pipeline step did.
+#[derive(Clone, Debug, Default)]
+pub struct StepReport {
+    /// Height of the block built in this step.
+    pub height: u64,
+    pub included: usize,
+    pub failed: usize,
+    pub rejected: usize,
+    pub fell_back_to_serial: bool,
+    pub timings: BlockTimings,
+    /// The previous block, which finished committing during this step.
+    pub committed: Option<ChainHead>,
+    /// How long the previous block's commit took on its thread.
+    pub commit_time: Duration,
+}
+
+/// Builds blocks from the mempool, committing each on a background thread while the next one is
+/// built (at most one block in flight, so a failed commit costs at most the block after it).
+pub struct BlockPipeline {
+    chain: Arc<Chain>,
+    mempool: Arc<Mempool>,
+    /// The block being committed, and the transactions it includes.
+    in_flight: Option<(CommitHandle, Vec<TxHash>)>,
+}
+
+type CommitHandle = JoinHandle<Result<(ChainHead, Duration), ChainError>>;
+
+impl BlockPipeline {
+    pub fn new(chain: Arc<Chain>, mempool: Arc<Mempool>) -> Self {
+        Self { chain, mempool, in_flight: None }
+    }
+
+    /// Waits for the block in flight, if any, to be durable, then drops its transactions from
+    /// the mempool. If its commit failed they stay, and are proposed again from the head.
+    pub fn finish(&mut self) -> Result<Option<(ChainHead, Duration)>, ChainError> {
+        let Some((handle, included)) = self.in_flight.take() else { return Ok(None) };
+        let committed = handle
+            .join()
+            .map_err(|_| ChainError::InvalidBlock("the commit thread panicked".into()))??;
+        self.mempool.on_block(&self.chain.tip_state()?, &included, &[]);
+        Ok(Some(committed))
+    }
+
+    /// Builds one block from up to `max_txs` ready transactions and hands it to the committer.
+    pub fn step(&mut self, max_txs: usize, timestamp_ms: u64) -> Result<StepReport, ChainError> {
+        let candidates = self.mempool.ready(&self.chain.tip_state()?, max_txs);
+        let proposed = self.chain.propose(candidates, timestamp_ms);
+        // The block in flight must be durable before the next one is handed over; if it failed,
+        // the block built on it is dropped too and its transactions stay in the mempool.
+        let previous = self.finish()?;
+        let proposed = proposed?;
+        let included: Vec<TxHash> = proposed.receipts.iter().map(|r| r.tx_hash).collect();
+        let rejected: Vec<TxHash> = proposed.rejected.iter().map(|(tx, _)| tx.hash()).collect();
+        for (tx, reason) in &proposed.rejected {
+            tracing::debug!(tx = %hex::encode(tx.hash()), %reason, "left out of block");
+        }
+        let report = StepReport {
+            height: proposed.block.header.height,
+            included: included.len(),
+            failed: proposed.receipts.iter().filter(|r| r.status != TxStatus::Success).count(),
+            rejected: rejected.len(),
+            fell_back_to_serial: proposed.fell_back_to_serial,
+            timings: proposed.timings,
+            committed: previous.as_ref().map(|(head, _)| head.clone()),
+            commit_time: previous.map(|(_, t)| t).unwrap_or_default(),
+        };
+        self.mempool.on_block(&self.chain.tip_state()?, &[], &rejected);
+        self.in_flight = Some((self.chain.commit_in_background(proposed)?, included));
+        Ok(report)
+    }
+}
+
 /// Produces a block every `block_time` from the mempool's ready transactions.
 pub struct DevSequencer {
     pub chain: Arc<Chain>,
@@ -19,40 +97,11 @@ pub struct DevSequencer {
     pub max_block_txs: usize,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
 impl DevSequencer {
-    /// Builds, commits and announces one block.
-    pub fn produce_one(&self) -> Result<ChainHead, ChainError> {
-        let snapshot = self.chain.snapshot()?;
-        let candidates = self.mempool.ready(&snapshot, self.max_block_txs);
-        drop(snapshot);
-        let proposed = self.chain.propose(candidates, now_ms())?;
-        let included: Vec<_> = proposed.receipts.iter().map(|r| r.tx_hash).collect();
-        let rejected: Vec<_> = proposed.rejected.iter().map(|(tx, _)| tx.hash()).collect();
-        for (tx, reason) in &proposed.rejected {
-            tracing::debug!(tx = %hex::encode(tx.hash()), %reason, "left out of block");
-        }
-        let fell_back = proposed.fell_back_to_serial;
-        let head = self.chain.commit(proposed)?;
-        self.mempool.on_block(&self.chain.snapshot()?, &included, &rejected);
-        if !included.is_empty() {
-            tracing::info!(
-                height = head.height,
-                txs = included.len(),
-                state_root = %hex::encode(head.state_root),
-                fell_back,
-                "committed block"
-            );
-        }
-        Ok(head)
-    }
-
-    /// Runs until `stop` is set, one block per tick.
+    /// Runs until `stop` is set, one block per tick; the last block is committed before it returns.
     pub fn spawn(self, stop: Arc<AtomicBool>) -> JoinHandle<()> {
         std::thread::spawn(move || {
+            let mut pipeline = BlockPipeline::new(self.chain.clone(), self.mempool.clone());
             let mut next = Instant::now() + self.block_time;
             while !stop.load(Ordering::Relaxed) {
                 let now = Instant::now();
@@ -61,9 +110,20 @@ impl DevSequencer {
                     continue;
                 }
                 next += self.block_time;
-                if let Err(e) = self.produce_one() {
-                    tracing::error!(error = %e, "block production failed");
+                match pipeline.step(self.max_block_txs, now_ms()) {
+                    Ok(report) if report.included > 0 => tracing::info!(
+                        height = report.height,
+                        txs = report.included,
+                        failed = report.failed,
+                        fell_back = report.fell_back_to_serial,
+                        "built block"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "block production failed"),
                 }
+            }
+            if let Err(e) = pipeline.finish() {
+                tracing::error!(error = %e, "last block failed to commit");
             }
         })
     }

@@ -5,7 +5,7 @@ mod dev;
 mod genesis;
 mod mempool;
 
-pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock};
-pub use dev::DevSequencer;
+pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
+pub use dev::{BlockPipeline, DevSequencer, StepReport};
 pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
 pub use mempool::{AdmissionError, Mempool};

@@ -73,3 +73,43 @@ fn follower_agrees_and_refuses_bad_blocks() {
     let head = follower.commit(rebuilt).unwrap();
     assert_eq!(head, proposer.head().unwrap());
 }
+
+#[test]
+fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
+    use nvm_node::{BlockPipeline, Mempool};
+    use std::sync::Arc;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let genesis = Genesis::dev();
+    let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32]).unwrap());
+    let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
+    let mempool = Arc::new(Mempool::new(1_000));
+    let raws: Vec<Vec<u8>> = (0..60).map(|n| transfer(n, 1 + n as u128)).collect();
+    let tip = proposer.tip_state().unwrap();
+    for result in mempool.submit_raw(proposer.executor(), &tip, raws) {
+        result.unwrap();
+    }
+    drop(tip);
+    let mut pipeline = BlockPipeline::new(proposer.clone(), mempool.clone());
+    let mut included = 0;
+    for step in 0..6 {
+        // Each block is built while the previous one is still being committed.
+        let report = pipeline.step(10, 1_000 + step).unwrap();
+        assert_eq!(report.included, 10, "block {}", report.height);
+        included += report.included;
+    }
+    pipeline.finish().unwrap();
+    assert_eq!(included, 60);
+    assert!(mempool.is_empty(), "committed transactions left in the mempool");
+    let head = proposer.head().unwrap();
+    assert_eq!(head.height, 6);
+    for height in 1..=head.height {
+        let block = proposer.store().block(height).unwrap().unwrap();
+        let rebuilt = follower.verify(&block).unwrap();
+        follower.commit(rebuilt).unwrap();
+    }
+    assert_eq!(follower.head().unwrap(), head);
+    for n in 0..60 {
+        let hash = nvm_primitives::Transaction::decode(&transfer(n, 1 + n as u128)).unwrap().hash();
+        assert!(proposer.store().receipt(&hash).unwrap().is_some(), "transaction {n} lost");
+    }
+}

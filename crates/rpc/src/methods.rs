@@ -69,8 +69,9 @@ fn chain_info(ctx: &NodeContext) -> RpcResult {
 
 fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
-    let result = ctx.mempool.submit_raw(ctx.chain.executor(), &snapshot, vec![raw]).pop();
+    // Checked at the tip, so a block still being committed counts.
+    let tip = ctx.chain.tip_state().map_err(internal)?;
+    let result = ctx.mempool.submit_raw(ctx.chain.executor(), &tip, vec![raw]).pop();
     match result {
         Some(Ok(hash)) => Ok(Value::String(hex0x(&hash))),
         Some(Err(e)) => Err(admission(e)),

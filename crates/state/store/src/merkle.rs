@@ -6,14 +6,17 @@ use jmt::{
     storage::{LeafNode, Node, NodeKey, TreeReader},
 };
 use redb::{ReadOnlyTable, ReadTransaction, TableError};
+use std::collections::BTreeMap;
 
 type Table = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
 
 /// Reads JMT nodes and values from one redb read transaction; the tables are opened once, as
-/// the tree asks for many nodes per block.
-pub(crate) struct JmtReader {
+/// the tree asks for many nodes per block. `parent` holds the nodes of an executed block whose
+/// commit is still under way: they are found there first.
+pub(crate) struct JmtReader<'a> {
     nodes: Table,
     values: Table,
+    parent: Option<&'a BTreeMap<NodeKey, Node>>,
 }
 
 fn open(
@@ -27,14 +30,20 @@ fn open(
     }
 }
 
-impl JmtReader {
-    pub(crate) fn new(txn: &ReadTransaction) -> anyhow::Result<Self> {
-        Ok(Self { nodes: open(txn, JMT_NODES)?, values: open(txn, STATE)? })
+impl<'a> JmtReader<'a> {
+    pub(crate) fn new(
+        txn: &ReadTransaction,
+        parent: Option<&'a BTreeMap<NodeKey, Node>>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self { nodes: open(txn, JMT_NODES)?, values: open(txn, STATE)?, parent })
     }
 }
 
-impl TreeReader for JmtReader {
+impl TreeReader for JmtReader<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        if let Some(node) = self.parent.and_then(|nodes| nodes.get(node_key)) {
+            return Ok(Some(node.clone()));
+        }
         let Some(table) = &self.nodes else { return Ok(None) };
         let key = borsh::to_vec(node_key)?;
         match table.get(key.as_slice())? {

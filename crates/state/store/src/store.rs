@@ -160,10 +160,18 @@ impl Store {
         Ok(Snapshot { table, height, cache: self.cache.clone() })
     }
 
-    /// Computes the state root after applying `writes` at `version` (the block height).
-    pub fn prepare_state(&self, writes: &WriteSet, version: u64) -> StoreResult<PreparedState> {
+    /// Computes the state root after applying `writes` at `version` (the block height), on top of
+    /// `parent` when the previous block is executed but not yet committed.
+    pub fn prepare_state(
+        &self,
+        writes: &WriteSet,
+        version: u64,
+        parent: Option<&PreparedState>,
+    ) -> StoreResult<PreparedState> {
         let txn = self.db.begin_read()?;
-        let reader = JmtReader::new(&txn).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        let parent_nodes = parent.map(|p| p.batch.node_batch.nodes());
+        let reader =
+            JmtReader::new(&txn, parent_nodes).map_err(|e| StoreError::Merkle(e.to_string()))?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         let values = writes.iter().map(|(k, v)| (KeyHash(*k), v.clone()));
         let (root, batch) =
@@ -178,7 +186,7 @@ impl Store {
         block: &Block,
         receipts: &[Receipt],
         writes: &WriteSet,
-        prepared: PreparedState,
+        prepared: &PreparedState,
     ) -> StoreResult<ChainHead> {
         let header = &block.header;
         let expected = self.head()?.map_or(0, |h| h.height + 1);
@@ -245,7 +253,7 @@ impl Store {
             None => None,
         }
         .ok_or_else(|| StoreError::Merkle("no committed block to prove against".into()))?;
-        let reader = JmtReader::new(&txn).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        let reader = JmtReader::new(&txn, None).map_err(|e| StoreError::Merkle(e.to_string()))?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         keys.iter()
             .map(|key| {

@@ -209,6 +209,19 @@ impl Ledger {
         Ok(())
     }
 
+    /// The token's state, if `caller` is its mint authority.
+    fn token_of_authority(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        caller: &IdCom,
+    ) -> LedgerResult<TokenInfo> {
+        let info = Self::existing_token(state, mint)?;
+        if info.authority != Some(*caller) {
+            return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });
+        }
+        Ok(info)
+    }
+
     /// Creates `amount` new units for `to`; only the token's authority may.
     pub fn mint(
         state: &mut dyn StateAccess,
@@ -217,10 +230,7 @@ impl Ledger {
         to: &IdCom,
         amount: u128,
     ) -> LedgerResult<()> {
-        let mut info = Self::existing_token(state, mint)?;
-        if info.authority != Some(*caller) {
-            return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });
-        }
+        let mut info = Self::token_of_authority(state, mint, caller)?;
         info.supply = info.supply.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         Self::credit(state, mint, to, amount)?;
         state.set_encoded(token_key(mint), &info);
@@ -234,10 +244,7 @@ impl Ledger {
         caller: &IdCom,
         amount: u128,
     ) -> LedgerResult<()> {
-        let mut info = Self::existing_token(state, mint)?;
-        if info.authority != Some(*caller) {
-            return Err(LedgerError::NotAuthority { mint: *mint, caller: *caller });
-        }
+        let mut info = Self::token_of_authority(state, mint, caller)?;
         Self::debit(state, mint, caller, amount)?;
         info.supply = info.supply.checked_sub(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_encoded(token_key(mint), &info);

@@ -73,12 +73,30 @@ pub fn run_node(
             max_block_txs,
         };
         let producer = sequencer.spawn(stop.clone());
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
-        tracing::info!("shutting down");
+        shutdown_signal().await?;
+        tracing::info!("shutting down: finishing the block being committed");
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = handle.stop();
         producer.join().map_err(|_| "block producer panicked".to_string())
     })
+}
+
+/// Ctrl-C or SIGTERM (what service managers send). Either way the node stops producing and lets
+/// the block in flight finish committing; a kill -9 instead loses no committed block either.
+async fn shutdown_signal() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map_err(|e| e.to_string()),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+    }
 }
 
 // ---------------------------------------------------------------- keys

@@ -343,3 +343,33 @@ fn one_identity_seen_from_every_vm() {
     let receipt = wait(node.call("nvm_sendTransaction", vec![json!(hex0x(&new.encode()))]));
     assert_eq!(receipt["status"], "success");
 }
+
+#[test]
+fn sigterm_stops_cleanly_and_keeps_every_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut node = Node::start(dir.path(), port, 50);
+    let tx = signed(&dev_key(), dev_id(), 0, DEV_CHAIN_ID, transfer([3; 32], 42));
+    let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
+        assert!(Instant::now() < deadline, "transaction not committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let height = node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap();
+    let pid = node.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "node ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "node exited with {status}");
+    drop(node);
+    let node = Node::start(dir.path(), port, 50);
+    assert!(node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap() >= height);
+    assert_eq!(node.call("nvm_getTransactionReceipt", vec![hash])["status"], "success");
+}

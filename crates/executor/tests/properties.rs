@@ -87,15 +87,51 @@ fn env() -> BlockEnv {
 /// replay or skip a nonce on purpose.
 #[derive(Clone, Debug)]
 enum Step {
-    Transfer { from: usize, to: usize, vm: usize, amount: u128, nonce_skew: i8 },
-    TransferToStranger { from: usize, amount: u128 },
-    CreateToken { from: usize },
-    Mint { from: usize, to: usize, amount: u128 },
-    Approve { from: usize, to: usize, amount: u128 },
-    TransferFrom { from: usize, owner: usize, to: usize, amount: u128 },
-    Burn { from: usize, amount: u128 },
+    Transfer {
+        from: usize,
+        to: usize,
+        vm: usize,
+        amount: u128,
+        nonce_skew: i8,
+    },
+    TransferToStranger {
+        from: usize,
+        amount: u128,
+    },
+    CreateToken {
+        from: usize,
+    },
+    Mint {
+        from: usize,
+        to: usize,
+        amount: u128,
+    },
+    Approve {
+        from: usize,
+        to: usize,
+        amount: u128,
+    },
+    TransferFrom {
+        from: usize,
+        owner: usize,
+        to: usize,
+        amount: u128,
+    },
+    Burn {
+        from: usize,
+        amount: u128,
+    },
     NewcomerJoins,
-    Forged { signer: usize, victim: usize, amount: u128 },
+    /// Pays the newcomer at its EVM address (which may get registered in the same block).
+    PayNewcomer {
+        from: usize,
+        amount: u128,
+    },
+    Forged {
+        signer: usize,
+        victim: usize,
+        amount: u128,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -112,6 +148,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(from, owner, to, amount)| Step::TransferFrom { from, owner, to, amount }),
         1 => (who.clone(), amount.clone()).prop_map(|(from, amount)| Step::Burn { from, amount }),
         1 => Just(Step::NewcomerJoins),
+        1 => (who.clone(), amount.clone()).prop_map(|(from, amount)| Step::PayNewcomer { from, amount }),
         1 => (who.clone(), who, amount).prop_map(|(signer, victim, amount)| Step::Forged { signer, victim, amount }),
     ]
 }
@@ -205,6 +242,16 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
                 };
                 sign(&n, n.id, 0, &op)
             }
+            Step::PayNewcomer { from, amount } => {
+                let to = derive_address(VmKind::Evm, &newcomer().id);
+                let n = next(from, &mut nonces);
+                sign(
+                    &actors[from],
+                    actors[from].id,
+                    n,
+                    &NativeOp::Transfer { mint: NATIVE_MINT, to, amount },
+                )
+            }
             Step::Forged { signer, victim, amount } => {
                 // Signed by `signer` but claiming to be `victim`: must never execute.
                 let to = VmAddress::Native(actors[signer].id);
@@ -227,6 +274,7 @@ fn holders(actors: &[Actor]) -> Vec<IdCom> {
     ids.push(newcomer().id);
     ids.push(env().proposer);
     ids.push(legacy_id_com(&VmAddress::Evm([0x5A; 20])).unwrap());
+    ids.push(legacy_id_com(&derive_address(VmKind::Evm, &newcomer().id)).unwrap());
     ids
 }
 
@@ -305,4 +353,56 @@ proptest! {
             }
         }
     }
+}
+
+/// An identity created and paid at its EVM address in the same block: the payment was declared
+/// against the pre-block index (the address's legacy identity), so its real write is undeclared.
+/// The parallel run must notice, fall back to serial, and give exactly the serial result.
+#[test]
+fn undeclared_access_falls_back_to_serial() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let state = genesis(&actors);
+    let n = newcomer();
+    let create = NativeOp::CreateIdentity {
+        scheme: SchemeId::Secp256k1Ecdsa as u8,
+        public_key: n.key.public_key(),
+        salt: [1; 32],
+    };
+    let pay = NativeOp::Transfer {
+        mint: NATIVE_MINT,
+        to: derive_address(VmKind::Evm, &n.id),
+        amount: 500,
+    };
+    let txs = vec![sign(&n, n.id, 0, &create), sign(&actors[0], actors[0].id, 0, &pay)];
+    let exec = executor();
+    let serial = exec.execute_block(&state, &env(), txs.clone(), ExecutionMode::Serial).unwrap();
+    let parallel = exec.execute_block(&state, &env(), txs, ExecutionMode::Parallel).unwrap();
+    assert!(parallel.fell_back_to_serial, "the stray write went unnoticed");
+    assert_eq!(serial.included, parallel.included);
+    assert_eq!(serial.writes, parallel.writes);
+    let mut after = state.clone();
+    after.apply(&parallel.writes);
+    let balance = Ledger::balance(&mut TxOverlay::new(&after), &NATIVE_MINT, &n.id).unwrap();
+    assert_eq!(balance, START - FEE + 500, "the payment reached the new identity");
+}
+
+/// Independent transfers never need the fallback.
+#[test]
+fn independent_transfers_run_in_parallel_batches() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let state = genesis(&actors);
+    let txs: Vec<_> = (0..ACTORS)
+        .map(|i| {
+            let to = VmAddress::Native([i as u8 + 100; 32]);
+            sign(
+                &actors[i],
+                actors[i].id,
+                0,
+                &NativeOp::Transfer { mint: NATIVE_MINT, to, amount: 1 },
+            )
+        })
+        .collect();
+    let outcome = executor().execute_block(&state, &env(), txs, ExecutionMode::Parallel).unwrap();
+    assert!(!outcome.fell_back_to_serial);
+    assert_eq!(outcome.included.len(), ACTORS);
 }

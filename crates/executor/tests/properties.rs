@@ -380,7 +380,7 @@ fn undeclared_access_falls_back_to_serial() {
     assert!(parallel.fell_back_to_serial, "the stray write went unnoticed");
     assert_eq!(serial.included, parallel.included);
     assert_eq!(serial.writes, parallel.writes);
-    let mut after = state.clone();
+    let mut after = state;
     after.apply(&parallel.writes);
     let balance = Ledger::balance(&mut TxOverlay::new(&after), &NATIVE_MINT, &n.id).unwrap();
     assert_eq!(balance, START - FEE + 500, "the payment reached the new identity");

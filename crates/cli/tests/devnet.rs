@@ -241,11 +241,25 @@ fn bad_input_gets_its_error_and_changes_nothing() {
         -32003
     );
 
-    // Only the one good transaction is pending; nothing was committed; state is as it was.
+    // A batch: each envelope gets its own verdict, a bad one does not sink the others.
+    let batch = node.call(
+        "nvm_sendRawTransactions",
+        vec![json!([
+            hex0x(&signed(&key, dev_id(), 1, DEV_CHAIN_ID, transfer([1; 32], 1)).encode()),
+            hex0x(&forged.encode()),
+            hex0x(&[1, 2, 3]),
+        ])],
+    );
+    assert!(batch[0]["hash"].is_string(), "{batch}");
+    assert_eq!(batch[1]["error"]["code"], -32002);
+    assert_eq!(batch[2]["error"]["code"], -32001);
+    assert_eq!(node.error_code("nvm_sendRawTransactions", vec![json!([])]).0, -32602);
+
+    // Only the good transactions are pending; nothing was committed; state is as it was.
     let after = node.call("nvm_chainInfo", vec![]);
     assert_eq!(after["stateRoot"], before["stateRoot"]);
     assert_eq!(after["height"], before["height"]);
-    assert_eq!(after["pendingTransactions"], 1);
+    assert_eq!(after["pendingTransactions"], 2);
     assert_eq!(node.call("nvm_getBalance", vec![json!(dev)]), balance_before);
     // Lookups of what does not exist are null, and bad addresses are parameter errors.
     assert!(node.call("nvm_getTransactionReceipt", vec![json!(hex0x(&[9; 32]))]).is_null());

@@ -79,6 +79,43 @@ fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     }
 }
 
+/// Most envelopes one `nvm_sendRawTransactions` call takes.
+const MAX_BATCH: usize = 10_000;
+
+/// Admits many envelopes at once: their signatures are checked together (batched Ed25519 on all
+/// cores). One result per envelope, in order: its hash, or the error it would have had alone.
+fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let Some(Value::Array(items)) = values.first() else {
+        return Err(invalid_params("expected an array of hex envelopes"));
+    };
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(invalid_params(format!("give 1 to {MAX_BATCH} envelopes")));
+    }
+    let raws = items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .ok_or_else(|| invalid_params("envelopes are hex strings"))
+                .and_then(parse_hex)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tip = ctx.chain.tip_state().map_err(internal)?;
+    let results = ctx.mempool.submit_raw(ctx.chain.executor(), &tip, raws);
+    Ok(Value::Array(
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(hash) => json!({ "hash": hex0x(&hash) }),
+                Err(e) => {
+                    let error = admission(e);
+                    json!({ "error": { "code": error.code(), "message": error.message() } })
+                }
+            })
+            .collect(),
+    ))
+}
+
 fn get_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
     let receipt = ctx.chain.store().receipt(&hash).map_err(internal)?;
@@ -238,6 +275,7 @@ pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     }
     method!("nvm_chainInfo", |ctx: &NodeContext, _: &Params<'_>| chain_info(ctx));
     method!("nvm_sendTransaction", send_transaction);
+    method!("nvm_sendRawTransactions", send_transactions);
     method!("nvm_getTransactionReceipt", get_receipt);
     method!("nvm_getBalance", get_balance);
     method!("nvm_getToken", get_token);

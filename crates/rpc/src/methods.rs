@@ -48,6 +48,33 @@ fn param_str(
     }
 }
 
+/// The first parameter as a list of hex strings (a single string counts as a list of one), each
+/// parsed by `parse`; between 1 and `max` of them.
+fn hex_list<T>(
+    params: &Params<'_>,
+    what: &str,
+    max: usize,
+    parse: impl Fn(&str) -> Result<T, ErrorObjectOwned>,
+) -> Result<Vec<T>, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let items = match values.first() {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single @ Value::String(_)) => vec![single.clone()],
+        _ => return Err(invalid_params(format!("expected an array of hex {what}"))),
+    };
+    if items.is_empty() || items.len() > max {
+        return Err(invalid_params(format!("give 1 to {max} {what}")));
+    }
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .ok_or_else(|| invalid_params(format!("{what} are hex strings")))
+                .and_then(&parse)
+        })
+        .collect()
+}
+
 fn required(params: &Params<'_>, index: usize, name: &str) -> Result<String, ErrorObjectOwned> {
     param_str(params, index, name, true)?
         .ok_or_else(|| invalid_params(format!("missing parameter {name}")))
@@ -85,21 +112,7 @@ const MAX_BATCH: usize = 10_000;
 /// Admits many envelopes at once: their signatures are checked together (batched Ed25519 on all
 /// cores). One result per envelope, in order: its hash, or the error it would have had alone.
 fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
-    let Some(Value::Array(items)) = values.first() else {
-        return Err(invalid_params("expected an array of hex envelopes"));
-    };
-    if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(invalid_params(format!("give 1 to {MAX_BATCH} envelopes")));
-    }
-    let raws = items
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .ok_or_else(|| invalid_params("envelopes are hex strings"))
-                .and_then(parse_hex)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let raws = hex_list(params, "envelopes", MAX_BATCH, parse_hex)?;
     let tip = ctx.chain.tip_state().map_err(internal)?;
     let results = ctx.mempool.submit_raw(ctx.chain.executor(), &tip, raws);
     Ok(Value::Array(
@@ -172,23 +185,7 @@ fn get_token(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 const MAX_PROOF_KEYS: usize = 64;
 
 fn get_proof(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
-    let keys = match values.first() {
-        Some(Value::Array(keys)) => keys.clone(),
-        Some(Value::String(_)) => vec![values[0].clone()],
-        _ => return Err(invalid_params("expected a state key or an array of state keys")),
-    };
-    if keys.is_empty() || keys.len() > MAX_PROOF_KEYS {
-        return Err(invalid_params(format!("give 1 to {MAX_PROOF_KEYS} state keys")));
-    }
-    let keys = keys
-        .iter()
-        .map(|k| {
-            k.as_str()
-                .ok_or_else(|| invalid_params("state keys are 0x-hex strings"))
-                .and_then(parse_hash)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let keys = hex_list(params, "state keys", MAX_PROOF_KEYS, parse_hash)?;
     let proofs = ctx.chain.store().prove_many(&keys).map_err(internal)?;
     let (height, root) = proofs.first().map(|p| (p.height, p.state_root)).unwrap_or_default();
     let items: Vec<Value> = keys

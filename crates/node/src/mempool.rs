@@ -9,7 +9,10 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 
 /// How far past its next nonce a sender may queue transactions.
-pub const MAX_NONCE_AHEAD: u64 = 4_096;
+pub const MAX_NONCE_AHEAD: u64 = 1_024;
+/// Most transactions one sender may have pending, so that a few funded accounts cannot fill the
+/// pool with transactions that may never execute.
+pub const MAX_PENDING_PER_SENDER: usize = 1_024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
@@ -27,6 +30,8 @@ pub enum AdmissionError {
     InsufficientFunds { needed: u128, available: u128 },
     #[error("mempool is full ({0} transactions)")]
     Full(usize),
+    #[error("the sender already has {MAX_PENDING_PER_SENDER} pending transactions")]
+    SenderFull,
 }
 
 struct Pooled {
@@ -123,6 +128,9 @@ impl Mempool {
         if queue.contains_key(&body.nonce) {
             return Err(AdmissionError::NonceTaken(body.nonce));
         }
+        if queue.len() >= MAX_PENDING_PER_SENDER {
+            return Err(AdmissionError::SenderFull);
+        }
         let pending: u128 = queue.range(next..).map(|(_, p)| p.cost).fold(0, u128::saturating_add);
         let needed = pending.saturating_add(cost);
         if needed > available {
@@ -186,5 +194,65 @@ impl Mempool {
                 inner.hashes.remove(&hash);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, dev_key};
+    use nvm_executor::{ChainConfig, Dispatcher};
+    use nvm_identity::VmAddress;
+    use nvm_primitives::{ENVELOPE_VERSION, TxBody};
+    use nvm_state_api::MemoryState;
+    use nvm_vm_native::NativeOp;
+
+    fn setup() -> (Executor, MemoryState, IdCom) {
+        let genesis = Genesis::dev();
+        let mut state = MemoryState::default();
+        state.apply(&genesis.writes().unwrap());
+        let config = ChainConfig { chain_id: DEV_CHAIN_ID, tx_fee: DEV_TX_FEE, shards: 64 };
+        (Executor::new(Dispatcher::with_default_vms(), config), state, genesis.accounts[0].id_com())
+    }
+
+    fn transfer(sender: IdCom, nonce: u64) -> Vec<u8> {
+        let op =
+            NativeOp::Transfer { mint: NATIVE_MINT, to: VmAddress::Native([9; 32]), amount: 1 };
+        let body = TxBody {
+            version: ENVELOPE_VERSION,
+            chain_id: DEV_CHAIN_ID,
+            sender,
+            nonce,
+            max_fee: DEV_TX_FEE,
+            context: None,
+            payload: op.encode(),
+        };
+        dev_key().sign_transaction(body).unwrap().encode()
+    }
+
+    #[test]
+    fn ready_hands_out_consecutive_nonces_only() {
+        let (executor, state, dev) = setup();
+        let pool = Mempool::new(100);
+        for nonce in [2, 0, 1, 5] {
+            pool.submit_raw(&executor, &state, vec![transfer(dev, nonce)]).pop().unwrap().unwrap();
+        }
+        let ready: Vec<u64> = pool.ready(&state, 10).iter().map(|t| t.tx().body.nonce).collect();
+        assert_eq!(ready, vec![0, 1, 2], "nonce 5 waits for 3 and 4");
+        assert_eq!(pool.pending_nonce(&dev, 0), 3);
+    }
+
+    #[test]
+    fn one_sender_cannot_fill_the_pool() {
+        let (executor, state, dev) = setup();
+        let pool = Mempool::new(10_000);
+        let raws: Vec<_> = (0..MAX_PENDING_PER_SENDER as u64).map(|n| transfer(dev, n)).collect();
+        assert!(pool.submit_raw(&executor, &state, raws).iter().all(Result::is_ok));
+        let extra =
+            pool.submit_raw(&executor, &state, vec![transfer(dev, MAX_PENDING_PER_SENDER as u64)]);
+        assert!(matches!(extra[0], Err(AdmissionError::SenderFull)));
+        let far = pool.submit_raw(&executor, &state, vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
+        assert!(matches!(far[0], Err(AdmissionError::NonceTooFarAhead { .. })));
+        assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
     }
 }

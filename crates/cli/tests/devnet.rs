@@ -226,9 +226,13 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     // Unknown opcode, and a VM this node does not run yet.
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x99]).encode());
     assert_eq!(code, -32005, "{message}");
+    let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x20, 1, 2]).encode());
+    assert_eq!(code, -32005);
+    assert!(message.contains("svm VM is not available"), "{message}");
+    // A malformed EVM payload.
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x10, 1, 2]).encode());
     assert_eq!(code, -32005);
-    assert!(message.contains("evm VM is not available"), "{message}");
+    assert!(message.contains("malformed body for EVM opcode 0x10"), "{message}");
     // Overdraft.
     let (code, message) =
         send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], u128::MAX / 2)).encode());
@@ -386,4 +390,53 @@ fn sigterm_stops_cleanly_and_keeps_every_block() {
     let node = Node::start(dir.path(), port, 50);
     assert!(node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap() >= height);
     assert_eq!(node.call("nvm_getTransactionReceipt", vec![hash])["status"], "success");
+}
+
+#[test]
+fn evm_contracts_run_on_the_node() {
+    use nvm_vm_evm::EvmOp;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), free_port(), 50);
+    let key = dev_key();
+    let wait = |tx: Transaction| {
+        let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
+            if !receipt.is_null() {
+                return receipt;
+            }
+            assert!(Instant::now() < deadline, "not included");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // A contract that returns and logs block.number (NUMBER, MSTORE, LOG0, RETURN), deployed by
+    // init code that copies its 15-byte runtime from offset 11.
+    let runtime = "4360005260206000a060206000f3";
+    let init = hex::decode(format!("600e80600b6000396000f3{runtime}")).unwrap();
+    let deploy = EvmOp::Create { value: 0, init_code: init, gas_limit: 200_000 };
+    let receipt = wait(signed(&key, dev_id(), 0, DEV_CHAIN_ID, deploy.encode()));
+    assert_eq!(receipt["status"], "success", "{receipt}");
+    let deployer = nvm_vm_evm::evm_address(&dev_id());
+    let contract = deployer.create(0);
+    let call =
+        EvmOp::Call { to: contract.into_array(), value: 0, data: vec![], gas_limit: 100_000 };
+    let receipt = wait(signed(&key, dev_id(), 1, DEV_CHAIN_ID, call.encode()));
+    assert_eq!(receipt["status"], "success", "{receipt}");
+    let logged = receipt["logs"][0]["data"].as_str().unwrap();
+    let number =
+        u64::from_str_radix(logged.trim_start_matches("0x").trim_start_matches('0'), 16).unwrap();
+    assert_eq!(number, receipt["blockHeight"].as_u64().unwrap(), "NUMBER is the block's height");
+    // Value sent through the EVM to an address is that address's ledger balance.
+    let to = [0x77; 20];
+    let receipt = wait(signed(
+        &key,
+        dev_id(),
+        2,
+        DEV_CHAIN_ID,
+        EvmOp::Transfer { to, value: 12_345 }.encode(),
+    ));
+    assert_eq!(receipt["status"], "success");
+    let balance = node.call("nvm_getBalance", vec![json!(hex0x(&to))]);
+    assert_eq!(balance["balance"], "12345");
 }

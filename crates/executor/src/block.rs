@@ -176,7 +176,6 @@ impl Executor {
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
         let fee = self.config.tx_fee;
-        Registry::set_nonce(&mut state, &body.sender, nonce + 1);
         Ledger::debit(&mut state, &NATIVE_MINT, &body.sender, fee).map_err(ledger_state)?;
         let checkpoint = state.checkpoint();
         let tx_env = TxEnv { block: env, sender: body.sender, nonce, tx_hash: tx.hash() };
@@ -188,6 +187,9 @@ impl Executor {
                 (TxStatus::Failed { reason: e.to_string() }, Vec::new())
             }
         };
+        // After the operation, so a VM sees the nonce this transaction uses (the EVM derives
+        // CREATE addresses from it); whatever the VM did to it, the next nonce is this one.
+        Registry::set_nonce(&mut state, &body.sender, nonce + 1);
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included { status, fee, logs, writes, observed })
     }

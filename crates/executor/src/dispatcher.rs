@@ -18,7 +18,9 @@ fn slot(kind: VmKind) -> usize {
 impl Dispatcher {
     /// A dispatcher with every VM this build provides.
     pub fn with_default_vms() -> Self {
-        Self::default().with_vm(Arc::new(nvm_vm_native::NativeVm))
+        Self::default()
+            .with_vm(Arc::new(nvm_vm_native::NativeVm))
+            .with_vm(Arc::new(nvm_vm_evm::EvmVm::default()))
     }
 
     pub fn with_vm(mut self, vm: Arc<dyn Vm>) -> Self {
@@ -56,13 +58,14 @@ mod tests {
     #[test]
     fn unavailable_and_unknown_opcodes_are_named() {
         let d = Dispatcher::with_default_vms();
-        assert!(matches!(d.route(&[0x10]), Err(TxError::VmUnavailable(VmKind::Evm))));
+        assert!(d.route(&[0x10]).is_ok());
+        assert!(matches!(d.route(&[0x20]), Err(TxError::VmUnavailable(VmKind::Svm))));
         assert!(matches!(d.route(&[0x42]), Err(TxError::VmUnavailable(VmKind::Tvm))));
         assert!(matches!(d.route(&[0x00]), Err(TxError::UnknownOpcode(0))));
         assert!(matches!(d.route(&[0x99]), Err(TxError::UnknownOpcode(0x99))));
         assert_eq!(
-            TxError::VmUnavailable(VmKind::Evm).to_string(),
-            "the evm VM is not available on this node (opcodes 0x10-0x1f)"
+            TxError::VmUnavailable(VmKind::Svm).to_string(),
+            "the svm VM is not available on this node (opcodes 0x20-0x2f)"
         );
         assert!(d.route(&[0x03]).is_ok());
     }

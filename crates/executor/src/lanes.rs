@@ -41,16 +41,18 @@ pub fn order_by_lanes(shards: &[u64], access: &[&AccessSet]) -> Vec<usize> {
     let mut shared_writes: HashSet<StateKey> = HashSet::new();
     let mut shared_reads: HashSet<StateKey> = HashSet::new();
     let mut lanes: Vec<(u64, usize)> = Vec::with_capacity(shards.len());
+    // After an exclusive transaction (it may touch anything) everything runs in the shared lane.
+    let mut after_exclusive = false;
     for (i, (shard, set)) in shards.iter().zip(access).enumerate() {
-        let cross = set.writes.iter().any(|k| {
-            others(&writers, k, *shard)
-                || others(&readers, k, *shard)
-                || shared_writes.contains(k)
-                || shared_reads.contains(k)
-        }) || set
-            .reads
-            .iter()
-            .any(|k| others(&writers, k, *shard) || shared_writes.contains(k));
+        after_exclusive |= set.exclusive;
+        let cross = after_exclusive
+            || set.writes.iter().any(|k| {
+                others(&writers, k, *shard)
+                    || others(&readers, k, *shard)
+                    || shared_writes.contains(k)
+                    || shared_reads.contains(k)
+            })
+            || set.reads.iter().any(|k| others(&writers, k, *shard) || shared_writes.contains(k));
         if cross {
             shared_writes.extend(set.writes.iter().copied());
             shared_reads.extend(set.reads.iter().copied());

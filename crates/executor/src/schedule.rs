@@ -11,8 +11,17 @@ pub fn schedule_batches(access: &[&AccessSet]) -> Vec<Vec<usize>> {
     // For each key: (1 + batch of its last writer, 1 + latest batch of a reader), 0 = none.
     let mut last: HashMap<StateKey, (usize, usize)> = HashMap::new();
     let mut batches: Vec<Vec<usize>> = Vec::new();
+    // No transaction may run before this batch (the one after the last exclusive transaction).
+    let mut barrier = 0;
     for (i, set) in access.iter().enumerate() {
-        let mut batch = 0;
+        if set.exclusive {
+            let batch = batches.len().max(barrier);
+            batches.resize_with(batch + 1, Vec::new);
+            batches[batch].push(i);
+            barrier = batch + 1;
+            continue;
+        }
+        let mut batch = barrier;
         for key in &set.reads {
             if let Some((w, _)) = last.get(key) {
                 batch = batch.max(*w);
@@ -66,6 +75,14 @@ mod tests {
         ];
         let batches = schedule_batches(&sets.iter().collect::<Vec<_>>());
         assert_eq!(batches, vec![vec![0, 1, 3], vec![2, 4], vec![5]]);
+    }
+
+    #[test]
+    fn exclusive_runs_alone_between_the_others() {
+        let alone = AccessSet { exclusive: true, ..AccessSet::default() };
+        let sets = [set(&[], &[1]), set(&[], &[2]), alone, set(&[], &[3]), set(&[], &[4])];
+        let batches = schedule_batches(&sets.iter().collect::<Vec<_>>());
+        assert_eq!(batches, vec![vec![0, 1], vec![2], vec![3, 4]]);
     }
 
     #[test]

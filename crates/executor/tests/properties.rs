@@ -3,85 +3,17 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
-use nvm_identity::{
-    Registry, SecretKey, VmAddress, derive_address, id_com_from_credential, legacy_id_com,
-};
-use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
-use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, VmKind};
+mod common;
+
+use common::*;
+use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
+use nvm_identity::{VmAddress, derive_address, legacy_id_com};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{IdCom, SchemeId, VmKind};
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_native::NativeOp;
 use proptest::prelude::*;
-
-const CHAIN: u64 = 1337;
-const FEE: u128 = 10;
-const START: u128 = 1_000_000;
-const ACTORS: usize = 6;
-
-struct Actor {
-    key: SecretKey,
-    id: IdCom,
-}
-
-fn actor(i: usize) -> Actor {
-    let key = SecretKey::from_secret(SchemeId::Ed25519, &[i as u8 + 1; 32]).unwrap();
-    let id = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[0; 32]);
-    Actor { key, id }
-}
-
-/// A late joiner: funded at genesis by id_com, registered only by a transaction.
-fn newcomer() -> Actor {
-    let key = SecretKey::from_secret(SchemeId::Secp256k1Ecdsa, &[99; 32]).unwrap();
-    let id = id_com_from_credential(SchemeId::Secp256k1Ecdsa, &key.public_key(), &[1; 32]);
-    Actor { key, id }
-}
-
-fn genesis(actors: &[Actor]) -> MemoryState {
-    let base = MemoryState::default();
-    let mut state = TxOverlay::new(&base);
-    let native = TokenInfo {
-        name: "n-VM".into(),
-        symbol: "NVM".into(),
-        decimals: 18,
-        supply: 0,
-        authority: None,
-    };
-    Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
-    for a in actors {
-        Registry::create(&mut state, SchemeId::Ed25519, &a.key.public_key(), [0; 32]).unwrap();
-        Ledger::credit(&mut state, &NATIVE_MINT, &a.id, START).unwrap();
-    }
-    Ledger::credit(&mut state, &NATIVE_MINT, &newcomer().id, START).unwrap();
-    let (writes, _) = state.into_writes();
-    let mut out = MemoryState::default();
-    out.apply(&writes.into_iter().collect());
-    out
-}
-
-fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
-    let body = TxBody {
-        version: ENVELOPE_VERSION,
-        chain_id: CHAIN,
-        sender,
-        nonce,
-        max_fee: FEE,
-        context: Some([(nonce % 3) as u8; 16]),
-        payload: op.encode(),
-    };
-    VerifiedTx::verify(a.key.sign_transaction(body).unwrap().encode()).unwrap()
-}
-
-fn executor() -> Executor {
-    Executor::new(
-        Dispatcher::with_default_vms(),
-        ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 },
-    )
-}
-
-fn env() -> BlockEnv {
-    BlockEnv { chain_id: CHAIN, height: 1, timestamp_ms: 0, proposer: [0xEE; 32] }
-}
 
 /// A random step: who sends what. Nonces are tracked so most transactions are valid, but some
 /// replay or skip a nonce on purpose.

@@ -6,7 +6,7 @@ use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, Ve
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{AccessSet, StateError, StateReader, StateResult, WriteSet};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
-use nvm_vm_api::BlockEnv;
+use nvm_vm_api::{BLOCK_HASH_WINDOW, BlockEnv, block_hash_key};
 use parking_lot::Mutex;
 use std::{
     path::Path,
@@ -230,6 +230,11 @@ impl Chain {
             parent_hash: parent.hash,
         };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
+        // The parent's hash joins the window BLOCKHASH reads; the one that left it is dropped.
+        writes.insert(block_hash_key(parent.height), Some(parent.hash.to_vec()));
+        if let Some(old) = parent.height.checked_sub(BLOCK_HASH_WINDOW) {
+            writes.insert(block_hash_key(old), None);
+        }
         let started = Instant::now();
         let parent_tree = pending.map(|p| p.prepared.as_ref());
         let prepared = self.store.prepare_state(&writes, env.height, parent_tree)?;

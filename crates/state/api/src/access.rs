@@ -9,6 +9,9 @@ use std::collections::HashSet;
 pub struct AccessSet {
     pub reads: HashSet<StateKey>,
     pub writes: HashSet<StateKey>,
+    /// What the transaction touches cannot be known in advance (arbitrary contract code): it
+    /// runs alone, after everything before it and before everything after it.
+    pub exclusive: bool,
 }
 
 impl AccessSet {
@@ -22,10 +25,12 @@ impl AccessSet {
         self
     }
 
-    /// True when every access in `observed` was declared here (a declared write also covers reads).
+    /// True when every access in `observed` was declared here (a declared write also covers
+    /// reads); an exclusive declaration covers anything.
     pub fn covers(&self, observed: &Self) -> bool {
-        observed.writes.iter().all(|k| self.writes.contains(k))
-            && observed.reads.iter().all(|k| self.reads.contains(k) || self.writes.contains(k))
+        self.exclusive
+            || observed.writes.iter().all(|k| self.writes.contains(k))
+                && observed.reads.iter().all(|k| self.reads.contains(k) || self.writes.contains(k))
     }
 }
 

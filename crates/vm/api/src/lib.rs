@@ -1,7 +1,16 @@
 //! The interface between the dispatcher and each VM.
 
-use nvm_primitives::{IdCom, Log, TxHash, VmKind};
+use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
+
+/// How many recent block hashes state keeps (what the EVM's `BLOCKHASH` can see).
+pub const BLOCK_HASH_WINDOW: u64 = 256;
+
+/// `SHA-256("nvm:block-hash:" ‖ u64_le(height))` → that block's hash, for the last
+/// [`BLOCK_HASH_WINDOW`] blocks. Each block writes its parent's.
+pub fn block_hash_key(height: u64) -> StateKey {
+    sha256_parts(&[b"nvm:block-hash:", &height.to_le_bytes()])
+}
 
 /// The block a transaction executes in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +35,8 @@ pub struct TxEnv<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExecOutput {
     pub logs: Vec<Log>,
+    /// What the operation returned (EVM return data, a created contract's address, …).
+    pub output: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,85 @@
+//! Helpers shared by the executor's integration tests: funded actors, genesis, signing.
+
+#![allow(clippy::unwrap_used, dead_code)] // tests: a panic is the failure report
+
+use nvm_executor::{ChainConfig, Dispatcher, Executor, VerifiedTx};
+use nvm_identity::{Registry, SecretKey, id_com_from_credential};
+use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody};
+use nvm_state_api::{MemoryState, TxOverlay};
+use nvm_vm_api::BlockEnv;
+use nvm_vm_native::NativeOp;
+
+pub const CHAIN: u64 = 1337;
+pub const FEE: u128 = 10;
+pub const START: u128 = 1_000_000;
+pub const ACTORS: usize = 6;
+
+pub struct Actor {
+    pub key: SecretKey,
+    pub id: IdCom,
+}
+
+pub fn actor(i: usize) -> Actor {
+    let key = SecretKey::from_secret(SchemeId::Ed25519, &[i as u8 + 1; 32]).unwrap();
+    let id = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[0; 32]);
+    Actor { key, id }
+}
+
+/// A late joiner: funded at genesis by id_com, registered only by a transaction.
+pub fn newcomer() -> Actor {
+    let key = SecretKey::from_secret(SchemeId::Secp256k1Ecdsa, &[99; 32]).unwrap();
+    let id = id_com_from_credential(SchemeId::Secp256k1Ecdsa, &key.public_key(), &[1; 32]);
+    Actor { key, id }
+}
+
+pub fn genesis(actors: &[Actor]) -> MemoryState {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    let native = TokenInfo {
+        name: "n-VM".into(),
+        symbol: "NVM".into(),
+        decimals: 18,
+        supply: 0,
+        authority: None,
+    };
+    Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+    for a in actors {
+        Registry::create(&mut state, SchemeId::Ed25519, &a.key.public_key(), [0; 32]).unwrap();
+        Ledger::credit(&mut state, &NATIVE_MINT, &a.id, START).unwrap();
+    }
+    Ledger::credit(&mut state, &NATIVE_MINT, &newcomer().id, START).unwrap();
+    let (writes, _) = state.into_writes();
+    let mut out = MemoryState::default();
+    out.apply(&writes.into_iter().collect());
+    out
+}
+
+/// Signs `payload` (opcode and body) as `sender` with `a`'s key.
+pub fn sign_payload(a: &Actor, sender: IdCom, nonce: u64, payload: Vec<u8>) -> VerifiedTx {
+    let body = TxBody {
+        version: ENVELOPE_VERSION,
+        chain_id: CHAIN,
+        sender,
+        nonce,
+        max_fee: FEE,
+        context: Some([(nonce % 3) as u8; 16]),
+        payload,
+    };
+    VerifiedTx::verify(a.key.sign_transaction(body).unwrap().encode()).unwrap()
+}
+
+pub fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
+    sign_payload(a, sender, nonce, op.encode())
+}
+
+pub fn executor() -> Executor {
+    Executor::new(
+        Dispatcher::with_default_vms(),
+        ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 },
+    )
+}
+
+pub fn env() -> BlockEnv {
+    BlockEnv { chain_id: CHAIN, height: 1, timestamp_ms: 0, proposer: [0xEE; 32] }
+}

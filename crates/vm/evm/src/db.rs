@@ -1,0 +1,109 @@
+//! revm's `Database` over the unified state.
+
+use alloy_primitives::{Address, B256, U256};
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
+use nvm_primitives::{StateKey, sha256_parts};
+use nvm_state_api::{StateAccess, StateError, TxOverlay};
+use nvm_vm_api::block_hash_key;
+use revm::{
+    bytecode::Bytecode,
+    database_interface::{DBErrorMarker, Database},
+    primitives::KECCAK_EMPTY,
+    state::AccountInfo,
+};
+
+/// `SHA-256("evm:codehash:" ‖ address)` → the keccak hash of the account's code.
+pub fn code_hash_key(address: &Address) -> StateKey {
+    sha256_parts(&[b"evm:codehash:", address.as_slice()])
+}
+
+/// `SHA-256("evm:code:" ‖ code hash)` → the code (shared by every account with the same code).
+pub fn code_key(code_hash: &B256) -> StateKey {
+    sha256_parts(&[b"evm:code:", code_hash.as_slice()])
+}
+
+/// `SHA-256("evm:storage:" ‖ address ‖ slot)` → the slot's 32-byte big-endian value.
+pub fn storage_key(address: &Address, slot: &U256) -> StateKey {
+    sha256_parts(&[b"evm:storage:", address.as_slice(), &slot.to_be_bytes::<32>()])
+}
+
+/// A state failure seen through revm.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
+pub struct DbError(#[from] pub StateError);
+
+impl DBErrorMarker for DbError {}
+
+impl From<LedgerError> for DbError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::State(s) => Self(s),
+            other => Self(StateError::Backend(other.to_string())),
+        }
+    }
+}
+
+/// The unified state as revm sees it. Each EVM address is an identity's (through the reverse
+/// index; any other address is its legacy identity): its balance is that identity's native
+/// ledger balance in wei, its nonce the identity's nonce.
+pub struct UnifiedDb<'s, 'b> {
+    pub(crate) state: &'s mut TxOverlay<'b>,
+}
+
+impl<'s, 'b> UnifiedDb<'s, 'b> {
+    pub fn new(state: &'s mut TxOverlay<'b>) -> Self {
+        Self { state }
+    }
+}
+
+/// The identity behind an EVM address.
+pub(crate) fn identity_of(
+    state: &mut dyn StateAccess,
+    address: &Address,
+) -> Result<[u8; 32], StateError> {
+    Registry::resolve(state, &VmAddress::Evm(address.into_array()))
+}
+
+impl Database for UnifiedDb<'_, '_> {
+    type Error = DbError;
+
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+        let id = identity_of(self.state, &address)?;
+        let balance = Ledger::balance(self.state, &NATIVE_MINT, &id)?;
+        let nonce = Registry::nonce(self.state, &id)?;
+        let code_hash = match self.state.get(&code_hash_key(&address))? {
+            Some(bytes) if bytes.len() == 32 => B256::from_slice(&bytes),
+            _ => KECCAK_EMPTY,
+        };
+        if balance == 0 && nonce == 0 && code_hash == KECCAK_EMPTY {
+            return Ok(None);
+        }
+        Ok(Some(
+            AccountInfo::new(U256::from(balance), nonce, code_hash, Bytecode::default())
+                .without_code(),
+        ))
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, DbError> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        let code = self.state.get(&code_key(&code_hash))?.unwrap_or_default();
+        Ok(Bytecode::new_raw(code.into()))
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+        Ok(match self.state.get(&storage_key(&address, &index))? {
+            Some(bytes) if bytes.len() == 32 => U256::from_be_slice(&bytes),
+            _ => U256::ZERO,
+        })
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
+        Ok(match self.state.get(&block_hash_key(number))? {
+            Some(bytes) if bytes.len() == 32 => B256::from_slice(&bytes),
+            _ => B256::ZERO,
+        })
+    }
+}

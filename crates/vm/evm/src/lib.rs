@@ -1,0 +1,9 @@
+//! The EVM (opcodes 0x10–0x1F): revm over the unified state.
+
+mod db;
+mod ops;
+mod vm;
+
+pub use db::{DbError, UnifiedDb, code_hash_key, code_key, storage_key};
+pub use ops::EvmOp;
+pub use vm::{BLOCK_GAS_LIMIT, EvmVm, evm_address};

@@ -1,0 +1,72 @@
+//! EVM operations carried in native envelopes: `opcode ‖ borsh(body)`.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+/// One EVM operation; the borsh discriminant is the opcode byte.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum EvmOp {
+    /// Calls `to` with `value` wei and `data`, with at most `gas_limit` gas.
+    Call { to: [u8; 20], value: u128, data: Vec<u8>, gas_limit: u64 } = 0x10,
+    /// Deploys a contract from `init_code`; its address is `keccak(rlp(sender, nonce))[12..]`.
+    Create { value: u128, init_code: Vec<u8>, gas_limit: u64 } = 0x11,
+    /// Sends `value` wei to `to` as a plain Ethereum transfer (21,000 gas plus what a receiving
+    /// contract's code uses, up to 100,000).
+    Transfer { to: [u8; 20], value: u128 } = 0x12,
+}
+
+/// Gas a plain transfer may use (a receiving contract's `receive` runs within it).
+pub const TRANSFER_GAS: u64 = 100_000;
+
+impl EvmOp {
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("writing to a Vec cannot fail")
+    }
+
+    /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
+    pub fn decode(payload: &[u8]) -> Result<Self, String> {
+        match payload.first() {
+            None => Err("empty payload".into()),
+            Some(&op) if !(0x10..=0x12).contains(&op) => {
+                Err(format!("unknown EVM opcode {op:#04x} (EVM opcodes are 0x10-0x12)"))
+            }
+            Some(&op) => borsh::from_slice(payload)
+                .map_err(|e| format!("malformed body for EVM opcode {op:#04x}: {e}")),
+        }
+    }
+
+    pub fn value(&self) -> u128 {
+        match self {
+            Self::Call { value, .. }
+            | Self::Create { value, .. }
+            | Self::Transfer { value, .. } => *value,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn opcodes_and_strictness() {
+        let op = EvmOp::Transfer { to: [1; 20], value: 5 };
+        assert_eq!(op.encode()[0], 0x12);
+        assert_eq!(EvmOp::decode(&op.encode()), Ok(op));
+        assert!(EvmOp::decode(&[0x1F]).unwrap_err().contains("unknown EVM opcode"));
+        let mut bytes = EvmOp::Create { value: 0, init_code: vec![1], gas_limit: 1 }.encode();
+        bytes.push(0);
+        assert!(EvmOp::decode(&bytes).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decode_is_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            if let Ok(op) = EvmOp::decode(&bytes) {
+                prop_assert_eq!(op.encode(), bytes);
+            }
+        }
+    }
+}

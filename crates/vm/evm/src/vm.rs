@@ -1,0 +1,200 @@
+//! The EVM as an n-VM `Vm`: run revm, then write its state changes into the overlay.
+
+use crate::{
+    EvmOp,
+    db::{UnifiedDb, code_hash_key, code_key, identity_of, storage_key},
+    ops::TRANSFER_GAS,
+};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use nvm_identity::derive_address;
+use nvm_ledger::{NATIVE_MINT, balance_key};
+use nvm_primitives::{Log, VmKind};
+use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
+use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        BlockEnv, CfgEnv, TxEnv as RevmTx,
+        result::{EVMError, ExecutionResult, Output},
+    },
+    primitives::{KECCAK_EMPTY, hardfork::SpecId},
+    state::EvmState,
+};
+
+/// Gas limit of one block's EVM execution environment (what `GASLIMIT` returns).
+pub const BLOCK_GAS_LIMIT: u64 = 36_000_000;
+
+/// The EVM at a hardfork (revm's latest by default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvmVm {
+    pub spec: SpecId,
+}
+
+/// An identity's EVM address as revm's type.
+pub fn evm_address(id_com: &[u8; 32]) -> Address {
+    Address::from_slice(derive_address(VmKind::Evm, id_com).as_bytes())
+}
+
+fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
+    match e {
+        EVMError::Database(db) => VmError::State(db.0),
+        other => VmError::Failed(other.to_string()),
+    }
+}
+
+impl EvmVm {
+    fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
+        BlockEnv {
+            number: U256::from(env.block.height),
+            beneficiary: evm_address(&env.block.proposer),
+            timestamp: U256::from(env.block.timestamp_ms / 1000),
+            gas_limit: BLOCK_GAS_LIMIT,
+            // The native envelope already paid n-VM's fee: gas here only bounds the work.
+            basefee: 0,
+            difficulty: U256::ZERO,
+            // Post-merge PREVRANDAO: derived from the parent-independent block facts until
+            // consensus provides randomness.
+            prevrandao: Some(B256::from(nvm_primitives::sha256_parts(&[
+                b"nvm:prevrandao:",
+                &env.block.height.to_le_bytes(),
+                &env.block.proposer,
+            ]))),
+            ..BlockEnv::default()
+        }
+    }
+}
+
+/// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
+/// through the identity's nonce, code and storage under their own keys.
+fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
+    for (address, account) in changes {
+        if !account.is_touched() {
+            continue;
+        }
+        let id = identity_of(state, &address)?;
+        let balance = u128::try_from(account.info.balance).map_err(|_| {
+            VmError::Failed(format!("balance of {address} exceeds the ledger's range"))
+        })?;
+        state.set_u128(balance_key(&NATIVE_MINT, &id), balance);
+        let nonce_key = nvm_identity::nonce_key(&id);
+        if state.get_u64(&nonce_key)? != account.info.nonce {
+            state.set_encoded(nonce_key, &account.info.nonce);
+        }
+        if account.is_selfdestructed() {
+            state.delete(code_hash_key(&address));
+        } else if account.is_created() && account.info.code_hash != KECCAK_EMPTY {
+            if let Some(code) = &account.info.code {
+                state.set(code_key(&account.info.code_hash), code.original_bytes().to_vec());
+            }
+            state.set(code_hash_key(&address), account.info.code_hash.to_vec());
+        }
+        for (slot, value) in account.changed_storage_slots() {
+            let key = storage_key(&address, slot);
+            if value.present_value.is_zero() || account.is_selfdestructed() {
+                state.delete(key);
+            } else {
+                state.set(key, value.present_value.to_be_bytes::<32>().to_vec());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
+    logs.into_iter()
+        .map(|log| {
+            let mut source = [0u8; 32];
+            source[12..].copy_from_slice(log.address.as_slice());
+            Log {
+                source,
+                topics: log.data.topics().iter().map(|t| t.0).collect(),
+                data: log.data.data.to_vec(),
+            }
+        })
+        .collect()
+}
+
+impl Vm for EvmVm {
+    fn kind(&self) -> VmKind {
+        VmKind::Evm
+    }
+
+    fn check(&self, payload: &[u8]) -> VmResult<()> {
+        EvmOp::decode(payload).map(|_| ()).map_err(VmError::Invalid)
+    }
+
+    fn value_out(&self, payload: &[u8]) -> u128 {
+        EvmOp::decode(payload).map(|op| op.value()).unwrap_or(0)
+    }
+
+    /// Contract code may touch any account or slot, so an EVM transaction runs alone between
+    /// the parallel batches (as the paper runs every EVM transaction).
+    fn declare(
+        &self,
+        _env: &TxEnv<'_>,
+        _payload: &[u8],
+        _state: &dyn StateReader,
+        access: &mut AccessSet,
+    ) -> VmResult<()> {
+        access.exclusive = true;
+        Ok(())
+    }
+
+    fn execute(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &mut TxOverlay<'_>,
+    ) -> VmResult<ExecOutput> {
+        let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
+        let (kind, value, data, gas_limit) = match op {
+            EvmOp::Call { to, value, data, gas_limit } => {
+                (TxKind::Call(Address::from(to)), value, data, gas_limit)
+            }
+            EvmOp::Create { value, init_code, gas_limit } => {
+                (TxKind::Create, value, init_code, gas_limit)
+            }
+            EvmOp::Transfer { to, value } => {
+                (TxKind::Call(Address::from(to)), value, Vec::new(), TRANSFER_GAS)
+            }
+        };
+        let tx = RevmTx::builder()
+            .caller(evm_address(&env.sender))
+            .kind(kind)
+            .value(U256::from(value))
+            .data(Bytes::from(data))
+            .gas_limit(gas_limit)
+            .gas_price(0)
+            .nonce(env.nonce)
+            .chain_id(Some(env.block.chain_id))
+            .build()
+            .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
+        let mut cfg = CfgEnv::new_with_spec(self.spec);
+        cfg.chain_id = env.block.chain_id;
+        let block = Self::revm_block(env);
+        let outcome = {
+            let mut evm = Context::mainnet()
+                .with_db(UnifiedDb::new(state))
+                .with_block(block)
+                .with_cfg(cfg)
+                .build_mainnet();
+            evm.transact(tx).map_err(state_err)?
+        };
+        match outcome.result {
+            ExecutionResult::Success { logs, output, .. } => {
+                commit(state, outcome.state)?;
+                let output = match output {
+                    Output::Call(bytes) => bytes.to_vec(),
+                    Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),
+                };
+                Ok(ExecOutput { logs: to_logs(logs), output })
+            }
+            ExecutionResult::Revert { output, .. } => {
+                Err(VmError::Failed(format!("execution reverted: 0x{}", hex::encode(output))))
+            }
+            ExecutionResult::Halt { reason, .. } => {
+                Err(VmError::Failed(format!("execution halted: {reason:?}")))
+            }
+        }
+    }
+}

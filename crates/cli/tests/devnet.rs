@@ -439,4 +439,46 @@ fn evm_contracts_run_on_the_node() {
     assert_eq!(receipt["status"], "success");
     let balance = node.call("nvm_getBalance", vec![json!(hex0x(&to))]);
     assert_eq!(balance["balance"], "12345");
+
+    // The Ethereum namespace answers from the same state.
+    assert_eq!(node.call("eth_chainId", vec![]), json!(format!("{DEV_CHAIN_ID:#x}")));
+    assert_eq!(node.call("net_version", vec![]), json!(DEV_CHAIN_ID.to_string()));
+    assert_eq!(
+        node.call("eth_getBalance", vec![json!(hex0x(&to)), json!("latest")]),
+        json!("0x3039")
+    );
+    let nonce =
+        node.call("eth_getTransactionCount", vec![json!(deployer.to_string()), json!("latest")]);
+    assert_eq!(nonce, json!("0x3"));
+    let code = node.call("eth_getCode", vec![json!(contract.to_string()), json!("latest")]);
+    assert_eq!(code, json!(format!("0x{runtime}")));
+    let slot = node
+        .call("eth_getStorageAt", vec![json!(contract.to_string()), json!("0x0"), json!("latest")]);
+    assert_eq!(slot, json!(hex0x(&[0; 32])));
+    let call_object = json!({ "from": deployer.to_string(), "to": contract.to_string() });
+    let returned = node.call("eth_call", vec![call_object.clone(), json!("latest")]);
+    let number =
+        u64::from_str_radix(returned.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!(number >= receipt["blockHeight"].as_u64().unwrap(), "eth_call runs at the head");
+    let gas = node.call("eth_estimateGas", vec![call_object]);
+    let gas = u64::from_str_radix(gas.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert!((21_000..100_000).contains(&gas), "estimate {gas}");
+    let head = node.call("eth_getBlockByNumber", vec![json!("latest"), json!(false)]);
+    assert!(head["hash"].is_string() && head["number"].is_string(), "{head}");
+    assert!(node.call("eth_getBlockByNumber", vec![json!("0xffffff"), json!(false)]).is_null());
+    let (code, message) = node.error_code("eth_getBalance", vec![json!(hex0x(&to)), json!("0x0")]);
+    assert_eq!(code, -32000, "{message}");
+
+    // A contract that reverts with data 0xab: eth_call answers like geth (code 3 + data).
+    let reverting = hex::decode("600a80600b6000396000f360ab60005360016000fd").unwrap();
+    let deploy = EvmOp::Create { value: 0, init_code: reverting, gas_limit: 200_000 };
+    assert_eq!(wait(signed(&key, dev_id(), 3, DEV_CHAIN_ID, deploy.encode()))["status"], "success");
+    let call_object = json!({ "to": deployer.create(3).to_string(), "data": "0x" });
+    let error = match node.try_call("eth_call", vec![call_object, json!("latest")]) {
+        Err(ClientError::Call(error)) => error,
+        other => panic!("expected a revert, got {other:?}"),
+    };
+    assert_eq!(error.code(), 3);
+    assert_eq!(error.message(), "execution reverted");
+    assert_eq!(error.data().map(|d| d.get()), Some("\"0xab\""));
 }

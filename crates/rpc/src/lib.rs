@@ -2,6 +2,7 @@
 
 mod convert;
 mod errors;
+mod eth;
 mod methods;
 
 pub use convert::{identity_json, parse_hash, parse_hex};

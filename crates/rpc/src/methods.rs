@@ -25,9 +25,9 @@ pub struct NodeContext {
     pub mempool: Arc<Mempool>,
 }
 
-type RpcResult = Result<Value, ErrorObjectOwned>;
+pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
 
-fn param_str(
+pub(crate) fn param_str(
     params: &Params<'_>,
     index: usize,
     name: &str,
@@ -75,7 +75,11 @@ fn hex_list<T>(
         .collect()
 }
 
-fn required(params: &Params<'_>, index: usize, name: &str) -> Result<String, ErrorObjectOwned> {
+pub(crate) fn required(
+    params: &Params<'_>,
+    index: usize,
+    name: &str,
+) -> Result<String, ErrorObjectOwned> {
     param_str(params, index, name, true)?
         .ok_or_else(|| invalid_params(format!("missing parameter {name}")))
 }
@@ -260,25 +264,30 @@ fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     Ok(block.map(|b| block_json(&b, full)).unwrap_or(Value::Null))
 }
 
-/// All `nvm_*` methods over `ctx`.
+/// Registers a blocking method (reads and writes the store) under `name`.
+pub(crate) fn add(
+    module: &mut RpcModule<NodeContext>,
+    name: &'static str,
+    handler: fn(&NodeContext, &Params<'_>) -> RpcResult,
+) {
+    module
+        .register_blocking_method(name, move |params, ctx, _| handler(&ctx, &params))
+        .expect("method names are unique");
+}
+
+/// Every method the node serves: the `nvm_*` namespace and the Ethereum one.
 pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     let mut module = RpcModule::new(ctx);
-    macro_rules! method {
-        ($name:literal, $handler:expr) => {
-            module
-                .register_blocking_method($name, move |params, ctx, _| $handler(&ctx, &params))
-                .expect("method names are unique");
-        };
-    }
-    method!("nvm_chainInfo", |ctx: &NodeContext, _: &Params<'_>| chain_info(ctx));
-    method!("nvm_sendTransaction", send_transaction);
-    method!("nvm_sendRawTransactions", send_transactions);
-    method!("nvm_getTransactionReceipt", get_receipt);
-    method!("nvm_getBalance", get_balance);
-    method!("nvm_getToken", get_token);
-    method!("nvm_getIdentity", get_identity);
-    method!("nvm_getNonce", get_nonce);
-    method!("nvm_getBlock", get_block);
-    method!("nvm_getProof", get_proof);
+    add(&mut module, "nvm_chainInfo", |ctx, _| chain_info(ctx));
+    add(&mut module, "nvm_sendTransaction", send_transaction);
+    add(&mut module, "nvm_sendRawTransactions", send_transactions);
+    add(&mut module, "nvm_getTransactionReceipt", get_receipt);
+    add(&mut module, "nvm_getBalance", get_balance);
+    add(&mut module, "nvm_getToken", get_token);
+    add(&mut module, "nvm_getIdentity", get_identity);
+    add(&mut module, "nvm_getNonce", get_nonce);
+    add(&mut module, "nvm_getBlock", get_block);
+    add(&mut module, "nvm_getProof", get_proof);
+    crate::eth::register(&mut module);
     module
 }

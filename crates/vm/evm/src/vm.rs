@@ -23,6 +23,8 @@ use revm::{
 
 /// Gas limit of one block's EVM execution environment (what `GASLIMIT` returns).
 pub const BLOCK_GAS_LIMIT: u64 = 36_000_000;
+/// Most gas one transaction may use (EIP-7825, in force since Osaka).
+pub const TX_GAS_CAP: u64 = 1 << 24;
 
 /// The EVM at a hardfork (revm's latest by default).
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,25 +44,24 @@ fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
     }
 }
 
-impl EvmVm {
-    fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
-        BlockEnv {
-            number: U256::from(env.block.height),
-            beneficiary: evm_address(&env.block.proposer),
-            timestamp: U256::from(env.block.timestamp_ms / 1000),
-            gas_limit: BLOCK_GAS_LIMIT,
-            // The native envelope already paid n-VM's fee: gas here only bounds the work.
-            basefee: 0,
-            difficulty: U256::ZERO,
-            // Post-merge PREVRANDAO: derived from the parent-independent block facts until
-            // consensus provides randomness.
-            prevrandao: Some(B256::from(nvm_primitives::sha256_parts(&[
-                b"nvm:prevrandao:",
-                &env.block.height.to_le_bytes(),
-                &env.block.proposer,
-            ]))),
-            ..BlockEnv::default()
-        }
+/// revm's block environment for an n-VM block.
+pub(crate) fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
+    BlockEnv {
+        number: U256::from(env.block.height),
+        beneficiary: evm_address(&env.block.proposer),
+        timestamp: U256::from(env.block.timestamp_ms / 1000),
+        gas_limit: BLOCK_GAS_LIMIT,
+        // The native envelope already paid n-VM's fee: gas here only bounds the work.
+        basefee: 0,
+        difficulty: U256::ZERO,
+        // Post-merge PREVRANDAO: derived from the parent-independent block facts until
+        // consensus provides randomness.
+        prevrandao: Some(B256::from(nvm_primitives::sha256_parts(&[
+            b"nvm:prevrandao:",
+            &env.block.height.to_le_bytes(),
+            &env.block.proposer,
+        ]))),
+        ..BlockEnv::default()
     }
 }
 
@@ -120,7 +121,17 @@ impl Vm for EvmVm {
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {
-        EvmOp::decode(payload).map(|_| ()).map_err(VmError::Invalid)
+        let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
+        match op {
+            EvmOp::Call { gas_limit, .. } | EvmOp::Create { gas_limit, .. }
+                if gas_limit > TX_GAS_CAP =>
+            {
+                Err(VmError::Invalid(format!(
+                    "gas limit {gas_limit} is above the per-transaction cap {TX_GAS_CAP}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn value_out(&self, payload: &[u8]) -> u128 {
@@ -171,7 +182,7 @@ impl Vm for EvmVm {
             .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
-        let block = Self::revm_block(env);
+        let block = revm_block(env);
         let outcome = {
             let mut evm = Context::mainnet()
                 .with_db(UnifiedDb::new(state))

@@ -1,0 +1,258 @@
+//! The Ethereum JSON-RPC namespace over the unified state (read side). Answers the way geth does:
+//! quantities as 0x-hex, missing blocks as `null`, a revert as error 3 with the revert data.
+
+use crate::{
+    convert::{hex0x, parse_hex},
+    errors::{internal, invalid_params},
+    methods::{NodeContext, RpcResult, add, param_str, required},
+};
+use alloy_primitives::{Address, Bytes, U256};
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{Block, Transaction};
+use nvm_state_api::{StateAccess, TxOverlay};
+use nvm_vm_api::BlockEnv;
+use nvm_vm_evm::{BLOCK_GAS_LIMIT, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
+use serde_json::{Value, json};
+
+/// geth's code for a reverted call.
+const EXECUTION_REVERTED: i32 = 3;
+/// geth's code for a failed call or unavailable state.
+const SERVER_ERROR: i32 = -32000;
+
+fn quantity(n: impl Into<u128>) -> Value {
+    Value::String(format!("{:#x}", n.into()))
+}
+
+fn parse_address(text: &str) -> Result<Address, ErrorObjectOwned> {
+    text.parse().map_err(|_| invalid_params(format!("invalid address {text:?}")))
+}
+
+fn parse_u256(text: &str) -> Result<U256, ErrorObjectOwned> {
+    U256::from_str_radix(text.trim_start_matches("0x"), 16)
+        .map_err(|_| invalid_params(format!("invalid quantity {text:?}")))
+}
+
+/// The height a block tag names (`latest`, `pending`, `safe`, `finalized`: the head).
+fn block_height(ctx: &NodeContext, tag: Option<String>) -> Result<u64, ErrorObjectOwned> {
+    let head = ctx.chain.head().map_err(internal)?.height;
+    match tag.as_deref() {
+        None | Some("latest" | "pending" | "safe" | "finalized") => Ok(head),
+        Some("earliest") => Ok(0),
+        Some(hex) if hex.starts_with("0x") => u64::from_str_radix(&hex[2..], 16)
+            .map_err(|_| invalid_params(format!("invalid block number {hex:?}"))),
+        Some(other) => Err(invalid_params(format!("invalid block tag {other:?}"))),
+    }
+}
+
+/// State queries are served at the head only: this node does not keep older state.
+fn head_state(
+    ctx: &NodeContext,
+    tag: Option<String>,
+) -> Result<nvm_storage::Snapshot, ErrorObjectOwned> {
+    let head = ctx.chain.head().map_err(internal)?.height;
+    let height = block_height(ctx, tag)?;
+    if height != head {
+        return Err(ErrorObjectOwned::owned(
+            SERVER_ERROR,
+            format!(
+                "state at block {height} is not available: this node keeps the head state (block {head})"
+            ),
+            None::<()>,
+        ));
+    }
+    ctx.chain.snapshot().map_err(internal)
+}
+
+fn address_param(params: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
+    parse_address(&required(params, 0, "address")?)
+}
+
+fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = address_param(params)?;
+    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let id =
+        Registry::resolve(&mut view, &VmAddress::Evm(address.into_array())).map_err(internal)?;
+    Ok(quantity(Ledger::balance(&mut view, &NATIVE_MINT, &id).map_err(internal)?))
+}
+
+fn get_transaction_count(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = address_param(params)?;
+    let tag = param_str(params, 1, "block", false)?;
+    let pending = tag.as_deref() == Some("pending");
+    let snapshot = head_state(ctx, tag)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let id =
+        Registry::resolve(&mut view, &VmAddress::Evm(address.into_array())).map_err(internal)?;
+    let next = Registry::nonce(&mut view, &id).map_err(internal)?;
+    Ok(quantity(if pending { ctx.mempool.pending_nonce(&id, next) } else { next }))
+}
+
+fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = address_param(params)?;
+    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let code = match view.get(&code_hash_key(&address)).map_err(internal)? {
+        Some(hash) if hash.len() == 32 => view
+            .get(&code_key(&alloy_primitives::B256::from_slice(&hash)))
+            .map_err(internal)?
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Ok(Value::String(hex0x(&code)))
+}
+
+fn get_storage_at(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let address = address_param(params)?;
+    let slot = parse_u256(&required(params, 1, "slot")?)?;
+    let snapshot = head_state(ctx, param_str(params, 2, "block", false)?)?;
+    let value = TxOverlay::new(&snapshot).get(&storage_key(&address, &slot)).map_err(internal)?;
+    Ok(Value::String(hex0x(&value.unwrap_or_else(|| vec![0; 32]))))
+}
+
+/// The call object of `eth_call` / `eth_estimateGas`.
+fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let Some(Value::Object(call)) = values.first() else {
+        return Err(invalid_params("expected a call object"));
+    };
+    let text = |name: &str| call.get(name).and_then(Value::as_str);
+    let data =
+        text("input").or_else(|| text("data")).map(parse_hex).transpose()?.unwrap_or_default();
+    Ok(CallRequest {
+        from: text("from").map(parse_address).transpose()?,
+        to: text("to").map(parse_address).transpose()?,
+        value: text("value").map(parse_u256).transpose()?.unwrap_or_default(),
+        data: Bytes::from(data),
+        gas: text("gas").map(parse_u256).transpose()?.map(|g| g.saturating_to::<u64>()),
+    })
+}
+
+/// The block a call runs in: the head's facts.
+fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
+    let head = ctx.chain.head().map_err(internal)?;
+    let proposer =
+        ctx.chain.store().block(head.height).map_err(internal)?.map(|b| b.header.proposer);
+    Ok(BlockEnv {
+        chain_id: ctx.chain.chain_id(),
+        height: head.height,
+        timestamp_ms: head.timestamp_ms,
+        proposer: proposer.unwrap_or_default(),
+    })
+}
+
+fn failure(outcome: CallOutcome) -> ErrorObjectOwned {
+    match outcome {
+        CallOutcome::Revert { output, .. } => {
+            ErrorObjectOwned::owned(EXECUTION_REVERTED, "execution reverted", Some(hex0x(&output)))
+        }
+        CallOutcome::Halt { reason, .. } => {
+            ErrorObjectOwned::owned(SERVER_ERROR, format!("execution halted: {reason}"), None::<()>)
+        }
+        CallOutcome::Success { .. } => internal("a successful call reported as failed"),
+    }
+}
+
+fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let request = call_request(params)?;
+    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let outcome = nvm_vm_evm::simulate(Default::default(), &snapshot, &head_env(ctx)?, &request)
+        .map_err(|e| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>))?;
+    match outcome {
+        CallOutcome::Success { output, .. } => Ok(Value::String(hex0x(&output))),
+        failed => Err(failure(failed)),
+    }
+}
+
+fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let request = call_request(params)?;
+    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let estimate =
+        nvm_vm_evm::estimate_gas(Default::default(), &snapshot, &head_env(ctx)?, &request)
+            .map_err(|e| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>))?;
+    estimate.map(quantity).map_err(failure)
+}
+
+/// A block in Ethereum's JSON shape (transactions as hashes, or as raw envelopes with `full`).
+fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> Value {
+    let h = &block.header;
+    let hashes: Vec<Value> = block
+        .transactions
+        .iter()
+        .map(|raw| {
+            if full {
+                Value::String(hex0x(raw))
+            } else {
+                Value::String(hex0x(
+                    &Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default(),
+                ))
+            }
+        })
+        .collect();
+    json!({
+        "number": quantity(h.height),
+        "hash": hex0x(&h.hash()),
+        "parentHash": hex0x(&h.parent_hash),
+        "timestamp": quantity(h.timestamp_ms / 1000),
+        "miner": nvm_vm_evm::evm_address(&h.proposer),
+        "stateRoot": hex0x(&h.state_root),
+        "transactionsRoot": hex0x(&h.tx_root),
+        "receiptsRoot": hex0x(&h.receipts_root),
+        "gasLimit": quantity(BLOCK_GAS_LIMIT),
+        "gasUsed": "0x0",
+        "baseFeePerGas": "0x0",
+        "difficulty": "0x0",
+        "totalDifficulty": "0x0",
+        "nonce": "0x0000000000000000",
+        "mixHash": hex0x(&[0; 32]),
+        "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+        "logsBloom": hex0x(&[0; 256]),
+        "extraData": "0x",
+        "size": quantity(block.transactions.iter().map(|t| t.len() as u128).sum::<u128>()),
+        "uncles": [],
+        "transactions": hashes,
+        "chainId": quantity(ctx.chain.chain_id()),
+    })
+}
+
+fn get_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let height = block_height(ctx, param_str(params, 0, "block", false)?)?;
+    let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
+    let block = ctx.chain.store().block(height).map_err(internal)?;
+    Ok(block.map(|b| eth_block(ctx, &b, full)).unwrap_or(Value::Null))
+}
+
+fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let hash = crate::convert::parse_hash(&required(params, 0, "hash")?)?;
+    let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
+    let block = ctx.chain.store().block_by_hash(&hash).map_err(internal)?;
+    Ok(block.map(|b| eth_block(ctx, &b, full)).unwrap_or(Value::Null))
+}
+
+/// Registers the Ethereum namespace.
+pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
+    add(module, "eth_chainId", |ctx, _| Ok(quantity(ctx.chain.chain_id())));
+    add(module, "net_version", |ctx, _| Ok(Value::String(ctx.chain.chain_id().to_string())));
+    add(module, "web3_clientVersion", |_, _| {
+        Ok(Value::String(format!("n-VM/v{}", env!("CARGO_PKG_VERSION"))))
+    });
+    add(module, "eth_blockNumber", |ctx, _| {
+        Ok(quantity(ctx.chain.head().map_err(internal)?.height))
+    });
+    // Ethereum transactions are not priced in gas yet (n-VM envelopes pay a flat fee).
+    add(module, "eth_gasPrice", |_, _| Ok(quantity(0u8)));
+    add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(0u8)));
+    add(module, "eth_getBalance", get_balance);
+    add(module, "eth_getTransactionCount", get_transaction_count);
+    add(module, "eth_getCode", get_code);
+    add(module, "eth_getStorageAt", get_storage_at);
+    add(module, "eth_call", call);
+    add(module, "eth_estimateGas", estimate_gas);
+    add(module, "eth_getBlockByNumber", get_block_by_number);
+    add(module, "eth_getBlockByHash", get_block_by_hash);
+}

@@ -1,0 +1,113 @@
+//! Read-only execution (`eth_call`, `eth_estimateGas`): revm over a view, nothing written.
+
+use crate::{DbError, TX_GAS_CAP, UnifiedDb, vm::revm_block};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use nvm_identity::{Registry, VmAddress};
+use nvm_state_api::{StateReader, TxOverlay};
+use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainContext,
+    context::{
+        CfgEnv, TxEnv,
+        result::{EVMError, ExecutionResult, Output},
+    },
+    primitives::hardfork::SpecId,
+};
+
+/// A call to simulate, as `eth_call` takes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallRequest {
+    pub from: Option<Address>,
+    /// `None` simulates a contract creation with `data` as init code.
+    pub to: Option<Address>,
+    pub value: U256,
+    pub data: Bytes,
+    pub gas: Option<u64>,
+}
+
+/// How a simulated call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Success { output: Bytes, gas_used: u64 },
+    Revert { output: Bytes, gas_used: u64 },
+    Halt { reason: String, gas_used: u64 },
+}
+
+/// Runs `request` on `state` in `block` without writing anything. The caller's nonce is its
+/// current one, so creations simulate at the address they would get.
+pub fn simulate(
+    spec: SpecId,
+    state: &dyn StateReader,
+    block: &BlockEnv,
+    request: &CallRequest,
+) -> Result<CallOutcome, VmError> {
+    let mut view = TxOverlay::new(state);
+    let from = request.from.unwrap_or(Address::ZERO);
+    let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array()))?;
+    let nonce = Registry::nonce(&mut view, &id)?;
+    let tx = TxEnv::builder()
+        .caller(from)
+        .kind(request.to.map_or(TxKind::Create, TxKind::Call))
+        .value(request.value)
+        .data(request.data.clone())
+        .gas_limit(request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP))
+        .gas_price(0)
+        .nonce(nonce)
+        .chain_id(Some(block.chain_id))
+        .build()
+        .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = block.chain_id;
+    let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
+    let mut evm = Context::mainnet()
+        .with_db(UnifiedDb::new(&mut view))
+        .with_block(revm_block(&env))
+        .with_cfg(cfg)
+        .build_mainnet();
+    let result = evm.transact(tx).map_err(|e| match e {
+        EVMError::Database(DbError(s)) => VmError::State(s),
+        other => VmError::Failed(other.to_string()),
+    })?;
+    Ok(match result.result {
+        ExecutionResult::Success { output, gas, .. } => {
+            let output = match output {
+                Output::Call(bytes) => bytes,
+                Output::Create(code, _) => code,
+            };
+            CallOutcome::Success { output, gas_used: gas.tx_gas_used() }
+        }
+        ExecutionResult::Revert { output, gas, .. } => {
+            CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
+        }
+        ExecutionResult::Halt { reason, gas, .. } => {
+            CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+        }
+    })
+}
+
+/// The least gas limit with which `request` succeeds (binary search, as geth does), or the
+/// outcome that makes it fail even with the block's whole gas limit.
+pub fn estimate_gas(
+    spec: SpecId,
+    state: &dyn StateReader,
+    block: &BlockEnv,
+    request: &CallRequest,
+) -> Result<Result<u64, CallOutcome>, VmError> {
+    let at =
+        |gas: u64| simulate(spec, state, block, &CallRequest { gas: Some(gas), ..request.clone() });
+    let cap = request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP);
+    let used = match at(cap)? {
+        CallOutcome::Success { gas_used, .. } => gas_used,
+        failure => return Ok(Err(failure)),
+    };
+    // Refunds and the 63/64 rule can make the gas used less than the limit needed.
+    let (mut low, mut high) = (used.saturating_sub(1), cap);
+    while low + 1 < high {
+        let mid = low + (high - low) / 2;
+        match at(mid)? {
+            CallOutcome::Success { .. } => high = mid,
+            _ => low = mid,
+        }
+    }
+    Ok(Ok(high))
+}

@@ -37,6 +37,8 @@ pub struct ExecOutput {
     pub logs: Vec<Log>,
     /// What the operation returned (EVM return data, a created contract's address, …).
     pub output: Vec<u8>,
+    /// Gas the operation used, for VMs that meter in gas (0 for the native runtime).
+    pub gas_used: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

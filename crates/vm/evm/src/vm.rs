@@ -45,7 +45,7 @@ fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
 }
 
 /// revm's block environment for an n-VM block.
-pub(crate) fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
+pub fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
     BlockEnv {
         number: U256::from(env.block.height),
         beneficiary: evm_address(&env.block.proposer),
@@ -63,6 +63,32 @@ pub(crate) fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
         ]))),
         ..BlockEnv::default()
     }
+}
+
+/// revm's transaction for an EVM operation sent by `caller` with `nonce`.
+pub fn revm_tx(op: EvmOp, caller: Address, nonce: u64, chain_id: u64) -> VmResult<RevmTx> {
+    let (kind, value, data, gas_limit) = match op {
+        EvmOp::Call { to, value, data, gas_limit } => {
+            (TxKind::Call(Address::from(to)), value, data, gas_limit)
+        }
+        EvmOp::Create { value, init_code, gas_limit } => {
+            (TxKind::Create, value, init_code, gas_limit)
+        }
+        EvmOp::Transfer { to, value } => {
+            (TxKind::Call(Address::from(to)), value, Vec::new(), TRANSFER_GAS)
+        }
+    };
+    RevmTx::builder()
+        .caller(caller)
+        .kind(kind)
+        .value(U256::from(value))
+        .data(Bytes::from(data))
+        .gas_limit(gas_limit)
+        .gas_price(0)
+        .nonce(nonce)
+        .chain_id(Some(chain_id))
+        .build()
+        .map_err(|e| VmError::Invalid(format!("{e:?}")))
 }
 
 /// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
@@ -158,28 +184,7 @@ impl Vm for EvmVm {
         state: &mut TxOverlay<'_>,
     ) -> VmResult<ExecOutput> {
         let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
-        let (kind, value, data, gas_limit) = match op {
-            EvmOp::Call { to, value, data, gas_limit } => {
-                (TxKind::Call(Address::from(to)), value, data, gas_limit)
-            }
-            EvmOp::Create { value, init_code, gas_limit } => {
-                (TxKind::Create, value, init_code, gas_limit)
-            }
-            EvmOp::Transfer { to, value } => {
-                (TxKind::Call(Address::from(to)), value, Vec::new(), TRANSFER_GAS)
-            }
-        };
-        let tx = RevmTx::builder()
-            .caller(evm_address(&env.sender))
-            .kind(kind)
-            .value(U256::from(value))
-            .data(Bytes::from(data))
-            .gas_limit(gas_limit)
-            .gas_price(0)
-            .nonce(env.nonce)
-            .chain_id(Some(env.block.chain_id))
-            .build()
-            .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
+        let tx = revm_tx(op, evm_address(&env.sender), env.nonce, env.block.chain_id)?;
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
         let block = revm_block(env);
@@ -192,13 +197,13 @@ impl Vm for EvmVm {
             evm.transact(tx).map_err(state_err)?
         };
         match outcome.result {
-            ExecutionResult::Success { logs, output, .. } => {
+            ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state)?;
                 let output = match output {
                     Output::Call(bytes) => bytes.to_vec(),
                     Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),
                 };
-                Ok(ExecOutput { logs: to_logs(logs), output })
+                Ok(ExecOutput { logs: to_logs(logs), output, gas_used: gas.tx_gas_used() })
             }
             ExecutionResult::Revert { output, .. } => {
                 Err(VmError::Failed(format!("execution reverted: 0x{}", hex::encode(output))))

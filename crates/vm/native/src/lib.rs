@@ -202,6 +202,6 @@ impl Vm for NativeVm {
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &[0; 32], amount));
             }
         }
-        Ok(ExecOutput { logs, output: Vec::new() })
+        Ok(ExecOutput { logs, ..ExecOutput::default() })
     }
 }

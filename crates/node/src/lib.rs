@@ -4,6 +4,8 @@ mod chain;
 mod dev;
 mod genesis;
 mod mempool;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
 pub use dev::{BlockPipeline, DevSequencer, StepReport};

@@ -200,12 +200,9 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, dev_key};
+    use crate::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis};
     use nvm_executor::{ChainConfig, Dispatcher};
-    use nvm_identity::VmAddress;
-    use nvm_primitives::{ENVELOPE_VERSION, TxBody};
     use nvm_state_api::MemoryState;
-    use nvm_vm_native::NativeOp;
 
     fn setup() -> (Executor, MemoryState, IdCom) {
         let genesis = Genesis::dev();
@@ -215,19 +212,8 @@ mod tests {
         (Executor::new(Dispatcher::with_default_vms(), config), state, genesis.accounts[0].id_com())
     }
 
-    fn transfer(sender: IdCom, nonce: u64) -> Vec<u8> {
-        let op =
-            NativeOp::Transfer { mint: NATIVE_MINT, to: VmAddress::Native([9; 32]), amount: 1 };
-        let body = TxBody {
-            version: ENVELOPE_VERSION,
-            chain_id: DEV_CHAIN_ID,
-            sender,
-            nonce,
-            max_fee: DEV_TX_FEE,
-            context: None,
-            payload: op.encode(),
-        };
-        dev_key().sign_transaction(body).unwrap().encode()
+    fn transfer(_sender: IdCom, nonce: u64) -> Vec<u8> {
+        crate::test_utils::dev_transfer(nonce, [9; 32], 1)
     }
 
     #[test]

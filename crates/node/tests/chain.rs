@@ -4,25 +4,11 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use nvm_executor::VerifiedTx;
-use nvm_identity::{VmAddress, id_com_from_credential};
-use nvm_node::{Chain, ChainError, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, dev_key};
-use nvm_primitives::{Block, ENVELOPE_VERSION, SchemeId, TxBody};
-use nvm_vm_native::NativeOp;
+use nvm_node::{Chain, ChainError, Genesis};
+use nvm_primitives::Block;
 
 fn transfer(nonce: u64, amount: u128) -> Vec<u8> {
-    let key = dev_key();
-    let sender = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[0; 32]);
-    let op = NativeOp::Transfer { mint: [0; 32], to: VmAddress::Native([7; 32]), amount };
-    let body = TxBody {
-        version: ENVELOPE_VERSION,
-        chain_id: DEV_CHAIN_ID,
-        sender,
-        nonce,
-        max_fee: DEV_TX_FEE,
-        context: None,
-        payload: op.encode(),
-    };
-    key.sign_transaction(body).unwrap().encode()
+    nvm_node::test_utils::dev_transfer(nonce, [7; 32], amount)
 }
 
 fn verified(raws: Vec<Vec<u8>>) -> Vec<VerifiedTx> {

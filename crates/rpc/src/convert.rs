@@ -76,21 +76,26 @@ pub(crate) fn receipt_json(r: &Receipt) -> Value {
     })
 }
 
-pub(crate) fn block_json(block: &Block, full: bool) -> Value {
-    let h = &block.header;
-    let txs: Vec<Value> = block
+/// A block's transactions: their hashes, or with `full` the raw envelopes.
+pub(crate) fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
+    block
         .transactions
         .iter()
         .map(|raw| {
-            if full {
-                Value::String(hex0x(raw))
+            Value::String(if full {
+                hex0x(raw)
             } else {
-                let hash =
-                    nvm_primitives::Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default();
-                Value::String(hex0x(&hash))
-            }
+                hex0x(
+                    &nvm_primitives::Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default(),
+                )
+            })
         })
-        .collect();
+        .collect()
+}
+
+pub(crate) fn block_json(block: &Block, full: bool) -> Value {
+    let h = &block.header;
+    let txs = block_transactions_json(block, full);
     json!({
         "hash": hex0x(&h.hash()),
         "height": h.height,

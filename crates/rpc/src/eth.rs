@@ -13,7 +13,7 @@ use jsonrpsee::{
 };
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{Block, Transaction};
+use nvm_primitives::Block;
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_evm::{BLOCK_GAS_LIMIT, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
@@ -181,19 +181,7 @@ fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 /// A block in Ethereum's JSON shape (transactions as hashes, or as raw envelopes with `full`).
 fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> Value {
     let h = &block.header;
-    let hashes: Vec<Value> = block
-        .transactions
-        .iter()
-        .map(|raw| {
-            if full {
-                Value::String(hex0x(raw))
-            } else {
-                Value::String(hex0x(
-                    &Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default(),
-                ))
-            }
-        })
-        .collect();
+    let hashes = crate::convert::block_transactions_json(block, full);
     json!({
         "number": quantity(h.height),
         "hash": hex0x(&h.hash()),

@@ -71,6 +71,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 balance: 10u128.pow(24),
             })
             .collect(),
+        evm_accounts: Vec::new(),
     };
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());

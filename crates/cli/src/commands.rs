@@ -55,6 +55,10 @@ pub fn run_node(
     println!("  secret    {}", hex0x(&key.secret_bytes()));
     println!("  id_com    {}", hex0x(&dev_id));
     println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
+    println!("Ethereum dev accounts (mnemonic \"{}\"), 10000 NVM each:", nvm_node::DEV_MNEMONIC);
+    for (i, (address, _)) in genesis.evm_accounts.iter().enumerate() {
+        println!("  ({i}) {}", VmAddress::Evm(*address).display());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -447,6 +447,10 @@ fn evm_contracts_run_on_the_node() {
         node.call("eth_getBalance", vec![json!(hex0x(&to)), json!("latest")]),
         json!("0x3039")
     );
+    // The standard dev mnemonic's first account is funded, as on anvil.
+    let anvil0 = json!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    let expected = format!("{:#x}", 10_000u128 * 10u128.pow(18));
+    assert_eq!(node.call("eth_getBalance", vec![anvil0, json!("latest")]), json!(expected));
     let nonce =
         node.call("eth_getTransactionCount", vec![json!(deployer.to_string()), json!("latest")]);
     assert_eq!(nonce, json!("0x3"));

@@ -1,6 +1,6 @@
 //! The initial state of a chain.
 
-use nvm_identity::{Registry, SecretKey, id_com_from_credential};
+use nvm_identity::{Registry, SecretKey, VmAddress, id_com_from_credential, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo};
 use nvm_primitives::{IdCom, SchemeId, sha256};
 use nvm_state_api::{MemoryState, TxOverlay, WriteSet};
@@ -34,6 +34,28 @@ impl GenesisAccount {
     }
 }
 
+/// The standard development mnemonic (hardhat's and anvil's): tools and wallets know its accounts.
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// How many of its accounts the dev genesis funds, and with how much (as anvil does).
+pub const DEV_MNEMONIC_ACCOUNTS: u32 = 10;
+const DEV_MNEMONIC_BALANCE: u128 = 10_000 * ONE;
+
+/// The Ethereum addresses of the first `count` accounts of `phrase` (BIP-44 `m/44'/60'/0'/0/i`).
+pub fn mnemonic_addresses(phrase: &str, count: u32) -> Result<Vec<[u8; 20]>, String> {
+    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+    (0..count)
+        .map(|i| {
+            let signer = MnemonicBuilder::<English>::default()
+                .phrase(phrase)
+                .index(i)
+                .map_err(|e| e.to_string())?
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok(signer.address().into_array())
+        })
+        .collect()
+}
+
 /// Everything that fixes a chain's first state.
 #[derive(Clone, Debug)]
 pub struct Genesis {
@@ -41,12 +63,21 @@ pub struct Genesis {
     pub timestamp_ms: u64,
     pub tx_fee: u128,
     pub accounts: Vec<GenesisAccount>,
+    /// Native balances of Ethereum addresses no identity has linked: they belong to each
+    /// address's legacy identity (SPEC §2), which the key holder can use.
+    pub evm_accounts: Vec<([u8; 20], u128)>,
 }
 
 impl Genesis {
-    /// The dev chain: the dev key's identity holds one billion native tokens.
+    /// The dev chain: the dev key's identity holds one billion native tokens, and the first ten
+    /// accounts of [`DEV_MNEMONIC`] 10,000 each.
     pub fn dev() -> Self {
         let key = dev_key();
+        let evm_accounts = mnemonic_addresses(DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS)
+            .expect("the standard mnemonic derives")
+            .into_iter()
+            .map(|address| (address, DEV_MNEMONIC_BALANCE))
+            .collect();
         Self {
             chain_id: DEV_CHAIN_ID,
             timestamp_ms: 0,
@@ -57,6 +88,7 @@ impl Genesis {
                 salt: [0; 32],
                 balance: 1_000_000_000 * ONE,
             }],
+            evm_accounts,
         }
     }
 
@@ -81,6 +113,11 @@ impl Genesis {
                 .map_err(|e| e.to_string())?;
             supply = supply.checked_add(account.balance).ok_or("genesis supply overflows")?;
         }
+        for (address, balance) in &self.evm_accounts {
+            let id = legacy_id_com(&VmAddress::Evm(*address)).ok_or("no legacy identity")?;
+            Ledger::credit(&mut state, &NATIVE_MINT, &id, *balance).map_err(|e| e.to_string())?;
+            supply = supply.checked_add(*balance).ok_or("genesis supply overflows")?;
+        }
         let mut info = Ledger::token(&mut state, &NATIVE_MINT)
             .map_err(|e| e.to_string())?
             .ok_or("no native token")?;
@@ -92,5 +129,18 @@ impl Genesis {
         );
         let (writes, _) = state.into_writes();
         Ok(writes.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_mnemonic_derives_the_accounts_every_tool_knows() {
+        let addresses = mnemonic_addresses(DEV_MNEMONIC, 2).unwrap();
+        // The addresses hardhat and anvil print for this mnemonic.
+        assert_eq!(hex::encode(addresses[0]), "f39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+        assert_eq!(hex::encode(addresses[1]), "70997970c51812dc3a010c7d01b50e0d17dc79c8");
     }
 }

@@ -9,5 +9,8 @@ pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
 pub use dev::{BlockPipeline, DevSequencer, StepReport};
-pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
+pub use genesis::{
+    DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
+    dev_key, mnemonic_addresses,
+};
 pub use mempool::{AdmissionError, Mempool};

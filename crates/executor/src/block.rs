@@ -273,12 +273,14 @@ impl Executor {
         declared: Vec<(VerifiedTx, AccessSet)>,
         mode: ExecutionMode,
     ) -> Result<BlockOutcome, StateError> {
-        if mode == ExecutionMode::Parallel
-            && let Some(outcome) = self.execute_parallel(base, env, &declared)?
-        {
-            return Ok(outcome);
-        }
+        let parallel = match mode {
+            ExecutionMode::Parallel => self.execute_parallel(base, env, &declared)?,
+            ExecutionMode::Serial => None,
+        };
         let txs: Vec<VerifiedTx> = declared.into_iter().map(|(tx, _)| tx).collect();
+        if let Some((block, runs)) = parallel {
+            return self.finish(block, env, txs, runs);
+        }
         let mut outcome = self.execute_serial(base, env, txs)?;
         outcome.fell_back_to_serial = mode == ExecutionMode::Parallel;
         Ok(outcome)
@@ -302,14 +304,15 @@ impl Executor {
         self.finish(block, env, txs, runs)
     }
 
-    /// Runs conflict-free batches on rayon. `None` when a transaction accessed a key it did not
-    /// declare: the schedule may then be wrong, and the caller re-executes serially.
-    fn execute_parallel(
+    /// Runs conflict-free batches on rayon, returning the block's state and each transaction's
+    /// run. `None` when a transaction accessed a key it did not declare: the schedule may then
+    /// be wrong, and the caller re-executes serially.
+    fn execute_parallel<'a>(
         &self,
-        base: &dyn StateReader,
+        base: &'a dyn StateReader,
         env: &BlockEnv,
         declared: &[(VerifiedTx, AccessSet)],
-    ) -> Result<Option<BlockOutcome>, StateError> {
+    ) -> Result<Option<(BlockState<'a>, Vec<TxRun>)>, StateError> {
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
         let batches = schedule_batches(&access);
         let mut block = BlockState::new(base);
@@ -341,8 +344,7 @@ impl Executor {
             .into_iter()
             .map(|r| r.unwrap_or(TxRun::Invalid(TxError::InvalidPayload("not scheduled".into()))))
             .collect();
-        let txs = declared.iter().map(|(tx, _)| tx.clone()).collect();
-        self.finish(block, env, txs, runs).map(Some)
+        Ok(Some((block, runs)))
     }
 
     fn finish(

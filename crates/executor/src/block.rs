@@ -9,6 +9,13 @@ use nvm_vm_api::{BlockEnv, TxEnv, VmError};
 use rayon::prelude::*;
 use std::{collections::HashMap, sync::Arc};
 
+/// What an envelope check read on the way: the sender's next nonce and native balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeCheck {
+    pub next_nonce: u64,
+    pub native_balance: u128,
+}
+
 /// Consensus parameters the executor enforces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainConfig {
@@ -94,13 +101,14 @@ impl Executor {
     }
 
     /// Checks the envelope against `state`: chain, credential, nonce (`exact_nonce`, or at least
-    /// the next one for mempool admission), fee cap and fee balance. Returns the sender's next nonce.
+    /// the next one for mempool admission), fee cap and fee balance. Returns the nonce and
+    /// balance it read.
     pub fn check_envelope(
         &self,
         state: &dyn StateReader,
         tx: &VerifiedTx,
         exact_nonce: bool,
-    ) -> Result<u64, TxError> {
+    ) -> Result<EnvelopeCheck, TxError> {
         self.check_envelope_in(&mut TxOverlay::new(state), tx, exact_nonce)
     }
 
@@ -110,7 +118,7 @@ impl Executor {
         view: &mut TxOverlay<'_>,
         tx: &VerifiedTx,
         exact_nonce: bool,
-    ) -> Result<u64, TxError> {
+    ) -> Result<EnvelopeCheck, TxError> {
         let body = &tx.tx().body;
         if body.chain_id != self.config.chain_id {
             return Err(TxError::WrongChain { expected: self.config.chain_id, got: body.chain_id });
@@ -128,7 +136,7 @@ impl Executor {
         if available < self.config.tx_fee {
             return Err(TxError::InsufficientFunds { needed: self.config.tx_fee, available });
         }
-        Ok(next)
+        Ok(EnvelopeCheck { next_nonce: next, native_balance: available })
     }
 
     /// The credential must be the sender's registered one, or — for a `CreateIdentity` of the
@@ -166,7 +174,7 @@ impl Executor {
     ) -> Result<TxRun, StateError> {
         let mut state = TxOverlay::new(view);
         let nonce = match self.check_envelope_in(&mut state, tx, true) {
-            Ok(nonce) => nonce,
+            Ok(check) => check.next_nonce,
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
         };

@@ -7,7 +7,7 @@ mod lanes;
 mod schedule;
 mod verified;
 
-pub use block::{BlockOutcome, ChainConfig, ExecutionMode, Executor, IncludedTx};
+pub use block::{BlockOutcome, ChainConfig, EnvelopeCheck, ExecutionMode, Executor, IncludedTx};
 pub use dispatcher::Dispatcher;
 pub use error::TxError;
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};

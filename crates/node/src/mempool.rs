@@ -2,7 +2,6 @@
 
 use nvm_executor::{Executor, TxError, VerifiedTx};
 use nvm_identity::Registry;
-use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{IdCom, TxHash};
 use nvm_state_api::{StateReader, TxOverlay};
 use parking_lot::Mutex;
@@ -103,7 +102,8 @@ impl Mempool {
         state: &dyn StateReader,
         tx: VerifiedTx,
     ) -> Result<TxHash, AdmissionError> {
-        let next = executor.check_envelope(state, &tx, false)?;
+        let checked = executor.check_envelope(state, &tx, false)?;
+        let (next, available) = (checked.next_nonce, checked.native_balance);
         let body = &tx.tx().body;
         let hash = tx.hash();
         if body.nonce > next + MAX_NONCE_AHEAD {
@@ -115,8 +115,6 @@ impl Mempool {
             .map(|vm| vm.value_out(&body.payload))
             .unwrap_or(0);
         let cost = executor.config.tx_fee.saturating_add(value_out);
-        let available = Ledger::balance(&mut TxOverlay::new(state), &NATIVE_MINT, &body.sender)
-            .map_err(|e| AdmissionError::Invalid(TxError::InvalidPayload(e.to_string())))?;
         let mut inner = self.inner.lock();
         if inner.hashes.contains_key(&hash) {
             return Err(AdmissionError::AlreadyKnown(hash));
@@ -124,14 +122,17 @@ impl Mempool {
         if inner.hashes.len() >= self.capacity {
             return Err(AdmissionError::Full(self.capacity));
         }
-        let queue = inner.by_sender.entry(body.sender).or_default();
-        if queue.contains_key(&body.nonce) {
-            return Err(AdmissionError::NonceTaken(body.nonce));
+        // Checked without creating the sender's queue: a refused transaction leaves nothing behind.
+        let mut pending = 0u128;
+        if let Some(queue) = inner.by_sender.get(&body.sender) {
+            if queue.contains_key(&body.nonce) {
+                return Err(AdmissionError::NonceTaken(body.nonce));
+            }
+            if queue.len() >= MAX_PENDING_PER_SENDER {
+                return Err(AdmissionError::SenderFull);
+            }
+            pending = queue.range(next..).map(|(_, p)| p.cost).fold(0, u128::saturating_add);
         }
-        if queue.len() >= MAX_PENDING_PER_SENDER {
-            return Err(AdmissionError::SenderFull);
-        }
-        let pending: u128 = queue.range(next..).map(|(_, p)| p.cost).fold(0, u128::saturating_add);
         let needed = pending.saturating_add(cost);
         if needed > available {
             return Err(AdmissionError::InsufficientFunds { needed, available });
@@ -226,6 +227,17 @@ mod tests {
         let ready: Vec<u64> = pool.ready(&state, 10).iter().map(|t| t.tx().body.nonce).collect();
         assert_eq!(ready, vec![0, 1, 2], "nonce 5 waits for 3 and 4");
         assert_eq!(pool.pending_nonce(&dev, 0), 3);
+    }
+
+    #[test]
+    fn a_refused_transaction_leaves_no_trace() {
+        let (executor, state, dev) = setup();
+        let pool = Mempool::new(100);
+        let overdraft = crate::test_utils::dev_transfer(0, [9; 32], u128::MAX / 2);
+        let refused = pool.submit_raw(&executor, &state, vec![overdraft]);
+        assert!(matches!(refused[0], Err(AdmissionError::InsufficientFunds { .. })));
+        assert!(pool.inner.lock().by_sender.is_empty(), "an empty queue was left for the sender");
+        assert_eq!(pool.pending_nonce(&dev, 0), 0);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The Jellyfish Merkle Tree over committed state, read from redb.
 
-use crate::store::{JMT_NODES, STATE};
+use crate::store::{JMT_NODES, STATE, StoreResult, open_read};
 use jmt::{
     KeyHash, OwnedValue, Version,
     storage::{LeafNode, Node, NodeKey, TreeReader},
 };
-use redb::{ReadOnlyTable, ReadTransaction, TableError};
+use redb::{ReadOnlyTable, ReadTransaction};
 use std::collections::BTreeMap;
 
 type Table = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
@@ -19,23 +19,12 @@ pub(crate) struct JmtReader<'a> {
     parent: Option<&'a BTreeMap<NodeKey, Node>>,
 }
 
-fn open(
-    txn: &ReadTransaction,
-    def: redb::TableDefinition<'_, &[u8], &[u8]>,
-) -> anyhow::Result<Table> {
-    match txn.open_table(def) {
-        Ok(t) => Ok(Some(t)),
-        Err(TableError::TableDoesNotExist(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
 impl<'a> JmtReader<'a> {
     pub(crate) fn new(
         txn: &ReadTransaction,
         parent: Option<&'a BTreeMap<NodeKey, Node>>,
-    ) -> anyhow::Result<Self> {
-        Ok(Self { nodes: open(txn, JMT_NODES)?, values: open(txn, STATE)?, parent })
+    ) -> StoreResult<Self> {
+        Ok(Self { nodes: open_read(txn, JMT_NODES)?, values: open_read(txn, STATE)?, parent })
     }
 }
 

@@ -117,7 +117,7 @@ fn decode<T: BorshDeserialize>(table: &'static str, bytes: &[u8]) -> StoreResult
     borsh::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, reason: e.to_string() })
 }
 
-fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
+pub(crate) fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &ReadTransaction,
     def: TableDefinition<'_, K, V>,
 ) -> StoreResult<Option<ReadOnlyTable<K, V>>> {
@@ -126,6 +126,12 @@ fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The chain head as `txn` sees it.
+fn read_head(txn: &ReadTransaction) -> StoreResult<Option<ChainHead>> {
+    let Some(meta) = open_read(txn, META)? else { return Ok(None) };
+    meta.get(HEAD)?.map(|v| decode("meta", v.value())).transpose()
 }
 
 impl Store {
@@ -140,23 +146,14 @@ impl Store {
     }
 
     pub fn head(&self) -> StoreResult<Option<ChainHead>> {
-        let txn = self.db.begin_read()?;
-        let Some(meta) = open_read(&txn, META)? else { return Ok(None) };
-        meta.get(HEAD)?.map(|v| decode("meta", v.value())).transpose()
+        read_head(&self.db.begin_read()?)
     }
 
     /// A consistent view of the latest committed state.
     pub fn snapshot(&self) -> StoreResult<Snapshot> {
         let txn = self.db.begin_read()?;
         let table = open_read(&txn, STATE)?;
-        let height = match open_read(&txn, META)? {
-            Some(meta) => meta
-                .get(HEAD)?
-                .map(|v| decode::<ChainHead>("meta", v.value()))
-                .transpose()?
-                .map(|h| h.height),
-            None => None,
-        };
+        let height = read_head(&txn)?.map(|h| h.height);
         Ok(Snapshot { table, height, cache: self.cache.clone() })
     }
 
@@ -170,8 +167,7 @@ impl Store {
     ) -> StoreResult<PreparedState> {
         let txn = self.db.begin_read()?;
         let parent_nodes = parent.map(|p| p.batch.node_batch.nodes());
-        let reader =
-            JmtReader::new(&txn, parent_nodes).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        let reader = JmtReader::new(&txn, parent_nodes)?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         let values = writes.iter().map(|(k, v)| (KeyHash(*k), v.clone()));
         let (root, batch) =
@@ -248,12 +244,9 @@ impl Store {
     /// [`Store::prove`] for several keys, all against the same head.
     pub fn prove_many(&self, keys: &[StateKey]) -> StoreResult<Vec<StateProof>> {
         let txn = self.db.begin_read()?;
-        let head: ChainHead = match open_read(&txn, META)? {
-            Some(meta) => meta.get(HEAD)?.map(|v| decode("meta", v.value())).transpose()?,
-            None => None,
-        }
-        .ok_or_else(|| StoreError::Merkle("no committed block to prove against".into()))?;
-        let reader = JmtReader::new(&txn, None).map_err(|e| StoreError::Merkle(e.to_string()))?;
+        let head = read_head(&txn)?
+            .ok_or_else(|| StoreError::Merkle("no committed block to prove against".into()))?;
+        let reader = JmtReader::new(&txn, None)?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         keys.iter()
             .map(|key| {

@@ -70,13 +70,13 @@ struct Pending {
 /// whether the snapshot was taken before or after the pending block landed: its writes are
 /// the same values either way.
 pub struct TipState {
-    pending: Option<Arc<WriteSet>>,
+    pending: Option<Arc<Pending>>,
     snapshot: Snapshot,
 }
 
 impl StateReader for TipState {
     fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
-        if let Some(value) = self.pending.as_ref().and_then(|w| w.get(key)) {
+        if let Some(value) = self.pending.as_ref().and_then(|p| p.writes.get(key)) {
             return Ok(value.clone());
         }
         self.snapshot.get(key)
@@ -190,24 +190,21 @@ impl Chain {
         Ok(self.store.snapshot()?)
     }
 
-    /// The tip: the pending block if one is being committed, else the head.
-    fn tip(&self) -> ChainResult<(ChainHead, Option<Arc<Pending>>)> {
+    /// The tip — the pending block if one is being committed, else the head — and its state.
+    fn tip_view(&self) -> ChainResult<(ChainHead, TipState)> {
         // Pending is cleared only after its commit returned, so reading it first never misses a block.
         let pending = self.pending.lock().clone();
-        match pending {
-            Some(p) => Ok((p.head.clone(), Some(p))),
-            None => Ok((self.head()?, None)),
-        }
+        let head = match &pending {
+            Some(p) => p.head.clone(),
+            None => self.head()?,
+        };
+        Ok((head, TipState { pending, snapshot: self.store.snapshot()? }))
     }
 
     /// State at the tip, including a block whose commit is under way: what new blocks and the
     /// mempool's nonce bookkeeping build on.
     pub fn tip_state(&self) -> ChainResult<TipState> {
-        let (_, pending) = self.tip()?;
-        Ok(TipState {
-            pending: pending.map(|p| p.writes.clone()),
-            snapshot: self.store.snapshot()?,
-        })
+        Ok(self.tip_view()?.1)
     }
 
     /// Executes declared transactions (in the given order) on `snapshot` as the block after the
@@ -215,7 +212,6 @@ impl Chain {
     fn build(
         &self,
         state: &TipState,
-        pending: Option<&Pending>,
         env: &BlockEnv,
         parent: &ChainHead,
         declared: Vec<(VerifiedTx, AccessSet)>,
@@ -236,7 +232,7 @@ impl Chain {
             writes.insert(block_hash_key(old), None);
         }
         let started = Instant::now();
-        let parent_tree = pending.map(|p| p.prepared.as_ref());
+        let parent_tree = state.pending.as_ref().map(|p| p.prepared.as_ref());
         let prepared = self.store.prepare_state(&writes, env.height, parent_tree)?;
         let state_root = started.elapsed();
         let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
@@ -271,11 +267,7 @@ impl Chain {
         timestamp_ms: u64,
     ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
-        let (parent, pending) = self.tip()?;
-        let state = TipState {
-            pending: pending.as_ref().map(|p| p.writes.clone()),
-            snapshot: self.store.snapshot()?,
-        };
+        let (parent, state) = self.tip_view()?;
         let env = BlockEnv {
             chain_id: self.chain_id(),
             height: parent.height + 1,
@@ -285,7 +277,7 @@ impl Chain {
         let started = Instant::now();
         let ordered = self.executor.order_for_block(&state, &env, candidates);
         let ordering = started.elapsed();
-        let mut proposed = self.build(&state, pending.as_deref(), &env, &parent, ordered)?;
+        let mut proposed = self.build(&state, &env, &parent, ordered)?;
         proposed.timings.ordering = ordering;
         Ok(proposed)
     }
@@ -294,7 +286,7 @@ impl Chain {
     /// executes, and the recomputed header is identical.
     pub fn verify(&self, block: &Block) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
-        let (parent, pending) = self.tip()?;
+        let (parent, state) = self.tip_view()?;
         let h = &block.header;
         if h.chain_id != self.chain_id()
             || h.height != parent.height + 1
@@ -319,12 +311,8 @@ impl Chain {
             timestamp_ms: h.timestamp_ms,
             proposer: h.proposer,
         };
-        let state = TipState {
-            pending: pending.as_ref().map(|p| p.writes.clone()),
-            snapshot: self.store.snapshot()?,
-        };
         let declared = self.executor.declare_all(&state, &env, txs);
-        let rebuilt = self.build(&state, pending.as_deref(), &env, &parent, declared)?;
+        let rebuilt = self.build(&state, &env, &parent, declared)?;
         if let Some((tx, e)) = rebuilt.rejected.first() {
             return Err(ChainError::InvalidBlock(format!(
                 "transaction 0x{} is invalid: {e}",

@@ -1,15 +1,14 @@
 //! Read-only execution (`eth_call`, `eth_estimateGas`): revm over a view, nothing written.
 
-use crate::{DbError, TX_GAS_CAP, UnifiedDb, vm::revm_block};
+use crate::{TX_GAS_CAP, vm::transact};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress};
 use nvm_state_api::{StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
 use revm::{
-    Context, ExecuteEvm, MainBuilder, MainContext,
     context::{
-        CfgEnv, TxEnv,
-        result::{EVMError, ExecutionResult, Output},
+        TxEnv,
+        result::{ExecutionResult, Output},
     },
     primitives::hardfork::SpecId,
 };
@@ -56,18 +55,8 @@ pub fn simulate(
         .chain_id(Some(block.chain_id))
         .build()
         .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = block.chain_id;
     let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-    let mut evm = Context::mainnet()
-        .with_db(UnifiedDb::new(&mut view))
-        .with_block(revm_block(&env))
-        .with_cfg(cfg)
-        .build_mainnet();
-    let result = evm.transact(tx).map_err(|e| match e {
-        EVMError::Database(DbError(s)) => VmError::State(s),
-        other => VmError::Failed(other.to_string()),
-    })?;
+    let result = transact(spec, &mut view, &env, tx)?;
     Ok(match result.result {
         ExecutionResult::Success { output, gas, .. } => {
             let output = match output {

@@ -15,7 +15,7 @@ use revm::{
     Context, ExecuteEvm, MainBuilder, MainContext,
     context::{
         BlockEnv, CfgEnv, TxEnv as RevmTx,
-        result::{EVMError, ExecutionResult, Output},
+        result::{EVMError, ExecutionResult, Output, ResultAndState},
     },
     primitives::{KECCAK_EMPTY, hardfork::SpecId},
     state::EvmState,
@@ -89,6 +89,24 @@ pub fn revm_tx(op: EvmOp, caller: Address, nonce: u64, chain_id: u64) -> VmResul
         .chain_id(Some(chain_id))
         .build()
         .map_err(|e| VmError::Invalid(format!("{e:?}")))
+}
+
+/// Runs `tx` with mainline revm at `spec` over `state` in the block of `env`, without writing:
+/// the caller commits (or discards) the returned state changes.
+pub(crate) fn transact(
+    spec: SpecId,
+    state: &mut TxOverlay<'_>,
+    env: &TxEnv<'_>,
+    tx: RevmTx,
+) -> VmResult<ResultAndState> {
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = env.block.chain_id;
+    let mut evm = Context::mainnet()
+        .with_db(UnifiedDb::new(state))
+        .with_block(revm_block(env))
+        .with_cfg(cfg)
+        .build_mainnet();
+    evm.transact(tx).map_err(state_err)
 }
 
 /// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
@@ -185,17 +203,7 @@ impl Vm for EvmVm {
     ) -> VmResult<ExecOutput> {
         let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
         let tx = revm_tx(op, evm_address(&env.sender), env.nonce, env.block.chain_id)?;
-        let mut cfg = CfgEnv::new_with_spec(self.spec);
-        cfg.chain_id = env.block.chain_id;
-        let block = revm_block(env);
-        let outcome = {
-            let mut evm = Context::mainnet()
-                .with_db(UnifiedDb::new(state))
-                .with_block(block)
-                .with_cfg(cfg)
-                .build_mainnet();
-            evm.transact(tx).map_err(state_err)?
-        };
+        let outcome = transact(self.spec, state, env, tx)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state)?;

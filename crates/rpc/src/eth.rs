@@ -86,11 +86,8 @@ fn get_transaction_count(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let tag = param_str(params, 1, "block", false)?;
     let pending = tag.as_deref() == Some("pending");
     let snapshot = head_state(ctx, tag)?;
-    let mut view = TxOverlay::new(&snapshot);
-    let id =
-        Registry::resolve(&mut view, &VmAddress::Evm(address.into_array())).map_err(internal)?;
-    let next = Registry::nonce(&mut view, &id).map_err(internal)?;
-    Ok(quantity(if pending { ctx.mempool.pending_nonce(&id, next) } else { next }))
+    let evm = VmAddress::Evm(address.into_array());
+    Ok(quantity(crate::methods::account_nonce(ctx, &snapshot, &evm, pending)?))
 }
 
 fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {

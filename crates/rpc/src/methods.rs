@@ -238,10 +238,21 @@ fn get_nonce(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         }
     };
     let snapshot = ctx.chain.snapshot().map_err(internal)?;
-    let mut view = TxOverlay::new(&snapshot);
-    let id = Registry::resolve(&mut view, &address).map_err(internal)?;
+    Ok(json!(account_nonce(ctx, &snapshot, &address, pending)?))
+}
+
+/// The next nonce of the identity behind `address` in `state`; with `pending`, counting its
+/// transactions in the mempool (what wallets ask for before signing).
+pub(crate) fn account_nonce(
+    ctx: &NodeContext,
+    state: &dyn nvm_state_api::StateReader,
+    address: &VmAddress,
+    pending: bool,
+) -> Result<u64, ErrorObjectOwned> {
+    let mut view = TxOverlay::new(state);
+    let id = Registry::resolve(&mut view, address).map_err(internal)?;
     let next = Registry::nonce(&mut view, &id).map_err(internal)?;
-    Ok(json!(if pending { ctx.mempool.pending_nonce(&id, next) } else { next }))
+    Ok(if pending { ctx.mempool.pending_nonce(&id, next) } else { next })
 }
 
 fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {

@@ -3,6 +3,25 @@
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
 
+/// Strict decoding of a VM payload whose borsh discriminant is the opcode byte: an opcode outside
+/// `opcodes`, a truncated body or trailing bytes is an error naming the VM and the opcode.
+pub fn decode_payload<T: borsh::BorshDeserialize>(
+    payload: &[u8],
+    vm: &str,
+    opcodes: std::ops::RangeInclusive<u8>,
+) -> Result<T, String> {
+    match payload.first() {
+        None => Err("empty payload".into()),
+        Some(&op) if !opcodes.contains(&op) => Err(format!(
+            "unknown {vm} opcode {op:#04x} ({vm} opcodes are {:#04x}-{:#04x})",
+            opcodes.start(),
+            opcodes.end()
+        )),
+        Some(&op) => borsh::from_slice(payload)
+            .map_err(|e| format!("malformed body for {vm} opcode {op:#04x}: {e}")),
+    }
+}
+
 /// How many recent block hashes state keeps (what the EVM's `BLOCKHASH` can see).
 pub const BLOCK_HASH_WINDOW: u64 = 256;
 

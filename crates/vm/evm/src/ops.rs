@@ -26,14 +26,7 @@ impl EvmOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        match payload.first() {
-            None => Err("empty payload".into()),
-            Some(&op) if !(0x10..=0x12).contains(&op) => {
-                Err(format!("unknown EVM opcode {op:#04x} (EVM opcodes are 0x10-0x12)"))
-            }
-            Some(&op) => borsh::from_slice(payload)
-                .map_err(|e| format!("malformed body for EVM opcode {op:#04x}: {e}")),
-        }
+        nvm_vm_api::decode_payload(payload, "EVM", 0x10..=0x12)
     }
 
     pub fn value(&self) -> u128 {

@@ -38,14 +38,7 @@ impl NativeOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        match payload.first() {
-            None => Err("empty payload".into()),
-            Some(&op) if !(0x01..=0x08).contains(&op) => {
-                Err(format!("unknown native opcode {op:#04x} (native opcodes are 0x01-0x08)"))
-            }
-            Some(&op) => borsh::from_slice(payload)
-                .map_err(|e| format!("malformed body for native opcode {op:#04x}: {e}")),
-        }
+        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x08)
     }
 
     pub fn opcode(&self) -> u8 {

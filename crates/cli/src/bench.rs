@@ -124,8 +124,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let admission = scope.spawn(|| -> Result<Duration, String> {
             let started = Instant::now();
             let result = raws.chunks(block_txs).try_for_each(|chunk| {
-                let snapshot = chain.tip_state().map_err(|e| e.to_string())?;
-                let admitted = mempool.submit_raw(chain.executor(), &snapshot, chunk.to_vec());
+                let admitted = chain.submit(&mempool, chunk.to_vec()).map_err(|e| e.to_string())?;
                 match admitted.into_iter().find_map(Result::err) {
                     Some(e) => Err(format!("admission failed: {e}")),
                     None => Ok(()),

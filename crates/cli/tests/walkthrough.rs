@@ -148,7 +148,7 @@ fn readme_walkthrough() {
     let overdraft =
         nvm(d, &rpc, &["transfer", "--key", "alice.json", "--to", &evm, "--amount", "999999"]);
     assert!(!overdraft.status.success());
-    assert!(String::from_utf8_lossy(&overdraft.stderr).contains("insufficient native balance"));
+    assert!(String::from_utf8_lossy(&overdraft.stderr).contains("insufficient funds"));
     let unauthorised = nvm(
         d,
         &rpc,

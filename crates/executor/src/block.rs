@@ -1,19 +1,28 @@
 //! Executing a block's transactions: serially, or in parallel batches with the same result.
 
 use crate::{Dispatcher, TxError, VerifiedTx, lanes, schedule::schedule_batches};
-use nvm_identity::{Registry, id_com_from_credential, identity_key, nonce_key};
+use nvm_identity::{Registry, VmAddress, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
-use nvm_primitives::{Log, Receipt, SchemeId, StateKey, TxStatus, route_opcode};
+use nvm_primitives::{
+    IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus, route_opcode,
+};
 use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
 use nvm_vm_api::{BlockEnv, TxEnv, VmError};
+use nvm_vm_evm::{EthereumTx, EvmVm};
 use rayon::prelude::*;
 use std::{collections::HashMap, sync::Arc};
 
-/// What an envelope check read on the way: the sender's next nonce and native balance.
+/// What an envelope check read on the way: the sender's identity (an Ethereum transaction's is
+/// its signer's, resolved), next nonce and native balance, and what the transaction may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EnvelopeCheck {
+    pub sender: IdCom,
     pub next_nonce: u64,
     pub native_balance: u128,
+    /// Most native value the transaction can take from the sender (fees and value moved).
+    pub max_cost: u128,
+    /// Gas the transaction reserves out of the block's gas limit.
+    pub gas_reserved: u64,
 }
 
 /// Consensus parameters the executor enforces.
@@ -24,6 +33,8 @@ pub struct ChainConfig {
     pub tx_fee: u128,
     /// Number of context shards (SPEC §4).
     pub shards: u64,
+    /// Most gas the EVM transactions of one block may reserve together.
+    pub block_gas_limit: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,16 +60,23 @@ pub struct BlockOutcome {
     /// Every state write of the block, fees to the proposer included.
     pub writes: WriteSet,
     pub fees: u128,
+    /// Gas the block's EVM transactions used.
+    pub gas_used: u64,
     /// True when the parallel run saw an undeclared access and the block was re-run serially.
     pub fell_back_to_serial: bool,
 }
 
 /// What running one transaction gave.
+#[allow(clippy::large_enum_variant)] // one per transaction, moved once
 enum TxRun {
     Invalid(TxError),
     Included {
+        sender: IdCom,
         status: TxStatus,
-        fee: u128,
+        /// Native fee owed to the proposer (Ethereum transactions pay theirs inside the EVM).
+        credit: u128,
+        fee_paid: u128,
+        gas_used: u64,
         logs: Vec<Log>,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
@@ -69,6 +87,8 @@ enum TxRun {
 #[derive(Clone)]
 pub struct Executor {
     pub dispatcher: Dispatcher,
+    /// Runs Ethereum-signed transactions (native envelopes reach the EVM through the dispatcher).
+    pub evm: EvmVm,
     pub config: ChainConfig,
     /// Threads of block execution. Apart from rayon's global pool, where admission verifies
     /// signatures: a block waiting behind a queue of signature batches would stall the chain.
@@ -77,7 +97,7 @@ pub struct Executor {
 
 impl Executor {
     pub fn new(dispatcher: Dispatcher, config: ChainConfig) -> Self {
-        Self { dispatcher, config, pool: None }
+        Self { dispatcher, evm: EvmVm::default(), config, pool: None }
     }
 
     /// Runs block execution on its own pool of `threads` threads.
@@ -100,35 +120,39 @@ impl Executor {
         }
     }
 
-    /// Checks the envelope against `state`: chain, credential, nonce (`exact_nonce`, or at least
-    /// the next one for mempool admission), fee cap and fee balance. Returns the nonce and
-    /// balance it read.
+    /// Checks a transaction against `state` in a block with `base_fee`: chain, credential (or
+    /// the Ethereum signer's identity), nonce (`exact_nonce`, or at least the next one for
+    /// mempool admission), fees and balance. Returns what it read.
     pub fn check_envelope(
         &self,
         state: &dyn StateReader,
         tx: &VerifiedTx,
         exact_nonce: bool,
+        base_fee: u64,
     ) -> Result<EnvelopeCheck, TxError> {
-        self.check_envelope_in(&mut TxOverlay::new(state), tx, exact_nonce)
+        let mut view = TxOverlay::new(state);
+        match tx.signed() {
+            crate::SignedTx::Native(native) => self.check_native_in(&mut view, native, exact_nonce),
+            crate::SignedTx::Ethereum(eth) => {
+                self.check_ethereum_in(&mut view, eth, exact_nonce, base_fee)
+            }
+        }
     }
 
-    /// [`Executor::check_envelope`] inside a transaction's own overlay (reads only).
-    fn check_envelope_in(
+    /// [`Executor::check_envelope`] of a native envelope, inside a transaction's overlay.
+    fn check_native_in(
         &self,
         view: &mut TxOverlay<'_>,
-        tx: &VerifiedTx,
+        tx: &Transaction,
         exact_nonce: bool,
     ) -> Result<EnvelopeCheck, TxError> {
-        let body = &tx.tx().body;
+        let body = &tx.body;
         if body.chain_id != self.config.chain_id {
             return Err(TxError::WrongChain { expected: self.config.chain_id, got: body.chain_id });
         }
-        self.dispatcher.check(&body.payload)?;
+        let vm = self.dispatcher.check(&body.payload)?;
         self.authorize(view, tx)?;
-        let next = Registry::nonce(view, &body.sender)?;
-        if body.nonce < next || (exact_nonce && body.nonce != next) {
-            return Err(TxError::BadNonce { expected: next, got: body.nonce });
-        }
+        let next = check_nonce(view, &body.sender, body.nonce, exact_nonce)?;
         if body.max_fee < self.config.tx_fee {
             return Err(TxError::FeeTooLow { max_fee: body.max_fee, required: self.config.tx_fee });
         }
@@ -136,14 +160,52 @@ impl Executor {
         if available < self.config.tx_fee {
             return Err(TxError::InsufficientFunds { needed: self.config.tx_fee, available });
         }
-        Ok(EnvelopeCheck { next_nonce: next, native_balance: available })
+        Ok(EnvelopeCheck {
+            sender: body.sender,
+            next_nonce: next,
+            native_balance: available,
+            max_cost: self.config.tx_fee.saturating_add(vm.value_out(&body.payload)),
+            gas_reserved: vm.gas_reserved(&body.payload),
+        })
+    }
+
+    /// [`Executor::check_envelope`] of an Ethereum transaction: its signer acts as the identity
+    /// its address resolves to (a linked identity, or the address's legacy identity).
+    fn check_ethereum_in(
+        &self,
+        view: &mut TxOverlay<'_>,
+        tx: &EthereumTx,
+        exact_nonce: bool,
+        base_fee: u64,
+    ) -> Result<EnvelopeCheck, TxError> {
+        if tx.chain_id() != self.config.chain_id {
+            return Err(TxError::WrongChain { expected: self.config.chain_id, got: tx.chain_id() });
+        }
+        tx.check(self.evm.spec)?;
+        if tx.max_fee_per_gas() < u128::from(base_fee) {
+            return Err(TxError::FeeCapTooLow { max_fee_per_gas: tx.max_fee_per_gas(), base_fee });
+        }
+        let sender = Registry::resolve(view, &VmAddress::Evm(tx.signer().into_array()))?;
+        let next = check_nonce(view, &sender, tx.nonce(), exact_nonce)?;
+        let available = Ledger::balance(view, &NATIVE_MINT, &sender).map_err(ledger_state)?;
+        let max_cost = u128::try_from(tx.max_cost()).unwrap_or(u128::MAX);
+        if max_cost > available {
+            return Err(TxError::InsufficientFunds { needed: max_cost, available });
+        }
+        Ok(EnvelopeCheck {
+            sender,
+            next_nonce: next,
+            native_balance: available,
+            max_cost,
+            gas_reserved: tx.gas_limit(),
+        })
     }
 
     /// The credential must be the sender's registered one, or — for a `CreateIdentity` of the
     /// sender itself — the credential being registered.
-    fn authorize(&self, state: &mut TxOverlay<'_>, tx: &VerifiedTx) -> Result<(), TxError> {
-        let body = &tx.tx().body;
-        let cred = &tx.tx().credential;
+    fn authorize(&self, state: &mut TxOverlay<'_>, tx: &Transaction) -> Result<(), TxError> {
+        let body = &tx.body;
+        let cred = &tx.credential;
         match Registry::get(state, &body.sender)? {
             Some(record)
                 if record.scheme == cred.scheme && record.public_key == cred.public_key =>
@@ -166,19 +228,52 @@ impl Executor {
         }
     }
 
+    /// Runs one transaction on `view`, with `gas_available` left in the block.
     fn run_tx(
         &self,
         view: &dyn StateReader,
         env: &BlockEnv,
         tx: &VerifiedTx,
+        gas_available: u64,
     ) -> Result<TxRun, StateError> {
         let mut state = TxOverlay::new(view);
-        let nonce = match self.check_envelope_in(&mut state, tx, true) {
-            Ok(check) => check.next_nonce,
+        let checked = match tx.signed() {
+            crate::SignedTx::Native(native) => self.check_native_in(&mut state, native, true),
+            crate::SignedTx::Ethereum(eth) => {
+                self.check_ethereum_in(&mut state, eth, true, env.base_fee_per_gas)
+            }
+        };
+        let checked = match checked {
+            Ok(checked) if checked.gas_reserved > gas_available => {
+                return Ok(TxRun::Invalid(TxError::BlockGasExhausted {
+                    needed: checked.gas_reserved,
+                    available: gas_available,
+                }));
+            }
+            Ok(checked) => checked,
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
-        let body = &tx.tx().body;
+        let tx_env = TxEnv {
+            block: env,
+            sender: checked.sender,
+            nonce: checked.next_nonce,
+            tx_hash: tx.hash(),
+        };
+        match tx.signed() {
+            crate::SignedTx::Native(native) => self.run_native(state, &tx_env, native),
+            crate::SignedTx::Ethereum(eth) => self.run_ethereum(state, &tx_env, eth),
+        }
+    }
+
+    /// A native envelope: the flat fee, then the operation (undone if it fails), then the nonce.
+    fn run_native(
+        &self,
+        mut state: TxOverlay<'_>,
+        tx_env: &TxEnv<'_>,
+        tx: &Transaction,
+    ) -> Result<TxRun, StateError> {
+        let body = &tx.body;
         let vm = match self.dispatcher.route(&body.payload) {
             Ok(vm) => vm,
             Err(e) => return Ok(TxRun::Invalid(e)),
@@ -186,26 +281,69 @@ impl Executor {
         let fee = self.config.tx_fee;
         Ledger::debit(&mut state, &NATIVE_MINT, &body.sender, fee).map_err(ledger_state)?;
         let checkpoint = state.checkpoint();
-        let tx_env = TxEnv { block: env, sender: body.sender, nonce, tx_hash: tx.hash() };
-        let (status, logs) = match vm.execute(&tx_env, &body.payload, &mut state) {
-            Ok(out) => (TxStatus::Success, out.logs),
+        let (status, logs, gas_used) = match vm.execute(tx_env, &body.payload, &mut state) {
+            Ok(out) => (TxStatus::Success, out.logs, out.gas_used),
             Err(VmError::State(e)) => return Err(e),
             Err(e) => {
                 state.revert(checkpoint);
-                (TxStatus::Failed { reason: e.to_string() }, Vec::new())
+                (TxStatus::Failed { reason: e.to_string() }, Vec::new(), 0)
             }
         };
         // After the operation, so a VM sees the nonce this transaction uses (the EVM derives
         // CREATE addresses from it); whatever the VM did to it, the next nonce is this one.
-        Registry::set_nonce(&mut state, &body.sender, nonce + 1);
+        Registry::set_nonce(&mut state, &body.sender, tx_env.nonce + 1);
         let (writes, observed) = state.into_writes();
-        Ok(TxRun::Included { status, fee, logs, writes, observed })
+        Ok(TxRun::Included {
+            sender: body.sender,
+            status,
+            credit: fee,
+            fee_paid: fee,
+            gas_used,
+            logs,
+            writes,
+            observed,
+        })
+    }
+
+    /// An Ethereum transaction: revm charges gas at the effective price (tip to the proposer,
+    /// base fee burned) and bumps the nonce, whether the call succeeds or not.
+    fn run_ethereum(
+        &self,
+        mut state: TxOverlay<'_>,
+        tx_env: &TxEnv<'_>,
+        tx: &EthereumTx,
+    ) -> Result<TxRun, StateError> {
+        let out = match self.evm.execute_ethereum(tx_env, tx, &mut state) {
+            Ok(out) => out,
+            Err(VmError::State(e)) => return Err(e),
+            Err(e) => return Ok(TxRun::Invalid(TxError::InvalidPayload(e.to_string()))),
+        };
+        let status = match out.status {
+            Ok(_) => TxStatus::Success,
+            Err(reason) => TxStatus::Failed { reason },
+        };
+        let (writes, observed) = state.into_writes();
+        Ok(TxRun::Included {
+            sender: tx_env.sender,
+            status,
+            credit: 0,
+            fee_paid: out.fee_paid,
+            gas_used: out.gas_used,
+            logs: out.logs,
+            writes,
+            observed,
+        })
     }
 
     /// Declares what a transaction's envelope and operation touch, against the pre-block state.
     fn declare(&self, base: &dyn StateReader, env: &BlockEnv, tx: &VerifiedTx) -> AccessSet {
-        let body = &tx.tx().body;
         let mut access = AccessSet::default();
+        let Some(native) = tx.native() else {
+            // Contract code may touch anything: Ethereum transactions run alone, like EVM ops.
+            access.exclusive = true;
+            return access;
+        };
+        let body = &native.body;
         access
             .read(identity_key(&body.sender))
             .write(nonce_key(&body.sender))
@@ -242,11 +380,16 @@ impl Executor {
         let declared = self.declare_all(base, env, txs);
         let shards: Vec<_> = declared
             .iter()
-            .map(|(tx, _)| {
-                let body = &tx.tx().body;
-                let vm =
-                    body.opcode().and_then(route_opcode).unwrap_or(nvm_primitives::VmKind::Native);
-                lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
+            .map(|(tx, _)| match tx.native() {
+                Some(native) => {
+                    let body = &native.body;
+                    let vm = body
+                        .opcode()
+                        .and_then(route_opcode)
+                        .unwrap_or(nvm_primitives::VmKind::Native);
+                    lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
+                }
+                None => lanes::shard_of(nvm_primitives::VmKind::Evm, None, self.config.shards),
             })
             .collect();
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
@@ -302,10 +445,12 @@ impl Executor {
     ) -> Result<BlockOutcome, StateError> {
         let mut block = BlockState::new(base);
         let mut runs = Vec::with_capacity(txs.len());
+        let mut gas_used = 0;
         for tx in &txs {
-            let mut run = self.run_tx(&block, env, tx)?;
-            if let TxRun::Included { writes, .. } = &mut run {
+            let mut run = self.run_tx(&block, env, tx, env.gas_limit.saturating_sub(gas_used))?;
+            if let TxRun::Included { writes, gas_used: used, .. } = &mut run {
                 block.merge(std::mem::take(writes));
+                gas_used += *used;
             }
             runs.push(run);
         }
@@ -325,23 +470,30 @@ impl Executor {
         let batches = schedule_batches(&access);
         let mut block = BlockState::new(base);
         let mut runs: Vec<Option<TxRun>> = (0..declared.len()).map(|_| None).collect();
+        // Only exclusive (EVM) transactions use gas, and they run alone: the count is serial.
+        let mut gas_used = 0u64;
         for batch in batches {
             let view = &block;
+            let left = env.gas_limit.saturating_sub(gas_used);
             let results: Vec<Result<TxRun, StateError>> = if batch.len() < 4 {
-                batch.iter().map(|&i| self.run_tx(view, env, &declared[i].0)).collect()
+                batch.iter().map(|&i| self.run_tx(view, env, &declared[i].0, left)).collect()
             } else {
                 self.in_pool(|| {
-                    batch.par_iter().map(|&i| self.run_tx(view, env, &declared[i].0)).collect()
+                    batch
+                        .par_iter()
+                        .map(|&i| self.run_tx(view, env, &declared[i].0, left))
+                        .collect()
                 })
             };
             for (&i, result) in batch.iter().zip(results) {
                 let mut run = result?;
                 match &mut run {
-                    TxRun::Included { writes, observed, .. } => {
+                    TxRun::Included { writes, observed, gas_used: used, .. } => {
                         if !declared[i].1.covers(observed) {
                             return Ok(None);
                         }
                         block.merge(std::mem::take(writes));
+                        gas_used += *used;
                     }
                     TxRun::Invalid(_) => {}
                 }
@@ -366,16 +518,25 @@ impl Executor {
         for (tx, run) in txs.into_iter().zip(runs) {
             match run {
                 TxRun::Invalid(e) => outcome.rejected.push((tx, e)),
-                TxRun::Included { status, fee, logs, .. } => {
-                    outcome.fees += fee;
+                TxRun::Included { sender, status, credit, fee_paid, gas_used, logs, .. } => {
+                    outcome.fees += credit;
+                    outcome.gas_used += gas_used;
+                    let opcode = match tx.signed() {
+                        crate::SignedTx::Native(native) => native.body.opcode().unwrap_or(0),
+                        crate::SignedTx::Ethereum(eth) if eth.created_address().is_some() => {
+                            nvm_vm_evm::OPCODE_CREATE
+                        }
+                        crate::SignedTx::Ethereum(_) => nvm_vm_evm::OPCODE_CALL,
+                    };
                     let receipt = Receipt {
                         tx_hash: tx.hash(),
                         block_height: env.height,
                         index: u32::try_from(outcome.included.len()).unwrap_or(u32::MAX),
-                        sender: tx.tx().body.sender,
-                        opcode: tx.tx().body.opcode().unwrap_or(0),
+                        sender,
+                        opcode,
                         status,
-                        fee_paid: fee,
+                        fee_paid,
+                        gas_used,
                         logs,
                     };
                     outcome.included.push(IncludedTx { tx, receipt });
@@ -392,6 +553,20 @@ impl Executor {
         outcome.writes = block.into_write_set();
         Ok(outcome)
     }
+}
+
+/// The sender's next nonce, if `nonce` is it (or, unless `exact`, a later one).
+fn check_nonce(
+    view: &mut TxOverlay<'_>,
+    sender: &IdCom,
+    nonce: u64,
+    exact: bool,
+) -> Result<u64, TxError> {
+    let next = Registry::nonce(view, sender)?;
+    if nonce < next || (exact && nonce != next) {
+        return Err(TxError::BadNonce { expected: next, got: nonce });
+    }
+    Ok(next)
 }
 
 /// Ledger errors on paths already checked can only be state failures.

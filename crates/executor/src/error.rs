@@ -20,12 +20,22 @@ pub enum TxError {
     UnknownSender(IdCom),
     #[error("credential is not the one registered for sender {}", hex32(.0))]
     CredentialMismatch(IdCom),
-    #[error("nonce {got} is not the next nonce {expected} of the sender")]
+    #[error("nonce too {}: next nonce {expected}, transaction nonce {got}", if .got < .expected { "low" } else { "high" })]
     BadNonce { expected: u64, got: u64 },
     #[error("max_fee {max_fee} is below the required fee {required}")]
     FeeTooLow { max_fee: u128, required: u128 },
-    #[error("insufficient native balance: need {needed}, have {available}")]
+    #[error("insufficient funds (native balance): need {needed}, have {available}")]
     InsufficientFunds { needed: u128, available: u128 },
+    #[error(transparent)]
+    Ethereum(#[from] nvm_vm_evm::EthTxError),
+    #[error(
+        "max fee per gas less than block base fee: maxFeePerGas {max_fee_per_gas}, baseFee {base_fee}"
+    )]
+    FeeCapTooLow { max_fee_per_gas: u128, base_fee: u64 },
+    #[error(
+        "gas limit reached: the transaction needs {needed} gas, the block has {available} left"
+    )]
+    BlockGasExhausted { needed: u64, available: u64 },
     #[error("unknown opcode {0:#04x}: no VM serves it")]
     UnknownOpcode(u8),
     #[error("the {0} VM is not available on this node (opcodes {lo:#04x}-{hi:#04x})", lo = .0.opcode_base(), hi = .0.opcode_base() + 0x0F)]

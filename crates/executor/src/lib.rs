@@ -12,4 +12,4 @@ pub use dispatcher::Dispatcher;
 pub use error::TxError;
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
 pub use schedule::schedule_batches;
-pub use verified::VerifiedTx;
+pub use verified::{SignedTx, VerifiedTx};

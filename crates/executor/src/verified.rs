@@ -1,15 +1,23 @@
-//! Transactions whose envelope decoded and whose signature verified.
+//! Transactions whose encoding decoded and whose signature verified.
 
 use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
-use nvm_primitives::{SchemeId, Transaction, TxHash};
+use nvm_primitives::{ETHEREUM_TX_TAG, SchemeId, Transaction, TxHash};
+use nvm_vm_evm::EthereumTx;
 use rayon::prelude::*;
+
+/// What signed a transaction: an n-VM identity's credential, or an Ethereum key (recovered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignedTx {
+    Native(Transaction),
+    Ethereum(Box<EthereumTx>),
+}
 
 /// A decoded transaction with a verified signature. Only [`VerifiedTx::verify`] and
 /// [`VerifiedTx::verify_many`] make one, so holding one proves the check was done.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedTx {
-    tx: Transaction,
+    signed: SignedTx,
     hash: TxHash,
     raw: Vec<u8>,
 }
@@ -17,35 +25,86 @@ pub struct VerifiedTx {
 /// How many Ed25519 signatures share one batch equation.
 const BATCH: usize = 64;
 
+/// A decoded transaction whose signature is still to be checked (Ethereum ones are already:
+/// recovering the sender is the check).
+type Decoded = (SignedTx, TxHash, Vec<u8>);
+
 impl VerifiedTx {
-    pub fn tx(&self) -> &Transaction {
-        &self.tx
+    pub fn signed(&self) -> &SignedTx {
+        &self.signed
     }
 
+    /// The n-VM envelope, if this is one.
+    pub fn native(&self) -> Option<&Transaction> {
+        match &self.signed {
+            SignedTx::Native(tx) => Some(tx),
+            SignedTx::Ethereum(_) => None,
+        }
+    }
+
+    /// The Ethereum transaction, if this is one.
+    pub fn ethereum(&self) -> Option<&EthereumTx> {
+        match &self.signed {
+            SignedTx::Ethereum(tx) => Some(tx),
+            SignedTx::Native(_) => None,
+        }
+    }
+
+    /// The sender's nonce this transaction uses.
+    pub fn nonce(&self) -> u64 {
+        match &self.signed {
+            SignedTx::Native(tx) => tx.body.nonce,
+            SignedTx::Ethereum(tx) => tx.nonce(),
+        }
+    }
+
+    /// SHA-256 of a native envelope's body; an Ethereum transaction's own (keccak) hash.
     pub fn hash(&self) -> TxHash {
         self.hash
     }
 
-    /// The envelope as received, kept for the block.
+    /// The transaction as a block carries it (Ethereum ones behind [`ETHEREUM_TX_TAG`]).
     pub fn raw(&self) -> &[u8] {
         &self.raw
     }
 
-    fn decode(raw: Vec<u8>) -> Result<(Transaction, TxHash, Vec<u8>), TxError> {
+    /// The block encoding of an Ethereum transaction's EIP-2718 bytes.
+    pub fn tag_ethereum(eip2718: &[u8]) -> Vec<u8> {
+        let mut raw = Vec::with_capacity(eip2718.len() + 1);
+        raw.push(ETHEREUM_TX_TAG);
+        raw.extend_from_slice(eip2718);
+        raw
+    }
+
+    fn decode(raw: Vec<u8>) -> Result<Decoded, TxError> {
+        if raw.first() == Some(&ETHEREUM_TX_TAG) {
+            if raw.len() > nvm_primitives::MAX_TX_SIZE {
+                return Err(nvm_primitives::DecodeError::Oversize {
+                    len: raw.len(),
+                    max: nvm_primitives::MAX_TX_SIZE,
+                }
+                .into());
+            }
+            let tx = EthereumTx::decode(&raw[1..])?;
+            let hash = tx.hash();
+            return Ok((SignedTx::Ethereum(Box::new(tx)), hash, raw));
+        }
         let tx = Transaction::decode(&raw)?;
         let hash = tx.hash();
-        Ok((tx, hash, raw))
+        Ok((SignedTx::Native(tx), hash, raw))
     }
 
-    /// Decodes and verifies one envelope.
+    /// Decodes and verifies one transaction.
     pub fn verify(raw: Vec<u8>) -> Result<Self, TxError> {
-        let (tx, hash, raw) = Self::decode(raw)?;
-        let scheme = SchemeId::try_from(tx.credential.scheme)?;
-        verify(scheme, &tx.credential.public_key, &hash, &tx.credential.signature)?;
-        Ok(Self { tx, hash, raw })
+        let (signed, hash, raw) = Self::decode(raw)?;
+        if let SignedTx::Native(tx) = &signed {
+            let scheme = SchemeId::try_from(tx.credential.scheme)?;
+            verify(scheme, &tx.credential.public_key, &hash, &tx.credential.signature)?;
+        }
+        Ok(Self { signed, hash, raw })
     }
 
-    /// Decodes and verifies many envelopes across all cores, Ed25519 signatures in batches.
+    /// Decodes and verifies many transactions across all cores, Ed25519 signatures in batches.
     /// Returns one result per input, in order.
     pub fn verify_many(raws: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
         raws.into_par_iter()
@@ -55,7 +114,7 @@ impl VerifiedTx {
                 let mut checks = Vec::with_capacity(decoded.len());
                 let mut slots = Vec::with_capacity(decoded.len());
                 for (i, d) in decoded.iter().enumerate() {
-                    if let Ok((tx, hash, _)) = d
+                    if let Ok((SignedTx::Native(tx), hash, _)) = d
                         && let Ok(scheme) = SchemeId::try_from(tx.credential.scheme)
                     {
                         checks.push(SignatureCheck {
@@ -75,11 +134,13 @@ impl VerifiedTx {
                     .into_iter()
                     .zip(verdicts)
                     .map(|(d, verdict)| {
-                        let (tx, hash, raw) = d?;
-                        match verdict {
-                            Some(Ok(())) => Ok(Self { tx, hash, raw }),
-                            Some(Err(e)) => Err(TxError::Signature(e)),
-                            None => Err(TxError::Decode(
+                        let (signed, hash, raw) = d?;
+                        match (&signed, verdict) {
+                            (SignedTx::Ethereum(_), _) | (_, Some(Ok(()))) => {
+                                Ok(Self { signed, hash, raw })
+                            }
+                            (_, Some(Err(e))) => Err(TxError::Signature(e)),
+                            (SignedTx::Native(tx), None) => Err(TxError::Decode(
                                 nvm_primitives::DecodeError::UnknownScheme(tx.credential.scheme),
                             )),
                         }

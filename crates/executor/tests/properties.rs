@@ -270,7 +270,7 @@ proptest! {
                 let mut v = TxOverlay::new(&state);
                 ids.iter().map(|id| Ledger::balance(&mut v, &NATIVE_MINT, id).unwrap()).collect()
             };
-            let sender = tx.tx().body.sender;
+            let sender = tx.native().unwrap().body.sender;
             if let Step::Approve { from, to, .. } = &steps[i] {
                 approvals.push((actors[*from].id, actors[*to].id));
             }

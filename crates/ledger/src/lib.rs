@@ -251,6 +251,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// Takes `amount` out of `mint`'s supply whose balances are already gone (burned EIP-1559
+    /// base fees), so that the supply stays the sum of the balances.
+    pub fn retire_supply(
+        state: &mut dyn StateAccess,
+        mint: &Mint,
+        amount: u128,
+    ) -> LedgerResult<()> {
+        if amount == 0 {
+            return Ok(());
+        }
+        let mut info = Self::existing_token(state, mint)?;
+        info.supply = info.supply.checked_sub(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        state.set_encoded(token_key(mint), &info);
+        Ok(())
+    }
+
     /// Declares what [`Ledger::transfer`] touches.
     pub fn declare_transfer(access: &mut AccessSet, mint: &Mint, from: &IdCom, to: &IdCom) {
         access.read(token_key(mint)).write(balance_key(mint, from)).write(balance_key(mint, to));

@@ -119,6 +119,7 @@ impl Chain {
             chain_id: genesis.chain_id,
             tx_fee: genesis.tx_fee,
             shards: nvm_executor::DEFAULT_SHARDS,
+            block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         };
         let chain = Self {
             store,
@@ -158,6 +159,8 @@ impl Chain {
             tx_root: list_commitment([]),
             receipts_root: list_commitment([]),
             state_root: prepared.root,
+            gas_used: 0,
+            base_fee_per_gas: nvm_vm_evm::INITIAL_BASE_FEE,
         };
         self.store.commit_block(
             &Block { header, transactions: vec![] },
@@ -207,6 +210,41 @@ impl Chain {
         Ok(self.tip_view()?.1)
     }
 
+    /// The environment of the block after `parent`: its base fee follows the parent's gas use.
+    fn env_after(&self, parent: &ChainHead, timestamp_ms: u64, proposer: IdCom) -> BlockEnv {
+        let gas_limit = self.executor.config.block_gas_limit;
+        BlockEnv {
+            chain_id: self.chain_id(),
+            height: parent.height + 1,
+            timestamp_ms,
+            proposer,
+            base_fee_per_gas: nvm_vm_evm::next_base_fee(
+                parent.base_fee_per_gas,
+                parent.gas_used,
+                gas_limit,
+            ),
+            gas_limit,
+        }
+    }
+
+    /// The base fee per gas of the next block (what Ethereum transactions must offer at least).
+    pub fn next_base_fee(&self) -> ChainResult<u64> {
+        let (parent, _) = self.tip_view()?;
+        Ok(self.env_after(&parent, 0, self.proposer).base_fee_per_gas)
+    }
+
+    /// Verifies raw transactions and admits them to `mempool`, checked at the tip (a block
+    /// still being committed counts) for the next block's base fee.
+    pub fn submit(
+        &self,
+        mempool: &crate::Mempool,
+        raws: Vec<Vec<u8>>,
+    ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
+        let (parent, state) = self.tip_view()?;
+        let base_fee = self.env_after(&parent, 0, self.proposer).base_fee_per_gas;
+        Ok(mempool.submit_raw(&self.executor, &state, base_fee, raws))
+    }
+
     /// Executes declared transactions (in the given order) on `snapshot` as the block after the
     /// head, and computes its header.
     fn build(
@@ -217,9 +255,9 @@ impl Chain {
         declared: Vec<(VerifiedTx, AccessSet)>,
     ) -> ChainResult<ProposedBlock> {
         let started = Instant::now();
-        let outcome = self.executor.execute_declared(state, env, declared, self.mode)?;
+        let mut outcome = self.executor.execute_declared(state, env, declared, self.mode)?;
         let execution = started.elapsed();
-        let mut writes = outcome.writes;
+        let mut writes = std::mem::take(&mut outcome.writes);
         let meta = BlockMeta {
             height: env.height,
             timestamp_ms: env.timestamp_ms,
@@ -247,6 +285,8 @@ impl Chain {
             tx_root: list_commitment(&tx_hashes),
             receipts_root: list_commitment(&receipt_hashes),
             state_root: prepared.root,
+            gas_used: outcome.gas_used,
+            base_fee_per_gas: env.base_fee_per_gas,
         };
         let transactions = outcome.included.into_iter().map(|i| i.tx.raw().to_vec()).collect();
         Ok(ProposedBlock {
@@ -268,12 +308,7 @@ impl Chain {
     ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
         let (parent, state) = self.tip_view()?;
-        let env = BlockEnv {
-            chain_id: self.chain_id(),
-            height: parent.height + 1,
-            timestamp_ms: timestamp_ms.max(parent.timestamp_ms + 1),
-            proposer: self.proposer,
-        };
+        let env = self.env_after(&parent, timestamp_ms.max(parent.timestamp_ms + 1), self.proposer);
         let started = Instant::now();
         let ordered = self.executor.order_for_block(&state, &env, candidates);
         let ordering = started.elapsed();
@@ -305,12 +340,7 @@ impl Chain {
                 verified.map_err(|e| ChainError::InvalidBlock(format!("transaction {i}: {e}")))?,
             );
         }
-        let env = BlockEnv {
-            chain_id: h.chain_id,
-            height: h.height,
-            timestamp_ms: h.timestamp_ms,
-            proposer: h.proposer,
-        };
+        let env = self.env_after(&parent, h.timestamp_ms, h.proposer);
         let declared = self.executor.declare_all(&state, &env, txs);
         let rebuilt = self.build(&state, &env, &parent, declared)?;
         if let Some((tx, e)) = rebuilt.rejected.first() {
@@ -358,12 +388,7 @@ impl Chain {
             }
             let header = &proposed.block.header;
             *pending = Some(Arc::new(Pending {
-                head: ChainHead {
-                    height: header.height,
-                    hash: header.hash(),
-                    state_root: header.state_root,
-                    timestamp_ms: header.timestamp_ms,
-                },
+                head: ChainHead::of(header),
                 writes: proposed.writes.clone(),
                 prepared: proposed.prepared.clone(),
             }));

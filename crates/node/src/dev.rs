@@ -62,7 +62,8 @@ impl BlockPipeline {
 
     /// Builds one block from up to `max_txs` ready transactions and hands it to the committer.
     pub fn step(&mut self, max_txs: usize, timestamp_ms: u64) -> Result<StepReport, ChainError> {
-        let candidates = self.mempool.ready(&self.chain.tip_state()?, max_txs);
+        let gas_limit = self.chain.executor().config.block_gas_limit;
+        let candidates = self.mempool.ready(&self.chain.tip_state()?, max_txs, gas_limit);
         let proposed = self.chain.propose(candidates, timestamp_ms);
         // The block in flight must be durable before the next one is handed over; if it failed,
         // the block built on it is dropped too and its transactions stay in the mempool.

@@ -24,7 +24,7 @@ pub enum AdmissionError {
     #[error("nonce {got} is too far ahead of the next nonce {next} (at most {MAX_NONCE_AHEAD})")]
     NonceTooFarAhead { next: u64, got: u64 },
     #[error(
-        "insufficient native balance for this and the sender's pending transactions: need {needed}, have {available}"
+        "insufficient funds (native balance) for this and the sender's pending transactions: need {needed}, have {available}"
     )]
     InsufficientFunds { needed: u128, available: u128 },
     #[error("mempool is full ({0} transactions)")]
@@ -35,8 +35,10 @@ pub enum AdmissionError {
 
 struct Pooled {
     tx: VerifiedTx,
-    /// Native value this transaction can take from the sender: fee + value moved.
+    /// Native value this transaction can take from the sender: fees + value moved.
     cost: u128,
+    /// Gas it reserves out of a block's gas limit.
+    gas: u64,
     arrival: u64,
 }
 
@@ -70,6 +72,13 @@ impl Mempool {
         self.inner.lock().hashes.contains_key(hash)
     }
 
+    /// A pending transaction by hash.
+    pub fn get(&self, hash: &TxHash) -> Option<VerifiedTx> {
+        let inner = self.inner.lock();
+        let (sender, nonce) = inner.hashes.get(hash)?;
+        inner.by_sender.get(sender)?.get(nonce).map(|p| p.tx.clone())
+    }
+
     /// Next nonce of `sender` counting its pending transactions (what wallets ask for).
     pub fn pending_nonce(&self, sender: &IdCom, state_next: u64) -> u64 {
         let inner = self.inner.lock();
@@ -82,39 +91,38 @@ impl Mempool {
         next
     }
 
-    /// Verifies and admits raw envelopes; signatures are checked in parallel batches.
+    /// Verifies and admits raw transactions (block encoding: native envelopes, or tagged
+    /// Ethereum transactions) for a next block with `base_fee`; signatures are checked in
+    /// parallel batches.
     pub fn submit_raw(
         &self,
         executor: &Executor,
         state: &dyn StateReader,
+        base_fee: u64,
         raws: Vec<Vec<u8>>,
     ) -> Vec<Result<TxHash, AdmissionError>> {
         VerifiedTx::verify_many(raws)
             .into_iter()
-            .map(|verified| self.admit(executor, state, verified?))
+            .map(|verified| self.admit(executor, state, base_fee, verified?))
             .collect()
     }
 
-    /// Admits one verified transaction against `state` (the latest committed state).
+    /// Admits one verified transaction against `state` (the tip) for a block with `base_fee`.
     pub fn admit(
         &self,
         executor: &Executor,
         state: &dyn StateReader,
+        base_fee: u64,
         tx: VerifiedTx,
     ) -> Result<TxHash, AdmissionError> {
-        let checked = executor.check_envelope(state, &tx, false)?;
+        let checked = executor.check_envelope(state, &tx, false, base_fee)?;
         let (next, available) = (checked.next_nonce, checked.native_balance);
-        let body = &tx.tx().body;
+        let nonce = tx.nonce();
         let hash = tx.hash();
-        if body.nonce > next + MAX_NONCE_AHEAD {
-            return Err(AdmissionError::NonceTooFarAhead { next, got: body.nonce });
+        if nonce > next + MAX_NONCE_AHEAD {
+            return Err(AdmissionError::NonceTooFarAhead { next, got: nonce });
         }
-        let value_out = executor
-            .dispatcher
-            .route(&body.payload)
-            .map(|vm| vm.value_out(&body.payload))
-            .unwrap_or(0);
-        let cost = executor.config.tx_fee.saturating_add(value_out);
+        let (cost, gas) = (checked.max_cost, checked.gas_reserved);
         let mut inner = self.inner.lock();
         if inner.hashes.contains_key(&hash) {
             return Err(AdmissionError::AlreadyKnown(hash));
@@ -124,9 +132,10 @@ impl Mempool {
         }
         // Checked without creating the sender's queue: a refused transaction leaves nothing behind.
         let mut pending = 0u128;
-        if let Some(queue) = inner.by_sender.get(&body.sender) {
-            if queue.contains_key(&body.nonce) {
-                return Err(AdmissionError::NonceTaken(body.nonce));
+        let sender = checked.sender;
+        if let Some(queue) = inner.by_sender.get(&sender) {
+            if queue.contains_key(&nonce) {
+                return Err(AdmissionError::NonceTaken(nonce));
             }
             if queue.len() >= MAX_PENDING_PER_SENDER {
                 return Err(AdmissionError::SenderFull);
@@ -137,17 +146,17 @@ impl Mempool {
         if needed > available {
             return Err(AdmissionError::InsufficientFunds { needed, available });
         }
-        let (sender, nonce) = (body.sender, body.nonce);
         inner.arrivals += 1;
         let arrival = inner.arrivals;
-        inner.by_sender.entry(sender).or_default().insert(nonce, Pooled { tx, cost, arrival });
+        inner.by_sender.entry(sender).or_default().insert(nonce, Pooled { tx, cost, gas, arrival });
         inner.hashes.insert(hash, (sender, nonce));
         Ok(hash)
     }
 
-    /// Up to `max` transactions ready to execute: for each sender, the run of consecutive nonces
-    /// from its next nonce, ordered by arrival without ever putting a nonce before a lower one.
-    pub fn ready(&self, state: &dyn StateReader, max: usize) -> Vec<VerifiedTx> {
+    /// Up to `max` transactions ready to execute, reserving at most `gas_limit` gas together:
+    /// for each sender, the run of consecutive nonces from its next nonce, ordered by arrival
+    /// without ever putting a nonce before a lower one.
+    pub fn ready(&self, state: &dyn StateReader, max: usize, gas_limit: u64) -> Vec<VerifiedTx> {
         let inner = self.inner.lock();
         let mut picked: Vec<(u64, &Pooled)> = Vec::new();
         let mut view = TxOverlay::new(state);
@@ -160,8 +169,27 @@ impl Mempool {
                 next += 1;
             }
         }
-        picked.sort_by_key(|(order, p)| (*order, p.tx.tx().body.nonce));
-        picked.into_iter().take(max).map(|(_, p)| p.tx.clone()).collect()
+        picked.sort_by_key(|(order, p)| (*order, p.tx.nonce()));
+        let mut gas_left = gas_limit;
+        // A sender whose transaction did not fit sends nothing after it in this block.
+        let mut held_back: std::collections::HashSet<IdCom> = Default::default();
+        let mut out = Vec::new();
+        for (_, p) in picked {
+            if out.len() == max {
+                break;
+            }
+            let sender = inner.hashes.get(&p.tx.hash()).map(|(s, _)| *s).unwrap_or_default();
+            if held_back.contains(&sender) {
+                continue;
+            }
+            if p.gas > gas_left {
+                held_back.insert(sender);
+                continue;
+            }
+            gas_left -= p.gas;
+            out.push(p.tx.clone());
+        }
+        out
     }
 
     /// Drops what a committed block included or found invalid, and whatever its senders can no
@@ -209,7 +237,12 @@ mod tests {
         let genesis = Genesis::dev();
         let mut state = MemoryState::default();
         state.apply(&genesis.writes().unwrap());
-        let config = ChainConfig { chain_id: DEV_CHAIN_ID, tx_fee: DEV_TX_FEE, shards: 64 };
+        let config = ChainConfig {
+            chain_id: DEV_CHAIN_ID,
+            tx_fee: DEV_TX_FEE,
+            shards: 64,
+            block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+        };
         (Executor::new(Dispatcher::with_default_vms(), config), state, genesis.accounts[0].id_com())
     }
 
@@ -222,9 +255,13 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(100);
         for nonce in [2, 0, 1, 5] {
-            pool.submit_raw(&executor, &state, vec![transfer(dev, nonce)]).pop().unwrap().unwrap();
+            pool.submit_raw(&executor, &state, 0, vec![transfer(dev, nonce)])
+                .pop()
+                .unwrap()
+                .unwrap();
         }
-        let ready: Vec<u64> = pool.ready(&state, 10).iter().map(|t| t.tx().body.nonce).collect();
+        let ready: Vec<u64> =
+            pool.ready(&state, 10, u64::MAX).iter().map(VerifiedTx::nonce).collect();
         assert_eq!(ready, vec![0, 1, 2], "nonce 5 waits for 3 and 4");
         assert_eq!(pool.pending_nonce(&dev, 0), 3);
     }
@@ -234,7 +271,7 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(100);
         let overdraft = crate::test_utils::dev_transfer(0, [9; 32], u128::MAX / 2);
-        let refused = pool.submit_raw(&executor, &state, vec![overdraft]);
+        let refused = pool.submit_raw(&executor, &state, 0, vec![overdraft]);
         assert!(matches!(refused[0], Err(AdmissionError::InsufficientFunds { .. })));
         assert!(pool.inner.lock().by_sender.is_empty(), "an empty queue was left for the sender");
         assert_eq!(pool.pending_nonce(&dev, 0), 0);
@@ -245,11 +282,15 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(10_000);
         let raws: Vec<_> = (0..MAX_PENDING_PER_SENDER as u64).map(|n| transfer(dev, n)).collect();
-        assert!(pool.submit_raw(&executor, &state, raws).iter().all(Result::is_ok));
-        let extra =
-            pool.submit_raw(&executor, &state, vec![transfer(dev, MAX_PENDING_PER_SENDER as u64)]);
+        assert!(pool.submit_raw(&executor, &state, 0, raws).iter().all(Result::is_ok));
+        let extra = pool.submit_raw(
+            &executor,
+            &state,
+            0,
+            vec![transfer(dev, MAX_PENDING_PER_SENDER as u64)],
+        );
         assert!(matches!(extra[0], Err(AdmissionError::SenderFull)));
-        let far = pool.submit_raw(&executor, &state, vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
+        let far = pool.submit_raw(&executor, &state, 0, vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
         assert!(matches!(far[0], Err(AdmissionError::NonceTooFarAhead { .. })));
         assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
     }

@@ -70,11 +70,9 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
     let mempool = Arc::new(Mempool::new(1_000));
     let raws: Vec<Vec<u8>> = (0..60).map(|n| transfer(n, 1 + n as u128)).collect();
-    let tip = proposer.tip_state().unwrap();
-    for result in mempool.submit_raw(proposer.executor(), &tip, raws) {
+    for result in proposer.submit(&mempool, raws).unwrap() {
         result.unwrap();
     }
-    drop(tip);
     let mut pipeline = BlockPipeline::new(proposer.clone(), mempool.clone());
     let mut included = 0;
     for step in 0..6 {

@@ -18,6 +18,10 @@ pub struct BlockHeader {
     pub receipts_root: [u8; 32],
     /// Root of the authenticated state after executing this block.
     pub state_root: [u8; 32],
+    /// Gas the block's EVM transactions used (what the next block's base fee follows).
+    pub gas_used: u64,
+    /// EIP-1559 base fee per gas of this block, in wei.
+    pub base_fee_per_gas: u64,
 }
 
 impl BlockHeader {
@@ -26,7 +30,22 @@ impl BlockHeader {
     }
 }
 
-/// A block: its header and the raw envelopes it includes, in execution order.
+/// First byte of a block transaction that is an Ethereum-signed transaction (its EIP-2718 bytes
+/// follow). Native envelopes start with their version byte, and `0x01` is also the EIP-2930
+/// type byte, so Ethereum transactions are tagged rather than told apart by their bytes.
+pub const ETHEREUM_TX_TAG: u8 = 0xEE;
+
+/// The hash a block transaction is known by: a native envelope's body hash, an Ethereum
+/// transaction's own (`keccak256` of its EIP-2718 bytes). `None` if the bytes are neither.
+pub fn block_tx_hash(raw: &[u8]) -> Option<TxHash> {
+    match raw.split_first() {
+        Some((&ETHEREUM_TX_TAG, eip2718)) => Some(alloy_primitives::keccak256(eip2718).0),
+        _ => crate::Transaction::decode(raw).ok().map(|tx| tx.hash()),
+    }
+}
+
+/// A block: its header and the raw transactions it includes (native envelopes, or
+/// [`ETHEREUM_TX_TAG`] ‖ EIP-2718 bytes), in execution order.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Block {
     pub header: BlockHeader,
@@ -60,6 +79,8 @@ pub struct Receipt {
     pub opcode: u8,
     pub status: TxStatus,
     pub fee_paid: u128,
+    /// Gas an EVM transaction used (0 for VMs that do not meter in gas).
+    pub gas_used: u64,
     pub logs: Vec<Log>,
 }
 

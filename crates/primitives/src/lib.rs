@@ -7,7 +7,9 @@ pub mod tx;
 pub mod vm;
 
 pub use alloy_primitives::{Address, B256};
-pub use block::{Block, BlockHeader, Log, Receipt, TxStatus, list_commitment};
+pub use block::{
+    Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, TxStatus, block_tx_hash, list_commitment,
+};
 pub use hash::{IdCom, Mint, StateKey, sha256, sha256_parts};
 pub use tx::{
     Credential, DecodeError, ENVELOPE_VERSION, MAX_TX_SIZE, SchemeId, Transaction, TxBody, TxHash,

@@ -85,9 +85,7 @@ pub(crate) fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
             Value::String(if full {
                 hex0x(raw)
             } else {
-                hex0x(
-                    &nvm_primitives::Transaction::decode(raw).map(|t| t.hash()).unwrap_or_default(),
-                )
+                hex0x(&nvm_primitives::block_tx_hash(raw).unwrap_or_default())
             })
         })
         .collect()

@@ -3,6 +3,7 @@
 use jsonrpsee::types::ErrorObjectOwned;
 use nvm_executor::TxError;
 use nvm_node::AdmissionError;
+use nvm_vm_evm::EthTxError;
 
 /// Stable error codes of the `nvm_*` namespace.
 pub mod codes {
@@ -17,6 +18,8 @@ pub mod codes {
     pub const UNAUTHORISED: i32 = -32007;
     pub const ALREADY_KNOWN: i32 = -32008;
     pub const MEMPOOL_FULL: i32 = -32009;
+    pub const UNDERPRICED: i32 = -32010;
+    pub const INVALID_TRANSACTION: i32 = -32011;
 }
 
 pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
@@ -30,6 +33,14 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 fn tx_code(e: &TxError) -> i32 {
     match e {
         TxError::Decode(_) => codes::MALFORMED_TX,
+        TxError::Ethereum(e) => match e {
+            EthTxError::Malformed(_) | EthTxError::UnsupportedType(_) => codes::MALFORMED_TX,
+            EthTxError::Signature(_) => codes::BAD_SIGNATURE,
+            EthTxError::NotReplayProtected => codes::WRONG_CHAIN,
+            EthTxError::Invalid(_) => codes::INVALID_TRANSACTION,
+        },
+        TxError::FeeCapTooLow { .. } => codes::UNDERPRICED,
+        TxError::BlockGasExhausted { .. } => codes::INVALID_TRANSACTION,
         TxError::Signature(_) => codes::BAD_SIGNATURE,
         TxError::WrongChain { .. } => codes::WRONG_CHAIN,
         TxError::UnknownSender(_) | TxError::CredentialMismatch(_) => codes::UNAUTHORISED,

@@ -16,15 +16,15 @@ use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::Block;
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::BlockEnv;
-use nvm_vm_evm::{BLOCK_GAS_LIMIT, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
+use nvm_vm_evm::{CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
 use serde_json::{Value, json};
 
 /// geth's code for a reverted call.
 const EXECUTION_REVERTED: i32 = 3;
 /// geth's code for a failed call or unavailable state.
-const SERVER_ERROR: i32 = -32000;
+pub(crate) const SERVER_ERROR: i32 = -32000;
 
-fn quantity(n: impl Into<u128>) -> Value {
+pub(crate) fn quantity(n: impl Into<u128>) -> Value {
     Value::String(format!("{:#x}", n.into()))
 }
 
@@ -38,7 +38,10 @@ fn parse_u256(text: &str) -> Result<U256, ErrorObjectOwned> {
 }
 
 /// The height a block tag names (`latest`, `pending`, `safe`, `finalized`: the head).
-fn block_height(ctx: &NodeContext, tag: Option<String>) -> Result<u64, ErrorObjectOwned> {
+pub(crate) fn block_height(
+    ctx: &NodeContext,
+    tag: Option<String>,
+) -> Result<u64, ErrorObjectOwned> {
     let head = ctx.chain.head().map_err(internal)?.height;
     match tag.as_deref() {
         None | Some("latest" | "pending" | "safe" | "finalized") => Ok(head),
@@ -140,6 +143,8 @@ fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
         height: head.height,
         timestamp_ms: head.timestamp_ms,
         proposer: proposer.unwrap_or_default(),
+        base_fee_per_gas: head.base_fee_per_gas,
+        gas_limit: ctx.chain.executor().config.block_gas_limit,
     })
 }
 
@@ -175,11 +180,19 @@ fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     estimate.map(quantity).map_err(failure)
 }
 
-/// A block in Ethereum's JSON shape (transactions as hashes, or as raw envelopes with `full`).
-fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> Value {
+/// A block in Ethereum's JSON shape (transactions as hashes, or as objects with `full`).
+fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
     let h = &block.header;
-    let hashes = crate::convert::block_transactions_json(block, full);
-    json!({
+    let transactions = if full {
+        let mut objects = Vec::with_capacity(block.transactions.len());
+        for (i, raw) in block.transactions.iter().enumerate() {
+            objects.push(crate::eth_tx::tx_json(raw, Some((h, i as u64)))?);
+        }
+        objects
+    } else {
+        crate::convert::block_transactions_json(block, false)
+    };
+    Ok(json!({
         "number": quantity(h.height),
         "hash": hex0x(&h.hash()),
         "parentHash": hex0x(&h.parent_hash),
@@ -188,9 +201,9 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> Value {
         "stateRoot": hex0x(&h.state_root),
         "transactionsRoot": hex0x(&h.tx_root),
         "receiptsRoot": hex0x(&h.receipts_root),
-        "gasLimit": quantity(BLOCK_GAS_LIMIT),
-        "gasUsed": "0x0",
-        "baseFeePerGas": "0x0",
+        "gasLimit": quantity(ctx.chain.executor().config.block_gas_limit),
+        "gasUsed": quantity(h.gas_used),
+        "baseFeePerGas": quantity(h.base_fee_per_gas),
         "difficulty": "0x0",
         "totalDifficulty": "0x0",
         "nonce": "0x0000000000000000",
@@ -200,23 +213,23 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> Value {
         "extraData": "0x",
         "size": quantity(block.transactions.iter().map(|t| t.len() as u128).sum::<u128>()),
         "uncles": [],
-        "transactions": hashes,
+        "transactions": transactions,
         "chainId": quantity(ctx.chain.chain_id()),
-    })
+    }))
 }
 
 fn get_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let height = block_height(ctx, param_str(params, 0, "block", false)?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
     let block = ctx.chain.store().block(height).map_err(internal)?;
-    Ok(block.map(|b| eth_block(ctx, &b, full)).unwrap_or(Value::Null))
+    block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = crate::convert::parse_hash(&required(params, 0, "hash")?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
     let block = ctx.chain.store().block_by_hash(&hash).map_err(internal)?;
-    Ok(block.map(|b| eth_block(ctx, &b, full)).unwrap_or(Value::Null))
+    block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 /// Registers the Ethereum namespace.
@@ -229,9 +242,12 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_blockNumber", |ctx, _| {
         Ok(quantity(ctx.chain.head().map_err(internal)?.height))
     });
-    // Ethereum transactions are not priced in gas yet (n-VM envelopes pay a flat fee).
-    add(module, "eth_gasPrice", |_, _| Ok(quantity(0u8)));
-    add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(0u8)));
+    // What a legacy transaction should offer: the next block's base fee plus the suggested tip.
+    add(module, "eth_gasPrice", |ctx, _| {
+        let base_fee = ctx.chain.next_base_fee().map_err(internal)?;
+        Ok(quantity(u128::from(base_fee) + crate::eth_tx::SUGGESTED_TIP))
+    });
+    add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(crate::eth_tx::SUGGESTED_TIP)));
     add(module, "eth_getBalance", get_balance);
     add(module, "eth_getTransactionCount", get_transaction_count);
     add(module, "eth_getCode", get_code);
@@ -240,4 +256,5 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_estimateGas", estimate_gas);
     add(module, "eth_getBlockByNumber", get_block_by_number);
     add(module, "eth_getBlockByHash", get_block_by_hash);
+    crate::eth_tx::register(module);
 }

@@ -3,6 +3,7 @@
 mod convert;
 mod errors;
 mod eth;
+mod eth_tx;
 mod methods;
 
 pub use convert::{identity_json, parse_hash, parse_hex};

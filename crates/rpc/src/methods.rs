@@ -100,9 +100,7 @@ fn chain_info(ctx: &NodeContext) -> RpcResult {
 
 fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
-    // Checked at the tip, so a block still being committed counts.
-    let tip = ctx.chain.tip_state().map_err(internal)?;
-    let result = ctx.mempool.submit_raw(ctx.chain.executor(), &tip, vec![raw]).pop();
+    let result = ctx.chain.submit(&ctx.mempool, vec![raw]).map_err(internal)?.pop();
     match result {
         Some(Ok(hash)) => Ok(Value::String(hex0x(&hash))),
         Some(Err(e)) => Err(admission(e)),
@@ -117,8 +115,7 @@ const MAX_BATCH: usize = 10_000;
 /// cores). One result per envelope, in order: its hash, or the error it would have had alone.
 fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raws = hex_list(params, "envelopes", MAX_BATCH, parse_hex)?;
-    let tip = ctx.chain.tip_state().map_err(internal)?;
-    let results = ctx.mempool.submit_raw(ctx.chain.executor(), &tip, raws);
+    let results = ctx.chain.submit(&ctx.mempool, raws).map_err(internal)?;
     Ok(Value::Array(
         results
             .into_iter()

@@ -76,10 +76,22 @@ pub fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
 pub fn executor() -> Executor {
     Executor::new(
         Dispatcher::with_default_vms(),
-        ChainConfig { chain_id: CHAIN, tx_fee: FEE, shards: 64 },
+        ChainConfig {
+            chain_id: CHAIN,
+            tx_fee: FEE,
+            shards: 64,
+            block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+        },
     )
 }
 
 pub fn env() -> BlockEnv {
-    BlockEnv { chain_id: CHAIN, height: 1, timestamp_ms: 0, proposer: [0xEE; 32] }
+    BlockEnv {
+        chain_id: CHAIN,
+        height: 1,
+        timestamp_ms: 0,
+        proposer: [0xEE; 32],
+        base_fee_per_gas: nvm_vm_evm::INITIAL_BASE_FEE,
+        gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+    }
 }

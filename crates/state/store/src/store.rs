@@ -67,6 +67,22 @@ pub struct ChainHead {
     pub hash: [u8; 32],
     pub state_root: [u8; 32],
     pub timestamp_ms: u64,
+    pub gas_used: u64,
+    pub base_fee_per_gas: u64,
+}
+
+impl ChainHead {
+    /// The head a header makes.
+    pub fn of(header: &nvm_primitives::BlockHeader) -> Self {
+        Self {
+            height: header.height,
+            hash: header.hash(),
+            state_root: header.state_root,
+            timestamp_ms: header.timestamp_ms,
+            gas_used: header.gas_used,
+            base_fee_per_gas: header.base_fee_per_gas,
+        }
+    }
 }
 
 /// Where an included transaction is.
@@ -189,12 +205,12 @@ impl Store {
         if header.height != expected || prepared.version != header.height {
             return Err(StoreError::NotNextBlock { expected, got: header.height });
         }
-        let head = ChainHead {
-            height: header.height,
-            hash: header.hash(),
-            state_root: prepared.root,
-            timestamp_ms: header.timestamp_ms,
-        };
+        if header.state_root != prepared.root {
+            return Err(StoreError::Merkle(
+                "the header's state root is not the prepared state's".into(),
+            ));
+        }
+        let head = ChainHead::of(header);
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {

@@ -18,6 +18,8 @@ fn block(height: u64, state_root: [u8; 32]) -> Block {
             tx_root: [0; 32],
             receipts_root: [0; 32],
             state_root,
+            gas_used: 0,
+            base_fee_per_gas: 7,
         },
         transactions: vec![],
     }
@@ -34,6 +36,7 @@ fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
         opcode: 3,
         status: TxStatus::Success,
         fee_paid: 1,
+        gas_used: 0,
         logs: vec![],
     };
     store.commit_block(&block(height, root), &[receipt], writes, &prepared).unwrap();

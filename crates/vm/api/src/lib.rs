@@ -38,6 +38,10 @@ pub struct BlockEnv {
     pub height: u64,
     pub timestamp_ms: u64,
     pub proposer: IdCom,
+    /// EIP-1559 base fee per gas of this block, in wei (what Ethereum transactions pay, burned).
+    pub base_fee_per_gas: u64,
+    /// Most gas the block's EVM transactions may use together (what `GASLIMIT` returns).
+    pub gas_limit: u64,
 }
 
 /// The transaction-level context a VM sees: who authorised it (already verified) and where.
@@ -85,6 +89,11 @@ pub trait Vm: Send + Sync {
     /// Native-token value (18-decimal base units) the payload moves out of the sender, so the
     /// mempool can refuse what the sender cannot pay for. Zero when unknown in advance.
     fn value_out(&self, _payload: &[u8]) -> u128 {
+        0
+    }
+
+    /// Gas the payload reserves out of its block's gas limit (0 for VMs that do not meter gas).
+    fn gas_reserved(&self, _payload: &[u8]) -> u64 {
         0
     }
 

@@ -56,7 +56,7 @@ pub fn simulate(
         .build()
         .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
     let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-    let result = transact(spec, &mut view, &env, tx)?;
+    let result = transact(spec, &mut view, &env, tx, false)?;
     Ok(match result.result {
         ExecutionResult::Success { output, gas, .. } => {
             let output = match output {

@@ -16,6 +16,11 @@ pub enum EvmOp {
     Transfer { to: [u8; 20], value: u128 } = 0x12,
 }
 
+/// The opcode of [`EvmOp::Call`] (receipts of Ethereum calls carry it too).
+pub const OPCODE_CALL: u8 = 0x10;
+/// The opcode of [`EvmOp::Create`] (receipts of Ethereum contract creations carry it too).
+pub const OPCODE_CREATE: u8 = 0x11;
+
 /// Gas a plain transfer may use (a receiving contract's `receive` runs within it).
 pub const TRANSFER_GAS: u64 = 100_000;
 
@@ -27,6 +32,14 @@ impl EvmOp {
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
         nvm_vm_api::decode_payload(payload, "EVM", 0x10..=0x12)
+    }
+
+    /// Gas the operation reserves from its block's gas limit.
+    pub fn gas_limit(&self) -> u64 {
+        match self {
+            Self::Call { gas_limit, .. } | Self::Create { gas_limit, .. } => *gas_limit,
+            Self::Transfer { .. } => TRANSFER_GAS,
+        }
     }
 
     pub fn value(&self) -> u128 {

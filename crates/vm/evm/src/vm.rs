@@ -50,9 +50,8 @@ pub fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
         number: U256::from(env.block.height),
         beneficiary: evm_address(&env.block.proposer),
         timestamp: U256::from(env.block.timestamp_ms / 1000),
-        gas_limit: BLOCK_GAS_LIMIT,
-        // The native envelope already paid n-VM's fee: gas here only bounds the work.
-        basefee: 0,
+        gas_limit: env.block.gas_limit,
+        basefee: env.block.base_fee_per_gas,
         difficulty: U256::ZERO,
         // Post-merge PREVRANDAO: derived from the parent-independent block facts until
         // consensus provides randomness.
@@ -92,15 +91,19 @@ pub fn revm_tx(op: EvmOp, caller: Address, nonce: u64, chain_id: u64) -> VmResul
 }
 
 /// Runs `tx` with mainline revm at `spec` over `state` in the block of `env`, without writing:
-/// the caller commits (or discards) the returned state changes.
+/// the caller commits (or discards) the returned state changes. `pays_gas` is true for
+/// Ethereum-signed transactions; operations in native envelopes (which paid n-VM's flat fee)
+/// and simulations run at gas price 0, below the base fee.
 pub(crate) fn transact(
     spec: SpecId,
     state: &mut TxOverlay<'_>,
     env: &TxEnv<'_>,
     tx: RevmTx,
+    pays_gas: bool,
 ) -> VmResult<ResultAndState> {
     let mut cfg = CfgEnv::new_with_spec(spec);
     cfg.chain_id = env.block.chain_id;
+    cfg.disable_base_fee = !pays_gas;
     let mut evm = Context::mainnet()
         .with_db(UnifiedDb::new(state))
         .with_block(revm_block(env))
@@ -111,7 +114,7 @@ pub(crate) fn transact(
 
 /// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
 /// through the identity's nonce, code and storage under their own keys.
-fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
+pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
     for (address, account) in changes {
         if !account.is_touched() {
             continue;
@@ -145,7 +148,7 @@ fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
     Ok(())
 }
 
-fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
+pub(crate) fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
     logs.into_iter()
         .map(|log| {
             let mut source = [0u8; 32];
@@ -182,6 +185,10 @@ impl Vm for EvmVm {
         EvmOp::decode(payload).map(|op| op.value()).unwrap_or(0)
     }
 
+    fn gas_reserved(&self, payload: &[u8]) -> u64 {
+        EvmOp::decode(payload).map(|op| op.gas_limit()).unwrap_or(0)
+    }
+
     /// Contract code may touch any account or slot, so an EVM transaction runs alone between
     /// the parallel batches (as the paper runs every EVM transaction).
     fn declare(
@@ -203,7 +210,7 @@ impl Vm for EvmVm {
     ) -> VmResult<ExecOutput> {
         let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
         let tx = revm_tx(op, evm_address(&env.sender), env.nonce, env.block.chain_id)?;
-        let outcome = transact(self.spec, state, env, tx)?;
+        let outcome = transact(self.spec, state, env, tx, false)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state)?;

@@ -116,6 +116,10 @@ impl Harness {
             height: 7,
             timestamp_ms: 1_700_000_000_000,
             proposer: [0xEE; 32],
+            // Operations in native envelopes run at gas price 0, which plain revm accepts only
+            // under a zero base fee.
+            base_fee_per_gas: 0,
+            gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         };
         Self { ours, theirs, ids, callers, contracts: Vec::new(), nonces: vec![0; CALLERS], block }
     }

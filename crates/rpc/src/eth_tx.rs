@@ -1,0 +1,405 @@
+//! Ethereum transactions over JSON-RPC: sending, lookup, receipts, logs and fee history, in the
+//! shapes `alloy-rpc-types-eth` gives them (the ones ethers, web3.py and MetaMask read).
+
+use crate::{
+    convert::{hex0x, parse_hash, parse_hex},
+    errors::{admission, internal, invalid_params},
+    eth::{SERVER_ERROR, block_height, quantity},
+    methods::{NodeContext, RpcResult, add, param_str, required},
+};
+use alloy_consensus::{
+    Eip658Value, Receipt as ConsensusReceipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _,
+    TxType,
+    transaction::{Recovered, TransactionInfo},
+};
+use alloy_eips::Typed2718;
+use alloy_primitives::{Address, B256, Bytes, LogData, logs_bloom};
+use alloy_rpc_types_eth::{
+    BlockNumberOrTag, FeeHistory, Filter, FilterBlockOption, Log as RpcLog, Transaction as RpcTx,
+    TransactionReceipt,
+};
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use nvm_executor::VerifiedTx;
+use nvm_primitives::{
+    Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, Transaction, TxStatus, block_tx_hash,
+};
+use nvm_vm_evm::{EthereumTx, EvmOp, erc20_address, evm_address};
+use serde_json::Value;
+
+/// Widest block range one `eth_getLogs` call may scan.
+const MAX_LOG_RANGE: u64 = 10_000;
+/// Most blocks one `eth_feeHistory` call reports.
+const MAX_FEE_HISTORY: u64 = 1_024;
+/// The priority fee this node suggests (what `eth_maxPriorityFeePerGas` answers): 1 gwei.
+pub(crate) const SUGGESTED_TIP: u128 = 1_000_000_000;
+
+fn json(value: impl serde::Serialize) -> RpcResult {
+    serde_json::to_value(value).map_err(internal)
+}
+
+/// The Ethereum transaction inside a block transaction, if it is one.
+fn ethereum_of(raw: &[u8]) -> Option<EthereumTx> {
+    match raw.split_first() {
+        Some((&ETHEREUM_TX_TAG, eip2718)) => EthereumTx::decode(eip2718).ok(),
+        _ => None,
+    }
+}
+
+/// The EVM address a log's source shows as: a contract's own address, or a ledger token's ERC-20
+/// view address for logs the ledger emits under a mint.
+fn log_address(source: &[u8; 32]) -> Address {
+    if source[..12].iter().all(|b| *b == 0) {
+        Address::from_slice(&source[12..])
+    } else {
+        erc20_address(source)
+    }
+}
+
+fn log_data(log: &Log) -> alloy_primitives::Log {
+    alloy_primitives::Log {
+        address: log_address(&log.source),
+        data: LogData::new_unchecked(
+            log.topics.iter().map(|t| B256::from(*t)).collect(),
+            Bytes::from(log.data.clone()),
+        ),
+    }
+}
+
+/// A block with its receipts, in block order.
+struct BlockWithReceipts {
+    block: Block,
+    hash: B256,
+    receipts: Vec<Receipt>,
+}
+
+impl BlockWithReceipts {
+    fn load(ctx: &NodeContext, height: u64) -> Result<Option<Self>, ErrorObjectOwned> {
+        let Some(block) = ctx.chain.store().block(height).map_err(internal)? else {
+            return Ok(None);
+        };
+        let mut receipts = Vec::with_capacity(block.transactions.len());
+        for raw in &block.transactions {
+            let hash =
+                block_tx_hash(raw).ok_or_else(|| internal("undecodable block transaction"))?;
+            let receipt = ctx.chain.store().receipt(&hash).map_err(internal)?;
+            receipts.push(receipt.ok_or_else(|| internal("block transaction without receipt"))?);
+        }
+        let hash = B256::from(block.header.hash());
+        Ok(Some(Self { block, hash, receipts }))
+    }
+
+    /// Every receipt's logs in RPC form, numbered across the block.
+    fn rpc_logs(&self) -> Vec<Vec<RpcLog>> {
+        let mut log_index = 0;
+        self.receipts
+            .iter()
+            .map(|r| {
+                r.logs
+                    .iter()
+                    .map(|log| {
+                        let rpc = RpcLog {
+                            inner: log_data(log),
+                            block_hash: Some(self.hash),
+                            block_number: Some(self.block.header.height),
+                            block_timestamp: Some(self.block.header.timestamp_ms / 1000),
+                            transaction_hash: Some(B256::from(r.tx_hash)),
+                            transaction_index: Some(u64::from(r.index)),
+                            log_index: Some(log_index),
+                            removed: false,
+                        };
+                        log_index += 1;
+                        rpc
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn receipt(&self, index: usize) -> RpcResult {
+        let r = &self.receipts[index];
+        let raw = &self.block.transactions[index];
+        let header = &self.block.header;
+        let logs = self.rpc_logs().swap_remove(index);
+        let cumulative_gas_used = self.receipts[..=index].iter().map(|r| r.gas_used).sum();
+        let success = r.status == TxStatus::Success;
+        let facts = TxFacts::of(raw, r.sender, header.base_fee_per_gas);
+        let inner = ReceiptWithBloom {
+            logs_bloom: logs_bloom(logs.iter().map(|l| &l.inner)),
+            receipt: ConsensusReceipt {
+                status: Eip658Value::Eip658(success),
+                cumulative_gas_used,
+                logs,
+            },
+        };
+        json(TransactionReceipt {
+            inner: ReceiptEnvelope::from_typed(facts.tx_type, inner),
+            transaction_hash: B256::from(r.tx_hash),
+            transaction_index: Some(u64::from(r.index)),
+            block_hash: Some(self.hash),
+            block_number: Some(header.height),
+            gas_used: r.gas_used,
+            effective_gas_price: facts.effective_gas_price,
+            blob_gas_used: None,
+            blob_gas_price: None,
+            from: facts.from,
+            to: facts.to,
+            contract_address: facts.created.filter(|_| success),
+        })
+    }
+}
+
+/// What a receipt says about its transaction, for Ethereum and native transactions alike.
+struct TxFacts {
+    tx_type: TxType,
+    from: Address,
+    to: Option<Address>,
+    created: Option<Address>,
+    effective_gas_price: u128,
+}
+
+impl TxFacts {
+    fn of(raw: &[u8], sender: [u8; 32], base_fee: u64) -> Self {
+        if let Some(eth) = ethereum_of(raw) {
+            return Self {
+                tx_type: TxType::try_from(eth.envelope().ty()).unwrap_or(TxType::Legacy),
+                from: eth.signer(),
+                to: eth.envelope().to(),
+                created: eth.created_address(),
+                effective_gas_price: eth.effective_gas_price(base_fee),
+            };
+        }
+        // A native envelope: its EVM operation, if any, says where it went.
+        let from = evm_address(&sender);
+        let tx = Transaction::decode(raw).ok();
+        let (to, created) = match tx.as_ref().and_then(|t| EvmOp::decode(&t.body.payload).ok()) {
+            Some(EvmOp::Call { to, .. } | EvmOp::Transfer { to, .. }) => {
+                (Some(Address::from(to)), None)
+            }
+            Some(EvmOp::Create { .. }) => (None, tx.map(|t| from.create(t.body.nonce))),
+            None => (None, None),
+        };
+        Self { tx_type: TxType::Legacy, from, to, created, effective_gas_price: 0 }
+    }
+}
+
+/// A transaction in Ethereum's JSON shape; `at` places it in a block (else it is pending).
+pub(crate) fn tx_json(raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult {
+    let info = TransactionInfo {
+        hash: block_tx_hash(raw).map(B256::from),
+        index: at.map(|(_, i)| i),
+        block_hash: at.map(|(h, _)| B256::from(h.hash())),
+        block_number: at.map(|(h, _)| h.height),
+        base_fee: at.map(|(h, _)| h.base_fee_per_gas),
+        block_timestamp: at.map(|(h, _)| h.timestamp_ms / 1000),
+    };
+    if let Some(eth) = ethereum_of(raw) {
+        let recovered = Recovered::new_unchecked(eth.envelope().clone(), eth.signer());
+        return json(RpcTx::from_transaction(recovered, info));
+    }
+    // A native envelope: the fields Ethereum tools read, from its EVM operation if it has one.
+    let tx = Transaction::decode(raw).map_err(internal)?;
+    let op = EvmOp::decode(&tx.body.payload).ok();
+    let (to, value, input, gas) = match &op {
+        Some(EvmOp::Call { to, value, data, gas_limit }) => {
+            (Some(Address::from(*to)), *value, data.clone(), *gas_limit)
+        }
+        Some(EvmOp::Create { value, init_code, gas_limit }) => {
+            (None, *value, init_code.clone(), *gas_limit)
+        }
+        Some(EvmOp::Transfer { to, value }) => {
+            (Some(Address::from(*to)), *value, Vec::new(), nvm_vm_evm::TRANSFER_GAS)
+        }
+        None => (None, 0, tx.body.payload.clone(), 0),
+    };
+    Ok(serde_json::json!({
+        "hash": info.hash,
+        "nonce": quantity(tx.body.nonce),
+        "blockHash": info.block_hash,
+        "blockNumber": info.block_number.map(quantity),
+        "transactionIndex": info.index.map(quantity),
+        "from": evm_address(&tx.body.sender),
+        "to": to,
+        "value": quantity(value),
+        "gas": quantity(gas),
+        "gasPrice": "0x0",
+        "input": hex0x(&input),
+        "type": "0x0",
+        "chainId": quantity(tx.body.chain_id),
+    }))
+}
+
+fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let raw = parse_hex(&required(params, 0, "transaction")?)?;
+    let result = ctx
+        .chain
+        .submit(&ctx.mempool, vec![VerifiedTx::tag_ethereum(&raw)])
+        .map_err(internal)?
+        .pop()
+        .ok_or_else(|| internal("no admission result"))?;
+    result.map(|hash| Value::String(hex0x(&hash))).map_err(admission)
+}
+
+fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let hash = parse_hash(&required(params, 0, "hash")?)?;
+    if let Some(location) = ctx.chain.store().tx_location(&hash).map_err(internal)? {
+        let block = ctx.chain.store().block(location.height).map_err(internal)?;
+        let Some(raw) = block.as_ref().and_then(|b| b.transactions.get(location.index as usize))
+        else {
+            return Ok(Value::Null);
+        };
+        let header = &block.as_ref().map(|b| &b.header).ok_or_else(|| internal("no block"))?;
+        return tx_json(raw, Some((header, u64::from(location.index))));
+    }
+    match ctx.mempool.get(&hash) {
+        Some(pending) => tx_json(pending.raw(), None),
+        None => Ok(Value::Null),
+    }
+}
+
+fn get_transaction_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let hash = parse_hash(&required(params, 0, "hash")?)?;
+    let Some(location) = ctx.chain.store().tx_location(&hash).map_err(internal)? else {
+        return Ok(Value::Null);
+    };
+    match BlockWithReceipts::load(ctx, location.height)? {
+        Some(block) => block.receipt(location.index as usize),
+        None => Ok(Value::Null),
+    }
+}
+
+/// A block number or tag in a filter: tags name the head.
+fn filter_height(head: u64, tag: Option<&BlockNumberOrTag>) -> u64 {
+    match tag {
+        Some(BlockNumberOrTag::Number(n)) => *n,
+        Some(BlockNumberOrTag::Earliest) => 0,
+        _ => head,
+    }
+}
+
+fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let filter: Filter = values
+        .into_iter()
+        .next()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| invalid_params(format!("invalid filter: {e}")))?
+        .unwrap_or_default();
+    let head = ctx.chain.head().map_err(internal)?.height;
+    let (from, to) = match &filter.block_option {
+        FilterBlockOption::Range { from_block, to_block } => {
+            (filter_height(head, from_block.as_ref()), filter_height(head, to_block.as_ref()))
+        }
+        FilterBlockOption::AtBlockHash(hash) => {
+            let block = ctx.chain.store().block_by_hash(&hash.0).map_err(internal)?;
+            let Some(block) = block else {
+                return Err(ErrorObjectOwned::owned(SERVER_ERROR, "unknown block", None::<()>));
+            };
+            (block.header.height, block.header.height)
+        }
+    };
+    if from > to {
+        return Err(invalid_params(format!("fromBlock {from} is after toBlock {to}")));
+    }
+    if to - from >= MAX_LOG_RANGE {
+        return Err(ErrorObjectOwned::owned(
+            SERVER_ERROR,
+            format!("query exceeds max block range {MAX_LOG_RANGE}"),
+            None::<()>,
+        ));
+    }
+    let mut logs = Vec::new();
+    for height in from..=to.min(head) {
+        let Some(block) = BlockWithReceipts::load(ctx, height)? else { break };
+        let matching = block.rpc_logs().into_iter().flatten().filter(|l| filter.matches(&l.inner));
+        logs.extend(matching);
+    }
+    json(logs)
+}
+
+/// The `percentiles` of the tips paid in a block, weighted by gas used (as geth computes them).
+fn block_rewards(block: &BlockWithReceipts, percentiles: &[f64]) -> Vec<u128> {
+    let base_fee = block.block.header.base_fee_per_gas;
+    let mut tips: Vec<(u128, u64)> = block
+        .block
+        .transactions
+        .iter()
+        .zip(&block.receipts)
+        .filter_map(|(raw, r)| {
+            let eth = ethereum_of(raw)?;
+            Some((
+                eth.effective_gas_price(base_fee).saturating_sub(u128::from(base_fee)),
+                r.gas_used,
+            ))
+        })
+        .collect();
+    if tips.is_empty() {
+        return vec![0; percentiles.len()];
+    }
+    tips.sort_unstable();
+    let total: u64 = tips.iter().map(|(_, gas)| gas).sum();
+    percentiles
+        .iter()
+        .map(|p| {
+            let threshold = (total as f64 * p / 100.0) as u64;
+            let mut sum = 0;
+            tips.iter()
+                .find(|(_, gas)| {
+                    sum += gas;
+                    sum >= threshold
+                })
+                .or(tips.last())
+                .map_or(0, |(tip, _)| *tip)
+        })
+        .collect()
+}
+
+fn fee_history(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let count_text = required(params, 0, "blockCount")?;
+    let count = match count_text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => count_text.parse(),
+    }
+    .map_err(|_| invalid_params(format!("invalid block count {count_text:?}")))?
+    .min(MAX_FEE_HISTORY);
+    let newest = block_height(ctx, param_str(params, 1, "newestBlock", false)?)?;
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let percentiles: Option<Vec<f64>> = values
+        .get(2)
+        .filter(|v| !v.is_null())
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .map_err(|e| invalid_params(format!("invalid reward percentiles: {e}")))?;
+    let gas_limit = ctx.chain.executor().config.block_gas_limit;
+    let oldest = (newest + 1).saturating_sub(count);
+    let mut history = FeeHistory { oldest_block: oldest, ..FeeHistory::default() };
+    let mut rewards = Vec::new();
+    let mut next_base_fee = None;
+    for height in oldest..=newest {
+        let Some(block) = BlockWithReceipts::load(ctx, height)? else { break };
+        let h = &block.block.header;
+        history.base_fee_per_gas.push(u128::from(h.base_fee_per_gas));
+        history.gas_used_ratio.push(h.gas_used as f64 / gas_limit as f64);
+        if let Some(p) = &percentiles {
+            rewards.push(block_rewards(&block, p));
+        }
+        next_base_fee = Some(nvm_vm_evm::next_base_fee(h.base_fee_per_gas, h.gas_used, gas_limit));
+    }
+    if let Some(next) = next_base_fee {
+        history.base_fee_per_gas.push(u128::from(next));
+    }
+    history.reward = percentiles.map(|_| rewards);
+    json(history)
+}
+
+/// Registers the Ethereum transaction methods.
+pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
+    add(module, "eth_sendRawTransaction", send_raw_transaction);
+    add(module, "eth_getTransactionByHash", get_transaction_by_hash);
+    add(module, "eth_getTransactionReceipt", get_transaction_receipt);
+    add(module, "eth_getLogs", get_logs);
+    add(module, "eth_feeHistory", fee_history);
+}

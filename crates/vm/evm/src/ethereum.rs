@@ -1,0 +1,243 @@
+//! Ethereum-signed transactions (EIP-155 legacy, EIP-2930, EIP-1559) as wallets send them:
+//! strict decoding with `alloy-consensus`, sender recovery, the checks that make one invalid, and
+//! execution that pays gas from the sender's native balance at the EIP-1559 price.
+
+use crate::{
+    TX_GAS_CAP,
+    vm::{commit, to_logs, transact},
+};
+use alloy_consensus::{Transaction as _, TxEnvelope, transaction::SignerRecoverable};
+use alloy_eips::{
+    Typed2718,
+    eip2718::{Decodable2718, Encodable2718},
+};
+use alloy_primitives::{Address, Bytes, U256};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::Log;
+use nvm_state_api::TxOverlay;
+use nvm_vm_api::{TxEnv, VmError, VmResult};
+use revm::{
+    context::{TxEnv as RevmTx, result::ExecutionResult},
+    handler::validation::validate_initial_tx_gas,
+    primitives::{eip3860::MAX_INITCODE_SIZE, hardfork::SpecId},
+};
+
+/// Why bytes are not an acceptable Ethereum transaction, whatever the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EthTxError {
+    #[error("malformed Ethereum transaction: {0}")]
+    Malformed(String),
+    #[error(
+        "unsupported transaction type {0:#04x}: this chain accepts legacy (EIP-155), EIP-2930 and EIP-1559 transactions"
+    )]
+    UnsupportedType(u8),
+    #[error("invalid sender signature: {0}")]
+    Signature(String),
+    #[error(
+        "only replay-protected transactions are accepted: legacy transactions need an EIP-155 chain id"
+    )]
+    NotReplayProtected,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A decoded Ethereum transaction whose signer was recovered from its signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EthereumTx {
+    envelope: TxEnvelope,
+    signer: Address,
+}
+
+impl EthereumTx {
+    /// Decodes EIP-2718 bytes (what `eth_sendRawTransaction` carries) and recovers the sender.
+    /// Trailing bytes, non-canonical encodings, other types and high-S signatures are refused.
+    pub fn decode(raw: &[u8]) -> Result<Self, EthTxError> {
+        if raw.is_empty() {
+            return Err(EthTxError::Malformed("empty input".into()));
+        }
+        let envelope =
+            TxEnvelope::decode_2718_exact(raw).map_err(|e| EthTxError::Malformed(e.to_string()))?;
+        match envelope {
+            TxEnvelope::Legacy(_) | TxEnvelope::Eip2930(_) | TxEnvelope::Eip1559(_) => {}
+            ref other => return Err(EthTxError::UnsupportedType(other.ty())),
+        }
+        // The hash is over the re-encoding; only the canonical form may carry it.
+        if envelope.encoded_2718() != raw {
+            return Err(EthTxError::Malformed("non-canonical encoding".into()));
+        }
+        if envelope.chain_id().is_none() {
+            return Err(EthTxError::NotReplayProtected);
+        }
+        let signer = envelope.recover_signer().map_err(|e| EthTxError::Signature(e.to_string()))?;
+        Ok(Self { envelope, signer })
+    }
+
+    /// The Ethereum transaction hash, `keccak256` of the EIP-2718 bytes.
+    pub fn hash(&self) -> [u8; 32] {
+        self.envelope.tx_hash().0
+    }
+
+    pub fn signer(&self) -> Address {
+        self.signer
+    }
+
+    pub fn envelope(&self) -> &TxEnvelope {
+        &self.envelope
+    }
+
+    pub fn encoded(&self) -> Vec<u8> {
+        self.envelope.encoded_2718()
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.envelope.chain_id().unwrap_or_default()
+    }
+
+    pub fn nonce(&self) -> u64 {
+        self.envelope.nonce()
+    }
+
+    pub fn gas_limit(&self) -> u64 {
+        self.envelope.gas_limit()
+    }
+
+    pub fn max_fee_per_gas(&self) -> u128 {
+        self.envelope.max_fee_per_gas()
+    }
+
+    /// What the sender pays per gas in a block with `base_fee`.
+    pub fn effective_gas_price(&self, base_fee: u64) -> u128 {
+        self.envelope.effective_gas_price(Some(base_fee))
+    }
+
+    /// Value the transaction moves, in wei.
+    pub fn value(&self) -> U256 {
+        self.envelope.value()
+    }
+
+    /// The most the transaction can take from the sender: `gas_limit × max_fee_per_gas + value`.
+    pub fn max_cost(&self) -> U256 {
+        U256::from(self.gas_limit())
+            .saturating_mul(U256::from(self.max_fee_per_gas()))
+            .saturating_add(self.value())
+    }
+
+    /// The address a contract creation deploys to (`None` for a call).
+    pub fn created_address(&self) -> Option<Address> {
+        self.envelope.kind().is_create().then(|| self.signer.create(self.nonce()))
+    }
+
+    /// revm's view of the transaction.
+    pub fn revm_tx(&self) -> RevmTx {
+        let tx = &self.envelope;
+        let mut builder = RevmTx::builder()
+            .tx_type(Some(tx.ty()))
+            .caller(self.signer)
+            .kind(tx.kind())
+            .value(tx.value())
+            .data(tx.input().clone())
+            .gas_limit(tx.gas_limit())
+            .gas_price(tx.max_fee_per_gas())
+            .gas_priority_fee(tx.max_priority_fee_per_gas())
+            .nonce(tx.nonce())
+            .chain_id(tx.chain_id());
+        if let Some(list) = tx.access_list() {
+            builder = builder.access_list(list.clone());
+        }
+        builder.build_fill()
+    }
+
+    /// The state-independent rules (EIP-7825 gas cap, intrinsic gas, EIP-3860 init code size,
+    /// priority fee within the fee cap) at `spec`.
+    pub fn check(&self, spec: SpecId) -> Result<(), EthTxError> {
+        let tx = &self.envelope;
+        if tx.gas_limit() > TX_GAS_CAP {
+            return Err(EthTxError::Invalid(format!(
+                "gas limit too high: {} is above the per-transaction cap {TX_GAS_CAP}",
+                tx.gas_limit()
+            )));
+        }
+        if tx.kind().is_create() && tx.input().len() > MAX_INITCODE_SIZE {
+            return Err(EthTxError::Invalid(format!(
+                "max initcode size exceeded: code size {} limit {MAX_INITCODE_SIZE}",
+                tx.input().len()
+            )));
+        }
+        if let Some(tip) = tx.max_priority_fee_per_gas()
+            && tip > tx.max_fee_per_gas()
+        {
+            return Err(EthTxError::Invalid(format!(
+                "max priority fee per gas higher than max fee per gas: tip {tip}, max fee {}",
+                tx.max_fee_per_gas()
+            )));
+        }
+        validate_initial_tx_gas(self.revm_tx(), spec, false, false, TX_GAS_CAP, None)
+            .map_err(|e| EthTxError::Invalid(format!("intrinsic gas too low: {e}")))?;
+        Ok(())
+    }
+}
+
+/// How an included Ethereum transaction ended. Whatever the status, it paid for its gas.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EthereumOutcome {
+    /// `Ok(return data)` or `Err(why it reverted or halted)`.
+    pub status: Result<Bytes, String>,
+    pub gas_used: u64,
+    pub logs: Vec<Log>,
+    /// What the sender paid: `gas_used × effective gas price`.
+    pub fee_paid: u128,
+    /// The base-fee part of that, burned (taken out of the native supply).
+    pub burned: u128,
+}
+
+impl crate::EvmVm {
+    /// Executes an Ethereum transaction for the identity in `env` (its signer resolved). Errors
+    /// are invalidity (the transaction is left out) or state failures; a revert or halt is an
+    /// outcome, with the fee and nonce written and nothing else.
+    pub fn execute_ethereum(
+        &self,
+        env: &TxEnv<'_>,
+        tx: &EthereumTx,
+        state: &mut TxOverlay<'_>,
+    ) -> VmResult<EthereumOutcome> {
+        let outcome = transact(self.spec, state, env, tx.revm_tx(), true).map_err(|e| match e {
+            VmError::Failed(reason) => VmError::Invalid(reason),
+            other => other,
+        })?;
+        let (status, gas, logs) = match outcome.result {
+            ExecutionResult::Success { logs, output, gas, .. } => {
+                (Ok(output.into_data()), gas, to_logs(logs))
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                (Err(format!("execution reverted: 0x{}", hex::encode(output))), gas, Vec::new())
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                (Err(format!("execution halted: {reason:?}")), gas, Vec::new())
+            }
+        };
+        commit(state, outcome.state)?;
+        let gas_used = gas.tx_gas_used();
+        let base_fee = u128::from(env.block.base_fee_per_gas);
+        let fee_paid = u128::from(gas_used) * tx.effective_gas_price(env.block.base_fee_per_gas);
+        let burned = u128::from(gas_used) * base_fee;
+        Ledger::retire_supply(state, &NATIVE_MINT, burned).map_err(|e| match e {
+            nvm_ledger::LedgerError::State(s) => VmError::State(s),
+            other => VmError::Failed(other.to_string()),
+        })?;
+        Ok(EthereumOutcome { status, gas_used, logs, fee_paid, burned })
+    }
+}
+
+/// Base fee of a chain's first block (1 gwei, as on Ethereum at London).
+pub const INITIAL_BASE_FEE: u64 = alloy_eips::eip1559::INITIAL_BASE_FEE;
+
+/// The base fee of the block after one with `parent_base_fee` that used `parent_gas_used` of
+/// `gas_limit`: EIP-1559's rule with Ethereum's parameters (target half the limit, ±12.5%).
+pub fn next_base_fee(parent_base_fee: u64, parent_gas_used: u64, gas_limit: u64) -> u64 {
+    alloy_eips::eip1559::calc_next_block_base_fee(
+        parent_gas_used,
+        gas_limit,
+        parent_base_fee,
+        alloy_eips::eip1559::BaseFeeParams::ethereum(),
+    )
+}

@@ -2,94 +2,19 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use jsonrpsee::{
-    core::{ClientError, client::ClientT, params::ArrayParams},
-    http_client::{HttpClient, HttpClientBuilder},
-};
+mod common;
+
+use common::{Node, free_port};
+use jsonrpsee::core::ClientError;
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
 use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
 use nvm_vm_native::NativeOp;
 use serde_json::{Value, json};
 use std::{
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
-
-struct Node {
-    child: Child,
-    client: HttpClient,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Node {
-    fn start(dir: &Path, port: u16, block_time_ms: u64) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_nvm"))
-            .args(["node", "--dev", "--data-dir"])
-            .arg(dir)
-            .args([
-                "--rpc-addr",
-                &format!("127.0.0.1:{port}"),
-                "--block-time-ms",
-                &block_time_ms.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nvm node");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let client = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(10))
-            .build(format!("http://127.0.0.1:{port}"))
-            .unwrap();
-        let node = Self { child, client, rt };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while node.try_call("nvm_chainInfo", vec![]).is_err() {
-            assert!(Instant::now() < deadline, "node did not answer within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        node
-    }
-
-    fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, ClientError> {
-        let mut array = ArrayParams::new();
-        for p in params {
-            array.insert(p).unwrap();
-        }
-        self.rt.block_on(self.client.request::<Value, _>(method, array))
-    }
-
-    fn call(&self, method: &str, params: Vec<Value>) -> Value {
-        self.try_call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
-    }
-
-    /// The JSON-RPC error code of a call that must fail.
-    fn error_code(&self, method: &str, params: Vec<Value>) -> (i32, String) {
-        match self.try_call(method, params) {
-            Err(ClientError::Call(obj)) => (obj.code(), obj.message().to_string()),
-            other => panic!("{method} should fail with a JSON-RPC error, got {other:?}"),
-        }
-    }
-
-    fn kill_9(mut self) {
-        // Child::kill sends SIGKILL on Unix: no shutdown path runs.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
 
 fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))

@@ -1,0 +1,148 @@
+// ethers v6, unmodified, against a real `nvm node --dev`: deploys and calls Solidity contracts with
+// EIP-1559 transactions, reads receipts and logs, and checks balances through n-VM's own RPC.
+// Needs NVM_RPC_URL and NVM_ARTIFACTS (written by compile.mjs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, Wallet, ethers } from "ethers";
+
+const url = process.env.NVM_RPC_URL;
+const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
+const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 1 });
+provider.pollingInterval = 100;
+const phrase = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+const account = (i) => HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${i}`).connect(provider);
+const deployer = account(0);
+const other = account(2);
+
+/// The JSON-RPC error of a call that must fail.
+async function rpcError(method, params) {
+  try {
+    await provider.send(method, params);
+  } catch (e) {
+    // ethers keeps the node's JSON-RPC error, even where it also names a category of its own
+    // (e.g. INSUFFICIENT_FUNDS for an "insufficient funds" message).
+    return e.info?.error ?? e.error ?? e;
+  }
+  assert.fail(`${method} should have failed`);
+}
+
+/// Ledger balance of an EVM address, through n-VM's own namespace.
+async function ledgerBalance(address) {
+  return BigInt((await provider.send("nvm_getBalance", [address])).balance);
+}
+
+test("chain facts as Ethereum tools read them", async () => {
+  const network = await provider.getNetwork();
+  assert.equal(network.chainId, 31337n);
+  const block = await provider.getBlock("latest");
+  assert.ok(block.baseFeePerGas > 0n, "blocks carry an EIP-1559 base fee");
+  const fees = await provider.getFeeData();
+  assert.ok(fees.maxFeePerGas >= block.baseFeePerGas);
+  const history = await provider.send("eth_feeHistory", ["0x4", "latest", [50]]);
+  assert.equal(history.baseFeePerGas.length, history.gasUsedRatio.length + 1);
+  assert.equal(await provider.getBalance(deployer.address), await ledgerBalance(deployer.address));
+});
+
+test("a value transfer moves the ledger balance and charges gas at the effective price", async () => {
+  const before = await provider.getBalance(deployer.address);
+  const otherBefore = await provider.getBalance(other.address);
+  const tx = await deployer.sendTransaction({ to: other.address, value: ethers.parseEther("1.5") });
+  const receipt = await tx.wait();
+  assert.equal(receipt.status, 1);
+  assert.equal(receipt.type, 2);
+  assert.equal(receipt.gasUsed, 21000n);
+  const fee = receipt.gasUsed * receipt.gasPrice;
+  assert.equal(await provider.getBalance(deployer.address), before - ethers.parseEther("1.5") - fee);
+  assert.equal(await ledgerBalance(other.address), otherBefore + ethers.parseEther("1.5"));
+  const seen = await provider.getTransaction(tx.hash);
+  assert.equal(seen.from, deployer.address);
+  assert.equal(seen.blockNumber, receipt.blockNumber);
+});
+
+test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads receipts and logs", async () => {
+  const { Token, Vault } = artifacts;
+  const token = await new ContractFactory(Token.abi, Token.bytecode, deployer).deploy("Test", "TST", ethers.parseEther("1000"));
+  const deployment = await token.deploymentTransaction().wait();
+  assert.equal(deployment.status, 1);
+  assert.equal(deployment.contractAddress, await token.getAddress());
+  assert.ok((await provider.getCode(await token.getAddress())).length > 2);
+  assert.equal(await token.symbol(), "TST");
+  assert.equal(await token.balanceOf(deployer.address), ethers.parseEther("1000"));
+
+  const sent = await (await token.transfer(other.address, 1234n)).wait();
+  const [transfer] = sent.logs.map((log) => token.interface.parseLog(log));
+  assert.equal(transfer.name, "Transfer");
+  assert.deepEqual([transfer.args.from, transfer.args.to, transfer.args.value], [deployer.address, other.address, 1234n]);
+  assert.equal(await token.balanceOf(other.address), 1234n);
+
+  const vault = await new ContractFactory(Vault.abi, Vault.bytecode, deployer).deploy(await token.getAddress());
+  await vault.waitForDeployment();
+  await (await token.approve(await vault.getAddress(), 500n)).wait();
+  const deposited = await (await vault.deposit(500n)).wait();
+  assert.equal(deposited.status, 1);
+  assert.equal(await vault.deposited(deployer.address), 500n);
+  assert.equal(await token.balanceOf(await vault.getAddress()), 500n);
+
+  const logs = await provider.getLogs({
+    address: await token.getAddress(),
+    topics: [token.interface.getEvent("Transfer").topicHash],
+    fromBlock: deployment.blockNumber,
+    toBlock: "latest",
+  });
+  assert.deepEqual(logs.map((l) => token.interface.parseLog(l).args.value), [ethers.parseEther("1000"), 1234n, 500n]);
+  assert.deepEqual(new Set(logs.map((l) => l.transactionHash)).size, 3);
+
+  // A revert: eth_call reports the custom error, and a mined revert still pays its gas.
+  await assert.rejects(token.transfer.staticCall(other.address, ethers.parseEther("5000")), (e) => {
+    assert.equal(e.code, "CALL_EXCEPTION");
+    assert.equal(e.revert?.name, "InsufficientBalance");
+    return true;
+  });
+  const balance = await provider.getBalance(deployer.address);
+  const failing = await token.transfer(other.address, ethers.parseEther("5000"), { gasLimit: 100000n });
+  const failed = await provider.waitForTransaction(failing.hash);
+  assert.equal(failed.status, 0);
+  assert.equal(await provider.getBalance(deployer.address), balance - failed.gasUsed * failed.gasPrice);
+  assert.equal(await token.balanceOf(other.address), 1234n);
+});
+
+test("bad input gets a clear error and changes nothing", async () => {
+  const nonce = await provider.getTransactionCount(deployer.address);
+  const balance = await provider.getBalance(deployer.address);
+  const fees = await provider.getFeeData();
+  const base = { to: other.address, value: 1n, gasLimit: 21000n, nonce, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, chainId: 31337n, type: 2 };
+  const sign = (fields, wallet = deployer) => wallet.signTransaction(fields);
+
+  const malformed = await rpcError("eth_sendRawTransaction", ["0x02f8deadbeef"]);
+  assert.equal(malformed.code, -32001);
+  assert.match(malformed.message, /malformed Ethereum transaction/);
+
+  const wrongChain = await rpcError("eth_sendRawTransaction", [await sign({ ...base, chainId: 1n })]);
+  assert.equal(wrongChain.code, -32006);
+
+  const underpriced = await rpcError("eth_sendRawTransaction", [await sign({ ...base, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n })]);
+  assert.equal(underpriced.code, -32010);
+  assert.match(underpriced.message, /max fee per gas less than block base fee/);
+
+  const broke = Wallet.createRandom();
+  const overdraft = await rpcError("eth_sendRawTransaction", [await sign({ ...base, nonce: 0 }, broke)]);
+  assert.equal(overdraft.code, -32004);
+  assert.match(overdraft.message, /insufficient funds/);
+
+  const initCode = "0x" + "00".repeat(49153);
+  const oversized = await rpcError("eth_sendRawTransaction", [await sign({ ...base, to: null, value: 0n, data: initCode, gasLimit: 5000000n })]);
+  assert.match(oversized.message, /max initcode size exceeded/);
+
+  assert.equal(await provider.getTransactionCount(deployer.address), nonce);
+  assert.equal(await provider.getBalance(deployer.address), balance);
+
+  // Replay: the same signed bytes, once mined, are refused.
+  const raw = await sign(base);
+  const hash = await provider.send("eth_sendRawTransaction", [raw]);
+  await provider.waitForTransaction(hash);
+  const replay = await rpcError("eth_sendRawTransaction", [raw]);
+  assert.equal(replay.code, -32003);
+  assert.match(replay.message, /nonce too low/);
+  assert.equal(Transaction.from(raw).hash, hash);
+});

@@ -1,0 +1,116 @@
+"""web3.py, unmodified, against a real `nvm node --dev`: deploys and calls the Solidity contracts
+with legacy (EIP-155) transactions, reads receipts and logs, and checks balances through n-VM's
+own RPC. Needs NVM_RPC_URL and NVM_ARTIFACTS (written by compile.mjs)."""
+
+import json
+import os
+import sys
+import traceback
+
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import ContractCustomError
+
+MNEMONIC = "test test test test test test test test test test test junk"
+Account.enable_unaudited_hdwallet_features()
+w3 = Web3(Web3.HTTPProvider(os.environ["NVM_RPC_URL"], request_kwargs={"timeout": 10}))
+with open(os.environ["NVM_ARTIFACTS"], encoding="utf8") as f:
+    ARTIFACTS = json.load(f)
+# Account 1 of the dev mnemonic (ethers' test uses 0 and 2), and account 3 to receive.
+sender = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/1")
+receiver = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/3")
+
+
+def ledger_balance(address):
+    return int(w3.provider.make_request("nvm_getBalance", [address])["result"]["balance"])
+
+
+def send_legacy(tx):
+    """Signs `tx` as a legacy EIP-155 transaction (gasPrice set, no fee-market fields)."""
+    tx = dict(tx)
+    # build_transaction fills in fee-market fields; a legacy transaction has a gas price instead.
+    tx.pop("maxFeePerGas", None)
+    tx.pop("maxPriorityFeePerGas", None)
+    tx.setdefault("nonce", w3.eth.get_transaction_count(sender.address, "pending"))
+    tx.setdefault("chainId", w3.eth.chain_id)
+    tx.setdefault("gasPrice", w3.eth.gas_price)
+    tx.setdefault("from", sender.address)
+    if "gas" not in tx:
+        tx["gas"] = w3.eth.estimate_gas(tx)
+    signed = sender.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+
+
+def deploy(name, *args):
+    artifact = ARTIFACTS[name]
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    receipt = send_legacy(factory.constructor(*args).build_transaction({"from": sender.address}))
+    assert receipt.status == 1, receipt
+    assert receipt.type == 0, receipt
+    return w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"]), receipt
+
+
+def test_chain_facts():
+    assert w3.eth.chain_id == 31337
+    assert w3.net.version == "31337"
+    assert w3.eth.get_block("latest").baseFeePerGas > 0
+    assert w3.eth.get_balance(sender.address) == ledger_balance(sender.address)
+
+
+def test_legacy_value_transfer():
+    before, to_before = w3.eth.get_balance(sender.address), w3.eth.get_balance(receiver.address)
+    receipt = send_legacy({"to": receiver.address, "value": Web3.to_wei(2, "ether"), "gas": 21000})
+    assert receipt.status == 1 and receipt.gasUsed == 21000
+    tx = w3.eth.get_transaction(receipt.transactionHash)
+    assert tx["from"] == sender.address and tx["type"] == 0
+    fee = receipt.gasUsed * receipt.effectiveGasPrice
+    assert w3.eth.get_balance(sender.address) == before - Web3.to_wei(2, "ether") - fee
+    assert ledger_balance(receiver.address) == to_before + Web3.to_wei(2, "ether")
+
+
+def test_deploy_and_call_contracts():
+    token, deployment = deploy("Token", "Legacy", "LGC", 10**24)
+    assert w3.eth.get_code(token.address) != b""
+    assert token.functions.symbol().call() == "LGC"
+    assert token.functions.balanceOf(sender.address).call() == 10**24
+
+    receipt = send_legacy(token.functions.transfer(receiver.address, 777).build_transaction({"from": sender.address}))
+    (event,) = token.events.Transfer().process_receipt(receipt)
+    assert (event.args["from"], event.args.to, event.args.value) == (sender.address, receiver.address, 777)
+
+    vault, _ = deploy("Vault", token.address)
+    send_legacy(token.functions.approve(vault.address, 300).build_transaction({"from": sender.address}))
+    deposited = send_legacy(vault.functions.deposit(300).build_transaction({"from": sender.address}))
+    assert deposited.status == 1
+    assert vault.functions.deposited(sender.address).call() == 300
+    assert token.functions.balanceOf(vault.address).call() == 300
+
+    logs = token.events.Transfer().get_logs(from_block=deployment.blockNumber)
+    assert [log.args.value for log in logs] == [10**24, 777, 300]
+
+    try:
+        token.functions.transfer(receiver.address, 10**30).call({"from": sender.address})
+        raise AssertionError("the call should revert")
+    except ContractCustomError as e:
+        selector = Web3.keccak(text="InsufficientBalance(uint256,uint256)")[:4].hex()
+        assert selector in str(e.data), e.data
+
+
+def main():
+    tests = [test_chain_facts, test_legacy_value_transfer, test_deploy_and_call_contracts]
+    failed = 0
+    for test in tests:
+        try:
+            test()
+            print(f"ok - {test.__name__}")
+        except Exception:  # report every failure, then exit non-zero
+            failed += 1
+            print(f"not ok - {test.__name__}")
+            traceback.print_exc()
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -146,3 +146,75 @@ test("bad input gets a clear error and changes nothing", async () => {
   assert.match(replay.message, /nonce too low/);
   assert.equal(Transaction.from(raw).hash, hash);
 });
+
+const ERC20_ABI = [
+  "function name() view returns (string)",
+  "function symbol() view returns (string)",
+  "function decimals() view returns (uint8)",
+  "function totalSupply() view returns (uint256)",
+  "function balanceOf(address) view returns (uint256)",
+  "function allowance(address, address) view returns (uint256)",
+  "function transfer(address, uint256) returns (bool)",
+  "function approve(address, uint256) returns (bool)",
+  "function transferFrom(address, address, uint256) returns (bool)",
+  "function transferToVmAddress(bytes32, uint256) returns (bool)",
+  "event Transfer(address indexed from, address indexed to, uint256 value)",
+  "event Approval(address indexed owner, address indexed spender, uint256 value)",
+];
+
+/// SPEC §3: a mint's ERC-20 view answers at SHA-256("erc20-addr:" ‖ mint)[12..32].
+function erc20Address(mint) {
+  return ethers.getAddress(ethers.dataSlice(ethers.sha256(ethers.concat([ethers.toUtf8Bytes("erc20-addr:"), mint])), 12));
+}
+
+async function ledgerTokenBalance(address, mint) {
+  return BigInt((await provider.send("nvm_getBalance", [address, mint])).balance);
+}
+
+test("every ledger token is an ERC-20 over the same balances, usable from Solidity", async () => {
+  const mint = process.env.NVM_LEDGER_TOKEN;
+  const gold = new ethers.Contract(erc20Address(mint), ERC20_ABI, deployer);
+  assert.ok((await provider.getCode(await gold.getAddress())).length > 2, "the view is a contract to tools");
+  assert.deepEqual([await gold.name(), await gold.symbol(), await gold.decimals()], ["Gold", "GLD", 6n]);
+  assert.equal(await gold.totalSupply(), 1000_000000n);
+  assert.equal(await gold.balanceOf(deployer.address), 100_000000n);
+  assert.equal(await ledgerTokenBalance(deployer.address, mint), 100_000000n);
+
+  // transfer: one ledger write per side, an ERC-20 Transfer log from the view's address.
+  const receipt = await (await gold.transfer(other.address, 5_000000n)).wait();
+  const [log] = receipt.logs.map((l) => gold.interface.parseLog(l));
+  assert.equal(receipt.logs[0].address, await gold.getAddress());
+  assert.deepEqual([log.name, log.args.from, log.args.to, log.args.value], ["Transfer", deployer.address, other.address, 5_000000n]);
+  assert.equal(await ledgerTokenBalance(other.address, mint), 5_000000n);
+  assert.equal(await ledgerTokenBalance(deployer.address, mint), 95_000000n);
+
+  // A Solidity vault pulls the ledger token with transferFrom.
+  const { Vault } = artifacts;
+  const vault = await new ContractFactory(Vault.abi, Vault.bytecode, deployer).deploy(await gold.getAddress());
+  await vault.waitForDeployment();
+  const approval = await (await gold.approve(await vault.getAddress(), 20_000000n)).wait();
+  assert.equal(gold.interface.parseLog(approval.logs[0]).name, "Approval");
+  assert.equal(await gold.allowance(deployer.address, await vault.getAddress()), 20_000000n);
+  assert.equal((await (await vault.deposit(20_000000n)).wait()).status, 1);
+  assert.equal(await ledgerTokenBalance(await vault.getAddress(), mint), 20_000000n);
+  assert.equal(await ledgerTokenBalance(deployer.address, mint), 75_000000n);
+  assert.equal(await gold.allowance(deployer.address, await vault.getAddress()), 0n);
+
+  // To another VM's address of an identity: its Tron address (20 bytes) and SVM address (32).
+  const dev = await provider.send("nvm_getIdentity", [process.env.NVM_DEV_EVM]);
+  const devBefore = await ledgerTokenBalance(process.env.NVM_DEV_EVM, mint);
+  await (await gold.transfer("0x" + dev.tvm.replace(/^0x/, ""), 1_000000n)).wait();
+  await (await gold.transferToVmAddress("0x" + dev.svm.replace(/^0x/, ""), 2_000000n)).wait();
+  assert.equal(await ledgerTokenBalance(dev.svm_display, mint), devBefore + 3_000000n);
+
+  // Overdraft: the call reverts with the reason, and a mined one changes no ledger balance.
+  await assert.rejects(gold.transfer.staticCall(other.address, 10n ** 18n), /transfer amount exceeds balance/);
+  const failing = await gold.transfer(other.address, 10n ** 18n, { gasLimit: 100000n });
+  assert.equal((await provider.waitForTransaction(failing.hash)).status, 0);
+  assert.equal(await ledgerTokenBalance(deployer.address, mint), 72_000000n);
+
+  // The native token has its view too: its balances are the accounts' ETH balances.
+  const native = new ethers.Contract(erc20Address(ethers.ZeroHash), ERC20_ABI, deployer);
+  assert.equal(await native.balanceOf(other.address), await provider.getBalance(other.address));
+  assert.equal(await native.decimals(), 18n);
+});

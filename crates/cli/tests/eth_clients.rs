@@ -18,14 +18,12 @@ fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eth-clients")
 }
 
-/// Runs a client program to completion with the node's URL and the compiled artifacts, and
-/// fails with its output if it fails.
-fn run(program: &str, args: &[&str], rpc: &str, artifacts: &Path) {
+/// Runs a client program to completion with `env` set, and fails with its output if it fails.
+fn run(program: &str, args: &[&str], env: &[(&str, String)]) {
     let output = Command::new(program)
         .args(args)
         .current_dir(clients_dir())
-        .env("NVM_RPC_URL", rpc)
-        .env("NVM_ARTIFACTS", artifacts)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -43,10 +41,49 @@ fn ethers_web3py_and_solc_work_unmodified() {
     );
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("artifacts.json");
-    run("node", &["compile.mjs", artifacts.to_str().unwrap()], "", &artifacts);
+    run("node", &["compile.mjs", artifacts.to_str().unwrap()], &[]);
     let port = free_port();
     let _node = Node::start(&dir.path().join("chain"), port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
-    run("node", &["--test", "ethers.test.mjs"], &rpc, &artifacts);
-    run("python3", &["test_web3.py"], &rpc, &artifacts);
+
+    // A ledger token made with n-VM's own CLI; the clients meet it as an ERC-20.
+    nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    let token = nvm(
+        dir.path(),
+        &rpc,
+        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
+        &["--decimals", "6", "--supply", "1000"],
+    );
+    let mint = token["token"].as_str().unwrap().to_string();
+    let account0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    nvm(
+        dir.path(),
+        &rpc,
+        &["transfer", "--key", "dev.json", "--token", &mint, "--to", account0],
+        &["--amount", "100"],
+    );
+    let dev = nvm(dir.path(), &rpc, &["identity", "derive", "--key", "dev.json"], &[]);
+    let env = [
+        ("NVM_RPC_URL", rpc),
+        ("NVM_ARTIFACTS", artifacts.display().to_string()),
+        ("NVM_LEDGER_TOKEN", mint),
+        ("NVM_DEV_EVM", dev["evm_display"].as_str().unwrap().to_string()),
+    ];
+    run("node", &["--test", "ethers.test.mjs"], &env);
+    run("python3", &["test_web3.py"], &env);
+}
+
+/// Runs the `nvm` CLI (`args` then `more`), which must succeed, and returns its JSON output.
+fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .current_dir(dir)
+        .env("NVM_RPC", rpc)
+        .args(args)
+        .args(more)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "nvm {args:?} {more:?} failed: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -23,6 +23,20 @@ pub fn allowance_key(mint: &Mint, owner: &IdCom, spender: &IdCom) -> StateKey {
     sha256_parts(&[b"allowance:", mint, owner, spender])
 }
 
+/// Where a token answers as an ERC-20 in the EVM: `SHA-256("erc20-addr:" ‖ mint)[12..32]` (SPEC §3).
+pub fn erc20_view_address(mint: &Mint) -> [u8; 20] {
+    let digest = sha256_parts(&[b"erc20-addr:", mint]);
+    let mut address = [0; 20];
+    address.copy_from_slice(&digest[12..]);
+    address
+}
+
+/// `SHA-256("erc20:mint-of:" ‖ address)` → the mint whose ERC-20 view answers at `address`
+/// (the view address is a one-way hash of the mint, so the EVM looks the mint up here).
+pub fn erc20_index_key(address: &[u8; 20]) -> StateKey {
+    sha256_parts(&[b"erc20:mint-of:", address])
+}
+
 /// `SHA-256("token:" ‖ mint)` → [`TokenInfo`].
 pub fn token_key(mint: &Mint) -> StateKey {
     sha256_parts(&[b"token:", mint])
@@ -206,7 +220,16 @@ impl Ledger {
             return Err(LedgerError::TokenExists(*mint));
         }
         state.set_encoded(token_key(mint), &TokenInfo { supply: 0, ..info });
+        state.set(erc20_index_key(&erc20_view_address(mint)), mint.to_vec());
         Ok(())
+    }
+
+    /// The mint whose ERC-20 view answers at `address`, if any.
+    pub fn mint_of_erc20_view(
+        state: &mut dyn StateAccess,
+        address: &[u8; 20],
+    ) -> LedgerResult<Option<Mint>> {
+        Ok(state.get(&erc20_index_key(address))?.and_then(|bytes| bytes.try_into().ok()))
     }
 
     /// The token's state, if `caller` is its mint authority.

@@ -97,6 +97,9 @@ fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = address_param(params)?;
     let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
     let mut view = TxOverlay::new(&snapshot);
+    if Ledger::mint_of_erc20_view(&mut view, &address.into_array()).map_err(internal)?.is_some() {
+        return Ok(Value::String(hex0x(&nvm_vm_evm::ERC20_VIEW_CODE)));
+    }
     let code = match view.get(&code_hash_key(&address)).map_err(internal)? {
         Some(hash) if hash.len() == 32 => view
             .get(&code_key(&alloy_primitives::B256::from_slice(&hash)))

@@ -4,7 +4,7 @@ use alloy_primitives::{Address, B256, U256};
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
 use nvm_primitives::{StateKey, sha256_parts};
-use nvm_state_api::{StateAccess, StateError, TxOverlay};
+use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
 use nvm_vm_api::block_hash_key;
 use revm::{
     bytecode::Bytecode,
@@ -57,6 +57,29 @@ impl<'s, 'b> UnifiedDb<'s, 'b> {
     }
 }
 
+/// Access to the node's state under revm, for the ledger's ERC-20 views.
+pub trait StateDb {
+    fn state(&mut self) -> &mut dyn StateAccess;
+}
+
+impl StateDb for UnifiedDb<'_, '_> {
+    fn state(&mut self) -> &mut dyn StateAccess {
+        self.state
+    }
+}
+
+/// What an ERC-20 view's address shows as code: `INVALID`. Never run (the view is a precompile),
+/// but it makes the address a contract to `EXTCODESIZE` and to tools.
+pub const ERC20_VIEW_CODE: [u8; 1] = [0xFE];
+
+/// The mint whose ERC-20 view is at `address`, if any.
+pub(crate) fn view_mint(
+    state: &mut dyn StateAccess,
+    address: &Address,
+) -> Result<Option<[u8; 32]>, DbError> {
+    Ok(Ledger::mint_of_erc20_view(state, &address.into_array())?)
+}
+
 /// The identity behind an EVM address.
 pub(crate) fn identity_of(
     state: &mut dyn StateAccess,
@@ -69,6 +92,10 @@ impl Database for UnifiedDb<'_, '_> {
     type Error = DbError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+        if view_mint(self.state, &address)?.is_some() {
+            let code = Bytecode::new_raw(ERC20_VIEW_CODE.to_vec().into());
+            return Ok(Some(AccountInfo::new(U256::ZERO, 0, code.hash_slow(), code)));
+        }
         let id = identity_of(self.state, &address)?;
         let balance = Ledger::balance(self.state, &NATIVE_MINT, &id)?;
         let nonce = Registry::nonce(self.state, &id)?;
@@ -89,11 +116,19 @@ impl Database for UnifiedDb<'_, '_> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
+        let view_code = Bytecode::new_raw(ERC20_VIEW_CODE.to_vec().into());
+        if code_hash == view_code.hash_slow() {
+            return Ok(view_code);
+        }
         let code = self.state.get(&code_key(&code_hash))?.unwrap_or_default();
         Ok(Bytecode::new_raw(code.into()))
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+        // An ERC-20 view's slots are ledger keys (balances, allowances) holding u128 amounts.
+        if view_mint(self.state, &address)?.is_some() {
+            return Ok(U256::from(self.state.get_u128(&index.to_be_bytes::<32>())?));
+        }
         Ok(match self.state.get(&storage_key(&address, &index))? {
             Some(bytes) if bytes.len() == 32 => U256::from_be_slice(&bytes),
             _ => U256::ZERO,

@@ -1,9 +1,349 @@
-//! The ERC-20 view of the ledger (SPEC §3): every mint answers at its own EVM address.
+//! The ERC-20 view of the ledger (SPEC §3): every mint answers at its own EVM address with the
+//! ERC-20 interface, reading and writing the ledger's own balances and allowances — no wrapped
+//! copy. It runs as a precompile beside revm's Ethereum ones. Its writes go through revm's
+//! journal (ledger keys appear as storage slots of the view's address, the native token's
+//! balances are the accounts' balances), so a revert undoes them like any contract's writes.
 
-use alloy_primitives::Address;
-use nvm_primitives::{Mint, sha256_parts};
+use crate::db::StateDb;
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
+use alloy_sol_types::{Revert, SolCall, SolError, SolEvent, sol};
+use nvm_identity::{Registry, VmAddress, index_key};
+use nvm_ledger::{Ledger, NATIVE_MINT, allowance_key, balance_key};
+use nvm_primitives::{IdCom, Mint};
+use revm::{
+    context::{Cfg, ContextTr, JournalTr},
+    handler::{EthPrecompiles, PrecompileProvider},
+    interpreter::{CallInputs, CallScheme, Gas, InstructionResult, InterpreterResult},
+    primitives::{AddressSet, hardfork::SpecId},
+};
 
 /// Where a ledger token answers as an ERC-20: `SHA-256("erc20-addr:" ‖ mint)[12..32]`.
 pub fn erc20_address(mint: &Mint) -> Address {
-    Address::from_slice(&sha256_parts(&[b"erc20-addr:", mint])[12..])
+    Address::from(nvm_ledger::erc20_view_address(mint))
+}
+
+sol! {
+    function name() external view returns (string);
+    function symbol() external view returns (string);
+    function decimals() external view returns (uint8);
+    function totalSupply() external view returns (uint256);
+    function balanceOf(address owner) external view returns (uint256);
+    function allowance(address owner, address spender) external view returns (uint256);
+    function transfer(address to, uint256 value) external returns (bool);
+    function approve(address spender, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+    /// n-VM extension: pays a 32-byte address (an SVM address or an id_com).
+    function transferToVmAddress(bytes32 to, uint256 value) external returns (bool);
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+}
+
+/// Gas of any call to a view (the reads it makes: token record, index lookups, one slot).
+const CALL_GAS: u64 = 2_600;
+/// Gas of each ledger write (a balance or an allowance), as a storage write.
+const WRITE_GAS: u64 = 5_000;
+/// Gas of a Transfer or Approval log (LOG3 with 32 bytes of data).
+const LOG_GAS: u64 = 375 * 4 + 8 * 32;
+
+/// revm's Ethereum precompiles plus the ledger's ERC-20 views.
+#[derive(Clone, Debug)]
+pub struct LedgerPrecompiles {
+    eth: EthPrecompiles,
+}
+
+impl LedgerPrecompiles {
+    pub fn new(spec: SpecId) -> Self {
+        Self { eth: EthPrecompiles::new(spec) }
+    }
+}
+
+/// Why a view call stops: a revert with a reason, or a failure of the node's state.
+enum Stop {
+    Revert(String),
+    OutOfGas,
+    State(String),
+}
+
+type ViewResult<T> = Result<T, Stop>;
+
+fn state_stop(e: impl std::fmt::Display) -> Stop {
+    Stop::State(e.to_string())
+}
+
+fn slot(key: [u8; 32]) -> U256 {
+    U256::from_be_bytes(key)
+}
+
+/// One call to one view, with the gas it has used so far.
+struct ViewCall<'c, CTX> {
+    ctx: &'c mut CTX,
+    view: Address,
+    mint: Mint,
+    caller: Address,
+    gas: Gas,
+}
+
+impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
+    fn charge(&mut self, cost: u64) -> ViewResult<()> {
+        if self.gas.record_regular_cost(cost) { Ok(()) } else { Err(Stop::OutOfGas) }
+    }
+
+    /// The identity an address names: an EVM address in the reverse index, else a Tron address
+    /// in it, else the EVM address's legacy identity.
+    fn resolve20(&mut self, address: Address) -> ViewResult<IdCom> {
+        let state = self.ctx.db_mut().state();
+        let evm = VmAddress::Evm(address.into_array());
+        let tron = VmAddress::Tvm(address.into_array());
+        let named = if state.get(&index_key(&evm)).map_err(state_stop)?.is_none()
+            && state.get(&index_key(&tron)).map_err(state_stop)?.is_some()
+        {
+            tron
+        } else {
+            evm
+        };
+        Registry::resolve(state, &named).map_err(state_stop)
+    }
+
+    /// The identity a 32-byte address names: an SVM address, or an id_com itself.
+    fn resolve32(&mut self, address: B256) -> ViewResult<IdCom> {
+        let state = self.ctx.db_mut().state();
+        let svm = VmAddress::Svm(address.0);
+        if state.get(&index_key(&svm)).map_err(state_stop)?.is_none()
+            && Registry::get(state, &address.0).map_err(state_stop)?.is_some()
+        {
+            return Ok(address.0);
+        }
+        Registry::resolve(state, &svm).map_err(state_stop)
+    }
+
+    fn load(&mut self, key: [u8; 32]) -> ViewResult<U256> {
+        let view = self.view;
+        self.ctx.journal_mut().load_account(view).map_err(state_stop)?;
+        Ok(self.ctx.journal_mut().sload(view, slot(key)).map_err(state_stop)?.data)
+    }
+
+    fn store(&mut self, key: [u8; 32], value: U256) -> ViewResult<()> {
+        self.charge(WRITE_GAS)?;
+        let view = self.view;
+        self.ctx.journal_mut().load_account(view).map_err(state_stop)?;
+        self.ctx.journal_mut().sstore(view, slot(key), value).map_err(state_stop)?;
+        Ok(())
+    }
+
+    fn balance(&mut self, owner: Address) -> ViewResult<U256> {
+        if self.mint == NATIVE_MINT {
+            let account = self.ctx.journal_mut().load_account(owner).map_err(state_stop)?;
+            return Ok(account.data.info.balance);
+        }
+        let id = self.resolve20(owner)?;
+        self.load(balance_key(&self.mint, &id))
+    }
+
+    /// Moves `value` from `from`'s identity to `to`'s and logs the ERC-20 Transfer.
+    fn move_value(
+        &mut self,
+        from: Address,
+        to: IdCom,
+        to_shown: Address,
+        value: U256,
+    ) -> ViewResult<()> {
+        if self.mint == NATIVE_MINT {
+            // Native balances are EVM account balances: move them through the journal, to the
+            // recipient identity's own EVM account.
+            self.charge(2 * WRITE_GAS)?;
+            let to_account = crate::evm_address(&to);
+            let failed =
+                self.ctx.journal_mut().transfer(from, to_account, value).map_err(state_stop)?;
+            if failed.is_some() {
+                return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
+            }
+        } else {
+            let from_id = self.resolve20(from)?;
+            let (from_key, to_key) =
+                (balance_key(&self.mint, &from_id), balance_key(&self.mint, &to));
+            let available = self.load(from_key)?;
+            if available < value {
+                return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
+            }
+            self.store(from_key, available - value)?;
+            let credited =
+                self.load(to_key)?.checked_add(value).filter(|v| *v <= U256::from(u128::MAX));
+            let credited =
+                credited.ok_or_else(|| Stop::Revert("ERC20: balance overflow".into()))?;
+            self.store(to_key, credited)?;
+        }
+        self.log(Transfer { from, to: to_shown, value }.encode_log_data())
+    }
+
+    fn log(&mut self, data: alloy_primitives::LogData) -> ViewResult<()> {
+        self.charge(LOG_GAS)?;
+        let address = self.view;
+        self.ctx.journal_mut().log(Log { address, data });
+        Ok(())
+    }
+
+    fn spend_allowance(&mut self, owner: Address, value: U256) -> ViewResult<()> {
+        let (owner_id, spender_id) = (self.resolve20(owner)?, self.resolve20(self.caller)?);
+        let key = allowance_key(&self.mint, &owner_id, &spender_id);
+        let allowed = self.load(key)?;
+        if allowed < value {
+            return Err(Stop::Revert("ERC20: insufficient allowance".into()));
+        }
+        // As in the ledger, the largest allowance is unlimited and never spent.
+        if allowed != U256::from(u128::MAX) {
+            self.store(key, allowed - value)?;
+        }
+        Ok(())
+    }
+
+    fn token_info(&mut self) -> ViewResult<nvm_ledger::TokenInfo> {
+        let mint = self.mint;
+        Ledger::token(self.ctx.db_mut().state(), &mint)
+            .map_err(state_stop)?
+            .ok_or_else(|| Stop::Revert("token does not exist".into()))
+    }
+
+    /// Decodes the call and runs it; `is_static` forbids writes.
+    fn dispatch(&mut self, input: &[u8], is_static: bool) -> ViewResult<Vec<u8>> {
+        self.charge(CALL_GAS)?;
+        let selector: [u8; 4] = input
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| Stop::Revert("no function selector".into()))?;
+        let bad = |e: alloy_sol_types::Error| Stop::Revert(format!("malformed call: {e}"));
+        let writes = matches!(
+            selector,
+            transferCall::SELECTOR
+                | approveCall::SELECTOR
+                | transferFromCall::SELECTOR
+                | transferToVmAddressCall::SELECTOR
+        );
+        if writes && is_static {
+            return Err(Stop::Revert("state change in a static call".into()));
+        }
+        let caller = self.caller;
+        Ok(match selector {
+            nameCall::SELECTOR => nameCall::abi_encode_returns(&self.token_info()?.name),
+            symbolCall::SELECTOR => symbolCall::abi_encode_returns(&self.token_info()?.symbol),
+            decimalsCall::SELECTOR => {
+                decimalsCall::abi_encode_returns(&self.token_info()?.decimals)
+            }
+            totalSupplyCall::SELECTOR => {
+                totalSupplyCall::abi_encode_returns(&U256::from(self.token_info()?.supply))
+            }
+            balanceOfCall::SELECTOR => {
+                let call = balanceOfCall::abi_decode(input).map_err(bad)?;
+                balanceOfCall::abi_encode_returns(&self.balance(call.owner)?)
+            }
+            allowanceCall::SELECTOR => {
+                let call = allowanceCall::abi_decode(input).map_err(bad)?;
+                let (owner, spender) = (self.resolve20(call.owner)?, self.resolve20(call.spender)?);
+                let allowed = self.load(allowance_key(&self.mint, &owner, &spender))?;
+                allowanceCall::abi_encode_returns(&allowed)
+            }
+            transferCall::SELECTOR => {
+                let call = transferCall::abi_decode(input).map_err(bad)?;
+                let to = self.resolve20(call.to)?;
+                self.move_value(caller, to, call.to, call.value)?;
+                transferCall::abi_encode_returns(&true)
+            }
+            transferToVmAddressCall::SELECTOR => {
+                let call = transferToVmAddressCall::abi_decode(input).map_err(bad)?;
+                let to = self.resolve32(call.to)?;
+                self.move_value(caller, to, crate::evm_address(&to), call.value)?;
+                transferToVmAddressCall::abi_encode_returns(&true)
+            }
+            approveCall::SELECTOR => {
+                let call = approveCall::abi_decode(input).map_err(bad)?;
+                if call.value > U256::from(u128::MAX) {
+                    return Err(Stop::Revert("ERC20: allowance above the ledger's range".into()));
+                }
+                let (owner, spender) = (self.resolve20(caller)?, self.resolve20(call.spender)?);
+                self.store(allowance_key(&self.mint, &owner, &spender), call.value)?;
+                let approval = Approval { owner: caller, spender: call.spender, value: call.value };
+                self.log(approval.encode_log_data())?;
+                approveCall::abi_encode_returns(&true)
+            }
+            transferFromCall::SELECTOR => {
+                let call = transferFromCall::abi_decode(input).map_err(bad)?;
+                self.spend_allowance(call.from, call.value)?;
+                let to = self.resolve20(call.to)?;
+                self.move_value(call.from, to, call.to, call.value)?;
+                transferFromCall::abi_encode_returns(&true)
+            }
+            other => {
+                return Err(Stop::Revert(format!(
+                    "unknown ERC-20 function 0x{}",
+                    hex::encode(other)
+                )));
+            }
+        })
+    }
+}
+
+impl<CTX: ContextTr<Db: StateDb>> PrecompileProvider<CTX> for LedgerPrecompiles {
+    type Output = InterpreterResult;
+
+    fn set_spec(&mut self, spec: <CTX::Cfg as Cfg>::Spec) -> bool {
+        <EthPrecompiles as PrecompileProvider<CTX>>::set_spec(&mut self.eth, spec)
+    }
+
+    fn run(
+        &mut self,
+        ctx: &mut CTX,
+        inputs: &CallInputs,
+    ) -> Result<Option<InterpreterResult>, String> {
+        if let Some(result) = self.eth.run(ctx, inputs)? {
+            return Ok(Some(result));
+        }
+        let view = inputs.bytecode_address;
+        let mint = Ledger::mint_of_erc20_view(ctx.db_mut().state(), &view.into_array())
+            .map_err(|e| e.to_string())?;
+        let Some(mint) = mint else { return Ok(None) };
+        let input = inputs.input.bytes(ctx);
+        let mut call =
+            ViewCall { ctx, view, mint, caller: inputs.caller, gas: Gas::new(inputs.gas_limit) };
+        // A view's state is the ledger's: code running as another account (DELEGATECALL,
+        // CALLCODE) or sending value to it cannot touch it.
+        let outcome = if !matches!(inputs.scheme, CallScheme::Call | CallScheme::StaticCall)
+            || inputs.target_address != view
+        {
+            Err(Stop::Revert("ERC-20 views can only be called directly".into()))
+        } else if !inputs.value.get().is_zero() {
+            Err(Stop::Revert("ERC-20 views do not accept value".into()))
+        } else {
+            call.dispatch(&input, inputs.is_static)
+        };
+        let gas = call.gas;
+        match outcome {
+            Ok(output) => Ok(Some(InterpreterResult::new(
+                InstructionResult::Return,
+                Bytes::from(output),
+                gas,
+            ))),
+            Err(Stop::Revert(reason)) => Ok(Some(InterpreterResult::new(
+                InstructionResult::Revert,
+                Bytes::from(Revert::from(reason).abi_encode()),
+                gas,
+            ))),
+            Err(Stop::OutOfGas) => {
+                let mut gas = gas;
+                gas.spend_all();
+                Ok(Some(InterpreterResult::new(
+                    InstructionResult::PrecompileOOG,
+                    Bytes::new(),
+                    gas,
+                )))
+            }
+            Err(Stop::State(e)) => Err(e),
+        }
+    }
+
+    fn warm_addresses(&self) -> &AddressSet {
+        self.eth.warm_addresses()
+    }
+
+    fn contains(&self, address: &Address) -> bool {
+        self.eth.contains(address)
+    }
 }

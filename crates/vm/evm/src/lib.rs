@@ -8,8 +8,8 @@ mod ops;
 mod vm;
 
 pub use call::{CallOutcome, CallRequest, estimate_gas, simulate};
-pub use db::{DbError, UnifiedDb, code_hash_key, code_key, storage_key};
-pub use erc20::erc20_address;
+pub use db::{DbError, ERC20_VIEW_CODE, StateDb, UnifiedDb, code_hash_key, code_key, storage_key};
+pub use erc20::{LedgerPrecompiles, erc20_address};
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};
 pub use ops::{EvmOp, OPCODE_CALL, OPCODE_CREATE, TRANSFER_GAS};
 pub use vm::{BLOCK_GAS_LIMIT, EvmVm, TX_GAS_CAP, evm_address, revm_block, revm_tx};

@@ -2,7 +2,8 @@
 
 use crate::{
     EvmOp,
-    db::{UnifiedDb, code_hash_key, code_key, identity_of, storage_key},
+    db::{UnifiedDb, code_hash_key, code_key, identity_of, storage_key, view_mint},
+    erc20::LedgerPrecompiles,
     ops::TRANSFER_GAS,
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
@@ -108,7 +109,8 @@ pub(crate) fn transact(
         .with_db(UnifiedDb::new(state))
         .with_block(revm_block(env))
         .with_cfg(cfg)
-        .build_mainnet();
+        .build_mainnet()
+        .with_precompiles(LedgerPrecompiles::new(spec));
     evm.transact(tx).map_err(state_err)
 }
 
@@ -117,6 +119,16 @@ pub(crate) fn transact(
 pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
     for (address, account) in changes {
         if !account.is_touched() {
+            continue;
+        }
+        if view_mint(state, &address).map_err(|e| VmError::State(e.0))?.is_some() {
+            // An ERC-20 view's changed slots are ledger balances and allowances.
+            for (slot, value) in account.changed_storage_slots() {
+                let amount = u128::try_from(value.present_value).map_err(|_| {
+                    VmError::Failed(format!("ledger amount at {address} exceeds u128"))
+                })?;
+                state.set_u128(slot.to_be_bytes::<32>(), amount);
+            }
             continue;
         }
         let id = identity_of(state, &address)?;

@@ -120,7 +120,10 @@ impl Vm for NativeVm {
             }
             NativeOp::CreateToken { .. } => {
                 let mint = token_mint_id(sender, env.nonce);
-                access.write(token_key(&mint)).write(balance_key(&mint, sender));
+                access
+                    .write(token_key(&mint))
+                    .write(balance_key(&mint, sender))
+                    .write(nvm_ledger::erc20_index_key(&nvm_ledger::erc20_view_address(&mint)));
             }
             NativeOp::Mint { mint, to, .. } => {
                 let to = resolve_before(state, &to, access)?;

@@ -13,7 +13,7 @@ const input = {
   sources,
   settings: {
     optimizer: { enabled: true, runs: 200 },
-    outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+    outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
   },
 };
 const output = JSON.parse(solc.compile(JSON.stringify(input)));
@@ -25,7 +25,11 @@ if (errors.length > 0) {
 const artifacts = {};
 for (const file of Object.keys(output.contracts)) {
   for (const [name, contract] of Object.entries(output.contracts[file])) {
-    artifacts[name] = { abi: contract.abi, bytecode: "0x" + contract.evm.bytecode.object };
+    artifacts[name] = {
+      abi: contract.abi,
+      bytecode: "0x" + contract.evm.bytecode.object,
+      deployedBytecode: "0x" + contract.evm.deployedBytecode.object,
+    };
   }
 }
 fs.writeFileSync(process.argv[2], JSON.stringify(artifacts));

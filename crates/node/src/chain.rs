@@ -119,7 +119,7 @@ impl Chain {
             chain_id: genesis.chain_id,
             tx_fee: genesis.tx_fee,
             shards: nvm_executor::DEFAULT_SHARDS,
-            block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+            block_gas_limit: genesis.block_gas_limit,
         };
         let chain = Self {
             store,

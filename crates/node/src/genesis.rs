@@ -3,7 +3,7 @@
 use nvm_identity::{Registry, SecretKey, VmAddress, id_com_from_credential, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo};
 use nvm_primitives::{IdCom, SchemeId, sha256};
-use nvm_state_api::{MemoryState, TxOverlay, WriteSet};
+use nvm_state_api::{MemoryState, StateAccess, TxOverlay, WriteSet};
 
 /// Chain id of `--dev` networks.
 pub const DEV_CHAIN_ID: u64 = 31_337;
@@ -66,6 +66,18 @@ pub struct Genesis {
     /// Native balances of Ethereum addresses no identity has linked: they belong to each
     /// address's legacy identity (SPEC §2), which the key holder can use.
     pub evm_accounts: Vec<([u8; 20], u128)>,
+    /// Contracts present from the start (as geth's genesis `alloc` has them).
+    pub evm_contracts: Vec<GenesisContract>,
+    /// Most gas one block's EVM transactions may reserve.
+    pub block_gas_limit: u64,
+}
+
+/// A contract in the genesis state: runtime code and storage slots (32-byte big-endian words).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisContract {
+    pub address: [u8; 20],
+    pub code: Vec<u8>,
+    pub storage: Vec<([u8; 32], [u8; 32])>,
 }
 
 impl Genesis {
@@ -89,6 +101,8 @@ impl Genesis {
                 balance: 1_000_000_000 * ONE,
             }],
             evm_accounts,
+            evm_contracts: Vec::new(),
+            block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         }
     }
 
@@ -117,6 +131,16 @@ impl Genesis {
             let id = legacy_id_com(&VmAddress::Evm(*address)).ok_or("no legacy identity")?;
             Ledger::credit(&mut state, &NATIVE_MINT, &id, *balance).map_err(|e| e.to_string())?;
             supply = supply.checked_add(*balance).ok_or("genesis supply overflows")?;
+        }
+        for contract in &self.evm_contracts {
+            let address = nvm_primitives::Address::from(contract.address);
+            let hash = alloy_primitives::keccak256(&contract.code);
+            state.set(nvm_vm_evm::code_key(&hash), contract.code.clone());
+            state.set(nvm_vm_evm::code_hash_key(&address), hash.to_vec());
+            for (slot, value) in &contract.storage {
+                let slot = alloy_primitives::U256::from_be_bytes(*slot);
+                state.set(nvm_vm_evm::storage_key(&address, &slot), value.to_vec());
+            }
         }
         let mut info = Ledger::token(&mut state, &NATIVE_MINT)
             .map_err(|e| e.to_string())?

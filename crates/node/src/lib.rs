@@ -11,6 +11,6 @@ pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
 pub use dev::{BlockPipeline, DevSequencer, StepReport};
 pub use genesis::{
     DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
-    dev_key, mnemonic_addresses,
+    GenesisContract, dev_key, mnemonic_addresses,
 };
 pub use mempool::{AdmissionError, Mempool};

@@ -1,19 +1,20 @@
-//! `nvm bench`: native transfers through the node's own pipeline, timed per stage.
+//! `nvm bench`: native transfers (or, with `--erc20`, ERC-20 transfers in signed Ethereum
+//! transactions) through the node's own pipeline, timed per stage.
+
+mod erc20;
+mod pipeline;
 
 use clap::Args;
 use nvm_executor::VerifiedTx;
 use nvm_identity::{SecretKey, VmAddress, derive_address, id_com_from_credential};
 use nvm_ledger::NATIVE_MINT;
-use nvm_node::{BlockPipeline, Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, Mempool};
+use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount};
 use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, VmKind, sha256};
 use nvm_vm_native::NativeOp;
 use rayon::prelude::*;
 use std::{
     path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -31,6 +32,10 @@ pub struct BenchArgs {
     /// Keep the chain database here instead of a temporary directory.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Run ERC-20 transfers of a Solidity token in signed Ethereum transactions instead, beside
+    /// plain revm executing the same transactions.
+    #[arg(long)]
+    pub erc20: bool,
 }
 
 fn key_of(label: &str, i: usize) -> SecretKey {
@@ -43,6 +48,9 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if args.erc20 {
+        return erc20::run(&args);
+    }
     let senders = args.senders.max(1);
     println!(
         "n-VM bench: {} native transfers, {senders} senders, {} per block, {} threads",
@@ -72,6 +80,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             })
             .collect(),
         evm_accounts: Vec::new(),
+        evm_contracts: Vec::new(),
+        block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     };
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
@@ -112,84 +122,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         rate(ok, verify_time)
     );
 
-    let mempool = Arc::new(Mempool::new(args.txs + 1));
-    let block_txs = args.block_txs.max(1);
-    let (mut execute, mut commit) = (Duration::ZERO, Duration::ZERO);
-    let mut stages = nvm_node::BlockTimings::default();
-    let (mut included, mut failed, mut blocks, mut fallbacks) = (0usize, 0usize, 0usize, 0usize);
-    let admission_over = AtomicBool::new(false);
-    let pipeline = Instant::now();
-    // As in the node, admission (RPC threads there) runs beside block production.
-    let admit = std::thread::scope(|scope| -> Result<Duration, String> {
-        let admission = scope.spawn(|| -> Result<Duration, String> {
-            let started = Instant::now();
-            let result = raws.chunks(block_txs).try_for_each(|chunk| {
-                let admitted = chain.submit(&mempool, chunk.to_vec()).map_err(|e| e.to_string())?;
-                match admitted.into_iter().find_map(Result::err) {
-                    Some(e) => Err(format!("admission failed: {e}")),
-                    None => Ok(()),
-                }
-            });
-            admission_over.store(true, Ordering::Release);
-            result.map(|()| started.elapsed())
-        });
-        let mut pipeline = BlockPipeline::new(chain.clone(), mempool.clone());
-        // The block being committed still has its transactions in the mempool.
-        let mut in_flight = 0;
-        loop {
-            let over = admission_over.load(Ordering::Acquire);
-            if mempool.len() < block_txs + in_flight && !over {
-                std::thread::sleep(Duration::from_micros(200));
-                continue;
-            }
-            let t = Instant::now();
-            let report = pipeline.step(block_txs, blocks as u64 + 1).map_err(|e| e.to_string())?;
-            execute += t.elapsed();
-            commit += report.commit_time;
-            if report.included == 0 && over {
-                break;
-            }
-            fallbacks += report.fell_back_to_serial as usize;
-            stages.ordering += report.timings.ordering;
-            stages.execution += report.timings.execution;
-            stages.state_root += report.timings.state_root;
-            failed += report.failed;
-            included += report.included;
-            in_flight = report.included;
-            blocks += 1;
-        }
-        let t = Instant::now();
-        if let Some((_, time)) = pipeline.finish().map_err(|e| e.to_string())? {
-            commit += time;
-        }
-        execute += t.elapsed();
-        admission.join().map_err(|_| "admission thread panicked".to_string())?
-    })?;
-    let total = pipeline.elapsed();
-    println!("pipeline (admission -> parallel execution -> state root -> fsync'd commit):");
-    println!(
-        "  sustained:        {:>10.0} tx/s  ({included} included in {blocks} blocks, {total:.2?}; {failed} failed, {fallbacks} serial fallbacks)",
-        rate(included, total)
-    );
-    println!(
-        "  admission:        {:>10.0} tx/s  ({admit:.2?} beside block production: decode + batch signature check + nonce/balance)",
-        rate(included, admit)
-    );
-    println!(
-        "  block building:   {:>10.0} tx/s  ({execute:.2?} in all, waiting for the previous commit included; of which:)",
-        rate(included, execute)
-    );
-    for (stage, time) in [
-        ("lane ordering", stages.ordering),
-        ("execution", stages.execution),
-        ("state root (JMT)", stages.state_root),
-    ] {
-        println!("    {stage:<16}  {:>10.0} tx/s  ({time:.2?})", rate(included, time));
-    }
-    println!(
-        "  durable commit:   {:>10.0} tx/s  ({commit:.2?}: one fsync'd redb transaction per block, on its own thread beside the next block)",
-        rate(included, commit)
-    );
+    let included = pipeline::drive(&chain, raws, args.block_txs)?;
     if included != args.txs {
         return Err(format!("only {included} of {} transactions were included", args.txs));
     }

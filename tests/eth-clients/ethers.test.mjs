@@ -8,7 +8,9 @@ import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, 
 
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
-const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 1 });
+// ethers caches identical requests for 250 ms by default, longer than a dev block: a nonce read
+// for one transaction would be reused for the next, as against any fast dev chain (anvil too).
+const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
 provider.pollingInterval = 100;
 const phrase = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
 const account = (i) => HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${i}`).connect(provider);

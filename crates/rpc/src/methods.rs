@@ -238,14 +238,23 @@ fn get_nonce(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     Ok(json!(account_nonce(ctx, &snapshot, &address, pending)?))
 }
 
-/// The next nonce of the identity behind `address` in `state`; with `pending`, counting its
-/// transactions in the mempool (what wallets ask for before signing).
+/// The next nonce of the identity behind `address` in `state`; with `pending`, at the tip
+/// (a block still being committed included) and counting the sender's transactions in the
+/// mempool (what wallets ask for before signing). The mempool drops a block's transactions only
+/// once the block is durable, so the tip read first never misses one in between.
 pub(crate) fn account_nonce(
     ctx: &NodeContext,
     state: &dyn nvm_state_api::StateReader,
     address: &VmAddress,
     pending: bool,
 ) -> Result<u64, ErrorObjectOwned> {
+    let tip;
+    let state = if pending {
+        tip = ctx.chain.tip_state().map_err(internal)?;
+        &tip as &dyn nvm_state_api::StateReader
+    } else {
+        state
+    };
     let mut view = TxOverlay::new(state);
     let id = Registry::resolve(&mut view, address).map_err(internal)?;
     let next = Registry::nonce(&mut view, &id).map_err(internal)?;

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { execFileSync } from "node:child_process";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, Wallet, ethers } from "ethers";
 
 const url = process.env.NVM_RPC_URL;
@@ -219,4 +220,29 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   const native = new ethers.Contract(erc20Address(ethers.ZeroHash), ERC20_ABI, deployer);
   assert.equal(await native.balanceOf(other.address), await provider.getBalance(other.address));
   assert.equal(await native.decimals(), 18n);
+});
+
+test("an Ethereum account linked to an identity (personal_sign, as MetaMask signs) spends its balance", async () => {
+  const wallet = account(4);
+  const nvm = (...args) => execFileSync(process.env.NVM_BIN, args, { env: { ...process.env, NVM_RPC: url } }).toString().trim();
+  const devEvm = process.env.NVM_DEV_EVM;
+  const held = await provider.getBalance(devEvm);
+  const own = await provider.getBalance(wallet.address);
+  const message = nvm("identity", "link-message", "--key", process.env.NVM_DEV_KEY);
+  const signature = await wallet.signMessage(message);
+  nvm("identity", "link-evm", "--key", process.env.NVM_DEV_KEY, "--address", wallet.address, "--signature", signature);
+  // One identity now: the account's own 10,000 NVM joined it, and both addresses show the sum
+  // (less the link's flat fee, which the dev identity also collects as proposer).
+  const joined = await provider.getBalance(devEvm);
+  assert.equal(await provider.getBalance(wallet.address), joined);
+  assert.equal(joined, held + own);
+
+  const receipt = await (await wallet.sendTransaction({ to: other.address, value: 1n })).wait();
+  const block = await provider.getBlock(receipt.blockNumber);
+  // The sender is the identity; as the dev chain's proposer it gets the tip back: only the
+  // burned base fee and the value leave it.
+  assert.equal(await provider.getBalance(devEvm), joined - 1n - receipt.gasUsed * block.baseFeePerGas);
+
+  // A second link of the same account is refused, with the reason.
+  assert.throws(() => nvm("identity", "link-evm", "--key", process.env.NVM_DEV_KEY, "--address", wallet.address, "--signature", signature), /already belongs/);
 });

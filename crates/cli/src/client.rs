@@ -58,6 +58,12 @@ impl Client {
         .ok_or_else(|| "node did not report a nonce".to_string())
     }
 
+    /// The chain the node runs.
+    pub fn chain_id(&self) -> Result<u64, String> {
+        let info = self.call("nvm_chainInfo", vec![])?;
+        info["chainId"].as_u64().ok_or_else(|| "node did not report a chain id".to_string())
+    }
+
     /// Signs `op` as `sender` with `key`, sends it and waits for its receipt.
     pub fn send(
         &self,

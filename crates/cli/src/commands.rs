@@ -183,6 +183,32 @@ pub enum IdentityCommand {
         #[command(flatten)]
         rpc: RpcArgs,
     },
+    /// Link an Ethereum account (e.g. MetaMask's) to an identity: its transactions then act
+    /// for the identity, on its balances. The account signs `nvm identity link-message` with
+    /// `personal_sign`; give that signature, or the account's secret key to sign here.
+    LinkEvm {
+        /// The identity's key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The Ethereum account (0x…, 20 bytes).
+        #[arg(long)]
+        address: String,
+        /// Its EIP-191 signature of the link message (0x…, 65 bytes)...
+        #[arg(long, conflicts_with = "evm_secret")]
+        signature: Option<String>,
+        /// ...or its secret key (0x…, 32 bytes), to sign the message here.
+        #[arg(long)]
+        evm_secret: Option<String>,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Print the message an Ethereum account signs to be linked to an identity.
+    LinkMessage {
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
     /// Show the identity behind any address (asks the node).
     Show {
         address: String,
@@ -224,6 +250,11 @@ fn report(json_mode: bool, receipt: &Value) -> CmdResult {
     }
 }
 
+fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, String> {
+    hex::decode(text.trim_start_matches("0x"))
+        .map_err(|_| format!("{what} must be 0x-hex, got {text:?}"))
+}
+
 pub fn identity(cmd: IdentityCommand) -> CmdResult {
     match cmd {
         IdentityCommand::Create { key, rpc } => {
@@ -241,8 +272,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
             let mut next = KeyFile::load(&new_key)?;
             let client = Client::new(&rpc.rpc)?;
             let id = current.id_com();
-            let info = client.call("nvm_chainInfo", vec![])?;
-            let chain_id = info["chainId"].as_u64().ok_or("node did not report a chain id")?;
+            let chain_id = client.chain_id()?;
             let nonce = client.pending_nonce(&id)?;
             let scheme = next.key.scheme();
             let public_key = next.key.public_key();
@@ -255,6 +285,39 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
                 next.rotated_into = Some(id);
                 next.save(&new_key, true)?;
             }
+            report(rpc.json, &receipt)
+        }
+        IdentityCommand::LinkMessage { key, rpc } => {
+            let id = KeyFile::load(&key)?.id_com();
+            let chain_id = Client::new(&rpc.rpc)?.chain_id()?;
+            println!("{}", nvm_identity::evm_link_message(chain_id, &id));
+            Ok(())
+        }
+        IdentityCommand::LinkEvm { key, address, signature, evm_secret, rpc } => {
+            let file = KeyFile::load(&key)?;
+            let client = Client::new(&rpc.rpc)?;
+            let address: alloy_primitives::Address = address
+                .parse()
+                .map_err(|_| format!("--address must be 0x + 40 hex digits, got {address:?}"))?;
+            let signature = match (signature, evm_secret) {
+                (Some(hex_sig), _) => decode_hex(&hex_sig, "--signature")?,
+                (None, Some(secret)) => {
+                    let secret: [u8; 32] = decode_hex(&secret, "--evm-secret")?
+                        .try_into()
+                        .map_err(|_| "--evm-secret must be 32 bytes")?;
+                    let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&secret.into())
+                        .map_err(|e| format!("--evm-secret: {e}"))?;
+                    let message =
+                        nvm_identity::evm_link_message(client.chain_id()?, &file.id_com());
+                    alloy_signer::SignerSync::sign_message_sync(&signer, message.as_bytes())
+                        .map_err(|e| e.to_string())?
+                        .as_bytes()
+                        .to_vec()
+                }
+                (None, None) => return Err("give --signature or --evm-secret".into()),
+            };
+            let op = NativeOp::LinkEvmAccount { address: address.into_array(), signature };
+            let receipt = client.send(&file, file.id_com(), &op, true)?;
             report(rpc.json, &receipt)
         }
         IdentityCommand::Show { address, rpc } => {

@@ -68,6 +68,8 @@ fn ethers_web3py_and_solc_work_unmodified() {
         ("NVM_ARTIFACTS", artifacts.display().to_string()),
         ("NVM_LEDGER_TOKEN", mint),
         ("NVM_DEV_EVM", dev["evm_display"].as_str().unwrap().to_string()),
+        ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
+        ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
     ];
     run("node", &["--test", "ethers.test.mjs"], &env);
     run("python3", &["test_web3.py"], &env);

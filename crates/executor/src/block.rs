@@ -290,8 +290,10 @@ impl Executor {
             }
         };
         // After the operation, so a VM sees the nonce this transaction uses (the EVM derives
-        // CREATE addresses from it); whatever the VM did to it, the next nonce is this one.
-        Registry::set_nonce(&mut state, &body.sender, tx_env.nonce + 1);
+        // CREATE addresses from it). The next nonce is this one, or more if the operation raised
+        // it (linking an Ethereum account raises it past the account's own).
+        let after = Registry::nonce(&mut state, &body.sender)?;
+        Registry::set_nonce(&mut state, &body.sender, (tx_env.nonce + 1).max(after));
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included {
             sender: body.sender,

@@ -3,9 +3,11 @@
 mod address;
 mod credential;
 mod keys;
+mod link;
 mod registry;
 
 pub use address::{AddressError, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};
+pub use link::{LinkError, evm_link_message, verify_evm_link};
 pub use registry::{IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key};

@@ -228,6 +228,11 @@ pub(crate) fn tx_json(raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult 
         "input": hex0x(&input),
         "type": "0x0",
         "chainId": quantity(tx.body.chain_id),
+        // Signed by an n-VM credential, not an Ethereum key: zero ECDSA fields, as chains show
+        // their system transactions, so that Ethereum tools parse the object.
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
     }))
 }
 

@@ -116,7 +116,13 @@ pub(crate) fn transact(
 
 /// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
 /// through the identity's nonce, code and storage under their own keys.
+///
+/// Several addresses can be one identity (its derived address, a linked Ethereum account, the
+/// coinbase): revm loads each with the identity's balance and changes them apart, so the
+/// identity's new balance is its old one plus every address's change, and its nonce the highest.
 pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
+    // Per identity: the sum of its addresses' balances, how many, the highest nonce.
+    let mut identities: std::collections::HashMap<[u8; 32], (U256, u32, u64)> = Default::default();
     for (address, account) in changes {
         if !account.is_touched() {
             continue;
@@ -132,14 +138,10 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
             continue;
         }
         let id = identity_of(state, &address)?;
-        let balance = u128::try_from(account.info.balance).map_err(|_| {
-            VmError::Failed(format!("balance of {address} exceeds the ledger's range"))
-        })?;
-        state.set_u128(balance_key(&NATIVE_MINT, &id), balance);
-        let nonce_key = nvm_identity::nonce_key(&id);
-        if state.get_u64(&nonce_key)? != account.info.nonce {
-            state.set_encoded(nonce_key, &account.info.nonce);
-        }
+        let entry = identities.entry(id).or_insert((U256::ZERO, 0, 0));
+        entry.0 += account.info.balance;
+        entry.1 += 1;
+        entry.2 = entry.2.max(account.info.nonce);
         if account.is_selfdestructed() {
             state.delete(code_hash_key(&address));
         } else if account.is_created() && account.info.code_hash != KECCAK_EMPTY {
@@ -155,6 +157,24 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
             } else {
                 state.set(key, value.present_value.to_be_bytes::<32>().to_vec());
             }
+        }
+    }
+    for (id, (sum, addresses, nonce)) in identities {
+        let key = balance_key(&NATIVE_MINT, &id);
+        let before = U256::from(state.get_u128(&key)?);
+        let after = sum
+            .checked_sub(before * U256::from(addresses - 1))
+            .and_then(|b| u128::try_from(b).ok())
+            .ok_or_else(|| {
+                VmError::Failed(format!(
+                    "balance of 0x{} leaves the ledger's range",
+                    hex::encode(id)
+                ))
+            })?;
+        state.set_u128(key, after);
+        let nonce_key = nvm_identity::nonce_key(&id);
+        if state.get_u64(&nonce_key)? != nonce {
+            state.set_encoded(nonce_key, &nonce);
         }
     }
     Ok(())

@@ -132,6 +132,15 @@ impl Vm for NativeVm {
             NativeOp::Burn { mint, .. } => {
                 access.write(token_key(&mint)).write(balance_key(&mint, sender));
             }
+            NativeOp::LinkEvmAccount { address, .. } => {
+                let external = VmAddress::Evm(address);
+                let legacy = nvm_identity::legacy_id_com(&external).unwrap_or_default();
+                access
+                    .write(nvm_identity::index_key(&external))
+                    .write(nvm_identity::nonce_key(&legacy))
+                    .write(balance_key(&NATIVE_MINT, &legacy))
+                    .write(balance_key(&NATIVE_MINT, sender));
+            }
         }
         Ok(())
     }
@@ -203,6 +212,21 @@ impl Vm for NativeVm {
             NativeOp::Burn { mint, amount } => {
                 Ledger::burn(state, &mint, &sender, amount).map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &[0; 32], amount));
+            }
+            NativeOp::LinkEvmAccount { address, signature } => {
+                let link_err = |e: nvm_identity::LinkError| match e {
+                    nvm_identity::LinkError::State(s) => VmError::State(s),
+                    other => VmError::Failed(other.to_string()),
+                };
+                nvm_identity::verify_evm_link(env.block.chain_id, &sender, &address, &signature)
+                    .map_err(link_err)?;
+                let legacy = Registry::link_evm(state, &sender, &address).map_err(link_err)?;
+                let held = Ledger::balance(state, &NATIVE_MINT, &legacy).map_err(ledger_err)?;
+                if held > 0 {
+                    Ledger::transfer(state, &NATIVE_MINT, &legacy, &sender, held)
+                        .map_err(ledger_err)?;
+                    logs.push(amount_log(&NATIVE_MINT, transfer_topic(), &legacy, &sender, held));
+                }
             }
         }
         Ok(ExecOutput { logs, ..ExecOutput::default() })

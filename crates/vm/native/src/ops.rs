@@ -28,6 +28,10 @@ pub enum NativeOp {
     Mint { mint: Mint, to: VmAddress, amount: u128 } = 0x07,
     /// Burns units from the authority's own balance.
     Burn { mint: Mint, amount: u128 } = 0x08,
+    /// Links the Ethereum account `address` to the sender: `signature` is that key's EIP-191
+    /// (`personal_sign`) signature of `evm_link_message(chain_id, sender)`. Its native balance
+    /// moves to the sender, and from then on its transactions act for the sender.
+    LinkEvmAccount { address: [u8; 20], signature: Vec<u8> } = 0x09,
 }
 
 impl NativeOp {
@@ -38,7 +42,7 @@ impl NativeOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x08)
+        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x09)
     }
 
     pub fn opcode(&self) -> u8 {

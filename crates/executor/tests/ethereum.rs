@@ -1,0 +1,215 @@
+//! Ethereum-signed transactions in blocks: gas at the EIP-1559 price (tip to the proposer, base
+//! fee burned from the supply), invalid ones leaving no trace, and an Ethereum account linked to
+//! an identity spending that identity's balance.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use common::*;
+use nvm_executor::{BlockOutcome, ExecutionMode, TxError, VerifiedTx};
+use nvm_identity::{Registry, VmAddress, evm_link_message, legacy_id_com};
+use nvm_ledger::{Ledger, NATIVE_MINT, token_key};
+use nvm_primitives::TxStatus;
+use nvm_state_api::{MemoryState, StateAccessExt, TxOverlay};
+use nvm_vm_api::BlockEnv;
+use nvm_vm_native::NativeOp;
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+const GWEI: u128 = 1_000_000_000;
+
+fn signer(i: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&[i + 1; 32].into()).unwrap()
+}
+
+fn legacy(address: Address) -> [u8; 32] {
+    legacy_id_com(&VmAddress::Evm(address.into_array())).unwrap()
+}
+
+/// The executor tests' genesis, with `eth` more native tokens for each signer's address and
+/// the supply set to what is held.
+fn funded(signers: &[&PrivateKeySigner], eth: u128) -> MemoryState {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let mut overlay = TxOverlay::new(&state);
+    for s in signers {
+        Ledger::credit(&mut overlay, &NATIVE_MINT, &legacy(s.address()), eth * ETH).unwrap();
+    }
+    let mut info = Ledger::token(&mut overlay, &NATIVE_MINT).unwrap().unwrap();
+    info.supply = START * (ACTORS as u128 + 1) + signers.len() as u128 * eth * ETH;
+    overlay.set_encoded(token_key(&NATIVE_MINT), &info);
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    state
+}
+
+struct Eip1559 {
+    nonce: u64,
+    to: Address,
+    value: u128,
+    max_fee: u128,
+    tip: u128,
+    chain: u64,
+}
+
+impl Default for Eip1559 {
+    fn default() -> Self {
+        Self {
+            nonce: 0,
+            to: Address::repeat_byte(7),
+            value: ETH,
+            max_fee: 3 * GWEI,
+            tip: GWEI,
+            chain: CHAIN,
+        }
+    }
+}
+
+fn eth_tx(from: &PrivateKeySigner, t: Eip1559) -> VerifiedTx {
+    let tx = TxEip1559 {
+        chain_id: t.chain,
+        nonce: t.nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: t.max_fee,
+        max_priority_fee_per_gas: t.tip,
+        to: TxKind::Call(t.to),
+        value: U256::from(t.value),
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let signature = from.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
+}
+
+fn block(state: &mut MemoryState, height: u64, txs: Vec<VerifiedTx>) -> BlockOutcome {
+    let env = BlockEnv { height, ..env() };
+    let outcome = executor().execute_block(&*state, &env, txs, ExecutionMode::Parallel).unwrap();
+    state.apply(&outcome.writes);
+    outcome
+}
+
+fn native(state: &MemoryState, id: &[u8; 32]) -> u128 {
+    Ledger::balance(&mut TxOverlay::new(state), &NATIVE_MINT, id).unwrap()
+}
+
+fn supply(state: &MemoryState) -> u128 {
+    Ledger::token(&mut TxOverlay::new(state), &NATIVE_MINT).unwrap().unwrap().supply
+}
+
+#[test]
+fn gas_is_paid_at_the_effective_price_tip_to_proposer_base_fee_burned() {
+    let alice = signer(0);
+    let mut state = funded(&[&alice], 10);
+    let base_fee = u128::from(env().base_fee_per_gas);
+    let proposer = Registry::resolve(
+        &mut TxOverlay::new(&state),
+        &VmAddress::Evm(nvm_vm_evm::evm_address(&env().proposer).into_array()),
+    )
+    .unwrap();
+    let (supply_before, proposer_before) = (supply(&state), native(&state, &proposer));
+
+    let outcome = block(&mut state, 1, vec![eth_tx(&alice, Eip1559::default())]);
+    let receipt = &outcome.included[0].receipt;
+    assert_eq!(receipt.status, TxStatus::Success);
+    assert_eq!(receipt.gas_used, 21_000);
+    assert_eq!(outcome.gas_used, 21_000);
+    let price = (base_fee + GWEI).min(3 * GWEI);
+    assert_eq!(receipt.fee_paid, 21_000 * price);
+    assert_eq!(native(&state, &legacy(alice.address())), 10 * ETH - ETH - 21_000 * price);
+    assert_eq!(native(&state, &legacy(Address::repeat_byte(7))), ETH);
+    assert_eq!(native(&state, &proposer), proposer_before + 21_000 * (price - base_fee));
+    assert_eq!(supply(&state), supply_before - 21_000 * base_fee, "the base fee is burned");
+}
+
+#[test]
+fn invalid_ethereum_transactions_are_left_out_and_change_nothing() {
+    let (alice, broke) = (signer(0), signer(1));
+    let mut state = funded(&[&alice], 10);
+    block(&mut state, 1, vec![eth_tx(&alice, Eip1559::default())]);
+    let unprotected = {
+        let tx = TxLegacy {
+            chain_id: None,
+            gas_limit: 21_000,
+            gas_price: 3 * GWEI,
+            to: TxKind::Call(Address::ZERO),
+            ..Default::default()
+        };
+        let signature = alice.sign_hash_sync(&tx.signature_hash()).unwrap();
+        TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+    };
+    assert!(matches!(
+        VerifiedTx::verify(VerifiedTx::tag_ethereum(&unprotected)),
+        Err(TxError::Ethereum(nvm_vm_evm::EthTxError::NotReplayProtected))
+    ));
+    let candidates = vec![
+        eth_tx(&alice, Eip1559::default()), // replayed nonce 0
+        eth_tx(&alice, Eip1559 { nonce: 1, chain: CHAIN + 1, ..Default::default() }), // wrong chain
+        eth_tx(&alice, Eip1559 { nonce: 1, max_fee: 1, tip: 1, ..Default::default() }), // below base fee
+        eth_tx(&alice, Eip1559 { nonce: 1, value: 100 * ETH, ..Default::default() }),   // overdraft
+        eth_tx(&broke, Eip1559::default()), // no funds at all
+    ];
+    let outcome = block(&mut state, 2, candidates);
+    assert!(outcome.included.is_empty());
+    assert!(outcome.writes.is_empty(), "rejected transactions wrote {:?}", outcome.writes.len());
+    let reasons: Vec<String> = outcome.rejected.iter().map(|(_, e)| e.to_string()).collect();
+    assert!(reasons[0].contains("nonce too low"), "{reasons:?}");
+    assert!(matches!(outcome.rejected[1].1, TxError::WrongChain { .. }));
+    assert!(matches!(outcome.rejected[2].1, TxError::FeeCapTooLow { .. }));
+    assert!(matches!(outcome.rejected[3].1, TxError::InsufficientFunds { .. }));
+    assert!(matches!(outcome.rejected[4].1, TxError::InsufficientFunds { available: 0, .. }));
+}
+
+#[test]
+fn a_linked_ethereum_account_spends_the_identity_balance() {
+    let metamask = signer(2);
+    let mut state = funded(&[&metamask], 2);
+    let a = actor(0);
+    let message = evm_link_message(CHAIN, &a.id);
+    let link = |signature: Vec<u8>| NativeOp::LinkEvmAccount {
+        address: metamask.address().into_array(),
+        signature,
+    };
+
+    // Signed by another key: the link fails, nothing but fee and nonce change.
+    let forged = signer(3).sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
+    let outcome = block(&mut state, 1, vec![sign(&a, a.id, 0, &link(forged))]);
+    assert!(
+        matches!(&outcome.included[0].receipt.status, TxStatus::Failed { reason } if reason.contains("not by"))
+    );
+
+    // Linked: the account's 2 NVM move to the identity, and its transactions act for it.
+    let signature = metamask.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
+    let outcome = block(&mut state, 2, vec![sign(&a, a.id, 1, &link(signature.clone()))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    assert_eq!(native(&state, &legacy(metamask.address())), 0);
+    let held = native(&state, &a.id);
+    assert_eq!(held, START - 2 * FEE + 2 * ETH);
+    let spend = eth_tx(&metamask, Eip1559 { nonce: 2, value: ETH / 2, ..Default::default() });
+    let outcome = block(&mut state, 3, vec![spend]);
+    let receipt = &outcome.included[0].receipt;
+    assert_eq!((receipt.status.clone(), receipt.sender), (TxStatus::Success, a.id));
+    assert_eq!(native(&state, &a.id), held - ETH / 2 - receipt.fee_paid);
+
+    // The identity as the block's proposer: the linked account (the caller) and the coinbase
+    // (its derived address) are two EVM accounts of one identity; both changes count.
+    let held = native(&state, &a.id);
+    let env = BlockEnv { height: 4, proposer: a.id, ..env() };
+    let spend = eth_tx(&metamask, Eip1559 { nonce: 3, value: ETH / 4, ..Default::default() });
+    let outcome =
+        executor().execute_block(&state, &env, vec![spend], ExecutionMode::Serial).unwrap();
+    state.apply(&outcome.writes);
+    let burned = 21_000 * u128::from(env.base_fee_per_gas);
+    assert_eq!(native(&state, &a.id), held - ETH / 4 - burned, "the tip comes back, nothing else");
+
+    // The account cannot be linked twice.
+    let again = block(&mut state, 5, vec![sign(&a, a.id, 4, &link(signature))]);
+    assert!(
+        matches!(&again.included[0].receipt.status, TxStatus::Failed { reason } if reason.contains("already belongs"))
+    );
+}

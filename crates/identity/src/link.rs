@@ -1,0 +1,69 @@
+//! Linking an external Ethereum key to an identity (SPEC §2, beyond the paper): the identity's
+//! credential signs the transaction, and the Ethereum key signs an EIP-191 message naming the
+//! identity and the chain — what `personal_sign` in MetaMask produces — so both keys consent.
+
+use crate::{Registry, VmAddress, index_key, legacy_id_com};
+use alloy_primitives::{Address, Signature};
+use nvm_primitives::IdCom;
+use nvm_state_api::{StateAccess, StateAccessExt, StateError};
+
+/// The text the Ethereum key signs (with `personal_sign`, EIP-191) to be linked to `id_com`.
+pub fn evm_link_message(chain_id: u64, id_com: &IdCom) -> String {
+    format!(
+        "n-VM: link this Ethereum account to identity 0x{} on chain {chain_id}",
+        hex::encode(id_com)
+    )
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link signature is not a 65-byte Ethereum signature")]
+    MalformedSignature,
+    #[error("the link signature was made by {signer}, not by {address}")]
+    WrongSigner { address: Address, signer: Address },
+    #[error("{address} already belongs to identity 0x{}", hex::encode(.owner))]
+    AlreadyLinked { address: Address, owner: IdCom },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Checks that `signature` is `address`'s EIP-191 signature of the link message for `id_com`.
+pub fn verify_evm_link(
+    chain_id: u64,
+    id_com: &IdCom,
+    address: &[u8; 20],
+    signature: &[u8],
+) -> Result<(), LinkError> {
+    let signature = Signature::try_from(signature).map_err(|_| LinkError::MalformedSignature)?;
+    let signer = signature
+        .recover_address_from_msg(evm_link_message(chain_id, id_com))
+        .map_err(|_| LinkError::MalformedSignature)?;
+    let address = Address::from(*address);
+    if signer != address {
+        return Err(LinkError::WrongSigner { address, signer });
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Points `address` at `id_com` in the reverse index, so that transactions signed by its key
+    /// act for `id_com`. Returns the address's legacy identity, whose holdings the caller moves.
+    /// The identity's nonce becomes at least the legacy one, so that no transaction the key
+    /// signed before can run again.
+    pub fn link_evm(
+        state: &mut dyn StateAccess,
+        id_com: &IdCom,
+        address: &[u8; 20],
+    ) -> Result<IdCom, LinkError> {
+        let external = VmAddress::Evm(*address);
+        let key = index_key(&external);
+        if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
+            return Err(LinkError::AlreadyLinked { address: Address::from(*address), owner });
+        }
+        state.set_encoded(key, id_com);
+        let legacy = legacy_id_com(&external).unwrap_or_default();
+        let nonce = Self::nonce(state, id_com)?.max(Self::nonce(state, &legacy)?);
+        Self::set_nonce(state, id_com, nonce);
+        Ok(legacy)
+    }
+}

@@ -1,0 +1,17 @@
+//! The Ethereum transaction decoder (what `eth_sendRawTransaction` takes): never panics, accepts
+//! only canonical encodings, and whatever it accepts re-encodes to the same bytes and hash.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nvm_vm_evm::EthereumTx;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(tx) = EthereumTx::decode(data) {
+        assert_eq!(tx.encoded(), data, "non-canonical Ethereum transaction accepted");
+        let mut tagged = vec![nvm_primitives::ETHEREUM_TX_TAG];
+        tagged.extend_from_slice(data);
+        assert_eq!(Some(tx.hash()), nvm_primitives::block_tx_hash(&tagged));
+        let _ = tx.check(Default::default());
+        let _ = tx.revm_tx();
+    }
+});

@@ -246,3 +246,25 @@ test("an Ethereum account linked to an identity (personal_sign, as MetaMask sign
   // A second link of the same account is refused, with the reason.
   assert.throws(() => nvm("identity", "link-evm", "--key", process.env.NVM_DEV_KEY, "--address", wallet.address, "--signature", signature), /already belongs/);
 });
+
+test("eth_call with state overrides (code, balance, storage) changes nothing on chain", async () => {
+  const stranger = Wallet.createRandom().address;
+  // Code returning 42, placed at an empty address for this call only.
+  const code = "0x602a60005260206000f3";
+  const overridden = await provider.send("eth_call", [{ to: stranger, data: "0x" }, "latest", { [stranger]: { code } }]);
+  assert.equal(BigInt(overridden), 42n);
+  assert.equal(await provider.getCode(stranger), "0x");
+  // A balance override is the ledger balance the native ERC-20 view reads.
+  const native = new ethers.Contract(erc20Address(ethers.ZeroHash), ERC20_ABI, provider);
+  const data = native.interface.encodeFunctionData("balanceOf", [stranger]);
+  const rich = await provider.send("eth_call", [{ to: await native.getAddress(), data }, "latest", { [stranger]: { balance: "0x64" } }]);
+  assert.equal(BigInt(rich), 100n);
+  assert.equal(await provider.getBalance(stranger), 0n);
+  // stateDiff sets one slot of a contract: the code above reading slot 0 instead.
+  const sloadCode = "0x60005460005260206000f3";
+  const slot = "0x" + "00".repeat(32);
+  const stored = await provider.send("eth_call", [{ to: stranger, data: "0x" }, "latest", { [stranger]: { code: sloadCode, stateDiff: { [slot]: "0x" + "00".repeat(31) + "07" } } }]);
+  assert.equal(BigInt(stored), 7n);
+  const refused = await rpcError("eth_call", [{ to: stranger }, "latest", { [stranger]: { state: { [slot]: slot } } }]);
+  assert.equal(refused.code, -32602);
+});

@@ -16,7 +16,7 @@ use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::Block;
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::BlockEnv;
-use nvm_vm_evm::{CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
+use nvm_vm_evm::{AccountOverride, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
 use serde_json::{Value, json};
 
 /// geth's code for a reverted call.
@@ -163,11 +163,55 @@ fn failure(outcome: CallOutcome) -> ErrorObjectOwned {
     }
 }
 
+/// `eth_call`'s optional third parameter (geth's state override set), as the EVM applies it.
+fn state_overrides(
+    params: &Params<'_>,
+) -> Result<Vec<(Address, AccountOverride)>, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let Some(raw) = values.get(2).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let set: alloy_rpc_types_eth::state::StateOverride = serde_json::from_value(raw.clone())
+        .map_err(|e| invalid_params(format!("invalid state override: {e}")))?;
+    set.into_iter()
+        .map(|(address, o)| {
+            if o.state.is_some() || o.move_precompile_to.is_some() {
+                return Err(invalid_params(
+                    "state overrides: `state` (replacing all storage) and `movePrecompileToAddress` are not supported; use `stateDiff`",
+                ));
+            }
+            let state_diff = o
+                .state_diff
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(slot, value)| (U256::from_be_bytes(slot.0), U256::from_be_bytes(value.0)))
+                .collect();
+            Ok((address, AccountOverride { balance: o.balance, nonce: o.nonce, code: o.code, state_diff }))
+        })
+        .collect()
+}
+
+/// Runs `simulate` (a call or a gas estimate) on the head state with `params`' overrides applied.
+fn with_overrides<T>(
+    ctx: &NodeContext,
+    params: &Params<'_>,
+    simulate: impl FnOnce(&dyn nvm_state_api::StateReader, &BlockEnv) -> Result<T, nvm_vm_api::VmError>,
+) -> Result<T, ErrorObjectOwned> {
+    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let overrides = state_overrides(params)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let vm_error =
+        |e: nvm_vm_api::VmError| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>);
+    nvm_vm_evm::apply_overrides(&mut view, &overrides).map_err(vm_error)?;
+    let (writes, _) = view.into_writes();
+    let mut state = nvm_state_api::BlockState::new(&snapshot);
+    state.merge(writes);
+    simulate(&state, &head_env(ctx)?).map_err(vm_error)
+}
+
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
-    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
-    let outcome = nvm_vm_evm::simulate(Default::default(), &snapshot, &head_env(ctx)?, &request)
-        .map_err(|e| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>))?;
+    let outcome = with_overrides(ctx, params, |state, env| {
+        nvm_vm_evm::simulate(Default::default(), state, env, &request)
+    })?;
     match outcome {
         CallOutcome::Success { output, .. } => Ok(Value::String(hex0x(&output))),
         failed => Err(failure(failed)),
@@ -176,10 +220,9 @@ fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
-    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
-    let estimate =
-        nvm_vm_evm::estimate_gas(Default::default(), &snapshot, &head_env(ctx)?, &request)
-            .map_err(|e| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>))?;
+    let estimate = with_overrides(ctx, params, |state, env| {
+        nvm_vm_evm::estimate_gas(Default::default(), state, env, &request)
+    })?;
     estimate.map(quantity).map_err(failure)
 }
 

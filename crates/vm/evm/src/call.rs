@@ -3,7 +3,7 @@
 use crate::{TX_GAS_CAP, vm::transact};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress};
-use nvm_state_api::{StateReader, TxOverlay};
+use nvm_state_api::{StateAccess, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
 use revm::{
     context::{
@@ -22,6 +22,50 @@ pub struct CallRequest {
     pub value: U256,
     pub data: Bytes,
     pub gas: Option<u64>,
+}
+
+/// What `eth_call`'s third parameter may change for one account before the call runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountOverride {
+    pub balance: Option<U256>,
+    pub nonce: Option<u64>,
+    pub code: Option<Bytes>,
+    /// Slots to set, others kept (geth's `stateDiff`).
+    pub state_diff: Vec<(U256, U256)>,
+}
+
+/// Writes `overrides` into `view` the way the accounts' state is kept: balances in the ledger
+/// of the identity behind each address, nonces in the identity, code and slots under their keys.
+pub fn apply_overrides(
+    view: &mut TxOverlay<'_>,
+    overrides: &[(Address, AccountOverride)],
+) -> Result<(), VmError> {
+    for (address, o) in overrides {
+        let id = Registry::resolve(view, &VmAddress::Evm(address.into_array()))?;
+        if let Some(balance) = o.balance {
+            let balance = u128::try_from(balance).map_err(|_| {
+                VmError::Invalid(format!("balance override of {address} exceeds u128"))
+            })?;
+            view.set_u128(nvm_ledger::balance_key(&nvm_ledger::NATIVE_MINT, &id), balance);
+        }
+        if let Some(nonce) = o.nonce {
+            Registry::set_nonce(view, &id, nonce);
+        }
+        if let Some(code) = &o.code {
+            let hash = alloy_primitives::keccak256(code);
+            view.set(crate::code_key(&hash), code.to_vec());
+            view.set(crate::code_hash_key(address), hash.to_vec());
+        }
+        for (slot, value) in &o.state_diff {
+            let key = crate::storage_key(address, slot);
+            if value.is_zero() {
+                view.delete(key)
+            } else {
+                view.set(key, value.to_be_bytes::<32>().to_vec())
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How a simulated call ended.

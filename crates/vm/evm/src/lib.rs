@@ -7,7 +7,9 @@ mod ethereum;
 mod ops;
 mod vm;
 
-pub use call::{CallOutcome, CallRequest, estimate_gas, simulate};
+pub use call::{
+    AccountOverride, CallOutcome, CallRequest, apply_overrides, estimate_gas, simulate,
+};
 pub use db::{DbError, ERC20_VIEW_CODE, StateDb, UnifiedDb, code_hash_key, code_key, storage_key};
 pub use erc20::{LedgerPrecompiles, erc20_address};
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};

@@ -9,6 +9,7 @@
 mod common;
 
 use common::{Node, free_port};
+use serde_json::json;
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -43,7 +44,7 @@ fn ethers_web3py_and_solc_work_unmodified() {
     let artifacts = dir.path().join("artifacts.json");
     run("node", &["compile.mjs", artifacts.to_str().unwrap()], &[]);
     let port = free_port();
-    let _node = Node::start(&dir.path().join("chain"), port, 200);
+    let node = Node::start(&dir.path().join("chain"), port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
 
     // A ledger token made with n-VM's own CLI; the clients meet it as an ERC-20.
@@ -73,6 +74,18 @@ fn ethers_web3py_and_solc_work_unmodified() {
     ];
     run("node", &["--test", "ethers.test.mjs"], &env);
     run("python3", &["test_web3.py"], &env);
+
+    // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.
+    let rpc = &env[0].1;
+    let native = nvm(dir.path(), rpc, &["balance", account0, "--prove"], &[]);
+    let eth = node.call("eth_getBalance", vec![json!(account0), json!("latest")]);
+    let eth = u128::from_str_radix(eth.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(native["balance"].as_str().unwrap(), eth.to_string());
+    let gold = nvm(dir.path(), rpc, &["balance", account0, "--token", &env[2].1], &[]);
+    // 100 GLD, less 5 sent, 20 deposited in the vault and 3 sent to the dev identity (ethers).
+    assert_eq!(gold["balance"].as_str().unwrap(), "72000000");
+    let via_rpc = node.call("nvm_getBalance", vec![json!(account0), json!(env[2].1)]);
+    assert_eq!(via_rpc["balance"], gold["balance"]);
 }
 
 /// Runs the `nvm` CLI (`args` then `more`), which must succeed, and returns its JSON output.

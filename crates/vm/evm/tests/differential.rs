@@ -1,16 +1,25 @@
 //! Differential test: random EVM operation sequences run by n-VM's EVM over the unified state
 //! and by plain revm over its in-memory `CacheDB` give the same outcomes, return data, logs, gas
-//! and post-state (balances, nonces, code, storage). Replay a failure with the seed proptest prints.
+//! and post-state (balances, nonces, code, storage) — as operations in native envelopes (gas price
+//! 0), and as signed EIP-1559 transactions paying gas under a base fee (the coinbase's tips and
+//! the burned base fee included). Replay a failure with the seed proptest prints.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::TxKind;
 use alloy_primitives::{Address, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
 use nvm_identity::{Registry, SecretKey};
+use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_primitives::SchemeId;
+use nvm_state_api::StateAccessExt;
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv, Vm, VmError};
-use nvm_vm_evm::{EvmOp, EvmVm, UnifiedDb, evm_address, revm_block, revm_tx};
+use nvm_vm_evm::{EthereumTx, EvmOp, EvmVm, UnifiedDb, evm_address, revm_block, revm_tx};
 use proptest::prelude::*;
 use revm::{
     Context, Database, ExecuteCommitEvm, MainBuilder, MainContext,
@@ -74,7 +83,14 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// Base fee of the block signed transactions run in.
+const BASE_FEE: u64 = 2_000_000_000;
+/// What each signer holds in the signed-transaction runs (enough for gas at a few gwei).
+const SIGNER_START: u128 = 10u128.pow(21);
+
 struct Harness {
+    /// Set in signed-transaction runs: the callers' keys (their addresses act as legacy identities).
+    signers: Vec<PrivateKeySigner>,
     ours: MemoryState,
     theirs: CacheDB<EmptyDB>,
     ids: Vec<[u8; 32]>,
@@ -121,7 +137,149 @@ impl Harness {
             base_fee_per_gas: 0,
             gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         };
-        Self { ours, theirs, ids, callers, contracts: Vec::new(), nonces: vec![0; CALLERS], block }
+        Self {
+            signers: Vec::new(),
+            ours,
+            theirs,
+            ids,
+            callers,
+            contracts: Vec::new(),
+            nonces: vec![0; CALLERS],
+            block,
+        }
+    }
+
+    /// A harness whose callers are Ethereum keys sending signed transactions in a block with
+    /// [`BASE_FEE`]; their legacy identities hold [`SIGNER_START`] each.
+    fn signed() -> Self {
+        let signers: Vec<PrivateKeySigner> = (0..CALLERS)
+            .map(|i| PrivateKeySigner::from_bytes(&[i as u8 + 1; 32].into()).unwrap())
+            .collect();
+        let empty = MemoryState::default();
+        let mut state = TxOverlay::new(&empty);
+        let native = TokenInfo {
+            name: "n".into(),
+            symbol: "N".into(),
+            decimals: 18,
+            supply: 0,
+            authority: None,
+        };
+        Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+        let mut theirs = CacheDB::new(EmptyDB::default());
+        let (mut ids, mut callers) = (Vec::new(), Vec::new());
+        for signer in &signers {
+            let id = legacy_id_com(&VmAddress::Evm(signer.address().into_array())).unwrap();
+            Ledger::credit(&mut state, &NATIVE_MINT, &id, SIGNER_START).unwrap();
+            theirs.insert_account_info(
+                signer.address(),
+                AccountInfo::from_balance(U256::from(SIGNER_START)),
+            );
+            ids.push(id);
+            callers.push(signer.address());
+        }
+        let mut info = Ledger::token(&mut state, &NATIVE_MINT).unwrap().unwrap();
+        info.supply = SIGNER_START * CALLERS as u128;
+        state.set_encoded(nvm_ledger::token_key(&NATIVE_MINT), &info);
+        let (writes, _) = state.into_writes();
+        let mut ours = MemoryState::default();
+        ours.apply(&writes.into_iter().collect());
+        let mut h = Self { signers, ours, theirs, ids, callers, ..Self::new() };
+        h.block.base_fee_per_gas = BASE_FEE;
+        h
+    }
+
+    /// `op` as `caller`'s signed EIP-1559 transaction offering `max_fee` and `tip` per gas.
+    fn sign(&self, caller: usize, op: &EvmOp, max_fee: u128, tip: u128) -> EthereumTx {
+        let (to, value, input, gas_limit) = match op.clone() {
+            EvmOp::Call { to, value, data, gas_limit } => {
+                (TxKind::Call(to.into()), value, data, gas_limit)
+            }
+            EvmOp::Create { value, init_code, gas_limit } => {
+                (TxKind::Create, value, init_code, gas_limit)
+            }
+            EvmOp::Transfer { to, value } => (TxKind::Call(to.into()), value, Vec::new(), 100_000),
+        };
+        let tx = TxEip1559 {
+            chain_id: CHAIN,
+            nonce: self.nonces[caller],
+            gas_limit,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip,
+            to,
+            value: U256::from(value),
+            access_list: Default::default(),
+            input: input.into(),
+        };
+        let signature = self.signers[caller].sign_hash_sync(&tx.signature_hash()).unwrap();
+        EthereumTx::decode(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718()).unwrap()
+    }
+
+    /// A signed transaction through n-VM's EVM; an invalid one changes nothing.
+    fn run_signed_ours(&mut self, caller: usize, tx: &EthereumTx) -> Outcome {
+        let env = TxEnv {
+            block: &self.block,
+            sender: self.ids[caller],
+            nonce: self.nonces[caller],
+            tx_hash: tx.hash(),
+        };
+        let mut overlay = TxOverlay::new(&self.ours);
+        let out = match EvmVm::default().execute_ethereum(&env, tx, &mut overlay) {
+            Ok(out) => out,
+            Err(VmError::Invalid(_)) => return Outcome::Rejected(String::new()),
+            Err(other) => panic!("n-VM EVM failed: {other}"),
+        };
+        let (writes, _) = overlay.into_writes();
+        self.ours.apply(&writes.into_iter().collect());
+        match out.status {
+            Ok(output) => Outcome::Success {
+                output: if tx.created_address().is_some() { Vec::new() } else { output.to_vec() },
+                logs: out
+                    .logs
+                    .iter()
+                    .map(|l| (l.source[12..].to_vec(), l.topics.clone(), l.data.clone()))
+                    .collect(),
+                gas: out.gas_used,
+            },
+            Err(msg) if msg.starts_with("execution reverted: 0x") => {
+                Outcome::Revert(hex::decode(&msg["execution reverted: 0x".len()..]).unwrap())
+            }
+            Err(_) => Outcome::Halt,
+        }
+    }
+
+    /// The same signed transaction through plain revm (base fee check on, fees charged).
+    fn run_signed_theirs(&mut self, tx: &EthereumTx) -> Outcome {
+        let env = TxEnv { block: &self.block, sender: [0; 32], nonce: 0, tx_hash: [0; 32] };
+        let mut cfg = CfgEnv::new_with_spec(revm::primitives::hardfork::SpecId::default());
+        cfg.chain_id = CHAIN;
+        let mut evm = Context::mainnet()
+            .with_db(&mut self.theirs)
+            .with_block(revm_block(&env))
+            .with_cfg(cfg)
+            .build_mainnet();
+        match evm.transact_commit(tx.revm_tx()) {
+            Ok(ExecutionResult::Success { output, logs, gas, .. }) => Outcome::Success {
+                output: match output {
+                    Output::Call(bytes) => bytes.to_vec(),
+                    Output::Create(..) => Vec::new(),
+                },
+                logs: logs
+                    .iter()
+                    .map(|l| {
+                        (
+                            l.address.to_vec(),
+                            l.data.topics().iter().map(|t| t.0).collect(),
+                            l.data.data.to_vec(),
+                        )
+                    })
+                    .collect(),
+                gas: gas.tx_gas_used(),
+            },
+            Ok(ExecutionResult::Revert { output, .. }) => Outcome::Revert(output.to_vec()),
+            Ok(ExecutionResult::Halt { .. }) => Outcome::Halt,
+            Err(EVMError::Transaction(_)) => Outcome::Rejected(String::new()),
+            Err(other) => panic!("plain revm failed: {other}"),
+        }
     }
 
     fn op(&self, step: &Step) -> (usize, EvmOp) {
@@ -284,6 +442,56 @@ proptest! {
                 h.compare(address)?;
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// Signed EIP-1559 transactions, some under the base fee or overdrawn (invalid on both
+    /// sides), paying gas: outcomes, gas and every balance — the coinbase's too — agree.
+    #[test]
+    fn signed_transactions_match_plain_revm(
+        steps in proptest::collection::vec(
+            (step(), prop_oneof![Just(1_000_000_000u128), Just(3_000_000_000u128), Just(9_000_000_000u128)], prop_oneof![Just(0u128), Just(1_000_000_000u128)]),
+            1..24,
+        )
+    ) {
+        let mut h = Harness::signed();
+        let coinbase = evm_address(&h.block.proposer);
+        for (step, max_fee, tip) in &steps {
+            let (caller, op) = h.op(step);
+            let tx = h.sign(caller, &op, *max_fee, *tip);
+            let ours = h.run_signed_ours(caller, &tx);
+            let theirs = h.run_signed_theirs(&tx);
+            prop_assert_eq!(&ours, &theirs, "step {:?} at max fee {} tip {}", step, max_fee, tip);
+            if ours != Outcome::Rejected(String::new()) {
+                h.nonces[caller] += 1;
+                if let (Some(address), Outcome::Success { .. }) = (tx.created_address(), &ours) {
+                    h.contracts.push(address);
+                }
+            }
+            let mut everyone = h.callers.clone();
+            everyone.extend(h.contracts.iter().copied());
+            everyone.extend((CALLERS..CALLERS + 3).map(|t| Address::repeat_byte(t as u8)));
+            everyone.extend([coinbase, Address::repeat_byte(0xCC)]);
+            for address in everyone {
+                h.compare(address)?;
+            }
+        }
+        // The burned base fee left the supply: it is still the sum of the balances.
+        let mut overlay = TxOverlay::new(&h.ours);
+        let supply = Ledger::token(&mut overlay, &NATIVE_MINT).unwrap().unwrap().supply;
+        let mut held = 0u128;
+        let mut db = UnifiedDb::new(&mut overlay);
+        let mut holders = h.callers.clone();
+        holders.extend(h.contracts.iter().copied());
+        holders.extend((CALLERS..CALLERS + 3).map(|t| Address::repeat_byte(t as u8)));
+        holders.extend([coinbase, Address::repeat_byte(0xCC)]);
+        for address in holders {
+            held += db.basic(address).unwrap().map_or(0, |i| u128::try_from(i.balance).unwrap());
+        }
+        prop_assert_eq!(supply, held);
     }
 }
 

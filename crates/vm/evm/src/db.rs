@@ -72,6 +72,21 @@ impl StateDb for UnifiedDb<'_, '_> {
 /// but it makes the address a contract to `EXTCODESIZE` and to tools.
 pub const ERC20_VIEW_CODE: [u8; 1] = [0xFE];
 
+/// The view stub, analysed once, and its hash.
+static VIEW_CODE: std::sync::LazyLock<(Bytecode, B256)> = std::sync::LazyLock::new(|| {
+    let code = Bytecode::new_raw(ERC20_VIEW_CODE.to_vec().into());
+    let hash = code.hash_slow();
+    (code, hash)
+});
+
+/// Contract code by hash, with revm's jump-destination analysis done: code is content-addressed
+/// (its key is its hash), so every transaction and block can share it without invalidation.
+static ANALYSED_CODE: std::sync::LazyLock<
+    std::sync::RwLock<std::collections::HashMap<B256, Bytecode>>,
+> = std::sync::LazyLock::new(Default::default);
+/// Most contracts kept analysed; past it the cache starts over.
+const CODE_CACHE_ENTRIES: usize = 4_096;
+
 /// The mint whose ERC-20 view is at `address`, if any.
 pub(crate) fn view_mint(
     state: &mut dyn StateAccess,
@@ -93,8 +108,8 @@ impl Database for UnifiedDb<'_, '_> {
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
         if view_mint(self.state, &address)?.is_some() {
-            let code = Bytecode::new_raw(ERC20_VIEW_CODE.to_vec().into());
-            return Ok(Some(AccountInfo::new(U256::ZERO, 0, code.hash_slow(), code)));
+            let (code, hash) = &*VIEW_CODE;
+            return Ok(Some(AccountInfo::new(U256::ZERO, 0, *hash, code.clone())));
         }
         let id = identity_of(self.state, &address)?;
         let balance = Ledger::balance(self.state, &NATIVE_MINT, &id)?;
@@ -116,12 +131,23 @@ impl Database for UnifiedDb<'_, '_> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
-        let view_code = Bytecode::new_raw(ERC20_VIEW_CODE.to_vec().into());
-        if code_hash == view_code.hash_slow() {
-            return Ok(view_code);
+        if code_hash == VIEW_CODE.1 {
+            return Ok(VIEW_CODE.0.clone());
         }
-        let code = self.state.get(&code_key(&code_hash))?.unwrap_or_default();
-        Ok(Bytecode::new_raw(code.into()))
+        if let Some(code) =
+            ANALYSED_CODE.read().ok().and_then(|cache| cache.get(&code_hash).cloned())
+        {
+            return Ok(code);
+        }
+        let bytes = self.state.get(&code_key(&code_hash))?.unwrap_or_default();
+        let code = Bytecode::new_raw(bytes.into());
+        if let Ok(mut cache) = ANALYSED_CODE.write() {
+            if cache.len() >= CODE_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(code_hash, code.clone());
+        }
+        Ok(code)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {

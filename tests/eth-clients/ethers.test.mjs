@@ -78,6 +78,10 @@ test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads rece
   assert.equal(transfer.name, "Transfer");
   assert.deepEqual([transfer.args.from, transfer.args.to, transfer.args.value], [deployer.address, other.address, 1234n]);
   assert.equal(await token.balanceOf(other.address), 1234n);
+  // The block's bloom covers its receipts' (what log indexers test blocks with).
+  const header = await provider.send("eth_getBlockByNumber", [ethers.toQuantity(sent.blockNumber), false]);
+  const [blockBloom, receiptBloom] = [BigInt(header.logsBloom), BigInt(sent.logsBloom)];
+  assert.ok(receiptBloom !== 0n && (blockBloom & receiptBloom) === receiptBloom);
 
   const vault = await new ContractFactory(Vault.abi, Vault.bytecode, deployer).deploy(await token.getAddress());
   await vault.waitForDeployment();
@@ -215,6 +219,13 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   const failing = await gold.transfer(other.address, 10n ** 18n, { gasLimit: 100000n });
   assert.equal((await provider.waitForTransaction(failing.hash)).status, 0);
   assert.equal(await ledgerTokenBalance(deployer.address, mint), 72_000000n);
+
+  // The CLI's native transfer that funded the deployer shows as the view's ERC-20 Transfer event,
+  // beside the events the view emitted itself: one event history per token, whichever VM moved it.
+  const received = await gold.queryFilter(gold.filters.Transfer(null, deployer.address), 0, "latest");
+  assert.deepEqual(received.map((e) => [e.args.from, e.args.value]), [[ethers.getAddress(process.env.NVM_DEV_EVM), 100_000000n]]);
+  const sent = await gold.queryFilter(gold.filters.Transfer(deployer.address), 0, "latest");
+  assert.equal(sent.length, 4, "to other, to the vault, to the Tron and the SVM address");
 
   // The native token has its view too: its balances are the accounts' ETH balances.
   const native = new ethers.Contract(erc20Address(ethers.ZeroHash), ERC20_ABI, deployer);

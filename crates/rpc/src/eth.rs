@@ -255,7 +255,7 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
         "nonce": "0x0000000000000000",
         "mixHash": hex0x(&[0; 32]),
         "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
-        "logsBloom": hex0x(&[0; 256]),
+        "logsBloom": crate::eth_tx::block_logs_bloom(ctx, block)?,
         "extraData": "0x",
         "size": quantity(block.transactions.iter().map(|t| t.len() as u128).sum::<u128>()),
         "uncles": [],

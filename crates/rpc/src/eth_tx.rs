@@ -13,7 +13,7 @@ use alloy_consensus::{
     transaction::{Recovered, TransactionInfo},
 };
 use alloy_eips::Typed2718;
-use alloy_primitives::{Address, B256, Bytes, LogData, logs_bloom};
+use alloy_primitives::{Address, B256, Bytes, LogData, U256, logs_bloom};
 use alloy_rpc_types_eth::{
     BlockNumberOrTag, FeeHistory, Filter, FilterBlockOption, Log as RpcLog, Transaction as RpcTx,
     TransactionReceipt,
@@ -23,10 +23,12 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use nvm_executor::VerifiedTx;
+use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_primitives::{
     Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, Transaction, TxStatus, block_tx_hash,
 };
 use nvm_vm_evm::{EthereumTx, EvmOp, erc20_address, evm_address};
+use nvm_vm_native::NativeOp;
 use serde_json::Value;
 
 /// Widest block range one `eth_getLogs` call may scan.
@@ -48,23 +50,84 @@ fn ethereum_of(raw: &[u8]) -> Option<EthereumTx> {
     }
 }
 
-/// The EVM address a log's source shows as: a contract's own address, or a ledger token's ERC-20
-/// view address for logs the ledger emits under a mint.
-fn log_address(source: &[u8; 32]) -> Address {
-    if source[..12].iter().all(|b| *b == 0) {
-        Address::from_slice(&source[12..])
-    } else {
-        erc20_address(source)
-    }
+/// keccak256 of an event signature: its topic 0 in the EVM.
+fn event_topic(signature: &str) -> B256 {
+    alloy_primitives::keccak256(signature.as_bytes())
 }
 
-fn log_data(log: &Log) -> alloy_primitives::Log {
+/// The Ethereum addresses a native operation names, by the legacy identity each stands for: an
+/// address no identity has linked is its own legacy identity, whose EVM address cannot be derived
+/// from its id_com, so its events show it as the operation gave it.
+fn named_evm_addresses(raw: &[u8]) -> Vec<([u8; 32], Address)> {
+    let Some(op) =
+        Transaction::decode(raw).ok().and_then(|t| NativeOp::decode(&t.body.payload).ok())
+    else {
+        return Vec::new();
+    };
+    let given: Vec<VmAddress> = match op {
+        NativeOp::Transfer { to, .. } | NativeOp::Mint { to, .. } => vec![to],
+        NativeOp::Approve { spender, .. } => vec![spender],
+        NativeOp::TransferFrom { owner, to, .. } => vec![owner, to],
+        NativeOp::LinkEvmAccount { address, .. } => vec![VmAddress::Evm(address)],
+        _ => Vec::new(),
+    };
+    given
+        .into_iter()
+        .filter_map(|a| match a {
+            VmAddress::Evm(bytes) => Some((legacy_id_com(&a)?, Address::from(bytes))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An identity's EVM address as a 32-byte topic: as the operation named it, else the identity's
+/// derived one (the zero id, a mint's or burn's other side, stays zero).
+fn address_topic(id: &[u8; 32], named: &[([u8; 32], Address)]) -> B256 {
+    if *id == [0; 32] {
+        return B256::ZERO;
+    }
+    named
+        .iter()
+        .find(|(legacy, _)| legacy == id)
+        .map_or_else(|| evm_address(id), |(_, a)| *a)
+        .into_word()
+}
+
+/// A log in Ethereum's terms. An EVM log keeps its contract address; a ledger log of a native
+/// operation (source = the mint, topics = SHA-256 event names and id_coms) shows as the ERC-20
+/// event of the token's view: `Transfer`/`Approval` from its ERC-20 address, with the identities'
+/// EVM addresses and the amount as a uint256 — what indexers and wallets watch for.
+fn log_data(log: &Log, native: Option<&[([u8; 32], Address)]>) -> alloy_primitives::Log {
+    let word = |t: &[u8; 32]| B256::from(*t);
+    let Some(named) = native else {
+        return alloy_primitives::Log {
+            address: Address::from_slice(&log.source[12..]),
+            data: LogData::new_unchecked(
+                log.topics.iter().map(word).collect(),
+                Bytes::from(log.data.clone()),
+            ),
+        };
+    };
+    let erc20 = match log.topics.first() {
+        Some(t) if *t == nvm_vm_native::transfer_topic() => {
+            Some("Transfer(address,address,uint256)")
+        }
+        Some(t) if *t == nvm_vm_native::approval_topic() => {
+            Some("Approval(address,address,uint256)")
+        }
+        _ => None,
+    };
+    let (topics, data) =
+        match (erc20, log.topics.as_slice(), <[u8; 16]>::try_from(log.data.as_slice())) {
+            (Some(signature), [_, a, b], Ok(amount)) => (
+                vec![event_topic(signature), address_topic(a, named), address_topic(b, named)],
+                Bytes::from(U256::from(u128::from_be_bytes(amount)).to_be_bytes::<32>().to_vec()),
+            ),
+            _ => (log.topics.iter().map(word).collect(), Bytes::from(log.data.clone())),
+        };
     alloy_primitives::Log {
-        address: log_address(&log.source),
-        data: LogData::new_unchecked(
-            log.topics.iter().map(|t| B256::from(*t)).collect(),
-            Bytes::from(log.data.clone()),
-        ),
+        address: erc20_address(&log.source),
+        data: LogData::new_unchecked(topics, data),
     }
 }
 
@@ -77,9 +140,13 @@ struct BlockWithReceipts {
 
 impl BlockWithReceipts {
     fn load(ctx: &NodeContext, height: u64) -> Result<Option<Self>, ErrorObjectOwned> {
-        let Some(block) = ctx.chain.store().block(height).map_err(internal)? else {
-            return Ok(None);
-        };
+        match ctx.chain.store().block(height).map_err(internal)? {
+            Some(block) => Self::of(ctx, block).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn of(ctx: &NodeContext, block: Block) -> Result<Self, ErrorObjectOwned> {
         let mut receipts = Vec::with_capacity(block.transactions.len());
         for raw in &block.transactions {
             let hash =
@@ -88,7 +155,7 @@ impl BlockWithReceipts {
             receipts.push(receipt.ok_or_else(|| internal("block transaction without receipt"))?);
         }
         let hash = B256::from(block.header.hash());
-        Ok(Some(Self { block, hash, receipts }))
+        Ok(Self { block, hash, receipts })
     }
 
     /// Every receipt's logs in RPC form, numbered across the block.
@@ -96,12 +163,16 @@ impl BlockWithReceipts {
         let mut log_index = 0;
         self.receipts
             .iter()
-            .map(|r| {
+            .zip(&self.block.transactions)
+            .map(|(r, raw)| {
+                let native =
+                    nvm_primitives::route_opcode(r.opcode) == Some(nvm_primitives::VmKind::Native);
+                let named = if native { named_evm_addresses(raw) } else { Vec::new() };
                 r.logs
                     .iter()
                     .map(|log| {
                         let rpc = RpcLog {
-                            inner: log_data(log),
+                            inner: log_data(log, native.then_some(named.as_slice())),
                             block_hash: Some(self.hash),
                             block_number: Some(self.block.header.height),
                             block_timestamp: Some(self.block.header.timestamp_ms / 1000),
@@ -149,6 +220,16 @@ impl BlockWithReceipts {
             contract_address: facts.created.filter(|_| success),
         })
     }
+}
+
+/// The bloom filter of every log in `block`, as its Ethereum header carries it.
+pub(crate) fn block_logs_bloom(
+    ctx: &NodeContext,
+    block: &Block,
+) -> Result<alloy_primitives::Bloom, ErrorObjectOwned> {
+    let with = BlockWithReceipts::of(ctx, block.clone())?;
+    let logs = with.rpc_logs();
+    Ok(logs_bloom(logs.iter().flatten().map(|l| &l.inner)))
 }
 
 /// What a receipt says about its transaction, for Ethereum and native transactions alike.

@@ -2,6 +2,7 @@
 with legacy (EIP-155) transactions, reads receipts and logs, and checks balances through n-VM's
 own RPC. Needs NVM_RPC_URL and NVM_ARTIFACTS (written by compile.mjs)."""
 
+import hashlib
 import json
 import os
 import sys
@@ -97,8 +98,28 @@ def test_deploy_and_call_contracts():
         assert selector in str(e.data), e.data
 
 
+def test_vault_pulls_a_ledger_token():
+    """The vault, deployed with a legacy transaction, pulls a ledger token through its ERC-20 view."""
+    mint = os.environ["NVM_LEDGER_TOKEN"]
+    # SPEC §3: the view answers at SHA-256("erc20-addr:" ‖ mint)[12..32].
+    view = Web3.to_checksum_address(hashlib.sha256(b"erc20-addr:" + bytes.fromhex(mint.removeprefix("0x"))).digest()[12:])
+    gold = w3.eth.contract(address=view, abi=ARTIFACTS["Token"]["abi"])
+    assert gold.functions.symbol().call() == "GLD"
+    assert gold.functions.balanceOf(sender.address).call() == 50_000000
+    vault, _ = deploy("Vault", view)
+    approval = send_legacy(gold.functions.approve(vault.address, 10_000000).build_transaction({"from": sender.address}))
+    assert approval.status == 1 and approval.type == 0
+    (event,) = gold.events.Approval().process_receipt(approval)
+    assert (event.args.owner, event.args.spender, event.args.value) == (sender.address, vault.address, 10_000000)
+    assert send_legacy(vault.functions.deposit(10_000000).build_transaction({"from": sender.address})).status == 1
+    def ledger(address):
+        return int(w3.provider.make_request("nvm_getBalance", [address, mint])["result"]["balance"])
+    assert ledger(vault.address) == 10_000000
+    assert ledger(sender.address) == 40_000000 == gold.functions.balanceOf(sender.address).call()
+
+
 def main():
-    tests = [test_chain_facts, test_legacy_value_transfer, test_deploy_and_call_contracts]
+    tests = [test_chain_facts, test_legacy_value_transfer, test_deploy_and_call_contracts, test_vault_pulls_a_ledger_token]
     failed = 0
     for test in tests:
         try:

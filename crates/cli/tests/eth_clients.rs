@@ -63,6 +63,13 @@ fn ethers_web3py_and_solc_work_unmodified() {
         &["transfer", "--key", "dev.json", "--token", &mint, "--to", account0],
         &["--amount", "100"],
     );
+    let account1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    nvm(
+        dir.path(),
+        &rpc,
+        &["transfer", "--key", "dev.json", "--token", &mint, "--to", account1],
+        &["--amount", "50"],
+    );
     let dev = nvm(dir.path(), &rpc, &["identity", "derive", "--key", "dev.json"], &[]);
     let env = [
         ("NVM_RPC_URL", rpc),

@@ -97,3 +97,64 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
         assert!(proposer.store().receipt(&hash).unwrap().is_some(), "transaction {n} lost");
     }
 }
+
+#[test]
+fn blocks_with_ethereum_transactions_verify_on_a_follower() {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_primitives::{Address, TxKind, U256};
+    use alloy_signer::SignerSync;
+    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let genesis = Genesis::dev();
+    let proposer = Chain::open(a.path(), &genesis, [1; 32]).unwrap();
+    let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
+    let wallet =
+        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
+    // Four value transfers and a contract creation (init code returning empty runtime code).
+    let raws: Vec<Vec<u8>> = (0..5u64)
+        .map(|nonce| {
+            let tx = TxEip1559 {
+                chain_id: genesis.chain_id,
+                nonce,
+                gas_limit: 100_000,
+                max_fee_per_gas: 10_000_000_000,
+                max_priority_fee_per_gas: 1_000_000_000,
+                to: if nonce == 4 { TxKind::Create } else { TxKind::Call(Address::repeat_byte(9)) },
+                value: U256::from(nonce),
+                access_list: Default::default(),
+                input: if nonce == 4 {
+                    vec![0x60, 0, 0x60, 0, 0xf3].into()
+                } else {
+                    Default::default()
+                },
+            };
+            let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+            VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+        })
+        .collect();
+    let proposed = proposer.propose(verified(raws), 1_000).unwrap();
+    assert_eq!(proposed.receipts.len(), 5);
+    assert!(proposed.rejected.is_empty());
+    let header = proposed.block.header.clone();
+    assert_eq!(header.gas_used, proposed.receipts.iter().map(|r| r.gas_used).sum::<u64>());
+    assert!(header.gas_used > 4 * 21_000);
+    assert_eq!(
+        header.base_fee_per_gas,
+        nvm_vm_evm::next_base_fee(nvm_vm_evm::INITIAL_BASE_FEE, 0, genesis.block_gas_limit)
+    );
+    let block = proposed.block.clone();
+    proposer.commit(proposed).unwrap();
+
+    // A header claiming other gas use, or another base fee, does not verify.
+    let mut bad = block.clone();
+    bad.header.gas_used += 1;
+    expect_invalid(&follower, &bad);
+    let mut bad = block.clone();
+    bad.header.base_fee_per_gas += 1;
+    expect_invalid(&follower, &bad);
+
+    let rebuilt = follower.verify(&block).unwrap();
+    assert_eq!(follower.commit(rebuilt).unwrap(), proposer.head().unwrap());
+}

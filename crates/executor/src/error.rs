@@ -45,3 +45,11 @@ pub enum TxError {
     #[error(transparent)]
     State(#[from] StateError),
 }
+
+impl TxError {
+    /// Whether the transaction may become valid in a later block without changing: its fee cap
+    /// under a base fee that may fall, or a block already full of gas. Such a transaction waits.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::FeeCapTooLow { .. } | Self::BlockGasExhausted { .. })
+    }
+}

@@ -63,14 +63,22 @@ impl BlockPipeline {
     /// Builds one block from up to `max_txs` ready transactions and hands it to the committer.
     pub fn step(&mut self, max_txs: usize, timestamp_ms: u64) -> Result<StepReport, ChainError> {
         let gas_limit = self.chain.executor().config.block_gas_limit;
-        let candidates = self.mempool.ready(&self.chain.tip_state()?, max_txs, gas_limit);
+        let base_fee = self.chain.next_base_fee()?;
+        let candidates = self.mempool.ready(&self.chain.tip_state()?, max_txs, gas_limit, base_fee);
         let proposed = self.chain.propose(candidates, timestamp_ms);
         // The block in flight must be durable before the next one is handed over; if it failed,
         // the block built on it is dropped too and its transactions stay in the mempool.
         let previous = self.finish()?;
         let proposed = proposed?;
         let included: Vec<TxHash> = proposed.receipts.iter().map(|r| r.tx_hash).collect();
-        let rejected: Vec<TxHash> = proposed.rejected.iter().map(|(tx, _)| tx.hash()).collect();
+        // What can never become valid is dropped; what waits for a lower base fee or an emptier
+        // block stays.
+        let rejected: Vec<TxHash> = proposed
+            .rejected
+            .iter()
+            .filter(|(_, e)| !e.is_retryable())
+            .map(|(tx, _)| tx.hash())
+            .collect();
         for (tx, reason) in &proposed.rejected {
             tracing::debug!(tx = %hex::encode(tx.hash()), %reason, "left out of block");
         }

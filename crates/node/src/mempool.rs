@@ -39,6 +39,8 @@ struct Pooled {
     cost: u128,
     /// Gas it reserves out of a block's gas limit.
     gas: u64,
+    /// Most it pays per gas (an Ethereum transaction's fee cap; unlimited for native envelopes).
+    fee_cap: u128,
     arrival: u64,
 }
 
@@ -148,15 +150,24 @@ impl Mempool {
         }
         inner.arrivals += 1;
         let arrival = inner.arrivals;
-        inner.by_sender.entry(sender).or_default().insert(nonce, Pooled { tx, cost, gas, arrival });
+        let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
+        let pooled = Pooled { tx, cost, gas, fee_cap, arrival };
+        inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
         Ok(hash)
     }
 
-    /// Up to `max` transactions ready to execute, reserving at most `gas_limit` gas together:
-    /// for each sender, the run of consecutive nonces from its next nonce, ordered by arrival
-    /// without ever putting a nonce before a lower one.
-    pub fn ready(&self, state: &dyn StateReader, max: usize, gas_limit: u64) -> Vec<VerifiedTx> {
+    /// Up to `max` transactions ready to execute in a block with `base_fee`, reserving at most
+    /// `gas_limit` gas together: for each sender, the run of consecutive nonces from its next
+    /// nonce, ordered by arrival without ever putting a nonce before a lower one. A transaction
+    /// whose fee cap is under the base fee waits, and so do its sender's later ones.
+    pub fn ready(
+        &self,
+        state: &dyn StateReader,
+        max: usize,
+        gas_limit: u64,
+        base_fee: u64,
+    ) -> Vec<VerifiedTx> {
         let inner = self.inner.lock();
         let mut picked: Vec<(u64, &Pooled)> = Vec::new();
         let mut view = TxOverlay::new(state);
@@ -182,7 +193,7 @@ impl Mempool {
             if held_back.contains(&sender) {
                 continue;
             }
-            if p.gas > gas_left {
+            if p.gas > gas_left || p.fee_cap < u128::from(base_fee) {
                 held_back.insert(sender);
                 continue;
             }
@@ -261,7 +272,7 @@ mod tests {
                 .unwrap();
         }
         let ready: Vec<u64> =
-            pool.ready(&state, 10, u64::MAX).iter().map(VerifiedTx::nonce).collect();
+            pool.ready(&state, 10, u64::MAX, 0).iter().map(VerifiedTx::nonce).collect();
         assert_eq!(ready, vec![0, 1, 2], "nonce 5 waits for 3 and 4");
         assert_eq!(pool.pending_nonce(&dev, 0), 3);
     }
@@ -293,5 +304,45 @@ mod tests {
         let far = pool.submit_raw(&executor, &state, 0, vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
         assert!(matches!(far[0], Err(AdmissionError::NonceTooFarAhead { .. })));
         assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
+    }
+
+    #[test]
+    fn an_ethereum_transaction_under_the_base_fee_waits_and_gas_limits_a_block() {
+        use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+        use alloy_eips::eip2718::Encodable2718;
+        use alloy_signer::SignerSync;
+        use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+        let (executor, state, _) = setup();
+        let wallet =
+            MnemonicBuilder::<English>::default().phrase(crate::DEV_MNEMONIC).build().unwrap();
+        let signed = |nonce: u64| {
+            let tx = TxEip1559 {
+                chain_id: DEV_CHAIN_ID,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 2_000_000_000,
+                to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(1)),
+                ..Default::default()
+            };
+            let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+            VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+        };
+        let pool = Mempool::new(100);
+        for result in pool.submit_raw(&executor, &state, 1_000_000_000, vec![signed(0), signed(1)])
+        {
+            result.unwrap();
+        }
+        let refused = pool.submit_raw(&executor, &state, 3_000_000_000, vec![signed(2)]);
+        assert!(matches!(refused[0], Err(AdmissionError::Invalid(TxError::FeeCapTooLow { .. }))));
+        assert!(
+            pool.ready(&state, 10, u64::MAX, 3_000_000_000).is_empty(),
+            "the fee cap is under it"
+        );
+        assert_eq!(pool.ready(&state, 10, u64::MAX, 1_000_000_000).len(), 2);
+        assert_eq!(
+            pool.ready(&state, 10, 21_000, 1_000_000_000).len(),
+            1,
+            "one fits the gas limit"
+        );
     }
 }

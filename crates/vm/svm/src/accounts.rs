@@ -1,0 +1,89 @@
+//! Solana accounts over the unified state (SPEC §2–§3).
+//!
+//! Every 32-byte address is an identity's: one in the reverse index, else the address's
+//! `legacy_sol:` identity. An account's **lamports are that identity's native-token balance**
+//! in 9 decimals (the ledger keeps 18): the lower 9 digits — less than a lamport — are not shown
+//! to Solana programs and are kept as they are when lamports change, so no value is created or
+//! lost by rounding. Owner, executable flag and data live under the account's own key.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{NATIVE_MINT, balance_key};
+use nvm_primitives::{IdCom, StateKey, sha256_parts};
+use nvm_state_api::{StateAccess, StateAccessExt, StateError};
+use solana_account::{AccountSharedData, ReadableAccount, WritableAccount};
+use solana_pubkey::Pubkey;
+
+/// Native base units per lamport: the ledger's 18 decimals over Solana's 9.
+pub const UNITS_PER_LAMPORT: u128 = 1_000_000_000;
+
+/// `SHA-256("svm:account:" ‖ address)` → [`StoredAccount`]: what an account holds besides lamports.
+pub fn account_key(address: &Pubkey) -> StateKey {
+    sha256_parts(&[b"svm:account:", address.as_ref()])
+}
+
+/// An account's owner, flag and data; absent for a plain system-owned account with no data.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct StoredAccount {
+    pub owner: [u8; 32],
+    pub executable: bool,
+    pub rent_epoch: u64,
+    pub data: Vec<u8>,
+}
+
+/// The identity whose native balance an account's lamports are.
+pub fn identity_of(state: &mut dyn StateAccess, address: &Pubkey) -> Result<IdCom, StateError> {
+    Registry::resolve(state, &VmAddress::Svm(address.to_bytes()))
+}
+
+/// The account at `address` as the SVM sees it; `None` when it holds nothing at all.
+pub fn load(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+) -> Result<Option<AccountSharedData>, StateError> {
+    let id = identity_of(state, address)?;
+    let units = state.get_u128(&balance_key(&NATIVE_MINT, &id))?;
+    let lamports = u64::try_from(units / UNITS_PER_LAMPORT).unwrap_or(u64::MAX);
+    let stored: Option<StoredAccount> = state.get_decoded(&account_key(address))?;
+    Ok(match stored {
+        None if lamports == 0 => None,
+        None => Some(AccountSharedData::new(lamports, 0, &solana_sdk_ids::system_program::id())),
+        Some(s) => {
+            let mut account = AccountSharedData::new(lamports, 0, &Pubkey::new_from_array(s.owner));
+            account.set_data_from_slice(&s.data);
+            account.set_executable(s.executable);
+            account.set_rent_epoch(s.rent_epoch);
+            Some(account)
+        }
+    })
+}
+
+/// Writes an account the SVM changed: its lamports into the identity's native balance (its
+/// sub-lamport remainder kept), the rest under the account's key.
+pub fn store(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    account: &AccountSharedData,
+) -> Result<(), StateError> {
+    let id = identity_of(state, address)?;
+    let key = balance_key(&NATIVE_MINT, &id);
+    let dust = state.get_u128(&key)? % UNITS_PER_LAMPORT;
+    state.set_u128(key, u128::from(account.lamports()) * UNITS_PER_LAMPORT + dust);
+    let plain = account.data().is_empty()
+        && !account.executable()
+        && *account.owner() == solana_sdk_ids::system_program::id();
+    if plain || account.lamports() == 0 {
+        // A system account without data, or one closed (no lamports left): nothing besides
+        // lamports to keep, as Solana garbage-collects empty accounts.
+        state.delete(account_key(address));
+    } else {
+        let stored = StoredAccount {
+            owner: account.owner().to_bytes(),
+            executable: account.executable(),
+            rent_epoch: account.rent_epoch(),
+            data: account.data().to_vec(),
+        };
+        state.set_encoded(account_key(address), &stored);
+    }
+    Ok(())
+}

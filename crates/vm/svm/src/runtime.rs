@@ -1,0 +1,326 @@
+//! Agave's SVM (`solana-svm`'s `TransactionBatchProcessor`, its program runtime, BPF loaders,
+//! syscalls and builtins, unmodified) running Solana transactions over the unified state.
+
+use crate::accounts;
+use agave_feature_set::FeatureSet;
+use nvm_state_api::{StateError, TxOverlay};
+use nvm_vm_api::{BlockEnv, VmError};
+use solana_account::{AccountSharedData, WritableAccount};
+use solana_clock::{Clock, Slot};
+use solana_compute_budget_instruction::instructions_processor::process_compute_budget_instructions;
+use solana_epoch_schedule::EpochSchedule;
+use solana_fee_structure::FeeDetails;
+use solana_hash::Hash;
+use solana_program_runtime::{
+    execution_budget::SVMTransactionExecutionBudget,
+    loaded_programs::{
+        BlockRelation, ForkGraph, ProgramRuntimeEnvironment, ProgramRuntimeEnvironments,
+    },
+    program_cache_entry::ProgramCacheEntry,
+    solana_sbpf::program::BuiltinFunctionDefinition,
+};
+use solana_pubkey::Pubkey;
+use solana_rent::Rent;
+use solana_svm::{
+    account_loader::CheckedTransactionDetails,
+    transaction_processing_result::ProcessedTransaction,
+    transaction_processor::{
+        ExecutionRecordingConfig, TransactionBatchProcessor, TransactionProcessingConfig,
+        TransactionProcessingEnvironment,
+    },
+};
+use solana_svm_callback::{InvokeContextCallback, TransactionProcessingCallback};
+use solana_svm_transaction::svm_message::{SVMMessage, SVMStaticMessage};
+use solana_transaction::sanitized::SanitizedTransaction;
+use std::{
+    cell::RefCell,
+    sync::{Arc, RwLock},
+};
+
+/// Lamports each signature costs, as on Solana.
+pub const LAMPORTS_PER_SIGNATURE: u64 = 5_000;
+
+/// n-VM's chain has no forks: a lower slot is an ancestor of a higher one.
+pub struct LinearForks;
+
+impl ForkGraph for LinearForks {
+    fn relationship(&self, a: Slot, b: Slot) -> BlockRelation {
+        match a.cmp(&b) {
+            std::cmp::Ordering::Less => BlockRelation::Ancestor,
+            std::cmp::Ordering::Equal => BlockRelation::Equal,
+            std::cmp::Ordering::Greater => BlockRelation::Descendant,
+        }
+    }
+}
+
+/// How a Solana transaction ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SvmOutcome {
+    /// `Err` with Solana's own error when an instruction failed: the fee was paid, nothing else.
+    pub status: Result<(), String>,
+    pub logs: Vec<String>,
+    pub compute_units: u64,
+    /// Lamports the fee payer paid (signature fees and priority fee).
+    pub fee_lamports: u64,
+}
+
+/// The SVM of one node: Agave's transaction processor with its builtins and program cache.
+pub struct SvmRuntime {
+    processor: TransactionBatchProcessor<LinearForks>,
+    /// Held so the program cache's weak reference to it stays valid.
+    _forks: Arc<RwLock<LinearForks>>,
+    feature_set: FeatureSet,
+    environment: ProgramRuntimeEnvironment,
+}
+
+/// The builtin programs every transaction can invoke, with the names their accounts hold.
+fn builtins() -> Vec<(Pubkey, &'static str, ProgramCacheEntry)> {
+    let entry =
+        |name: &'static str, register| ProgramCacheEntry::new_builtin(0, name.len(), register);
+    vec![
+        (
+            solana_sdk_ids::system_program::id(),
+            "system_program",
+            entry("system_program", solana_system_program::system_processor::Entrypoint::register),
+        ),
+        (
+            solana_sdk_ids::compute_budget::id(),
+            "compute_budget_program",
+            entry("compute_budget_program", solana_compute_budget_program::Entrypoint::register),
+        ),
+        (
+            solana_sdk_ids::bpf_loader_upgradeable::id(),
+            "solana_bpf_loader_upgradeable_program",
+            entry(
+                "solana_bpf_loader_upgradeable_program",
+                solana_bpf_loader_program::Entrypoint::register,
+            ),
+        ),
+        (
+            solana_sdk_ids::bpf_loader::id(),
+            "solana_bpf_loader_program",
+            entry("solana_bpf_loader_program", solana_bpf_loader_program::Entrypoint::register),
+        ),
+        (
+            solana_sdk_ids::bpf_loader_deprecated::id(),
+            "solana_bpf_loader_deprecated_program",
+            entry(
+                "solana_bpf_loader_deprecated_program",
+                solana_bpf_loader_program::Entrypoint::register,
+            ),
+        ),
+    ]
+}
+
+impl SvmRuntime {
+    /// The SVM with every Agave feature enabled and the full set of syscalls.
+    pub fn new() -> Result<Self, VmError> {
+        let feature_set = FeatureSet::all_enabled();
+        let svm_features = feature_set.runtime_features();
+        let budget = SVMTransactionExecutionBudget::new_with_defaults(
+            svm_features.raise_cpi_nesting_limit_to_8,
+        );
+        let environment = solana_syscalls::create_program_runtime_environment(
+            &svm_features,
+            &budget,
+            true,
+            false,
+        )
+        .map_err(|e| VmError::Invalid(format!("cannot create the SVM program runtime: {e}")))?;
+        let forks = Arc::new(RwLock::new(LinearForks));
+        let mut processor = TransactionBatchProcessor::new_uninitialized(0, 0);
+        processor
+            .global_program_cache
+            .write()
+            .map_err(|_| VmError::Invalid("the SVM program cache is poisoned".into()))?
+            .set_fork_graph(Arc::downgrade(&forks));
+        processor.set_program_runtime_environment(environment.clone());
+        for (id, _, entry) in builtins() {
+            processor.add_builtin(id, entry);
+        }
+        Ok(Self { processor, _forks: forks, feature_set, environment })
+    }
+
+    /// Executes `tx` (signatures already verified) in `block` over `state`. An error is a
+    /// transaction that cannot be processed at all (it changes nothing); an outcome with a failed
+    /// status paid its fee and changed nothing else.
+    pub fn execute(
+        &self,
+        state: &mut TxOverlay<'_>,
+        block: &BlockEnv,
+        tx: &SanitizedTransaction,
+    ) -> Result<SvmOutcome, VmError> {
+        let callback =
+            StateCallback { state: RefCell::new(state), block, failure: RefCell::new(None) };
+        let processor = self.processor.new_from(block.height, 0);
+        processor.reset_and_fill_sysvar_cache_entries(&callback);
+        let check = self.check(tx).map_err(|e| VmError::Invalid(e.to_string()))?;
+        let environment = TransactionProcessingEnvironment {
+            blockhash: Hash::new_from_array(nvm_primitives::sha256_parts(&[
+                b"svm:blockhash:",
+                &block.height.to_le_bytes(),
+            ])),
+            blockhash_lamports_per_signature: LAMPORTS_PER_SIGNATURE,
+            alpenglow_migration_succeeded: false,
+            epoch_total_stake: 0,
+            feature_set: self.feature_set.runtime_features(),
+            program_runtime_environments: ProgramRuntimeEnvironments::new(
+                self.environment.clone(),
+                self.environment.clone(),
+            ),
+            rent: Rent::default(),
+        };
+        let config = TransactionProcessingConfig {
+            recording_config: ExecutionRecordingConfig {
+                enable_log_recording: true,
+                enable_return_data_recording: true,
+                enable_cpi_recording: false,
+                enable_transaction_balance_recording: false,
+            },
+            ..Default::default()
+        };
+        let output = processor.load_and_execute_sanitized_transactions(
+            &callback,
+            std::slice::from_ref(tx),
+            vec![Ok(check)],
+            &environment,
+            &config,
+        );
+        if let Some(e) = callback.failure.take() {
+            return Err(VmError::State(e));
+        }
+        let processed = output
+            .processing_results
+            .into_iter()
+            .next()
+            .ok_or_else(|| VmError::Invalid("the SVM returned no result".into()))?
+            .map_err(|e| VmError::Invalid(e.to_string()))?;
+        let state = callback.state.into_inner();
+        let (status, logs, compute_units, fee_details, writes) = match processed {
+            ProcessedTransaction::Executed(executed) => {
+                let details = executed.execution_details;
+                let writes: Vec<(Pubkey, AccountSharedData)> = match &details.status {
+                    Ok(()) => executed
+                        .loaded_transaction
+                        .accounts
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| tx.is_writable(*i))
+                        .map(|(_, account)| account)
+                        .collect(),
+                    Err(_) => rollback(&executed.loaded_transaction.rollback_accounts),
+                };
+                (
+                    details.status.map_err(|e| e.to_string()),
+                    details.log_messages.unwrap_or_default(),
+                    details.executed_units,
+                    executed.loaded_transaction.fee_details,
+                    writes,
+                )
+            }
+            ProcessedTransaction::FeesOnly(fees_only) => (
+                Err(fees_only.load_error.to_string()),
+                Vec::new(),
+                0,
+                fees_only.fee_details,
+                rollback(&fees_only.rollback_accounts),
+            ),
+        };
+        for (address, account) in &writes {
+            accounts::store(&mut *state, address, account)?;
+        }
+        Ok(SvmOutcome { status, logs, compute_units, fee_lamports: fee_details.total_fee() })
+    }
+
+    /// The transaction's compute budget and fee, from its compute-budget instructions.
+    fn check(
+        &self,
+        tx: &SanitizedTransaction,
+    ) -> Result<CheckedTransactionDetails, solana_transaction_error::TransactionError> {
+        let limits = process_compute_budget_instructions(
+            SVMStaticMessage::program_instructions_iter(tx),
+            &self.feature_set,
+        )?;
+        let signatures = tx
+            .num_transaction_signatures()
+            .saturating_add(tx.num_ed25519_signatures())
+            .saturating_add(tx.num_secp256k1_signatures())
+            .saturating_add(tx.num_secp256r1_signatures());
+        let fee = FeeDetails::new(
+            signatures.saturating_mul(LAMPORTS_PER_SIGNATURE),
+            limits.get_prioritization_fee(),
+        );
+        let budget = limits.get_compute_budget_and_limits(
+            limits.loaded_accounts_bytes,
+            fee,
+            self.feature_set.runtime_features().raise_cpi_nesting_limit_to_8,
+        );
+        Ok(CheckedTransactionDetails::new(None, budget))
+    }
+}
+
+/// The accounts a failed transaction still writes: the fee payer, charged its fee.
+fn rollback(
+    accounts: &solana_svm::rollback_accounts::RollbackAccounts,
+) -> Vec<(Pubkey, AccountSharedData)> {
+    accounts.iter().map(|(address, account)| (*address, account.clone())).collect()
+}
+
+/// Serves accounts to the SVM from the unified state: sysvars from the block, builtin programs
+/// as native-loader accounts, everything else through [`accounts::load`].
+struct StateCallback<'s, 'b, 'e> {
+    state: RefCell<&'s mut TxOverlay<'b>>,
+    block: &'e BlockEnv,
+    /// The first state failure: the SVM cannot report one, so execution stops being trusted.
+    failure: RefCell<Option<StateError>>,
+}
+
+impl StateCallback<'_, '_, '_> {
+    fn sysvar(&self, address: &Pubkey) -> Option<AccountSharedData> {
+        let data = if *address == solana_sdk_ids::sysvar::clock::id() {
+            let seconds = i64::try_from(self.block.timestamp_ms / 1000).unwrap_or(i64::MAX);
+            bincode::serialize(&Clock {
+                slot: self.block.height,
+                epoch_start_timestamp: 0,
+                epoch: 0,
+                leader_schedule_epoch: 0,
+                unix_timestamp: seconds,
+            })
+        } else if *address == solana_sdk_ids::sysvar::rent::id() {
+            bincode::serialize(&Rent::default())
+        } else if *address == solana_sdk_ids::sysvar::epoch_schedule::id() {
+            bincode::serialize(&EpochSchedule::without_warmup())
+        } else {
+            return None;
+        };
+        let data = data.ok()?;
+        let mut account = AccountSharedData::new(1, data.len(), &solana_sdk_ids::sysvar::id());
+        account.set_data_from_slice(&data);
+        Some(account)
+    }
+}
+
+impl InvokeContextCallback for StateCallback<'_, '_, '_> {}
+
+impl TransactionProcessingCallback for StateCallback<'_, '_, '_> {
+    fn get_account_shared_data(&self, address: &Pubkey) -> Option<(AccountSharedData, Slot)> {
+        if let Some(account) = self.sysvar(address) {
+            return Some((account, 0));
+        }
+        if let Some((_, name, _)) = builtins().into_iter().find(|(id, _, _)| id == address) {
+            let mut account =
+                AccountSharedData::new(1, name.len(), &solana_sdk_ids::native_loader::id());
+            account.set_data_from_slice(name.as_bytes());
+            account.set_executable(true);
+            return Some((account, 0));
+        }
+        let mut state = self.state.borrow_mut();
+        match accounts::load(&mut **state, address) {
+            Ok(account) => account.map(|a| (a, 0)),
+            Err(e) => {
+                self.failure.borrow_mut().get_or_insert(e);
+                None
+            }
+        }
+    }
+}

@@ -6,7 +6,10 @@ use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
 use nvm_primitives::{
     IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus, route_opcode,
 };
-use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
+use nvm_state_api::{
+    AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
+    WriteSet,
+};
 use nvm_vm_api::{BlockEnv, TxEnv, VmError};
 use nvm_vm_evm::{EthereumTx, EvmVm};
 use rayon::prelude::*;
@@ -78,6 +81,7 @@ enum TxRun {
         fee_paid: u128,
         gas_used: u64,
         logs: Vec<Log>,
+        program_logs: Vec<String>,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
     },
@@ -89,6 +93,8 @@ pub struct Executor {
     pub dispatcher: Dispatcher,
     /// Runs Ethereum-signed transactions (native envelopes reach the EVM through the dispatcher).
     pub evm: EvmVm,
+    /// Runs Solana transactions (`None` if Agave's runtime could not start).
+    pub svm: Option<Arc<nvm_vm_svm::SvmRuntime>>,
     pub config: ChainConfig,
     /// Threads of block execution. Apart from rayon's global pool, where admission verifies
     /// signatures: a block waiting behind a queue of signature batches would stall the chain.
@@ -97,7 +103,8 @@ pub struct Executor {
 
 impl Executor {
     pub fn new(dispatcher: Dispatcher, config: ChainConfig) -> Self {
-        Self { dispatcher, evm: EvmVm::default(), config, pool: None }
+        let svm = nvm_vm_svm::SvmRuntime::new().ok().map(Arc::new);
+        Self { dispatcher, evm: EvmVm::default(), svm, config, pool: None }
     }
 
     /// Runs block execution on its own pool of `threads` threads.
@@ -136,6 +143,10 @@ impl Executor {
             crate::SignedTx::Ethereum(eth) => {
                 self.check_ethereum_in(&mut view, eth, exact_nonce, base_fee)
             }
+            // Admission of Solana transactions comes with their RPC (issue 4).
+            crate::SignedTx::Solana(_) => Err(TxError::InvalidPayload(
+                "Solana transactions are not accepted by the mempool yet".into(),
+            )),
         }
     }
 
@@ -242,6 +253,7 @@ impl Executor {
             crate::SignedTx::Ethereum(eth) => {
                 self.check_ethereum_in(&mut state, eth, true, env.base_fee_per_gas)
             }
+            crate::SignedTx::Solana(sol) => return self.run_solana(state, env, sol),
         };
         let checked = match checked {
             Ok(checked) if checked.gas_reserved > gas_available => {
@@ -263,7 +275,60 @@ impl Executor {
         match tx.signed() {
             crate::SignedTx::Native(native) => self.run_native(state, &tx_env, native),
             crate::SignedTx::Ethereum(eth) => self.run_ethereum(state, &tx_env, eth),
+            crate::SignedTx::Solana(_) => Ok(TxRun::Invalid(TxError::InvalidPayload(
+                "a Solana transaction reached the envelope path".into(),
+            ))),
         }
+    }
+
+    /// A Solana transaction: its recent blockhash must name one of the last
+    /// [`nvm_vm_svm::MAX_BLOCKHASH_AGE`] blocks and its signature must not have been processed;
+    /// Agave's SVM then charges the fee payer and runs it. The fee goes to the proposer.
+    fn run_solana(
+        &self,
+        mut state: TxOverlay<'_>,
+        env: &BlockEnv,
+        tx: &nvm_vm_svm::SolanaTx,
+    ) -> Result<TxRun, StateError> {
+        let Some(svm) = &self.svm else {
+            return Ok(TxRun::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)));
+        };
+        let blockhash = tx.recent_blockhash();
+        let recent = blockhash == env.parent_hash
+            || state
+                .get_decoded::<u64>(&nvm_vm_svm::recent_blockhash_key(&blockhash))?
+                .is_some_and(|h| env.height.saturating_sub(h) <= nvm_vm_svm::MAX_BLOCKHASH_AGE);
+        if !recent {
+            return Ok(TxRun::Invalid(TxError::BlockhashNotFound(nvm_vm_svm::MAX_BLOCKHASH_AGE)));
+        }
+        let signature_key = nvm_vm_svm::signature_key(&tx.signature());
+        if state.get(&signature_key)?.is_some() {
+            return Ok(TxRun::Invalid(TxError::AlreadyProcessed));
+        }
+        let sender = nvm_vm_svm::accounts::identity_of(&mut state, &tx.fee_payer())?;
+        let outcome = match svm.execute(&mut state, env, tx.sanitized()) {
+            Ok(outcome) => outcome,
+            Err(VmError::State(e)) => return Err(e),
+            Err(e) => return Ok(TxRun::Invalid(TxError::InvalidPayload(e.to_string()))),
+        };
+        state.set_encoded(signature_key, &env.height);
+        let fee = u128::from(outcome.fee_lamports) * nvm_vm_svm::UNITS_PER_LAMPORT;
+        let status = match outcome.status {
+            Ok(()) => TxStatus::Success,
+            Err(reason) => TxStatus::Failed { reason },
+        };
+        let (writes, observed) = state.into_writes();
+        Ok(TxRun::Included {
+            sender,
+            status,
+            credit: fee,
+            fee_paid: fee,
+            gas_used: 0,
+            logs: Vec::new(),
+            program_logs: outcome.logs,
+            writes,
+            observed,
+        })
     }
 
     /// A native envelope: the flat fee, then the operation (undone if it fails), then the nonce.
@@ -302,6 +367,7 @@ impl Executor {
             fee_paid: fee,
             gas_used,
             logs,
+            program_logs: Vec::new(),
             writes,
             observed,
         })
@@ -332,6 +398,7 @@ impl Executor {
             fee_paid: out.fee_paid,
             gas_used: out.gas_used,
             logs: out.logs,
+            program_logs: Vec::new(),
             writes,
             observed,
         })
@@ -391,7 +458,14 @@ impl Executor {
                         .unwrap_or(nvm_primitives::VmKind::Native);
                     lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
                 }
-                None => lanes::shard_of(nvm_primitives::VmKind::Evm, None, self.config.shards),
+                None => {
+                    let vm = if tx.ethereum().is_some() {
+                        nvm_primitives::VmKind::Evm
+                    } else {
+                        nvm_primitives::VmKind::Svm
+                    };
+                    lanes::shard_of(vm, None, self.config.shards)
+                }
             })
             .collect();
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
@@ -520,7 +594,16 @@ impl Executor {
         for (tx, run) in txs.into_iter().zip(runs) {
             match run {
                 TxRun::Invalid(e) => outcome.rejected.push((tx, e)),
-                TxRun::Included { sender, status, credit, fee_paid, gas_used, logs, .. } => {
+                TxRun::Included {
+                    sender,
+                    status,
+                    credit,
+                    fee_paid,
+                    gas_used,
+                    logs,
+                    program_logs,
+                    ..
+                } => {
                     outcome.fees += credit;
                     outcome.gas_used += gas_used;
                     let opcode = match tx.signed() {
@@ -529,6 +612,7 @@ impl Executor {
                             nvm_vm_evm::OPCODE_CREATE
                         }
                         crate::SignedTx::Ethereum(_) => nvm_vm_evm::OPCODE_CALL,
+                        crate::SignedTx::Solana(_) => nvm_primitives::VmKind::Svm.opcode_base(),
                     };
                     let receipt = Receipt {
                         tx_hash: tx.hash(),
@@ -540,6 +624,7 @@ impl Executor {
                         fee_paid,
                         gas_used,
                         logs,
+                        program_logs,
                     };
                     outcome.included.push(IncludedTx { tx, receipt });
                 }

@@ -36,6 +36,12 @@ pub enum TxError {
         "gas limit reached: the transaction needs {needed} gas, the block has {available} left"
     )]
     BlockGasExhausted { needed: u64, available: u64 },
+    #[error(transparent)]
+    Solana(#[from] nvm_vm_svm::SolanaTxError),
+    #[error("Blockhash not found: the recent blockhash is unknown or older than {0} blocks")]
+    BlockhashNotFound(u64),
+    #[error("This transaction has already been processed")]
+    AlreadyProcessed,
     #[error("unknown opcode {0:#04x}: no VM serves it")]
     UnknownOpcode(u8),
     #[error("the {0} VM is not available on this node (opcodes {lo:#04x}-{hi:#04x})", lo = .0.opcode_base(), hi = .0.opcode_base() + 0x0F)]

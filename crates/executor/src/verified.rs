@@ -2,8 +2,9 @@
 
 use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
-use nvm_primitives::{ETHEREUM_TX_TAG, SchemeId, Transaction, TxHash};
+use nvm_primitives::{ETHEREUM_TX_TAG, SOLANA_TX_TAG, SchemeId, Transaction, TxHash};
 use nvm_vm_evm::EthereumTx;
+use nvm_vm_svm::SolanaTx;
 use rayon::prelude::*;
 
 /// What signed a transaction: an n-VM identity's credential, or an Ethereum key (recovered).
@@ -11,6 +12,8 @@ use rayon::prelude::*;
 pub enum SignedTx {
     Native(Transaction),
     Ethereum(Box<EthereumTx>),
+    /// A Solana transaction (every Ed25519 signature verified).
+    Solana(Box<SolanaTx>),
 }
 
 /// A decoded transaction with a verified signature. Only [`VerifiedTx::verify`] and
@@ -38,7 +41,7 @@ impl VerifiedTx {
     pub fn native(&self) -> Option<&Transaction> {
         match &self.signed {
             SignedTx::Native(tx) => Some(tx),
-            SignedTx::Ethereum(_) => None,
+            _ => None,
         }
     }
 
@@ -46,15 +49,17 @@ impl VerifiedTx {
     pub fn ethereum(&self) -> Option<&EthereumTx> {
         match &self.signed {
             SignedTx::Ethereum(tx) => Some(tx),
-            SignedTx::Native(_) => None,
+            _ => None,
         }
     }
 
-    /// The sender's nonce this transaction uses.
+    /// The sender's nonce this transaction uses (Solana transactions have none: their
+    /// signature and recent blockhash stop replays).
     pub fn nonce(&self) -> u64 {
         match &self.signed {
             SignedTx::Native(tx) => tx.body.nonce,
             SignedTx::Ethereum(tx) => tx.nonce(),
+            SignedTx::Solana(_) => 0,
         }
     }
 
@@ -70,13 +75,20 @@ impl VerifiedTx {
 
     /// The block encoding of an Ethereum transaction's EIP-2718 bytes.
     pub fn tag_ethereum(eip2718: &[u8]) -> Vec<u8> {
-        let mut raw = Vec::with_capacity(eip2718.len() + 1);
-        raw.push(ETHEREUM_TX_TAG);
-        raw.extend_from_slice(eip2718);
-        raw
+        tagged(ETHEREUM_TX_TAG, eip2718)
+    }
+
+    /// The block encoding of a Solana transaction's wire bytes.
+    pub fn tag_solana(wire: &[u8]) -> Vec<u8> {
+        tagged(SOLANA_TX_TAG, wire)
     }
 
     fn decode(raw: Vec<u8>) -> Result<Decoded, TxError> {
+        if raw.first() == Some(&SOLANA_TX_TAG) {
+            let tx = SolanaTx::decode(&raw[1..])?;
+            let hash = tx.hash();
+            return Ok((SignedTx::Solana(Box::new(tx)), hash, raw));
+        }
         if raw.first() == Some(&ETHEREUM_TX_TAG) {
             if raw.len() > nvm_primitives::MAX_TX_SIZE {
                 return Err(nvm_primitives::DecodeError::Oversize {
@@ -136,9 +148,8 @@ impl VerifiedTx {
                     .map(|(d, verdict)| {
                         let (signed, hash, raw) = d?;
                         match (&signed, verdict) {
-                            (SignedTx::Ethereum(_), _) | (_, Some(Ok(()))) => {
-                                Ok(Self { signed, hash, raw })
-                            }
+                            (SignedTx::Ethereum(_) | SignedTx::Solana(_), _)
+                            | (_, Some(Ok(()))) => Ok(Self { signed, hash, raw }),
                             (_, Some(Err(e))) => Err(TxError::Signature(e)),
                             (SignedTx::Native(tx), None) => Err(TxError::Decode(
                                 nvm_primitives::DecodeError::UnknownScheme(tx.credential.scheme),
@@ -149,4 +160,11 @@ impl VerifiedTx {
             })
             .collect()
     }
+}
+
+fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(bytes.len() + 1);
+    raw.push(tag);
+    raw.extend_from_slice(bytes);
+    raw
 }

@@ -218,6 +218,7 @@ impl Chain {
             height: parent.height + 1,
             timestamp_ms,
             proposer,
+            parent_hash: parent.hash,
             base_fee_per_gas: nvm_vm_evm::next_base_fee(
                 parent.base_fee_per_gas,
                 parent.gas_used,
@@ -265,8 +266,19 @@ impl Chain {
         };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
         // The parent's hash joins the window BLOCKHASH reads; the one that left it is dropped.
+        // Solana transactions name a recent block by its hash: the parent joins those, and the
+        // one that left the window is dropped with it.
         writes.insert(block_hash_key(parent.height), Some(parent.hash.to_vec()));
+        writes.insert(
+            nvm_vm_svm::recent_blockhash_key(&parent.hash),
+            Some(borsh::to_vec(&parent.height).expect("vec write")),
+        );
         if let Some(old) = parent.height.checked_sub(BLOCK_HASH_WINDOW) {
+            if let Some(hash) =
+                state.get(&block_hash_key(old))?.and_then(|h| <[u8; 32]>::try_from(h).ok())
+            {
+                writes.insert(nvm_vm_svm::recent_blockhash_key(&hash), None);
+            }
             writes.insert(block_hash_key(old), None);
         }
         let started = Instant::now();

@@ -35,11 +35,20 @@ impl BlockHeader {
 /// type byte, so Ethereum transactions are tagged rather than told apart by their bytes.
 pub const ETHEREUM_TX_TAG: u8 = 0xEE;
 
+/// First byte of a block transaction that is a Solana transaction (its wire bytes follow): a
+/// one-signature Solana transaction starts with `0x01`, as native envelopes do.
+pub const SOLANA_TX_TAG: u8 = 0x53;
+
 /// The hash a block transaction is known by: a native envelope's body hash, an Ethereum
 /// transaction's own (`keccak256` of its EIP-2718 bytes). `None` if the bytes are neither.
 pub fn block_tx_hash(raw: &[u8]) -> Option<TxHash> {
     match raw.split_first() {
         Some((&ETHEREUM_TX_TAG, eip2718)) => Some(alloy_primitives::keccak256(eip2718).0),
+        // SHA-256 of the first signature (after a one-byte signature count).
+        Some((&SOLANA_TX_TAG, wire)) => match wire.first() {
+            Some(1..=127) if wire.len() >= 65 => Some(crate::sha256(&wire[1..65])),
+            _ => None,
+        },
         _ => crate::Transaction::decode(raw).ok().map(|tx| tx.hash()),
     }
 }
@@ -82,6 +91,8 @@ pub struct Receipt {
     /// Gas an EVM transaction used (0 for VMs that do not meter in gas).
     pub gas_used: u64,
     pub logs: Vec<Log>,
+    /// Program log lines (Solana's `Program log: …`), for VMs that log text.
+    pub program_logs: Vec<String>,
 }
 
 impl Receipt {

@@ -4,6 +4,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use nvm_executor::TxError;
 use nvm_node::AdmissionError;
 use nvm_vm_evm::EthTxError;
+use nvm_vm_svm::SolanaTxError;
 
 /// Stable error codes of the `nvm_*` namespace.
 pub mod codes {
@@ -40,6 +41,10 @@ fn tx_code(e: &TxError) -> i32 {
             EthTxError::Invalid(_) => codes::INVALID_TRANSACTION,
         },
         TxError::FeeCapTooLow { .. } => codes::UNDERPRICED,
+        TxError::Solana(SolanaTxError::Signature) => codes::BAD_SIGNATURE,
+        TxError::Solana(_) => codes::MALFORMED_TX,
+        TxError::BlockhashNotFound(_) => codes::BAD_NONCE,
+        TxError::AlreadyProcessed => codes::ALREADY_KNOWN,
         TxError::BlockGasExhausted { .. } => codes::INVALID_TRANSACTION,
         TxError::Signature(_) => codes::BAD_SIGNATURE,
         TxError::WrongChain { .. } => codes::WRONG_CHAIN,

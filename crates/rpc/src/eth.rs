@@ -146,6 +146,7 @@ fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
         height: head.height,
         timestamp_ms: head.timestamp_ms,
         proposer: proposer.unwrap_or_default(),
+        parent_hash: head.hash,
         base_fee_per_gas: head.base_fee_per_gas,
         gas_limit: ctx.chain.executor().config.block_gas_limit,
     })

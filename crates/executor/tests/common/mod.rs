@@ -91,6 +91,7 @@ pub fn env() -> BlockEnv {
         height: 1,
         timestamp_ms: 0,
         proposer: [0xEE; 32],
+        parent_hash: [0x11; 32],
         base_fee_per_gas: nvm_vm_evm::INITIAL_BASE_FEE,
         gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     }

@@ -38,6 +38,8 @@ pub struct BlockEnv {
     pub height: u64,
     pub timestamp_ms: u64,
     pub proposer: IdCom,
+    /// Hash of the block this one extends (what Solana transactions name as their recent blockhash).
+    pub parent_hash: [u8; 32],
     /// EIP-1559 base fee per gas of this block, in wei (what Ethereum transactions pay, burned).
     pub base_fee_per_gas: u64,
     /// Most gas the block's EVM transactions may use together (what `GASLIMIT` returns).

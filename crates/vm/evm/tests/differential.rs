@@ -132,6 +132,7 @@ impl Harness {
             height: 7,
             timestamp_ms: 1_700_000_000_000,
             proposer: [0xEE; 32],
+            parent_hash: [0x11; 32],
             // Operations in native envelopes run at gas price 0, which plain revm accepts only
             // under a zero base fee.
             base_fee_per_gas: 0,

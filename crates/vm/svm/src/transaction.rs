@@ -1,0 +1,87 @@
+//! Solana transactions as wallets send them (`sendTransaction`: a bincode `VersionedTransaction`,
+//! legacy or v0): strict decoding, every Ed25519 signature verified, sanitized for the SVM.
+
+use nvm_primitives::sha256;
+use solana_message::SimpleAddressLoader;
+use solana_pubkey::Pubkey;
+use solana_transaction::{
+    sanitized::{MessageHash, SanitizedTransaction},
+    versioned::VersionedTransaction,
+};
+use std::collections::HashSet;
+
+/// Largest Solana transaction on the wire (one network packet, as on Solana).
+pub const MAX_SOLANA_TX_SIZE: usize = 1232;
+
+/// Why bytes are not an acceptable Solana transaction, whatever the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SolanaTxError {
+    #[error("Solana transaction is {0} bytes, over the {MAX_SOLANA_TX_SIZE}-byte packet limit")]
+    Oversize(usize),
+    #[error("malformed Solana transaction: {0}")]
+    Malformed(String),
+    #[error("invalid Solana transaction signature")]
+    Signature,
+}
+
+/// A decoded Solana transaction whose signatures all verified.
+#[derive(Clone, Debug)]
+pub struct SolanaTx {
+    tx: SanitizedTransaction,
+}
+
+impl PartialEq for SolanaTx {
+    fn eq(&self, other: &Self) -> bool {
+        self.tx.signatures() == other.tx.signatures()
+    }
+}
+
+impl Eq for SolanaTx {}
+
+impl SolanaTx {
+    /// Decodes wire bytes: no trailing or non-canonical bytes, sanitized message, every signature
+    /// valid. Address-table lookups (v0) are not supported yet and are refused.
+    pub fn decode(raw: &[u8]) -> Result<Self, SolanaTxError> {
+        if raw.len() > MAX_SOLANA_TX_SIZE {
+            return Err(SolanaTxError::Oversize(raw.len()));
+        }
+        let versioned: VersionedTransaction =
+            bincode::deserialize(raw).map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
+        if bincode::serialize(&versioned).ok().as_deref() != Some(raw) {
+            return Err(SolanaTxError::Malformed("non-canonical or trailing bytes".into()));
+        }
+        versioned.sanitize().map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
+        let hash = versioned.verify_and_hash_message().map_err(|_| SolanaTxError::Signature)?;
+        let tx = SanitizedTransaction::try_create(
+            versioned,
+            MessageHash::Precomputed(hash),
+            Some(false),
+            SimpleAddressLoader::Disabled,
+            &HashSet::new(),
+        )
+        .map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
+        Ok(Self { tx })
+    }
+
+    pub fn sanitized(&self) -> &SanitizedTransaction {
+        &self.tx
+    }
+
+    /// The first signature: the transaction's id on Solana.
+    pub fn signature(&self) -> [u8; 64] {
+        (*self.tx.signature()).into()
+    }
+
+    /// The 32-byte hash n-VM files it under: `SHA-256` of its signature.
+    pub fn hash(&self) -> [u8; 32] {
+        sha256(&self.signature())
+    }
+
+    pub fn fee_payer(&self) -> Pubkey {
+        *self.tx.message().fee_payer()
+    }
+
+    pub fn recent_blockhash(&self) -> [u8; 32] {
+        self.tx.message().recent_blockhash().to_bytes()
+    }
+}

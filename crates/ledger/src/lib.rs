@@ -53,6 +53,20 @@ pub struct TokenInfo {
     pub authority: Option<IdCom>,
 }
 
+impl TokenInfo {
+    /// The native token's record as a chain's first state creates it: fixed supply (counted from
+    /// the balances genesis credits), no mint authority.
+    pub fn native() -> Self {
+        Self {
+            name: "n-VM".into(),
+            symbol: "NVM".into(),
+            decimals: NATIVE_DECIMALS,
+            supply: 0,
+            authority: None,
+        }
+    }
+}
+
 fn hex32(bytes: &[u8; 32]) -> String {
     format!("0x{}", hex::encode(bytes))
 }

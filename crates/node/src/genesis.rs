@@ -110,14 +110,8 @@ impl Genesis {
     pub fn writes(&self) -> Result<WriteSet, String> {
         let empty = MemoryState::default();
         let mut state = TxOverlay::new(&empty);
-        let native = TokenInfo {
-            name: "n-VM".into(),
-            symbol: "NVM".into(),
-            decimals: NATIVE_DECIMALS,
-            supply: 0,
-            authority: None,
-        };
-        Ledger::create_token(&mut state, &NATIVE_MINT, native).map_err(|e| e.to_string())?;
+        Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native())
+            .map_err(|e| e.to_string())?;
         let mut supply = 0u128;
         for account in &self.accounts {
             let id =

@@ -36,14 +36,7 @@ pub fn newcomer() -> Actor {
 pub fn genesis(actors: &[Actor]) -> MemoryState {
     let base = MemoryState::default();
     let mut state = TxOverlay::new(&base);
-    let native = TokenInfo {
-        name: "n-VM".into(),
-        symbol: "NVM".into(),
-        decimals: 18,
-        supply: 0,
-        authority: None,
-    };
-    Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+    Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native()).unwrap();
     for a in actors {
         Registry::create(&mut state, SchemeId::Ed25519, &a.key.public_key(), [0; 32]).unwrap();
         Ledger::credit(&mut state, &NATIVE_MINT, &a.id, START).unwrap();

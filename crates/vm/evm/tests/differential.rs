@@ -104,14 +104,7 @@ impl Harness {
     fn new() -> Self {
         let empty = MemoryState::default();
         let mut state = TxOverlay::new(&empty);
-        let native = TokenInfo {
-            name: "n".into(),
-            symbol: "N".into(),
-            decimals: 18,
-            supply: 0,
-            authority: None,
-        };
-        Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+        Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native()).unwrap();
         let mut theirs = CacheDB::new(EmptyDB::default());
         let (mut ids, mut callers) = (Vec::new(), Vec::new());
         for i in 0..CALLERS {
@@ -158,14 +151,7 @@ impl Harness {
             .collect();
         let empty = MemoryState::default();
         let mut state = TxOverlay::new(&empty);
-        let native = TokenInfo {
-            name: "n".into(),
-            symbol: "N".into(),
-            decimals: 18,
-            supply: 0,
-            authority: None,
-        };
-        Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+        Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native()).unwrap();
         let mut theirs = CacheDB::new(EmptyDB::default());
         let (mut ids, mut callers) = (Vec::new(), Vec::new());
         for signer in &signers {

@@ -40,14 +40,7 @@ fn ledger_units(state: &MemoryState, address: &Pubkey) -> u128 {
 fn funded(payer: &Pubkey) -> MemoryState {
     let empty = MemoryState::default();
     let mut state = TxOverlay::new(&empty);
-    let native = TokenInfo {
-        name: "n".into(),
-        symbol: "N".into(),
-        decimals: 18,
-        supply: 0,
-        authority: None,
-    };
-    Ledger::create_token(&mut state, &NATIVE_MINT, native).unwrap();
+    Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native()).unwrap();
     let id = legacy_id_com(&VmAddress::Svm(payer.to_bytes())).unwrap();
     Ledger::credit(&mut state, &NATIVE_MINT, &id, u128::from(10 * SOL) * UNITS_PER_LAMPORT + 7)
         .unwrap();
@@ -64,7 +57,19 @@ fn funded(payer: &Pubkey) -> MemoryState {
     out
 }
 
-fn run(runtime: &SvmRuntime, state: &mut MemoryState, tx: Transaction) -> nvm_vm_svm::SvmOutcome {
+/// Runs one instruction signed and paid for by `payer`, and applies what it wrote.
+fn run(
+    runtime: &SvmRuntime,
+    state: &mut MemoryState,
+    payer: &Keypair,
+    ix: Instruction,
+) -> nvm_vm_svm::SvmOutcome {
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&payer.pubkey()),
+        &[payer],
+        Default::default(),
+    );
     let tx = SanitizedTransaction::try_from_legacy_transaction(tx, &HashSet::new()).unwrap();
     let mut overlay = TxOverlay::new(&*state);
     let outcome = runtime.execute(&mut overlay, &block(), &tx).unwrap();
@@ -80,13 +85,7 @@ fn system_transfer_moves_ledger_balances_in_lamports() {
     let to = Pubkey::new_unique();
     let mut state = funded(&payer.pubkey());
     let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, SOL);
-    let tx = Transaction::new_signed_with_payer(
-        &[ix],
-        Some(&payer.pubkey()),
-        &[&payer],
-        Default::default(),
-    );
-    let outcome = run(&runtime, &mut state, tx);
+    let outcome = run(&runtime, &mut state, &payer, ix);
     assert_eq!(outcome.status, Ok(()), "{:?}", outcome.logs);
     assert_eq!(outcome.fee_lamports, LAMPORTS_PER_SIGNATURE);
     assert_eq!(ledger_units(&state, &to), u128::from(SOL) * UNITS_PER_LAMPORT);
@@ -105,13 +104,7 @@ fn spl_memo_runs_and_a_failure_only_pays_its_fee() {
         b"hello n-VM",
         vec![AccountMeta::new_readonly(payer.pubkey(), true)],
     );
-    let tx = Transaction::new_signed_with_payer(
-        &[ix],
-        Some(&payer.pubkey()),
-        &[&payer],
-        Default::default(),
-    );
-    let outcome = run(&runtime, &mut state, tx);
+    let outcome = run(&runtime, &mut state, &payer, ix);
     assert_eq!(outcome.status, Ok(()), "{:?}", outcome.logs);
     assert!(
         outcome.logs.iter().any(|l| l.contains("Memo (len 10): \"hello n-VM\"")),
@@ -124,13 +117,7 @@ fn spl_memo_runs_and_a_failure_only_pays_its_fee() {
     let before = ledger_units(&state, &payer.pubkey());
     let to = Pubkey::new_unique();
     let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, 100 * SOL);
-    let tx = Transaction::new_signed_with_payer(
-        &[ix],
-        Some(&payer.pubkey()),
-        &[&payer],
-        Default::default(),
-    );
-    let outcome = run(&runtime, &mut state, tx);
+    let outcome = run(&runtime, &mut state, &payer, ix);
     assert!(outcome.status.is_err(), "{outcome:?}");
     assert_eq!(ledger_units(&state, &to), 0);
     assert_eq!(

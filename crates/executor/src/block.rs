@@ -127,27 +127,60 @@ impl Executor {
         }
     }
 
-    /// Checks a transaction against `state` in a block with `base_fee`: chain, credential (or
-    /// the Ethereum signer's identity), nonce (`exact_nonce`, or at least the next one for
-    /// mempool admission), fees and balance. Returns what it read.
+    /// Checks a transaction against `state` for the block `next`: chain, credential (or the
+    /// Ethereum signer's or Solana fee payer's identity), nonce (`exact_nonce`, or at least the
+    /// next one for mempool admission) or Solana's blockhash and signature, fees and balance.
+    /// Returns what it read.
     pub fn check_envelope(
         &self,
         state: &dyn StateReader,
         tx: &VerifiedTx,
         exact_nonce: bool,
-        base_fee: u64,
+        next: &BlockEnv,
     ) -> Result<EnvelopeCheck, TxError> {
         let mut view = TxOverlay::new(state);
         match tx.signed() {
             crate::SignedTx::Native(native) => self.check_native_in(&mut view, native, exact_nonce),
             crate::SignedTx::Ethereum(eth) => {
-                self.check_ethereum_in(&mut view, eth, exact_nonce, base_fee)
+                self.check_ethereum_in(&mut view, eth, exact_nonce, next.base_fee_per_gas)
             }
-            // Admission of Solana transactions comes with their RPC (issue 4).
-            crate::SignedTx::Solana(_) => Err(TxError::InvalidPayload(
-                "Solana transactions are not accepted by the mempool yet".into(),
-            )),
+            crate::SignedTx::Solana(sol) => self.check_solana_in(&mut view, sol, next),
         }
+    }
+
+    /// [`Executor::check_envelope`] of a Solana transaction: its recent blockhash names one of
+    /// the last [`nvm_vm_svm::MAX_BLOCKHASH_AGE`] blocks, its signature was not processed, and
+    /// its fee payer can pay the signature fees.
+    fn check_solana_in(
+        &self,
+        view: &mut TxOverlay<'_>,
+        tx: &nvm_vm_svm::SolanaTx,
+        env: &BlockEnv,
+    ) -> Result<EnvelopeCheck, TxError> {
+        let blockhash = tx.recent_blockhash();
+        let recent = blockhash == env.parent_hash
+            || view
+                .get_decoded::<u64>(&nvm_vm_svm::recent_blockhash_key(&blockhash))?
+                .is_some_and(|h| env.height.saturating_sub(h) <= nvm_vm_svm::MAX_BLOCKHASH_AGE);
+        if !recent {
+            return Err(TxError::BlockhashNotFound(nvm_vm_svm::MAX_BLOCKHASH_AGE));
+        }
+        if view.get(&nvm_vm_svm::signature_key(&tx.signature()))?.is_some() {
+            return Err(TxError::AlreadyProcessed);
+        }
+        let sender = nvm_vm_svm::accounts::identity_of(view, &tx.fee_payer())?;
+        let available = Ledger::balance(view, &NATIVE_MINT, &sender).map_err(ledger_state)?;
+        let fee = u128::from(tx.signature_fee_lamports()) * nvm_vm_svm::UNITS_PER_LAMPORT;
+        if available < fee {
+            return Err(TxError::InsufficientFunds { needed: fee, available });
+        }
+        Ok(EnvelopeCheck {
+            sender,
+            next_nonce: 0,
+            native_balance: available,
+            max_cost: fee,
+            gas_reserved: 0,
+        })
     }
 
     /// [`Executor::check_envelope`] of a native envelope, inside a transaction's overlay.
@@ -293,19 +326,12 @@ impl Executor {
         let Some(svm) = &self.svm else {
             return Ok(TxRun::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)));
         };
-        let blockhash = tx.recent_blockhash();
-        let recent = blockhash == env.parent_hash
-            || state
-                .get_decoded::<u64>(&nvm_vm_svm::recent_blockhash_key(&blockhash))?
-                .is_some_and(|h| env.height.saturating_sub(h) <= nvm_vm_svm::MAX_BLOCKHASH_AGE);
-        if !recent {
-            return Ok(TxRun::Invalid(TxError::BlockhashNotFound(nvm_vm_svm::MAX_BLOCKHASH_AGE)));
-        }
+        let sender = match self.check_solana_in(&mut state, tx, env) {
+            Ok(checked) => checked.sender,
+            Err(TxError::State(e)) => return Err(e),
+            Err(e) => return Ok(TxRun::Invalid(e)),
+        };
         let signature_key = nvm_vm_svm::signature_key(&tx.signature());
-        if state.get(&signature_key)?.is_some() {
-            return Ok(TxRun::Invalid(TxError::AlreadyProcessed));
-        }
-        let sender = nvm_vm_svm::accounts::identity_of(&mut state, &tx.fee_payer())?;
         let outcome = match svm.execute(&mut state, env, tx.sanitized()) {
             Ok(outcome) => outcome,
             Err(VmError::State(e)) => return Err(e),

@@ -16,6 +16,12 @@ pub enum SignedTx {
     Solana(Box<SolanaTx>),
 }
 
+impl SignedTx {
+    pub fn is_solana(&self) -> bool {
+        matches!(self, Self::Solana(_))
+    }
+}
+
 /// A decoded transaction with a verified signature. Only [`VerifiedTx::verify`] and
 /// [`VerifiedTx::verify_many`] make one, so holding one proves the check was done.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -242,8 +242,8 @@ impl Chain {
         raws: Vec<Vec<u8>>,
     ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
         let (parent, state) = self.tip_view()?;
-        let base_fee = self.env_after(&parent, 0, self.proposer).base_fee_per_gas;
-        Ok(mempool.submit_raw(&self.executor, &state, base_fee, raws))
+        let next = self.env_after(&parent, 0, self.proposer);
+        Ok(mempool.submit_raw(&self.executor, &state, &next, raws))
     }
 
     /// Executes declared transactions (in the given order) on `snapshot` as the block after the

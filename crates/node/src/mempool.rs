@@ -4,6 +4,7 @@ use nvm_executor::{Executor, TxError, VerifiedTx};
 use nvm_identity::Registry;
 use nvm_primitives::{IdCom, TxHash};
 use nvm_state_api::{StateReader, TxOverlay};
+use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,6 +36,7 @@ pub enum AdmissionError {
 
 struct Pooled {
     tx: VerifiedTx,
+    sender: IdCom,
     /// Native value this transaction can take from the sender: fees + value moved.
     cost: u128,
     /// Gas it reserves out of a block's gas limit.
@@ -48,7 +50,20 @@ struct Pooled {
 struct Inner {
     by_sender: HashMap<IdCom, BTreeMap<u64, Pooled>>,
     hashes: HashMap<TxHash, (IdCom, u64)>,
+    /// Solana transactions (no nonces: their blockhash and signature stop replays), by arrival.
+    solana: BTreeMap<u64, Pooled>,
+    solana_hashes: HashMap<TxHash, u64>,
     arrivals: u64,
+}
+
+impl Inner {
+    fn len(&self) -> usize {
+        self.hashes.len() + self.solana_hashes.len()
+    }
+
+    fn contains(&self, hash: &TxHash) -> bool {
+        self.hashes.contains_key(hash) || self.solana_hashes.contains_key(hash)
+    }
 }
 
 /// The pool of admitted, not yet included transactions.
@@ -63,7 +78,7 @@ impl Mempool {
     }
 
     pub fn len(&self) -> usize {
-        self.inner.lock().hashes.len()
+        self.inner.lock().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,12 +86,15 @@ impl Mempool {
     }
 
     pub fn contains(&self, hash: &TxHash) -> bool {
-        self.inner.lock().hashes.contains_key(hash)
+        self.inner.lock().contains(hash)
     }
 
     /// A pending transaction by hash.
     pub fn get(&self, hash: &TxHash) -> Option<VerifiedTx> {
         let inner = self.inner.lock();
+        if let Some(arrival) = inner.solana_hashes.get(hash) {
+            return inner.solana.get(arrival).map(|p| p.tx.clone());
+        }
         let (sender, nonce) = inner.hashes.get(hash)?;
         inner.by_sender.get(sender)?.get(nonce).map(|p| p.tx.clone())
     }
@@ -94,30 +112,33 @@ impl Mempool {
     }
 
     /// Verifies and admits raw transactions (block encoding: native envelopes, or tagged
-    /// Ethereum transactions) for a next block with `base_fee`; signatures are checked in
+    /// Ethereum and Solana transactions) for the block `next`; signatures are checked in
     /// parallel batches.
     pub fn submit_raw(
         &self,
         executor: &Executor,
         state: &dyn StateReader,
-        base_fee: u64,
+        next: &BlockEnv,
         raws: Vec<Vec<u8>>,
     ) -> Vec<Result<TxHash, AdmissionError>> {
         VerifiedTx::verify_many(raws)
             .into_iter()
-            .map(|verified| self.admit(executor, state, base_fee, verified?))
+            .map(|verified| self.admit(executor, state, next, verified?))
             .collect()
     }
 
-    /// Admits one verified transaction against `state` (the tip) for a block with `base_fee`.
+    /// Admits one verified transaction against `state` (the tip) for the block `next`.
     pub fn admit(
         &self,
         executor: &Executor,
         state: &dyn StateReader,
-        base_fee: u64,
+        next: &BlockEnv,
         tx: VerifiedTx,
     ) -> Result<TxHash, AdmissionError> {
-        let checked = executor.check_envelope(state, &tx, false, base_fee)?;
+        let checked = executor.check_envelope(state, &tx, false, next)?;
+        if tx.signed().is_solana() {
+            return self.admit_solana(tx, checked.sender, checked.max_cost);
+        }
         let (next, available) = (checked.next_nonce, checked.native_balance);
         let nonce = tx.nonce();
         let hash = tx.hash();
@@ -151,9 +172,32 @@ impl Mempool {
         inner.arrivals += 1;
         let arrival = inner.arrivals;
         let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
-        let pooled = Pooled { tx, cost, gas, fee_cap, arrival };
+        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival };
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
+        Ok(hash)
+    }
+
+    /// Queues a checked Solana transaction by arrival.
+    fn admit_solana(
+        &self,
+        tx: VerifiedTx,
+        sender: IdCom,
+        cost: u128,
+    ) -> Result<TxHash, AdmissionError> {
+        let hash = tx.hash();
+        let mut inner = self.inner.lock();
+        if inner.contains(&hash) {
+            return Err(AdmissionError::AlreadyKnown(hash));
+        }
+        if inner.len() >= self.capacity {
+            return Err(AdmissionError::Full(self.capacity));
+        }
+        inner.arrivals += 1;
+        let arrival = inner.arrivals;
+        let pooled = Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival };
+        inner.solana.insert(arrival, pooled);
+        inner.solana_hashes.insert(hash, arrival);
         Ok(hash)
     }
 
@@ -180,6 +224,7 @@ impl Mempool {
                 next += 1;
             }
         }
+        picked.extend(inner.solana.values().map(|p| (p.arrival, p)));
         picked.sort_by_key(|(order, p)| (*order, p.tx.nonce()));
         let mut gas_left = gas_limit;
         // A sender whose transaction did not fit sends nothing after it in this block.
@@ -189,7 +234,7 @@ impl Mempool {
             if out.len() == max {
                 break;
             }
-            let sender = inner.hashes.get(&p.tx.hash()).map(|(s, _)| *s).unwrap_or_default();
+            let sender = p.sender;
             if held_back.contains(&sender) {
                 continue;
             }
@@ -209,6 +254,9 @@ impl Mempool {
         let mut inner = self.inner.lock();
         let mut senders = Vec::new();
         for hash in included.iter().chain(rejected) {
+            if let Some(arrival) = inner.solana_hashes.remove(hash) {
+                inner.solana.remove(&arrival);
+            }
             if let Some((sender, nonce)) = inner.hashes.remove(hash) {
                 if let Some(queue) = inner.by_sender.get_mut(&sender) {
                     queue.remove(&nonce);
@@ -257,6 +305,19 @@ mod tests {
         (Executor::new(Dispatcher::with_default_vms(), config), state, genesis.accounts[0].id_com())
     }
 
+    /// The block after genesis, at `base_fee`.
+    fn next(base_fee: u64) -> BlockEnv {
+        BlockEnv {
+            chain_id: DEV_CHAIN_ID,
+            height: 1,
+            timestamp_ms: 0,
+            proposer: [0; 32],
+            parent_hash: [0; 32],
+            base_fee_per_gas: base_fee,
+            gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+        }
+    }
+
     fn transfer(_sender: IdCom, nonce: u64) -> Vec<u8> {
         crate::test_utils::dev_transfer(nonce, [9; 32], 1)
     }
@@ -266,7 +327,7 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(100);
         for nonce in [2, 0, 1, 5] {
-            pool.submit_raw(&executor, &state, 0, vec![transfer(dev, nonce)])
+            pool.submit_raw(&executor, &state, &next(0), vec![transfer(dev, nonce)])
                 .pop()
                 .unwrap()
                 .unwrap();
@@ -282,7 +343,7 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(100);
         let overdraft = crate::test_utils::dev_transfer(0, [9; 32], u128::MAX / 2);
-        let refused = pool.submit_raw(&executor, &state, 0, vec![overdraft]);
+        let refused = pool.submit_raw(&executor, &state, &next(0), vec![overdraft]);
         assert!(matches!(refused[0], Err(AdmissionError::InsufficientFunds { .. })));
         assert!(pool.inner.lock().by_sender.is_empty(), "an empty queue was left for the sender");
         assert_eq!(pool.pending_nonce(&dev, 0), 0);
@@ -293,15 +354,16 @@ mod tests {
         let (executor, state, dev) = setup();
         let pool = Mempool::new(10_000);
         let raws: Vec<_> = (0..MAX_PENDING_PER_SENDER as u64).map(|n| transfer(dev, n)).collect();
-        assert!(pool.submit_raw(&executor, &state, 0, raws).iter().all(Result::is_ok));
+        assert!(pool.submit_raw(&executor, &state, &next(0), raws).iter().all(Result::is_ok));
         let extra = pool.submit_raw(
             &executor,
             &state,
-            0,
+            &next(0),
             vec![transfer(dev, MAX_PENDING_PER_SENDER as u64)],
         );
         assert!(matches!(extra[0], Err(AdmissionError::SenderFull)));
-        let far = pool.submit_raw(&executor, &state, 0, vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
+        let far =
+            pool.submit_raw(&executor, &state, &next(0), vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
         assert!(matches!(far[0], Err(AdmissionError::NonceTooFarAhead { .. })));
         assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
     }
@@ -328,11 +390,12 @@ mod tests {
             VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
         };
         let pool = Mempool::new(100);
-        for result in pool.submit_raw(&executor, &state, 1_000_000_000, vec![signed(0), signed(1)])
+        for result in
+            pool.submit_raw(&executor, &state, &next(1_000_000_000), vec![signed(0), signed(1)])
         {
             result.unwrap();
         }
-        let refused = pool.submit_raw(&executor, &state, 3_000_000_000, vec![signed(2)]);
+        let refused = pool.submit_raw(&executor, &state, &next(3_000_000_000), vec![signed(2)]);
         assert!(matches!(refused[0], Err(AdmissionError::Invalid(TxError::FeeCapTooLow { .. }))));
         assert!(
             pool.ready(&state, 10, u64::MAX, 3_000_000_000).is_empty(),

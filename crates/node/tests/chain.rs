@@ -158,3 +158,68 @@ fn blocks_with_ethereum_transactions_verify_on_a_follower() {
     let rebuilt = follower.verify(&block).unwrap();
     assert_eq!(follower.commit(rebuilt).unwrap(), proposer.head().unwrap());
 }
+
+#[test]
+fn solana_transactions_go_through_the_mempool_into_blocks() {
+    use nvm_identity::{VmAddress, legacy_id_com};
+    use nvm_node::{AdmissionError, BlockPipeline, Mempool};
+    use solana_keypair::Keypair;
+    use solana_signer::Signer;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(Chain::open(dir.path(), &Genesis::dev(), [1; 32]).unwrap());
+    let mempool = Arc::new(Mempool::new(100));
+    let mut pipeline = BlockPipeline::new(chain.clone(), mempool.clone());
+    let (alice, bob) = (Keypair::new(), Keypair::new());
+    let legacy = |k: &Keypair| legacy_id_com(&VmAddress::Svm(k.pubkey().to_bytes())).unwrap();
+    // Alice's key has no identity: her legacy identity is funded with 5 NVM by a native transfer.
+    let funding = nvm_node::test_utils::dev_transfer(0, legacy(&alice), 5 * 10u128.pow(18));
+    chain.submit(&mempool, vec![funding]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(pipeline.step(10, 1_000).unwrap().included, 1);
+    pipeline.finish().unwrap();
+
+    let solana_transfer = |lamports: u64, blockhash: [u8; 32]| {
+        let ix = solana_system_interface::instruction::transfer(
+            &alice.pubkey(),
+            &bob.pubkey(),
+            lamports,
+        );
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            &[ix],
+            Some(&alice.pubkey()),
+            &[&alice],
+            solana_hash::Hash::new_from_array(blockhash),
+        );
+        let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
+        VerifiedTx::tag_solana(&bincode::serialize(&versioned).unwrap())
+    };
+    // Named by the head block's hash, as `getLatestBlockhash` will hand it out.
+    let head = chain.head().unwrap();
+    let pay = solana_transfer(1_000_000_000, head.hash);
+    let hash = chain.submit(&mempool, vec![pay.clone()]).unwrap().pop().unwrap().unwrap();
+    let again = chain.submit(&mempool, vec![pay.clone()]).unwrap().pop().unwrap();
+    assert!(matches!(again, Err(AdmissionError::AlreadyKnown(_))));
+    let stale = chain.submit(&mempool, vec![solana_transfer(1, [9; 32])]).unwrap().pop().unwrap();
+    assert!(matches!(
+        stale,
+        Err(AdmissionError::Invalid(nvm_executor::TxError::BlockhashNotFound(_)))
+    ));
+
+    assert_eq!(pipeline.step(10, 2_000).unwrap().included, 1);
+    pipeline.finish().unwrap();
+    assert!(mempool.is_empty());
+    let receipt = chain.store().receipt(&hash).unwrap().unwrap();
+    assert_eq!(receipt.status, nvm_primitives::TxStatus::Success, "{:?}", receipt.program_logs);
+    assert_eq!(receipt.sender, legacy(&alice));
+    let replay = chain.submit(&mempool, vec![pay]).unwrap().pop().unwrap();
+    assert!(matches!(
+        replay,
+        Err(AdmissionError::Invalid(nvm_executor::TxError::AlreadyProcessed))
+    ));
+    let snapshot = chain.snapshot().unwrap();
+    let mut view = nvm_state_api::TxOverlay::new(&snapshot);
+    let bob_units =
+        nvm_ledger::Ledger::balance(&mut view, &nvm_ledger::NATIVE_MINT, &legacy(&bob)).unwrap();
+    assert_eq!(bob_units, 10u128.pow(18), "1 SOL-view lamport unit is 10^9 base units");
+}

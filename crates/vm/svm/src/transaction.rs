@@ -81,6 +81,12 @@ impl SolanaTx {
         *self.tx.message().fee_payer()
     }
 
+    /// The signature fees the fee payer owes whatever happens (the priority fee comes on top).
+    pub fn signature_fee_lamports(&self) -> u64 {
+        use solana_svm_transaction::svm_message::SVMStaticMessage;
+        self.tx.num_transaction_signatures().saturating_mul(crate::LAMPORTS_PER_SIGNATURE)
+    }
+
     pub fn recent_blockhash(&self) -> [u8; 32] {
         self.tx.message().recent_blockhash().to_bytes()
     }

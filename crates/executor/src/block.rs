@@ -138,13 +138,23 @@ impl Executor {
         exact_nonce: bool,
         next: &BlockEnv,
     ) -> Result<EnvelopeCheck, TxError> {
-        let mut view = TxOverlay::new(state);
+        self.check_in(&mut TxOverlay::new(state), tx, exact_nonce, next)
+    }
+
+    /// [`Executor::check_envelope`] inside a transaction's own overlay (reads only).
+    fn check_in(
+        &self,
+        view: &mut TxOverlay<'_>,
+        tx: &VerifiedTx,
+        exact_nonce: bool,
+        env: &BlockEnv,
+    ) -> Result<EnvelopeCheck, TxError> {
         match tx.signed() {
-            crate::SignedTx::Native(native) => self.check_native_in(&mut view, native, exact_nonce),
+            crate::SignedTx::Native(native) => self.check_native_in(view, native, exact_nonce),
             crate::SignedTx::Ethereum(eth) => {
-                self.check_ethereum_in(&mut view, eth, exact_nonce, next.base_fee_per_gas)
+                self.check_ethereum_in(view, eth, exact_nonce, env.base_fee_per_gas)
             }
-            crate::SignedTx::Solana(sol) => self.check_solana_in(&mut view, sol, next),
+            crate::SignedTx::Solana(sol) => self.check_solana_in(view, sol, env),
         }
     }
 
@@ -281,14 +291,7 @@ impl Executor {
         gas_available: u64,
     ) -> Result<TxRun, StateError> {
         let mut state = TxOverlay::new(view);
-        let checked = match tx.signed() {
-            crate::SignedTx::Native(native) => self.check_native_in(&mut state, native, true),
-            crate::SignedTx::Ethereum(eth) => {
-                self.check_ethereum_in(&mut state, eth, true, env.base_fee_per_gas)
-            }
-            crate::SignedTx::Solana(sol) => return self.run_solana(state, env, sol),
-        };
-        let checked = match checked {
+        let checked = match self.check_in(&mut state, tx, true, env) {
             Ok(checked) if checked.gas_reserved > gas_available => {
                 return Ok(TxRun::Invalid(TxError::BlockGasExhausted {
                     needed: checked.gas_reserved,
@@ -308,29 +311,23 @@ impl Executor {
         match tx.signed() {
             crate::SignedTx::Native(native) => self.run_native(state, &tx_env, native),
             crate::SignedTx::Ethereum(eth) => self.run_ethereum(state, &tx_env, eth),
-            crate::SignedTx::Solana(_) => Ok(TxRun::Invalid(TxError::InvalidPayload(
-                "a Solana transaction reached the envelope path".into(),
-            ))),
+            crate::SignedTx::Solana(sol) => self.run_solana(state, &tx_env, sol),
         }
     }
 
-    /// A Solana transaction: its recent blockhash must name one of the last
-    /// [`nvm_vm_svm::MAX_BLOCKHASH_AGE`] blocks and its signature must not have been processed;
-    /// Agave's SVM then charges the fee payer and runs it. The fee goes to the proposer.
+    /// A Solana transaction (its recent blockhash and signature already checked): Agave's SVM
+    /// charges the fee payer and runs it; its signature is recorded as processed whatever the
+    /// outcome, and the fee goes to the proposer.
     fn run_solana(
         &self,
         mut state: TxOverlay<'_>,
-        env: &BlockEnv,
+        tx_env: &TxEnv<'_>,
         tx: &nvm_vm_svm::SolanaTx,
     ) -> Result<TxRun, StateError> {
         let Some(svm) = &self.svm else {
             return Ok(TxRun::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)));
         };
-        let sender = match self.check_solana_in(&mut state, tx, env) {
-            Ok(checked) => checked.sender,
-            Err(TxError::State(e)) => return Err(e),
-            Err(e) => return Ok(TxRun::Invalid(e)),
-        };
+        let (env, sender) = (tx_env.block, tx_env.sender);
         let signature_key = nvm_vm_svm::signature_key(&tx.signature());
         let outcome = match svm.execute(&mut state, env, tx.sanitized()) {
             Ok(outcome) => outcome,

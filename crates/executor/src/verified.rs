@@ -90,26 +90,25 @@ impl VerifiedTx {
     }
 
     fn decode(raw: Vec<u8>) -> Result<Decoded, TxError> {
-        if raw.first() == Some(&SOLANA_TX_TAG) {
-            let tx = SolanaTx::decode(&raw[1..])?;
-            let hash = tx.hash();
-            return Ok((SignedTx::Solana(Box::new(tx)), hash, raw));
+        let max = nvm_primitives::MAX_TX_SIZE;
+        if raw.len() > max {
+            return Err(nvm_primitives::DecodeError::Oversize { len: raw.len(), max }.into());
         }
-        if raw.first() == Some(&ETHEREUM_TX_TAG) {
-            if raw.len() > nvm_primitives::MAX_TX_SIZE {
-                return Err(nvm_primitives::DecodeError::Oversize {
-                    len: raw.len(),
-                    max: nvm_primitives::MAX_TX_SIZE,
-                }
-                .into());
+        let (hash, signed) = match raw.split_first() {
+            Some((&SOLANA_TX_TAG, wire)) => {
+                let tx = SolanaTx::decode(wire)?;
+                (tx.hash(), SignedTx::Solana(Box::new(tx)))
             }
-            let tx = EthereumTx::decode(&raw[1..])?;
-            let hash = tx.hash();
-            return Ok((SignedTx::Ethereum(Box::new(tx)), hash, raw));
-        }
-        let tx = Transaction::decode(&raw)?;
-        let hash = tx.hash();
-        Ok((SignedTx::Native(tx), hash, raw))
+            Some((&ETHEREUM_TX_TAG, eip2718)) => {
+                let tx = EthereumTx::decode(eip2718)?;
+                (tx.hash(), SignedTx::Ethereum(Box::new(tx)))
+            }
+            _ => {
+                let tx = Transaction::decode(&raw)?;
+                (tx.hash(), SignedTx::Native(tx))
+            }
+        };
+        Ok((signed, hash, raw))
     }
 
     /// Decodes and verifies one transaction.

@@ -49,22 +49,36 @@ impl From<LedgerError> for DbError {
 /// ledger balance in wei, its nonce the identity's nonce.
 pub struct UnifiedDb<'s, 'b> {
     pub(crate) state: &'s mut TxOverlay<'b>,
+    /// Which addresses are ERC-20 views (asked on every account load, slot read and call).
+    views: std::collections::HashMap<Address, Option<[u8; 32]>>,
 }
 
 impl<'s, 'b> UnifiedDb<'s, 'b> {
     pub fn new(state: &'s mut TxOverlay<'b>) -> Self {
-        Self { state }
+        Self { state, views: Default::default() }
     }
 }
 
 /// Access to the node's state under revm, for the ledger's ERC-20 views.
 pub trait StateDb {
     fn state(&mut self) -> &mut dyn StateAccess;
+
+    /// The mint whose ERC-20 view is at `address`, if any.
+    fn view_mint(&mut self, address: &Address) -> Result<Option<[u8; 32]>, DbError>;
 }
 
 impl StateDb for UnifiedDb<'_, '_> {
     fn state(&mut self) -> &mut dyn StateAccess {
         self.state
+    }
+
+    fn view_mint(&mut self, address: &Address) -> Result<Option<[u8; 32]>, DbError> {
+        if let Some(known) = self.views.get(address) {
+            return Ok(*known);
+        }
+        let mint = view_mint(self.state, address)?;
+        self.views.insert(*address, mint);
+        Ok(mint)
     }
 }
 
@@ -107,7 +121,7 @@ impl Database for UnifiedDb<'_, '_> {
     type Error = DbError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
-        if view_mint(self.state, &address)?.is_some() {
+        if StateDb::view_mint(self, &address)?.is_some() {
             let (code, hash) = &*VIEW_CODE;
             return Ok(Some(AccountInfo::new(U256::ZERO, 0, *hash, code.clone())));
         }
@@ -152,7 +166,7 @@ impl Database for UnifiedDb<'_, '_> {
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
         // An ERC-20 view's slots are ledger keys (balances, allowances) holding u128 amounts.
-        if view_mint(self.state, &address)?.is_some() {
+        if StateDb::view_mint(self, &address)?.is_some() {
             return Ok(U256::from(self.state.get_u128(&index.to_be_bytes::<32>())?));
         }
         Ok(match self.state.get(&storage_key(&address, &index))? {

@@ -297,8 +297,7 @@ impl<CTX: ContextTr<Db: StateDb>> PrecompileProvider<CTX> for LedgerPrecompiles 
             return Ok(Some(result));
         }
         let view = inputs.bytecode_address;
-        let mint = Ledger::mint_of_erc20_view(ctx.db_mut().state(), &view.into_array())
-            .map_err(|e| e.to_string())?;
+        let mint = ctx.db_mut().view_mint(&view).map_err(|e| e.to_string())?;
         let Some(mint) = mint else { return Ok(None) };
         let input = inputs.input.bytes(ctx);
         let mut call =

@@ -67,10 +67,20 @@ pub struct SvmOutcome {
 /// The SVM of one node: Agave's transaction processor with its builtins and program cache.
 pub struct SvmRuntime {
     processor: TransactionBatchProcessor<LinearForks>,
+    /// The processor of the block being executed, keyed by its height and time: its sysvars
+    /// and builtin cache are set up once per block, not once per transaction.
+    block: std::sync::Mutex<Option<BlockProcessor>>,
     /// Held so the program cache's weak reference to it stays valid.
     _forks: Arc<RwLock<LinearForks>>,
     feature_set: FeatureSet,
+    svm_features: solana_svm_feature_set::SVMFeatureSet,
     environment: ProgramRuntimeEnvironment,
+}
+
+struct BlockProcessor {
+    height: u64,
+    timestamp_ms: u64,
+    processor: Arc<TransactionBatchProcessor<LinearForks>>,
 }
 
 /// The builtin programs every transaction can invoke, with the names their accounts hold.
@@ -138,7 +148,14 @@ impl SvmRuntime {
         for (id, _, entry) in builtins() {
             processor.add_builtin(id, entry);
         }
-        Ok(Self { processor, _forks: forks, feature_set, environment })
+        Ok(Self {
+            processor,
+            block: Default::default(),
+            _forks: forks,
+            feature_set,
+            svm_features,
+            environment,
+        })
     }
 
     /// Executes `tx` (signatures already verified) in `block` over `state`. An error is a
@@ -152,8 +169,7 @@ impl SvmRuntime {
     ) -> Result<SvmOutcome, VmError> {
         let callback =
             StateCallback { state: RefCell::new(state), block, failure: RefCell::new(None) };
-        let processor = self.processor.new_from(block.height, 0);
-        processor.reset_and_fill_sysvar_cache_entries(&callback);
+        let processor = self.processor_for(block, &callback)?;
         let check = self.check(tx).map_err(|e| VmError::Invalid(e.to_string()))?;
         let environment = TransactionProcessingEnvironment {
             blockhash: Hash::new_from_array(nvm_primitives::sha256_parts(&[
@@ -163,7 +179,7 @@ impl SvmRuntime {
             blockhash_lamports_per_signature: LAMPORTS_PER_SIGNATURE,
             alpenglow_migration_succeeded: false,
             epoch_total_stake: 0,
-            feature_set: self.feature_set.runtime_features(),
+            feature_set: self.svm_features,
             program_runtime_environments: ProgramRuntimeEnvironments::new(
                 self.environment.clone(),
                 self.environment.clone(),
@@ -232,6 +248,33 @@ impl SvmRuntime {
         Ok(SvmOutcome { status, logs, compute_units, fee_lamports: fee_details.total_fee() })
     }
 
+    /// The processor for `block`: the one already set up for it, or a new one sharing the
+    /// program cache, its sysvars read from the block.
+    fn processor_for(
+        &self,
+        block: &BlockEnv,
+        callback: &StateCallback<'_, '_, '_>,
+    ) -> Result<Arc<TransactionBatchProcessor<LinearForks>>, VmError> {
+        let mut current = self
+            .block
+            .lock()
+            .map_err(|_| VmError::Invalid("the SVM block state is poisoned".into()))?;
+        if let Some(b) = current
+            .as_ref()
+            .filter(|b| (b.height, b.timestamp_ms) == (block.height, block.timestamp_ms))
+        {
+            return Ok(b.processor.clone());
+        }
+        let processor = Arc::new(self.processor.new_from(block.height, 0));
+        processor.reset_and_fill_sysvar_cache_entries(callback);
+        *current = Some(BlockProcessor {
+            height: block.height,
+            timestamp_ms: block.timestamp_ms,
+            processor: processor.clone(),
+        });
+        Ok(processor)
+    }
+
     /// The transaction's compute budget and fee, from its compute-budget instructions.
     fn check(
         &self,
@@ -253,7 +296,7 @@ impl SvmRuntime {
         let budget = limits.get_compute_budget_and_limits(
             limits.loaded_accounts_bytes,
             fee,
-            self.feature_set.runtime_features().raise_cpi_nesting_limit_to_8,
+            self.svm_features.raise_cpi_nesting_limit_to_8,
         );
         Ok(CheckedTransactionDetails::new(None, budget))
     }

@@ -62,6 +62,36 @@ enum Outcome {
     Rejected(String),
 }
 
+/// n-VM's logs in the parts both sides can express.
+fn nvm_logs(logs: &[nvm_primitives::Log]) -> Vec<LogParts> {
+    logs.iter().map(|l| (l.source[12..].to_vec(), l.topics.clone(), l.data.clone())).collect()
+}
+
+/// How a transaction plain revm ran ended.
+fn revm_outcome(result: ExecutionResult) -> Outcome {
+    match result {
+        ExecutionResult::Success { output, logs, gas, .. } => Outcome::Success {
+            output: match output {
+                Output::Call(bytes) => bytes.to_vec(),
+                Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),
+            },
+            logs: logs
+                .iter()
+                .map(|l| {
+                    (
+                        l.address.to_vec(),
+                        l.data.topics().iter().map(|t| t.0).collect(),
+                        l.data.data.to_vec(),
+                    )
+                })
+                .collect(),
+            gas: gas.tx_gas_used(),
+        },
+        ExecutionResult::Revert { output, .. } => Outcome::Revert(output.to_vec()),
+        ExecutionResult::Halt { .. } => Outcome::Halt,
+    }
+}
+
 /// One random operation, before addresses are known.
 #[derive(Clone, Debug)]
 enum Step {
@@ -219,12 +249,12 @@ impl Harness {
         self.ours.apply(&writes.into_iter().collect());
         match out.status {
             Ok(output) => Outcome::Success {
-                output: if tx.created_address().is_some() { Vec::new() } else { output.to_vec() },
-                logs: out
-                    .logs
-                    .iter()
-                    .map(|l| (l.source[12..].to_vec(), l.topics.clone(), l.data.clone()))
-                    .collect(),
+                // A creation's output is the address it deployed to, as plain revm reports it.
+                output: match tx.created_address() {
+                    Some(address) => address.to_vec(),
+                    None => output.to_vec(),
+                },
+                logs: nvm_logs(&out.logs),
                 gas: out.gas_used,
             },
             Err(msg) if msg.starts_with("execution reverted: 0x") => {
@@ -234,38 +264,12 @@ impl Harness {
         }
     }
 
-    /// The same signed transaction through plain revm (base fee check on, fees charged).
+    /// The same signed transaction through plain revm (base fee check on, fees charged);
+    /// refused, it changes nothing.
     fn run_signed_theirs(&mut self, tx: &EthereumTx) -> Outcome {
-        let env = TxEnv { block: &self.block, sender: [0; 32], nonce: 0, tx_hash: [0; 32] };
-        let mut cfg = CfgEnv::new_with_spec(revm::primitives::hardfork::SpecId::default());
-        cfg.chain_id = CHAIN;
-        let mut evm = Context::mainnet()
-            .with_db(&mut self.theirs)
-            .with_block(revm_block(&env))
-            .with_cfg(cfg)
-            .build_mainnet();
-        match evm.transact_commit(tx.revm_tx()) {
-            Ok(ExecutionResult::Success { output, logs, gas, .. }) => Outcome::Success {
-                output: match output {
-                    Output::Call(bytes) => bytes.to_vec(),
-                    Output::Create(..) => Vec::new(),
-                },
-                logs: logs
-                    .iter()
-                    .map(|l| {
-                        (
-                            l.address.to_vec(),
-                            l.data.topics().iter().map(|t| t.0).collect(),
-                            l.data.data.to_vec(),
-                        )
-                    })
-                    .collect(),
-                gas: gas.tx_gas_used(),
-            },
-            Ok(ExecutionResult::Revert { output, .. }) => Outcome::Revert(output.to_vec()),
-            Ok(ExecutionResult::Halt { .. }) => Outcome::Halt,
-            Err(EVMError::Transaction(_)) => Outcome::Rejected(String::new()),
-            Err(other) => panic!("plain revm failed: {other}"),
+        match self.plain_revm(tx.revm_tx()) {
+            Ok(result) => revm_outcome(result),
+            Err(_) => Outcome::Rejected(String::new()),
         }
     }
 
@@ -315,14 +319,11 @@ impl Harness {
         let mut overlay = TxOverlay::new(&self.ours);
         let result = EvmVm::default().execute(&env, &op.encode(), &mut overlay);
         let outcome = match result {
-            Ok(out) => {
-                let logs = out
-                    .logs
-                    .iter()
-                    .map(|l| (l.source[12..].to_vec(), l.topics.clone(), l.data.clone()))
-                    .collect();
-                Outcome::Success { output: out.output, logs, gas: out.gas_used }
-            }
+            Ok(out) => Outcome::Success {
+                output: out.output,
+                logs: nvm_logs(&out.logs),
+                gas: out.gas_used,
+            },
             Err(VmError::Failed(msg)) if msg.starts_with("execution reverted: 0x") => {
                 Outcome::Revert(hex::decode(&msg["execution reverted: 0x".len()..]).unwrap())
             }
@@ -344,8 +345,23 @@ impl Harness {
 
     fn run_theirs(&mut self, caller: usize, op: EvmOp) -> Outcome {
         let tx = revm_tx(op, self.callers[caller], self.nonces[caller], CHAIN).unwrap();
-        let env =
-            TxEnv { block: &self.block, sender: self.ids[caller], nonce: 0, tx_hash: [0; 32] };
+        match self.plain_revm(tx) {
+            Ok(result) => revm_outcome(result),
+            Err(reason) => {
+                // Included anyway on n-VM: only the nonce moves.
+                let address = self.callers[caller];
+                let mut info = self.theirs.basic(address).unwrap().unwrap_or_default();
+                info.nonce += 1;
+                self.theirs.insert_account_info(address, info);
+                Outcome::Rejected(reason)
+            }
+        }
+    }
+
+    /// Runs `tx` with plain revm over its in-memory database in this harness's block and
+    /// commits it; `Err` is revm's refusal of the transaction (nothing written).
+    fn plain_revm(&mut self, tx: revm::context::TxEnv) -> Result<ExecutionResult, String> {
+        let env = TxEnv { block: &self.block, sender: [0; 32], nonce: 0, tx_hash: [0; 32] };
         let mut cfg = CfgEnv::new_with_spec(revm::primitives::hardfork::SpecId::default());
         cfg.chain_id = CHAIN;
         let mut evm = Context::mainnet()
@@ -354,33 +370,9 @@ impl Harness {
             .with_cfg(cfg)
             .build_mainnet();
         match evm.transact_commit(tx) {
-            Ok(ExecutionResult::Success { output, logs, gas, .. }) => {
-                let output = match output {
-                    Output::Call(bytes) => bytes.to_vec(),
-                    Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),
-                };
-                let logs = logs
-                    .iter()
-                    .map(|l| {
-                        (
-                            l.address.to_vec(),
-                            l.data.topics().iter().map(|t| t.0).collect(),
-                            l.data.data.to_vec(),
-                        )
-                    })
-                    .collect();
-                Outcome::Success { output, logs, gas: gas.tx_gas_used() }
-            }
-            Ok(ExecutionResult::Revert { output, .. }) => Outcome::Revert(output.to_vec()),
-            Ok(ExecutionResult::Halt { .. }) => Outcome::Halt,
+            Ok(result) => Ok(result),
             Err(EVMError::Transaction(e)) => {
-                drop(evm);
-                // Included anyway on n-VM: only the nonce moves.
-                let address = self.callers[caller];
-                let mut info = self.theirs.basic(address).unwrap().unwrap_or_default();
-                info.nonce += 1;
-                self.theirs.insert_account_info(address, info);
-                Outcome::Rejected(EVMError::<std::convert::Infallible>::Transaction(e).to_string())
+                Err(EVMError::<std::convert::Infallible>::Transaction(e).to_string())
             }
             Err(other) => panic!("plain revm failed: {other}"),
         }

@@ -32,13 +32,31 @@ fn hex0x(bytes: &[u8]) -> String {
 
 // ---------------------------------------------------------------- node
 
-pub fn run_node(
+/// How to run a node.
+#[derive(clap::Args)]
+pub struct NodeArgs {
+    /// Single-validator development network with the well-known dev key funded.
+    #[arg(long)]
     dev: bool,
+    /// Where the chain database lives.
+    #[arg(long, default_value = ".nvm-dev")]
     data_dir: PathBuf,
+    /// The `nvm_*` and Ethereum JSON-RPC (HTTP and WebSocket).
+    #[arg(long, default_value = "127.0.0.1:8545")]
     rpc_addr: SocketAddr,
+    /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    solana_rpc_addr: SocketAddr,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 400)]
     block_time_ms: u64,
+    /// Most transactions in one block.
+    #[arg(long, default_value_t = 20_000)]
     max_block_txs: usize,
-) -> CmdResult {
+}
+
+pub fn run_node(args: NodeArgs) -> CmdResult {
+    let NodeArgs { dev, data_dir, rpc_addr, solana_rpc_addr, block_time_ms, max_block_txs } = args;
     if !dev {
         return Err("only --dev (single validator) is available in this version; pass --dev".into());
     }
@@ -56,8 +74,10 @@ pub fn run_node(
     println!("  id_com    {}", hex0x(&dev_id));
     println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
     println!("Ethereum dev accounts (mnemonic \"{}\"), 10000 NVM each:", nvm_node::DEV_MNEMONIC);
-    for (i, (address, _)) in genesis.evm_accounts.iter().enumerate() {
-        println!("  ({i}) {}", VmAddress::Evm(*address).display());
+    let evm =
+        genesis.external_accounts.iter().filter(|(a, _)| a.vm() == nvm_primitives::VmKind::Evm);
+    for (i, (address, _)) in evm.enumerate() {
+        println!("  ({i}) {}", address.display());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,10 +85,19 @@ pub fn run_node(
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let ctx = nvm_rpc::NodeContext { chain: chain.clone(), mempool: mempool.clone() };
+        let ctx_for_solana = ctx.clone();
         let (bound, handle) = nvm_rpc::start(rpc_addr, ctx)
             .await
             .map_err(|e| format!("cannot serve RPC on {rpc_addr}: {e}"))?;
         println!("JSON-RPC listening on http://{bound}");
+        let solana = nvm_rpc::SolanaContext::new(ctx_for_solana, Some(nvm_vm_svm::Faucet::dev()));
+        let ([solana_bound, pubsub_bound], solana_handles) =
+            nvm_rpc::start_solana(solana_rpc_addr, solana)
+                .await
+                .map_err(|e| format!("cannot serve the Solana RPC on {solana_rpc_addr}: {e}"))?;
+        println!(
+            "Solana JSON-RPC listening on http://{solana_bound}, pub-sub on ws://{pubsub_bound}"
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let sequencer = DevSequencer {
             chain,
@@ -81,6 +110,9 @@ pub fn run_node(
         tracing::info!("shutting down: finishing the block being committed");
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = handle.stop();
+        for handle in solana_handles {
+            let _ = handle.stop();
+        }
         producer.join().map_err(|_| "block producer panicked".to_string())
     })
 }

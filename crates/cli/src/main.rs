@@ -6,7 +6,7 @@ mod commands;
 mod keyfile;
 
 use clap::{Parser, Subcommand};
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -33,22 +33,7 @@ pub struct RpcArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run a node.
-    Node {
-        /// Single-validator development network with the well-known dev key funded.
-        #[arg(long)]
-        dev: bool,
-        /// Where the chain database lives.
-        #[arg(long, default_value = ".nvm-dev")]
-        data_dir: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8545")]
-        rpc_addr: SocketAddr,
-        /// Milliseconds between blocks.
-        #[arg(long, default_value_t = 400)]
-        block_time_ms: u64,
-        /// Most transactions in one block.
-        #[arg(long, default_value_t = 20_000)]
-        max_block_txs: usize,
-    },
+    Node(commands::NodeArgs),
     /// Create or show keys.
     #[command(subcommand)]
     Key(commands::KeyCommand),
@@ -75,9 +60,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Node { dev, data_dir, rpc_addr, block_time_ms, max_block_txs } => {
-            commands::run_node(dev, data_dir, rpc_addr, block_time_ms, max_block_txs)
-        }
+        Command::Node(args) => commands::run_node(args),
         Command::Key(cmd) => commands::key(cmd),
         Command::Identity(cmd) => commands::identity(cmd),
         Command::Transfer(args) => commands::transfer(args),

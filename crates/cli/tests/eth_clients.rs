@@ -8,29 +8,12 @@
 
 mod common;
 
-use common::{Node, free_port};
+use common::{Node, free_port, nvm, run};
 use serde_json::json;
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::path::{Path, PathBuf};
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eth-clients")
-}
-
-/// Runs a client program to completion with `env` set, and fails with its output if it fails.
-fn run(program: &str, args: &[&str], env: &[(&str, String)]) {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(clients_dir())
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("$ {program} {}\n{stdout}{stderr}", args.join(" "));
-    assert!(output.status.success(), "{program} {args:?} failed:\n{stdout}\n{stderr}");
 }
 
 #[test]
@@ -42,7 +25,7 @@ fn ethers_web3py_and_solc_work_unmodified() {
     );
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("artifacts.json");
-    run("node", &["compile.mjs", artifacts.to_str().unwrap()], &[]);
+    run(&clients_dir(), "node", &["compile.mjs", artifacts.to_str().unwrap()], &[]);
     let port = free_port();
     let node = Node::start(&dir.path().join("chain"), port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
@@ -79,8 +62,8 @@ fn ethers_web3py_and_solc_work_unmodified() {
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
     ];
-    run("node", &["--test", "ethers.test.mjs"], &env);
-    run("python3", &["test_web3.py"], &env);
+    run(&clients_dir(), "node", &["--test", "ethers.test.mjs"], &env);
+    run(&clients_dir(), "python3", &["test_web3.py"], &env);
 
     // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.
     let rpc = &env[0].1;
@@ -93,19 +76,4 @@ fn ethers_web3py_and_solc_work_unmodified() {
     assert_eq!(gold["balance"].as_str().unwrap(), "72000000");
     let via_rpc = node.call("nvm_getBalance", vec![json!(account0), json!(env[2].1)]);
     assert_eq!(via_rpc["balance"], gold["balance"]);
-}
-
-/// Runs the `nvm` CLI (`args` then `more`), which must succeed, and returns its JSON output.
-fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_nvm"))
-        .current_dir(dir)
-        .env("NVM_RPC", rpc)
-        .args(args)
-        .args(more)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "nvm {args:?} {more:?} failed: {stderr}");
-    serde_json::from_slice(&output.stdout).unwrap()
 }

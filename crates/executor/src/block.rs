@@ -82,6 +82,7 @@ enum TxRun {
         gas_used: u64,
         logs: Vec<Log>,
         program_logs: Vec<String>,
+        svm: Option<nvm_primitives::SvmMeta>,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
     },
@@ -161,7 +162,7 @@ impl Executor {
     /// [`Executor::check_envelope`] of a Solana transaction: its recent blockhash names one of
     /// the last [`nvm_vm_svm::MAX_BLOCKHASH_AGE`] blocks, its signature was not processed, and
     /// its fee payer can pay the signature fees.
-    fn check_solana_in(
+    pub(crate) fn check_solana_in(
         &self,
         view: &mut TxOverlay<'_>,
         tx: &nvm_vm_svm::SolanaTx,
@@ -349,6 +350,7 @@ impl Executor {
             gas_used: 0,
             logs: Vec::new(),
             program_logs: outcome.logs,
+            svm: Some(outcome.meta),
             writes,
             observed,
         })
@@ -391,6 +393,7 @@ impl Executor {
             gas_used,
             logs,
             program_logs: Vec::new(),
+            svm: None,
             writes,
             observed,
         })
@@ -422,6 +425,7 @@ impl Executor {
             gas_used: out.gas_used,
             logs: out.logs,
             program_logs: Vec::new(),
+            svm: None,
             writes,
             observed,
         })
@@ -625,6 +629,7 @@ impl Executor {
                     gas_used,
                     logs,
                     program_logs,
+                    svm,
                     ..
                 } => {
                     outcome.fees += credit;
@@ -648,6 +653,7 @@ impl Executor {
                         gas_used,
                         logs,
                         program_logs,
+                        svm,
                     };
                     outcome.included.push(IncludedTx { tx, receipt });
                 }

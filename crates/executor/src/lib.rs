@@ -5,6 +5,7 @@ mod dispatcher;
 mod error;
 mod lanes;
 mod schedule;
+mod simulate;
 mod verified;
 
 pub use block::{BlockOutcome, ChainConfig, EnvelopeCheck, ExecutionMode, Executor, IncludedTx};
@@ -12,4 +13,5 @@ pub use dispatcher::Dispatcher;
 pub use error::TxError;
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
 pub use schedule::schedule_batches;
+pub use simulate::Simulation;
 pub use verified::{SignedTx, VerifiedTx};

@@ -106,6 +106,8 @@ pub struct Chain {
     commit_lock: Mutex<()>,
     /// The executed block whose commit is under way (at most one).
     pending: Mutex<Option<Arc<Pending>>>,
+    /// The last durably committed block, for whoever waits on new blocks (RPC subscriptions).
+    heads: tokio::sync::watch::Sender<ChainHead>,
 }
 
 impl Chain {
@@ -131,6 +133,7 @@ impl Chain {
             build_lock: Mutex::new(()),
             commit_lock: Mutex::new(()),
             pending: Mutex::new(None),
+            heads: tokio::sync::watch::Sender::new(ChainHead::default()),
         };
         match chain.store.head()? {
             Some(_) => {
@@ -141,6 +144,7 @@ impl Chain {
             }
             None => chain.write_genesis(genesis)?,
         }
+        chain.heads.send_replace(chain.head()?);
         Ok(chain)
     }
 
@@ -241,9 +245,25 @@ impl Chain {
         mempool: &crate::Mempool,
         raws: Vec<Vec<u8>>,
     ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
-        let (parent, state) = self.tip_view()?;
-        let next = self.env_after(&parent, 0, self.proposer);
+        let (next, state) = self.next_block(0)?;
         Ok(mempool.submit_raw(&self.executor, &state, &next, raws))
+    }
+
+    /// [`Chain::submit`] of one transaction already decoded and verified.
+    pub fn submit_verified(
+        &self,
+        mempool: &crate::Mempool,
+        tx: VerifiedTx,
+    ) -> ChainResult<Result<nvm_primitives::TxHash, crate::AdmissionError>> {
+        let (next, state) = self.next_block(0)?;
+        Ok(mempool.admit(&self.executor, &state, &next, tx))
+    }
+
+    /// The environment of the block after the tip (at `timestamp_ms`), and the tip's state: what
+    /// admission and simulations check against.
+    pub fn next_block(&self, timestamp_ms: u64) -> ChainResult<(BlockEnv, TipState)> {
+        let (parent, state) = self.tip_view()?;
+        Ok((self.env_after(&parent, timestamp_ms, self.proposer), state))
     }
 
     /// Executes declared transactions (in the given order) on `snapshot` as the block after the
@@ -379,7 +399,14 @@ impl Chain {
         if pending.as_ref().is_some_and(|p| p.head.height == block.header.height) {
             *pending = None;
         }
-        Ok(result?)
+        let head = result?;
+        self.heads.send_replace(head.clone());
+        Ok(head)
+    }
+
+    /// Wakes on every durably committed block (the receiver starts at the current head).
+    pub fn watch_heads(&self) -> tokio::sync::watch::Receiver<ChainHead> {
+        self.heads.subscribe()
     }
 
     /// Starts committing an executed block on another thread and returns at once; the next block

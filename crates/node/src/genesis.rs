@@ -34,6 +34,9 @@ impl GenesisAccount {
     }
 }
 
+/// What the Solana dev faucet holds at genesis: 500 million native tokens.
+pub const DEV_FAUCET_BALANCE: u128 = 500_000_000 * ONE;
+
 /// The standard development mnemonic (hardhat's and anvil's): tools and wallets know its accounts.
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 /// How many of its accounts the dev genesis funds, and with how much (as anvil does).
@@ -63,9 +66,9 @@ pub struct Genesis {
     pub timestamp_ms: u64,
     pub tx_fee: u128,
     pub accounts: Vec<GenesisAccount>,
-    /// Native balances of Ethereum addresses no identity has linked: they belong to each
-    /// address's legacy identity (SPEC §2), which the key holder can use.
-    pub evm_accounts: Vec<([u8; 20], u128)>,
+    /// Native balances of external addresses (Ethereum, Solana) no identity has linked: they
+    /// belong to each address's legacy identity (SPEC §2), which the key holder can use.
+    pub external_accounts: Vec<(VmAddress, u128)>,
     /// Contracts present from the start (as geth's genesis `alloc` has them).
     pub evm_contracts: Vec<GenesisContract>,
     /// Most gas one block's EVM transactions may reserve.
@@ -81,15 +84,19 @@ pub struct GenesisContract {
 }
 
 impl Genesis {
-    /// The dev chain: the dev key's identity holds one billion native tokens, and the first ten
-    /// accounts of [`DEV_MNEMONIC`] 10,000 each.
+    /// The dev chain: the dev key's identity holds one billion native tokens, the first ten
+    /// accounts of [`DEV_MNEMONIC`] 10,000 each, and the Solana dev faucet
+    /// ([`nvm_vm_svm::Faucet::dev`], what `requestAirdrop` pays from) [`DEV_FAUCET_BALANCE`].
     pub fn dev() -> Self {
         let key = dev_key();
-        let evm_accounts = mnemonic_addresses(DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS)
-            .expect("the standard mnemonic derives")
-            .into_iter()
-            .map(|address| (address, DEV_MNEMONIC_BALANCE))
-            .collect();
+        let mut external_accounts: Vec<(VmAddress, u128)> =
+            mnemonic_addresses(DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS)
+                .expect("the standard mnemonic derives")
+                .into_iter()
+                .map(|address| (VmAddress::Evm(address), DEV_MNEMONIC_BALANCE))
+                .collect();
+        external_accounts
+            .push((VmAddress::Svm(nvm_vm_svm::Faucet::dev().address()), DEV_FAUCET_BALANCE));
         Self {
             chain_id: DEV_CHAIN_ID,
             timestamp_ms: 0,
@@ -100,7 +107,7 @@ impl Genesis {
                 salt: [0; 32],
                 balance: 1_000_000_000 * ONE,
             }],
-            evm_accounts,
+            external_accounts,
             evm_contracts: Vec::new(),
             block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         }
@@ -121,8 +128,8 @@ impl Genesis {
                 .map_err(|e| e.to_string())?;
             supply = supply.checked_add(account.balance).ok_or("genesis supply overflows")?;
         }
-        for (address, balance) in &self.evm_accounts {
-            let id = legacy_id_com(&VmAddress::Evm(*address)).ok_or("no legacy identity")?;
+        for (address, balance) in &self.external_accounts {
+            let id = legacy_id_com(address).ok_or("no legacy identity")?;
             Ledger::credit(&mut state, &NATIVE_MINT, &id, *balance).map_err(|e| e.to_string())?;
             supply = supply.checked_add(*balance).ok_or("genesis supply overflows")?;
         }

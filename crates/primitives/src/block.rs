@@ -93,6 +93,30 @@ pub struct Receipt {
     pub logs: Vec<Log>,
     /// Program log lines (Solana's `Program log: …`), for VMs that log text.
     pub program_logs: Vec<String>,
+    /// What Solana's RPC reports of a Solana transaction beside its logs.
+    pub svm: Option<SvmMeta>,
+}
+
+/// Compute units and the balances of a Solana transaction's accounts before and after it, in
+/// its account-key order (`getTransaction`'s `meta`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SvmMeta {
+    pub compute_units: u64,
+    pub pre_balances: Vec<u64>,
+    pub post_balances: Vec<u64>,
+    pub pre_token_balances: Vec<TokenBalance>,
+    pub post_token_balances: Vec<TokenBalance>,
+}
+
+/// An SPL token account's balance as a Solana transaction saw it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct TokenBalance {
+    pub account_index: u8,
+    pub mint: [u8; 32],
+    pub owner: [u8; 32],
+    pub program_id: [u8; 32],
+    pub amount: u64,
+    pub decimals: u8,
 }
 
 impl Receipt {

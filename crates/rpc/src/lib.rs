@@ -1,14 +1,18 @@
-//! The `nvm_*` JSON-RPC namespace.
+//! The node's JSON-RPC: the `nvm_*` and `eth_*` namespaces, and Solana's on its own ports.
 
 mod convert;
 mod errors;
 mod eth;
 mod eth_tx;
 mod methods;
+mod solana;
 
 pub use convert::{identity_json, parse_hash, parse_hex};
 pub use errors::codes;
 pub use methods::{NodeContext, rpc_module};
+pub use solana::{
+    SOLANA_CORE_VERSION, SolanaContext, codes as solana_codes, solana_module, start_solana,
+};
 
 use jsonrpsee::server::{Server, ServerHandle};
 use std::net::SocketAddr;

@@ -9,6 +9,7 @@ use alloy_primitives::{Address, B256, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
+use nvm_identity::VmAddress;
 use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisContract};
 use nvm_primitives::sha256;
 use nvm_vm_evm::{EthereumTx, INITIAL_BASE_FEE};
@@ -141,7 +142,10 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
         timestamp_ms: 0,
         tx_fee: DEV_TX_FEE,
         accounts: Vec::new(),
-        evm_accounts: addresses.iter().map(|a| (a.into_array(), START_BALANCE)).collect(),
+        external_accounts: addresses
+            .iter()
+            .map(|a| (VmAddress::Evm(a.into_array()), START_BALANCE))
+            .collect(),
         evm_contracts: vec![GenesisContract { address: TOKEN.into_array(), code, storage }],
         block_gas_limit: TRANSFER_GAS_LIMIT * block_txs as u64,
     };

@@ -79,7 +79,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 balance: 10u128.pow(24),
             })
             .collect(),
-        evm_accounts: Vec::new(),
+        external_accounts: Vec::new(),
         evm_contracts: Vec::new(),
         block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     };

@@ -32,14 +32,33 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A free port whose successor is free too (Solana's RPC and pub-sub pair).
+pub fn free_port_pair() -> u16 {
+    loop {
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
 impl Node {
+    /// A node whose Solana RPC and pub-sub take any free ports.
     pub fn start(dir: &Path, port: u16, block_time_ms: u64) -> Self {
+        Self::start_with_solana(dir, port, 0, block_time_ms)
+    }
+
+    /// A node with its Solana RPC on `solana_port` (pub-sub on the next port).
+    pub fn start_with_solana(dir: &Path, port: u16, solana_port: u16, block_time_ms: u64) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_nvm"))
             .args(["node", "--dev", "--data-dir"])
             .arg(dir)
             .args([
                 "--rpc-addr",
                 &format!("127.0.0.1:{port}"),
+                "--solana-rpc-addr",
+                &format!("127.0.0.1:{solana_port}"),
                 "--block-time-ms",
                 &block_time_ms.to_string(),
             ])
@@ -86,4 +105,35 @@ impl Node {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+}
+
+/// Runs a client program in `dir` to completion with `env` set, and fails with its output if it
+/// fails.
+pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, String)]) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("$ {program} {}\n{stdout}{stderr}", args.join(" "));
+    assert!(output.status.success(), "{program} {args:?} failed:\n{stdout}\n{stderr}");
+}
+
+/// Runs the `nvm` CLI (`args` then `more`) in `dir`, which must succeed, and returns its JSON
+/// output.
+pub fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .current_dir(dir)
+        .env("NVM_RPC", rpc)
+        .args(args)
+        .args(more)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "nvm {args:?} {more:?} failed: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -61,7 +61,7 @@ impl From<StoreError> for StateError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Where the chain stands.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ChainHead {
     pub height: u64,
     pub hash: [u8; 32],
@@ -310,6 +310,13 @@ pub struct Snapshot {
     /// Head height this snapshot reads at (`None` before genesis).
     height: Option<u64>,
     cache: Arc<StateCache>,
+}
+
+impl Snapshot {
+    /// The height of the block whose state this is (`None` before genesis).
+    pub fn height(&self) -> Option<u64> {
+        self.height
+    }
 }
 
 impl StateReader for Snapshot {

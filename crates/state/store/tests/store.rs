@@ -39,6 +39,7 @@ fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
         gas_used: 0,
         logs: vec![],
         program_logs: vec![],
+        svm: None,
     };
     store.commit_block(&block(height, root), &[receipt], writes, &prepared).unwrap();
     root

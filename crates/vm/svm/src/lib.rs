@@ -1,11 +1,18 @@
 //! The Solana VM (opcodes 0x20–0x2F): Agave's SVM over the unified state.
 
 pub mod accounts;
+mod faucet;
 mod runtime;
 mod transaction;
 
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
-pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime};
+pub use faucet::Faucet;
+pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};
+pub use solana_account::{AccountSharedData, ReadableAccount};
+pub use solana_hash::Hash;
+pub use solana_message::VersionedMessage;
+pub use solana_pubkey::Pubkey;
+pub use solana_transaction::versioned::{TransactionVersion, VersionedTransaction};
 pub use transaction::{MAX_SOLANA_TX_SIZE, SolanaTx, SolanaTxError};
 
 /// How many blocks a Solana transaction's recent blockhash stays valid (as on Solana).
@@ -22,3 +29,15 @@ pub fn recent_blockhash_key(hash: &[u8; 32]) -> nvm_primitives::StateKey {
 pub fn signature_key(signature: &[u8; 64]) -> nvm_primitives::StateKey {
     nvm_primitives::sha256_parts(&[b"svm:signature:", signature])
 }
+
+/// Lamports an account holding `data_len` bytes needs to be rent-exempt (Solana's default rent).
+pub fn rent_exempt_minimum(data_len: usize) -> u64 {
+    solana_rent::Rent::default().minimum_balance(data_len)
+}
+
+/// The SPL Token program (what wallets and `@solana/spl-token` call by default).
+pub const SPL_TOKEN_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+/// The Token-2022 program.
+pub const TOKEN_2022_PROGRAM_ID: Pubkey =
+    Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");

@@ -3,6 +3,7 @@
 
 use crate::accounts;
 use agave_feature_set::FeatureSet;
+use nvm_primitives::{SvmMeta, TokenBalance};
 use nvm_state_api::{StateError, TxOverlay};
 use nvm_vm_api::{BlockEnv, VmError};
 use solana_account::{AccountSharedData, WritableAccount};
@@ -13,6 +14,7 @@ use solana_fee_structure::FeeDetails;
 use solana_hash::Hash;
 use solana_program_runtime::{
     execution_budget::SVMTransactionExecutionBudget,
+    invoke_context::BuiltinFunctionRegisterer,
     loaded_programs::{
         BlockRelation, ForkGraph, ProgramRuntimeEnvironment, ProgramRuntimeEnvironments,
     },
@@ -56,10 +58,12 @@ impl ForkGraph for LinearForks {
 /// How a Solana transaction ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SvmOutcome {
-    /// `Err` with Solana's own error when an instruction failed: the fee was paid, nothing else.
+    /// `Err` with Solana's own error, in the JSON form its RPC shows (`{"InstructionError":[0,
+    /// {"Custom":1}]}`), when the transaction failed: the fee was paid, nothing else.
     pub status: Result<(), String>,
     pub logs: Vec<String>,
-    pub compute_units: u64,
+    /// Compute units used and the accounts' balances before and after.
+    pub meta: SvmMeta,
     /// Lamports the fee payer paid (signature fees and priority fee).
     pub fee_lamports: u64,
 }
@@ -83,49 +87,60 @@ struct BlockProcessor {
     processor: Arc<TransactionBatchProcessor<LinearForks>>,
 }
 
-/// The builtin programs every transaction can invoke, with the names their accounts hold.
-fn builtins() -> Vec<(Pubkey, &'static str, ProgramCacheEntry)> {
-    let entry =
-        |name: &'static str, register| ProgramCacheEntry::new_builtin(0, name.len(), register);
-    vec![
-        (
-            solana_sdk_ids::system_program::id(),
-            "system_program",
-            entry("system_program", solana_system_program::system_processor::Entrypoint::register),
-        ),
-        (
-            solana_sdk_ids::compute_budget::id(),
-            "compute_budget_program",
-            entry("compute_budget_program", solana_compute_budget_program::Entrypoint::register),
-        ),
-        (
-            solana_sdk_ids::bpf_loader_upgradeable::id(),
-            "solana_bpf_loader_upgradeable_program",
-            entry(
-                "solana_bpf_loader_upgradeable_program",
-                solana_bpf_loader_program::Entrypoint::register,
-            ),
-        ),
-        (
-            solana_sdk_ids::bpf_loader::id(),
-            "solana_bpf_loader_program",
-            entry("solana_bpf_loader_program", solana_bpf_loader_program::Entrypoint::register),
-        ),
-        (
-            solana_sdk_ids::bpf_loader_deprecated::id(),
-            "solana_bpf_loader_deprecated_program",
-            entry(
-                "solana_bpf_loader_deprecated_program",
-                solana_bpf_loader_program::Entrypoint::register,
-            ),
-        ),
-    ]
+/// The builtin programs every transaction can invoke: id, the name their account holds, and
+/// Agave's entrypoint.
+const BUILTIN_PROGRAMS: [(Pubkey, &str, BuiltinFunctionRegisterer); 5] = [
+    (
+        solana_sdk_ids::system_program::ID,
+        "system_program",
+        solana_system_program::system_processor::Entrypoint::register,
+    ),
+    (
+        solana_sdk_ids::compute_budget::ID,
+        "compute_budget_program",
+        solana_compute_budget_program::Entrypoint::register,
+    ),
+    (
+        solana_sdk_ids::bpf_loader_upgradeable::ID,
+        "solana_bpf_loader_upgradeable_program",
+        solana_bpf_loader_program::Entrypoint::register,
+    ),
+    (
+        solana_sdk_ids::bpf_loader::ID,
+        "solana_bpf_loader_program",
+        solana_bpf_loader_program::Entrypoint::register,
+    ),
+    (
+        solana_sdk_ids::bpf_loader_deprecated::ID,
+        "solana_bpf_loader_deprecated_program",
+        solana_bpf_loader_program::Entrypoint::register,
+    ),
+];
+
+/// The account at `address` as programs see it: a builtin program's native-loader account, or
+/// the account over the unified state ([`accounts::load`]). `None` when it holds nothing.
+pub fn read_account(
+    state: &mut dyn nvm_state_api::StateAccess,
+    address: &Pubkey,
+) -> Result<Option<AccountSharedData>, StateError> {
+    if let Some((_, name, _)) = BUILTIN_PROGRAMS.iter().find(|(id, _, _)| id == address) {
+        let mut account =
+            AccountSharedData::new(1, name.len(), &solana_sdk_ids::native_loader::id());
+        account.set_data_from_slice(name.as_bytes());
+        account.set_executable(true);
+        return Ok(Some(account));
+    }
+    accounts::load(state, address)
 }
 
 impl SvmRuntime {
-    /// The SVM with every Agave feature enabled and the full set of syscalls.
+    /// The SVM with Agave's features enabled (except those that would refuse today's programs)
+    /// and the full set of syscalls.
     pub fn new() -> Result<Self, VmError> {
-        let feature_set = FeatureSet::all_enabled();
+        let mut feature_set = FeatureSet::all_enabled();
+        // Pending on Solana, not active on mainnet: with it, no program built by today's
+        // toolchains (SBPF v0–v2) could be deployed.
+        feature_set.deactivate(&agave_feature_set::disable_sbpf_v0_v1_v2_deployment::id());
         let svm_features = feature_set.runtime_features();
         let budget = SVMTransactionExecutionBudget::new_with_defaults(
             svm_features.raise_cpi_nesting_limit_to_8,
@@ -145,8 +160,8 @@ impl SvmRuntime {
             .map_err(|_| VmError::Invalid("the SVM program cache is poisoned".into()))?
             .set_fork_graph(Arc::downgrade(&forks));
         processor.set_program_runtime_environment(environment.clone());
-        for (id, _, entry) in builtins() {
-            processor.add_builtin(id, entry);
+        for (id, name, register) in BUILTIN_PROGRAMS {
+            processor.add_builtin(id, ProgramCacheEntry::new_builtin(0, name.len(), register));
         }
         Ok(Self {
             processor,
@@ -191,7 +206,7 @@ impl SvmRuntime {
                 enable_log_recording: true,
                 enable_return_data_recording: true,
                 enable_cpi_recording: false,
-                enable_transaction_balance_recording: false,
+                enable_transaction_balance_recording: true,
             },
             ..Default::default()
         };
@@ -205,6 +220,7 @@ impl SvmRuntime {
         if let Some(e) = callback.failure.take() {
             return Err(VmError::State(e));
         }
+        let mut meta = balances(output.balance_collector);
         let processed = output
             .processing_results
             .into_iter()
@@ -212,7 +228,7 @@ impl SvmRuntime {
             .ok_or_else(|| VmError::Invalid("the SVM returned no result".into()))?
             .map_err(|e| VmError::Invalid(e.to_string()))?;
         let state = callback.state.into_inner();
-        let (status, logs, compute_units, fee_details, writes) = match processed {
+        let (status, logs, fee_details, writes) = match processed {
             ProcessedTransaction::Executed(executed) => {
                 let details = executed.execution_details;
                 let writes: Vec<(Pubkey, AccountSharedData)> = match &details.status {
@@ -226,18 +242,17 @@ impl SvmRuntime {
                         .collect(),
                     Err(_) => rollback(&executed.loaded_transaction.rollback_accounts),
                 };
+                meta.compute_units = details.executed_units;
                 (
-                    details.status.map_err(|e| e.to_string()),
+                    details.status.map_err(|e| error_json(&e)),
                     details.log_messages.unwrap_or_default(),
-                    details.executed_units,
                     executed.loaded_transaction.fee_details,
                     writes,
                 )
             }
             ProcessedTransaction::FeesOnly(fees_only) => (
-                Err(fees_only.load_error.to_string()),
+                Err(error_json(&fees_only.load_error)),
                 Vec::new(),
-                0,
                 fees_only.fee_details,
                 rollback(&fees_only.rollback_accounts),
             ),
@@ -245,7 +260,7 @@ impl SvmRuntime {
         for (address, account) in &writes {
             accounts::store(&mut *state, address, account)?;
         }
-        Ok(SvmOutcome { status, logs, compute_units, fee_lamports: fee_details.total_fee() })
+        Ok(SvmOutcome { status, logs, meta, fee_lamports: fee_details.total_fee() })
     }
 
     /// The processor for `block`: the one already set up for it, or a new one sharing the
@@ -302,6 +317,38 @@ impl SvmRuntime {
     }
 }
 
+/// The one transaction's balances the SVM recorded before and after it ran.
+fn balances(collector: Option<solana_svm::transaction_balances::BalanceCollector>) -> SvmMeta {
+    let Some(collector) = collector else { return SvmMeta::default() };
+    let (native_pre, native_post, token_pre, token_post) = collector.into_vecs();
+    let tokens = |batch: Vec<Vec<solana_svm::transaction_balances::SvmTokenInfo>>| {
+        let infos = batch.into_iter().next().unwrap_or_default();
+        infos
+            .into_iter()
+            .map(|t| TokenBalance {
+                account_index: t.account_index,
+                mint: t.mint.to_bytes(),
+                owner: t.owner.to_bytes(),
+                program_id: t.program_id.to_bytes(),
+                amount: t.amount,
+                decimals: t.decimals,
+            })
+            .collect()
+    };
+    SvmMeta {
+        compute_units: 0,
+        pre_balances: native_pre.into_iter().next().unwrap_or_default(),
+        post_balances: native_post.into_iter().next().unwrap_or_default(),
+        pre_token_balances: tokens(token_pre),
+        post_token_balances: tokens(token_post),
+    }
+}
+
+/// A Solana error as its JSON-RPC shows it (`err` of `getSignatureStatuses`).
+fn error_json(e: &solana_transaction_error::TransactionError) -> String {
+    serde_json::to_string(e).unwrap_or_else(|_| e.to_string())
+}
+
 /// The accounts a failed transaction still writes: the fee payer, charged its fee.
 fn rollback(
     accounts: &solana_svm::rollback_accounts::RollbackAccounts,
@@ -350,15 +397,8 @@ impl TransactionProcessingCallback for StateCallback<'_, '_, '_> {
         if let Some(account) = self.sysvar(address) {
             return Some((account, 0));
         }
-        if let Some((_, name, _)) = builtins().into_iter().find(|(id, _, _)| id == address) {
-            let mut account =
-                AccountSharedData::new(1, name.len(), &solana_sdk_ids::native_loader::id());
-            account.set_data_from_slice(name.as_bytes());
-            account.set_executable(true);
-            return Some((account, 0));
-        }
         let mut state = self.state.borrow_mut();
-        match accounts::load(&mut **state, address) {
+        match read_account(&mut **state, address) {
             Ok(account) => account.map(|a| (a, 0)),
             Err(e) => {
                 self.failure.borrow_mut().get_or_insert(e);

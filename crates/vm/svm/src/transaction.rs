@@ -42,6 +42,16 @@ impl SolanaTx {
     /// Decodes wire bytes: no trailing or non-canonical bytes, sanitized message, every signature
     /// valid. Address-table lookups (v0) are not supported yet and are refused.
     pub fn decode(raw: &[u8]) -> Result<Self, SolanaTxError> {
+        Self::decode_checked(raw, true)
+    }
+
+    /// [`SolanaTx::decode`] without checking the signatures, for `simulateTransaction` with
+    /// `sigVerify: false` (wallets simulate before signing). Never enters a block.
+    pub fn decode_for_simulation(raw: &[u8]) -> Result<Self, SolanaTxError> {
+        Self::decode_checked(raw, false)
+    }
+
+    fn decode_checked(raw: &[u8], verify: bool) -> Result<Self, SolanaTxError> {
         if raw.len() > MAX_SOLANA_TX_SIZE {
             return Err(SolanaTxError::Oversize(raw.len()));
         }
@@ -51,12 +61,20 @@ impl SolanaTx {
             return Err(SolanaTxError::Malformed("non-canonical or trailing bytes".into()));
         }
         versioned.sanitize().map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
-        let hash = versioned.verify_and_hash_message().map_err(|_| SolanaTxError::Signature)?;
+        if versioned.message.address_table_lookups().is_some_and(|l| !l.is_empty()) {
+            return Err(SolanaTxError::Malformed("address lookup tables are not supported".into()));
+        }
+        let hash = if verify {
+            versioned.verify_and_hash_message().map_err(|_| SolanaTxError::Signature)?
+        } else {
+            versioned.message.hash()
+        };
         let tx = SanitizedTransaction::try_create(
             versioned,
             MessageHash::Precomputed(hash),
             Some(false),
-            SimpleAddressLoader::Disabled,
+            // v0 messages load no addresses from lookup tables yet: those naming one are refused.
+            SimpleAddressLoader::Enabled(Default::default()),
             &HashSet::new(),
         )
         .map_err(|e| SolanaTxError::Malformed(e.to_string()))?;

@@ -111,7 +111,7 @@ fn spl_memo_runs_and_a_failure_only_pays_its_fee() {
         "{:?}",
         outcome.logs
     );
-    assert!(outcome.compute_units > 0);
+    assert!(outcome.meta.compute_units > 0);
 
     // Transferring more than the payer holds fails inside the System program: fee only.
     let before = ledger_units(&state, &payer.pubkey());

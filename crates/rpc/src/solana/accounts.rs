@@ -1,0 +1,246 @@
+//! Account reads: `getBalance`, `getAccountInfo`, `getMultipleAccounts`, `getProgramAccounts`,
+//! and the SPL Token reads over the same accounts.
+
+use super::{
+    SolanaContext,
+    params::{
+        SolResult, arg, base58, base64, check_min_context_slot, config, internal, invalid_params,
+        pubkey, values, with_context,
+    },
+};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
+use nvm_state_api::TxOverlay;
+use nvm_vm_svm::{AccountSharedData, Pubkey, ReadableAccount};
+use serde_json::{Value, json};
+
+/// Most accounts one `getMultipleAccounts` call reads (Solana's limit).
+const MAX_MULTIPLE_ACCOUNTS: usize = 100;
+
+/// Committed state and its slot.
+pub(super) struct Read {
+    pub slot: u64,
+    snapshot: nvm_storage::Snapshot,
+}
+
+impl Read {
+    pub fn at_head(ctx: &SolanaContext, config: &Value) -> Result<Self, ErrorObjectOwned> {
+        let snapshot = ctx.node.chain.snapshot().map_err(internal)?;
+        let slot = snapshot.height().unwrap_or_default();
+        check_min_context_slot(config, slot)?;
+        Ok(Self { slot, snapshot })
+    }
+
+    pub fn account(
+        &self,
+        address: &[u8; 32],
+    ) -> Result<Option<AccountSharedData>, ErrorObjectOwned> {
+        let mut view = TxOverlay::new(&self.snapshot);
+        nvm_vm_svm::read_account(&mut view, &Pubkey::new_from_array(*address)).map_err(internal)
+    }
+}
+
+/// How account data is sent back: `encoding` and an optional `dataSlice`.
+pub(super) struct DataEncoding {
+    encoding: String,
+    slice: Option<(usize, usize)>,
+}
+
+impl DataEncoding {
+    pub fn of(config: &Value, default: &str) -> Result<Self, ErrorObjectOwned> {
+        let encoding = config.get("encoding").and_then(Value::as_str).unwrap_or(default);
+        if !matches!(encoding, "base58" | "base64" | "binary" | "jsonParsed") {
+            return Err(invalid_params(format!(
+                "Invalid params: unsupported account encoding {encoding:?} (base58, base64, jsonParsed)"
+            )));
+        }
+        let slice = match config.get("dataSlice") {
+            None | Some(Value::Null) => None,
+            Some(s) => match (
+                s.get("offset").and_then(Value::as_u64),
+                s.get("length").and_then(Value::as_u64),
+            ) {
+                (Some(o), Some(l)) => Some((o as usize, l as usize)),
+                _ => {
+                    return Err(invalid_params("Invalid params: dataSlice needs offset and length"));
+                }
+            },
+        };
+        Ok(Self { encoding: encoding.to_string(), slice })
+    }
+
+    fn data(&self, data: &[u8]) -> Result<Value, ErrorObjectOwned> {
+        let data = match self.slice {
+            Some((offset, length)) => {
+                let start = offset.min(data.len());
+                &data[start..start.saturating_add(length).min(data.len())]
+            }
+            None => data,
+        };
+        // Agave refuses base58 past 128 bytes: it is too slow to encode.
+        if matches!(self.encoding.as_str(), "base58" | "binary") && data.len() > 128 {
+            return Err(invalid_params(
+                "Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.",
+            ));
+        }
+        Ok(match self.encoding.as_str() {
+            "binary" => Value::String(base58(data)),
+            "base58" => json!([base58(data), "base58"]),
+            // jsonParsed falls back to base64 for data n-VM does not parse (as Agave does).
+            _ => json!([base64(data), "base64"]),
+        })
+    }
+
+    /// An account as Solana's RPC shows it.
+    pub fn account(&self, account: &AccountSharedData) -> Result<Value, ErrorObjectOwned> {
+        Ok(json!({
+            "data": self.data(account.data())?,
+            "executable": account.executable(),
+            "lamports": account.lamports(),
+            "owner": base58(account.owner().as_ref()),
+            "rentEpoch": account.rent_epoch(),
+            "space": account.data().len(),
+        }))
+    }
+}
+
+pub(super) fn get_balance(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
+    let values = values(params)?;
+    let address = pubkey(arg(&values, 0, "pubkey")?, "pubkey")?;
+    let read = Read::at_head(ctx, &config(&values, 1)?)?;
+    let lamports = read.account(&address)?.map(|a| a.lamports()).unwrap_or(0);
+    Ok(with_context(read.slot, json!(lamports)))
+}
+
+pub(super) fn get_account_info(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
+    let values = values(params)?;
+    let address = pubkey(arg(&values, 0, "pubkey")?, "pubkey")?;
+    let config = config(&values, 1)?;
+    let encoding = DataEncoding::of(&config, "binary")?;
+    let read = Read::at_head(ctx, &config)?;
+    let account = read.account(&address)?.map(|a| encoding.account(&a)).transpose()?;
+    Ok(with_context(read.slot, account.unwrap_or(Value::Null)))
+}
+
+pub(super) fn get_multiple_accounts(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
+    let values = values(params)?;
+    let keys = arg(&values, 0, "pubkeys")?
+        .as_array()
+        .ok_or_else(|| invalid_params("Invalid params: pubkeys must be an array"))?;
+    if keys.len() > MAX_MULTIPLE_ACCOUNTS {
+        return Err(invalid_params(format!(
+            "Too many inputs provided; max {MAX_MULTIPLE_ACCOUNTS}"
+        )));
+    }
+    let config = config(&values, 1)?;
+    let encoding = DataEncoding::of(&config, "base64")?;
+    let read = Read::at_head(ctx, &config)?;
+    let accounts = keys
+        .iter()
+        .map(|key| {
+            let account = read.account(&pubkey(key, "pubkey")?)?;
+            Ok(account.map(|a| encoding.account(&a)).transpose()?.unwrap_or(Value::Null))
+        })
+        .collect::<Result<Vec<Value>, ErrorObjectOwned>>()?;
+    Ok(with_context(read.slot, Value::Array(accounts)))
+}
+
+/// A `getProgramAccounts` filter: `dataSize` or `memcmp`.
+pub(super) enum Filter {
+    DataSize(usize),
+    Memcmp { offset: usize, bytes: Vec<u8> },
+}
+
+impl Filter {
+    fn parse(value: &Value) -> Result<Self, ErrorObjectOwned> {
+        if let Some(size) = value.get("dataSize").and_then(Value::as_u64) {
+            return Ok(Self::DataSize(size as usize));
+        }
+        let Some(memcmp) = value.get("memcmp") else {
+            return Err(invalid_params(format!("Invalid params: unknown filter {value}")));
+        };
+        let offset = memcmp.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let text = memcmp.get("bytes").and_then(Value::as_str).unwrap_or_default();
+        let bytes = match memcmp.get("encoding").and_then(Value::as_str).unwrap_or("base58") {
+            "base58" => bs58::decode(text).into_vec().ok(),
+            "base64" => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(text).ok()
+            }
+            _ => None,
+        }
+        .filter(|b| b.len() <= 128)
+        .ok_or_else(|| {
+            invalid_params(
+                "Invalid params: memcmp bytes must be base58 or base64, at most 128 bytes",
+            )
+        })?;
+        Ok(Self::Memcmp { offset, bytes })
+    }
+
+    fn matches(&self, data: &[u8]) -> bool {
+        match self {
+            Self::DataSize(size) => data.len() == *size,
+            Self::Memcmp { offset, bytes } => {
+                data.get(*offset..offset.saturating_add(bytes.len())) == Some(bytes.as_slice())
+            }
+        }
+    }
+}
+
+/// Accounts owned by `program` that pass every filter, in address order.
+pub(super) fn owned_by(
+    ctx: &SolanaContext,
+    read: &Read,
+    program: &[u8; 32],
+    filters: &[Filter],
+) -> Result<Vec<([u8; 32], AccountSharedData)>, ErrorObjectOwned> {
+    let mut found = Vec::new();
+    for address in ctx.known.addresses(&ctx.node.chain).map_err(internal)? {
+        if let Some(account) = read.account(&address)?
+            && account.owner().as_ref() == program
+            && filters.iter().all(|f| f.matches(account.data()))
+        {
+            found.push((address, account));
+        }
+    }
+    Ok(found)
+}
+
+pub(super) fn get_program_accounts(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
+    let values = values(params)?;
+    let program = pubkey(arg(&values, 0, "program id")?, "program id")?;
+    let config = config(&values, 1)?;
+    let encoding = DataEncoding::of(&config, "binary")?;
+    let filters = match config.get("filters") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) if list.len() <= 4 => {
+            list.iter().map(Filter::parse).collect::<Result<_, _>>()?
+        }
+        Some(_) => return Err(invalid_params("Invalid params: filters is an array of at most 4")),
+    };
+    let read = Read::at_head(ctx, &config)?;
+    let accounts = owned_by(ctx, &read, &program, &filters)?
+        .iter()
+        .map(|(address, account)| {
+            Ok(json!({ "pubkey": base58(address), "account": encoding.account(account)? }))
+        })
+        .collect::<Result<Vec<Value>, ErrorObjectOwned>>()?;
+    let value = Value::Array(accounts);
+    Ok(if config.get("withContext").and_then(Value::as_bool) == Some(true) {
+        with_context(read.slot, value)
+    } else {
+        value
+    })
+}
+
+pub(super) fn get_minimum_balance_for_rent_exemption(
+    _: &SolanaContext,
+    params: &Params<'_>,
+) -> SolResult {
+    let values = values(params)?;
+    let size =
+        arg(&values, 0, "data length")?.as_u64().filter(|&n| n <= 10 * 1024 * 1024).ok_or_else(
+            || invalid_params("Invalid params: data length must be a number of bytes up to 10 MiB"),
+        )?;
+    Ok(json!(nvm_vm_svm::rent_exempt_minimum(size as usize)))
+}

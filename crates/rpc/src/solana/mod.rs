@@ -1,0 +1,158 @@
+//! Solana's JSON-RPC (`127.0.0.1:8899`) and pub-sub WebSocket (the next port, 8900), as
+//! `@solana/web3.js` and the Solana CLI call them, over the same chain as the `nvm_*` and
+//! `eth_*` namespaces.
+
+mod accounts;
+mod cluster;
+mod message;
+mod params;
+mod pubsub;
+mod tokens;
+mod transactions;
+
+use crate::NodeContext;
+use jsonrpsee::{
+    RpcModule,
+    core::traits::IdProvider,
+    server::{Server, ServerConfigBuilder, ServerHandle},
+    types::{Params, SubscriptionId},
+};
+use nvm_node::Chain;
+use parking_lot::Mutex;
+use serde_json::Value;
+use std::{
+    collections::BTreeSet,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+pub use params::codes;
+
+/// The Agave release whose SVM runs Solana transactions here (what `getVersion` reports).
+pub const SOLANA_CORE_VERSION: &str = "4.2.2";
+
+/// What the Solana RPC serves from.
+#[derive(Clone)]
+pub struct SolanaContext {
+    pub node: NodeContext,
+    /// Pays `requestAirdrop` (dev networks only).
+    pub faucet: Option<Arc<nvm_vm_svm::Faucet>>,
+    known: Arc<KnownAccounts>,
+}
+
+impl SolanaContext {
+    pub fn new(node: NodeContext, faucet: Option<nvm_vm_svm::Faucet>) -> Self {
+        Self { node, faucet: faucet.map(Arc::new), known: Arc::default() }
+    }
+}
+
+/// Every address a committed Solana transaction named: the accounts `getProgramAccounts` and
+/// `getTokenAccountsByOwner` look through (the state is keyed by hashes, so it cannot be
+/// scanned by owner). Built from the blocks on first use and kept up to date.
+#[derive(Default)]
+struct KnownAccounts {
+    inner: Mutex<(u64, BTreeSet<[u8; 32]>)>,
+}
+
+impl KnownAccounts {
+    fn addresses(&self, chain: &Chain) -> Result<Vec<[u8; 32]>, String> {
+        let head = chain.head().map_err(|e| e.to_string())?.height;
+        let mut inner = self.inner.lock();
+        let (scanned, addresses) = &mut *inner;
+        while *scanned < head {
+            let height = *scanned + 1;
+            let block = chain.store().block(height).map_err(|e| e.to_string())?;
+            for raw in block.iter().flat_map(|b| &b.transactions) {
+                let Some((&nvm_primitives::SOLANA_TX_TAG, wire)) = raw.split_first() else {
+                    continue;
+                };
+                if let Ok(tx) = bincode::deserialize::<nvm_vm_svm::VersionedTransaction>(wire) {
+                    addresses.extend(tx.message.static_account_keys().iter().map(|k| k.to_bytes()));
+                }
+            }
+            *scanned = height;
+        }
+        Ok(addresses.iter().copied().collect())
+    }
+}
+
+/// Subscription ids Solana clients can hold: small integers (JavaScript numbers lose
+/// precision past 2^53, so jsonrpsee's random 64-bit ids would not round-trip).
+#[derive(Debug, Default)]
+struct CountingIds(AtomicU64);
+
+impl IdProvider for CountingIds {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        SubscriptionId::Num(self.0.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+fn add(
+    module: &mut RpcModule<SolanaContext>,
+    name: &'static str,
+    handler: fn(&SolanaContext, &Params<'_>) -> Result<Value, jsonrpsee::types::ErrorObjectOwned>,
+) {
+    module
+        .register_blocking_method(name, move |params, ctx, _| handler(&ctx, &params))
+        .expect("method names are unique");
+}
+
+/// Every Solana method and subscription.
+pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
+    let mut module = RpcModule::new(ctx);
+    add(&mut module, "getVersion", cluster::get_version);
+    add(&mut module, "getHealth", cluster::get_health);
+    add(&mut module, "getGenesisHash", cluster::get_genesis_hash);
+    add(&mut module, "getSlot", cluster::get_slot);
+    add(&mut module, "getBlockHeight", cluster::get_slot);
+    add(&mut module, "getEpochInfo", cluster::get_epoch_info);
+    add(&mut module, "getEpochSchedule", cluster::get_epoch_schedule);
+    add(&mut module, "getLatestBlockhash", cluster::get_latest_blockhash);
+    add(&mut module, "isBlockhashValid", cluster::is_blockhash_valid);
+    add(&mut module, "getBalance", accounts::get_balance);
+    add(&mut module, "getAccountInfo", accounts::get_account_info);
+    add(&mut module, "getMultipleAccounts", accounts::get_multiple_accounts);
+    add(&mut module, "getProgramAccounts", accounts::get_program_accounts);
+    add(
+        &mut module,
+        "getMinimumBalanceForRentExemption",
+        accounts::get_minimum_balance_for_rent_exemption,
+    );
+    add(&mut module, "getTokenAccountBalance", tokens::get_token_account_balance);
+    add(&mut module, "getTokenAccountsByOwner", tokens::get_token_accounts_by_owner);
+    add(&mut module, "getTokenSupply", tokens::get_token_supply);
+    add(&mut module, "sendTransaction", transactions::send_transaction);
+    add(&mut module, "simulateTransaction", transactions::simulate_transaction);
+    add(&mut module, "requestAirdrop", transactions::request_airdrop);
+    add(&mut module, "getSignatureStatuses", transactions::get_signature_statuses);
+    add(&mut module, "getTransaction", transactions::get_transaction);
+    pubsub::register(&mut module);
+    module
+}
+
+/// The Solana servers: JSON-RPC at `addr` and pub-sub at the next port (Solana's convention,
+/// which `@solana/web3.js` follows to find the WebSocket). Both speak HTTP and WebSocket.
+/// Returns both bound addresses (with port 0 each is picked freely).
+pub async fn start_solana(
+    addr: SocketAddr,
+    ctx: SolanaContext,
+) -> std::io::Result<([SocketAddr; 2], [ServerHandle; 2])> {
+    let pubsub_addr = SocketAddr::new(
+        addr.ip(),
+        if addr.port() == 0 { 0 } else { addr.port().saturating_add(1) },
+    );
+    let mut bound = [addr; 2];
+    let mut handles = Vec::with_capacity(2);
+    for (i, at) in [addr, pubsub_addr].into_iter().enumerate() {
+        let config = ServerConfigBuilder::default().set_id_provider(CountingIds::default()).build();
+        let server = Server::builder().set_config(config).build(at).await?;
+        bound[i] = server.local_addr()?;
+        handles.push(server.start(solana_module(ctx.clone())));
+    }
+    let [rpc, pubsub]: [ServerHandle; 2] =
+        handles.try_into().map_err(|_| std::io::Error::other("two servers expected"))?;
+    Ok((bound, [rpc, pubsub]))
+}

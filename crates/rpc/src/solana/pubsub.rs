@@ -1,0 +1,159 @@
+//! Solana's pub-sub over WebSocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`.
+//! Each subscription wakes on every committed block; notifications carry
+//! `{context: {slot}, value}` as the clients expect.
+
+use super::{
+    SolanaContext,
+    accounts::{DataEncoding, Read},
+    params::{arg, config, pubkey, signature, values, with_context},
+};
+use jsonrpsee::{
+    PendingSubscriptionSink, RpcModule,
+    core::SubscriptionResult,
+    types::{ErrorObjectOwned, Params},
+};
+use nvm_primitives::{TxStatus, sha256};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn send_value(value: &Value) -> Result<Box<serde_json::value::RawValue>, serde_json::Error> {
+    serde_json::value::to_raw_value(value)
+}
+
+/// Parses a subscription's parameters, or rejects it with the error.
+async fn parsed<T>(
+    pending: PendingSubscriptionSink,
+    parse: impl FnOnce() -> Result<T, ErrorObjectOwned>,
+) -> Option<(PendingSubscriptionSink, T)> {
+    match parse() {
+        Ok(value) => Some((pending, value)),
+        Err(e) => {
+            pending.reject(e).await;
+            None
+        }
+    }
+}
+
+/// Notifies once the transaction with this signature is in a committed block, then ends (as
+/// Solana's signature subscriptions do).
+async fn signature_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let Some((pending, signature)) = parsed(pending, || {
+        let values = values(&params)?;
+        config(&values, 1)?;
+        signature(arg(&values, 0, "signature")?)
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    let sink = pending.accept().await?;
+    let mut heads = ctx.node.chain.watch_heads();
+    let hash = sha256(&signature);
+    loop {
+        if let Some(receipt) = ctx.node.chain.store().receipt(&hash)? {
+            let err = match &receipt.status {
+                TxStatus::Success => Value::Null,
+                TxStatus::Failed { reason } => {
+                    serde_json::from_str(reason).unwrap_or_else(|_| json!(reason))
+                }
+            };
+            sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
+                .await?;
+            return Ok(());
+        }
+        tokio::select! {
+            changed = heads.changed() => if changed.is_err() { return Ok(()) },
+            _ = sink.closed() => return Ok(()),
+        }
+    }
+}
+
+/// Notifies whenever a committed block changed the account.
+async fn account_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let Some((pending, (address, config))) = parsed(pending, || {
+        let values = values(&params)?;
+        let config = config(&values, 1)?;
+        DataEncoding::of(&config, "binary")?;
+        Ok((pubkey(arg(&values, 0, "pubkey")?, "pubkey")?, config))
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    let encoding = DataEncoding::of(&config, "binary")?;
+    let sink = pending.accept().await?;
+    let mut heads = ctx.node.chain.watch_heads();
+    let shown = |read: &Read| -> Result<Value, ErrorObjectOwned> {
+        let account = read.account(&address)?;
+        // A closed account shows as an empty system account (as Solana notifies it).
+        let empty = nvm_vm_svm::AccountSharedData::default();
+        encoding.account(account.as_ref().unwrap_or(&empty))
+    };
+    let mut last = shown(&Read::at_head(&ctx, &json!({}))?)?;
+    loop {
+        tokio::select! {
+            changed = heads.changed() => if changed.is_err() { return Ok(()) },
+            _ = sink.closed() => return Ok(()),
+        }
+        let read = Read::at_head(&ctx, &json!({}))?;
+        let now = shown(&read)?;
+        if now != last {
+            sink.send(send_value(&with_context(read.slot, now.clone()))?).await?;
+            last = now;
+        }
+    }
+}
+
+/// Notifies every new slot (block).
+async fn slot_subscription(
+    _: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let sink = pending.accept().await?;
+    let mut heads = ctx.node.chain.watch_heads();
+    loop {
+        tokio::select! {
+            changed = heads.changed() => if changed.is_err() { return Ok(()) },
+            _ = sink.closed() => return Ok(()),
+        }
+        let slot = heads.borrow_and_update().height;
+        let note = json!({ "parent": slot.saturating_sub(1), "root": slot, "slot": slot });
+        sink.send(send_value(&note)?).await?;
+    }
+}
+
+pub(super) fn register(module: &mut RpcModule<SolanaContext>) {
+    module
+        .register_subscription(
+            "signatureSubscribe",
+            "signatureNotification",
+            "signatureUnsubscribe",
+            |params, pending, ctx, _| signature_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+    module
+        .register_subscription(
+            "accountSubscribe",
+            "accountNotification",
+            "accountUnsubscribe",
+            |params, pending, ctx, _| account_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+    module
+        .register_subscription(
+            "slotSubscribe",
+            "slotNotification",
+            "slotUnsubscribe",
+            |params, pending, ctx, _| slot_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+}

@@ -61,7 +61,9 @@ impl DataEncoding {
             ) {
                 (Some(o), Some(l)) => Some((o as usize, l as usize)),
                 _ => {
-                    return Err(invalid_params("Invalid params: dataSlice needs offset and length"));
+                    return Err(invalid_params(
+                        "Invalid params: dataSlice needs offset and length",
+                    ));
                 }
             },
         };

@@ -6,6 +6,7 @@
 //! to Solana programs and are kept as they are when lamports change, so no value is created or
 //! lost by rounding. Owner, executable flag and data live under the account's own key.
 
+use crate::token_ledger::{self, LoadedToken};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{NATIVE_MINT, balance_key};
@@ -41,21 +42,33 @@ pub fn load(
     state: &mut dyn StateAccess,
     address: &Pubkey,
 ) -> Result<Option<AccountSharedData>, StateError> {
+    Ok(load_tracked(state, address)?.map(|(account, _)| account))
+}
+
+/// [`load`], and for an account of the token program, the ledger values it was given (what the
+/// transaction's changes are measured against when it commits).
+pub fn load_tracked(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+) -> Result<Option<(AccountSharedData, Option<LoadedToken>)>, StateError> {
     let id = identity_of(state, address)?;
     let units = state.get_u128(&balance_key(&NATIVE_MINT, &id))?;
     let lamports = u64::try_from(units / UNITS_PER_LAMPORT).unwrap_or(u64::MAX);
     let stored: Option<StoredAccount> = state.get_decoded(&account_key(address))?;
-    Ok(match stored {
-        None if lamports == 0 => None,
-        None => Some(AccountSharedData::new(lamports, 0, &solana_sdk_ids::system_program::id())),
-        Some(s) => {
-            let mut account = AccountSharedData::new(lamports, 0, &Pubkey::new_from_array(s.owner));
-            account.set_data_from_slice(&s.data);
-            account.set_executable(s.executable);
-            account.set_rent_epoch(s.rent_epoch);
-            Some(account)
+    let Some(s) = stored else {
+        if let Some((mint, loaded)) = token_ledger::synthesized_mint(state, address, lamports)? {
+            return Ok(Some((mint, Some(loaded))));
         }
-    })
+        return Ok((lamports > 0).then(|| {
+            (AccountSharedData::new(lamports, 0, &solana_sdk_ids::system_program::id()), None)
+        }));
+    };
+    let mut account = AccountSharedData::new(lamports, 0, &Pubkey::new_from_array(s.owner));
+    account.set_data_from_slice(&s.data);
+    account.set_executable(s.executable);
+    account.set_rent_epoch(s.rent_epoch);
+    let loaded = token_ledger::on_load(state, address, &mut account)?;
+    Ok(Some((account, loaded)))
 }
 
 /// Writes an account the SVM changed: its lamports into the identity's native balance (its

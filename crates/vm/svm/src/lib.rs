@@ -3,6 +3,8 @@
 pub mod accounts;
 mod faucet;
 mod runtime;
+pub mod token_ledger;
+mod token_program;
 mod transaction;
 
 pub use accounts::{UNITS_PER_LAMPORT, account_key};

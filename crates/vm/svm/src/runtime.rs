@@ -1,7 +1,10 @@
 //! Agave's SVM (`solana-svm`'s `TransactionBatchProcessor`, its program runtime, BPF loaders,
 //! syscalls and builtins, unmodified) running Solana transactions over the unified state.
 
-use crate::accounts;
+use crate::{
+    accounts,
+    token_ledger::{self, LoadedToken},
+};
 use agave_feature_set::FeatureSet;
 use nvm_primitives::{SvmMeta, TokenBalance};
 use nvm_state_api::{StateError, TxOverlay};
@@ -36,6 +39,7 @@ use solana_svm_transaction::svm_message::{SVMMessage, SVMStaticMessage};
 use solana_transaction::sanitized::SanitizedTransaction;
 use std::{
     cell::RefCell,
+    collections::HashMap,
     sync::{Arc, RwLock},
 };
 
@@ -79,6 +83,9 @@ pub struct SvmRuntime {
     feature_set: FeatureSet,
     svm_features: solana_svm_feature_set::SVMFeatureSet,
     environment: ProgramRuntimeEnvironment,
+    /// The SPL Token program is the ledger-backed builtin (always, except in tests that run the
+    /// real p-token build at its id to compare).
+    token_builtin: bool,
 }
 
 struct BlockProcessor {
@@ -117,26 +124,46 @@ const BUILTIN_PROGRAMS: [(Pubkey, &str, BuiltinFunctionRegisterer); 5] = [
     ),
 ];
 
+/// The SPL Token program as n-VM's builtin over the ledger ([`crate::token_program`]).
+const TOKEN_BUILTIN: (Pubkey, &str, BuiltinFunctionRegisterer) = (
+    crate::SPL_TOKEN_PROGRAM_ID,
+    "spl_token_ledger_program",
+    crate::token_program::Entrypoint::register,
+);
+
+/// A builtin program's native-loader account, if `address` is one.
+fn builtin_account(address: &Pubkey, token_builtin: bool) -> Option<AccountSharedData> {
+    let token = token_builtin.then_some(&TOKEN_BUILTIN);
+    let (_, name, _) = BUILTIN_PROGRAMS.iter().chain(token).find(|(id, _, _)| id == address)?;
+    let mut account = AccountSharedData::new(1, name.len(), &solana_sdk_ids::native_loader::id());
+    account.set_data_from_slice(name.as_bytes());
+    account.set_executable(true);
+    Some(account)
+}
+
 /// The account at `address` as programs see it: a builtin program's native-loader account, or
 /// the account over the unified state ([`accounts::load`]). `None` when it holds nothing.
 pub fn read_account(
     state: &mut dyn nvm_state_api::StateAccess,
     address: &Pubkey,
 ) -> Result<Option<AccountSharedData>, StateError> {
-    if let Some((_, name, _)) = BUILTIN_PROGRAMS.iter().find(|(id, _, _)| id == address) {
-        let mut account =
-            AccountSharedData::new(1, name.len(), &solana_sdk_ids::native_loader::id());
-        account.set_data_from_slice(name.as_bytes());
-        account.set_executable(true);
-        return Ok(Some(account));
+    match builtin_account(address, true) {
+        Some(account) => Ok(Some(account)),
+        None => accounts::load(state, address),
     }
-    accounts::load(state, address)
 }
 
 impl SvmRuntime {
     /// The SVM with Agave's features enabled (except those that would refuse today's programs)
     /// and the full set of syscalls.
     pub fn new() -> Result<Self, VmError> {
+        Self::with_token_builtin(true)
+    }
+
+    /// The SVM with (`true`) or without the SPL Token builtin: without it, the token program is
+    /// whatever program account the state holds at its id (the differential test deploys the
+    /// p-token build there).
+    pub fn with_token_builtin(token_builtin: bool) -> Result<Self, VmError> {
         let mut feature_set = FeatureSet::all_enabled();
         // Pending on Solana, not active on mainnet: with it, no program built by today's
         // toolchains (SBPF v0–v2) could be deployed.
@@ -160,7 +187,8 @@ impl SvmRuntime {
             .map_err(|_| VmError::Invalid("the SVM program cache is poisoned".into()))?
             .set_fork_graph(Arc::downgrade(&forks));
         processor.set_program_runtime_environment(environment.clone());
-        for (id, name, register) in BUILTIN_PROGRAMS {
+        let token = token_builtin.then_some(TOKEN_BUILTIN);
+        for (id, name, register) in BUILTIN_PROGRAMS.into_iter().chain(token) {
             processor.add_builtin(id, ProgramCacheEntry::new_builtin(0, name.len(), register));
         }
         Ok(Self {
@@ -170,6 +198,7 @@ impl SvmRuntime {
             feature_set,
             svm_features,
             environment,
+            token_builtin,
         })
     }
 
@@ -182,8 +211,13 @@ impl SvmRuntime {
         block: &BlockEnv,
         tx: &SanitizedTransaction,
     ) -> Result<SvmOutcome, VmError> {
-        let callback =
-            StateCallback { state: RefCell::new(state), block, failure: RefCell::new(None) };
+        let callback = StateCallback {
+            state: RefCell::new(state),
+            block,
+            failure: RefCell::new(None),
+            loaded_tokens: RefCell::default(),
+            token_builtin: self.token_builtin,
+        };
         let processor = self.processor_for(block, &callback)?;
         let check = self.check(tx).map_err(|e| VmError::Invalid(e.to_string()))?;
         let environment = TransactionProcessingEnvironment {
@@ -228,9 +262,10 @@ impl SvmRuntime {
             .ok_or_else(|| VmError::Invalid("the SVM returned no result".into()))?
             .map_err(|e| VmError::Invalid(e.to_string()))?;
         let state = callback.state.into_inner();
-        let (status, logs, fee_details, writes) = match processed {
+        let (mut status, logs, fee_details, writes, rollback_writes) = match processed {
             ProcessedTransaction::Executed(executed) => {
                 let details = executed.execution_details;
+                let rollback_writes = rollback(&executed.loaded_transaction.rollback_accounts);
                 let writes: Vec<(Pubkey, AccountSharedData)> = match &details.status {
                     Ok(()) => executed
                         .loaded_transaction
@@ -240,7 +275,7 @@ impl SvmRuntime {
                         .filter(|(i, _)| tx.is_writable(*i))
                         .map(|(_, account)| account)
                         .collect(),
-                    Err(_) => rollback(&executed.loaded_transaction.rollback_accounts),
+                    Err(_) => rollback_writes.clone(),
                 };
                 meta.compute_units = details.executed_units;
                 (
@@ -248,17 +283,43 @@ impl SvmRuntime {
                     details.log_messages.unwrap_or_default(),
                     executed.loaded_transaction.fee_details,
                     writes,
+                    rollback_writes,
                 )
             }
-            ProcessedTransaction::FeesOnly(fees_only) => (
-                Err(error_json(&fees_only.load_error)),
-                Vec::new(),
-                fees_only.fee_details,
-                rollback(&fees_only.rollback_accounts),
-            ),
+            ProcessedTransaction::FeesOnly(fees_only) => {
+                let writes = rollback(&fees_only.rollback_accounts);
+                (
+                    Err(error_json(&fees_only.load_error)),
+                    Vec::new(),
+                    fees_only.fee_details,
+                    writes.clone(),
+                    writes,
+                )
+            }
         };
+        let loaded = callback.loaded_tokens.take();
+        let changes: Vec<token_ledger::TokenChange> = writes
+            .iter()
+            .filter_map(|(address, account)| {
+                token_ledger::change_of(address, loaded.get(address).copied(), account)
+            })
+            .collect();
+        let checkpoint = state.checkpoint();
         for (address, account) in &writes {
             accounts::store(&mut *state, address, account)?;
+        }
+        match token_ledger::apply(&mut *state, &changes) {
+            Ok(()) => {}
+            Err(token_ledger::TokenCommitError::State(e)) => return Err(VmError::State(e)),
+            Err(token_ledger::TokenCommitError::Ledger(e)) => {
+                // Spent twice through two token accounts of one owner: the transaction fails
+                // and pays its fee, as any failed one does.
+                state.revert(checkpoint);
+                for (address, account) in &rollback_writes {
+                    accounts::store(&mut *state, address, account)?;
+                }
+                status = Err(serde_json::json!({ "LedgerTokenDebit": e.to_string() }).to_string());
+            }
         }
         Ok(SvmOutcome { status, logs, meta, fee_lamports: fee_details.total_fee() })
     }
@@ -363,6 +424,10 @@ struct StateCallback<'s, 'b, 'e> {
     block: &'e BlockEnv,
     /// The first state failure: the SVM cannot report one, so execution stops being trusted.
     failure: RefCell<Option<StateError>>,
+    /// The ledger values token-program accounts were loaded with.
+    loaded_tokens: RefCell<HashMap<Pubkey, LoadedToken>>,
+    /// Whether the SPL Token program is n-VM's builtin (else an account at its id, if any).
+    token_builtin: bool,
 }
 
 impl StateCallback<'_, '_, '_> {
@@ -397,9 +462,18 @@ impl TransactionProcessingCallback for StateCallback<'_, '_, '_> {
         if let Some(account) = self.sysvar(address) {
             return Some((account, 0));
         }
+        if let Some(account) = builtin_account(address, self.token_builtin) {
+            return Some((account, 0));
+        }
         let mut state = self.state.borrow_mut();
-        match read_account(&mut **state, address) {
-            Ok(account) => account.map(|a| (a, 0)),
+        match accounts::load_tracked(&mut **state, address) {
+            Ok(Some((account, loaded))) => {
+                if let Some(loaded) = loaded {
+                    self.loaded_tokens.borrow_mut().insert(*address, loaded);
+                }
+                Some((account, 0))
+            }
+            Ok(None) => None,
             Err(e) => {
                 self.failure.borrow_mut().get_or_insert(e);
                 None

@@ -1,0 +1,254 @@
+//! SPL Token accounts over the ledger (SPEC §3). A mint account *is* a ledger token (its address
+//! is the mint id) and a token account shows its owner's ledger balance: when the SVM loads an
+//! account owned by the token program, its `supply` or `amount` field is read from the ledger;
+//! when the transaction commits, what the program changed in those fields is applied to the
+//! ledger — the loaded owner's balance debited by the loaded amount, the stored owner's credited
+//! by the stored amount — so no wrapped copy exists and every VM sees the same balance.
+//!
+//! Token accounts resolve to their owner's identity, so two token accounts of one owner and one
+//! mint show the same balance (the ledger has one per identity). Committing checks that every
+//! debit is covered: a transaction spending the same balance twice through two such accounts
+//! fails as a whole.
+
+use crate::accounts::identity_of;
+use nvm_identity::derive_address;
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, TokenInfo, balance_key, token_key};
+use nvm_primitives::{Mint as MintId, VmKind};
+use nvm_state_api::{StateAccess, StateAccessExt, StateError};
+use solana_account::{AccountSharedData, ReadableAccount, WritableAccount};
+use solana_program_option::COption;
+use solana_program_pack::Pack;
+use solana_pubkey::Pubkey;
+use spl_token_interface::state::{Account, AccountState, Mint};
+
+/// What a token-program account held when the SVM loaded it: the reference its changes are
+/// measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadedToken {
+    Account { mint: [u8; 32], owner: [u8; 32], amount: u64 },
+    Mint { supply: u64 },
+}
+
+fn is_token_program(owner: &Pubkey) -> bool {
+    *owner == crate::SPL_TOKEN_PROGRAM_ID
+}
+
+fn clamp(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// An initialized token account's fields.
+fn token_account(account: &AccountSharedData) -> Option<Account> {
+    (is_token_program(account.owner()) && account.data().len() == Account::LEN)
+        .then(|| Account::unpack(account.data()).ok())
+        .flatten()
+}
+
+fn token_mint(account: &AccountSharedData) -> Option<Mint> {
+    (is_token_program(account.owner()) && account.data().len() == Mint::LEN)
+        .then(|| Mint::unpack(account.data()).ok())
+        .flatten()
+}
+
+/// The ledger's side of an account the token program owns, written into its SPL layout.
+pub fn on_load(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    account: &mut AccountSharedData,
+) -> Result<Option<LoadedToken>, StateError> {
+    if let Some(mut token) = token_account(account) {
+        let owner = identity_of(state, &token.owner)?;
+        token.amount = clamp(state.get_u128(&balance_key(&token.mint.to_bytes(), &owner))?);
+        Account::pack(token, account.data_as_mut_slice()).ok();
+        return Ok(Some(LoadedToken::Account {
+            mint: token.mint.to_bytes(),
+            owner: token.owner.to_bytes(),
+            amount: token.amount,
+        }));
+    }
+    if let Some(mut mint) = token_mint(account) {
+        let info = Ledger::token(state, &address.to_bytes()).map_err(ledger_state)?;
+        mint.supply = clamp(info.map_or(0, |i| i.supply));
+        Mint::pack(mint, account.data_as_mut_slice()).ok();
+        return Ok(Some(LoadedToken::Mint { supply: mint.supply }));
+    }
+    Ok(None)
+}
+
+/// A ledger token no SVM transaction has touched yet, shown as an SPL mint owned by the token
+/// program: its authority's Solana address as the mint authority, its supply and decimals.
+pub fn synthesized_mint(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    lamports: u64,
+) -> Result<Option<(AccountSharedData, LoadedToken)>, StateError> {
+    let id: MintId = address.to_bytes();
+    if id == NATIVE_MINT {
+        return Ok(None);
+    }
+    let Some(info) = Ledger::token(state, &id).map_err(ledger_state)? else { return Ok(None) };
+    let authority = info.authority.map(|a| {
+        Pubkey::new_from_array(
+            derive_address(VmKind::Svm, &a).as_bytes().try_into().unwrap_or_default(),
+        )
+    });
+    let mint = Mint {
+        mint_authority: authority.map_or(COption::None, COption::Some),
+        supply: clamp(info.supply),
+        decimals: info.decimals,
+        is_initialized: true,
+        freeze_authority: COption::None,
+    };
+    let mut account = AccountSharedData::new(lamports, Mint::LEN, &crate::SPL_TOKEN_PROGRAM_ID);
+    Mint::pack(mint, account.data_as_mut_slice()).ok();
+    Ok(Some((account, LoadedToken::Mint { supply: mint.supply })))
+}
+
+/// Why a transaction's token changes cannot be applied to the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenCommitError {
+    #[error("the ledger cannot cover a token debit: {0}")]
+    Ledger(LedgerError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+fn ledger_state(e: LedgerError) -> StateError {
+    match e {
+        LedgerError::State(e) => e,
+        other => StateError::Backend(other.to_string()),
+    }
+}
+
+fn ledger(e: LedgerError) -> TokenCommitError {
+    match e {
+        LedgerError::State(e) => TokenCommitError::State(e),
+        other => TokenCommitError::Ledger(other),
+    }
+}
+
+/// One account's effect on the ledger.
+pub struct TokenChange {
+    pub address: Pubkey,
+    pub loaded: Option<LoadedToken>,
+    pub stored: Option<LoadedToken>,
+    /// A mint's authority as the program left it.
+    pub mint_authority: Option<COption<Pubkey>>,
+    pub decimals: u8,
+}
+
+/// What a written account means for the ledger, if it is (or was) a token-program account.
+pub fn change_of(
+    address: &Pubkey,
+    loaded: Option<LoadedToken>,
+    account: &AccountSharedData,
+) -> Option<TokenChange> {
+    let (stored, mint_authority, decimals) = if let Some(token) = token_account(account) {
+        let stored = (token.state != AccountState::Uninitialized).then_some(LoadedToken::Account {
+            mint: token.mint.to_bytes(),
+            owner: token.owner.to_bytes(),
+            amount: token.amount,
+        });
+        (stored, None, 0)
+    } else if let Some(mint) = token_mint(account) {
+        (Some(LoadedToken::Mint { supply: mint.supply }), Some(mint.mint_authority), mint.decimals)
+    } else {
+        (None, None, 0)
+    };
+    (loaded.is_some() || stored.is_some()).then_some(TokenChange {
+        address: *address,
+        loaded,
+        stored,
+        mint_authority,
+        decimals,
+    })
+}
+
+/// Applies a transaction's token changes to the ledger: credits first, then debits, so that
+/// only a real shortfall fails. On error nothing must be kept (the caller reverts).
+pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(), TokenCommitError> {
+    for change in changes {
+        if let Some(LoadedToken::Mint { supply }) = change.stored {
+            let before = match change.loaded {
+                Some(LoadedToken::Mint { supply }) => supply,
+                _ => 0,
+            };
+            apply_mint(state, change, before, supply)?;
+        }
+        if let Some(LoadedToken::Account { mint, owner, amount }) = change.stored {
+            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
+            Ledger::credit(state, &mint, &id, u128::from(amount)).map_err(ledger)?;
+        }
+    }
+    for change in changes {
+        if let Some(LoadedToken::Account { mint, owner, amount }) = change.loaded {
+            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
+            Ledger::debit(state, &mint, &id, u128::from(amount)).map_err(ledger)?;
+        }
+    }
+    Ok(())
+}
+
+/// A mint's supply moves by what the program changed; its first initialization creates the
+/// ledger token.
+fn apply_mint(
+    state: &mut dyn StateAccess,
+    change: &TokenChange,
+    before: u64,
+    after: u64,
+) -> Result<(), TokenCommitError> {
+    let id = change.address.to_bytes();
+    let authority = match change.mint_authority {
+        Some(COption::Some(key)) => Some(identity_of(state, &key)?),
+        _ => None,
+    };
+    let mut info = match Ledger::token(state, &id).map_err(ledger)? {
+        Some(info) => info,
+        None => {
+            let info = TokenInfo {
+                name: String::new(),
+                symbol: String::new(),
+                decimals: change.decimals,
+                supply: 0,
+                authority,
+            };
+            Ledger::create_token(state, &id, info.clone()).map_err(ledger)?;
+            info
+        }
+    };
+    info.supply = info
+        .supply
+        .checked_add(u128::from(after))
+        .and_then(|s| s.checked_sub(u128::from(before)))
+        .ok_or(TokenCommitError::Ledger(LedgerError::SupplyOverflow(id)))?;
+    info.authority = authority;
+    state.set_encoded(token_key(&id), &info);
+    Ok(())
+}
+
+/// `amount` in units of `decimals` as SPL's `AmountToUiAmount` writes it (trailing zeros trimmed).
+pub fn ui_amount(amount: u64, decimals: u8) -> String {
+    let decimals = usize::from(decimals);
+    let text = amount.to_string();
+    if decimals == 0 {
+        return text;
+    }
+    let padded = format!("{text:0>width$}", width = decimals + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - decimals);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") }
+}
+
+/// The inverse of [`ui_amount`]; `None` for malformed text or more decimals than the mint has.
+pub fn parse_ui_amount(text: &str, decimals: u8) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > usize::from(decimals)
+        || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let digits = format!("{whole}{fraction:0<width$}", width = usize::from(decimals));
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() { Some(0) } else { digits.parse().ok() }
+}

@@ -8,7 +8,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import {
-  Connection,
   Keypair,
   LAMPORTS_PER_SOL,
   PublicKey,
@@ -21,41 +20,11 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 
-const connection = new Connection(process.env.NVM_SOLANA_RPC_URL, "confirmed");
+import { airdrop, connection, nvm, sendError } from "./common.mjs";
+
 const devSvm = new PublicKey(process.env.NVM_DEV_SVM);
 const devEvm = process.env.NVM_DEV_EVM;
 const payer = Keypair.generate();
-
-/// A call on n-VM's own endpoint (nvm_* and eth_*).
-async function nvm(method, params) {
-  const response = await fetch(process.env.NVM_RPC_URL, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await response.json();
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result;
-}
-
-/// Airdrops and waits for it through `signatureSubscribe`.
-async function airdrop(to, lamports) {
-  const signature = await connection.requestAirdrop(to, lamports);
-  const latest = await connection.getLatestBlockhash();
-  const result = await connection.confirmTransaction({ signature, ...latest });
-  assert.equal(result.value.err, null);
-  return signature;
-}
-
-/// Sends raw bytes and returns the error the node gave.
-async function sendError(bytes, options = {}) {
-  try {
-    await connection.sendRawTransaction(bytes, options);
-  } catch (e) {
-    return e;
-  }
-  assert.fail("the transaction should have been refused");
-}
 
 test("cluster facts", async () => {
   const version = await connection.getVersion();

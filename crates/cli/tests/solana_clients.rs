@@ -28,6 +28,13 @@ fn solana_web3_and_spl_token_work_unmodified() {
     let rpc = format!("http://127.0.0.1:{port}");
     nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
     let dev = nvm(dir.path(), &rpc, &["identity", "derive", "--key", "dev.json"], &[]);
+    // A token made with n-VM's own CLI; the Solana clients meet it as an SPL mint.
+    let token = nvm(
+        dir.path(),
+        &rpc,
+        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
+        &["--decimals", "6", "--supply", "1000"],
+    );
     let memo = dir.path().join("spl_memo.so");
     std::fs::write(&memo, memo_elf()).unwrap();
     let env = [
@@ -36,8 +43,12 @@ fn solana_web3_and_spl_token_work_unmodified() {
         ("NVM_DEV_SVM", dev["svm_display"].as_str().unwrap().to_string()),
         ("NVM_DEV_EVM", dev["evm_display"].as_str().unwrap().to_string()),
         ("NVM_MEMO_SO", memo.display().to_string()),
+        ("NVM_LEDGER_TOKEN", token["token"].as_str().unwrap().to_string()),
+        ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
+        ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
     ];
-    run(&clients_dir(), "node", &["--test", "--test-concurrency=1", "web3.test.mjs"], &env);
+    let tests = ["--test", "--test-concurrency=1", "web3.test.mjs", "spl-token.test.mjs"];
+    run(&clients_dir(), "node", &tests, &env);
 
     // The dev identity's balance, three ways: the CLI (with a state proof), nvm_* and eth_*.
     let svm = format!("svm:{}", env[2].1);

@@ -34,6 +34,19 @@ impl GenesisAccount {
     }
 }
 
+/// The Associated Token Account program: wallets derive token accounts through it.
+pub const ASSOCIATED_TOKEN_PROGRAM_ID: nvm_vm_svm::Pubkey =
+    nvm_vm_svm::Pubkey::from_str_const("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// The mainnet build of the Associated Token Account program (`solana-program-binaries`).
+fn associated_token_elf() -> Vec<u8> {
+    use nvm_vm_svm::ReadableAccount;
+    solana_program_binaries::by_id(&ASSOCIATED_TOKEN_PROGRAM_ID, &Default::default())
+        .and_then(|accounts| accounts.into_iter().next())
+        .map(|(_, account)| account.data().to_vec())
+        .unwrap_or_default()
+}
+
 /// What the Solana dev faucet holds at genesis: 500 million native tokens.
 pub const DEV_FAUCET_BALANCE: u128 = 500_000_000 * ONE;
 
@@ -71,6 +84,9 @@ pub struct Genesis {
     pub external_accounts: Vec<(VmAddress, u128)>,
     /// Contracts present from the start (as geth's genesis `alloc` has them).
     pub evm_contracts: Vec<GenesisContract>,
+    /// Solana programs present from the start (sBPF ELFs under the BPF loader, as
+    /// `solana-test-validator --bpf-program` places them).
+    pub svm_programs: Vec<([u8; 32], Vec<u8>)>,
     /// Most gas one block's EVM transactions may reserve.
     pub block_gas_limit: u64,
 }
@@ -109,6 +125,7 @@ impl Genesis {
             }],
             external_accounts,
             evm_contracts: Vec::new(),
+            svm_programs: vec![(ASSOCIATED_TOKEN_PROGRAM_ID.to_bytes(), associated_token_elf())],
             block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         }
     }
@@ -142,6 +159,22 @@ impl Genesis {
                 let slot = alloy_primitives::U256::from_be_bytes(*slot);
                 state.set(nvm_vm_evm::storage_key(&address, &slot), value.to_vec());
             }
+        }
+        for (address, elf) in &self.svm_programs {
+            let program = nvm_vm_svm::accounts::StoredAccount {
+                owner: nvm_vm_svm::BPF_LOADER_ID.to_bytes(),
+                executable: true,
+                rent_epoch: u64::MAX,
+                data: elf.clone(),
+            };
+            let key = nvm_vm_svm::account_key(&nvm_vm_svm::Pubkey::new_from_array(*address));
+            nvm_state_api::StateAccessExt::set_encoded(&mut state, key, &program);
+            // Rent-exempt, as on Solana (an account without lamports does not exist there).
+            let lamports = u128::from(nvm_vm_svm::rent_exempt_minimum(elf.len()));
+            let units = lamports * nvm_vm_svm::UNITS_PER_LAMPORT;
+            let id = legacy_id_com(&VmAddress::Svm(*address)).ok_or("no legacy identity")?;
+            Ledger::credit(&mut state, &NATIVE_MINT, &id, units).map_err(|e| e.to_string())?;
+            supply = supply.checked_add(units).ok_or("genesis supply overflows")?;
         }
         let mut info = Ledger::token(&mut state, &NATIVE_MINT)
             .map_err(|e| e.to_string())?

@@ -147,6 +147,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
             .map(|a| (VmAddress::Evm(a.into_array()), START_BALANCE))
             .collect(),
         evm_contracts: vec![GenesisContract { address: TOKEN.into_array(), code, storage }],
+        svm_programs: Vec::new(),
         block_gas_limit: TRANSFER_GAS_LIMIT * block_txs as u64,
     };
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;

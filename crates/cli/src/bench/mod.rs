@@ -81,6 +81,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             .collect(),
         external_accounts: Vec::new(),
         evm_contracts: Vec::new(),
+        svm_programs: Vec::new(),
         block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     };
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;

@@ -43,3 +43,5 @@ pub const SPL_TOKEN_PROGRAM_ID: Pubkey =
 /// The Token-2022 program.
 pub const TOKEN_2022_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
+/// The BPF loader (v2) that owns programs placed at genesis.
+pub const BPF_LOADER_ID: Pubkey = solana_sdk_ids::bpf_loader::ID;

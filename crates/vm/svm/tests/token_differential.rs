@@ -247,7 +247,10 @@ fn builtin_matches_p_token_byte_for_byte() {
             .unwrap()
     };
     let close_carol = close(&carol_acct, &carol);
-    assert_eq!(d.run("close with balance", std::slice::from_ref(&close_carol), &[&carol]), custom(11));
+    assert_eq!(
+        d.run("close with balance", std::slice::from_ref(&close_carol), &[&carol]),
+        custom(11)
+    );
     let empty_carol =
         token::transfer(TOKEN, &carol_acct.pubkey(), &bob_acct.pubkey(), &carol.pubkey(), &[], 60)
             .unwrap();

@@ -1,0 +1,148 @@
+// @solana/spl-token, unmodified, against a real `nvm node --dev`: mints, associated token
+// accounts (the mainnet ATA program, placed at genesis), transfers — of a mint made on Solana and
+// of a token made natively with n-VM's CLI — whose balances are the ledger's: the same amounts
+// show through `nvm_getBalance` and the token's ERC-20 view (`balanceOf` by `eth_call`).
+// Needs NVM_SOLANA_RPC_URL, NVM_RPC_URL, NVM_DEV_SVM / NVM_DEV_EVM, NVM_BIN, NVM_DEV_KEY,
+// NVM_LEDGER_TOKEN (a token the dev identity created natively, 0x-hex).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
+import {
+  TOKEN_PROGRAM_ID,
+  createMint,
+  createTransferCheckedInstruction,
+  getAccount,
+  getAssociatedTokenAddressSync,
+  getMint,
+  getOrCreateAssociatedTokenAccount,
+  mintTo,
+  transfer,
+  transferChecked,
+} from "@solana/spl-token";
+import { airdrop, connection, nvm, sendError } from "./common.mjs";
+
+const devSvm = new PublicKey(process.env.NVM_DEV_SVM);
+const devEvm = process.env.NVM_DEV_EVM;
+const payer = Keypair.generate();
+const hex = (key) => "0x" + Buffer.from(key.toBytes()).toString("hex");
+
+/// The token's ERC-20 view address: SHA-256("erc20-addr:" ‖ mint)[12..32].
+function erc20View(mint) {
+  const digest = crypto.createHash("sha256").update(Buffer.from("erc20-addr:")).update(mint.toBytes()).digest();
+  return "0x" + digest.subarray(12).toString("hex");
+}
+
+/// `balanceOf(holder)` on a token's ERC-20 view.
+async function erc20Balance(mint, holder) {
+  const data = "0x70a08231" + holder.slice(2).toLowerCase().padStart(64, "0");
+  return BigInt(await nvm("eth_call", [{ to: erc20View(mint), data }, "latest"]));
+}
+
+async function ledgerBalance(owner, mint) {
+  return BigInt((await nvm("nvm_getBalance", [`svm:${owner.toBase58()}`, hex(mint)])).balance);
+}
+
+test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in every view", async () => {
+  await airdrop(payer.publicKey, 10_000_000_000);
+  const authority = Keypair.generate();
+  const mint = await createMint(connection, payer, authority.publicKey, null, 6);
+  const info = await getMint(connection, mint);
+  assert.equal(info.decimals, 6);
+  assert.equal(info.supply, 0n);
+  assert.equal(info.mintAuthority.toBase58(), authority.publicKey.toBase58());
+
+  const alice = Keypair.generate();
+  const aliceAta = await getOrCreateAssociatedTokenAccount(connection, payer, mint, alice.publicKey);
+  assert.equal(aliceAta.address.toBase58(), getAssociatedTokenAddressSync(mint, alice.publicKey).toBase58());
+  assert.equal(aliceAta.amount, 0n);
+  await mintTo(connection, payer, mint, aliceAta.address, authority, 5_000_000n);
+  assert.equal((await getAccount(connection, aliceAta.address)).amount, 5_000_000n);
+  assert.equal((await getMint(connection, mint)).supply, 5_000_000n);
+  assert.equal((await connection.getTokenSupply(mint)).value.uiAmountString, "5");
+
+  // To the dev identity's Solana address: the ATA resolves to the identity, so its ERC-20 view
+  // and n-VM's ledger show the same amount at once.
+  const devAta = await getOrCreateAssociatedTokenAccount(connection, payer, mint, devSvm);
+  const signature = await transferChecked(connection, payer, aliceAta.address, mint, devAta.address, alice, 1_250_000n, 6);
+  assert.equal((await connection.getTokenAccountBalance(devAta.address)).value.amount, "1250000");
+  assert.equal(await erc20Balance(mint, devEvm), 1_250_000n);
+  assert.equal(await ledgerBalance(devSvm, mint), 1_250_000n);
+  const tx = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
+  assert.equal(tx.meta.err, null);
+  assert.equal(tx.meta.postTokenBalances.find((b) => b.owner === devSvm.toBase58()).uiTokenAmount.amount, "1250000");
+
+  const aliceAccounts = await connection.getTokenAccountsByOwner(alice.publicKey, { mint });
+  assert.equal(aliceAccounts.value.length, 1);
+  assert.equal(aliceAccounts.value[0].pubkey.toBase58(), aliceAta.address.toBase58());
+  const parsed = await connection.getParsedTokenAccountsByOwner(alice.publicKey, { programId: TOKEN_PROGRAM_ID });
+  assert.equal(parsed.value[0].account.data.parsed.info.tokenAmount.amount, "3750000");
+  const holders = await connection.getProgramAccounts(TOKEN_PROGRAM_ID, {
+    filters: [{ dataSize: 165 }, { memcmp: { offset: 0, bytes: mint.toBase58() } }],
+  });
+  assert.equal(holders.length, 2);
+
+  // Overdraft: preflight refuses it with the program's error, and nothing changes.
+  const before = await getAccount(connection, aliceAta.address);
+  const overdraft = new Transaction().add(
+    createTransferCheckedInstruction(aliceAta.address, mint, devAta.address, alice.publicKey, 10_000_000n, 6),
+  );
+  overdraft.feePayer = payer.publicKey;
+  overdraft.recentBlockhash = (await connection.getLatestBlockhash()).blockhash;
+  overdraft.sign(payer, alice);
+  const refused = await sendError(overdraft.serialize());
+  assert.match(refused.message, /custom program error: 0x1|"Custom":1/);
+  assert.equal((await getAccount(connection, aliceAta.address)).amount, before.amount);
+
+  // A program may not spend from an account it does not own: the System program cannot move
+  // lamports out of an account the token program owns, even with its key's signature.
+  const owned = Keypair.generate();
+  await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.createAccount({
+    fromPubkey: payer.publicKey,
+    newAccountPubkey: owned.publicKey,
+    lamports: await connection.getMinimumBalanceForRentExemption(0),
+    space: 0,
+    programId: TOKEN_PROGRAM_ID,
+  })), [payer, owned]);
+  const held = await connection.getBalance(owned.publicKey);
+  const theft = new Transaction().add(
+    SystemProgram.transfer({ fromPubkey: owned.publicKey, toPubkey: payer.publicKey, lamports: 1000 }),
+  );
+  theft.feePayer = payer.publicKey;
+  theft.recentBlockhash = (await connection.getLatestBlockhash()).blockhash;
+  theft.sign(payer, owned);
+  const stopped = await sendError(theft.serialize());
+  assert.match(stopped.message, /spent from the balance of an account it does not own/);
+  assert.equal(await connection.getBalance(owned.publicKey), held);
+});
+
+test("a token made natively with n-VM's CLI moves through SPL Token", async () => {
+  const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
+  const wallet = Keypair.generate();
+  await airdrop(wallet.publicKey, 1_000_000_000);
+  // The dev identity sends 100 of it to the wallet's Solana address with n-VM's own CLI.
+  execFileSync(process.env.NVM_BIN, [
+    "transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
+    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "100", "--json",
+  ], { env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL } });
+  const info = await getMint(connection, mint);
+  assert.equal(info.decimals, 6);
+  const walletAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, wallet.publicKey);
+  // The ledger balance is there as soon as the account exists.
+  assert.equal(walletAta.amount, 100_000_000n);
+
+  const friend = Keypair.generate().publicKey;
+  const friendAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, friend);
+  await transfer(connection, wallet, walletAta.address, friendAta.address, wallet, 40_000_000n);
+  assert.equal((await getAccount(connection, friendAta.address)).amount, 40_000_000n);
+  assert.equal(await ledgerBalance(friend, mint), 40_000_000n);
+  assert.equal(await ledgerBalance(wallet.publicKey, mint), 60_000_000n);
+
+  // And back to the dev identity through its Solana address: its ERC-20 balance grows.
+  const devBefore = await erc20Balance(mint, devEvm);
+  const devAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, devSvm);
+  await transfer(connection, wallet, walletAta.address, devAta.address, wallet, 10_000_000n);
+  assert.equal(await erc20Balance(mint, devEvm), devBefore + 10_000_000n);
+  assert.equal((await getAccount(connection, devAta.address)).amount, devBefore + 10_000_000n);
+});

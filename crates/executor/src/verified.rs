@@ -59,6 +59,14 @@ impl VerifiedTx {
         }
     }
 
+    /// The Solana transaction, if this is one.
+    pub fn solana(&self) -> Option<&SolanaTx> {
+        match &self.signed {
+            SignedTx::Solana(tx) => Some(tx),
+            _ => None,
+        }
+    }
+
     /// The sender's nonce this transaction uses (Solana transactions have none: their
     /// signature and recent blockhash stop replays).
     pub fn nonce(&self) -> u64 {

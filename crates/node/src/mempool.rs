@@ -224,7 +224,15 @@ impl Mempool {
                 next += 1;
             }
         }
-        picked.extend(inner.solana.values().map(|p| (p.arrival, p)));
+        // A Solana transaction of the block still being committed is in `state` already (its
+        // signature is processed there) but leaves the pool only once that block is durable.
+        picked.extend(
+            inner
+                .solana
+                .values()
+                .filter(|p| !solana_processed(&mut view, &p.tx))
+                .map(|p| (p.arrival, p)),
+        );
         picked.sort_by_key(|(order, p)| (*order, p.tx.nonce()));
         let mut gas_left = gas_limit;
         // A sender whose transaction did not fit sends nothing after it in this block.
@@ -283,6 +291,14 @@ impl Mempool {
             }
         }
     }
+}
+
+/// Whether a Solana transaction's signature is already processed in `view`.
+fn solana_processed(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
+    use nvm_state_api::StateAccess;
+    tx.solana().is_some_and(|sol| {
+        view.get(&nvm_vm_svm::signature_key(&sol.signature())).is_ok_and(|v| v.is_some())
+    })
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ fn word(value: U256) -> [u8; 32] {
     value.to_be_bytes::<32>()
 }
 
-pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
+pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     let senders = args.senders.max(2);
     let block_txs = args.block_txs.max(1);
     println!(
@@ -165,5 +165,5 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
         ours / plain,
         ours / plain_with_recovery
     );
-    Ok(())
+    Ok(ours)
 }

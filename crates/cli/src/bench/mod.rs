@@ -1,8 +1,10 @@
 //! `nvm bench`: native transfers (or, with `--erc20`, ERC-20 transfers in signed Ethereum
-//! transactions) through the node's own pipeline, timed per stage.
+//! transactions; with `--spl`, SPL Token transfers in signed Solana transactions; with `--all`,
+//! the three in one run) through the node's own pipeline, timed per stage.
 
 mod erc20;
 mod pipeline;
+mod spl;
 
 use clap::Args;
 use nvm_executor::VerifiedTx;
@@ -36,6 +38,12 @@ pub struct BenchArgs {
     /// plain revm executing the same transactions.
     #[arg(long)]
     pub erc20: bool,
+    /// Run SPL Token transfers in signed Solana transactions instead.
+    #[arg(long)]
+    pub spl: bool,
+    /// Run native, ERC-20 and SPL Token transfers one after another and compare them.
+    #[arg(long, conflicts_with_all = ["erc20", "spl"])]
+    pub all: bool,
 }
 
 fn key_of(label: &str, i: usize) -> SecretKey {
@@ -48,9 +56,31 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
-    if args.erc20 {
-        return erc20::run(&args);
+    if args.all {
+        let native = native(&args)?;
+        println!();
+        let erc20 = erc20::run(&args)?;
+        println!();
+        let spl = spl::run(&args)?;
+        println!("\nsustained throughput, same run ({} transactions each):", args.txs);
+        for (what, tps) in
+            [("native transfers", native), ("ERC-20 (EVM)", erc20), ("SPL Token (SVM)", spl)]
+        {
+            println!("  {what:<18} {tps:>10.0} tx/s");
+        }
+        return Ok(());
     }
+    if args.erc20 {
+        return erc20::run(&args).map(drop);
+    }
+    if args.spl {
+        return spl::run(&args).map(drop);
+    }
+    native(&args).map(drop)
+}
+
+/// Native transfers; returns the sustained rate.
+fn native(args: &BenchArgs) -> Result<f64, String> {
     let senders = args.senders.max(1);
     println!(
         "n-VM bench: {} native transfers, {senders} senders, {} per block, {} threads",
@@ -123,9 +153,11 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         rate(ok, verify_time)
     );
 
+    let t = Instant::now();
     let included = pipeline::drive(&chain, raws, args.block_txs)?;
+    let sustained = rate(included, t.elapsed());
     if included != args.txs {
         return Err(format!("only {included} of {} transactions were included", args.txs));
     }
-    Ok(())
+    Ok(sustained)
 }

@@ -10,7 +10,7 @@ use super::{
     },
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use nvm_executor::{SignedTx, TxError, VerifiedTx};
+use nvm_executor::{TxError, VerifiedTx};
 use nvm_node::AdmissionError;
 use nvm_primitives::{Receipt, TokenBalance, TxStatus, sha256};
 use nvm_vm_svm::{SolanaTx, SolanaTxError, SvmOutcome};
@@ -96,10 +96,7 @@ fn verified(wire: &[u8]) -> Result<VerifiedTx, ErrorObjectOwned> {
 }
 
 fn solana(tx: &VerifiedTx) -> Result<&SolanaTx, ErrorObjectOwned> {
-    match tx.signed() {
-        SignedTx::Solana(tx) => Ok(tx),
-        _ => Err(internal("not a Solana transaction")),
-    }
+    tx.solana().ok_or_else(|| internal("not a Solana transaction"))
 }
 
 /// Simulates `tx` at the tip for the next block; an error is a transaction the block would

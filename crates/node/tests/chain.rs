@@ -222,4 +222,17 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     let bob_units =
         nvm_ledger::Ledger::balance(&mut view, &nvm_ledger::NATIVE_MINT, &legacy(&bob)).unwrap();
     assert_eq!(bob_units, 10u128.pow(18), "1 SOL-view lamport unit is 10^9 base units");
+
+    // Two more, one block each: the second block is built while the first is still being
+    // committed, and must not propose the first's transaction again.
+    let head = chain.head().unwrap();
+    let (first, second) = (solana_transfer(1_000, head.hash), solana_transfer(2_000, head.hash));
+    for result in chain.submit(&mempool, vec![first, second]).unwrap() {
+        result.unwrap();
+    }
+    assert_eq!(pipeline.step(1, 3_000).unwrap().included, 1);
+    let report = pipeline.step(1, 4_000).unwrap();
+    assert_eq!((report.included, report.rejected), (1, 0));
+    pipeline.finish().unwrap();
+    assert!(mempool.is_empty());
 }

@@ -10,7 +10,7 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
 use nvm_identity::VmAddress;
-use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisContract};
+use nvm_node::{DEV_CHAIN_ID, Genesis, GenesisContract};
 use nvm_primitives::sha256;
 use nvm_vm_evm::{EthereumTx, INITIAL_BASE_FEE};
 use rayon::prelude::*;
@@ -21,7 +21,7 @@ use revm::{
     primitives::hardfork::SpecId,
     state::{AccountInfo, Bytecode},
 };
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 sol! {
     function transfer(address to, uint256 value) external returns (bool);
@@ -137,22 +137,14 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     );
 
     // n-VM: the same bytes through the node's pipeline.
+    let external =
+        addresses.iter().map(|a| (VmAddress::Evm(a.into_array()), START_BALANCE)).collect();
     let genesis = Genesis {
-        chain_id: DEV_CHAIN_ID,
-        timestamp_ms: 0,
-        tx_fee: DEV_TX_FEE,
-        accounts: Vec::new(),
-        external_accounts: addresses
-            .iter()
-            .map(|a| (VmAddress::Evm(a.into_array()), START_BALANCE))
-            .collect(),
         evm_contracts: vec![GenesisContract { address: TOKEN.into_array(), code, storage }],
-        svm_programs: Vec::new(),
         block_gas_limit: TRANSFER_GAS_LIMIT * block_txs as u64,
+        ..super::bench_genesis(Vec::new(), external)
     };
-    let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let chain = Arc::new(Chain::open(&dir, &genesis, [0xEE; 32]).map_err(|e| e.to_string())?);
+    let (chain, _temp) = super::open_chain(args, &genesis)?;
     let t = Instant::now();
     let tagged = raws.iter().map(|raw| nvm_executor::VerifiedTx::tag_ethereum(raw)).collect();
     let included = pipeline::drive(&chain, tagged, block_txs)?;

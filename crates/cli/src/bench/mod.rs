@@ -51,6 +51,35 @@ fn key_of(label: &str, i: usize) -> SecretKey {
         .expect("32-byte seed")
 }
 
+/// A dev-chain genesis for a benchmark: these identities and external addresses funded.
+fn bench_genesis(
+    accounts: Vec<GenesisAccount>,
+    external_accounts: Vec<(VmAddress, u128)>,
+) -> Genesis {
+    Genesis {
+        chain_id: DEV_CHAIN_ID,
+        timestamp_ms: 0,
+        tx_fee: DEV_TX_FEE,
+        accounts,
+        external_accounts,
+        evm_contracts: Vec::new(),
+        svm_programs: Vec::new(),
+        block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+    }
+}
+
+/// Opens the benchmark's chain in `--data-dir`, or in a temporary directory that lives as long
+/// as the returned guard.
+fn open_chain(
+    args: &BenchArgs,
+    genesis: &Genesis,
+) -> Result<(Arc<Chain>, tempfile::TempDir), String> {
+    let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let chain = Chain::open(&dir, genesis, [0xEE; 32]).map_err(|e| e.to_string())?;
+    Ok((Arc::new(chain), temp))
+}
+
 fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
@@ -96,27 +125,16 @@ fn native(args: &BenchArgs) -> Result<f64, String> {
         .collect();
     let recipients: Vec<IdCom> =
         (0..senders).map(|i| sha256(format!("bench recipient {i}").as_bytes())).collect();
-    let genesis = Genesis {
-        chain_id: DEV_CHAIN_ID,
-        timestamp_ms: 0,
-        tx_fee: DEV_TX_FEE,
-        accounts: keys
-            .iter()
-            .map(|k| GenesisAccount {
-                scheme: SchemeId::Ed25519,
-                public_key: k.public_key(),
-                salt: [0; 32],
-                balance: 10u128.pow(24),
-            })
-            .collect(),
-        external_accounts: Vec::new(),
-        evm_contracts: Vec::new(),
-        svm_programs: Vec::new(),
-        block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
-    };
-    let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let chain = Arc::new(Chain::open(&dir, &genesis, [0xEE; 32]).map_err(|e| e.to_string())?);
+    let accounts = keys
+        .iter()
+        .map(|k| GenesisAccount {
+            scheme: SchemeId::Ed25519,
+            public_key: k.public_key(),
+            salt: [0; 32],
+            balance: 10u128.pow(24),
+        })
+        .collect();
+    let (chain, _temp) = open_chain(args, &bench_genesis(accounts, Vec::new()))?;
 
     let started = Instant::now();
     let raws: Vec<Vec<u8>> = (0..args.txs)

@@ -5,7 +5,7 @@
 use super::{BenchArgs, pipeline, rate};
 use nvm_executor::VerifiedTx;
 use nvm_identity::VmAddress;
-use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis};
+use nvm_node::Chain;
 use nvm_primitives::sha256;
 use nvm_vm_svm::{SPL_TOKEN_PROGRAM_ID, UNITS_PER_LAMPORT};
 use rayon::prelude::*;
@@ -15,7 +15,7 @@ use solana_pubkey::Pubkey;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use spl_token_interface::instruction as token;
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 fn keypair(label: &str, i: usize) -> Keypair {
     Keypair::new_from_array(sha256(format!("{label} {i}").as_bytes()))
@@ -63,19 +63,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     let mut funded: Vec<(VmAddress, u128)> =
         owners.iter().map(|k| (VmAddress::Svm(k.pubkey().to_bytes()), lamports)).collect();
     funded.push((VmAddress::Svm(payer.pubkey().to_bytes()), lamports * 10));
-    let genesis = Genesis {
-        chain_id: DEV_CHAIN_ID,
-        timestamp_ms: 0,
-        tx_fee: DEV_TX_FEE,
-        accounts: Vec::new(),
-        external_accounts: funded,
-        evm_contracts: Vec::new(),
-        svm_programs: Vec::new(),
-        block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
-    };
-    let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let chain = Arc::new(Chain::open(&dir, &genesis, [0xEE; 32]).map_err(|e| e.to_string())?);
+    let (chain, _temp) = super::open_chain(args, &super::bench_genesis(Vec::new(), funded))?;
 
     // Not timed: the mint, then every owner's token account holding a million units.
     let started = Instant::now();

@@ -21,18 +21,9 @@ const MINT_LEN: usize = 82;
 
 /// An amount as `uiTokenAmount` shows it.
 pub(super) fn ui_amount(amount: u64, decimals: u8) -> Value {
-    let text = amount.to_string();
-    let decimals = usize::from(decimals);
-    let ui = if decimals == 0 {
-        text.clone()
-    } else {
-        let padded = format!("{text:0>width$}", width = decimals + 1);
-        let (whole, fraction) = padded.split_at(padded.len() - decimals);
-        let fraction = fraction.trim_end_matches('0');
-        if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") }
-    };
+    let ui = nvm_vm_svm::token_ledger::ui_amount(amount, decimals);
     json!({
-        "amount": text,
+        "amount": amount.to_string(),
         "decimals": decimals,
         "uiAmount": ui.parse::<f64>().ok(),
         "uiAmountString": ui,

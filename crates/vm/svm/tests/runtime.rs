@@ -4,10 +4,13 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod common;
+
+use common::block;
+
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_state_api::{MemoryState, TxOverlay};
-use nvm_vm_api::BlockEnv;
 use nvm_vm_svm::{LAMPORTS_PER_SIGNATURE, SvmRuntime, UNITS_PER_LAMPORT, accounts};
 use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
@@ -17,18 +20,6 @@ use solana_transaction::{Transaction, sanitized::SanitizedTransaction};
 use std::collections::HashSet;
 
 const SOL: u64 = 1_000_000_000;
-
-fn block() -> BlockEnv {
-    BlockEnv {
-        chain_id: 7,
-        height: 3,
-        timestamp_ms: 1_700_000_000_000,
-        proposer: [0xEE; 32],
-        parent_hash: [0x11; 32],
-        base_fee_per_gas: 0,
-        gas_limit: 0,
-    }
-}
 
 fn ledger_units(state: &MemoryState, address: &Pubkey) -> u128 {
     let id = legacy_id_com(&VmAddress::Svm(address.to_bytes())).unwrap();

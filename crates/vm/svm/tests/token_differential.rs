@@ -7,10 +7,13 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod common;
+
+use common::block;
+
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_state_api::{MemoryState, TxOverlay};
-use nvm_vm_api::BlockEnv;
 use nvm_vm_svm::{SPL_TOKEN_PROGRAM_ID, SvmRuntime, UNITS_PER_LAMPORT, accounts};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
@@ -22,18 +25,6 @@ use std::collections::HashSet;
 
 const SOL: u64 = 1_000_000_000;
 const TOKEN: &Pubkey = &SPL_TOKEN_PROGRAM_ID;
-
-fn block() -> BlockEnv {
-    BlockEnv {
-        chain_id: 7,
-        height: 3,
-        timestamp_ms: 1_700_000_000_000,
-        proposer: [0xEE; 32],
-        parent_hash: [0x11; 32],
-        base_fee_per_gas: 0,
-        gas_limit: 0,
-    }
-}
 
 fn key(seed: u8) -> Keypair {
     Keypair::new_from_array([seed; 32])

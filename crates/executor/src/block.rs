@@ -169,11 +169,7 @@ impl Executor {
         env: &BlockEnv,
     ) -> Result<EnvelopeCheck, TxError> {
         let blockhash = tx.recent_blockhash();
-        let recent = blockhash == env.parent_hash
-            || view
-                .get_decoded::<u64>(&nvm_vm_svm::recent_blockhash_key(&blockhash))?
-                .is_some_and(|h| env.height.saturating_sub(h) <= nvm_vm_svm::MAX_BLOCKHASH_AGE);
-        if !recent {
+        if !nvm_vm_svm::is_recent_blockhash(view, &blockhash, &env.parent_hash, env.height)? {
             return Err(TxError::BlockhashNotFound(nvm_vm_svm::MAX_BLOCKHASH_AGE));
         }
         if view.get(&nvm_vm_svm::signature_key(&tx.signature()))?.is_some() {

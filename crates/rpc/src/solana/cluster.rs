@@ -9,7 +9,6 @@ use super::{
     },
 };
 use jsonrpsee::types::Params;
-use nvm_state_api::StateAccessExt;
 use serde_json::{Value, json};
 
 /// Slots per epoch (Solana's default schedule, without warm-up).
@@ -90,14 +89,15 @@ pub(super) fn is_blockhash_valid(ctx: &SolanaContext, params: &Params<'_>) -> So
     if bs58::decode(text).onto(&mut hash).ok() != Some(32) {
         return Err(invalid_params("Invalid param: not a valid blockhash"));
     }
+    let head = ctx.node.chain.head().map_err(internal)?;
     let snapshot = ctx.node.chain.snapshot().map_err(internal)?;
-    let head = snapshot.height().unwrap_or_default();
-    let mut view = nvm_state_api::TxOverlay::new(&snapshot);
-    let named_at: Option<u64> =
-        view.get_decoded(&nvm_vm_svm::recent_blockhash_key(&hash)).map_err(internal)?;
-    let current = ctx.node.chain.head().map_err(internal)?;
     // A transaction naming it must still fit in the next block.
-    let valid = current.hash == hash
-        || named_at.is_some_and(|h| (head + 1).saturating_sub(h) <= nvm_vm_svm::MAX_BLOCKHASH_AGE);
-    Ok(with_context(head, Value::Bool(valid)))
+    let valid = nvm_vm_svm::is_recent_blockhash(
+        &mut nvm_state_api::TxOverlay::new(&snapshot),
+        &hash,
+        &head.hash,
+        head.height + 1,
+    )
+    .map_err(internal)?;
+    Ok(with_context(head.height, Value::Bool(valid)))
 }

@@ -6,6 +6,7 @@ use super::{
     SolanaContext,
     accounts::{DataEncoding, Read},
     params::{arg, config, pubkey, signature, values, with_context},
+    transactions::error_value,
 };
 use jsonrpsee::{
     PendingSubscriptionSink, RpcModule,
@@ -57,9 +58,7 @@ async fn signature_subscription(
         if let Some(receipt) = ctx.node.chain.store().receipt(&hash)? {
             let err = match &receipt.status {
                 TxStatus::Success => Value::Null,
-                TxStatus::Failed { reason } => {
-                    serde_json::from_str(reason).unwrap_or_else(|_| json!(reason))
-                }
+                TxStatus::Failed { reason } => error_value(reason),
             };
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
                 .await?;
@@ -78,17 +77,15 @@ async fn account_subscription(
     pending: PendingSubscriptionSink,
     ctx: Arc<SolanaContext>,
 ) -> SubscriptionResult {
-    let Some((pending, (address, config))) = parsed(pending, || {
+    let Some((pending, (address, encoding))) = parsed(pending, || {
         let values = values(&params)?;
-        let config = config(&values, 1)?;
-        DataEncoding::of(&config, "binary")?;
-        Ok((pubkey(arg(&values, 0, "pubkey")?, "pubkey")?, config))
+        let encoding = DataEncoding::of(&config(&values, 1)?, "binary")?;
+        Ok((pubkey(arg(&values, 0, "pubkey")?, "pubkey")?, encoding))
     })
     .await
     else {
         return Ok(());
     };
-    let encoding = DataEncoding::of(&config, "binary")?;
     let sink = pending.accept().await?;
     let mut heads = ctx.node.chain.watch_heads();
     let shown = |read: &Read| -> Result<Value, ErrorObjectOwned> {

@@ -8,16 +8,16 @@ use super::{
     params::{SolResult, arg, base58, config, invalid_params, pubkey, values, with_context},
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use nvm_vm_svm::{AccountSharedData, ReadableAccount};
+use nvm_vm_svm::{
+    AccountSharedData, COption, Pack, Pubkey, ReadableAccount,
+    spl_token::state::{Account, Mint},
+};
 use serde_json::{Value, json};
 
 /// SPL Token and Token-2022: the programs whose accounts these methods read.
 pub(super) fn token_programs() -> [[u8; 32]; 2] {
     [nvm_vm_svm::SPL_TOKEN_PROGRAM_ID.to_bytes(), nvm_vm_svm::TOKEN_2022_PROGRAM_ID.to_bytes()]
 }
-
-const ACCOUNT_LEN: usize = 165;
-const MINT_LEN: usize = 82;
 
 /// An amount as `uiTokenAmount` shows it.
 pub(super) fn ui_amount(amount: u64, decimals: u8) -> Value {
@@ -30,77 +30,43 @@ pub(super) fn ui_amount(amount: u64, decimals: u8) -> Value {
     })
 }
 
-/// The fields of an SPL token account.
-struct TokenAccount {
-    mint: [u8; 32],
-    owner: [u8; 32],
-    amount: u64,
-    state: u8,
-    is_native: Option<u64>,
-    delegate: Option<[u8; 32]>,
-    delegated_amount: u64,
+fn owned_by_token_program(account: &AccountSharedData) -> bool {
+    token_programs().iter().any(|p| account.owner().as_ref() == p)
 }
 
-fn word(data: &[u8], at: usize) -> u64 {
-    data.get(at..at + 8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_le_bytes)
+/// An initialized token account of a token program, read in SPL's layout (Token-2022's
+/// extensions follow the same first 165 bytes).
+fn token_account(account: &AccountSharedData) -> Option<Account> {
+    let base = account.data().get(..Account::LEN)?;
+    owned_by_token_program(account).then(|| Account::unpack(base).ok()).flatten()
 }
 
-fn key(data: &[u8], at: usize) -> [u8; 32] {
-    data.get(at..at + 32).and_then(|b| b.try_into().ok()).unwrap_or_default()
+/// An initialized mint of a token program.
+fn mint_of(account: &AccountSharedData) -> Option<Mint> {
+    let base = account.data().get(..Mint::LEN)?;
+    owned_by_token_program(account).then(|| Mint::unpack(base).ok()).flatten()
 }
 
-/// `COption<Pubkey>` at `at`: a 4-byte tag then the key.
-fn optional_key(data: &[u8], at: usize) -> Option<[u8; 32]> {
-    (data.get(at..at + 4) == Some(&[1, 0, 0, 0])).then(|| key(data, at + 4))
-}
-
-impl TokenAccount {
-    /// An initialized token account owned by a token program, or `None`.
-    fn parse(account: &AccountSharedData) -> Option<Self> {
-        let data = account.data();
-        let owned = token_programs().iter().any(|p| account.owner().as_ref() == p);
-        if !owned || data.len() < ACCOUNT_LEN || data[108] == 0 {
-            return None;
-        }
-        Some(Self {
-            mint: key(data, 0),
-            owner: key(data, 32),
-            amount: word(data, 64),
-            delegate: optional_key(data, 72),
-            state: data[108],
-            is_native: (data.get(109..113) == Some(&[1, 0, 0, 0])).then(|| word(data, 113)),
-            delegated_amount: word(data, 121),
-        })
-    }
-}
-
-/// A mint's decimals and supply, if `account` is an initialized mint.
-fn mint_of(account: &AccountSharedData) -> Option<(u8, u64)> {
-    let data = account.data();
-    let owned = token_programs().iter().any(|p| account.owner().as_ref() == p);
-    (owned && data.len() >= MINT_LEN && data[45] == 1).then(|| (data[44], word(data, 36)))
-}
-
-fn decimals(read: &Read, mint: &[u8; 32]) -> Result<u8, ErrorObjectOwned> {
-    Ok(read.account(mint)?.as_ref().and_then(mint_of).map_or(0, |(decimals, _)| decimals))
+fn decimals(read: &Read, mint: &Pubkey) -> Result<u8, ErrorObjectOwned> {
+    Ok(read.account(&mint.to_bytes())?.as_ref().and_then(mint_of).map_or(0, |m| m.decimals))
 }
 
 /// A token account in `jsonParsed` form.
 fn parsed(
     read: &Read,
     account: &AccountSharedData,
-    token: &TokenAccount,
+    token: &Account,
 ) -> Result<Value, ErrorObjectOwned> {
     let decimals = decimals(read, &token.mint)?;
     let mut info = json!({
-        "isNative": token.is_native.is_some(),
-        "mint": base58(&token.mint),
-        "owner": base58(&token.owner),
-        "state": if token.state == 2 { "frozen" } else { "initialized" },
+        "isNative": token.is_native(),
+        "mint": token.mint.to_string(),
+        "owner": token.owner.to_string(),
+        "state": if token.is_frozen() { "frozen" } else { "initialized" },
         "tokenAmount": ui_amount(token.amount, decimals),
     });
-    if let Some(delegate) = token.delegate {
-        info["delegate"] = json!(base58(&delegate));
+    if let COption::Some(delegate) = token.delegate {
+        info["delegate"] = json!(delegate.to_string());
         info["delegatedAmount"] = ui_amount(token.delegated_amount, decimals);
     }
     let program = if *account.owner() == nvm_vm_svm::TOKEN_2022_PROGRAM_ID {
@@ -125,7 +91,7 @@ pub(super) fn get_token_account_balance(ctx: &SolanaContext, params: &Params<'_>
     let token = read
         .account(&address)?
         .as_ref()
-        .and_then(TokenAccount::parse)
+        .and_then(token_account)
         .ok_or_else(|| invalid_params("Invalid param: not a Token account"))?;
     Ok(with_context(read.slot, ui_amount(token.amount, decimals(&read, &token.mint)?)))
 }
@@ -134,12 +100,12 @@ pub(super) fn get_token_supply(ctx: &SolanaContext, params: &Params<'_>) -> SolR
     let values = values(params)?;
     let address = pubkey(arg(&values, 0, "mint")?, "mint")?;
     let read = Read::at_head(ctx, &config(&values, 1)?)?;
-    let (decimals, supply) = read
+    let mint = read
         .account(&address)?
         .as_ref()
         .and_then(mint_of)
         .ok_or_else(|| invalid_params("Invalid param: not a Token mint"))?;
-    Ok(with_context(read.slot, ui_amount(supply, decimals)))
+    Ok(with_context(read.slot, ui_amount(mint.supply, mint.decimals)))
 }
 
 pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
@@ -174,7 +140,7 @@ pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'
     let mut out = Vec::new();
     for program in programs {
         for (address, account) in owned_by(ctx, &read, &program, &filters)? {
-            let Some(token) = TokenAccount::parse(&account) else { continue };
+            let Some(token) = token_account(&account) else { continue };
             let shown = if json_parsed {
                 parsed(&read, &account, &token)?
             } else {

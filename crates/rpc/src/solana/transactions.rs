@@ -26,7 +26,7 @@ fn now_ms() -> u64 {
 }
 
 /// A Solana transaction error in its JSON form (`"BlockhashNotFound"`, `{"InstructionError":…}`).
-fn error_value(reason: &str) -> Value {
+pub(super) fn error_value(reason: &str) -> Value {
     serde_json::from_str(reason).unwrap_or_else(|_| Value::String(reason.to_string()))
 }
 

@@ -13,8 +13,12 @@ pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, r
 pub use solana_account::{AccountSharedData, ReadableAccount};
 pub use solana_hash::Hash;
 pub use solana_message::VersionedMessage;
+pub use solana_program_option::COption;
+pub use solana_program_pack::Pack;
 pub use solana_pubkey::Pubkey;
 pub use solana_transaction::versioned::{TransactionVersion, VersionedTransaction};
+/// The SPL Token instruction set and account layouts the builtin and the RPC read.
+pub use spl_token_interface as spl_token;
 pub use transaction::{MAX_SOLANA_TX_SIZE, SolanaTx, SolanaTxError};
 
 /// How many blocks a Solana transaction's recent blockhash stays valid (as on Solana).
@@ -24,6 +28,22 @@ pub const MAX_BLOCKHASH_AGE: u64 = 150;
 /// hashes Solana transactions may name as their recent blockhash.
 pub fn recent_blockhash_key(hash: &[u8; 32]) -> nvm_primitives::StateKey {
     nvm_primitives::sha256_parts(&[b"svm:recent-blockhash:", hash])
+}
+
+/// Whether a transaction naming `blockhash` may enter the block at `height` whose parent is
+/// `parent_hash`: it names the parent, or one of the [`MAX_BLOCKHASH_AGE`] blocks before.
+pub fn is_recent_blockhash(
+    state: &mut dyn nvm_state_api::StateAccess,
+    blockhash: &[u8; 32],
+    parent_hash: &[u8; 32],
+    height: u64,
+) -> Result<bool, nvm_state_api::StateError> {
+    use nvm_state_api::StateAccessExt;
+    if blockhash == parent_hash {
+        return Ok(true);
+    }
+    let named_at: Option<u64> = state.get_decoded(&recent_blockhash_key(blockhash))?;
+    Ok(named_at.is_some_and(|h| height.saturating_sub(h) <= MAX_BLOCKHASH_AGE))
 }
 
 /// `SHA-256("svm:signature:" ‖ signature)` → the height that processed it: a Solana

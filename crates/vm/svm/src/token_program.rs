@@ -61,19 +61,28 @@ impl Accounts<'_, '_> {
         Ok(self.ix.try_borrow_instruction_account(i)?.get_lamports())
     }
 
-    fn data(&self, i: IndexOfAccount) -> Result<Vec<u8>, InstructionError> {
-        Ok(self.ix.try_borrow_instruction_account(i)?.get_data().to_vec())
+    fn data_len(&self, i: IndexOfAccount) -> Result<usize, InstructionError> {
+        Ok(self.ix.try_borrow_instruction_account(i)?.get_data().len())
     }
 
     fn unpack<T: Pack + IsInitialized>(&self, i: IndexOfAccount) -> Result<T, InstructionError> {
-        T::unpack(&self.data(i)?).map_err(err)
+        T::unpack(self.ix.try_borrow_instruction_account(i)?.get_data()).map_err(err)
     }
 
     fn unpack_unchecked<T: Pack + IsInitialized>(
         &self,
         i: IndexOfAccount,
     ) -> Result<T, InstructionError> {
-        T::unpack_unchecked(&self.data(i)?).map_err(err)
+        T::unpack_unchecked(self.ix.try_borrow_instruction_account(i)?.get_data()).map_err(err)
+    }
+
+    /// The multisig at `i`, if the account is one of this program's multisig accounts.
+    fn multisig(&self, i: IndexOfAccount) -> Result<Option<Multisig>, InstructionError> {
+        let account = self.ix.try_borrow_instruction_account(i)?;
+        if *account.get_owner() != self.program_id || account.get_data().len() != Multisig::LEN {
+            return Ok(None);
+        }
+        Multisig::unpack(account.get_data()).map(Some).map_err(err)
     }
 
     fn pack<T: Pack + IsInitialized>(
@@ -118,9 +127,7 @@ impl Accounts<'_, '_> {
         if self.key(authority)? != *expected {
             return Err(err(TokenError::OwnerMismatch));
         }
-        let data = self.data(authority)?;
-        if self.owner(authority)? == self.program_id && data.len() == Multisig::LEN {
-            let multisig = Multisig::unpack(&data).map_err(err)?;
+        if let Some(multisig) = self.multisig(authority)? {
             let mut matched = [false; MAX_SIGNERS];
             let mut signed = 0u8;
             for i in signers..self.count() {
@@ -491,7 +498,7 @@ fn set_authority(
     new_authority: COption<Pubkey>,
 ) -> Result<(), InstructionError> {
     a.need(2)?;
-    let len = a.data(0)?.len();
+    let len = a.data_len(0)?;
     if len == Account::LEN {
         let mut account: Account = a.unpack(0)?;
         if account.is_frozen() {

@@ -142,7 +142,16 @@ test("a token made natively with n-VM's CLI moves through SPL Token", async () =
   // And back to the dev identity through its Solana address: its ERC-20 balance grows.
   const devBefore = await erc20Balance(mint, devEvm);
   const devAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, devSvm);
-  await transfer(connection, wallet, walletAta.address, devAta.address, wallet, 10_000_000n);
+  const sent = await transfer(connection, wallet, walletAta.address, devAta.address, wallet, 10_000_000n);
   assert.equal(await erc20Balance(mint, devEvm), devBefore + 10_000_000n);
+  // ...and the ERC-20 view logs it as a Transfer event to the identity's Ethereum address, in
+  // the block (slot) the Solana transaction landed in.
+  const { slot } = await connection.getTransaction(sent, { commitment: "confirmed" });
+  const block = "0x" + slot.toString(16);
+  const logs = await nvm("eth_getLogs", [{ fromBlock: block, toBlock: block, address: erc20View(mint) }]);
+  const TRANSFER = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+  const toDev = logs.filter((l) => l.topics[0] === TRANSFER && l.topics[2] === "0x" + devEvm.slice(2).toLowerCase().padStart(64, "0"));
+  assert.equal(toDev.length, 1, JSON.stringify(logs));
+  assert.equal(BigInt(toDev[0].data), 10_000_000n);
   assert.equal((await getAccount(connection, devAta.address)).amount, devBefore + 10_000_000n);
 });

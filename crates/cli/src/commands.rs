@@ -218,29 +218,13 @@ pub enum IdentityCommand {
     /// Link an Ethereum account (e.g. MetaMask's) to an identity: its transactions then act
     /// for the identity, on its balances. The account signs `nvm identity link-message` with
     /// `personal_sign`; give that signature, or the account's secret key to sign here.
-    LinkEvm {
-        /// The identity's key.
-        #[arg(long)]
-        key: PathBuf,
-        /// The Ethereum account (0x…, 20 bytes).
-        #[arg(long)]
-        address: String,
-        /// Its EIP-191 signature of the link message (0x…, 65 bytes)...
-        #[arg(long, conflicts_with = "evm_secret")]
-        signature: Option<String>,
-        /// ...or its secret key (0x…, 32 bytes), to sign the message here.
-        #[arg(long)]
-        evm_secret: Option<String>,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
-    /// Print the message an Ethereum account signs to be linked to an identity.
-    LinkMessage {
-        #[arg(long)]
-        key: PathBuf,
-        #[command(flatten)]
-        rpc: RpcArgs,
-    },
+    LinkEvm(crate::link::LinkEvmArgs),
+    /// Link a Solana key (e.g. Phantom's) to an identity: its transactions and token accounts
+    /// then act for the identity, on its balances. The key signs `nvm identity link-message
+    /// --solana` with Ed25519 (a wallet's signMessage); give that signature, or its keypair file.
+    LinkSol(crate::link::LinkSolArgs),
+    /// Print the message an Ethereum account (or with --solana, a Solana key) signs to be linked.
+    LinkMessage(crate::link::LinkMessageArgs),
     /// Show the identity behind any address (asks the node).
     Show {
         address: String,
@@ -272,7 +256,7 @@ fn receipt_line(receipt: &Value) -> String {
 }
 
 /// Prints a receipt; a failed transaction is an error (non-zero exit).
-fn report(json_mode: bool, receipt: &Value) -> CmdResult {
+pub(crate) fn report(json_mode: bool, receipt: &Value) -> CmdResult {
     print(json_mode, receipt, receipt_line);
     match receipt["status"].as_str() {
         Some("failed") => {
@@ -282,7 +266,7 @@ fn report(json_mode: bool, receipt: &Value) -> CmdResult {
     }
 }
 
-fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, String> {
     hex::decode(text.trim_start_matches("0x"))
         .map_err(|_| format!("{what} must be 0x-hex, got {text:?}"))
 }
@@ -319,39 +303,9 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
             }
             report(rpc.json, &receipt)
         }
-        IdentityCommand::LinkMessage { key, rpc } => {
-            let id = KeyFile::load(&key)?.id_com();
-            let chain_id = Client::new(&rpc.rpc)?.chain_id()?;
-            println!("{}", nvm_identity::evm_link_message(chain_id, &id));
-            Ok(())
-        }
-        IdentityCommand::LinkEvm { key, address, signature, evm_secret, rpc } => {
-            let file = KeyFile::load(&key)?;
-            let client = Client::new(&rpc.rpc)?;
-            let address: alloy_primitives::Address = address
-                .parse()
-                .map_err(|_| format!("--address must be 0x + 40 hex digits, got {address:?}"))?;
-            let signature = match (signature, evm_secret) {
-                (Some(hex_sig), _) => decode_hex(&hex_sig, "--signature")?,
-                (None, Some(secret)) => {
-                    let secret: [u8; 32] = decode_hex(&secret, "--evm-secret")?
-                        .try_into()
-                        .map_err(|_| "--evm-secret must be 32 bytes")?;
-                    let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&secret.into())
-                        .map_err(|e| format!("--evm-secret: {e}"))?;
-                    let message =
-                        nvm_identity::evm_link_message(client.chain_id()?, &file.id_com());
-                    alloy_signer::SignerSync::sign_message_sync(&signer, message.as_bytes())
-                        .map_err(|e| e.to_string())?
-                        .as_bytes()
-                        .to_vec()
-                }
-                (None, None) => return Err("give --signature or --evm-secret".into()),
-            };
-            let op = NativeOp::LinkEvmAccount { address: address.into_array(), signature };
-            let receipt = client.send(&file, file.id_com(), &op, true)?;
-            report(rpc.json, &receipt)
-        }
+        IdentityCommand::LinkMessage(args) => crate::link::message(args),
+        IdentityCommand::LinkEvm(args) => crate::link::link_evm(args),
+        IdentityCommand::LinkSol(args) => crate::link::link_sol(args),
         IdentityCommand::Show { address, rpc } => {
             let value =
                 Client::new(&rpc.rpc)?.call("nvm_getIdentity", vec![Value::String(address)])?;
@@ -430,7 +384,7 @@ fn format_amount(base: u128, decimals: u8) -> String {
     format!("{}.{}", base / scale, frac.trim_end_matches('0'))
 }
 
-fn parse_mint(token: &Option<String>) -> Result<Mint, String> {
+pub(crate) fn parse_mint(token: &Option<String>) -> Result<Mint, String> {
     match token.as_deref() {
         None | Some("native") => Ok(NATIVE_MINT),
         Some(text) => {

@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod commands;
 mod keyfile;
+mod link;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

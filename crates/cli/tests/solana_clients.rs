@@ -47,7 +47,8 @@ fn solana_web3_and_spl_token_work_unmodified() {
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
     ];
-    let tests = ["--test", "--test-concurrency=1", "web3.test.mjs", "spl-token.test.mjs"];
+    let tests =
+        ["--test", "--test-concurrency=1", "web3.test.mjs", "spl-token.test.mjs", "link.test.mjs"];
     run(&clients_dir(), "node", &tests, &env);
 
     // The dev identity's balance, three ways: the CLI (with a state proof), nvm_* and eth_*.

@@ -344,7 +344,7 @@ impl Executor {
             credit: fee,
             fee_paid: fee,
             gas_used: 0,
-            logs: Vec::new(),
+            logs: outcome.ledger_logs,
             program_logs: outcome.logs,
             svm: Some(outcome.meta),
             writes,

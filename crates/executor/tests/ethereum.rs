@@ -174,6 +174,7 @@ fn a_linked_ethereum_account_spends_the_identity_balance() {
     let link = |signature: Vec<u8>| NativeOp::LinkEvmAccount {
         address: metamask.address().into_array(),
         signature,
+        mints: Vec::new(),
     };
 
     // Signed by another key: the link fails, nothing but fee and nonce change.

@@ -12,6 +12,7 @@ use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::TxStatus;
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::BlockEnv;
+use nvm_vm_native::NativeOp;
 use nvm_vm_svm::{LAMPORTS_PER_SIGNATURE, UNITS_PER_LAMPORT};
 use solana_hash::Hash;
 use solana_keypair::Keypair;
@@ -36,6 +37,10 @@ fn transfer(from: &Keypair, to: &Keypair, lamports: u64, blockhash: [u8; 32]) ->
         &[from],
         Hash::new_from_array(blockhash),
     );
+    solana(tx)
+}
+
+fn solana(tx: Transaction) -> VerifiedTx {
     let wire =
         bincode::serialize(&solana_transaction::versioned::VersionedTransaction::from(tx)).unwrap();
     VerifiedTx::verify(VerifiedTx::tag_solana(&wire)).unwrap()
@@ -121,4 +126,134 @@ fn a_tampered_solana_signature_never_verifies() {
         VerifiedTx::verify(VerifiedTx::tag_solana(&wire)),
         Err(TxError::Solana(nvm_vm_svm::SolanaTxError::Malformed(_)))
     ));
+}
+
+/// A block at `height` whose parent (a recent blockhash for Solana transactions) is unique.
+fn env_at(height: u64) -> BlockEnv {
+    BlockEnv { height, parent_hash: [height as u8; 32], ..env() }
+}
+
+fn credit(state: &mut MemoryState, id: &[u8; 32], mint: &[u8; 32], amount: u128) {
+    let mut overlay = TxOverlay::new(&*state);
+    Ledger::credit(&mut overlay, mint, id, amount).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+}
+
+fn link(key: &Keypair, id: &[u8; 32], mints: Vec<[u8; 32]>) -> NativeOp {
+    let message = nvm_identity::svm_link_message(CHAIN, id);
+    let signature = key.sign_message(message.as_bytes()).as_ref().to_vec();
+    NativeOp::LinkSolanaKey { key: key.pubkey().to_bytes(), signature, mints }
+}
+
+fn failure(outcome: &BlockOutcome) -> String {
+    match &outcome.included[0].receipt.status {
+        TxStatus::Failed { reason } => reason.clone(),
+        TxStatus::Success => panic!("the transaction succeeded"),
+    }
+}
+
+#[test]
+fn a_linked_solana_key_spends_the_identity_balance_and_cannot_spend_it_twice() {
+    let (phantom, other, bob) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let a = &actors[0];
+    let mut state = genesis(&actors);
+    let sol = |n: u64| u128::from(n * SOL) * UNITS_PER_LAMPORT;
+    credit(&mut state, &legacy(&phantom), &NATIVE_MINT, sol(10));
+    credit(&mut state, &a.id, &NATIVE_MINT, sol(5));
+
+    // The key holds a token too (sent to its legacy identity before the link).
+    let create = NativeOp::CreateToken {
+        name: "Gold".into(),
+        symbol: "GLD".into(),
+        decimals: 6,
+        initial_supply: 1_000,
+    };
+    let mint = nvm_vm_native::token_mint_id(&a.id, 0);
+    let to_key =
+        NativeOp::Transfer { mint, to: VmAddress::Svm(phantom.pubkey().to_bytes()), amount: 400 };
+    let outcome =
+        block(&mut state, &env_at(2), vec![sign(a, a.id, 0, &create), sign(a, a.id, 1, &to_key)]);
+    assert!(outcome.included.iter().all(|t| t.receipt.status == TxStatus::Success));
+
+    // Signed by another key, or by the right key for another identity: fails, nothing moves.
+    let mut forged = link(&other, &a.id, vec![mint]);
+    if let NativeOp::LinkSolanaKey { key, .. } = &mut forged {
+        *key = phantom.pubkey().to_bytes();
+    }
+    let outcome = block(&mut state, &env_at(3), vec![sign(a, a.id, 2, &forged)]);
+    assert!(failure(&outcome).contains("not"), "{}", failure(&outcome));
+    let for_b = link(&phantom, &actors[1].id, vec![]);
+    let outcome = block(&mut state, &env_at(4), vec![sign(a, a.id, 3, &for_b)]);
+    assert!(failure(&outcome).contains("Ed25519 signature"));
+    assert_eq!(units(&state, &legacy(&phantom)), sol(10));
+
+    // Linked: its 10 SOL and 400 GLD move to the identity.
+    let before = units(&state, &a.id);
+    let outcome =
+        block(&mut state, &env_at(5), vec![sign(a, a.id, 4, &link(&phantom, &a.id, vec![mint]))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    assert_eq!(units(&state, &legacy(&phantom)), 0);
+    assert_eq!(units(&state, &a.id), before + sol(10) - FEE);
+    let gold =
+        |state: &MemoryState, id| Ledger::balance(&mut TxOverlay::new(state), &mint, id).unwrap();
+    assert_eq!((gold(&state, &legacy(&phantom)), gold(&state, &a.id)), (0, 1_000));
+
+    // Linking it again, to anyone: refused.
+    let again = block(
+        &mut state,
+        &env_at(6),
+        vec![sign(&actors[1], actors[1].id, 0, &link(&phantom, &actors[1].id, vec![]))],
+    );
+    assert!(failure(&again).contains("already belongs"), "{}", failure(&again));
+
+    // Its Solana transactions act for the identity, on its balance.
+    let held = units(&state, &a.id);
+    let env = env_at(7);
+    let outcome = block(&mut state, &env, vec![transfer(&phantom, &bob, SOL, env.parent_hash)]);
+    let receipt = &outcome.included[0].receipt;
+    assert_eq!((receipt.status.clone(), receipt.sender), (TxStatus::Success, a.id));
+    assert_eq!(units(&state, &a.id), held - sol(1) - receipt.fee_paid);
+
+    // Paying the identity's own derived Solana address moves nothing but the fee.
+    let held = units(&state, &a.id);
+    let derived = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &a.id);
+    let VmAddress::Svm(derived) = derived else { unreachable!() };
+    let ix =
+        solana_system_interface::instruction::transfer(&phantom.pubkey(), &derived.into(), SOL);
+    let env = env_at(8);
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&phantom.pubkey()),
+        &[&phantom],
+        Hash::new_from_array(env.parent_hash),
+    );
+    let outcome = block(&mut state, &env, vec![solana(tx)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    assert_eq!(units(&state, &a.id), held - outcome.included[0].receipt.fee_paid);
+
+    // A second linked key: one transaction spending the whole balance through both keys sees
+    // it twice in the SVM, but the ledger covers it once — it fails and pays only its fee.
+    let outcome =
+        block(&mut state, &env_at(9), vec![sign(a, a.id, 5, &link(&other, &a.id, vec![]))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    let held = units(&state, &a.id);
+    let each = u64::try_from(held / UNITS_PER_LAMPORT).unwrap() - SOL;
+    let env = env_at(10);
+    let twice = Transaction::new_signed_with_payer(
+        &[
+            solana_system_interface::instruction::transfer(&phantom.pubkey(), &bob.pubkey(), each),
+            solana_system_interface::instruction::transfer(&other.pubkey(), &bob.pubkey(), each),
+        ],
+        Some(&phantom.pubkey()),
+        &[&phantom, &other],
+        Hash::new_from_array(env.parent_hash),
+    );
+    let bob_before = units(&state, &legacy(&bob));
+    let outcome = block(&mut state, &env, vec![solana(twice)]);
+    assert!(failure(&outcome).contains("LedgerDebit"), "{}", failure(&outcome));
+    let fee = outcome.included[0].receipt.fee_paid;
+    assert_eq!(units(&state, &a.id), held - fee);
+    assert_eq!(units(&state, &legacy(&bob)), bob_before);
 }

@@ -9,5 +9,5 @@ mod registry;
 pub use address::{AddressError, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};
-pub use link::{LinkError, evm_link_message, verify_evm_link};
+pub use link::{LinkError, evm_link_message, svm_link_message, verify_evm_link, verify_svm_link};
 pub use registry::{IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key};

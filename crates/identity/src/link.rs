@@ -1,6 +1,7 @@
-//! Linking an external Ethereum key to an identity (SPEC §2, beyond the paper): the identity's
-//! credential signs the transaction, and the Ethereum key signs an EIP-191 message naming the
-//! identity and the chain — what `personal_sign` in MetaMask produces — so both keys consent.
+//! Linking an external wallet key to an identity (SPEC §2, beyond the paper): the identity's
+//! credential signs the transaction, and the external key signs a message naming the identity and
+//! the chain — so both keys consent. An Ethereum key signs it with EIP-191 (`personal_sign` in
+//! MetaMask); a Solana key signs its UTF-8 bytes with Ed25519 (a wallet's `signMessage`).
 
 use crate::{Registry, VmAddress, index_key, legacy_id_com};
 use alloy_primitives::{Address, Signature};
@@ -9,8 +10,17 @@ use nvm_state_api::{StateAccess, StateAccessExt, StateError};
 
 /// The text the Ethereum key signs (with `personal_sign`, EIP-191) to be linked to `id_com`.
 pub fn evm_link_message(chain_id: u64, id_com: &IdCom) -> String {
+    link_message("Ethereum", chain_id, id_com)
+}
+
+/// The text the Solana key signs (Ed25519 over its UTF-8 bytes) to be linked to `id_com`.
+pub fn svm_link_message(chain_id: u64, id_com: &IdCom) -> String {
+    link_message("Solana", chain_id, id_com)
+}
+
+fn link_message(ecosystem: &str, chain_id: u64, id_com: &IdCom) -> String {
     format!(
-        "n-VM: link this Ethereum account to identity 0x{} on chain {chain_id}",
+        "n-VM: link this {ecosystem} account to identity 0x{} on chain {chain_id}",
         hex::encode(id_com)
     )
 }
@@ -21,8 +31,12 @@ pub enum LinkError {
     MalformedSignature,
     #[error("the link signature was made by {signer}, not by {address}")]
     WrongSigner { address: Address, signer: Address },
+    #[error("{0} is not an Ed25519 public key")]
+    NotAnEd25519Key(String),
+    #[error("the link signature is not {0}'s Ed25519 signature of the link message")]
+    BadEd25519Signature(String),
     #[error("{address} already belongs to identity 0x{}", hex::encode(.owner))]
-    AlreadyLinked { address: Address, owner: IdCom },
+    AlreadyLinked { address: String, owner: IdCom },
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -45,23 +59,40 @@ pub fn verify_evm_link(
     Ok(())
 }
 
+/// Checks that `signature` is the Solana key `key`'s Ed25519 signature (strict: no small-order
+/// keys, canonical encodings) of the link message for `id_com`.
+pub fn verify_svm_link(
+    chain_id: u64,
+    id_com: &IdCom,
+    key: &[u8; 32],
+    signature: &[u8],
+) -> Result<(), LinkError> {
+    let shown = VmAddress::Svm(*key).display();
+    let verifying = ed25519_dalek::VerifyingKey::from_bytes(key)
+        .map_err(|_| LinkError::NotAnEd25519Key(shown.clone()))?;
+    let signature = ed25519_dalek::Signature::from_slice(signature)
+        .map_err(|_| LinkError::BadEd25519Signature(shown.clone()))?;
+    verifying
+        .verify_strict(svm_link_message(chain_id, id_com).as_bytes(), &signature)
+        .map_err(|_| LinkError::BadEd25519Signature(shown))
+}
+
 impl Registry {
-    /// Points `address` at `id_com` in the reverse index, so that transactions signed by its key
+    /// Points `external` at `id_com` in the reverse index, so that transactions signed by its key
     /// act for `id_com`. Returns the address's legacy identity, whose holdings the caller moves.
     /// The identity's nonce becomes at least the legacy one, so that no transaction the key
     /// signed before can run again.
-    pub fn link_evm(
+    pub fn link(
         state: &mut dyn StateAccess,
         id_com: &IdCom,
-        address: &[u8; 20],
+        external: &VmAddress,
     ) -> Result<IdCom, LinkError> {
-        let external = VmAddress::Evm(*address);
-        let key = index_key(&external);
+        let key = index_key(external);
         if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
-            return Err(LinkError::AlreadyLinked { address: Address::from(*address), owner });
+            return Err(LinkError::AlreadyLinked { address: external.display(), owner });
         }
         state.set_encoded(key, id_com);
-        let legacy = legacy_id_com(&external).unwrap_or_default();
+        let legacy = legacy_id_com(external).unwrap_or_default();
         let nonce = Self::nonce(state, id_com)?.max(Self::nonce(state, &legacy)?);
         Self::set_nonce(state, id_com, nonce);
         Ok(legacy)

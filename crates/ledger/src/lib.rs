@@ -1,5 +1,9 @@
 //! The unified token ledger (SPEC §3).
 
+mod events;
+
+pub use events::{amount_log, approval_topic, transfer_topic, transfers_from_nets};
+
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::{IdCom, Mint, StateKey, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};

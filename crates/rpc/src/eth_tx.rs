@@ -165,8 +165,12 @@ impl BlockWithReceipts {
             .iter()
             .zip(&self.block.transactions)
             .map(|(r, raw)| {
-                let native =
-                    nvm_primitives::route_opcode(r.opcode) == Some(nvm_primitives::VmKind::Native);
+                // Native operations and Solana transactions log ledger moves (ERC-20 events).
+                let route = nvm_primitives::route_opcode(r.opcode);
+                let native = matches!(
+                    route,
+                    Some(nvm_primitives::VmKind::Native | nvm_primitives::VmKind::Svm)
+                );
                 let named = if native { named_evm_addresses(raw) } else { Vec::new() };
                 r.logs
                     .iter()

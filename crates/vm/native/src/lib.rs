@@ -5,10 +5,12 @@ mod ops;
 pub use ops::NativeOp;
 
 use nvm_identity::{IdentityError, Registry, VmAddress, id_com_from_credential, identity_key};
+pub use nvm_ledger::{approval_topic, transfer_topic};
+
 use nvm_ledger::{
-    Ledger, LedgerError, NATIVE_MINT, TokenInfo, allowance_key, balance_key, token_key,
+    Ledger, LedgerError, NATIVE_MINT, TokenInfo, allowance_key, amount_log, balance_key, token_key,
 };
-use nvm_primitives::{IdCom, Log, Mint, SchemeId, VmKind, sha256, sha256_parts};
+use nvm_primitives::{IdCom, Log, Mint, SchemeId, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 
@@ -26,20 +28,6 @@ pub fn self_creation(payload: &[u8]) -> Option<(u8, Vec<u8>, [u8; 32])> {
     }
 }
 
-/// Topic of the log every ledger move emits: `SHA-256("Transfer(from,to,amount)")`.
-pub fn transfer_topic() -> [u8; 32] {
-    sha256(b"Transfer(from,to,amount)")
-}
-
-/// Topic of the log an allowance change emits.
-pub fn approval_topic() -> [u8; 32] {
-    sha256(b"Approval(owner,spender,amount)")
-}
-
-fn amount_log(mint: &Mint, topic: [u8; 32], a: &IdCom, b: &IdCom, amount: u128) -> Log {
-    Log { source: *mint, topics: vec![topic, *a, *b], data: amount.to_be_bytes().to_vec() }
-}
-
 fn ledger_err(e: LedgerError) -> VmError {
     match e {
         LedgerError::State(s) => VmError::State(s),
@@ -51,6 +39,47 @@ fn identity_err(e: IdentityError) -> VmError {
     match e {
         IdentityError::State(s) => VmError::State(s),
         other => VmError::Failed(other.to_string()),
+    }
+}
+
+fn link_err(e: nvm_identity::LinkError) -> VmError {
+    match e {
+        nvm_identity::LinkError::State(s) => VmError::State(s),
+        other => VmError::Failed(other.to_string()),
+    }
+}
+
+/// Points `external` at `sender` and moves what its legacy identity held — the native balance
+/// and each of `mints` — to `sender`, logging each move.
+fn link(
+    state: &mut TxOverlay<'_>,
+    sender: &IdCom,
+    external: &VmAddress,
+    mints: &[Mint],
+    logs: &mut Vec<Log>,
+) -> VmResult<()> {
+    let legacy = Registry::link(state, sender, external).map_err(link_err)?;
+    let mut moved: Vec<Mint> = Vec::with_capacity(mints.len() + 1);
+    for mint in std::iter::once(&NATIVE_MINT).chain(mints) {
+        if moved.contains(mint) {
+            continue;
+        }
+        moved.push(*mint);
+        let held = Ledger::balance(state, mint, &legacy).map_err(ledger_err)?;
+        if held > 0 {
+            Ledger::transfer(state, mint, &legacy, sender, held).map_err(ledger_err)?;
+            logs.push(amount_log(mint, transfer_topic(), &legacy, sender, held));
+        }
+    }
+    Ok(())
+}
+
+/// What linking `external` touches: its index entry, its legacy identity's nonce and balances.
+fn declare_link(external: &VmAddress, sender: &IdCom, mints: &[Mint], access: &mut AccessSet) {
+    let legacy = nvm_identity::legacy_id_com(external).unwrap_or_default();
+    access.write(nvm_identity::index_key(external)).write(nvm_identity::nonce_key(&legacy));
+    for mint in std::iter::once(&NATIVE_MINT).chain(mints) {
+        Ledger::declare_transfer(access, mint, &legacy, sender);
     }
 }
 
@@ -132,14 +161,11 @@ impl Vm for NativeVm {
             NativeOp::Burn { mint, .. } => {
                 access.write(token_key(&mint)).write(balance_key(&mint, sender));
             }
-            NativeOp::LinkEvmAccount { address, .. } => {
-                let external = VmAddress::Evm(address);
-                let legacy = nvm_identity::legacy_id_com(&external).unwrap_or_default();
-                access
-                    .write(nvm_identity::index_key(&external))
-                    .write(nvm_identity::nonce_key(&legacy))
-                    .write(balance_key(&NATIVE_MINT, &legacy))
-                    .write(balance_key(&NATIVE_MINT, sender));
+            NativeOp::LinkEvmAccount { address, mints, .. } => {
+                declare_link(&VmAddress::Evm(address), sender, &mints, access);
+            }
+            NativeOp::LinkSolanaKey { key, mints, .. } => {
+                declare_link(&VmAddress::Svm(key), sender, &mints, access);
             }
         }
         Ok(())
@@ -213,20 +239,15 @@ impl Vm for NativeVm {
                 Ledger::burn(state, &mint, &sender, amount).map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &[0; 32], amount));
             }
-            NativeOp::LinkEvmAccount { address, signature } => {
-                let link_err = |e: nvm_identity::LinkError| match e {
-                    nvm_identity::LinkError::State(s) => VmError::State(s),
-                    other => VmError::Failed(other.to_string()),
-                };
+            NativeOp::LinkEvmAccount { address, signature, mints } => {
                 nvm_identity::verify_evm_link(env.block.chain_id, &sender, &address, &signature)
                     .map_err(link_err)?;
-                let legacy = Registry::link_evm(state, &sender, &address).map_err(link_err)?;
-                let held = Ledger::balance(state, &NATIVE_MINT, &legacy).map_err(ledger_err)?;
-                if held > 0 {
-                    Ledger::transfer(state, &NATIVE_MINT, &legacy, &sender, held)
-                        .map_err(ledger_err)?;
-                    logs.push(amount_log(&NATIVE_MINT, transfer_topic(), &legacy, &sender, held));
-                }
+                link(state, &sender, &VmAddress::Evm(address), &mints, &mut logs)?;
+            }
+            NativeOp::LinkSolanaKey { key, signature, mints } => {
+                nvm_identity::verify_svm_link(env.block.chain_id, &sender, &key, &signature)
+                    .map_err(link_err)?;
+                link(state, &sender, &VmAddress::Svm(key), &mints, &mut logs)?;
             }
         }
         Ok(ExecOutput { logs, ..ExecOutput::default() })

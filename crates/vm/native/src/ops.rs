@@ -30,8 +30,14 @@ pub enum NativeOp {
     Burn { mint: Mint, amount: u128 } = 0x08,
     /// Links the Ethereum account `address` to the sender: `signature` is that key's EIP-191
     /// (`personal_sign`) signature of `evm_link_message(chain_id, sender)`. Its native balance
-    /// moves to the sender, and from then on its transactions act for the sender.
-    LinkEvmAccount { address: [u8; 20], signature: Vec<u8> } = 0x09,
+    /// and its balances of `mints` move to the sender, and from then on its transactions act for
+    /// the sender.
+    LinkEvmAccount { address: [u8; 20], signature: Vec<u8>, mints: Vec<Mint> } = 0x09,
+    /// Links the Solana key `key` to the sender: `signature` is that key's Ed25519 signature of
+    /// the UTF-8 bytes of `svm_link_message(chain_id, sender)`. Its lamports (native balance) and
+    /// its balances of `mints` move to the sender, and from then on its Solana transactions and
+    /// token accounts act for the sender.
+    LinkSolanaKey { key: [u8; 32], signature: Vec<u8>, mints: Vec<Mint> } = 0x0A,
 }
 
 impl NativeOp {
@@ -42,7 +48,7 @@ impl NativeOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x09)
+        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x0A)
     }
 
     pub fn opcode(&self) -> u8 {

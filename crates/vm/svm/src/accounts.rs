@@ -6,10 +6,10 @@
 //! to Solana programs and are kept as they are when lamports change, so no value is created or
 //! lost by rounding. Owner, executable flag and data live under the account's own key.
 
-use crate::token_ledger::{self, LoadedToken};
+use crate::token_ledger::{self, CommitError, LoadedToken};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_identity::{Registry, VmAddress};
-use nvm_ledger::{NATIVE_MINT, balance_key};
+use nvm_ledger::{Ledger, NATIVE_MINT, balance_key};
 use nvm_primitives::{IdCom, StateKey, sha256_parts};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError};
 use solana_account::{AccountSharedData, ReadableAccount, WritableAccount};
@@ -51,9 +51,7 @@ pub fn load_tracked(
     state: &mut dyn StateAccess,
     address: &Pubkey,
 ) -> Result<Option<(AccountSharedData, Option<LoadedToken>)>, StateError> {
-    let id = identity_of(state, address)?;
-    let units = state.get_u128(&balance_key(&NATIVE_MINT, &id))?;
-    let lamports = u64::try_from(units / UNITS_PER_LAMPORT).unwrap_or(u64::MAX);
+    let lamports = lamports(state, address)?;
     let stored: Option<StoredAccount> = state.get_decoded(&account_key(address))?;
     let Some(s) = stored else {
         if let Some((mint, loaded)) = token_ledger::synthesized_mint(state, address, lamports)? {
@@ -71,8 +69,20 @@ pub fn load_tracked(
     Ok(Some((account, loaded)))
 }
 
-/// Writes an account the SVM changed: its lamports into the identity's native balance (its
-/// sub-lamport remainder kept), the rest under the account's key.
+/// The lamports `address` shows: its identity's native balance in whole lamports.
+pub fn lamports(state: &mut dyn StateAccess, address: &Pubkey) -> Result<u64, StateError> {
+    let id = identity_of(state, address)?;
+    identity_lamports(state, &id)
+}
+
+fn identity_lamports(state: &mut dyn StateAccess, id: &IdCom) -> Result<u64, StateError> {
+    let units = state.get_u128(&balance_key(&NATIVE_MINT, id))?;
+    Ok(u64::try_from(units / UNITS_PER_LAMPORT).unwrap_or(u64::MAX))
+}
+
+/// Writes an account as given: its lamports become the identity's native balance (its
+/// sub-lamport remainder kept), the rest goes under the account's key. For setting accounts up;
+/// a transaction's writes go through [`commit`].
 pub fn store(
     state: &mut dyn StateAccess,
     address: &Pubkey,
@@ -82,6 +92,42 @@ pub fn store(
     let key = balance_key(&NATIVE_MINT, &id);
     let dust = state.get_u128(&key)? % UNITS_PER_LAMPORT;
     state.set_u128(key, u128::from(account.lamports()) * UNITS_PER_LAMPORT + dust);
+    store_fields(state, address, account)
+}
+
+/// Commits the accounts a transaction wrote. Lamports move as changes — every account's new
+/// lamports credited to its identity, then the lamports it was loaded with debited — because two
+/// addresses of one identity (its derived address and a linked Solana key) each show the whole
+/// balance: spending it twice through both fails (an overdraft) instead of creating value. The
+/// state must still be the one the transaction was loaded from; on error the caller reverts.
+pub fn commit(
+    state: &mut dyn StateAccess,
+    writes: &[(Pubkey, AccountSharedData)],
+) -> Result<(), CommitError> {
+    let mut moves = Vec::with_capacity(writes.len());
+    for (address, account) in writes {
+        let id = identity_of(state, address)?;
+        moves.push((id, identity_lamports(state, &id)?, account.lamports()));
+    }
+    let units = |lamports: u64| u128::from(lamports) * UNITS_PER_LAMPORT;
+    for (id, _, after) in &moves {
+        Ledger::credit(state, &NATIVE_MINT, id, units(*after)).map_err(token_ledger::ledger)?;
+    }
+    for (id, before, _) in &moves {
+        Ledger::debit(state, &NATIVE_MINT, id, units(*before)).map_err(token_ledger::ledger)?;
+    }
+    for (address, account) in writes {
+        store_fields(state, address, account)?;
+    }
+    Ok(())
+}
+
+/// An account's owner, flag and data under its own key (lamports live in the ledger).
+fn store_fields(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    account: &AccountSharedData,
+) -> Result<(), StateError> {
     let plain = account.data().is_empty()
         && !account.executable()
         && *account.owner() == solana_sdk_ids::system_program::id();

@@ -65,7 +65,11 @@ pub struct SvmOutcome {
     /// `Err` with Solana's own error, in the JSON form its RPC shows (`{"InstructionError":[0,
     /// {"Custom":1}]}`), when the transaction failed: the fee was paid, nothing else.
     pub status: Result<(), String>,
+    /// The programs' log lines.
     pub logs: Vec<String>,
+    /// The ledger's `Transfer` logs for the token balances the transaction moved (none if it
+    /// failed), as native operations emit them: what the tokens' ERC-20 views show as events.
+    pub ledger_logs: Vec<nvm_primitives::Log>,
     /// Compute units used and the accounts' balances before and after.
     pub meta: SvmMeta,
     /// Lamports the fee payer paid (signature fees and priority fee).
@@ -305,23 +309,24 @@ impl SvmRuntime {
             })
             .collect();
         let checkpoint = state.checkpoint();
-        for (address, account) in &writes {
-            accounts::store(&mut *state, address, account)?;
-        }
-        match token_ledger::apply(&mut *state, &changes) {
-            Ok(()) => {}
-            Err(token_ledger::TokenCommitError::State(e)) => return Err(VmError::State(e)),
-            Err(token_ledger::TokenCommitError::Ledger(e)) => {
-                // Spent twice through two token accounts of one owner: the transaction fails
+        let committed = accounts::commit(&mut *state, &writes)
+            .and_then(|()| token_ledger::apply(&mut *state, &changes));
+        let mut ledger_logs = Vec::new();
+        match committed {
+            Ok(()) => ledger_logs = token_ledger::transfer_logs(&mut *state, &changes)?,
+            Err(token_ledger::CommitError::State(e)) => return Err(VmError::State(e)),
+            Err(token_ledger::CommitError::Ledger(e)) => {
+                // One balance spent twice through two of its addresses: the transaction fails
                 // and pays its fee, as any failed one does.
                 state.revert(checkpoint);
-                for (address, account) in &rollback_writes {
-                    accounts::store(&mut *state, address, account)?;
-                }
-                status = Err(serde_json::json!({ "LedgerTokenDebit": e.to_string() }).to_string());
+                accounts::commit(&mut *state, &rollback_writes).map_err(|e| match e {
+                    token_ledger::CommitError::State(e) => VmError::State(e),
+                    other => VmError::Invalid(other.to_string()),
+                })?;
+                status = Err(serde_json::json!({ "LedgerDebit": e.to_string() }).to_string());
             }
         }
-        Ok(SvmOutcome { status, logs, meta, fee_lamports: fee_details.total_fee() })
+        Ok(SvmOutcome { status, logs, ledger_logs, meta, fee_lamports: fee_details.total_fee() })
     }
 
     /// The processor for `block`: the one already set up for it, or a new one sharing the

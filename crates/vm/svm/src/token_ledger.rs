@@ -104,10 +104,11 @@ pub fn synthesized_mint(
     Ok(Some((account, LoadedToken::Mint { supply: mint.supply })))
 }
 
-/// Why a transaction's token changes cannot be applied to the ledger.
+/// Why a transaction's account changes cannot be applied to the ledger.
 #[derive(Debug, thiserror::Error)]
-pub enum TokenCommitError {
-    #[error("the ledger cannot cover a token debit: {0}")]
+pub enum CommitError {
+    /// A debit the ledger cannot cover: one balance spent twice through two of its addresses.
+    #[error("the ledger cannot cover a debit: {0}")]
     Ledger(LedgerError),
     #[error(transparent)]
     State(#[from] StateError),
@@ -120,10 +121,10 @@ fn ledger_state(e: LedgerError) -> StateError {
     }
 }
 
-fn ledger(e: LedgerError) -> TokenCommitError {
+pub(crate) fn ledger(e: LedgerError) -> CommitError {
     match e {
-        LedgerError::State(e) => TokenCommitError::State(e),
-        other => TokenCommitError::Ledger(other),
+        LedgerError::State(e) => CommitError::State(e),
+        other => CommitError::Ledger(other),
     }
 }
 
@@ -166,7 +167,7 @@ pub fn change_of(
 
 /// Applies a transaction's token changes to the ledger: credits first, then debits, so that
 /// only a real shortfall fails. On error nothing must be kept (the caller reverts).
-pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(), TokenCommitError> {
+pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(), CommitError> {
     for change in changes {
         if let Some(LoadedToken::Mint { supply }) = change.stored {
             let before = match change.loaded {
@@ -189,6 +190,39 @@ pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(),
     Ok(())
 }
 
+/// The ledger's `Transfer` logs for a transaction's token changes: each token account's loaded
+/// amount counts against its loaded owner and its stored amount for its stored owner; the nets
+/// per mint and identity become transfers (a net no one else's change covers is a mint or a burn).
+pub fn transfer_logs(
+    state: &mut dyn StateAccess,
+    changes: &[TokenChange],
+) -> Result<Vec<nvm_primitives::Log>, StateError> {
+    let mut nets: Vec<(MintId, Vec<(nvm_primitives::IdCom, i128)>)> = Vec::new();
+    for change in changes {
+        let sides = [(change.loaded, -1i128), (change.stored, 1)];
+        for (side, sign) in sides {
+            let Some(LoadedToken::Account { mint, owner, amount }) = side else { continue };
+            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
+            let index = match nets.iter().position(|(m, _)| *m == mint) {
+                Some(index) => index,
+                None => {
+                    nets.push((mint, Vec::new()));
+                    nets.len() - 1
+                }
+            };
+            let per_id = &mut nets[index].1;
+            match per_id.iter_mut().find(|(i, _)| *i == id) {
+                Some((_, net)) => *net += sign * i128::from(amount),
+                None => per_id.push((id, sign * i128::from(amount))),
+            }
+        }
+    }
+    Ok(nets
+        .iter()
+        .flat_map(|(mint, per_id)| nvm_ledger::transfers_from_nets(mint, per_id))
+        .collect())
+}
+
 /// A mint's supply moves by what the program changed; its first initialization creates the
 /// ledger token.
 fn apply_mint(
@@ -196,7 +230,7 @@ fn apply_mint(
     change: &TokenChange,
     before: u64,
     after: u64,
-) -> Result<(), TokenCommitError> {
+) -> Result<(), CommitError> {
     let id = change.address.to_bytes();
     let authority = match change.mint_authority {
         Some(COption::Some(key)) => Some(identity_of(state, &key)?),
@@ -220,7 +254,7 @@ fn apply_mint(
         .supply
         .checked_add(u128::from(after))
         .and_then(|s| s.checked_sub(u128::from(before)))
-        .ok_or(TokenCommitError::Ledger(LedgerError::SupplyOverflow(id)))?;
+        .ok_or(CommitError::Ledger(LedgerError::SupplyOverflow(id)))?;
     info.authority = authority;
     state.set_encoded(token_key(&id), &info);
     Ok(())

@@ -1,17 +1,20 @@
 //! Agave's SVM over the unified state: a System-program transfer moves ledger balances (lamports
-//! are the native token in 9 decimals), a real mainnet program build (SPL Memo) runs, and a
-//! failing transaction pays its fee and changes nothing else.
+//! are the native token in 9 decimals), real mainnet program builds (SPL Memo, Token-2022) run,
+//! and a failing transaction pays its fee and changes nothing else.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod common;
 
-use common::block;
+use common::{block, create_rent_exempt};
 
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_state_api::{MemoryState, TxOverlay};
-use nvm_vm_svm::{LAMPORTS_PER_SIGNATURE, SvmRuntime, UNITS_PER_LAMPORT, accounts};
+use nvm_vm_svm::{
+    LAMPORTS_PER_SIGNATURE, ReadableAccount, SvmRuntime, TOKEN_2022_PROGRAM_ID, UNITS_PER_LAMPORT,
+    accounts,
+};
 use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
 use solana_pubkey::Pubkey;
@@ -35,12 +38,15 @@ fn funded(payer: &Pubkey) -> MemoryState {
     let id = legacy_id_com(&VmAddress::Svm(payer.to_bytes())).unwrap();
     Ledger::credit(&mut state, &NATIVE_MINT, &id, u128::from(10 * SOL) * UNITS_PER_LAMPORT + 7)
         .unwrap();
-    // SPL Memo v3, the mainnet build `solana-program-binaries` ships, placed as genesis would.
+    // SPL Memo v3 and Token-2022, the mainnet builds `solana-program-binaries` ships, placed as
+    // genesis would.
     let memo = Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
-    for (address, account) in
-        solana_program_binaries::by_id(&memo, &solana_rent::Rent::default()).unwrap()
-    {
-        accounts::store(&mut state, &address, &account).unwrap();
+    for program in [memo, TOKEN_2022_PROGRAM_ID] {
+        for (address, account) in
+            solana_program_binaries::by_id(&program, &solana_rent::Rent::default()).unwrap()
+        {
+            accounts::store(&mut state, &address, &account).unwrap();
+        }
     }
     let (writes, _) = state.into_writes();
     let mut out = MemoryState::default();
@@ -55,12 +61,21 @@ fn run(
     payer: &Keypair,
     ix: Instruction,
 ) -> nvm_vm_svm::SvmOutcome {
-    let tx = Transaction::new_signed_with_payer(
-        &[ix],
-        Some(&payer.pubkey()),
-        &[payer],
-        Default::default(),
-    );
+    run_signed(runtime, state, payer, &[ix], &[])
+}
+
+/// Runs `ixs` as one transaction paid for by `payer` and signed by `signers` too.
+fn run_signed(
+    runtime: &SvmRuntime,
+    state: &mut MemoryState,
+    payer: &Keypair,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> nvm_vm_svm::SvmOutcome {
+    let mut all = vec![payer];
+    all.extend_from_slice(signers);
+    let tx =
+        Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, Default::default());
     let tx = SanitizedTransaction::try_from_legacy_transaction(tx, &HashSet::new()).unwrap();
     let mut overlay = TxOverlay::new(&*state);
     let outcome = runtime.execute(&mut overlay, &block(), &tx).unwrap();
@@ -115,4 +130,60 @@ fn spl_memo_runs_and_a_failure_only_pays_its_fee() {
         ledger_units(&state, &payer.pubkey()),
         before - u128::from(LAMPORTS_PER_SIGNATURE) * UNITS_PER_LAMPORT
     );
+}
+
+#[test]
+fn token_2022_build_runs_as_a_program_of_its_own() {
+    use solana_program_pack::Pack;
+    use spl_token_interface::{instruction as token, state};
+    let runtime = SvmRuntime::new().unwrap();
+    let (payer, mint, alice, bob) =
+        (Keypair::new(), Keypair::new(), Keypair::new(), Keypair::new());
+    let mut state = funded(&payer.pubkey());
+    // Token-2022's base instructions are SPL Token's, at its own program id.
+    let at_2022 = |mut ix: Instruction| {
+        ix.program_id = TOKEN_2022_PROGRAM_ID;
+        ix
+    };
+    let create = |account: &Keypair, space: usize| {
+        create_rent_exempt(&payer.pubkey(), &account.pubkey(), space, &TOKEN_2022_PROGRAM_ID)
+    };
+    let spl = nvm_vm_svm::SPL_TOKEN_PROGRAM_ID;
+    let (m, a, b) = (mint.pubkey(), alice.pubkey(), bob.pubkey());
+    let init_mint = at_2022(token::initialize_mint2(&spl, &m, &a, None, 2).unwrap());
+    let mut ixs = vec![create(&mint, state::Mint::LEN), init_mint];
+    for (account, owner) in [(&alice, &a), (&bob, &b)] {
+        ixs.push(create(account, state::Account::LEN));
+        ixs.push(at_2022(token::initialize_account3(&spl, &account.pubkey(), &m, owner).unwrap()));
+    }
+    let outcome = run_signed(&runtime, &mut state, &payer, &ixs, &[&mint, &alice, &bob]);
+    assert_eq!(outcome.status, Ok(()), "{:?}", outcome.logs);
+
+    let mint_to = at_2022(token::mint_to(&spl, &m, &a, &a, &[], 1_000).unwrap());
+    let pay = at_2022(token::transfer_checked(&spl, &a, &m, &b, &a, &[], 300, 2).unwrap());
+    let outcome = run_signed(&runtime, &mut state, &payer, &[mint_to, pay], &[&alice]);
+    assert_eq!(outcome.status, Ok(()), "{:?}", outcome.logs);
+    let program = TOKEN_2022_PROGRAM_ID.to_string();
+    assert!(outcome.logs.iter().any(|l| l.contains("Instruction: TransferChecked")));
+    assert!(outcome.logs.iter().any(|l| *l == format!("Program {program} success")));
+    // Its accounts are its own data (the ledger backs only the canonical SPL Token program).
+    assert!(outcome.ledger_logs.is_empty());
+    let amount = |state: &mut MemoryState, address: &Pubkey| {
+        let account = accounts::load(&mut TxOverlay::new(&*state), address).unwrap().unwrap();
+        assert_eq!(*account.owner(), TOKEN_2022_PROGRAM_ID);
+        state::Account::unpack(account.data()).unwrap().amount
+    };
+    assert_eq!((amount(&mut state, &a), amount(&mut state, &b)), (700, 300));
+    let mint_data = accounts::load(&mut TxOverlay::new(&state), &m).unwrap().unwrap();
+    let supply = state::Mint::unpack(mint_data.data()).unwrap();
+    assert_eq!((supply.supply, supply.decimals), (1_000, 2));
+
+    // Overdraft: Token-2022's own error, fee only.
+    let before = ledger_units(&state, &payer.pubkey());
+    let pay = at_2022(token::transfer_checked(&spl, &b, &m, &a, &b, &[], 301, 2).unwrap());
+    let outcome = run_signed(&runtime, &mut state, &payer, &[pay], &[&bob]);
+    assert!(outcome.status.unwrap_err().contains("Custom\":1"));
+    assert_eq!((amount(&mut state, &a), amount(&mut state, &b)), (700, 300));
+    let fee = u128::from(2 * LAMPORTS_PER_SIGNATURE) * UNITS_PER_LAMPORT;
+    assert_eq!(ledger_units(&state, &payer.pubkey()), before - fee);
 }

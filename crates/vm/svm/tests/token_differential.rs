@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::block;
+use common::{block, create_rent_exempt};
 
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
@@ -34,6 +34,8 @@ fn key(seed: u8) -> Keypair {
 struct Chain {
     runtime: SvmRuntime,
     state: MemoryState,
+    /// The ledger logs of the last transaction: (from, to, amount) by identity.
+    moves: Vec<([u8; 32], [u8; 32], u128)>,
 }
 
 impl Chain {
@@ -56,7 +58,8 @@ impl Chain {
         let (writes, _) = state.into_writes();
         let mut out = MemoryState::default();
         out.apply(&writes.into_iter().collect());
-        Self { runtime: SvmRuntime::with_token_builtin(!p_token).unwrap(), state: out }
+        let runtime = SvmRuntime::with_token_builtin(!p_token).unwrap();
+        Self { runtime, state: out, moves: Vec::new() }
     }
 
     fn run(&mut self, tx: &Transaction) -> Result<(), String> {
@@ -66,6 +69,13 @@ impl Chain {
         let outcome = self.runtime.execute(&mut overlay, &block(), &tx).unwrap();
         let (writes, _) = overlay.into_writes();
         self.state.apply(&writes.into_iter().collect());
+        self.moves = outcome
+            .ledger_logs
+            .iter()
+            .map(|l| {
+                (l.topics[1], l.topics[2], u128::from_be_bytes(l.data[..].try_into().unwrap()))
+            })
+            .collect();
         outcome.status
     }
 
@@ -127,13 +137,7 @@ impl Differential {
 
     fn create(&mut self, account: &Keypair, space: usize) -> Instruction {
         self.watched.push(account.pubkey());
-        solana_system_interface::instruction::create_account(
-            &self.payer.pubkey(),
-            &account.pubkey(),
-            solana_rent::Rent::default().minimum_balance(space),
-            space as u64,
-            TOKEN,
-        )
+        create_rent_exempt(&self.payer.pubkey(), &account.pubkey(), space, TOKEN)
     }
 }
 
@@ -317,15 +321,8 @@ fn one_balance_cannot_be_spent_twice_through_two_accounts() {
     let (mint, alice, bob) = (key(10), key(20), key(21));
     let (first, second, bobs) = (key(30), key(31), key(32));
     let m = mint.pubkey();
-    let rent = solana_rent::Rent::default();
     let create = |account: &Keypair, space: usize| {
-        solana_system_interface::instruction::create_account(
-            &payer.pubkey(),
-            &account.pubkey(),
-            rent.minimum_balance(space),
-            space as u64,
-            TOKEN,
-        )
+        create_rent_exempt(&payer.pubkey(), &account.pubkey(), space, TOKEN)
     };
     let send = |chain: &mut Chain, ixs: &[Instruction], signers: &[&Keypair]| {
         let mut all: Vec<&Keypair> = vec![&payer];
@@ -347,6 +344,8 @@ fn one_balance_cannot_be_spent_twice_through_two_accounts() {
     }
     let mint_to = token::mint_to(TOKEN, &m, &first.pubkey(), &alice.pubkey(), &[], 100).unwrap();
     send(&mut chain, &[mint_to], &[&alice]).unwrap();
+    let id = |owner: &Keypair| legacy_id_com(&VmAddress::Svm(owner.pubkey().to_bytes())).unwrap();
+    assert_eq!(chain.moves, [([0; 32], id(&alice), 100)], "minted: a Transfer from zero");
     // Both of Alice's accounts show her 100.
     for account in [&first, &second] {
         let (data, _, _) = chain.account(&account.pubkey()).unwrap();
@@ -357,11 +356,13 @@ fn one_balance_cannot_be_spent_twice_through_two_accounts() {
         token::transfer(TOKEN, &from.pubkey(), &bobs.pubkey(), &alice.pubkey(), &[], 100).unwrap()
     };
     let status = send(&mut chain, &[spend(&first), spend(&second)], &[&alice]);
-    assert!(status.unwrap_err().contains("LedgerTokenDebit"));
+    assert!(status.unwrap_err().contains("LedgerDebit"));
+    assert!(chain.moves.is_empty(), "a failed transaction moves nothing");
     assert_eq!(chain.ledger_balance(&m, &alice.pubkey()), 100);
     assert_eq!(chain.ledger_balance(&m, &bob.pubkey()), 0);
     assert_eq!(chain.account(&payer.pubkey()).unwrap().2, payer_before - 2 * 5_000);
     // One spend through either account is fine.
     send(&mut chain, &[spend(&second)], &[&alice]).unwrap();
     assert_eq!(chain.ledger_balance(&m, &bob.pubkey()), 100);
+    assert_eq!(chain.moves, [(id(&alice), id(&bob), 100)]);
 }

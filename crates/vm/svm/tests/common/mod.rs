@@ -14,3 +14,20 @@ pub fn block() -> BlockEnv {
         gas_limit: 0,
     }
 }
+
+/// A System `CreateAccount` of `space` bytes for `owner`, funded rent-exempt by `payer`.
+pub fn create_rent_exempt(
+    payer: &solana_pubkey::Pubkey,
+    account: &solana_pubkey::Pubkey,
+    space: usize,
+    owner: &solana_pubkey::Pubkey,
+) -> solana_instruction::Instruction {
+    let lamports = solana_rent::Rent::default().minimum_balance(space);
+    solana_system_interface::instruction::create_account(
+        payer,
+        account,
+        lamports,
+        space as u64,
+        owner,
+    )
+}

@@ -313,7 +313,7 @@ impl SvmRuntime {
             .and_then(|()| token_ledger::apply(&mut *state, &changes));
         let mut ledger_logs = Vec::new();
         match committed {
-            Ok(()) => ledger_logs = token_ledger::transfer_logs(&mut *state, &changes)?,
+            Ok(moves) => ledger_logs = token_ledger::transfer_logs(&moves),
             Err(token_ledger::CommitError::State(e)) => return Err(VmError::State(e)),
             Err(token_ledger::CommitError::Ledger(e)) => {
                 // One balance spent twice through two of its addresses: the transaction fails

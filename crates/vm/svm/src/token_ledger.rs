@@ -165,10 +165,32 @@ pub fn change_of(
     })
 }
 
+/// One side of a token account's change as the ledger applies it: the amount of `mint` the account
+/// was loaded with (debited from its loaded owner) or stored with (credited to its stored owner).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountMove {
+    pub mint: MintId,
+    pub owner: nvm_primitives::IdCom,
+    pub amount: u64,
+    pub credit: bool,
+}
+
 /// Applies a transaction's token changes to the ledger: credits first, then debits, so that
-/// only a real shortfall fails. On error nothing must be kept (the caller reverts).
-pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(), CommitError> {
+/// only a real shortfall fails. Returns the account moves it applied, in the changes' order
+/// (each account's loaded side, then its stored side). On error nothing must be kept (the
+/// caller reverts).
+pub fn apply(
+    state: &mut dyn StateAccess,
+    changes: &[TokenChange],
+) -> Result<Vec<AccountMove>, CommitError> {
+    let mut moves = Vec::new();
     for change in changes {
+        for (side, credit) in [(change.loaded, false), (change.stored, true)] {
+            if let Some(LoadedToken::Account { mint, owner, amount }) = side {
+                let owner = identity_of(state, &Pubkey::new_from_array(owner))?;
+                moves.push(AccountMove { mint, owner, amount, credit });
+            }
+        }
         if let Some(LoadedToken::Mint { supply }) = change.stored {
             let before = match change.loaded {
                 Some(LoadedToken::Mint { supply }) => supply,
@@ -176,51 +198,36 @@ pub fn apply(state: &mut dyn StateAccess, changes: &[TokenChange]) -> Result<(),
             };
             apply_mint(state, change, before, supply)?;
         }
-        if let Some(LoadedToken::Account { mint, owner, amount }) = change.stored {
-            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
-            Ledger::credit(state, &mint, &id, u128::from(amount)).map_err(ledger)?;
-        }
     }
-    for change in changes {
-        if let Some(LoadedToken::Account { mint, owner, amount }) = change.loaded {
-            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
-            Ledger::debit(state, &mint, &id, u128::from(amount)).map_err(ledger)?;
-        }
+    for m in moves.iter().filter(|m| m.credit) {
+        Ledger::credit(state, &m.mint, &m.owner, u128::from(m.amount)).map_err(ledger)?;
     }
-    Ok(())
+    for m in moves.iter().filter(|m| !m.credit) {
+        Ledger::debit(state, &m.mint, &m.owner, u128::from(m.amount)).map_err(ledger)?;
+    }
+    Ok(moves)
 }
 
-/// The ledger's `Transfer` logs for a transaction's token changes: each token account's loaded
-/// amount counts against its loaded owner and its stored amount for its stored owner; the nets
-/// per mint and identity become transfers (a net no one else's change covers is a mint or a burn).
-pub fn transfer_logs(
-    state: &mut dyn StateAccess,
-    changes: &[TokenChange],
-) -> Result<Vec<nvm_primitives::Log>, StateError> {
+/// The ledger's `Transfer` logs for the moves [`apply`] made: the nets per mint and identity
+/// become transfers (a net no one else's change covers is a mint or a burn).
+pub fn transfer_logs(moves: &[AccountMove]) -> Vec<nvm_primitives::Log> {
     let mut nets: Vec<(MintId, Vec<(nvm_primitives::IdCom, i128)>)> = Vec::new();
-    for change in changes {
-        let sides = [(change.loaded, -1i128), (change.stored, 1)];
-        for (side, sign) in sides {
-            let Some(LoadedToken::Account { mint, owner, amount }) = side else { continue };
-            let id = identity_of(state, &Pubkey::new_from_array(owner))?;
-            let index = match nets.iter().position(|(m, _)| *m == mint) {
-                Some(index) => index,
-                None => {
-                    nets.push((mint, Vec::new()));
-                    nets.len() - 1
-                }
-            };
-            let per_id = &mut nets[index].1;
-            match per_id.iter_mut().find(|(i, _)| *i == id) {
-                Some((_, net)) => *net += sign * i128::from(amount),
-                None => per_id.push((id, sign * i128::from(amount))),
+    for m in moves {
+        let signed = if m.credit { i128::from(m.amount) } else { -i128::from(m.amount) };
+        let index = match nets.iter().position(|(mint, _)| *mint == m.mint) {
+            Some(index) => index,
+            None => {
+                nets.push((m.mint, Vec::new()));
+                nets.len() - 1
             }
+        };
+        let per_id = &mut nets[index].1;
+        match per_id.iter_mut().find(|(id, _)| *id == m.owner) {
+            Some((_, net)) => *net += signed,
+            None => per_id.push((m.owner, signed)),
         }
     }
-    Ok(nets
-        .iter()
-        .flat_map(|(mint, per_id)| nvm_ledger::transfers_from_nets(mint, per_id))
-        .collect())
+    nets.iter().flat_map(|(mint, per_id)| nvm_ledger::transfers_from_nets(mint, per_id)).collect()
 }
 
 /// A mint's supply moves by what the program changed; its first initialization creates the

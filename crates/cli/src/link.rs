@@ -67,13 +67,18 @@ pub struct LinkSolArgs {
     rpc: RpcArgs,
 }
 
-/// A 32-byte id given as 0x-hex or base58 (how Solana tools show a mint).
-fn parse_id32(text: &str, what: &str) -> Result<[u8; 32], String> {
-    let bytes = if text.starts_with("0x") {
-        decode_hex(text, what)?
+/// Bytes given as 0x-hex or base58 (how Solana tools show keys, mints and signatures).
+fn decode_hex_or_base58(text: &str, what: &str) -> Result<Vec<u8>, String> {
+    if text.starts_with("0x") {
+        decode_hex(text, what)
     } else {
-        bs58::decode(text).into_vec().map_err(|e| format!("{what}: {e}"))?
-    };
+        bs58::decode(text).into_vec().map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+/// A 32-byte id given as 0x-hex or base58.
+fn parse_id32(text: &str, what: &str) -> Result<[u8; 32], String> {
+    let bytes = decode_hex_or_base58(text, what)?;
     bytes.try_into().map_err(|_| format!("{what} must be 32 bytes, got {text:?}"))
 }
 
@@ -126,10 +131,7 @@ pub fn link_sol(args: LinkSolArgs) -> Result<(), String> {
     let client = Client::new(&args.rpc.rpc)?;
     let key = parse_id32(&args.sol_key, "--sol-key")?;
     let signature = match (args.signature, args.sol_keypair) {
-        (Some(text), _) if text.starts_with("0x") => decode_hex(&text, "--signature")?,
-        (Some(text), _) => {
-            bs58::decode(&text).into_vec().map_err(|e| format!("--signature: {e}"))?
-        }
+        (Some(text), _) => decode_hex_or_base58(&text, "--signature")?,
         (None, Some(path)) => {
             let keypair = read_solana_keypair(&path)?;
             if keypair.verifying_key().to_bytes() != key {

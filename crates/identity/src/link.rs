@@ -67,14 +67,14 @@ pub fn verify_svm_link(
     key: &[u8; 32],
     signature: &[u8],
 ) -> Result<(), LinkError> {
-    let shown = VmAddress::Svm(*key).display();
+    let shown = || VmAddress::Svm(*key).display();
     let verifying = ed25519_dalek::VerifyingKey::from_bytes(key)
-        .map_err(|_| LinkError::NotAnEd25519Key(shown.clone()))?;
+        .map_err(|_| LinkError::NotAnEd25519Key(shown()))?;
     let signature = ed25519_dalek::Signature::from_slice(signature)
-        .map_err(|_| LinkError::BadEd25519Signature(shown.clone()))?;
+        .map_err(|_| LinkError::BadEd25519Signature(shown()))?;
     verifying
         .verify_strict(svm_link_message(chain_id, id_com).as_bytes(), &signature)
-        .map_err(|_| LinkError::BadEd25519Signature(shown))
+        .map_err(|_| LinkError::BadEd25519Signature(shown()))
 }
 
 impl Registry {

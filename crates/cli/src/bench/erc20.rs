@@ -51,13 +51,8 @@ fn word(value: U256) -> [u8; 32] {
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
-    let senders = args.senders.max(2);
-    let block_txs = args.block_txs.max(1);
-    println!(
-        "n-VM bench: {} ERC-20 transfers (Solidity token, signed EIP-1559 transactions), {senders} senders, {block_txs} per block, {} threads",
-        args.txs,
-        rayon::current_num_threads()
-    );
+    let (senders, block_txs) =
+        super::announce(args, "ERC-20 transfers (Solidity token, signed EIP-1559 transactions)", 2);
     let signers: Vec<PrivateKeySigner> = (0..senders)
         .into_par_iter()
         .map(|i| {

@@ -108,15 +108,22 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     native(&args).map(drop)
 }
 
-/// Native transfers; returns the sustained rate.
-fn native(args: &BenchArgs) -> Result<f64, String> {
-    let senders = args.senders.max(1);
+/// Prints what a workload runs; returns its sender count (at least `min_senders`) and block size
+/// (at least one transaction, as the pipeline drives it).
+fn announce(args: &BenchArgs, workload: &str, min_senders: usize) -> (usize, usize) {
+    let senders = args.senders.max(min_senders);
+    let block_txs = args.block_txs.max(1);
     println!(
-        "n-VM bench: {} native transfers, {senders} senders, {} per block, {} threads",
+        "n-VM bench: {} {workload}, {senders} senders, {block_txs} per block, {} threads",
         args.txs,
-        args.block_txs,
         rayon::current_num_threads()
     );
+    (senders, block_txs)
+}
+
+/// Native transfers; returns the sustained rate.
+fn native(args: &BenchArgs) -> Result<f64, String> {
+    let (senders, _) = announce(args, "native transfers", 1);
     let keys: Vec<SecretKey> =
         (0..senders).into_par_iter().map(|i| key_of("bench sender", i)).collect();
     let ids: Vec<IdCom> = keys

@@ -46,13 +46,8 @@ fn setup_block(chain: &Chain, txs: Vec<Vec<u8>>, height: u64) -> Result<Hash, St
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
-    let senders = args.senders.max(2);
-    let block_txs = args.block_txs.max(1);
-    println!(
-        "n-VM bench: {} SPL Token transfers (signed Solana transactions), {senders} senders, {block_txs} per block, {} threads",
-        args.txs,
-        rayon::current_num_threads()
-    );
+    let (senders, block_txs) =
+        super::announce(args, "SPL Token transfers (signed Solana transactions)", 2);
     let payer = keypair("spl payer", 0);
     let mint = keypair("spl mint", 0);
     let owners: Vec<Keypair> =

@@ -2,6 +2,12 @@
 //! them, backfills what a validator missed, and delivers finalized blocks in order, exactly once
 //! per height, to the executor that commits them.
 
+mod application;
 mod block;
+mod committer;
+mod engine;
 
+pub use application::{BlockRules, Executed, MAX_CLOCK_DRIFT, NvmApplication};
 pub use block::{ConsensusBlock, MAX_BLOCK_BYTES};
+pub use committer::{CommitLoop, Committer};
+pub use engine::{Channels, Engine, EngineConfig, Timeouts, channel, namespace, start, start_with};

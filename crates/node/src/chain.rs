@@ -58,26 +58,27 @@ pub struct ProposedBlock {
     prepared: Arc<PreparedState>,
 }
 
-/// A block executed and handed to the committer, not yet durable. The next block is built on
-/// its writes and tree nodes meanwhile.
-struct Pending {
-    head: ChainHead,
-    writes: Arc<WriteSet>,
-    prepared: Arc<PreparedState>,
+impl ProposedBlock {
+    /// Where the chain stands once this block is committed.
+    pub fn head(&self) -> ChainHead {
+        ChainHead::of(&self.block.header)
+    }
 }
 
-/// State at the tip: the pending block's writes (if any) over a committed snapshot. Correct
-/// whether the snapshot was taken before or after the pending block landed: its writes are
-/// the same values either way.
+/// State after a run of executed blocks not yet committed (newest first) over a committed
+/// snapshot. Correct whether the snapshot was taken before or after some of those blocks landed:
+/// their writes are the same values either way.
 pub struct TipState {
-    pending: Option<Arc<Pending>>,
+    overlays: Vec<Arc<ProposedBlock>>,
     snapshot: Snapshot,
 }
 
 impl StateReader for TipState {
     fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
-        if let Some(value) = self.pending.as_ref().and_then(|p| p.writes.get(key)) {
-            return Ok(value.clone());
+        for block in &self.overlays {
+            if let Some(value) = block.writes.get(key) {
+                return Ok(value.clone());
+            }
         }
         self.snapshot.get(key)
     }
@@ -105,7 +106,7 @@ pub struct Chain {
     /// One block at a time is written.
     commit_lock: Mutex<()>,
     /// The executed block whose commit is under way (at most one).
-    pending: Mutex<Option<Arc<Pending>>>,
+    pending: Mutex<Option<Arc<ProposedBlock>>>,
     /// The last durably committed block, for whoever waits on new blocks (RPC subscriptions).
     heads: tokio::sync::watch::Sender<ChainHead>,
 }
@@ -153,7 +154,7 @@ impl Chain {
         let meta =
             BlockMeta { height: 0, timestamp_ms: genesis.timestamp_ms, parent_hash: [0; 32] };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
-        let prepared = self.store.prepare_state(&writes, 0, None)?;
+        let prepared = self.store.prepare_state(&writes, 0, &[])?;
         let header = BlockHeader {
             chain_id: genesis.chain_id,
             height: 0,
@@ -197,15 +198,52 @@ impl Chain {
         Ok(self.store.snapshot()?)
     }
 
+    /// The block `ancestors` end at and the state after it. `ancestors` are executed blocks not
+    /// yet committed, newest first, each the parent of the one before; the oldest still
+    /// uncommitted must extend the committed head (the ones committed meanwhile are read from
+    /// the store). With no ancestors, the committed head.
+    fn view_after(&self, ancestors: &[Arc<ProposedBlock>]) -> ChainResult<(ChainHead, TipState)> {
+        let snapshot = self.store.snapshot()?;
+        let committed = snapshot
+            .head()
+            .cloned()
+            .ok_or_else(|| ChainError::Genesis("no genesis block".into()))?;
+        let parent = ancestors.first().map_or_else(|| committed.clone(), |b| b.head());
+        let live: Vec<Arc<ProposedBlock>> = ancestors
+            .iter()
+            .take_while(|b| b.block.header.height > committed.height)
+            .cloned()
+            .collect();
+        let joins = match live.last() {
+            Some(oldest) => oldest.block.header.parent_hash == committed.hash,
+            None => parent.hash == committed.hash,
+        };
+        if !joins {
+            return Err(ChainError::InvalidBlock(format!(
+                "block {} is not on the committed chain (head {})",
+                parent.height, committed.height
+            )));
+        }
+        Ok((parent, TipState { overlays: live, snapshot }))
+    }
+
     /// The tip — the pending block if one is being committed, else the head — and its state.
     fn tip_view(&self) -> ChainResult<(ChainHead, TipState)> {
         // Pending is cleared only after its commit returned, so reading it first never misses a block.
-        let pending = self.pending.lock().clone();
-        let head = match &pending {
-            Some(p) => p.head.clone(),
-            None => self.head()?,
-        };
-        Ok((head, TipState { pending, snapshot: self.store.snapshot()? }))
+        let pending: Vec<Arc<ProposedBlock>> = self.pending.lock().iter().cloned().collect();
+        self.view_after(&pending)
+    }
+
+    /// The state after `ancestors` (see [`Chain::propose_after`]): what a proposer picks
+    /// transactions against.
+    pub fn state_after(&self, ancestors: &[Arc<ProposedBlock>]) -> ChainResult<TipState> {
+        Ok(self.view_after(ancestors)?.1)
+    }
+
+    /// The base fee of the block after `ancestors`.
+    pub fn base_fee_after(&self, ancestors: &[Arc<ProposedBlock>]) -> ChainResult<u64> {
+        let (parent, _) = self.view_after(ancestors)?;
+        Ok(self.env_after(&parent, 0, self.proposer).base_fee_per_gas)
     }
 
     /// State at the tip, including a block whose commit is under way: what new blocks and the
@@ -302,8 +340,9 @@ impl Chain {
             writes.insert(block_hash_key(old), None);
         }
         let started = Instant::now();
-        let parent_tree = state.pending.as_ref().map(|p| p.prepared.as_ref());
-        let prepared = self.store.prepare_state(&writes, env.height, parent_tree)?;
+        let parent_trees: Vec<&PreparedState> =
+            state.overlays.iter().map(|b| b.prepared.as_ref()).collect();
+        let prepared = self.store.prepare_state(&writes, env.height, &parent_trees)?;
         let state_root = started.elapsed();
         let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
         let tx_hashes: Vec<[u8; 32]> = outcome.included.iter().map(|i| i.tx.hash()).collect();
@@ -338,8 +377,21 @@ impl Chain {
         candidates: Vec<VerifiedTx>,
         timestamp_ms: u64,
     ) -> ChainResult<ProposedBlock> {
+        let pending: Vec<Arc<ProposedBlock>> = self.pending.lock().iter().cloned().collect();
+        self.propose_after(&pending, candidates, timestamp_ms)
+    }
+
+    /// Builds a block on the last of `ancestors` — executed blocks not yet committed, newest
+    /// first, down to the committed head (empty: on the head). Consensus builds on notarized
+    /// blocks before they are final.
+    pub fn propose_after(
+        &self,
+        ancestors: &[Arc<ProposedBlock>],
+        candidates: Vec<VerifiedTx>,
+        timestamp_ms: u64,
+    ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
-        let (parent, state) = self.tip_view()?;
+        let (parent, state) = self.view_after(ancestors)?;
         let env = self.env_after(&parent, timestamp_ms.max(parent.timestamp_ms + 1), self.proposer);
         let started = Instant::now();
         let ordered = self.executor.order_for_block(&state, &env, candidates);
@@ -349,11 +401,22 @@ impl Chain {
         Ok(proposed)
     }
 
-    /// Re-executes a block proposed elsewhere; it is valid only if every transaction verifies and
-    /// executes, and the recomputed header is identical.
+    /// Re-executes a block proposed elsewhere on the tip; it is valid only if every transaction
+    /// verifies and executes, and the recomputed header is identical.
     pub fn verify(&self, block: &Block) -> ChainResult<ProposedBlock> {
+        let pending: Vec<Arc<ProposedBlock>> = self.pending.lock().iter().cloned().collect();
+        self.verify_after(&pending, block)
+    }
+
+    /// [`Chain::verify`] of a block whose parent is the first of `ancestors` (as in
+    /// [`Chain::propose_after`]).
+    pub fn verify_after(
+        &self,
+        ancestors: &[Arc<ProposedBlock>],
+        block: &Block,
+    ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
-        let (parent, state) = self.tip_view()?;
+        let (parent, state) = self.view_after(ancestors)?;
         let h = &block.header;
         if h.chain_id != self.chain_id()
             || h.height != parent.height + 1
@@ -362,6 +425,12 @@ impl Chain {
             return Err(ChainError::InvalidBlock(format!(
                 "block {} does not extend head {}",
                 h.height, parent.height
+            )));
+        }
+        if h.timestamp_ms <= parent.timestamp_ms {
+            return Err(ChainError::InvalidBlock(format!(
+                "block {} is not later than its parent",
+                h.height
             )));
         }
         let mut txs = Vec::with_capacity(block.transactions.len());
@@ -390,13 +459,13 @@ impl Chain {
     }
 
     /// Persists an executed block; when this returns, the block survives any crash.
-    pub fn commit(&self, proposed: ProposedBlock) -> ChainResult<ChainHead> {
+    pub fn commit(&self, proposed: &ProposedBlock) -> ChainResult<ChainHead> {
         let _guard = self.commit_lock.lock();
         let ProposedBlock { block, receipts, writes, prepared, .. } = proposed;
-        let result = self.store.commit_block(&block, &receipts, &writes, &prepared);
+        let result = self.store.commit_block(block, receipts, writes, prepared);
         // Whether it landed or failed, this block is no longer the pending one.
         let mut pending = self.pending.lock();
-        if pending.as_ref().is_some_and(|p| p.head.height == block.header.height) {
+        if pending.as_ref().is_some_and(|p| p.block.header.height == block.header.height) {
             *pending = None;
         }
         let head = result?;
@@ -417,27 +486,23 @@ impl Chain {
         self: &Arc<Self>,
         proposed: ProposedBlock,
     ) -> ChainResult<JoinHandle<ChainResult<(ChainHead, Duration)>>> {
+        let proposed = Arc::new(proposed);
         {
             let mut pending = self.pending.lock();
             if let Some(p) = pending.as_ref() {
                 return Err(ChainError::InvalidBlock(format!(
                     "block {} is still being committed",
-                    p.head.height
+                    p.block.header.height
                 )));
             }
-            let header = &proposed.block.header;
-            *pending = Some(Arc::new(Pending {
-                head: ChainHead::of(header),
-                writes: proposed.writes.clone(),
-                prepared: proposed.prepared.clone(),
-            }));
+            *pending = Some(proposed.clone());
         }
         let chain = self.clone();
         Ok(std::thread::Builder::new()
             .name("nvm-commit".into())
             .spawn(move || {
                 let started = Instant::now();
-                let head = chain.commit(proposed)?;
+                let head = chain.commit(&proposed)?;
                 Ok((head, started.elapsed()))
             })
             .map_err(|e| StoreError::Db(format!("cannot start the commit thread: {e}")))?)

@@ -37,7 +37,7 @@ fn follower_agrees_and_refuses_bad_blocks() {
         proposer.propose(verified((0..20).map(|n| transfer(n, 5)).collect()), 1_000).unwrap();
     assert_eq!(proposed.receipts.len(), 20);
     let block = proposed.block.clone();
-    proposer.commit(proposed).unwrap();
+    proposer.commit(&proposed).unwrap();
 
     // Tampered state root.
     let mut bad = block.clone();
@@ -56,7 +56,7 @@ fn follower_agrees_and_refuses_bad_blocks() {
 
     // The honest block verifies and commits to the same head.
     let rebuilt = follower.verify(&block).unwrap();
-    let head = follower.commit(rebuilt).unwrap();
+    let head = follower.commit(&rebuilt).unwrap();
     assert_eq!(head, proposer.head().unwrap());
 }
 
@@ -89,7 +89,7 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     for height in 1..=head.height {
         let block = proposer.store().block(height).unwrap().unwrap();
         let rebuilt = follower.verify(&block).unwrap();
-        follower.commit(rebuilt).unwrap();
+        follower.commit(&rebuilt).unwrap();
     }
     assert_eq!(follower.head().unwrap(), head);
     for n in 0..60 {
@@ -145,7 +145,7 @@ fn blocks_with_ethereum_transactions_verify_on_a_follower() {
         nvm_vm_evm::next_base_fee(nvm_vm_evm::INITIAL_BASE_FEE, 0, genesis.block_gas_limit)
     );
     let block = proposed.block.clone();
-    proposer.commit(proposed).unwrap();
+    proposer.commit(&proposed).unwrap();
 
     // A header claiming other gas use, or another base fee, does not verify.
     let mut bad = block.clone();
@@ -156,7 +156,7 @@ fn blocks_with_ethereum_transactions_verify_on_a_follower() {
     expect_invalid(&follower, &bad);
 
     let rebuilt = follower.verify(&block).unwrap();
-    assert_eq!(follower.commit(rebuilt).unwrap(), proposer.head().unwrap());
+    assert_eq!(follower.commit(&rebuilt).unwrap(), proposer.head().unwrap());
 }
 
 #[test]
@@ -235,4 +235,50 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     assert_eq!((report.included, report.rejected), (1, 0));
     pipeline.finish().unwrap();
     assert!(mempool.is_empty());
+}
+
+/// Consensus builds on blocks before they are final: two blocks executed on top of each other
+/// (and a competing fork) without a commit; the follower verifies the same run; committing
+/// them in order gives identical heads, and the losing fork can no longer be built on.
+#[test]
+fn speculative_blocks_build_verify_and_commit_in_order() {
+    use std::sync::Arc;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let genesis = Genesis::dev();
+    let proposer = Chain::open(a.path(), &genesis, [1; 32]).unwrap();
+    let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
+
+    let first = Arc::new(
+        proposer
+            .propose_after(&[], verified((0..10).map(|n| transfer(n, 5)).collect()), 1_000)
+            .unwrap(),
+    );
+    let fork = proposer.propose_after(&[], verified(vec![transfer(0, 99)]), 1_001).unwrap();
+    let second = Arc::new(
+        proposer
+            .propose_after(
+                &[first.clone()],
+                verified((10..20).map(|n| transfer(n, 5)).collect()),
+                2_000,
+            )
+            .unwrap(),
+    );
+    assert_eq!(second.receipts.len(), 10, "the second block sees the first one's nonces");
+    assert_ne!(fork.block.header.hash(), first.block.header.hash());
+
+    let f1 = Arc::new(follower.verify_after(&[], &first.block).unwrap());
+    let f2 = follower.verify_after(&[f1.clone()], &second.block).unwrap();
+    assert_eq!(f2.block.header, second.block.header);
+
+    proposer.commit(&first).unwrap();
+    proposer.commit(&second).unwrap();
+    follower.commit(&f1).unwrap();
+    follower.commit(&f2).unwrap();
+    assert_eq!(proposer.head().unwrap(), follower.head().unwrap());
+    assert_eq!(proposer.head().unwrap().height, 2);
+    // A child of the losing fork does not extend the committed chain.
+    assert!(matches!(
+        proposer.propose_after(&[Arc::new(fork)], vec![], 3_000),
+        Err(ChainError::InvalidBlock(_))
+    ));
 }

@@ -41,7 +41,7 @@ fn setup_block(chain: &Chain, txs: Vec<Vec<u8>>, height: u64) -> Result<Hash, St
             proposed.receipts.iter().find(|r| r.status != nvm_primitives::TxStatus::Success)
         ));
     }
-    let head = chain.commit(proposed).map_err(|e| e.to_string())?;
+    let head = chain.commit(&proposed).map_err(|e| e.to_string())?;
     Ok(Hash::new_from_array(head.hash))
 }
 

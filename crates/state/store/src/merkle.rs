@@ -11,26 +11,26 @@ use std::collections::BTreeMap;
 type Table = Option<ReadOnlyTable<&'static [u8], &'static [u8]>>;
 
 /// Reads JMT nodes and values from one redb read transaction; the tables are opened once, as
-/// the tree asks for many nodes per block. `parent` holds the nodes of an executed block whose
-/// commit is still under way: they are found there first.
+/// the tree asks for many nodes per block. `parents` hold the nodes of executed blocks not yet
+/// committed (newest first): they are found there first.
 pub(crate) struct JmtReader<'a> {
     nodes: Table,
     values: Table,
-    parent: Option<&'a BTreeMap<NodeKey, Node>>,
+    parents: Vec<&'a BTreeMap<NodeKey, Node>>,
 }
 
 impl<'a> JmtReader<'a> {
     pub(crate) fn new(
         txn: &ReadTransaction,
-        parent: Option<&'a BTreeMap<NodeKey, Node>>,
+        parents: Vec<&'a BTreeMap<NodeKey, Node>>,
     ) -> StoreResult<Self> {
-        Ok(Self { nodes: open_read(txn, JMT_NODES)?, values: open_read(txn, STATE)?, parent })
+        Ok(Self { nodes: open_read(txn, JMT_NODES)?, values: open_read(txn, STATE)?, parents })
     }
 }
 
 impl TreeReader for JmtReader<'_> {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        if let Some(node) = self.parent.and_then(|nodes| nodes.get(node_key)) {
+        if let Some(node) = self.parents.iter().find_map(|nodes| nodes.get(node_key)) {
             return Ok(Some(node.clone()));
         }
         let Some(table) = &self.nodes else { return Ok(None) };

@@ -169,20 +169,21 @@ impl Store {
     pub fn snapshot(&self) -> StoreResult<Snapshot> {
         let txn = self.db.begin_read()?;
         let table = open_read(&txn, STATE)?;
-        let height = read_head(&txn)?.map(|h| h.height);
-        Ok(Snapshot { table, height, cache: self.cache.clone() })
+        let head = read_head(&txn)?;
+        Ok(Snapshot { table, head, cache: self.cache.clone() })
     }
 
     /// Computes the state root after applying `writes` at `version` (the block height), on top of
-    /// `parent` when the previous block is executed but not yet committed.
+    /// `parents`: the blocks between the committed head and this one, executed but not yet
+    /// committed, newest first.
     pub fn prepare_state(
         &self,
         writes: &WriteSet,
         version: u64,
-        parent: Option<&PreparedState>,
+        parents: &[&PreparedState],
     ) -> StoreResult<PreparedState> {
         let txn = self.db.begin_read()?;
-        let parent_nodes = parent.map(|p| p.batch.node_batch.nodes());
+        let parent_nodes = parents.iter().map(|p| p.batch.node_batch.nodes()).collect();
         let reader = JmtReader::new(&txn, parent_nodes)?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         let values = writes.iter().map(|(k, v)| (KeyHash(*k), v.clone()));
@@ -262,7 +263,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let head = read_head(&txn)?
             .ok_or_else(|| StoreError::Merkle("no committed block to prove against".into()))?;
-        let reader = JmtReader::new(&txn, None)?;
+        let reader = JmtReader::new(&txn, Vec::new())?;
         let tree = JellyfishMerkleTree::<_, sha2::Sha256>::new(&reader);
         keys.iter()
             .map(|key| {
@@ -307,21 +308,27 @@ impl Store {
 /// A read-only view of committed state, shared by the threads executing a block.
 pub struct Snapshot {
     table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
-    /// Head height this snapshot reads at (`None` before genesis).
-    height: Option<u64>,
+    /// The head this snapshot reads at (`None` before genesis).
+    head: Option<ChainHead>,
     cache: Arc<StateCache>,
 }
 
 impl Snapshot {
     /// The height of the block whose state this is (`None` before genesis).
     pub fn height(&self) -> Option<u64> {
-        self.height
+        self.head.as_ref().map(|h| h.height)
+    }
+
+    /// The block whose state this is (`None` before genesis).
+    pub fn head(&self) -> Option<&ChainHead> {
+        self.head.as_ref()
     }
 }
 
 impl StateReader for Snapshot {
     fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
-        if let Some(height) = self.height
+        let height = self.height();
+        if let Some(height) = height
             && let Some(value) = self.cache.get(height, key)
         {
             return Ok(value);
@@ -329,7 +336,7 @@ impl StateReader for Snapshot {
         let Some(table) = &self.table else { return Ok(None) };
         let value = table.get(key.as_slice()).map_err(|e| StateError::Backend(e.to_string()))?;
         let value = value.map(|v| v.value().to_vec());
-        if let Some(height) = self.height {
+        if let Some(height) = height {
             self.cache.fill(height, *key, value.clone());
         }
         Ok(value)

@@ -26,7 +26,7 @@ fn block(height: u64, state_root: [u8; 32]) -> Block {
 }
 
 fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
-    let prepared = store.prepare_state(writes, height, None).unwrap();
+    let prepared = store.prepare_state(writes, height, &[]).unwrap();
     let root = prepared.root;
     let receipt = Receipt {
         tx_hash: [height as u8; 32],
@@ -69,7 +69,7 @@ fn commits_survive_reopen_and_roots_track_content() {
     assert_eq!(store.receipt(&[1; 32]).unwrap().unwrap().block_height, 1);
     assert_eq!(store.block(1).unwrap().unwrap().header.state_root, r1);
     // A block that does not extend the head is refused and changes nothing.
-    let prepared = store.prepare_state(&w1, 5, None).unwrap();
+    let prepared = store.prepare_state(&w1, 5, &[]).unwrap();
     assert!(matches!(
         store.commit_block(&block(5, prepared.root), &[], &w1, &prepared),
         Err(StoreError::NotNextBlock { expected: 2, got: 5 })
@@ -171,16 +171,16 @@ fn root_over_an_uncommitted_parent_equals_root_after_it_commits() {
     };
     commit(&store, 0, &set(0, 100, 0));
     let (w1, w2) = (set(50, 150, 1), set(20, 120, 2));
-    let p1 = store.prepare_state(&w1, 1, None).unwrap();
+    let p1 = store.prepare_state(&w1, 1, &[]).unwrap();
     // Block 2's root while block 1 is not yet on disk.
-    let early = store.prepare_state(&w2, 2, Some(&p1)).unwrap();
+    let early = store.prepare_state(&w2, 2, &[&p1]).unwrap();
     store.commit_block(&block(1, p1.root), &[], &w1, &p1).unwrap();
-    let late = store.prepare_state(&w2, 2, None).unwrap();
+    let late = store.prepare_state(&w2, 2, &[]).unwrap();
     assert_eq!(early.root, late.root);
     // Committing the early preparation leaves a tree that later blocks and proofs can use.
     store.commit_block(&block(2, early.root), &[], &w2, &early).unwrap();
     let w3 = set(0, 10, 3);
-    let p3 = store.prepare_state(&w3, 3, None).unwrap();
+    let p3 = store.prepare_state(&w3, 3, &[]).unwrap();
     store.commit_block(&block(3, p3.root), &[], &w3, &p3).unwrap();
     let proof = store.prove(&[60; 32]).unwrap();
     nvm_storage::verify_state_proof(&p3.root, &[60; 32], Some(&[60, 2]), &proof.proof).unwrap();

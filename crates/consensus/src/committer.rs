@@ -1,0 +1,95 @@
+//! Finalized blocks into the store: marshal delivers them in height order, at least once; each
+//! is committed (one fsync'd write) and only then acknowledged, so marshal redelivers whatever a
+//! crash interrupted. A height already committed is acknowledged without effect: exactly once.
+
+use crate::{ConsensusBlock, application::Executed};
+use commonware_actor::Feedback;
+use commonware_consensus::{Reporter, marshal::Update};
+use commonware_cryptography::Digestible;
+use commonware_utils::Acknowledgement;
+use futures::{StreamExt, channel::mpsc};
+use nvm_node::{Chain, ChainError, Mempool};
+use nvm_primitives::TxHash;
+use std::sync::Arc;
+
+/// Marshal's reporter: hands finalized blocks to the [`CommitLoop`] (reports are synchronous;
+/// committing is not).
+#[derive(Clone)]
+pub struct Committer {
+    updates: mpsc::UnboundedSender<Update<ConsensusBlock>>,
+}
+
+impl Reporter for Committer {
+    type Activity = Update<ConsensusBlock>;
+
+    fn report(&mut self, update: Self::Activity) -> Feedback {
+        match self.updates.unbounded_send(update) {
+            Ok(()) => Feedback::Ok,
+            Err(_) => Feedback::Closed,
+        }
+    }
+}
+
+/// Commits finalized blocks in the order marshal delivers them.
+pub struct CommitLoop {
+    chain: Arc<Chain>,
+    mempool: Arc<Mempool>,
+    executed: Executed,
+    updates: mpsc::UnboundedReceiver<Update<ConsensusBlock>>,
+}
+
+impl CommitLoop {
+    pub fn new(chain: Arc<Chain>, mempool: Arc<Mempool>, executed: Executed) -> (Committer, Self) {
+        let (tx, updates) = mpsc::unbounded();
+        (Committer { updates: tx }, Self { chain, mempool, executed, updates })
+    }
+
+    /// Runs until marshal goes away, or a finalized block cannot be committed: then the
+    /// acknowledgement is dropped, which stops marshal rather than letting it run ahead of the
+    /// state.
+    pub async fn run(mut self) {
+        while let Some(update) = self.updates.next().await {
+            let Update::Block(block, ack) = update else { continue };
+            match self.commit(block.inner()) {
+                Ok(()) => ack.acknowledge(),
+                Err(e) => {
+                    tracing::error!(height = block.inner().block().header.height, error = %e,
+                        "cannot commit a finalized block; stopping");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn commit(&self, block: &ConsensusBlock) -> Result<(), ChainError> {
+        let header = &block.block().header;
+        let head = self.chain.head()?;
+        if header.height <= head.height {
+            // Redelivered after a restart: already committed — it must be the same block.
+            let stored = self.chain.store().block(header.height)?.map(|b| b.header.hash());
+            if stored != Some(block.digest().0) {
+                return Err(ChainError::InvalidBlock(format!(
+                    "finalized block {} differs from the committed one",
+                    header.height
+                )));
+            }
+            return Ok(());
+        }
+        let executed = match self.executed.get(&block.digest().0) {
+            Some(executed) => executed,
+            // Finalized without passing through this validator's verify (caught up from peers,
+            // or executed before a restart): execute it now, on the committed head.
+            None => Arc::new(self.chain.verify_after(&[], block.block())?),
+        };
+        let committed = self.chain.commit(&executed)?;
+        self.executed.prune(committed.height);
+        let included: Vec<TxHash> = executed.receipts.iter().map(|r| r.tx_hash).collect();
+        self.mempool.on_block(&self.chain.tip_state()?, &included, &[]);
+        tracing::info!(
+            height = committed.height,
+            txs = included.len(),
+            "finalized block committed"
+        );
+        Ok(())
+    }
+}

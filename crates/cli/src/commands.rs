@@ -38,6 +38,12 @@ pub struct NodeArgs {
     /// Single-validator development network with the well-known dev key funded.
     #[arg(long)]
     dev: bool,
+    /// One validator of a multi-validator network, configured by `--config`.
+    #[arg(long, requires = "config", conflicts_with = "dev")]
+    validator: bool,
+    /// The validator's config file (`nvm testnet init` writes them).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Where the chain database lives.
     #[arg(long, default_value = ".nvm-dev")]
     data_dir: PathBuf,
@@ -56,9 +62,22 @@ pub struct NodeArgs {
 }
 
 pub fn run_node(args: NodeArgs) -> CmdResult {
-    let NodeArgs { dev, data_dir, rpc_addr, solana_rpc_addr, block_time_ms, max_block_txs } = args;
+    let NodeArgs {
+        dev,
+        validator,
+        config,
+        data_dir,
+        rpc_addr,
+        solana_rpc_addr,
+        block_time_ms,
+        max_block_txs,
+    } = args;
+    if validator {
+        let config = config.ok_or("--validator needs --config FILE")?;
+        return crate::validator::run(&config);
+    }
     if !dev {
-        return Err("only --dev (single validator) is available in this version; pass --dev".into());
+        return Err("pass --dev (single validator) or --validator --config FILE".into());
     }
     let genesis = Genesis::dev();
     let key = dev_key();
@@ -119,7 +138,7 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
 
 /// Ctrl-C or SIGTERM (what service managers send). Either way the node stops producing and lets
 /// the block in flight finish committing; a kill -9 instead loses no committed block either.
-async fn shutdown_signal() -> Result<(), String> {
+pub(crate) async fn shutdown_signal() -> Result<(), String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

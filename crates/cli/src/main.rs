@@ -5,6 +5,9 @@ mod client;
 mod commands;
 mod keyfile;
 mod link;
+mod metrics;
+mod testnet;
+mod validator;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -50,6 +53,9 @@ enum Command {
     Balance(commands::BalanceArgs),
     /// Measure native-transfer throughput through the node's own pipeline.
     Bench(bench::BenchArgs),
+    /// A local multi-validator network on 127.0.0.1.
+    #[command(subcommand)]
+    Testnet(testnet::TestnetCommand),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => commands::token(cmd),
         Command::Balance(args) => commands::balance(args),
         Command::Bench(args) => bench::run(args),
+        Command::Testnet(cmd) => testnet::testnet(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -283,6 +283,22 @@ impl Chain {
         mempool: &crate::Mempool,
         raws: Vec<Vec<u8>>,
     ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
+        let results = self.submit_from_peer(mempool, raws.clone())?;
+        for (raw, result) in raws.iter().zip(&results) {
+            if result.is_ok() {
+                mempool.announce(raw);
+            }
+        }
+        Ok(results)
+    }
+
+    /// [`Chain::submit`] of transactions another validator gossiped: admitted, not announced
+    /// again.
+    pub fn submit_from_peer(
+        &self,
+        mempool: &crate::Mempool,
+        raws: Vec<Vec<u8>>,
+    ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
         let (next, state) = self.next_block(0)?;
         Ok(mempool.submit_raw(&self.executor, &state, &next, raws))
     }
@@ -294,7 +310,12 @@ impl Chain {
         tx: VerifiedTx,
     ) -> ChainResult<Result<nvm_primitives::TxHash, crate::AdmissionError>> {
         let (next, state) = self.next_block(0)?;
-        Ok(mempool.admit(&self.executor, &state, &next, tx))
+        let raw = tx.raw().to_vec();
+        let result = mempool.admit(&self.executor, &state, &next, tx);
+        if result.is_ok() {
+            mempool.announce(&raw);
+        }
+        Ok(result)
     }
 
     /// The environment of the block after the tip (at `timestamp_ms`), and the tip's state: what

@@ -13,4 +13,4 @@ pub use genesis::{
     DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
     GenesisContract, dev_key, mnemonic_addresses,
 };
-pub use mempool::{AdmissionError, Mempool};
+pub use mempool::{AdmissionError, Announcer, Mempool};

@@ -66,15 +66,32 @@ impl Inner {
     }
 }
 
+/// Called with each transaction a client submitted to this node (its block encoding): how a
+/// validator gossips it to the others.
+pub type Announcer = Box<dyn Fn(&[u8]) + Send + Sync>;
+
 /// The pool of admitted, not yet included transactions.
 pub struct Mempool {
     inner: Mutex<Inner>,
     capacity: usize,
+    announcer: parking_lot::RwLock<Option<Announcer>>,
 }
 
 impl Mempool {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(Inner::default()), capacity }
+        Self { inner: Mutex::new(Inner::default()), capacity, announcer: Default::default() }
+    }
+
+    /// Sets what happens to transactions clients submit here once admitted (see [`Announcer`]).
+    pub fn set_announcer(&self, announcer: Announcer) {
+        *self.announcer.write() = Some(announcer);
+    }
+
+    /// Passes a client's admitted transaction to the announcer, if any.
+    pub fn announce(&self, raw: &[u8]) {
+        if let Some(announce) = self.announcer.read().as_ref() {
+            announce(raw);
+        }
     }
 
     pub fn len(&self) -> usize {

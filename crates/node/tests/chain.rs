@@ -257,7 +257,7 @@ fn speculative_blocks_build_verify_and_commit_in_order() {
     let second = Arc::new(
         proposer
             .propose_after(
-                &[first.clone()],
+                std::slice::from_ref(&first),
                 verified((10..20).map(|n| transfer(n, 5)).collect()),
                 2_000,
             )
@@ -267,7 +267,7 @@ fn speculative_blocks_build_verify_and_commit_in_order() {
     assert_ne!(fork.block.header.hash(), first.block.header.hash());
 
     let f1 = Arc::new(follower.verify_after(&[], &first.block).unwrap());
-    let f2 = follower.verify_after(&[f1.clone()], &second.block).unwrap();
+    let f2 = follower.verify_after(std::slice::from_ref(&f1), &second.block).unwrap();
     assert_eq!(f2.block.header, second.block.header);
 
     proposer.commit(&first).unwrap();

@@ -1,0 +1,151 @@
+//! `nvm testnet init --validators N --out DIR` writes a local network's keys and configs
+//! (127.0.0.1 ports); `nvm testnet run DIR` starts one validator process per config.
+
+use crate::validator::{Peer, ValidatorConfig, new_key};
+use clap::Subcommand;
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+#[derive(Subcommand)]
+pub enum TestnetCommand {
+    /// Write keys, genesis and one config per validator.
+    Init {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long)]
+        out: PathBuf,
+        /// Validator i uses ports base + 10·i (p2p), +1 (RPC), +2 (Solana RPC; +3 its
+        /// pub-sub), +4 (metrics).
+        #[arg(long, default_value_t = 30_400)]
+        base_port: u16,
+        #[arg(long, default_value_t = 200)]
+        block_time_ms: u64,
+        #[arg(long, default_value_t = 10_000)]
+        max_block_txs: usize,
+    },
+    /// Start every validator of a network `init` wrote, one process each, until Ctrl-C.
+    Run { dir: PathBuf },
+}
+
+pub fn testnet(command: TestnetCommand) -> Result<(), String> {
+    match command {
+        TestnetCommand::Init { validators, out, base_port, block_time_ms, max_block_txs } => {
+            init(validators, &out, base_port, block_time_ms, max_block_txs)
+        }
+        TestnetCommand::Run { dir } => run(&dir),
+    }
+}
+
+/// The config file of validator `index` in a network directory.
+pub fn config_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("validator-{index}")).join("config.json")
+}
+
+fn init(
+    count: usize,
+    out: &Path,
+    base_port: u16,
+    block_time_ms: u64,
+    max_block_txs: usize,
+) -> Result<(), String> {
+    if count == 0 {
+        return Err("a network needs at least one validator".into());
+    }
+    let port = |i: usize, offset: u16| -> Result<std::net::SocketAddr, String> {
+        let p = u32::from(base_port) + 10 * i as u32 + u32::from(offset);
+        let p = u16::try_from(p).map_err(|_| format!("port {p} is out of range"))?;
+        Ok(std::net::SocketAddr::from(([127, 0, 0, 1], p)))
+    };
+    let keys: Vec<(String, String)> = (0..count).map(|_| new_key()).collect();
+    let peers = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (_, public_key))| {
+            Ok(Peer { public_key: public_key.clone(), p2p_addr: port(i, 0)? })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let genesis_timestamp_ms =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    for (i, (secret, _)) in keys.iter().enumerate() {
+        let dir = out.join(format!("validator-{i}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let config = ValidatorConfig {
+            private_key: secret.clone(),
+            p2p_addr: port(i, 0)?,
+            rpc_addr: port(i, 1)?,
+            solana_rpc_addr: port(i, 2)?,
+            metrics_addr: port(i, 4)?,
+            data_dir: std::path::absolute(dir.join("data")).map_err(|e| e.to_string())?,
+            genesis_timestamp_ms,
+            validators: peers.clone(),
+            block_time_ms,
+            max_block_txs,
+        };
+        let path = config_path(out, i);
+        let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("validator {i}: {} (RPC http://{})", path.display(), config.rpc_addr);
+    }
+    let genesis = serde_json::json!({
+        "chain_id": nvm_node::DEV_CHAIN_ID,
+        "timestamp_ms": genesis_timestamp_ms,
+        "allocation": "dev",
+        "validators": peers,
+    });
+    let path = out.join("genesis.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&genesis).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// Starts validator `index` of `dir` as a child process, its output in `validator-i/node.log`.
+pub fn spawn_validator(dir: &Path, index: usize) -> Result<Child, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let config = config_path(dir, index);
+    let log_path = dir.join(format!("validator-{index}")).join("node.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    Command::new(exe)
+        .args(["node", "--validator", "--config"])
+        .arg(&config)
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("cannot start validator {index}: {e}"))
+}
+
+fn run(dir: &Path) -> Result<(), String> {
+    let mut children = Vec::new();
+    let mut index = 0;
+    while config_path(dir, index).exists() {
+        children.push(spawn_validator(dir, index)?);
+        println!(
+            "validator {index} started (log: {})",
+            dir.join(format!("validator-{index}/node.log")).display()
+        );
+        index += 1;
+    }
+    if children.is_empty() {
+        return Err(format!(
+            "no validator configs in {} (run `nvm testnet init` first)",
+            dir.display()
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(crate::commands::shutdown_signal())?;
+    for child in &mut children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(())
+}

@@ -194,6 +194,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
                 peers: oracle,
             },
             channels,
+            |app| app,
         )
         .await;
         gossip(&context, &chain, &mempool, transactions);

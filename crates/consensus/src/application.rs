@@ -156,12 +156,7 @@ impl NvmApplication {
         let proposed = self.chain.propose_after(ancestors, candidates, now_ms)?;
         // What can never become valid leaves the pool; its senders' nonces are checked against
         // committed state, so nothing an unfinalized ancestor includes is dropped.
-        let hopeless: Vec<_> = proposed
-            .rejected
-            .iter()
-            .filter(|(_, e)| !e.is_retryable())
-            .map(|(tx, _)| tx.hash())
-            .collect();
+        let hopeless = proposed.hopeless();
         if !hopeless.is_empty() {
             self.mempool.on_block(&self.chain.tip_state()?, &[], &hopeless);
         }

@@ -152,25 +152,9 @@ fn archive<C>(
     }
 }
 
-/// Starts one validator's consensus on `context`'s runtime.
-pub async fn start<E, B, P, S, R>(
-    context: E,
-    config: EngineConfig<B, P>,
-    channels: Channels<S, R>,
-) -> Engine
-where
-    E: Spawner + Supervisor + Clock + Metrics + Storage + CryptoRng,
-    B: Blocker<PublicKey = PublicKey> + Clone,
-    P: Provider<PublicKey = PublicKey> + Clone,
-    S: Sender<PublicKey = PublicKey>,
-    R: Receiver<PublicKey = PublicKey>,
-{
-    start_with(context, config, channels, |app| app).await
-}
-
-/// [`start`] with the application wrapped by `wrap` (tests use it to make a validator
-/// misbehave; a node passes the application through).
-pub async fn start_with<E, B, P, S, R, A>(
+/// Starts one validator's consensus on `context`'s runtime, its application wrapped by `wrap`
+/// (a node passes it through, `|app| app`; tests use it to make a validator misbehave).
+pub async fn start<E, B, P, S, R, A>(
     context: E,
     config: EngineConfig<B, P>,
     channels: Channels<S, R>,

@@ -10,4 +10,4 @@ mod engine;
 pub use application::{BlockRules, Executed, MAX_CLOCK_DRIFT, NvmApplication};
 pub use block::{ConsensusBlock, MAX_BLOCK_BYTES};
 pub use committer::{CommitLoop, Committer};
-pub use engine::{Channels, Engine, EngineConfig, Timeouts, channel, namespace, start, start_with};
+pub use engine::{Channels, Engine, EngineConfig, Timeouts, channel, namespace, start};

@@ -59,6 +59,12 @@ pub struct ProposedBlock {
 }
 
 impl ProposedBlock {
+    /// Candidates left out that can never become valid (what waits for a lower base fee or an
+    /// emptier block is not among them): they leave the mempool.
+    pub fn hopeless(&self) -> Vec<nvm_primitives::TxHash> {
+        self.rejected.iter().filter(|(_, e)| !e.is_retryable()).map(|(tx, _)| tx.hash()).collect()
+    }
+
     /// Where the chain stands once this block is committed.
     pub fn head(&self) -> ChainHead {
         ChainHead::of(&self.block.header)

@@ -71,14 +71,7 @@ impl BlockPipeline {
         let previous = self.finish()?;
         let proposed = proposed?;
         let included: Vec<TxHash> = proposed.receipts.iter().map(|r| r.tx_hash).collect();
-        // What can never become valid is dropped; what waits for a lower base fee or an emptier
-        // block stays.
-        let rejected: Vec<TxHash> = proposed
-            .rejected
-            .iter()
-            .filter(|(_, e)| !e.is_retryable())
-            .map(|(tx, _)| tx.hash())
-            .collect();
+        let rejected = proposed.hopeless();
         for (tx, reason) in &proposed.rejected {
             tracing::debug!(tx = %hex::encode(tx.hash()), %reason, "left out of block");
         }

@@ -8,7 +8,7 @@ use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
 use nvm_consensus::{
-    BlockRules, Channels, EngineConfig, NvmApplication, Timeouts, channel, namespace, start_with,
+    BlockRules, Channels, EngineConfig, NvmApplication, Timeouts, channel, namespace, start,
 };
 use nvm_node::{Chain, Genesis, Mempool};
 use std::{sync::Arc, time::Duration};
@@ -132,7 +132,7 @@ impl Net {
                     blocks: register(channel::BLOCKS).await,
                     backfill: register(channel::BACKFILL).await,
                 };
-                let _engine = start_with(context, config, channels, wrap).await;
+                let _engine = start(context, config, channels, wrap).await;
                 futures::future::pending::<()>().await;
             })
     }

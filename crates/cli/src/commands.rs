@@ -4,17 +4,12 @@ use crate::{RpcArgs, client::Client, keyfile::KeyFile};
 use clap::{Args, Subcommand};
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_ledger::NATIVE_MINT;
-use nvm_node::{Chain, DevSequencer, Genesis, Mempool, dev_key};
+use nvm_node::{Genesis, dev_key};
 use nvm_primitives::{IdCom, Mint, SchemeId, StateKey};
 use nvm_vm_native::NativeOp;
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    sync::{Arc, atomic::AtomicBool},
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 type CmdResult = Result<(), String>;
 
@@ -59,6 +54,12 @@ pub struct NodeArgs {
     /// Most transactions in one block.
     #[arg(long, default_value_t = 20_000)]
     max_block_txs: usize,
+    /// Consensus p2p (a dev node is the only validator; port 0 picks any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    p2p_addr: SocketAddr,
+    /// Serve Prometheus metrics (`GET /metrics`) here.
+    #[arg(long)]
+    metrics_addr: Option<SocketAddr>,
 }
 
 pub fn run_node(args: NodeArgs) -> CmdResult {
@@ -71,6 +72,8 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         solana_rpc_addr,
         block_time_ms,
         max_block_txs,
+        p2p_addr,
+        metrics_addr,
     } = args;
     if validator {
         let config = config.ok_or("--validator needs --config FILE")?;
@@ -81,58 +84,49 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
     }
     let genesis = Genesis::dev();
     let key = dev_key();
-    let dev_file = KeyFile::new(key.clone(), [0; 32]);
-    let dev_id = dev_file.id_com();
-    let chain = Arc::new(Chain::open(&data_dir, &genesis, dev_id).map_err(|e| e.to_string())?);
-    let mempool = Arc::new(Mempool::new(200_000));
-    let head = chain.head().map_err(|e| e.to_string())?;
-    println!("n-VM dev node — chain id {}, resuming at height {}", genesis.chain_id, head.height);
-    println!("Dev key (well known, never use it on a real network):");
-    println!("  scheme    {}", key.scheme().name());
-    println!("  secret    {}", hex0x(&key.secret_bytes()));
-    println!("  id_com    {}", hex0x(&dev_id));
-    println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
-    println!("Ethereum dev accounts (mnemonic \"{}\"), 10000 NVM each:", nvm_node::DEV_MNEMONIC);
-    let evm =
-        genesis.external_accounts.iter().filter(|(a, _)| a.vm() == nvm_primitives::VmKind::Evm);
-    for (i, (address, _)) in evm.enumerate() {
-        println!("  ({i}) {}", address.display());
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
-        let ctx = nvm_rpc::NodeContext { chain: chain.clone(), mempool: mempool.clone() };
-        let ctx_for_solana = ctx.clone();
-        let (bound, handle) = nvm_rpc::start(rpc_addr, ctx)
-            .await
-            .map_err(|e| format!("cannot serve RPC on {rpc_addr}: {e}"))?;
-        println!("JSON-RPC listening on http://{bound}");
-        let solana = nvm_rpc::SolanaContext::new(ctx_for_solana, Some(nvm_vm_svm::Faucet::dev()));
-        let ([solana_bound, pubsub_bound], solana_handles) =
-            nvm_rpc::start_solana(solana_rpc_addr, solana)
-                .await
-                .map_err(|e| format!("cannot serve the Solana RPC on {solana_rpc_addr}: {e}"))?;
-        println!(
-            "Solana JSON-RPC listening on http://{solana_bound}, pub-sub on ws://{pubsub_bound}"
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let sequencer = DevSequencer {
-            chain,
-            mempool,
-            block_time: Duration::from_millis(block_time_ms),
+    let consensus_key =
+        <commonware_cryptography::ed25519::PrivateKey as commonware_codec::DecodeExt<_>>::decode(
+            key.secret_bytes().to_vec(),
+        )
+        .map_err(|e| format!("dev key: {e}"))?;
+    let me = commonware_cryptography::Signer::public_key(&consensus_key);
+    let setup = crate::node::NodeSetup {
+        key: consensus_key,
+        // Alone: the only validator, its p2p on a port nobody needs to know.
+        validators: vec![(me, p2p_addr)],
+        p2p_addr,
+        genesis: genesis.clone(),
+        data_dir,
+        rpc_addr,
+        solana_rpc_addr,
+        metrics_addr,
+        faucet: Some(nvm_vm_svm::Faucet::dev()),
+        rules: nvm_consensus::BlockRules {
             max_block_txs,
-        };
-        let producer = sequencer.spawn(stop.clone());
-        shutdown_signal().await?;
-        tracing::info!("shutting down: finishing the block being committed");
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = handle.stop();
-        for handle in solana_handles {
-            let _ = handle.stop();
+            block_time: Duration::from_millis(block_time_ms),
+        },
+    };
+    crate::node::run(setup, |chain| {
+        let dev_id = KeyFile::new(key.clone(), [0; 32]).id_com();
+        let height = chain.head().map_or(0, |h| h.height);
+        println!(
+            "n-VM dev node — chain id {}, one validator, resuming at height {height}",
+            genesis.chain_id
+        );
+        println!("Dev key (well known, never use it on a real network):");
+        println!("  scheme    {}", key.scheme().name());
+        println!("  secret    {}", hex0x(&key.secret_bytes()));
+        println!("  id_com    {}", hex0x(&dev_id));
+        println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
+        println!(
+            "Ethereum dev accounts (mnemonic \"{}\"), 10000 NVM each:",
+            nvm_node::DEV_MNEMONIC
+        );
+        let evm =
+            genesis.external_accounts.iter().filter(|(a, _)| a.vm() == nvm_primitives::VmKind::Evm);
+        for (i, (address, _)) in evm.enumerate() {
+            println!("  ({i}) {}", address.display());
         }
-        producer.join().map_err(|_| "block producer panicked".to_string())
     })
 }
 

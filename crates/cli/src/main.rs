@@ -6,6 +6,7 @@ mod commands;
 mod keyfile;
 mod link;
 mod metrics;
+mod node;
 mod testnet;
 mod validator;
 

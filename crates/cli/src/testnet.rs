@@ -1,7 +1,7 @@
 //! `nvm testnet init --validators N --out DIR` writes a local network's keys and configs
 //! (127.0.0.1 ports); `nvm testnet run DIR` starts one validator process per config.
 
-use crate::validator::{Peer, ValidatorConfig, new_key};
+use crate::validator::{FundedKey, GenesisFile, Peer, ValidatorConfig, new_key};
 use clap::Subcommand;
 use std::{
     path::{Path, PathBuf},
@@ -33,7 +33,8 @@ pub enum TestnetCommand {
 pub fn testnet(command: TestnetCommand) -> Result<(), String> {
     match command {
         TestnetCommand::Init { validators, out, base_port, block_time_ms, max_block_txs } => {
-            init(validators, &out, base_port, block_time_ms, max_block_txs)
+            let plan = Plan { validators, base_port, block_time_ms, max_block_txs, funded: vec![] };
+            init(&plan, &out)
         }
         TestnetCommand::Run { dir } => run(&dir),
     }
@@ -44,22 +45,27 @@ pub fn config_path(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("validator-{index}")).join("config.json")
 }
 
-fn init(
-    count: usize,
-    out: &Path,
-    base_port: u16,
-    block_time_ms: u64,
-    max_block_txs: usize,
-) -> Result<(), String> {
-    if count == 0 {
+/// What `init` writes.
+pub struct Plan {
+    pub validators: usize,
+    pub base_port: u16,
+    pub block_time_ms: u64,
+    pub max_block_txs: usize,
+    /// Keys funded at genesis besides the dev allocation.
+    pub funded: Vec<FundedKey>,
+}
+
+/// Writes `genesis.json` and one `validator-i/config.json` per validator into `out`.
+pub fn init(plan: &Plan, out: &Path) -> Result<(), String> {
+    if plan.validators == 0 {
         return Err("a network needs at least one validator".into());
     }
     let port = |i: usize, offset: u16| -> Result<std::net::SocketAddr, String> {
-        let p = u32::from(base_port) + 10 * i as u32 + u32::from(offset);
+        let p = u32::from(plan.base_port) + 10 * i as u32 + u32::from(offset);
         let p = u16::try_from(p).map_err(|_| format!("port {p} is out of range"))?;
         Ok(std::net::SocketAddr::from(([127, 0, 0, 1], p)))
     };
-    let keys: Vec<(String, String)> = (0..count).map(|_| new_key()).collect();
+    let keys: Vec<(String, String)> = (0..plan.validators).map(|_| new_key()).collect();
     let peers = keys
         .iter()
         .enumerate()
@@ -67,8 +73,16 @@ fn init(
             Ok(Peer { public_key: public_key.clone(), p2p_addr: port(i, 0)? })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let genesis_timestamp_ms =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let genesis = GenesisFile {
+        chain_id: nvm_node::DEV_CHAIN_ID,
+        timestamp_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        funded: plan.funded.clone(),
+    };
+    let genesis_path = std::path::absolute(out.join("genesis.json")).map_err(|e| e.to_string())?;
+    write_json(&genesis_path, &genesis)?;
     for (i, (secret, _)) in keys.iter().enumerate() {
         let dir = out.join(format!("validator-{i}"));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -79,26 +93,21 @@ fn init(
             solana_rpc_addr: port(i, 2)?,
             metrics_addr: port(i, 4)?,
             data_dir: std::path::absolute(dir.join("data")).map_err(|e| e.to_string())?,
-            genesis_timestamp_ms,
+            genesis: genesis_path.clone(),
             validators: peers.clone(),
-            block_time_ms,
-            max_block_txs,
+            block_time_ms: plan.block_time_ms,
+            max_block_txs: plan.max_block_txs,
         };
         let path = config_path(out, i);
-        let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        write_json(&path, &config)?;
         println!("validator {i}: {} (RPC http://{})", path.display(), config.rpc_addr);
     }
-    let genesis = serde_json::json!({
-        "chain_id": nvm_node::DEV_CHAIN_ID,
-        "timestamp_ms": genesis_timestamp_ms,
-        "allocation": "dev",
-        "validators": peers,
-    });
-    let path = out.join("genesis.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&genesis).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Starts validator `index` of `dir` as a child process, its output in `validator-i/node.log`.

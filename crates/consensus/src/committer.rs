@@ -85,11 +85,18 @@ impl CommitLoop {
         self.executed.prune(committed.height);
         let included: Vec<TxHash> = executed.receipts.iter().map(|r| r.tx_hash).collect();
         self.mempool.on_block(&self.chain.tip_state()?, &included, &[]);
-        tracing::info!(
-            height = committed.height,
-            txs = included.len(),
-            "finalized block committed"
-        );
+        if let Err(e) = self.mempool.compact_journal() {
+            tracing::warn!(error = %e, "cannot compact the transaction journal");
+        }
+        if included.is_empty() {
+            tracing::debug!(height = committed.height, "finalized block committed");
+        } else {
+            tracing::info!(
+                height = committed.height,
+                txs = included.len(),
+                "finalized block committed"
+            );
+        }
         Ok(())
     }
 }

@@ -72,6 +72,20 @@ pub struct Timeouts {
     pub fetch: Duration,
 }
 
+impl Timeouts {
+    /// Timeouts for blocks every `block_time`: the leader waits up to a block time before it
+    /// proposes, so its peers (and, alone, the leader itself) give it that long beyond the
+    /// defaults before they move on.
+    pub fn for_block_time(block_time: Duration) -> Self {
+        let defaults = Self::default();
+        Self {
+            leader: defaults.leader + block_time,
+            certification: defaults.certification + block_time,
+            ..defaults
+        }
+    }
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Self {

@@ -6,6 +6,7 @@ mod application;
 mod block;
 mod committer;
 mod engine;
+pub mod gossip;
 
 pub use application::{BlockRules, Executed, MAX_CLOCK_DRIFT, NvmApplication};
 pub use block::{ConsensusBlock, MAX_BLOCK_BYTES};

@@ -290,12 +290,26 @@ impl Chain {
         raws: Vec<Vec<u8>>,
     ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
         let results = self.submit_from_peer(mempool, raws.clone())?;
-        for (raw, result) in raws.iter().zip(&results) {
-            if result.is_ok() {
-                mempool.announce(raw);
-            }
-        }
+        let admitted: Vec<&[u8]> = raws
+            .iter()
+            .zip(&results)
+            .filter(|(_, result)| result.is_ok())
+            .map(|(raw, _)| raw.as_slice())
+            .collect();
+        self.acknowledge(mempool, &admitted)?;
         Ok(results)
+    }
+
+    /// What happens to a client's admitted transactions before the client hears of it: they
+    /// are journaled (durable) and announced to the other validators.
+    fn acknowledge(&self, mempool: &crate::Mempool, admitted: &[&[u8]]) -> ChainResult<()> {
+        mempool
+            .record_local(admitted)
+            .map_err(|e| StoreError::Db(format!("cannot journal transactions: {e}")))?;
+        for raw in admitted {
+            mempool.announce(raw);
+        }
+        Ok(())
     }
 
     /// [`Chain::submit`] of transactions another validator gossiped: admitted, not announced
@@ -319,7 +333,7 @@ impl Chain {
         let raw = tx.raw().to_vec();
         let result = mempool.admit(&self.executor, &state, &next, tx);
         if result.is_ok() {
-            mempool.announce(&raw);
+            self.acknowledge(mempool, &[&raw])?;
         }
         Ok(result)
     }

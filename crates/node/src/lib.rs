@@ -1,16 +1,18 @@
-//! The n-VM node: genesis, mempool, chain application and dev block production.
+//! The n-VM node: genesis, mempool, chain application and the benchmark's block pipeline.
 
 mod chain;
-mod dev;
 mod genesis;
+mod journal;
 mod mempool;
+mod pipeline;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
-pub use dev::{BlockPipeline, DevSequencer, StepReport};
 pub use genesis::{
     DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
     GenesisContract, dev_key, mnemonic_addresses,
 };
+pub use journal::TxJournal;
 pub use mempool::{AdmissionError, Announcer, Mempool};
+pub use pipeline::{BlockPipeline, StepReport};

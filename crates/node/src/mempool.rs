@@ -1,5 +1,6 @@
 //! Pending transactions, admitted only after signature, nonce and balance checks.
 
+use crate::TxJournal;
 use nvm_executor::{Executor, TxError, VerifiedTx};
 use nvm_identity::Registry;
 use nvm_primitives::{IdCom, TxHash};
@@ -7,6 +8,9 @@ use nvm_state_api::{StateReader, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
+
+/// Records past twice the pool's size the journal may hold before it is compacted.
+const JOURNAL_SLACK: usize = 4_096;
 
 /// How far past its next nonce a sender may queue transactions.
 pub const MAX_NONCE_AHEAD: u64 = 1_024;
@@ -75,11 +79,60 @@ pub struct Mempool {
     inner: Mutex<Inner>,
     capacity: usize,
     announcer: parking_lot::RwLock<Option<Announcer>>,
+    /// Where clients' transactions are kept until included (none: they live in memory only).
+    journal: Option<TxJournal>,
 }
 
 impl Mempool {
     pub fn new(capacity: usize) -> Self {
-        Self { inner: Mutex::new(Inner::default()), capacity, announcer: Default::default() }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            capacity,
+            announcer: Default::default(),
+            journal: None,
+        }
+    }
+
+    /// A pool whose clients' transactions are journaled (see [`TxJournal`]).
+    pub fn with_journal(capacity: usize, journal: TxJournal) -> Self {
+        Self { journal: Some(journal), ..Self::new(capacity) }
+    }
+
+    /// Makes a client's admitted transactions durable (when the pool keeps a journal) before
+    /// they are acknowledged.
+    pub fn record_local(&self, raws: &[&[u8]]) -> std::io::Result<()> {
+        match &self.journal {
+            Some(journal) => journal.append(raws.iter().copied()),
+            None => Ok(()),
+        }
+    }
+
+    /// Replaces the journal's records with `raws`.
+    pub fn reset_journal(&self, raws: &[&[u8]]) -> std::io::Result<()> {
+        match &self.journal {
+            Some(journal) => journal.rewrite(raws.iter().copied()),
+            None => Ok(()),
+        }
+    }
+
+    /// Rewrites the journal with what is still pending once included transactions make up most
+    /// of it.
+    pub fn compact_journal(&self) -> std::io::Result<()> {
+        let Some(journal) = &self.journal else { return Ok(()) };
+        let pending: Vec<Vec<u8>> = {
+            let inner = self.inner.lock();
+            if journal.len() <= 2 * inner.len() + JOURNAL_SLACK {
+                return Ok(());
+            }
+            inner
+                .by_sender
+                .values()
+                .flat_map(|queue| queue.values())
+                .chain(inner.solana.values())
+                .map(|p| p.tx.raw().to_vec())
+                .collect()
+        };
+        journal.rewrite(pending.iter().map(Vec::as_slice))
     }
 
     /// Sets what happens to transactions clients submit here once admitted (see [`Announcer`]).

@@ -1,21 +1,10 @@
-//! Single-validator block production for `--dev`: the chain driven by a timer, with each
-//! block's commit overlapping the next block's execution.
+//! Block production without consensus, as `nvm bench` drives it: each block's commit overlaps
+//! the next block's execution. (Nodes, the dev node included, produce blocks through consensus.)
 
 use crate::{BlockTimings, Chain, ChainError, Mempool};
 use nvm_primitives::{TxHash, TxStatus};
 use nvm_storage::ChainHead;
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+use std::{sync::Arc, thread::JoinHandle, time::Duration};
 
 /// What one pipeline step did.
 #[derive(Clone, Debug, Default)]
@@ -88,45 +77,5 @@ impl BlockPipeline {
         self.mempool.on_block(&self.chain.tip_state()?, &[], &rejected);
         self.in_flight = Some((self.chain.commit_in_background(proposed)?, included));
         Ok(report)
-    }
-}
-
-/// Produces a block every `block_time` from the mempool's ready transactions.
-pub struct DevSequencer {
-    pub chain: Arc<Chain>,
-    pub mempool: Arc<Mempool>,
-    pub block_time: Duration,
-    pub max_block_txs: usize,
-}
-
-impl DevSequencer {
-    /// Runs until `stop` is set, one block per tick; the last block is committed before it returns.
-    pub fn spawn(self, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-        std::thread::spawn(move || {
-            let mut pipeline = BlockPipeline::new(self.chain.clone(), self.mempool.clone());
-            let mut next = Instant::now() + self.block_time;
-            while !stop.load(Ordering::Relaxed) {
-                let now = Instant::now();
-                if now < next {
-                    std::thread::sleep((next - now).min(Duration::from_millis(50)));
-                    continue;
-                }
-                next += self.block_time;
-                match pipeline.step(self.max_block_txs, now_ms()) {
-                    Ok(report) if report.included > 0 => tracing::info!(
-                        height = report.height,
-                        txs = report.included,
-                        failed = report.failed,
-                        fell_back = report.fell_back_to_serial,
-                        "built block"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "block production failed"),
-                }
-            }
-            if let Err(e) = pipeline.finish() {
-                tracing::error!(error = %e, "last block failed to commit");
-            }
-        })
     }
 }

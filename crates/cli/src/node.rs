@@ -1,0 +1,199 @@
+//! One node of a consensus network. The dev node (one validator, alone) and every validator of a
+//! testnet run this same path: the chain and its store, the mempool and its journal, the RPCs,
+//! authenticated p2p (commonware's lookup network: the validators' keys and addresses are known
+//! up front), simplex consensus, transaction gossip and, if asked, Prometheus `/metrics`.
+
+use commonware_codec::Encode;
+use commonware_cryptography::{ChaCha20Poly1305, Signer, ed25519};
+use commonware_p2p::{AddressableManager, authenticated::lookup};
+use commonware_runtime::{Quota, Runner, Supervisor, tokio as cw_tokio};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{
+    NZU32, NZUsize,
+    ordered::{Map, Set},
+};
+use nvm_consensus::{BlockRules, Channels, EngineConfig, Timeouts, channel, namespace};
+use nvm_node::{Chain, Genesis, Mempool, TxJournal};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+/// Everything a node needs to start.
+pub struct NodeSetup {
+    /// Consensus and p2p key. Fees of the blocks this node proposes go to the n-VM Ed25519
+    /// identity of the same key.
+    pub key: ed25519::PrivateKey,
+    /// Every validator (this one included) and where its p2p listens.
+    pub validators: Vec<(ed25519::PublicKey, SocketAddr)>,
+    pub p2p_addr: SocketAddr,
+    pub genesis: Genesis,
+    /// The chain database, the consensus storage (`consensus/`) and the transaction journal.
+    pub data_dir: PathBuf,
+    pub rpc_addr: SocketAddr,
+    /// Solana JSON-RPC; its pub-sub listens on the next port.
+    pub solana_rpc_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    /// Pays Solana `requestAirdrop` (dev networks only).
+    pub faucet: Option<nvm_vm_svm::Faucet>,
+    pub rules: BlockRules,
+}
+
+/// The n-VM identity of a validator key: fees of its blocks go there.
+pub fn proposer_identity(key: &ed25519::PrivateKey) -> nvm_primitives::IdCom {
+    nvm_identity::id_com_from_credential(
+        nvm_primitives::SchemeId::Ed25519,
+        &key.public_key().encode(),
+        &[0; 32],
+    )
+}
+
+/// Largest p2p message (a full block, with room to spare).
+const MAX_MESSAGE_BYTES: u32 = 48 * 1024 * 1024;
+/// Messages per second one peer may send on one channel. The burst also sizes each channel's
+/// preallocated inbound queue (peers × burst slots), so it stays small: transactions travel in
+/// batches (see `nvm_consensus::gossip`).
+const QUOTA: Quota = Quota::per_second(NZU32!(2_000)).allow_burst(NZU32!(256));
+/// Most pending transactions a node holds.
+const MEMPOOL_CAPACITY: usize = 200_000;
+
+/// Opens the chain and the mempool (re-admitting what the journal kept) and runs the node until
+/// Ctrl-C or SIGTERM. `banner` prints what the operator should know once the chain is open.
+pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> {
+    let participants = Set::from_iter_dedup(setup.validators.iter().map(|(k, _)| k.clone()));
+    if participants.position(&setup.key.public_key()).is_none() {
+        return Err("this node's key is not among the validators".into());
+    }
+    let consensus_dir = setup.data_dir.join("consensus");
+    let fresh_consensus = !consensus_dir.exists();
+    let chain = Arc::new(
+        Chain::open(&setup.data_dir, &setup.genesis, proposer_identity(&setup.key))
+            .map_err(|e| e.to_string())?,
+    );
+    let head = chain.head().map_err(|e| e.to_string())?;
+    if head.height > 0 && fresh_consensus {
+        return Err(format!(
+            "{} holds a chain at height {} but no consensus state (it was written by an older nvm \
+             that sequenced blocks without consensus): start from an empty data directory",
+            setup.data_dir.display(),
+            head.height
+        ));
+    }
+    let (journal, journaled) = TxJournal::open(&setup.data_dir.join("mempool.journal"))
+        .map_err(|e| format!("transaction journal: {e}"))?;
+    let mempool = Arc::new(Mempool::with_journal(MEMPOOL_CAPACITY, journal));
+    banner(&chain);
+    let runtime = cw_tokio::Runner::new(
+        cw_tokio::Config::new()
+            .with_storage_directory(consensus_dir)
+            .with_worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    );
+    runtime.start(|context| async move {
+        let node = nvm_rpc::NodeContext { chain: chain.clone(), mempool: mempool.clone() };
+        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone())
+            .await
+            .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
+        let solana = nvm_rpc::SolanaContext::new(node, setup.faucet);
+        let ([solana_rpc, pubsub], _solana_handles) =
+            nvm_rpc::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
+                format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)
+            })?;
+        println!("JSON-RPC listening on http://{rpc}");
+        println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
+
+        let handshake = Cups::<_, ChaCha20Poly1305>::new(
+            Sake {
+                signer: setup.key.clone(),
+                synchrony_bound: Duration::from_secs(5),
+                max_handshake_age: Duration::from_secs(10),
+                version: sake::Version::V1,
+            },
+            cups::Version::V1,
+        );
+        let chain_namespace = namespace(setup.genesis.chain_id);
+        let mut p2p = lookup::Config::local(
+            handshake,
+            &chain_namespace,
+            setup.p2p_addr,
+            NZUsize!(participants.len().max(1)),
+            MAX_MESSAGE_BYTES,
+            NZUsize!(4096),
+        );
+        p2p.peer_connection_cooldown = Duration::from_millis(250);
+        p2p.dial_frequency = Duration::from_millis(200);
+        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+        let addresses: Map<ed25519::PublicKey, commonware_p2p::Address> =
+            Map::from_iter_dedup(setup.validators.iter().map(|(k, a)| (k.clone(), (*a).into())));
+        oracle.track(0, addresses);
+        let mut register = |n| network.register(n, QUOTA);
+        let channels = Channels {
+            votes: register(channel::VOTES),
+            certificates: register(channel::CERTIFICATES),
+            resolver: register(channel::RESOLVER),
+            blocks: register(channel::BLOCKS),
+            backfill: register(channel::BACKFILL),
+        };
+        let transactions = register(channel::TRANSACTIONS);
+        network.start();
+
+        let engine = nvm_consensus::start(
+            context.child("consensus"),
+            EngineConfig {
+                signer: setup.key,
+                participants,
+                namespace: chain_namespace,
+                chain: chain.clone(),
+                mempool: mempool.clone(),
+                timeouts: Timeouts::for_block_time(setup.rules.block_time),
+                rules: setup.rules,
+                partition_prefix: "nvm".into(),
+                blocker: oracle.clone(),
+                peers: oracle,
+            },
+            channels,
+            |app| app,
+        )
+        .await;
+        nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
+        readmit(&chain, &mempool, journaled);
+        if let Some(addr) = setup.metrics_addr {
+            crate::metrics::serve(context.child("metrics"), addr, chain, mempool).await?;
+        }
+        crate::commands::shutdown_signal().await?;
+        tracing::info!("shutting down");
+        engine.abort();
+        Ok(())
+    })
+}
+
+/// Transactions the journal kept from before a restart go back into the pool and to the other
+/// validators; the journal keeps only those still valid (the rest were included meanwhile).
+fn readmit(chain: &Chain, mempool: &Mempool, journaled: Vec<Vec<u8>>) {
+    if journaled.is_empty() {
+        return;
+    }
+    let results = match chain.submit_from_peer(mempool, journaled.clone()) {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot re-admit journaled transactions");
+            return;
+        }
+    };
+    let admitted: Vec<&[u8]> = journaled
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| result.is_ok())
+        .map(|(raw, _)| raw.as_slice())
+        .collect();
+    tracing::info!(
+        journaled = journaled.len(),
+        admitted = admitted.len(),
+        "re-admitted journaled transactions"
+    );
+    if let Err(e) = mempool.reset_journal(&admitted) {
+        tracing::warn!(error = %e, "cannot rewrite the transaction journal");
+    }
+    for raw in admitted {
+        mempool.announce(raw);
+    }
+}

@@ -4,48 +4,17 @@
 
 mod common;
 
-use common::{Node, free_port};
+use common::{Node, dev_id, free_port, hex0x, signed, transfer};
 use jsonrpsee::core::ClientError;
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
-use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
+use nvm_primitives::{SchemeId, Transaction};
 use nvm_vm_native::NativeOp;
 use serde_json::{Value, json};
 use std::{
     process::Command,
     time::{Duration, Instant},
 };
-
-fn hex0x(bytes: &[u8]) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
-fn signed(
-    key: &SecretKey,
-    sender: IdCom,
-    nonce: u64,
-    chain_id: u64,
-    payload: Vec<u8>,
-) -> Transaction {
-    let body = TxBody {
-        version: ENVELOPE_VERSION,
-        chain_id,
-        sender,
-        nonce,
-        max_fee: DEV_TX_FEE,
-        context: None,
-        payload,
-    };
-    key.sign_transaction(body).unwrap()
-}
-
-fn dev_id() -> IdCom {
-    nvm_identity::id_com_from_credential(SchemeId::Ed25519, &dev_key().public_key(), &[0; 32])
-}
-
-fn transfer(to: IdCom, amount: u128) -> Vec<u8> {
-    NativeOp::Transfer { mint: [0; 32], to: VmAddress::Native(to), amount }.encode()
-}
 
 #[test]
 fn kill_9_mid_load_loses_no_committed_block() {
@@ -108,22 +77,26 @@ fn kill_9_mid_load_loses_no_committed_block() {
         let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
         assert_eq!(receipt["status"], "success", "committed transaction {hash} lost");
     }
-    // The chain keeps going after the crash: a new transaction with the next nonce commits.
-    let next = node.call("nvm_getNonce", vec![json!(hex0x(&dev_id()))]).as_u64().unwrap();
-    let tx = signed(&key, dev_id(), next, DEV_CHAIN_ID, transfer([7; 32], 5));
-    let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
-        assert!(Instant::now() < deadline, "no block after restart");
-        std::thread::sleep(Duration::from_millis(50));
+    // The chain keeps going after the crash: every acknowledged transaction, the ones not yet
+    // committed at the kill too (the journal kept them), commits, and so does a new one.
+    let tx = signed(&key, dev_id(), 400, DEV_CHAIN_ID, transfer([7; 32], 5));
+    acknowledged.push(node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for hash in &acknowledged {
+        while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
+            assert!(Instant::now() < deadline, "acknowledged transaction {hash} not included");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
 #[test]
 fn bad_input_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // No block is produced during this test (one block per hour), so the root must not move.
+    // No block is produced during this test (one block per hour; block 1, a block time after
+    // genesis, comes at once), so the root must not move.
     let node = Node::start(dir.path(), free_port(), 3_600_000);
+    node.wait_for_height(1);
     let before = node.call("nvm_chainInfo", vec![]);
     let dev = hex0x(&dev_id());
     let balance_before = node.call("nvm_getBalance", vec![json!(dev)]);
@@ -315,6 +288,35 @@ fn sigterm_stops_cleanly_and_keeps_every_block() {
     let node = Node::start(dir.path(), port, 50);
     assert!(node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap() >= height);
     assert_eq!(node.call("nvm_getTransactionReceipt", vec![hash])["status"], "success");
+}
+
+/// A transaction the node acknowledged is journaled: killed before any block includes it, the
+/// node has it again after the restart and includes it.
+#[test]
+fn an_acknowledged_transaction_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // One block an hour: after block 1 nothing is included before the kill.
+    let node = Node::start(dir.path(), port, 3_600_000);
+    node.wait_for_height(1);
+    let tx = signed(&dev_key(), dev_id(), 0, DEV_CHAIN_ID, transfer([4; 32], 77));
+    let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
+    assert_eq!(node.call("nvm_chainInfo", vec![])["pendingTransactions"], 1);
+    node.kill_9();
+
+    let node = Node::start(dir.path(), port, 50);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
+        if !receipt.is_null() {
+            assert_eq!(receipt["status"], "success", "{receipt}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the acknowledged transaction was lost in the crash");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let balance = node.call("nvm_getBalance", vec![json!(hex0x(&[4; 32]))]);
+    assert_eq!(balance["balance"], "77", "{balance}");
 }
 
 #[test]

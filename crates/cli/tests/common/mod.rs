@@ -7,6 +7,10 @@ use jsonrpsee::{
     core::{ClientError, client::ClientT, params::ArrayParams},
     http_client::{HttpClient, HttpClientBuilder},
 };
+use nvm_identity::{SecretKey, VmAddress};
+use nvm_node::{DEV_TX_FEE, dev_key};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, Transaction, TxBody};
+use nvm_vm_native::NativeOp;
 use serde_json::Value;
 use std::{
     net::TcpListener,
@@ -15,10 +19,38 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub struct Node {
-    pub child: Child,
+/// A JSON-RPC client of one node.
+pub struct Rpc {
     client: HttpClient,
     rt: tokio::runtime::Runtime,
+}
+
+impl Rpc {
+    pub fn new(url: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(10))
+            .build(url)
+            .unwrap();
+        Self { client, rt }
+    }
+
+    pub fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, ClientError> {
+        let mut array = ArrayParams::new();
+        for p in params {
+            array.insert(p).unwrap();
+        }
+        self.rt.block_on(self.client.request::<Value, _>(method, array))
+    }
+
+    pub fn call(&self, method: &str, params: Vec<Value>) -> Value {
+        self.try_call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+}
+
+pub struct Node {
+    pub child: Child,
+    rpc: Rpc,
 }
 
 impl Drop for Node {
@@ -66,12 +98,7 @@ impl Node {
             .stderr(Stdio::null())
             .spawn()
             .expect("start nvm node");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let client = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(10))
-            .build(format!("http://127.0.0.1:{port}"))
-            .unwrap();
-        let node = Self { child, client, rt };
+        let node = Self { child, rpc: Rpc::new(&format!("http://127.0.0.1:{port}")) };
         let deadline = Instant::now() + Duration::from_secs(20);
         while node.try_call("nvm_chainInfo", vec![]).is_err() {
             assert!(Instant::now() < deadline, "node did not answer within 20 s");
@@ -81,15 +108,11 @@ impl Node {
     }
 
     pub fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, ClientError> {
-        let mut array = ArrayParams::new();
-        for p in params {
-            array.insert(p).unwrap();
-        }
-        self.rt.block_on(self.client.request::<Value, _>(method, array))
+        self.rpc.try_call(method, params)
     }
 
     pub fn call(&self, method: &str, params: Vec<Value>) -> Value {
-        self.try_call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
+        self.rpc.call(method, params)
     }
 
     /// The JSON-RPC error code of a call that must fail.
@@ -97,6 +120,15 @@ impl Node {
         match self.try_call(method, params) {
             Err(ClientError::Call(obj)) => (obj.code(), obj.message().to_string()),
             other => panic!("{method} should fail with a JSON-RPC error, got {other:?}"),
+        }
+    }
+
+    /// Waits (at most 20 s) until the node has committed block `height`.
+    pub fn wait_for_height(&self, height: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap_or(0) < height {
+            assert!(Instant::now() < deadline, "block {height} not committed within 20 s");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -136,4 +168,35 @@ pub fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> Value {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "nvm {args:?} {more:?} failed: {stderr}");
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+pub fn hex0x(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+pub fn signed(
+    key: &SecretKey,
+    sender: IdCom,
+    nonce: u64,
+    chain_id: u64,
+    payload: Vec<u8>,
+) -> Transaction {
+    let body = TxBody {
+        version: ENVELOPE_VERSION,
+        chain_id,
+        sender,
+        nonce,
+        max_fee: DEV_TX_FEE,
+        context: None,
+        payload,
+    };
+    key.sign_transaction(body).unwrap()
+}
+
+pub fn dev_id() -> IdCom {
+    nvm_identity::id_com_from_credential(SchemeId::Ed25519, &dev_key().public_key(), &[0; 32])
+}
+
+pub fn transfer(to: IdCom, amount: u128) -> Vec<u8> {
+    NativeOp::Transfer { mint: [0; 32], to: VmAddress::Native(to), amount }.encode()
 }

@@ -58,6 +58,13 @@ test("a value transfer moves the ledger balance and charges gas at the effective
   const fee = receipt.gasUsed * receipt.gasPrice;
   assert.equal(await provider.getBalance(deployer.address), before - ethers.parseEther("1.5") - fee);
   assert.equal(await ledgerBalance(other.address), otherBefore + ethers.parseEther("1.5"));
+  // Blocks are committed only once consensus finalized them: the receipt's block is already
+  // `finalized` (and `safe`), as ethers asks for it.
+  for (const tag of ["finalized", "safe"]) {
+    const final = await provider.getBlock(tag);
+    assert.ok(final.number >= receipt.blockNumber, `${tag} block ${final.number} < ${receipt.blockNumber}`);
+    assert.equal((await provider.getBlock(receipt.blockNumber)).hash, receipt.blockHash);
+  }
   const seen = await provider.getTransaction(tx.hash);
   assert.equal(seen.from, deployer.address);
   assert.equal(seen.blockNumber, receipt.blockNumber);

@@ -87,9 +87,14 @@ test("a v0 message to the dev identity's Solana address shows in its EVM balance
   const tx = new VersionedTransaction(message);
   tx.sign([payer]);
   const signature = await connection.sendTransaction(tx);
-  const result = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight });
+  // Finalized, as a wallet that waits for `finalized` asks for it: blocks are committed only
+  // once consensus finalized them.
+  const result = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, "finalized");
   assert.equal(result.value.err, null);
-  const fetched = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
+  const { value: [status] } = await connection.getSignatureStatuses([signature]);
+  assert.equal(status.confirmationStatus, "finalized");
+  const fetched = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0, commitment: "finalized" });
+  assert.ok((await connection.getSlot("finalized")) >= fetched.slot);
   assert.equal(fetched.version, 0);
   const after = BigInt(await nvm("eth_getBalance", [devEvm, "latest"]));
   // Lamports are the native token in 9 decimals; wei in 18. The dev identity also proposes

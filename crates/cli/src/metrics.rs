@@ -1,7 +1,7 @@
-//! Prometheus `/metrics` of a validator: the runtime's registry (consensus, p2p — connected
-//! peers among them — and storage metrics the commonware crates keep) plus the chain's own:
-//! finalized height, transactions finalized (rate() of it is TPS), time from a block's proposal
-//! to its commit here (finalization latency), and the mempool's size.
+//! Prometheus `/metrics` of a node: the runtime's registry (consensus, p2p and storage metrics
+//! the commonware crates keep) plus the chain's own, under `nvm_`: finalized height, transactions
+//! finalized (its `rate()` is TPS) and the last ten seconds' TPS, time from a block's proposal to
+//! its commit here (finalization latency), the mempool's size, and connected peers.
 
 use commonware_runtime::{
     Clock, Metrics, Spawner, Supervisor,
@@ -12,8 +12,22 @@ use nvm_node::{Chain, Mempool};
 use std::{
     net::SocketAddr,
     sync::Arc,
-    time::{Duration, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
+
+const TPS_WINDOW_SECS: usize = 10;
+
+/// The p2p layer keeps one `connected` series per connected peer; `nvm_peers` counts them.
+fn with_peers(mut text: String) -> String {
+    let peers = text.lines().filter(|l| l.starts_with("p2p_tracker_directory_connected{")).count();
+    if let Some(end) = text.rfind("# EOF") {
+        text.truncate(end);
+    }
+    text.push_str(&format!(
+        "# HELP nvm_peers Validators this node is connected to.\n# TYPE nvm_peers gauge\nnvm_peers {peers}\n# EOF\n"
+    ));
+    text
+}
 
 /// Starts the metrics updater and the HTTP endpoint.
 pub async fn serve(
@@ -22,12 +36,13 @@ pub async fn serve(
     chain: Arc<Chain>,
     mempool: Arc<Mempool>,
 ) -> Result<(), String> {
-    let height = context.gauge("nvm_finalized_height", "Height of the last finalized block");
+    let height = context.gauge("finalized_height", "Height of the last finalized block");
     let finalized_txs =
-        context.counter("nvm_finalized_transactions", "Transactions in finalized blocks");
-    let pool = context.gauge("nvm_mempool_transactions", "Transactions waiting in the mempool");
+        context.counter("finalized_transactions", "Transactions in finalized blocks");
+    let tps = context.gauge("tps", "Transactions finalized per second, over the last ten seconds");
+    let pool = context.gauge("mempool_transactions", "Transactions waiting in the mempool");
     let latency = context.histogram(
-        "nvm_finalization_latency_seconds",
+        "finalization_latency_seconds",
         "Time from a block's proposal (its timestamp) to its commit on this validator",
         Buckets::NETWORK,
     );
@@ -36,6 +51,9 @@ pub async fn serve(
     let (chain_for_updates, mempool_for_updates) = (chain.clone(), mempool.clone());
     updater.child("loop").spawn(move |clock| async move {
         let mut last = chain_for_updates.head().map(|h| h.height).unwrap_or(0);
+        // (when, transactions finalized by then), one sample a second, the last ten seconds.
+        let mut window: std::collections::VecDeque<(SystemTime, u64)> = Default::default();
+        let mut total = 0u64;
         loop {
             pool.set(mempool_for_updates.len() as i64);
             if heads.has_changed().unwrap_or(false) {
@@ -45,12 +63,28 @@ pub async fn serve(
                 for h in last + 1..=head.height {
                     if let Ok(Some(block)) = chain_for_updates.store().block(h) {
                         finalized_txs.inc_by(block.transactions.len() as u64);
+                        total += block.transactions.len() as u64;
                         let ms = now.saturating_sub(block.header.timestamp_ms);
                         latency.observe(ms as f64 / 1000.0);
                     }
                 }
                 last = head.height;
                 height.set(head.height as i64);
+            }
+            let now = clock.current();
+            if window.back().is_none_or(|(at, _)| {
+                now.duration_since(*at).is_ok_and(|d| d >= Duration::from_secs(1))
+            }) {
+                window.push_back((now, total));
+                while window.len() > TPS_WINDOW_SECS + 1 {
+                    window.pop_front();
+                }
+                if let (Some((from, before)), Some((to, after))) = (window.front(), window.back()) {
+                    let span = to.duration_since(*from).unwrap_or_default().as_secs_f64();
+                    if span > 0.0 {
+                        tps.set(((after - before) as f64 / span).round() as i64);
+                    }
+                }
             }
             clock.sleep(Duration::from_millis(100)).await;
         }
@@ -60,7 +94,7 @@ pub async fn serve(
         "/metrics",
         axum::routing::get(move || {
             let registry = registry.clone();
-            async move { registry.encode() }
+            async move { with_peers(registry.encode()) }
         }),
     );
     let listener = tokio::net::TcpListener::bind(addr)

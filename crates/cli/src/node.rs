@@ -157,7 +157,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
         readmit(&chain, &mempool, journaled);
         if let Some(addr) = setup.metrics_addr {
-            crate::metrics::serve(context.child("metrics"), addr, chain, mempool).await?;
+            crate::metrics::serve(context.child("nvm"), addr, chain, mempool).await?;
         }
         crate::commands::shutdown_signal().await?;
         tracing::info!("shutting down");

@@ -308,12 +308,16 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = metrics(net.validators[0].metrics_port);
-        let height = value(&text, "metrics_nvm_finalized_height");
-        let txs = value(&text, "metrics_nvm_finalized_transactions_total");
-        if height >= top as f64 && txs >= acknowledged.len() as f64 {
+        let height = value(&text, "nvm_finalized_height");
+        let txs = value(&text, "nvm_finalized_transactions_total");
+        let peers = value(&text, "nvm_peers");
+        if height >= top as f64 && txs >= acknowledged.len() as f64 && peers == 3.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "metrics stuck at height {height}, {txs} transactions");
+        assert!(
+            Instant::now() < deadline,
+            "metrics: height {height}, {txs} transactions, {peers} peers"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

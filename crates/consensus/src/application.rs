@@ -137,7 +137,11 @@ impl NvmApplication {
         };
         let mut ancestors = known;
         for block in missing.into_iter().rev() {
-            let executed = Arc::new(self.chain.verify_after(&ancestors, block.inner().block())?);
+            let executed = Arc::new(self.chain.verify_after_known(
+                &ancestors,
+                block.inner().block(),
+                |raw| self.mempool.verified(raw),
+            )?);
             self.executed.insert(executed.clone());
             ancestors.insert(0, executed);
         }
@@ -152,8 +156,11 @@ impl NvmApplication {
         let gas_limit = self.chain.executor().config.block_gas_limit;
         let base_fee = self.chain.base_fee_after(ancestors)?;
         let state = self.chain.state_after(ancestors)?;
+        let started = std::time::Instant::now();
         let candidates = self.mempool.ready(&state, self.rules.max_block_txs, gas_limit, base_fee);
+        let picked = started.elapsed();
         let proposed = self.chain.propose_after(ancestors, candidates, now_ms)?;
+        tracing::debug!(?picked, ordering = ?proposed.timings.ordering, "block built");
         // What can never become valid leaves the pool; its senders' nonces are checked against
         // committed state, so nothing an unfinalized ancestor includes is dropped.
         let hopeless = proposed.hopeless();
@@ -192,8 +199,17 @@ impl<E: Clock + Send + Sync + 'static> Application<E> for NvmApplication {
         if !wait.is_zero() {
             clock.sleep(wait.min(self.rules.block_time)).await;
         }
+        let started = std::time::Instant::now();
         match self.build(&ancestors, millis(&clock)) {
             Ok(proposed) => {
+                tracing::debug!(
+                    height = proposed.block.header.height,
+                    txs = proposed.block.transactions.len(),
+                    took = ?started.elapsed(),
+                    execution = ?proposed.timings.execution,
+                    state_root = ?proposed.timings.state_root,
+                    "proposed"
+                );
                 let block = ConsensusBlock::new(proposed.block.clone());
                 let digest = block.digest();
                 self.executed.insert(Arc::new(proposed));
@@ -221,12 +237,23 @@ impl<E: Clock + Send + Sync + 'static> Application<E> for NvmApplication {
             tracing::warn!(height = header.height, "proposal from the future rejected");
             return false;
         }
+        let started = std::time::Instant::now();
         let verdict = match self.ancestors(&mut ancestry).await {
-            Ok(ancestors) => self.chain.verify_after(&ancestors, block.inner().block()),
+            Ok(ancestors) => {
+                self.chain.verify_after_known(&ancestors, block.inner().block(), |raw| {
+                    self.mempool.verified(raw)
+                })
+            }
             Err(e) => Err(e),
         };
         match verdict {
             Ok(executed) => {
+                tracing::debug!(
+                    height = header.height,
+                    txs = executed.block.transactions.len(),
+                    took = ?started.elapsed(),
+                    "verified"
+                );
                 self.executed.insert(Arc::new(executed));
                 true
             }

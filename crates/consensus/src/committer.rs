@@ -81,7 +81,9 @@ impl CommitLoop {
             // or executed before a restart): execute it now, on the committed head.
             None => Arc::new(self.chain.verify_after(&[], block.block())?),
         };
+        let started = std::time::Instant::now();
         let committed = self.chain.commit(&executed)?;
+        let commit_time = started.elapsed();
         self.executed.prune(committed.height);
         let included: Vec<TxHash> = executed.receipts.iter().map(|r| r.tx_hash).collect();
         self.mempool.on_block(&self.chain.tip_state()?, &included, &[]);
@@ -94,6 +96,7 @@ impl CommitLoop {
             tracing::info!(
                 height = committed.height,
                 txs = included.len(),
+                took = ?commit_time,
                 "finalized block committed"
             );
         }

@@ -89,8 +89,8 @@ impl Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
-            leader: Duration::from_secs(1),
-            certification: Duration::from_secs(2),
+            leader: Duration::from_secs(3),
+            certification: Duration::from_secs(5),
             retry: Duration::from_secs(5),
             fetch: Duration::from_secs(1),
         }

@@ -132,46 +132,77 @@ impl VerifiedTx {
     /// Decodes and verifies many transactions across all cores, Ed25519 signatures in batches.
     /// Returns one result per input, in order.
     pub fn verify_many(raws: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
+        Self::verify_many_known(raws, |_| None)
+    }
+
+    /// [`VerifiedTx::verify_many`], taking from `known` transactions verified before (a
+    /// validator's mempool holds most of the transactions of a block it is asked to vote on).
+    /// `known` is trusted only for the exact bytes it verified: a transaction with the same
+    /// hash but other bytes (another signature) is verified here.
+    pub fn verify_many_known(
+        raws: Vec<Vec<u8>>,
+        known: impl Fn(&[u8]) -> Option<Self> + Sync,
+    ) -> Vec<Result<Self, TxError>> {
         raws.into_par_iter()
             .chunks(BATCH)
             .flat_map_iter(|chunk| {
-                let decoded: Vec<_> = chunk.into_iter().map(Self::decode).collect();
-                let mut checks = Vec::with_capacity(decoded.len());
-                let mut slots = Vec::with_capacity(decoded.len());
-                for (i, d) in decoded.iter().enumerate() {
-                    if let Ok((SignedTx::Native(tx), hash, _)) = d
-                        && let Ok(scheme) = SchemeId::try_from(tx.credential.scheme)
-                    {
-                        checks.push(SignatureCheck {
-                            scheme,
-                            public_key: &tx.credential.public_key,
-                            message: hash,
-                            signature: &tx.credential.signature,
-                        });
-                        slots.push(i);
+                let mut results: Vec<Option<Result<Self, TxError>>> =
+                    Vec::with_capacity(chunk.len());
+                let mut unknown = Vec::new();
+                for raw in chunk {
+                    match known(&raw).filter(|tx| tx.raw == raw) {
+                        Some(tx) => results.push(Some(Ok(tx))),
+                        None => {
+                            results.push(None);
+                            unknown.push(raw);
+                        }
                     }
                 }
-                let mut verdicts = vec![None; decoded.len()];
-                for (slot, verdict) in slots.into_iter().zip(verify_batch(&checks)) {
-                    verdicts[slot] = Some(verdict);
-                }
-                decoded
-                    .into_iter()
-                    .zip(verdicts)
-                    .map(|(d, verdict)| {
-                        let (signed, hash, raw) = d?;
-                        match (&signed, verdict) {
-                            (SignedTx::Ethereum(_) | SignedTx::Solana(_), _)
-                            | (_, Some(Ok(()))) => Ok(Self { signed, hash, raw }),
-                            (_, Some(Err(e))) => Err(TxError::Signature(e)),
-                            (SignedTx::Native(tx), None) => Err(TxError::Decode(
-                                nvm_primitives::DecodeError::UnknownScheme(tx.credential.scheme),
-                            )),
-                        }
-                    })
-                    .collect::<Vec<_>>()
+                // One verdict per unknown transaction, in order: they fill the gaps.
+                let mut checked = Self::verify_chunk(unknown).into_iter();
+                results.into_iter().filter_map(|r| r.or_else(|| checked.next())).collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    /// Decodes and verifies one chunk, its Ed25519 signatures in one batch.
+    fn verify_chunk(chunk: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
+        let decoded: Vec<_> = chunk.into_iter().map(Self::decode).collect();
+        let mut checks = Vec::with_capacity(decoded.len());
+        let mut slots = Vec::with_capacity(decoded.len());
+        for (i, d) in decoded.iter().enumerate() {
+            if let Ok((SignedTx::Native(tx), hash, _)) = d
+                && let Ok(scheme) = SchemeId::try_from(tx.credential.scheme)
+            {
+                checks.push(SignatureCheck {
+                    scheme,
+                    public_key: &tx.credential.public_key,
+                    message: hash,
+                    signature: &tx.credential.signature,
+                });
+                slots.push(i);
+            }
+        }
+        let mut verdicts = vec![None; decoded.len()];
+        for (slot, verdict) in slots.into_iter().zip(verify_batch(&checks)) {
+            verdicts[slot] = Some(verdict);
+        }
+        decoded
+            .into_iter()
+            .zip(verdicts)
+            .map(|(d, verdict)| {
+                let (signed, hash, raw) = d?;
+                match (&signed, verdict) {
+                    (SignedTx::Ethereum(_) | SignedTx::Solana(_), _) | (_, Some(Ok(()))) => {
+                        Ok(Self { signed, hash, raw })
+                    }
+                    (_, Some(Err(e))) => Err(TxError::Signature(e)),
+                    (SignedTx::Native(tx), None) => Err(TxError::Decode(
+                        nvm_primitives::DecodeError::UnknownScheme(tx.credential.scheme),
+                    )),
+                }
+            })
+            .collect::<Vec<_>>()
     }
 }
 
@@ -180,4 +211,42 @@ fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
     raw.push(tag);
     raw.extend_from_slice(bytes);
     raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nvm_identity::SecretKey;
+    use nvm_primitives::{ENVELOPE_VERSION, TxBody};
+
+    fn envelope(key: &SecretKey, nonce: u64) -> Vec<u8> {
+        let body = TxBody {
+            version: ENVELOPE_VERSION,
+            chain_id: 1,
+            sender: [1; 32],
+            nonce,
+            max_fee: 1,
+            context: None,
+            payload: vec![1],
+        };
+        key.sign_transaction(body).expect("signs").encode()
+    }
+
+    #[test]
+    fn known_transactions_are_trusted_only_for_their_exact_bytes() {
+        let key = SecretKey::from_secret(SchemeId::Ed25519, &[7; 32]).expect("key");
+        let good = envelope(&key, 0);
+        let verified = VerifiedTx::verify(good.clone()).expect("valid");
+        // Same body, so the same hash, but a broken signature.
+        let mut forged = Transaction::decode(&good).expect("decodes");
+        forged.credential.signature[3] ^= 1;
+        let forged = forged.encode();
+        let other = envelope(&key, 1);
+        // A lookup by hash would hand back the good transaction for the forged bytes too.
+        let known = |_: &[u8]| Some(verified.clone());
+        let results = VerifiedTx::verify_many_known(vec![good, forged, other.clone()], known);
+        assert!(results[0].is_ok());
+        assert!(matches!(results[1], Err(TxError::Signature(_))), "{:?}", results[1]);
+        assert_eq!(results[2].as_ref().map(|t| t.raw().to_vec()).ok(), Some(other));
+    }
 }

@@ -456,6 +456,17 @@ impl Chain {
         ancestors: &[Arc<ProposedBlock>],
         block: &Block,
     ) -> ChainResult<ProposedBlock> {
+        self.verify_after_known(ancestors, block, |_| None)
+    }
+
+    /// [`Chain::verify_after`], taking transactions verified before from `known` (see
+    /// [`VerifiedTx::verify_many_known`]).
+    pub fn verify_after_known(
+        &self,
+        ancestors: &[Arc<ProposedBlock>],
+        block: &Block,
+        known: impl Fn(&[u8]) -> Option<VerifiedTx> + Sync,
+    ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
         let (parent, state) = self.view_after(ancestors)?;
         let h = &block.header;
@@ -476,7 +487,7 @@ impl Chain {
         }
         let mut txs = Vec::with_capacity(block.transactions.len());
         for (i, verified) in
-            VerifiedTx::verify_many(block.transactions.clone()).into_iter().enumerate()
+            VerifiedTx::verify_many_known(block.transactions.clone(), known).into_iter().enumerate()
         {
             txs.push(
                 verified.map_err(|e| ChainError::InvalidBlock(format!("transaction {i}: {e}")))?,

@@ -3,7 +3,7 @@
 use crate::TxJournal;
 use nvm_executor::{Executor, TxError, VerifiedTx};
 use nvm_identity::Registry;
-use nvm_primitives::{IdCom, TxHash};
+use nvm_primitives::{IdCom, TxHash, sha256};
 use nvm_state_api::{StateReader, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
@@ -48,6 +48,8 @@ struct Pooled {
     /// Most it pays per gas (an Ethereum transaction's fee cap; unlimited for native envelopes).
     fee_cap: u128,
     arrival: u64,
+    /// SHA-256 of its exact bytes (see [`Mempool::verified`]).
+    raw_key: [u8; 32],
 }
 
 #[derive(Default)]
@@ -57,6 +59,8 @@ struct Inner {
     /// Solana transactions (no nonces: their blockhash and signature stop replays), by arrival.
     solana: BTreeMap<u64, Pooled>,
     solana_hashes: HashMap<TxHash, u64>,
+    /// Transaction hash by SHA-256 of the exact bytes admitted.
+    by_raw: HashMap<[u8; 32], TxHash>,
     arrivals: u64,
 }
 
@@ -169,6 +173,14 @@ impl Mempool {
         inner.by_sender.get(sender)?.get(nonce).map(|p| p.tx.clone())
     }
 
+    /// The pending transaction with exactly these bytes, verified when it was admitted: a
+    /// validator checking a proposal need not verify its signature again.
+    pub fn verified(&self, raw: &[u8]) -> Option<VerifiedTx> {
+        let key = sha256(raw);
+        let hash = *self.inner.lock().by_raw.get(&key)?;
+        self.get(&hash).filter(|tx| tx.raw() == raw)
+    }
+
     /// Next nonce of `sender` counting its pending transactions (what wallets ask for).
     pub fn pending_nonce(&self, sender: &IdCom, state_next: u64) -> u64 {
         let inner = self.inner.lock();
@@ -242,7 +254,9 @@ impl Mempool {
         inner.arrivals += 1;
         let arrival = inner.arrivals;
         let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
-        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival };
+        let raw_key = sha256(tx.raw());
+        inner.by_raw.insert(raw_key, hash);
+        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival, raw_key };
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
         Ok(hash)
@@ -265,7 +279,9 @@ impl Mempool {
         }
         inner.arrivals += 1;
         let arrival = inner.arrivals;
-        let pooled = Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival };
+        let raw_key = sha256(tx.raw());
+        inner.by_raw.insert(raw_key, hash);
+        let pooled = Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival, raw_key };
         inner.solana.insert(arrival, pooled);
         inner.solana_hashes.insert(hash, arrival);
         Ok(hash)
@@ -332,12 +348,14 @@ impl Mempool {
         let mut inner = self.inner.lock();
         let mut senders = Vec::new();
         for hash in included.iter().chain(rejected) {
-            if let Some(arrival) = inner.solana_hashes.remove(hash) {
-                inner.solana.remove(&arrival);
+            if let Some(arrival) = inner.solana_hashes.remove(hash)
+                && let Some(p) = inner.solana.remove(&arrival)
+            {
+                inner.by_raw.remove(&p.raw_key);
             }
             if let Some((sender, nonce)) = inner.hashes.remove(hash) {
-                if let Some(queue) = inner.by_sender.get_mut(&sender) {
-                    queue.remove(&nonce);
+                if let Some(p) = inner.by_sender.get_mut(&sender).and_then(|q| q.remove(&nonce)) {
+                    inner.by_raw.remove(&p.raw_key);
                 }
                 senders.push(sender);
             }
@@ -350,14 +368,15 @@ impl Mempool {
             let mut dropped = Vec::new();
             for nonce in stale {
                 if let Some(p) = queue.remove(&nonce) {
-                    dropped.push(p.tx.hash());
+                    dropped.push((p.tx.hash(), p.raw_key));
                 }
             }
             if queue.is_empty() {
                 inner.by_sender.remove(&sender);
             }
-            for hash in dropped {
+            for (hash, raw_key) in dropped {
                 inner.hashes.remove(&hash);
+                inner.by_raw.remove(&raw_key);
             }
         }
     }

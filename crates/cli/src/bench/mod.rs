@@ -3,6 +3,7 @@
 //! the three in one run) through the node's own pipeline, timed per stage.
 
 mod erc20;
+mod network;
 mod pipeline;
 mod spl;
 
@@ -31,7 +32,8 @@ pub struct BenchArgs {
     /// Transactions per block.
     #[arg(long, default_value_t = 10_000)]
     pub block_txs: usize,
-    /// Keep the chain database here instead of a temporary directory.
+    /// Keep the chain database (with `--validators`, the whole network) here instead of a
+    /// temporary directory.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Run ERC-20 transfers of a Solidity token in signed Ethereum transactions instead, beside
@@ -44,6 +46,18 @@ pub struct BenchArgs {
     /// Run native, ERC-20 and SPL Token transfers one after another and compare them.
     #[arg(long, conflicts_with_all = ["erc20", "spl"])]
     pub all: bool,
+    /// Run native transfers through a local network of this many validator processes on
+    /// 127.0.0.1 (consensus, gossip, JSON-RPC submission): finalized TPS and time to finality.
+    #[arg(long, conflicts_with_all = ["erc20", "spl", "all"])]
+    pub validators: Option<usize>,
+    /// Least time between blocks, with `--validators`.
+    #[arg(long, default_value_t = 200)]
+    pub block_time_ms: u64,
+    /// With `--validators`: submit at most this many transactions per second in all (0: as
+    /// fast as the validators acknowledge them). Time to finality is meaningful below the
+    /// network's capacity; above it, it measures the queue.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
 }
 
 fn key_of(label: &str, i: usize) -> SecretKey {
@@ -85,6 +99,9 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
+    if let Some(validators) = args.validators {
+        return network::run(&args, validators);
+    }
     if args.all {
         let native = native(&args)?;
         println!();
@@ -121,9 +138,13 @@ fn announce(args: &BenchArgs, workload: &str, min_senders: usize) -> (usize, usi
     (senders, block_txs)
 }
 
-/// Native transfers; returns the sustained rate.
-fn native(args: &BenchArgs) -> Result<f64, String> {
-    let (senders, _) = announce(args, "native transfers", 1);
+/// Signed native transfers from `senders` identities (each funded in the returned genesis
+/// accounts): transfer `j` is sender `j % senders`'s nonce `j / senders`, so in order every
+/// sender's nonces arrive in sequence. Returns the accounts and (hash, envelope) per transfer.
+fn native_transfers(
+    txs: usize,
+    senders: usize,
+) -> (Vec<GenesisAccount>, Vec<(nvm_primitives::TxHash, Vec<u8>)>) {
     let keys: Vec<SecretKey> =
         (0..senders).into_par_iter().map(|i| key_of("bench sender", i)).collect();
     let ids: Vec<IdCom> = keys
@@ -141,10 +162,7 @@ fn native(args: &BenchArgs) -> Result<f64, String> {
             balance: 10u128.pow(24),
         })
         .collect();
-    let (chain, _temp) = open_chain(args, &bench_genesis(accounts, Vec::new()))?;
-
-    let started = Instant::now();
-    let raws: Vec<Vec<u8>> = (0..args.txs)
+    let signed = (0..txs)
         .into_par_iter()
         .map(|j| {
             let s = j % senders;
@@ -164,9 +182,20 @@ fn native(args: &BenchArgs) -> Result<f64, String> {
                 context: None,
                 payload: NativeOp::Transfer { mint: NATIVE_MINT, to, amount: 1 }.encode(),
             };
-            keys[s].sign_transaction(body).expect("ed25519 signing").encode()
+            let tx = keys[s].sign_transaction(body).expect("ed25519 signing");
+            (tx.hash(), tx.encode())
         })
         .collect();
+    (accounts, signed)
+}
+
+/// Native transfers; returns the sustained rate.
+fn native(args: &BenchArgs) -> Result<f64, String> {
+    let (senders, _) = announce(args, "native transfers", 1);
+    let started = Instant::now();
+    let (accounts, signed) = native_transfers(args.txs, senders);
+    let raws: Vec<Vec<u8>> = signed.into_iter().map(|(_, raw)| raw).collect();
+    let (chain, _temp) = open_chain(args, &bench_genesis(accounts, Vec::new()))?;
     println!("signed {} transactions in {:.2?} (not timed below)", raws.len(), started.elapsed());
 
     let t = Instant::now();

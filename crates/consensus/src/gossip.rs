@@ -6,16 +6,22 @@
 use commonware_codec::{Decode, Encode, RangeCfg};
 use commonware_cryptography::ed25519::PublicKey;
 use commonware_p2p::{Receiver, Recipients, Sender};
-use commonware_runtime::{Spawner, Supervisor};
+use commonware_runtime::{Clock, Spawner, Supervisor};
 use futures::{StreamExt, channel::mpsc};
 use nvm_node::{Chain, Mempool};
 use nvm_primitives::MAX_TX_SIZE;
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 /// Most bytes of transactions one gossip message carries.
 pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024;
 /// Most transactions one gossip message carries.
 pub const MAX_GOSSIP_TXS: usize = 16_384;
+/// How often transactions still pending are announced again: a gossip message can be lost (a
+/// peer down or partitioned, backpressure, a crash right after a client's submission), and a
+/// transaction only its first validator holds waits for that validator to lead.
+pub const REBROADCAST_EVERY: Duration = Duration::from_secs(2);
+/// Most transactions announced again per round, oldest first.
+pub const REBROADCAST_MAX: usize = 4_096;
 
 /// One gossip message: transactions in their block encoding.
 pub fn encode_batch(raws: &[Vec<u8>]) -> Vec<u8> {
@@ -36,14 +42,29 @@ pub fn start<E, S, R>(
     mempool: &Arc<Mempool>,
     (mut sender, mut receiver): (S, R),
 ) where
-    E: Spawner + Supervisor,
+    E: Spawner + Supervisor + Clock,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
 {
     let (outbox, mut outgoing) = mpsc::unbounded::<Vec<u8>>();
+    let again = outbox.clone();
     mempool.set_announcer(Box::new(move |raw| {
         let _ = outbox.unbounded_send(raw.to_vec());
     }));
+    let pool = mempool.clone();
+    context.child("gossip_again").spawn(|clock| async move {
+        // Transactions that arrived before the previous round and are still pending.
+        let mut mark = pool.arrivals();
+        loop {
+            clock.sleep(REBROADCAST_EVERY).await;
+            for raw in pool.waiting_since(mark, REBROADCAST_MAX) {
+                if again.unbounded_send(raw).is_err() {
+                    return;
+                }
+            }
+            mark = pool.arrivals();
+        }
+    });
     context.child("gossip_out").spawn(|_| async move {
         while let Some(first) = outgoing.next().await {
             let mut size = first.len();

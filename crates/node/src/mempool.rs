@@ -203,10 +203,46 @@ impl Mempool {
         next: &BlockEnv,
         raws: Vec<Vec<u8>>,
     ) -> Vec<Result<TxHash, AdmissionError>> {
-        VerifiedTx::verify_many(raws)
+        // What the pool already holds (announced again by a peer) is not verified again.
+        let known: Vec<Option<TxHash>> =
+            raws.iter().map(|raw| self.verified(raw).map(|tx| tx.hash())).collect();
+        let fresh: Vec<Vec<u8>> = raws
             .into_iter()
-            .map(|verified| self.admit(executor, state, next, verified?))
+            .zip(&known)
+            .filter(|(_, known)| known.is_none())
+            .map(|(raw, _)| raw)
+            .collect();
+        let mut verified = VerifiedTx::verify_many(fresh).into_iter();
+        known
+            .into_iter()
+            .map(|known| match known {
+                Some(hash) => Err(AdmissionError::AlreadyKnown(hash)),
+                None => match verified.next() {
+                    Some(tx) => self.admit(executor, state, next, tx?),
+                    None => Err(AdmissionError::Full(self.capacity)),
+                },
+            })
             .collect()
+    }
+
+    /// How many transactions have arrived so far (a mark for [`Mempool::waiting_since`]).
+    pub fn arrivals(&self) -> u64 {
+        self.inner.lock().arrivals
+    }
+
+    /// Up to `limit` pending transactions that arrived at or before `mark`, oldest first: those
+    /// still waiting a while after they came (gossip that a peer missed is announced again).
+    pub fn waiting_since(&self, mark: u64, limit: usize) -> Vec<Vec<u8>> {
+        let inner = self.inner.lock();
+        let mut old: Vec<&Pooled> = inner
+            .by_sender
+            .values()
+            .flat_map(|queue| queue.values())
+            .chain(inner.solana.values())
+            .filter(|p| p.arrival <= mark)
+            .collect();
+        old.sort_by_key(|p| p.arrival);
+        old.into_iter().take(limit).map(|p| p.tx.raw().to_vec()).collect()
     }
 
     /// Admits one verified transaction against `state` (the tip) for the block `next`.

@@ -104,6 +104,7 @@ impl Net {
     {
         let oracle = self.oracle.clone();
         let validator = &self.validators[index];
+        let (chain, mempool) = (validator.chain.clone(), validator.mempool.clone());
         let me = validator.key.public_key();
         let config = EngineConfig {
             signer: validator.key.clone(),
@@ -132,6 +133,8 @@ impl Net {
                     blocks: register(channel::BLOCKS).await,
                     backfill: register(channel::BACKFILL).await,
                 };
+                let transactions = register(channel::TRANSACTIONS).await;
+                nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
                 let _engine = start(context, config, channels, wrap).await;
                 futures::future::pending::<()>().await;
             })

@@ -179,12 +179,7 @@ fn readmit(chain: &Chain, mempool: &Mempool, journaled: Vec<Vec<u8>>) {
             return;
         }
     };
-    let admitted: Vec<&[u8]> = journaled
-        .iter()
-        .zip(&results)
-        .filter(|(_, result)| result.is_ok())
-        .map(|(raw, _)| raw.as_slice())
-        .collect();
+    let admitted = nvm_node::admitted(&journaled, &results);
     tracing::info!(
         journaled = journaled.len(),
         admitted = admitted.len(),

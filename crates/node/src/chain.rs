@@ -290,13 +290,7 @@ impl Chain {
         raws: Vec<Vec<u8>>,
     ) -> ChainResult<Vec<Result<nvm_primitives::TxHash, crate::AdmissionError>>> {
         let results = self.submit_from_peer(mempool, raws.clone())?;
-        let admitted: Vec<&[u8]> = raws
-            .iter()
-            .zip(&results)
-            .filter(|(_, result)| result.is_ok())
-            .map(|(raw, _)| raw.as_slice())
-            .collect();
-        self.acknowledge(mempool, &admitted)?;
+        self.acknowledge(mempool, &crate::admitted(&raws, &results))?;
         Ok(results)
     }
 

@@ -14,5 +14,5 @@ pub use genesis::{
     GenesisContract, dev_key, mnemonic_addresses,
 };
 pub use journal::TxJournal;
-pub use mempool::{AdmissionError, Announcer, Mempool};
+pub use mempool::{AdmissionError, Announcer, Mempool, admitted};
 pub use pipeline::{BlockPipeline, StepReport};

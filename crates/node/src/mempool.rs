@@ -418,6 +418,14 @@ impl Mempool {
     }
 }
 
+/// The transactions of `raws` that `results` (one per transaction, in order) say were admitted.
+pub fn admitted<'a>(
+    raws: &'a [Vec<u8>],
+    results: &[Result<TxHash, AdmissionError>],
+) -> Vec<&'a [u8]> {
+    raws.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|(raw, _)| raw.as_slice()).collect()
+}
+
 /// Whether a Solana transaction's signature is already processed in `view`.
 fn solana_processed(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
     use nvm_state_api::StateAccess;

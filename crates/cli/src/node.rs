@@ -57,9 +57,39 @@ const QUOTA: Quota = Quota::per_second(NZU32!(2_000)).allow_burst(NZU32!(256));
 /// Most pending transactions a node holds.
 const MEMPOOL_CAPACITY: usize = 200_000;
 
+/// How much lower than the node's other threads admission's signature checks run (a `nice`
+/// increment).
+const ADMISSION_NICENESS: i32 = 10;
+
+/// Admission verifies signatures on rayon's global pool (block execution has a pool of its own):
+/// its threads run at a lower OS priority, so that on a busy machine a flood of submissions slows
+/// acknowledgements rather than building, verifying and committing blocks. Without it, four
+/// validators on two cores under a submission burst took longer to build a block than a view
+/// lasts, and views failed one after another.
+fn lower_admission_priority() {
+    let built = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("nvm-admit-{i}"))
+        .start_handler(|_| {
+            #[cfg(target_os = "linux")]
+            // SAFETY: setpriority on the calling thread (its kernel task id) has no memory effects.
+            unsafe {
+                libc::setpriority(
+                    libc::PRIO_PROCESS,
+                    libc::gettid() as libc::id_t,
+                    ADMISSION_NICENESS,
+                );
+            }
+        })
+        .build_global();
+    if let Err(e) = built {
+        tracing::debug!(error = %e, "admission keeps the default thread pool");
+    }
+}
+
 /// Opens the chain and the mempool (re-admitting what the journal kept) and runs the node until
 /// Ctrl-C or SIGTERM. `banner` prints what the operator should know once the chain is open.
 pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> {
+    lower_admission_priority();
     let participants = Set::from_iter_dedup(setup.validators.iter().map(|(k, _)| k.clone()));
     if participants.position(&setup.key.public_key()).is_none() {
         return Err("this node's key is not among the validators".into());

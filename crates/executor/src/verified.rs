@@ -132,7 +132,7 @@ impl VerifiedTx {
     /// Decodes and verifies many transactions across all cores, Ed25519 signatures in batches.
     /// Returns one result per input, in order.
     pub fn verify_many(raws: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
-        Self::verify_many_known(raws, |_| None)
+        raws.into_par_iter().chunks(BATCH).flat_map_iter(Self::verify_chunk).collect()
     }
 
     /// [`VerifiedTx::verify_many`], taking from `known` transactions verified before (a

@@ -16,9 +16,10 @@ use std::{sync::Arc, time::Duration};
 pub const MAX_GOSSIP_BYTES: usize = 4 * 1024 * 1024;
 /// Most transactions one gossip message carries.
 pub const MAX_GOSSIP_TXS: usize = 16_384;
-/// How often transactions still pending are announced again: a gossip message can be lost (a
-/// peer down or partitioned, backpressure, a crash right after a client's submission), and a
-/// transaction only its first validator holds waits for that validator to lead.
+/// How often the transactions clients submitted here that are still pending are announced
+/// again: a gossip message can be lost (a peer down or partitioned, backpressure, a crash right
+/// after a client's submission), and a transaction only its first validator holds waits for that
+/// validator to lead.
 pub const REBROADCAST_EVERY: Duration = Duration::from_secs(2);
 /// Most transactions announced again per round, oldest first.
 pub const REBROADCAST_MAX: usize = 4_096;

@@ -50,6 +50,8 @@ struct Pooled {
     arrival: u64,
     /// SHA-256 of its exact bytes (see [`Mempool::verified`]).
     raw_key: [u8; 32],
+    /// A client submitted it to this node (not a peer): this node answers for its delivery.
+    local: bool,
 }
 
 #[derive(Default)]
@@ -105,17 +107,37 @@ impl Mempool {
     /// Makes a client's admitted transactions durable (when the pool keeps a journal) before
     /// they are acknowledged.
     pub fn record_local(&self, raws: &[&[u8]]) -> std::io::Result<()> {
+        self.mark_local(raws);
         match &self.journal {
             Some(journal) => journal.append(raws.iter().copied()),
             None => Ok(()),
         }
     }
 
-    /// Replaces the journal's records with `raws`.
+    /// Replaces the journal's records with `raws` (a client's transactions kept from before a
+    /// restart, admitted again).
     pub fn reset_journal(&self, raws: &[&[u8]]) -> std::io::Result<()> {
+        self.mark_local(raws);
         match &self.journal {
             Some(journal) => journal.rewrite(raws.iter().copied()),
             None => Ok(()),
+        }
+    }
+
+    /// Marks pooled transactions as submitted here by a client.
+    fn mark_local(&self, raws: &[&[u8]]) {
+        let mut inner = self.inner.lock();
+        for raw in raws {
+            let Some(&hash) = inner.by_raw.get(&sha256(raw)) else { continue };
+            if let Some(&arrival) = inner.solana_hashes.get(&hash) {
+                if let Some(p) = inner.solana.get_mut(&arrival) {
+                    p.local = true;
+                }
+            } else if let Some(&(sender, nonce)) = inner.hashes.get(&hash)
+                && let Some(p) = inner.by_sender.get_mut(&sender).and_then(|q| q.get_mut(&nonce))
+            {
+                p.local = true;
+            }
         }
     }
 
@@ -230,8 +252,9 @@ impl Mempool {
         self.inner.lock().arrivals
     }
 
-    /// Up to `limit` pending transactions that arrived at or before `mark`, oldest first: those
-    /// still waiting a while after they came (gossip that a peer missed is announced again).
+    /// Up to `limit` pending transactions clients submitted here that arrived at or before
+    /// `mark`, oldest first: those still waiting a while after they came (gossip that a peer
+    /// missed is announced again by the node that first acknowledged it).
     pub fn waiting_since(&self, mark: u64, limit: usize) -> Vec<Vec<u8>> {
         let inner = self.inner.lock();
         let mut old: Vec<&Pooled> = inner
@@ -239,7 +262,7 @@ impl Mempool {
             .values()
             .flat_map(|queue| queue.values())
             .chain(inner.solana.values())
-            .filter(|p| p.arrival <= mark)
+            .filter(|p| p.local && p.arrival <= mark)
             .collect();
         old.sort_by_key(|p| p.arrival);
         old.into_iter().take(limit).map(|p| p.tx.raw().to_vec()).collect()
@@ -292,7 +315,7 @@ impl Mempool {
         let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
         let raw_key = sha256(tx.raw());
         inner.by_raw.insert(raw_key, hash);
-        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival, raw_key };
+        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival, raw_key, local: false };
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
         Ok(hash)
@@ -317,7 +340,8 @@ impl Mempool {
         let arrival = inner.arrivals;
         let raw_key = sha256(tx.raw());
         inner.by_raw.insert(raw_key, hash);
-        let pooled = Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival, raw_key };
+        let pooled =
+            Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival, raw_key, local: false };
         inner.solana.insert(arrival, pooled);
         inner.solana_hashes.insert(hash, arrival);
         Ok(hash)
@@ -485,6 +509,24 @@ mod tests {
             pool.ready(&state, 10, u64::MAX, 0).iter().map(VerifiedTx::nonce).collect();
         assert_eq!(ready, vec![0, 1, 2], "nonce 5 waits for 3 and 4");
         assert_eq!(pool.pending_nonce(&dev, 0), 3);
+    }
+
+    #[test]
+    fn only_local_transactions_waiting_since_a_mark_are_announced_again() {
+        let (executor, state, dev) = setup();
+        let pool = Mempool::new(100);
+        let (gossiped, submitted) = (transfer(dev, 0), transfer(dev, 1));
+        for raw in [&gossiped, &submitted] {
+            pool.submit_raw(&executor, &state, &next(0), vec![raw.clone()]).pop().unwrap().unwrap();
+        }
+        pool.record_local(&[submitted.as_slice()]).unwrap();
+        let mark = pool.arrivals();
+        assert_eq!(pool.waiting_since(mark, 10), vec![submitted.clone()]);
+        assert!(pool.waiting_since(0, 10).is_empty(), "nothing arrived by mark 0");
+        // Announced again, it is recognised by its bytes.
+        let again = pool.submit_raw(&executor, &state, &next(0), vec![submitted]);
+        assert!(matches!(again[0], Err(AdmissionError::AlreadyKnown(_))));
+        assert_eq!(pool.len(), 2);
     }
 
     #[test]

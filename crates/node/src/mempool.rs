@@ -7,7 +7,10 @@ use nvm_primitives::{IdCom, TxHash, sha256};
 use nvm_state_api::{StateReader, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    cmp::Reverse,
+    collections::{BTreeMap, BinaryHeap, HashMap, HashSet},
+};
 
 /// Records past twice the pool's size the journal may hold before it is compacted.
 const JOURNAL_SLACK: usize = 4_096;
@@ -359,45 +362,51 @@ impl Mempool {
         base_fee: u64,
     ) -> Vec<VerifiedTx> {
         let inner = self.inner.lock();
-        let mut picked: Vec<(u64, &Pooled)> = Vec::new();
         let mut view = TxOverlay::new(state);
+        // One stream per sender (its run of consecutive nonces from its next nonce; a
+        // transaction's place is the latest arrival in the run up to it, so no nonce goes before
+        // a lower one) and one of Solana transactions by arrival, merged in that order: only the
+        // transactions that make the block are visited, however large the pool.
+        let mut streams: Vec<Stream<'_>> = Vec::new();
+        let mut heap: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
         for (sender, queue) in &inner.by_sender {
-            let Ok(mut next) = Registry::nonce(&mut view, sender) else { continue };
-            let mut order = 0;
-            while let Some(p) = queue.get(&next) {
-                order = order.max(p.arrival);
-                picked.push((order, p));
-                next += 1;
+            let Ok(next) = Registry::nonce(&mut view, sender) else { continue };
+            if let Some(p) = queue.get(&next) {
+                heap.push(Reverse((p.arrival, next, streams.len())));
+                streams.push(Stream::Sender { queue, nonce: next, order: p.arrival });
             }
         }
         // A Solana transaction of the block still being committed is in `state` already (its
         // signature is processed there) but leaves the pool only once that block is durable.
-        picked.extend(
-            inner
-                .solana
-                .values()
-                .filter(|p| !solana_processed(&mut view, &p.tx))
-                .map(|p| (p.arrival, p)),
-        );
-        picked.sort_by_key(|(order, p)| (*order, p.tx.nonce()));
+        let solana: Vec<&Pooled> =
+            inner.solana.values().filter(|p| !solana_processed(&mut view, &p.tx)).collect();
+        if let Some(first) = solana.first() {
+            heap.push(Reverse((first.arrival, first.tx.nonce(), streams.len())));
+            streams.push(Stream::Solana { txs: solana, at: 0 });
+        }
         let mut gas_left = gas_limit;
         // A sender whose transaction did not fit sends nothing after it in this block.
-        let mut held_back: std::collections::HashSet<IdCom> = Default::default();
+        let mut held_back: HashSet<IdCom> = HashSet::new();
         let mut out = Vec::new();
-        for (_, p) in picked {
-            if out.len() == max {
-                break;
-            }
+        while out.len() < max {
+            let Some(Reverse((_, _, index))) = heap.pop() else { break };
+            let Some(p) = streams[index].current() else { continue };
             let sender = p.sender;
-            if held_back.contains(&sender) {
-                continue;
-            }
-            if p.gas > gas_left || p.fee_cap < u128::from(base_fee) {
+            let fits = !held_back.contains(&sender)
+                && p.gas <= gas_left
+                && p.fee_cap >= u128::from(base_fee);
+            if fits {
+                gas_left -= p.gas;
+                out.push(p.tx.clone());
+            } else {
                 held_back.insert(sender);
-                continue;
             }
-            gas_left -= p.gas;
-            out.push(p.tx.clone());
+            // A held-back sender's stream ends; the Solana stream goes on past it.
+            if (fits || matches!(streams[index], Stream::Solana { .. }))
+                && let Some(key) = streams[index].advance()
+            {
+                heap.push(Reverse((key.0, key.1, index)));
+            }
         }
         out
     }
@@ -448,6 +457,37 @@ pub fn admitted<'a>(
     results: &[Result<TxHash, AdmissionError>],
 ) -> Vec<&'a [u8]> {
     raws.iter().zip(results).filter(|(_, r)| r.is_ok()).map(|(raw, _)| raw.as_slice()).collect()
+}
+
+/// Where [`Mempool::ready`] stands in one ordered stream of candidates.
+enum Stream<'a> {
+    Sender { queue: &'a BTreeMap<u64, Pooled>, nonce: u64, order: u64 },
+    Solana { txs: Vec<&'a Pooled>, at: usize },
+}
+
+impl<'a> Stream<'a> {
+    fn current(&self) -> Option<&'a Pooled> {
+        match self {
+            Self::Sender { queue, nonce, .. } => queue.get(nonce),
+            Self::Solana { txs, at } => txs.get(*at).copied(),
+        }
+    }
+
+    /// Moves to the next candidate; its place in the merge (order, nonce), if there is one.
+    fn advance(&mut self) -> Option<(u64, u64)> {
+        match self {
+            Self::Sender { queue, nonce, order } => {
+                *nonce += 1;
+                let p = queue.get(nonce)?;
+                *order = (*order).max(p.arrival);
+                Some((*order, *nonce))
+            }
+            Self::Solana { txs, at } => {
+                *at += 1;
+                txs.get(*at).map(|p| (p.arrival, p.tx.nonce()))
+            }
+        }
+    }
 }
 
 /// Whether a Solana transaction's signature is already processed in `view`.
@@ -559,27 +599,47 @@ mod tests {
         assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
     }
 
-    #[test]
-    fn an_ethereum_transaction_under_the_base_fee_waits_and_gas_limits_a_block() {
+    /// A value transfer signed by the dev mnemonic's first account (fee cap 2 gwei).
+    fn signed(nonce: u64) -> Vec<u8> {
         use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
         use alloy_eips::eip2718::Encodable2718;
         use alloy_signer::SignerSync;
         use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
-        let (executor, state, _) = setup();
         let wallet =
             MnemonicBuilder::<English>::default().phrase(crate::DEV_MNEMONIC).build().unwrap();
-        let signed = |nonce: u64| {
-            let tx = TxEip1559 {
-                chain_id: DEV_CHAIN_ID,
-                nonce,
-                gas_limit: 21_000,
-                max_fee_per_gas: 2_000_000_000,
-                to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(1)),
-                ..Default::default()
-            };
-            let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
-            VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+        let tx = TxEip1559 {
+            chain_id: DEV_CHAIN_ID,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 2_000_000_000,
+            to: alloy_primitives::TxKind::Call(alloy_primitives::Address::repeat_byte(1)),
+            ..Default::default()
         };
+        let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+        VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+    }
+
+    #[test]
+    fn senders_interleave_by_arrival_and_each_keeps_its_nonce_order() {
+        let (executor, state, dev) = setup();
+        let pool = Mempool::new(100);
+        // Arrivals: eth 1, dev 0, eth 0, dev 1.
+        let arrivals = [signed(1), transfer(dev, 0), signed(0), transfer(dev, 1)];
+        for raw in &arrivals {
+            pool.submit_raw(&executor, &state, &next(0), vec![raw.clone()]).pop().unwrap().unwrap();
+        }
+        let ready: Vec<Vec<u8>> =
+            pool.ready(&state, 10, u64::MAX, 0).iter().map(|t| t.raw().to_vec()).collect();
+        // dev 0 (arrived 2nd), eth 0 and eth 1 (eth 0 arrived 3rd, and eth 1 cannot precede
+        // it), dev 1 (4th).
+        let expected = [&arrivals[1], &arrivals[2], &arrivals[0], &arrivals[3]];
+        assert_eq!(ready.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(pool.ready(&state, 2, u64::MAX, 0).len(), 2, "at most `max`");
+    }
+
+    #[test]
+    fn an_ethereum_transaction_under_the_base_fee_waits_and_gas_limits_a_block() {
+        let (executor, state, _) = setup();
         let pool = Mempool::new(100);
         for result in
             pool.submit_raw(&executor, &state, &next(1_000_000_000), vec![signed(0), signed(1)])

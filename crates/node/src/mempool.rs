@@ -144,24 +144,25 @@ impl Mempool {
         }
     }
 
-    /// Rewrites the journal with what is still pending once included transactions make up most
-    /// of it.
+    /// Rewrites the journal with the clients' transactions still pending once included ones
+    /// make up most of it.
     pub fn compact_journal(&self) -> std::io::Result<()> {
         let Some(journal) = &self.journal else { return Ok(()) };
-        let pending: Vec<Vec<u8>> = {
+        // The journal's lock is taken first (appends wait), then the pool's.
+        journal.compact(|records| {
             let inner = self.inner.lock();
-            if journal.len() <= 2 * inner.len() + JOURNAL_SLACK {
-                return Ok(());
-            }
-            inner
-                .by_sender
-                .values()
-                .flat_map(|queue| queue.values())
-                .chain(inner.solana.values())
-                .map(|p| p.tx.raw().to_vec())
-                .collect()
-        };
-        journal.rewrite(pending.iter().map(Vec::as_slice))
+            let local = || {
+                inner
+                    .by_sender
+                    .values()
+                    .flat_map(|queue| queue.values())
+                    .chain(inner.solana.values())
+                    .filter(|p| p.local)
+            };
+            let pending = local().count();
+            (records > 2 * pending + JOURNAL_SLACK)
+                .then(|| local().map(|p| p.tx.raw().to_vec()).collect::<Vec<_>>())
+        })
     }
 
     /// Sets what happens to transactions clients submit here once admitted (see [`Announcer`]).

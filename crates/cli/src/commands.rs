@@ -39,7 +39,7 @@ pub struct NodeArgs {
     /// The validator's config file (`nvm testnet init` writes them).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Where the chain database lives.
+    /// Where the chain database, the consensus storage and the transaction journal live.
     #[arg(long, default_value = ".nvm-dev")]
     data_dir: PathBuf,
     /// The `nvm_*` and Ethereum JSON-RPC (HTTP and WebSocket).
@@ -48,7 +48,7 @@ pub struct NodeArgs {
     /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
     #[arg(long, default_value = "127.0.0.1:8899")]
     solana_rpc_addr: SocketAddr,
-    /// Milliseconds between blocks.
+    /// Least milliseconds between blocks.
     #[arg(long, default_value_t = 400)]
     block_time_ms: u64,
     /// Most transactions in one block.

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_ledger::NATIVE_MINT;
 use nvm_node::{Genesis, dev_key};
-use nvm_primitives::{IdCom, Mint, SchemeId, StateKey};
+use nvm_primitives::{Mint, SchemeId};
 use nvm_vm_native::NativeOp;
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
@@ -516,102 +516,16 @@ pub struct BalanceArgs {
     #[arg(long)]
     pub token: Option<String>,
     /// Check a Merkle proof of the balance (and of the address's identity) against the block
-    /// header's state root, instead of trusting the node's answer.
+    /// header's state root, and the header against its finalization certificate, instead of
+    /// trusting the node's answer.
     #[arg(long)]
     pub prove: bool,
+    /// With `--prove`: the network's genesis file, whose validator set the certificate must be
+    /// signed by (without it, the validator set the node reports is used, and said so).
+    #[arg(long, requires = "prove")]
+    pub genesis: Option<PathBuf>,
     #[command(flatten)]
     pub rpc: RpcArgs,
-}
-
-/// A balance proven against a block's state root.
-struct ProvenBalance {
-    height: u64,
-    state_root: String,
-    id_com: IdCom,
-    balance: u128,
-}
-
-fn hex_field(value: &Value, name: &str) -> Result<Option<Vec<u8>>, String> {
-    match &value[name] {
-        Value::Null => Ok(None),
-        Value::String(s) => hex::decode(s.trim_start_matches("0x"))
-            .map(Some)
-            .map_err(|e| format!("bad {name}: {e}")),
-        other => Err(format!("bad {name}: {other}")),
-    }
-}
-
-/// Block height, its state root (hex), and the proven value of each key (`None` = absent).
-type ProvenValues = (u64, String, Vec<Option<Vec<u8>>>);
-
-/// Proves `keys` at one height and checks every proof against the header of that block.
-fn proven_values(client: &Client, keys: &[StateKey]) -> Result<ProvenValues, String> {
-    let request: Vec<Value> = keys.iter().map(|k| Value::String(hex0x(k))).collect();
-    let answer = client.call("nvm_getProof", vec![Value::Array(request)])?;
-    let height = answer["height"].as_u64().ok_or("proof without a height")?;
-    let block = client.call("nvm_getBlock", vec![Value::String(height.to_string())])?;
-    let root_hex = block["stateRoot"].as_str().ok_or("no block at the proof's height")?.to_string();
-    if answer["stateRoot"].as_str() != Some(root_hex.as_str()) {
-        return Err(format!(
-            "proof is against {}, but block {height} has state root {root_hex}",
-            answer["stateRoot"]
-        ));
-    }
-    let root: [u8; 32] = hex::decode(root_hex.trim_start_matches("0x"))
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or("bad state root")?;
-    let mut values = Vec::with_capacity(keys.len());
-    for (key, item) in keys.iter().zip(answer["proofs"].as_array().ok_or("no proofs")?) {
-        let value = hex_field(item, "value")?;
-        let proof = hex_field(item, "proof")?.ok_or("missing proof")?;
-        nvm_storage::verify_state_proof(&root, key, value.as_deref(), &proof)
-            .map_err(|e| format!("proof of key {} does not verify: {e}", hex0x(key)))?;
-        values.push(value);
-    }
-    Ok((height, root_hex, values))
-}
-
-/// Resolves `address` and reads its balance, both proven at one height (retried if a block
-/// changes the address's identity in between).
-fn prove_balance(
-    client: &Client,
-    address: &VmAddress,
-    mint: &Mint,
-) -> Result<ProvenBalance, String> {
-    let index = match address {
-        VmAddress::Native(_) => None,
-        other => Some(nvm_identity::index_key(other)),
-    };
-    let identity = |value: Option<Vec<u8>>, key: &StateKey| -> Result<IdCom, String> {
-        match value {
-            Some(bytes) => nvm_state_api::decode_value(key, &bytes).map_err(|e| e.to_string()),
-            None => nvm_identity::legacy_id_com(address).ok_or_else(|| "no identity".to_string()),
-        }
-    };
-    for _ in 0..3 {
-        let id_com = match (address, &index) {
-            (VmAddress::Native(id), _) => *id,
-            (_, Some(key)) => identity(proven_values(client, &[*key])?.2.pop().flatten(), key)?,
-            (_, None) => unreachable!("non-native addresses have an index key"),
-        };
-        let balance_key = nvm_ledger::balance_key(mint, &id_com);
-        let mut keys = vec![balance_key];
-        keys.extend(index);
-        let (height, state_root, values) = proven_values(client, &keys)?;
-        if let Some(key) = &index
-            && identity(values[1].clone(), key)? != id_com
-        {
-            continue;
-        }
-        let balance = match &values[0] {
-            Some(bytes) => nvm_state_api::decode_value::<u128>(&balance_key, bytes)
-                .map_err(|e| e.to_string())?,
-            None => 0,
-        };
-        return Ok(ProvenBalance { height, state_root, id_com, balance });
-    }
-    Err("the address's identity kept changing; try again".into())
 }
 
 pub fn balance(args: BalanceArgs) -> CmdResult {
@@ -623,11 +537,19 @@ pub fn balance(args: BalanceArgs) -> CmdResult {
     )?;
     if args.prove {
         let address = VmAddress::parse(&args.address).map_err(|e| e.to_string())?;
-        let proven = prove_balance(&client, &address, &mint)?;
+        let trusted =
+            args.genesis.as_deref().map(crate::validator::GenesisFile::load).transpose()?;
+        let proven = crate::prove::prove_balance(&client, &address, &mint, trusted.as_ref())?;
         value["balance"] = Value::String(proven.balance.to_string());
         value["idCom"] = Value::String(hex0x(&proven.id_com));
-        value["proven"] =
-            serde_json::json!({ "height": proven.height, "stateRoot": proven.state_root });
+        value["proven"] = serde_json::json!({
+            "height": proven.height,
+            "stateRoot": hex0x(&proven.header.state_root),
+            "blockHash": hex0x(&proven.header.hash()),
+            "finalizedBy": proven.finality.signers,
+            "validators": proven.finality.validators,
+            "validatorSet": if trusted.is_some() { "genesis" } else { "reported by the node" },
+        });
     }
     print(args.rpc.json, &value, |v| {
         let base: u128 = v["balance"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -637,10 +559,15 @@ pub fn balance(args: BalanceArgs) -> CmdResult {
             format_amount(base, decimals),
             v["symbol"].as_str().unwrap_or_default()
         );
-        if let Some(height) = v["proven"]["height"].as_u64() {
+        let proven = &v["proven"];
+        if let Some(height) = proven["height"].as_u64() {
             line.push_str(&format!(
-                " (proven at block {height} against state root {})",
-                v["proven"]["stateRoot"].as_str().unwrap_or_default()
+                " (proven at block {height} against state root {}; the block finalized by {} of \
+                 {} validators, validator set {})",
+                proven["stateRoot"].as_str().unwrap_or_default(),
+                proven["finalizedBy"],
+                proven["validators"],
+                proven["validatorSet"].as_str().unwrap_or_default(),
             ));
         }
         line

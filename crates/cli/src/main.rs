@@ -7,6 +7,7 @@ mod keyfile;
 mod link;
 mod metrics;
 mod node;
+mod prove;
 mod testnet;
 mod validator;
 

@@ -119,59 +119,15 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             .with_worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get())),
     );
     runtime.start(|context| async move {
-        let node = nvm_rpc::NodeContext { chain: chain.clone(), mempool: mempool.clone() };
-        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone())
-            .await
-            .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
-        let solana = nvm_rpc::SolanaContext::new(node, setup.faucet);
-        let ([solana_rpc, pubsub], _solana_handles) =
-            nvm_rpc::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
-                format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)
-            })?;
-        println!("JSON-RPC listening on http://{rpc}");
-        println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
-
-        let handshake = Cups::<_, ChaCha20Poly1305>::new(
-            Sake {
-                signer: setup.key.clone(),
-                synchrony_bound: Duration::from_secs(5),
-                max_handshake_age: Duration::from_secs(10),
-                version: sake::Version::V1,
-            },
-            cups::Version::V1,
-        );
-        let chain_namespace = namespace(setup.genesis.chain_id);
-        let mut p2p = lookup::Config::local(
-            handshake,
-            &chain_namespace,
-            setup.p2p_addr,
-            NZUsize!(participants.len().max(1)),
-            MAX_MESSAGE_BYTES,
-            NZUsize!(4096),
-        );
-        p2p.peer_connection_cooldown = Duration::from_millis(250);
-        p2p.dial_frequency = Duration::from_millis(200);
-        let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
-        let addresses: Map<ed25519::PublicKey, commonware_p2p::Address> =
-            Map::from_iter_dedup(setup.validators.iter().map(|(k, a)| (k.clone(), (*a).into())));
-        oracle.track(0, addresses);
-        let mut register = |n| network.register(n, QUOTA);
-        let channels = Channels {
-            votes: register(channel::VOTES),
-            certificates: register(channel::CERTIFICATES),
-            resolver: register(channel::RESOLVER),
-            blocks: register(channel::BLOCKS),
-            backfill: register(channel::BACKFILL),
-        };
-        let transactions = register(channel::TRANSACTIONS);
-        network.start();
-
+        let (oracle, channels, transactions) = start_p2p(&context, &setup, participants.len());
+        let validators =
+            participants.iter().filter_map(|k| k.encode().as_ref().try_into().ok()).collect();
         let engine = nvm_consensus::start(
             context.child("consensus"),
             EngineConfig {
                 signer: setup.key,
                 participants,
-                namespace: chain_namespace,
+                namespace: namespace(setup.genesis.chain_id),
                 chain: chain.clone(),
                 mempool: mempool.clone(),
                 timeouts: Timeouts::for_block_time(setup.rules.block_time),
@@ -184,6 +140,24 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             |app| app,
         )
         .await;
+        let node = nvm_rpc::NodeContext {
+            chain: chain.clone(),
+            mempool: mempool.clone(),
+            finality: Some(Arc::new(MarshalFinality {
+                finalizations: engine.finalizations.clone(),
+                validators,
+            })),
+        };
+        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone())
+            .await
+            .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
+        let solana = nvm_rpc::SolanaContext::new(node, setup.faucet);
+        let ([solana_rpc, pubsub], _solana_handles) =
+            nvm_rpc::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
+                format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)
+            })?;
+        println!("JSON-RPC listening on http://{rpc}");
+        println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
         nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
         readmit(&chain, &mempool, journaled);
         if let Some(addr) = setup.metrics_addr {
@@ -194,6 +168,70 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         engine.abort();
         Ok(())
     })
+}
+
+type P2pSender = lookup::Sender<ed25519::PublicKey, cw_tokio::Context>;
+type P2pReceiver = lookup::Receiver<ed25519::PublicKey>;
+
+/// Authenticated p2p between the validators (encrypted connections between known keys and
+/// addresses) and its channels: consensus's five, and transaction gossip.
+fn start_p2p(
+    context: &cw_tokio::Context,
+    setup: &NodeSetup,
+    validators: usize,
+) -> (lookup::Oracle<ed25519::PublicKey>, Channels<P2pSender, P2pReceiver>, (P2pSender, P2pReceiver))
+{
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: setup.key.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let mut p2p = lookup::Config::local(
+        handshake,
+        &namespace(setup.genesis.chain_id),
+        setup.p2p_addr,
+        NZUsize!(validators.max(1)),
+        MAX_MESSAGE_BYTES,
+        NZUsize!(4096),
+    );
+    p2p.peer_connection_cooldown = Duration::from_millis(250);
+    p2p.dial_frequency = Duration::from_millis(200);
+    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p);
+    let addresses: Map<ed25519::PublicKey, commonware_p2p::Address> =
+        Map::from_iter_dedup(setup.validators.iter().map(|(k, a)| (k.clone(), (*a).into())));
+    oracle.track(0, addresses);
+    let mut register = |n| network.register(n, QUOTA);
+    let channels = Channels {
+        votes: register(channel::VOTES),
+        certificates: register(channel::CERTIFICATES),
+        resolver: register(channel::RESOLVER),
+        blocks: register(channel::BLOCKS),
+        backfill: register(channel::BACKFILL),
+    };
+    let transactions = register(channel::TRANSACTIONS);
+    network.start();
+    (oracle, channels, transactions)
+}
+
+/// The finalization certificates this node's marshal stores, as the RPC serves them.
+struct MarshalFinality {
+    finalizations: nvm_consensus::Finalizations,
+    validators: Vec<[u8; 32]>,
+}
+
+impl nvm_rpc::FinalityProofs for MarshalFinality {
+    fn finalization(&self, height: u64) -> Option<Vec<u8>> {
+        // RPC methods run on blocking threads; marshal answers from its own task.
+        futures::executor::block_on(self.finalizations.encoded(height))
+    }
+
+    fn validators(&self) -> Vec<[u8; 32]> {
+        self.validators.clone()
+    }
 }
 
 /// Transactions the journal kept from before a restart go back into the pool and to the other

@@ -75,6 +75,7 @@ pub fn init(plan: &Plan, out: &Path) -> Result<(), String> {
         .collect::<Result<Vec<_>, String>>()?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let genesis = GenesisFile {
+        validators: keys.iter().map(|(_, public)| public.clone()).collect(),
         chain_id: nvm_node::DEV_CHAIN_ID,
         timestamp_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)

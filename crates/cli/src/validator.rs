@@ -48,6 +48,8 @@ pub struct Peer {
 pub struct GenesisFile {
     pub chain_id: u64,
     pub timestamp_ms: u64,
+    /// The validator set (Ed25519 public keys, hex): who signs finalization certificates.
+    pub validators: Vec<String>,
     #[serde(default)]
     pub funded: Vec<FundedKey>,
 }
@@ -73,6 +75,17 @@ fn hex_bytes(text: &str, what: &str) -> Result<Vec<u8>, String> {
 impl GenesisFile {
     pub fn load(path: &Path) -> Result<Self, String> {
         read_json(path)
+    }
+
+    /// The validator set's keys.
+    pub fn validator_keys(&self) -> Result<Vec<[u8; 32]>, String> {
+        self.validators
+            .iter()
+            .map(|k| {
+                <[u8; 32]>::try_from(hex_bytes(k, "validator key")?)
+                    .map_err(|_| format!("validator key {k} is not 32 bytes"))
+            })
+            .collect()
     }
 
     pub fn genesis(&self) -> Result<Genesis, String> {
@@ -132,7 +145,20 @@ pub fn run(config_path: &Path) -> Result<(), String> {
     let config = ValidatorConfig::load(config_path)?;
     let key = config.key()?;
     let validators = config.peers()?;
-    let genesis = GenesisFile::load(&config.genesis)?.genesis()?;
+    let genesis_file = GenesisFile::load(&config.genesis)?;
+    let mut in_genesis = genesis_file.validator_keys()?;
+    let mut in_config: Vec<[u8; 32]> =
+        validators.iter().filter_map(|(k, _)| k.encode().as_ref().try_into().ok()).collect();
+    in_genesis.sort();
+    in_config.sort();
+    if in_genesis != in_config {
+        return Err(format!(
+            "the validators in {} are not the genesis validator set of {}",
+            config_path.display(),
+            config.genesis.display()
+        ));
+    }
+    let genesis = genesis_file.genesis()?;
     let setup = NodeSetup {
         key: key.clone(),
         validators,

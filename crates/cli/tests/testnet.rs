@@ -40,6 +40,7 @@ fn free_base_port() -> u16 {
 struct Validator {
     config: PathBuf,
     log: PathBuf,
+    url: String,
     rpc: Rpc,
     solana: Rpc,
     metrics_port: u16,
@@ -105,6 +106,7 @@ impl Testnet {
                 let mut validator = Validator {
                     config: folder.join("config.json"),
                     log: folder.join("node.log"),
+                    url: format!("http://127.0.0.1:{}", port(1)),
                     rpc: Rpc::new(&format!("http://127.0.0.1:{}", port(1))),
                     solana: Rpc::new(&format!("http://127.0.0.1:{}", port(2))),
                     metrics_port: port(4),
@@ -178,6 +180,22 @@ fn submit(net: &Testnet, first: usize, tx: &nvm_primitives::Transaction) -> Valu
         }
     }
     net.fail("no validator answers")
+}
+
+/// Runs the `nvm` CLI against validator `v` with `args` then `path`; its JSON output, or its
+/// error message.
+fn nvm_cli(v: &Validator, args: &[&str], path: &Path) -> Result<Value, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .args(args)
+        .arg(path)
+        .args(["--json", "--rpc", &v.url])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 fn metrics(port: u16) -> String {
@@ -299,6 +317,27 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
         let slot = v.solana.call("getSlot", vec![json!({ "commitment": "finalized" })]);
         assert!(slot.as_u64().unwrap() >= top);
     }
+    // Don't trust the node: a balance proven against a header, and the header against its
+    // finalization certificate, signed by a quorum of the genesis validator set.
+    let genesis = net.dir.path().join("genesis.json");
+    let recipient = hex0x(&[1; 32]);
+    let proven =
+        nvm_cli(&net.validators[1], &["balance", &recipient, "--prove", "--genesis"], &genesis)
+            .expect("proves");
+    assert!(proven["proven"]["finalizedBy"].as_u64().unwrap() >= 3, "{proven}");
+    assert_eq!(proven["proven"]["validators"], 4);
+    assert_eq!(proven["proven"]["validatorSet"], "genesis");
+    // Against another validator set the same certificate proves nothing.
+    let mut other: Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
+    other["validators"][0] = json!(hex::encode([7u8; 32]));
+    let forged = net.dir.path().join("other-genesis.json");
+    std::fs::write(&forged, other.to_string()).unwrap();
+    let refused =
+        nvm_cli(&net.validators[1], &["balance", &recipient, "--prove", "--genesis"], &forged)
+            .expect_err("another validator set");
+    assert!(refused.contains("not proven final"), "{refused}");
+
     // Prometheus metrics (refreshed every 100 ms): the finalized height and transaction count.
     let value = |text: &str, name: &str| -> f64 {
         text.lines()

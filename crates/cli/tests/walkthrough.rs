@@ -93,6 +93,9 @@ fn readme_walkthrough() {
     assert_eq!(field(&proven, "balance"), expected);
     assert_eq!(field(&proven, "idCom"), alice_id);
     assert!(proven["proven"]["height"].as_u64().unwrap() > 0);
+    // ... and that header was finalized: its certificate carries the one dev validator's vote.
+    assert_eq!(proven["proven"]["finalizedBy"], 1);
+    assert_eq!(proven["proven"]["validators"], 1);
     // An address nobody registered is its legacy identity, proven empty.
     let stranger =
         json(d, &rpc, &["balance", "0x00000000000000000000000000000000000000aa", "--prove"]);

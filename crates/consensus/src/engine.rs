@@ -122,6 +122,8 @@ pub fn namespace(chain_id: u64) -> Vec<u8> {
 /// The running pieces of one validator.
 pub struct Engine {
     pub executed: Executed,
+    /// The finalization certificates marshal stores.
+    pub finalizations: crate::Finalizations,
     pub handles: Vec<Handle<()>>,
 }
 
@@ -275,6 +277,7 @@ where
 
     let application =
         wrap(NvmApplication::new(config.chain, config.mempool, executed.clone(), config.rules));
+    let finalizations = crate::Finalizations(marshal_mailbox.clone());
     let inline = Inline::new(context.child("application"), application, marshal_mailbox, epocher);
     let simplex = simplex::Engine::new(
         context.child("simplex"),
@@ -311,6 +314,7 @@ where
     let simplex_handle = simplex.start(channels.votes, channels.certificates, channels.resolver);
     Engine {
         executed,
+        finalizations,
         handles: vec![simplex_handle, marshal_handle, broadcast_handle, commit_handle],
     }
 }

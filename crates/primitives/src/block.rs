@@ -26,7 +26,17 @@ pub struct BlockHeader {
 
 impl BlockHeader {
     pub fn hash(&self) -> [u8; 32] {
-        sha256(&borsh::to_vec(self).expect("writing to a Vec cannot fail"))
+        sha256(&self.encode())
+    }
+
+    /// Its borsh encoding (fixed size): the bytes its hash is taken over.
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("writing to a Vec cannot fail")
+    }
+
+    /// Decodes exactly one header (a client checking what a node served).
+    pub fn decode(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
+        borsh::from_slice(bytes).map_err(|e| crate::DecodeError::Malformed(e.to_string()))
     }
 }
 

@@ -104,6 +104,9 @@ pub(crate) fn block_json(block: &Block, full: bool) -> Value {
         "txRoot": hex0x(&h.tx_root),
         "receiptsRoot": hex0x(&h.receipts_root),
         "stateRoot": hex0x(&h.state_root),
+        // The header's exact bytes: its SHA-256 is the block hash a finalization certificate
+        // signs, so a client can check the state root it proves against.
+        "header": hex0x(&h.encode()),
         "transactions": txs,
     })
 }

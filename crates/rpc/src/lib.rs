@@ -4,11 +4,13 @@ mod convert;
 mod errors;
 mod eth;
 mod eth_tx;
+mod finality;
 mod methods;
 mod solana;
 
 pub use convert::{identity_json, parse_hash, parse_hex};
 pub use errors::codes;
+pub use finality::FinalityProofs;
 pub use methods::{NodeContext, rpc_module};
 pub use solana::{
     SOLANA_CORE_VERSION, SolanaContext, codes as solana_codes, solana_module, start_solana,

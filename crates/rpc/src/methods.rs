@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub struct NodeContext {
     pub chain: Arc<Chain>,
     pub mempool: Arc<Mempool>,
+    /// Finalization certificates (none: `nvm_getFinalization` answers `null`).
+    pub finality: Option<Arc<dyn crate::FinalityProofs>>,
 }
 
 pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
@@ -305,6 +307,7 @@ pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     add(&mut module, "nvm_getNonce", get_nonce);
     add(&mut module, "nvm_getBlock", get_block);
     add(&mut module, "nvm_getProof", get_proof);
+    add(&mut module, "nvm_getFinalization", crate::finality::get_finalization);
     crate::eth::register(&mut module);
     module
 }

@@ -4,10 +4,8 @@
 
 use fips204::traits::{SerDes, Verifier as _};
 use nvm_primitives::SchemeId;
-use std::{
-    collections::HashMap,
-    sync::{LazyLock, Mutex},
-};
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::LazyLock};
 
 /// Decompressing an Ed25519 public key costs about a third of a verification, and an active
 /// sender signs many transactions, so decompressed keys are kept: 16 shards of at most 4096 keys,
@@ -21,16 +19,15 @@ const ED25519_SHARD_CAPACITY: usize = 4096;
 fn ed25519_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
     let bytes: [u8; 32] = bytes.try_into().ok()?;
     let shard = &ED25519_KEYS[(bytes[0] & 0x0F) as usize];
-    if let Some(key) = shard.lock().ok().and_then(|s| s.get(&bytes).copied()) {
+    if let Some(key) = shard.lock().get(&bytes).copied() {
         return Some(key);
     }
     let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
-    if let Ok(mut shard) = shard.lock() {
-        if shard.len() >= ED25519_SHARD_CAPACITY {
-            shard.clear();
-        }
-        shard.insert(bytes, key);
+    let mut shard = shard.lock();
+    if shard.len() >= ED25519_SHARD_CAPACITY {
+        shard.clear();
     }
+    shard.insert(bytes, key);
     Some(key)
 }
 

@@ -8,24 +8,61 @@
 //! acknowledged, it was not.
 
 use nvm_primitives::sha256;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::{
     fs::{File, OpenOptions},
     io::{self, Read, Write},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 /// Largest record the journal reads back (a transaction is far smaller).
 const MAX_RECORD: usize = 1 << 20;
 
 /// The append-only journal of locally submitted transactions.
+///
+/// One lock guards everything (the file, the counters, who is syncing), so no two paths can
+/// take locks in different orders. The fsync itself runs outside the lock: one appender syncs
+/// on behalf of every record written before it started, the others wait on `synced` for it
+/// (group commit). Compaction keeps the lock for its whole rewrite, so no append runs meanwhile.
 pub struct TxJournal {
     path: PathBuf,
-    /// The open file and how many records it holds.
-    file: Mutex<(File, usize)>,
-    /// Serialises fsyncs; holds the count of records known durable, so one fsync covers every
-    /// append that was written before it started (group commit).
-    synced: Mutex<usize>,
+    state: Mutex<State>,
+    /// Notified whenever a sync ends (appenders waiting for theirs check again).
+    synced: Condvar,
+}
+
+struct State {
+    file: Arc<File>,
+    /// Bytes and records the current file holds.
+    bytes: u64,
+    records: usize,
+    /// Records ever written since the journal was opened: a sequence that compaction does not
+    /// reset, so an appender can tell whether its records are covered.
+    written: u64,
+    /// How far the sequence is known durable.
+    durable: u64,
+    /// An appender is syncing (outside the lock); the others wait for it.
+    syncing: bool,
+    /// Appends and the fsyncs they took (fewer syncs than appends: group commit worked).
+    appends: u64,
+    syncs: u64,
+    /// An fsync failed: what was written since may not be on disk, and a later fsync can report
+    /// success without it (the kernel drops the dirty pages). Nothing is acknowledged until a
+    /// rewrite puts a whole, synced file in place.
+    failed: Option<io::ErrorKind>,
+}
+
+impl State {
+    fn check(&self) -> io::Result<()> {
+        match self.failed {
+            Some(kind) => Err(io::Error::new(
+                kind,
+                "an earlier fsync of the transaction journal failed; waiting for a rewrite",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 fn record(raw: &[u8]) -> Vec<u8> {
@@ -69,22 +106,36 @@ impl TxJournal {
         }
         let records = parse(&bytes);
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let journal = Self {
-            path: path.to_path_buf(),
-            file: Mutex::new((file, records.len())),
-            synced: Mutex::new(records.len()),
+        let state = State {
+            file: Arc::new(file),
+            bytes: 0,
+            records: 0,
+            written: 0,
+            durable: 0,
+            syncing: false,
+            appends: 0,
+            syncs: 0,
+            failed: None,
         };
+        let journal =
+            Self { path: path.to_path_buf(), state: Mutex::new(state), synced: Condvar::new() };
         journal.rewrite(records.iter().map(Vec::as_slice))?;
         Ok((journal, records))
     }
 
     /// How many records the file holds (compaction drops the included ones).
     pub fn len(&self) -> usize {
-        self.file.lock().1
+        self.state.lock().records
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Appends so far and the fsyncs they needed.
+    pub fn sync_counts(&self) -> (u64, u64) {
+        let state = self.state.lock();
+        (state.appends, state.syncs)
     }
 
     /// Appends transactions and returns once they are durable.
@@ -98,18 +149,42 @@ impl TxJournal {
         if count == 0 {
             return Ok(());
         }
-        let (written, file) = {
-            let mut guard = self.file.lock();
-            guard.0.write_all(&bytes)?;
-            guard.1 += count;
-            (guard.1, guard.0.try_clone()?)
-        };
-        let mut synced = self.synced.lock();
-        if *synced < written {
-            // Everything written before this point is covered, including other callers' appends.
-            let covered = self.file.lock().1;
-            file.sync_data()?;
-            *synced = covered;
+        let mut state = self.state.lock();
+        state.check()?;
+        if let Err(e) = (&*state.file).write_all(&bytes) {
+            // A partial record would end the journal at reopening, hiding every later one.
+            let _ = state.file.set_len(state.bytes);
+            return Err(e);
+        }
+        state.bytes += bytes.len() as u64;
+        state.records += count;
+        state.written += count as u64;
+        state.appends += 1;
+        let mine = state.written;
+        self.wait_durable(&mut state, mine)
+    }
+
+    /// Returns once the records up to `mine` in the sequence are durable: synced by this caller
+    /// (covering every record written so far) or by another one, or rewritten by compaction.
+    fn wait_durable(&self, state: &mut MutexGuard<'_, State>, mine: u64) -> io::Result<()> {
+        while state.durable < mine {
+            state.check()?;
+            if state.syncing {
+                self.synced.wait(state);
+                continue;
+            }
+            state.syncing = true;
+            state.syncs += 1;
+            let covers = state.written;
+            let file = state.file.clone();
+            let result = MutexGuard::unlocked(state, || file.sync_data());
+            state.syncing = false;
+            match result {
+                Ok(()) => state.durable = state.durable.max(covers),
+                Err(ref e) => state.failed = Some(e.kind()),
+            }
+            self.synced.notify_all();
+            result?;
         }
         Ok(())
     }
@@ -123,20 +198,23 @@ impl TxJournal {
 
     /// Rewrites the journal with what `pending` returns, given the journal's record count (`None`:
     /// leave it). No append runs meanwhile: one acknowledged while `pending` was computed
-    /// cannot be lost to the rename.
+    /// cannot be lost to the rename. `pending` must return every record appended so far that
+    /// is still needed (the mempool's local transactions: marked before they are appended).
     pub fn compact<R: AsRef<[u8]>>(
         &self,
         pending: impl FnOnce(usize) -> Option<Vec<R>>,
     ) -> io::Result<()> {
-        let mut guard = self.file.lock();
-        let mut synced = self.synced.lock();
-        let Some(raws) = pending(guard.1) else { return Ok(()) };
+        let mut state = self.state.lock();
+        let Some(raws) = pending(state.records) else { return Ok(()) };
         let temp = self.path.with_extension("journal.new");
+        let mut bytes = 0;
         {
             let mut file = File::create(&temp)?;
             let mut buffer = io::BufWriter::new(&mut file);
             for raw in &raws {
-                buffer.write_all(&record(raw.as_ref()))?;
+                let record = record(raw.as_ref());
+                buffer.write_all(&record)?;
+                bytes += record.len() as u64;
             }
             buffer.flush()?;
             drop(buffer);
@@ -146,8 +224,13 @@ impl TxJournal {
         if let Some(dir) = self.path.parent() {
             File::open(dir)?.sync_all()?;
         }
-        *guard = (OpenOptions::new().append(true).open(&self.path)?, raws.len());
-        *synced = raws.len();
+        state.file = Arc::new(OpenOptions::new().append(true).open(&self.path)?);
+        state.bytes = bytes;
+        state.records = raws.len();
+        // Every record written so far is now either in the synced file or no longer needed.
+        state.durable = state.written;
+        state.failed = None;
+        self.synced.notify_all();
         Ok(())
     }
 }
@@ -190,6 +273,89 @@ mod tests {
         bytes.extend(bad);
         bytes.extend(record(b"after"));
         assert_eq!(parse(&bytes), vec![b"kept".to_vec()]);
+    }
+
+    /// Appenders on many threads and a compactor in a loop, for a bounded time, the way the
+    /// node drives the journal (RPC threads append, the commit loop compacts): every append
+    /// returns (no lock cycle, checked by the deadlock detector and a deadline), and every
+    /// acknowledged record still pending is in the file when it is opened again.
+    #[test]
+    fn appenders_racing_a_compactor_neither_block_nor_lose_records() {
+        use std::{
+            collections::BTreeSet,
+            sync::mpsc,
+            time::{Duration, Instant},
+        };
+        assert!(crate::watch_for_deadlocks(), "test builds detect lock cycles");
+        const APPENDERS: u32 = 8;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mempool.journal");
+        let journal = Arc::new(TxJournal::open(&path).unwrap().0);
+        // The mempool's part: a record is marked pending before it is appended, and included
+        // ones leave the pool (compaction may drop them).
+        let pending = Arc::new(Mutex::new(BTreeSet::<Vec<u8>>::new()));
+        let stop_at = Instant::now() + Duration::from_millis(1_500);
+        let (done, finished) = mpsc::channel();
+        for thread in 0..APPENDERS {
+            let (journal, pending, done) = (journal.clone(), pending.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                let mut n = 0u32;
+                while Instant::now() < stop_at {
+                    let batch: Vec<Vec<u8>> = (0..1 + n % 4)
+                        .map(|i| [thread.to_le_bytes(), (n + i).to_le_bytes()].concat())
+                        .collect();
+                    n += 1 + n % 4;
+                    pending.lock().extend(batch.iter().cloned());
+                    journal.append(batch.iter().map(Vec::as_slice)).unwrap();
+                    acknowledged.extend(batch);
+                }
+                done.send(acknowledged).unwrap();
+            });
+        }
+        {
+            let (journal, pending, done) = (journal.clone(), pending.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut compactions = 0u32;
+                while Instant::now() < stop_at {
+                    journal
+                        .compact(|_| {
+                            let mut pending = pending.lock();
+                            // Every other pending record was included in a block meanwhile.
+                            let included: Vec<Vec<u8>> =
+                                pending.iter().step_by(2).cloned().collect();
+                            for raw in &included {
+                                pending.remove(raw);
+                            }
+                            Some(pending.iter().cloned().collect::<Vec<_>>())
+                        })
+                        .unwrap();
+                    compactions += 1;
+                }
+                assert!(compactions > 10, "the compactor ran {compactions} times");
+                done.send(Vec::new()).unwrap();
+            });
+        }
+        drop(done);
+        let mut acknowledged = Vec::new();
+        for _ in 0..=APPENDERS {
+            let records = finished
+                .recv_timeout(Duration::from_secs(20))
+                .expect("an appender or the compactor is stuck (deadlock)");
+            acknowledged.extend(records);
+        }
+        assert!(acknowledged.len() > 1_000, "only {} records appended", acknowledged.len());
+        let (appends, syncs) = journal.sync_counts();
+        assert!(syncs < appends, "group commit: {syncs} fsyncs for {appends} appends");
+        drop(journal);
+        let (_, found) = TxJournal::open(&path).unwrap();
+        let found: BTreeSet<Vec<u8>> = found.into_iter().collect();
+        let pending = pending.lock();
+        for raw in acknowledged.iter().filter(|raw| pending.contains(*raw)) {
+            assert!(found.contains(raw), "acknowledged record {} lost", hex::encode(raw));
+        }
+        let appended: BTreeSet<&Vec<u8>> = acknowledged.iter().collect();
+        assert!(found.iter().all(|raw| appended.contains(raw)), "a record nobody appended");
     }
 
     proptest::proptest! {

@@ -1,6 +1,7 @@
 //! The n-VM node: genesis, mempool, chain application and the benchmark's block pipeline.
 
 mod chain;
+mod deadlock;
 mod genesis;
 mod journal;
 mod mempool;
@@ -9,6 +10,7 @@ mod pipeline;
 pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
+pub use deadlock::watch_for_deadlocks;
 pub use genesis::{
     DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
     GenesisContract, dev_key, mnemonic_addresses,

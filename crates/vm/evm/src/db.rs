@@ -96,7 +96,7 @@ static VIEW_CODE: std::sync::LazyLock<(Bytecode, B256)> = std::sync::LazyLock::n
 /// Contract code by hash, with revm's jump-destination analysis done: code is content-addressed
 /// (its key is its hash), so every transaction and block can share it without invalidation.
 static ANALYSED_CODE: std::sync::LazyLock<
-    std::sync::RwLock<std::collections::HashMap<B256, Bytecode>>,
+    parking_lot::RwLock<std::collections::HashMap<B256, Bytecode>>,
 > = std::sync::LazyLock::new(Default::default);
 /// Most contracts kept analysed; past it the cache starts over.
 const CODE_CACHE_ENTRIES: usize = 4_096;
@@ -148,19 +148,16 @@ impl Database for UnifiedDb<'_, '_> {
         if code_hash == VIEW_CODE.1 {
             return Ok(VIEW_CODE.0.clone());
         }
-        if let Some(code) =
-            ANALYSED_CODE.read().ok().and_then(|cache| cache.get(&code_hash).cloned())
-        {
+        if let Some(code) = ANALYSED_CODE.read().get(&code_hash).cloned() {
             return Ok(code);
         }
         let bytes = self.state.get(&code_key(&code_hash))?.unwrap_or_default();
         let code = Bytecode::new_raw(bytes.into());
-        if let Ok(mut cache) = ANALYSED_CODE.write() {
-            if cache.len() >= CODE_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(code_hash, code.clone());
+        let mut cache = ANALYSED_CODE.write();
+        if cache.len() >= CODE_CACHE_ENTRIES {
+            cache.clear();
         }
+        cache.insert(code_hash, code.clone());
         Ok(code)
     }
 

@@ -81,7 +81,7 @@ pub struct SvmRuntime {
     processor: TransactionBatchProcessor<LinearForks>,
     /// The processor of the block being executed, keyed by its height and time: its sysvars
     /// and builtin cache are set up once per block, not once per transaction.
-    block: std::sync::Mutex<Option<BlockProcessor>>,
+    block: parking_lot::Mutex<Option<BlockProcessor>>,
     /// Held so the program cache's weak reference to it stays valid.
     _forks: Arc<RwLock<LinearForks>>,
     feature_set: FeatureSet,
@@ -336,10 +336,7 @@ impl SvmRuntime {
         block: &BlockEnv,
         callback: &StateCallback<'_, '_, '_>,
     ) -> Result<Arc<TransactionBatchProcessor<LinearForks>>, VmError> {
-        let mut current = self
-            .block
-            .lock()
-            .map_err(|_| VmError::Invalid("the SVM block state is poisoned".into()))?;
+        let mut current = self.block.lock();
         if let Some(b) = current
             .as_ref()
             .filter(|b| (b.height, b.timestamp_ms) == (block.height, block.timestamp_ms))

@@ -1,13 +1,15 @@
 //! Prometheus `/metrics` of a node: the runtime's registry (consensus, p2p and storage metrics
 //! the commonware crates keep) plus the chain's own, under `nvm_`: finalized height, transactions
 //! finalized (its `rate()` is TPS) and the last ten seconds' TPS, time from a block's proposal to
-//! its commit here (finalization latency), the mempool's size, and connected peers.
+//! its commit here (finalization latency), the mempool's size, connected peers, and the time since
+//! the last commit (a stall shows there before anything else does).
 
 use commonware_runtime::{
     Clock, Metrics, Spawner, Supervisor,
     telemetry::metrics::{MetricsExt as _, histogram::Buckets},
     tokio::Context,
 };
+use nvm_consensus::CommitProgress;
 use nvm_node::{Chain, Mempool};
 use std::{
     net::SocketAddr,
@@ -17,14 +19,25 @@ use std::{
 
 const TPS_WINDOW_SECS: usize = 10;
 
-/// The p2p layer keeps one `connected` series per connected peer; `nvm_peers` counts them.
-fn with_peers(mut text: String) -> String {
+/// Gauges computed at scrape time, appended to the registry's text: `nvm_peers` (the p2p layer
+/// keeps one `connected` series per connected peer), and the time since this validator last
+/// committed a block with whether that counts as a stall (read from the commit loop's atomics,
+/// so they answer even when the commit loop is stuck).
+fn with_node_gauges(mut text: String, progress: &CommitProgress, stall_after: Duration) -> String {
     let peers = text.lines().filter(|l| l.starts_with("p2p_tracker_directory_connected{")).count();
+    let since_commit = progress.since_last_commit();
+    let stalled = u8::from(since_commit >= stall_after);
     if let Some(end) = text.rfind("# EOF") {
         text.truncate(end);
     }
     text.push_str(&format!(
-        "# HELP nvm_peers Validators this node is connected to.\n# TYPE nvm_peers gauge\nnvm_peers {peers}\n# EOF\n"
+        "# HELP nvm_peers Validators this node is connected to.\n# TYPE nvm_peers gauge\nnvm_peers {peers}\n\
+         # HELP nvm_seconds_since_last_commit Time since this validator last committed a block.\n\
+         # TYPE nvm_seconds_since_last_commit gauge\nnvm_seconds_since_last_commit {:.3}\n\
+         # HELP nvm_commit_stalled 1 while no block was committed for {:.1} s.\n\
+         # TYPE nvm_commit_stalled gauge\nnvm_commit_stalled {stalled}\n# EOF\n",
+        since_commit.as_secs_f64(),
+        stall_after.as_secs_f64(),
     ));
     text
 }
@@ -35,6 +48,7 @@ pub async fn serve(
     addr: SocketAddr,
     chain: Arc<Chain>,
     mempool: Arc<Mempool>,
+    (progress, stall_after): (Arc<CommitProgress>, Duration),
 ) -> Result<(), String> {
     let height = context.gauge("finalized_height", "Height of the last finalized block");
     let finalized_txs =
@@ -94,7 +108,8 @@ pub async fn serve(
         "/metrics",
         axum::routing::get(move || {
             let registry = registry.clone();
-            async move { with_peers(registry.encode()) }
+            let progress = progress.clone();
+            async move { with_node_gauges(registry.encode(), &progress, stall_after) }
         }),
     );
     let listener = tokio::net::TcpListener::bind(addr)

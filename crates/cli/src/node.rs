@@ -89,6 +89,9 @@ fn lower_admission_priority() {
 /// Opens the chain and the mempool (re-admitting what the journal kept) and runs the node until
 /// Ctrl-C or SIGTERM. `banner` prints what the operator should know once the chain is open.
 pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> {
+    if nvm_node::watch_for_deadlocks() {
+        tracing::info!("lock-cycle detection is on (a test build): a deadlock aborts the node");
+    }
     lower_admission_priority();
     let participants = Set::from_iter_dedup(setup.validators.iter().map(|(k, _)| k.clone()));
     if participants.position(&setup.key.public_key()).is_none() {
@@ -122,6 +125,9 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         let (oracle, channels, transactions) = start_p2p(&context, &setup, participants.len());
         let validators =
             participants.iter().filter_map(|k| k.encode().as_ref().try_into().ok()).collect();
+        let block_time = setup.rules.block_time;
+        let timeouts = Timeouts::for_block_time(block_time);
+        let stall_after = nvm_consensus::stall_threshold(block_time, &timeouts);
         let engine = nvm_consensus::start(
             context.child("consensus"),
             EngineConfig {
@@ -130,7 +136,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 namespace: namespace(setup.genesis.chain_id),
                 chain: chain.clone(),
                 mempool: mempool.clone(),
-                timeouts: Timeouts::for_block_time(setup.rules.block_time),
+                timeouts,
                 rules: setup.rules,
                 partition_prefix: "nvm".into(),
                 blocker: oracle.clone(),
@@ -140,6 +146,13 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             |app| app,
         )
         .await;
+        let pool = mempool.clone();
+        nvm_consensus::watch_for_stalls(
+            engine.progress.clone(),
+            move || pool.try_len(Duration::from_millis(100)),
+            stall_after,
+        )
+        .map_err(|e| format!("cannot start the stall watcher: {e}"))?;
         let node = nvm_rpc::NodeContext {
             chain: chain.clone(),
             mempool: mempool.clone(),
@@ -161,7 +174,8 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
         readmit(&chain, &mempool, journaled);
         if let Some(addr) = setup.metrics_addr {
-            crate::metrics::serve(context.child("nvm"), addr, chain, mempool).await?;
+            let progress = (engine.progress.clone(), stall_after);
+            crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;
         }
         crate::commands::shutdown_signal().await?;
         tracing::info!("shutting down");

@@ -1,7 +1,8 @@
 //! Four real validator processes on 127.0.0.1 (`nvm testnet init`, `nvm node --validator`):
 //! transfers are sent to different validators while one of them is killed with SIGKILL and
 //! restarted; all four converge on the same height and state root, every acknowledged transfer
-//! is included exactly once, and each ecosystem's RPC reports finality as its clients expect.
+//! is included exactly once, and each ecosystem's RPC reports finality as its clients expect;
+//! with two of them down the others report the stall.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
@@ -358,5 +359,34 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
             "metrics: height {height}, {txs} transactions, {peers} peers"
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(value(&metrics(net.validators[0].metrics_port), "nvm_commit_stalled"), 0.0);
+
+    // A stall is never silent: with two of the four gone nothing can be finalized, and the two
+    // left log an error naming what their commit loop waits for; /metrics shows it.
+    net.validators[2].kill_9();
+    net.validators[3].kill_9();
+    let key = &senders[0];
+    submit(&net, 0, &signed(key, id_of(key), ROUNDS, DEV_CHAIN_ID, transfer([1; 32], 1)));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let log = std::fs::read_to_string(&net.validators[0].log).unwrap();
+        let text = metrics(net.validators[0].metrics_port);
+        let stalled = log.lines().find(|l| l.contains("chain stalled"));
+        if let Some(line) = stalled
+            && value(&text, "nvm_commit_stalled") == 1.0
+        {
+            assert!(line.contains("ERROR") && line.contains("transactions pending"), "{line}");
+            assert!(
+                line.contains("waiting for consensus to deliver the finalized block"),
+                "{line}"
+            );
+            assert!(value(&text, "nvm_seconds_since_last_commit") >= 8.0, "{text}");
+            break;
+        }
+        if Instant::now() > deadline {
+            net.fail("no stall reported with two of four validators down");
+        }
+        std::thread::sleep(Duration::from_millis(250));
     }
 }

@@ -156,11 +156,8 @@ impl NvmApplication {
         let gas_limit = self.chain.executor().config.block_gas_limit;
         let base_fee = self.chain.base_fee_after(ancestors)?;
         let state = self.chain.state_after(ancestors)?;
-        let started = std::time::Instant::now();
         let candidates = self.mempool.ready(&state, self.rules.max_block_txs, gas_limit, base_fee);
-        let picked = started.elapsed();
         let proposed = self.chain.propose_after(ancestors, candidates, now_ms)?;
-        tracing::debug!(?picked, ordering = ?proposed.timings.ordering, "block built");
         // What can never become valid leaves the pool; its senders' nonces are checked against
         // committed state, so nothing an unfinalized ancestor includes is dropped.
         let hopeless = proposed.hopeless();
@@ -206,6 +203,7 @@ impl<E: Clock + Send + Sync + 'static> Application<E> for NvmApplication {
                     height = proposed.block.header.height,
                     txs = proposed.block.transactions.len(),
                     took = ?started.elapsed(),
+                    ordering = ?proposed.timings.ordering,
                     execution = ?proposed.timings.execution,
                     state_root = ?proposed.timings.state_root,
                     "proposed"

@@ -2,7 +2,7 @@
 //! is committed (one fsync'd write) and only then acknowledged, so marshal redelivers whatever a
 //! crash interrupted. A height already committed is acknowledged without effect: exactly once.
 
-use crate::{ConsensusBlock, application::Executed};
+use crate::{CommitProgress, CommitStage, ConsensusBlock, application::Executed};
 use commonware_actor::Feedback;
 use commonware_consensus::{Reporter, marshal::Update};
 use commonware_cryptography::Digestible;
@@ -36,22 +36,38 @@ pub struct CommitLoop {
     mempool: Arc<Mempool>,
     executed: Executed,
     updates: mpsc::UnboundedReceiver<Update<ConsensusBlock>>,
+    progress: Arc<CommitProgress>,
 }
 
 impl CommitLoop {
-    pub fn new(chain: Arc<Chain>, mempool: Arc<Mempool>, executed: Executed) -> (Committer, Self) {
+    pub fn new(
+        chain: Arc<Chain>,
+        mempool: Arc<Mempool>,
+        executed: Executed,
+        progress: Arc<CommitProgress>,
+    ) -> (Committer, Self) {
         let (tx, updates) = mpsc::unbounded();
-        (Committer { updates: tx }, Self { chain, mempool, executed, updates })
+        (Committer { updates: tx }, Self { chain, mempool, executed, updates, progress })
+    }
+
+    /// Marks the start of `stage` on the block after the committed head.
+    fn enter_next(&self, stage: CommitStage) {
+        let next = self.chain.head().map_or(0, |head| head.height + 1);
+        self.progress.enter(stage, next);
     }
 
     /// Runs until marshal goes away, or a finalized block cannot be committed: then the
     /// acknowledgement is dropped, which stops marshal rather than letting it run ahead of the
     /// state.
     pub async fn run(mut self) {
+        self.enter_next(CommitStage::AwaitingFinalized);
         while let Some(update) = self.updates.next().await {
             let Update::Block(block, ack) = update else { continue };
             match self.commit(block.inner()) {
-                Ok(()) => ack.acknowledge(),
+                Ok(()) => {
+                    ack.acknowledge();
+                    self.enter_next(CommitStage::AwaitingFinalized);
+                }
                 Err(e) => {
                     tracing::error!(height = block.inner().block().header.height, error = %e,
                         "cannot commit a finalized block; stopping");
@@ -75,18 +91,30 @@ impl CommitLoop {
             }
             return Ok(());
         }
+        let progress = |stage| self.progress.enter(stage, header.height);
         let executed = match self.executed.get(&block.digest().0) {
             Some(executed) => executed,
             // Finalized without passing through this validator's verify (caught up from peers,
             // or executed before a restart): execute it now, on the committed head.
-            None => Arc::new(self.chain.verify_after(&[], block.block())?),
+            // Its transactions are mostly in the pool, their signatures checked on arrival.
+            None => {
+                progress(CommitStage::Executing);
+                Arc::new(
+                    self.chain
+                        .verify_after_known(&[], block.block(), |raw| self.mempool.verified(raw))?,
+                )
+            }
         };
+        progress(CommitStage::Writing);
         let started = std::time::Instant::now();
         let committed = self.chain.commit(&executed)?;
         let commit_time = started.elapsed();
+        self.progress.committed();
         self.executed.prune(committed.height);
         let included: Vec<TxHash> = executed.receipts.iter().map(|r| r.tx_hash).collect();
+        progress(CommitStage::UpdatingMempool);
         self.mempool.on_block(&self.chain.tip_state()?, &included, &[]);
+        progress(CommitStage::CompactingJournal);
         if let Err(e) = self.mempool.compact_journal() {
             tracing::warn!(error = %e, "cannot compact the transaction journal");
         }

@@ -124,6 +124,8 @@ pub struct Engine {
     pub executed: Executed,
     /// The finalization certificates marshal stores.
     pub finalizations: crate::Finalizations,
+    /// Where the commit loop is (see [`crate::watch_for_stalls`]).
+    pub progress: Arc<crate::CommitProgress>,
     pub handles: Vec<Handle<()>>,
 }
 
@@ -270,8 +272,13 @@ where
         .await;
 
     let executed = Executed::default();
-    let (committer, commit_loop) =
-        CommitLoop::new(config.chain.clone(), config.mempool.clone(), executed.clone());
+    let progress = Arc::new(crate::CommitProgress::default());
+    let (committer, commit_loop) = CommitLoop::new(
+        config.chain.clone(),
+        config.mempool.clone(),
+        executed.clone(),
+        progress.clone(),
+    );
     let commit_handle = context.child("committer").dedicated().spawn(|_| commit_loop.run());
     let marshal_handle = marshal.start(committer, buffer, (resolver_rx, resolver));
 
@@ -315,6 +322,7 @@ where
     Engine {
         executed,
         finalizations,
+        progress,
         handles: vec![simplex_handle, marshal_handle, broadcast_handle, commit_handle],
     }
 }

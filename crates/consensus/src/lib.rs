@@ -8,9 +8,11 @@ mod committer;
 mod engine;
 mod finality;
 pub mod gossip;
+mod progress;
 
 pub use application::{BlockRules, Executed, MAX_CLOCK_DRIFT, NvmApplication};
 pub use block::{ConsensusBlock, MAX_BLOCK_BYTES};
 pub use committer::{CommitLoop, Committer};
 pub use engine::{Channels, Engine, EngineConfig, Timeouts, channel, namespace, start};
 pub use finality::{FinalityError, Finalization, Finalizations, Finalized, verify_finalization};
+pub use progress::{CommitProgress, CommitStage, Stall, stall_threshold, watch_for_stalls};

@@ -1,7 +1,8 @@
 //! Four validators under seeded message loss and latency (transactions gossiped between them), a
-//! validator crashed and restarted, and a partition that heals. Safety: no two validators ever commit different blocks at one height.
-//! Liveness: the chain keeps finalizing while at least three validators are connected. A run is a
-//! function of its seed (checked by running one seed twice).
+//! validator crashed and restarted, and a partition that heals. Safety: no two validators ever
+//! commit different blocks at one height. Liveness: the chain keeps finalizing while at least
+//! three validators are connected. A run is a function of its seed (checked by running one seed
+//! twice).
 
 mod common;
 

@@ -77,6 +77,48 @@ impl Inner {
     fn contains(&self, hash: &TxHash) -> bool {
         self.hashes.contains_key(hash) || self.solana_hashes.contains_key(hash)
     }
+
+    /// Every pending transaction.
+    fn all(&self) -> impl Iterator<Item = &Pooled> {
+        self.by_sender.values().flat_map(|queue| queue.values()).chain(self.solana.values())
+    }
+
+    fn pooled(&self, hash: &TxHash) -> Option<&Pooled> {
+        if let Some(arrival) = self.solana_hashes.get(hash) {
+            return self.solana.get(arrival);
+        }
+        let (sender, nonce) = self.hashes.get(hash)?;
+        self.by_sender.get(sender)?.get(nonce)
+    }
+
+    fn pooled_mut(&mut self, hash: &TxHash) -> Option<&mut Pooled> {
+        if let Some(arrival) = self.solana_hashes.get(hash) {
+            return self.solana.get_mut(arrival);
+        }
+        let (sender, nonce) = self.hashes.get(hash)?;
+        self.by_sender.get_mut(sender)?.get_mut(nonce)
+    }
+
+    /// The pending transaction with exactly these bytes.
+    fn exact(&self, raw: &[u8]) -> Option<&Pooled> {
+        let hash = self.by_raw.get(&sha256(raw))?;
+        self.pooled(hash).filter(|p| p.tx.raw() == raw)
+    }
+
+    /// A new entry: the next arrival, findable by its exact bytes.
+    fn entry(
+        &mut self,
+        tx: VerifiedTx,
+        sender: IdCom,
+        cost: u128,
+        gas: u64,
+        fee_cap: u128,
+    ) -> Pooled {
+        self.arrivals += 1;
+        let raw_key = sha256(tx.raw());
+        self.by_raw.insert(raw_key, tx.hash());
+        Pooled { tx, sender, cost, gas, fee_cap, arrival: self.arrivals, raw_key, local: false }
+    }
 }
 
 /// Called with each transaction a client submitted to this node (its block encoding): how a
@@ -132,13 +174,7 @@ impl Mempool {
         let mut inner = self.inner.lock();
         for raw in raws {
             let Some(&hash) = inner.by_raw.get(&sha256(raw)) else { continue };
-            if let Some(&arrival) = inner.solana_hashes.get(&hash) {
-                if let Some(p) = inner.solana.get_mut(&arrival) {
-                    p.local = true;
-                }
-            } else if let Some(&(sender, nonce)) = inner.hashes.get(&hash)
-                && let Some(p) = inner.by_sender.get_mut(&sender).and_then(|q| q.get_mut(&nonce))
-            {
+            if let Some(p) = inner.pooled_mut(&hash) {
                 p.local = true;
             }
         }
@@ -151,14 +187,7 @@ impl Mempool {
         // The journal's lock is taken first (appends wait), then the pool's.
         journal.compact(|records| {
             let inner = self.inner.lock();
-            let local = || {
-                inner
-                    .by_sender
-                    .values()
-                    .flat_map(|queue| queue.values())
-                    .chain(inner.solana.values())
-                    .filter(|p| p.local)
-            };
+            let local = || inner.all().filter(|p| p.local);
             let pending = local().count();
             (records > 2 * pending + JOURNAL_SLACK)
                 .then(|| local().map(|p| p.tx.raw().to_vec()).collect::<Vec<_>>())
@@ -189,22 +218,21 @@ impl Mempool {
         self.inner.lock().contains(hash)
     }
 
+    /// [`Mempool::len`] for a watcher that must not hang on a held lock: `None` when the pool's
+    /// lock is not free within `wait`.
+    pub fn try_len(&self, wait: std::time::Duration) -> Option<usize> {
+        self.inner.try_lock_for(wait).map(|inner| inner.len())
+    }
+
     /// A pending transaction by hash.
     pub fn get(&self, hash: &TxHash) -> Option<VerifiedTx> {
-        let inner = self.inner.lock();
-        if let Some(arrival) = inner.solana_hashes.get(hash) {
-            return inner.solana.get(arrival).map(|p| p.tx.clone());
-        }
-        let (sender, nonce) = inner.hashes.get(hash)?;
-        inner.by_sender.get(sender)?.get(nonce).map(|p| p.tx.clone())
+        self.inner.lock().pooled(hash).map(|p| p.tx.clone())
     }
 
     /// The pending transaction with exactly these bytes, verified when it was admitted: a
     /// validator checking a proposal need not verify its signature again.
     pub fn verified(&self, raw: &[u8]) -> Option<VerifiedTx> {
-        let key = sha256(raw);
-        let hash = *self.inner.lock().by_raw.get(&key)?;
-        self.get(&hash).filter(|tx| tx.raw() == raw)
+        self.inner.lock().exact(raw).map(|p| p.tx.clone())
     }
 
     /// Next nonce of `sender` counting its pending transactions (what wallets ask for).
@@ -230,23 +258,14 @@ impl Mempool {
         raws: Vec<Vec<u8>>,
     ) -> Vec<Result<TxHash, AdmissionError>> {
         // What the pool already holds (announced again by a peer) is not verified again.
-        let known: Vec<Option<TxHash>> =
-            raws.iter().map(|raw| self.verified(raw).map(|tx| tx.hash())).collect();
-        let fresh: Vec<Vec<u8>> = raws
+        VerifiedTx::verify_many_known(raws, |raw| self.verified(raw))
             .into_iter()
-            .zip(&known)
-            .filter(|(_, known)| known.is_none())
-            .map(|(raw, _)| raw)
-            .collect();
-        let mut verified = VerifiedTx::verify_many(fresh).into_iter();
-        known
-            .into_iter()
-            .map(|known| match known {
-                Some(hash) => Err(AdmissionError::AlreadyKnown(hash)),
-                None => match verified.next() {
-                    Some(tx) => self.admit(executor, state, next, tx?),
-                    None => Err(AdmissionError::Full(self.capacity)),
-                },
+            .map(|verified| {
+                let tx = verified?;
+                if self.contains(&tx.hash()) {
+                    return Err(AdmissionError::AlreadyKnown(tx.hash()));
+                }
+                self.admit(executor, state, next, tx)
             })
             .collect()
     }
@@ -261,13 +280,7 @@ impl Mempool {
     /// missed is announced again by the node that first acknowledged it).
     pub fn waiting_since(&self, mark: u64, limit: usize) -> Vec<Vec<u8>> {
         let inner = self.inner.lock();
-        let mut old: Vec<&Pooled> = inner
-            .by_sender
-            .values()
-            .flat_map(|queue| queue.values())
-            .chain(inner.solana.values())
-            .filter(|p| p.local && p.arrival <= mark)
-            .collect();
+        let mut old: Vec<&Pooled> = inner.all().filter(|p| p.local && p.arrival <= mark).collect();
         old.sort_by_key(|p| p.arrival);
         old.into_iter().take(limit).map(|p| p.tx.raw().to_vec()).collect()
     }
@@ -314,12 +327,8 @@ impl Mempool {
         if needed > available {
             return Err(AdmissionError::InsufficientFunds { needed, available });
         }
-        inner.arrivals += 1;
-        let arrival = inner.arrivals;
         let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
-        let raw_key = sha256(tx.raw());
-        inner.by_raw.insert(raw_key, hash);
-        let pooled = Pooled { tx, sender, cost, gas, fee_cap, arrival, raw_key, local: false };
+        let pooled = inner.entry(tx, sender, cost, gas, fee_cap);
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
         Ok(hash)
@@ -340,12 +349,8 @@ impl Mempool {
         if inner.len() >= self.capacity {
             return Err(AdmissionError::Full(self.capacity));
         }
-        inner.arrivals += 1;
-        let arrival = inner.arrivals;
-        let raw_key = sha256(tx.raw());
-        inner.by_raw.insert(raw_key, hash);
-        let pooled =
-            Pooled { tx, sender, cost, gas: 0, fee_cap: u128::MAX, arrival, raw_key, local: false };
+        let pooled = inner.entry(tx, sender, cost, 0, u128::MAX);
+        let arrival = pooled.arrival;
         inner.solana.insert(arrival, pooled);
         inner.solana_hashes.insert(hash, arrival);
         Ok(hash)

@@ -46,6 +46,26 @@ impl Rpc {
     pub fn call(&self, method: &str, params: Vec<Value>) -> Value {
         self.try_call(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
     }
+
+    /// One JSON-RPC batch (one HTTP request): each call's result, or its error code and message.
+    pub fn batch(&self, calls: Vec<(&str, Vec<Value>)>) -> Vec<Result<Value, (i32, String)>> {
+        let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
+        for (method, params) in calls {
+            let mut array = ArrayParams::new();
+            for p in params {
+                array.insert(p).unwrap();
+            }
+            batch.insert(method, array).unwrap();
+        }
+        let response = self
+            .rt
+            .block_on(self.client.batch_request::<Value>(batch))
+            .unwrap_or_else(|e| panic!("batch: {e}"));
+        response
+            .into_iter()
+            .map(|entry| entry.map_err(|e| (e.code(), e.message().to_string())))
+            .collect()
+    }
 }
 
 pub struct Node {
@@ -81,8 +101,15 @@ impl Node {
         Self::start_with_solana(dir, port, 0, block_time_ms)
     }
 
-    /// A node with its Solana RPC on `solana_port` (pub-sub on the next port).
+    /// A node with its Solana RPC on `solana_port` (pub-sub on the next port). Its log goes to
+    /// `node.log` in `dir` (appended to across restarts).
     pub fn start_with_solana(dir: &Path, port: u16, solana_port: u16, block_time_ms: u64) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("node.log"))
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_nvm"))
             .args(["node", "--dev", "--data-dir"])
             .arg(dir)
@@ -95,7 +122,7 @@ impl Node {
                 &block_time_ms.to_string(),
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start nvm node");
         let node = Self { child, rpc: Rpc::new(&format!("http://127.0.0.1:{port}")) };

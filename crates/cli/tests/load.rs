@@ -1,0 +1,273 @@
+//! A real `nvm node --dev` under the load users put on it: several senders at once, each
+//! pushing JSON-RPC batches of signed transactions as fast as the node takes them (Ethereum
+//! ERC-20 `transfer`s and value transfers, native transfers), one batch in flight per sender,
+//! for a bounded time. The chain must keep committing the whole time — its height advances in
+//! every two-second window — and every transaction the node acknowledged must end in a block.
+//! (Found this way: a lock-order deadlock between journal appends and journal compaction that
+//! stopped the chain for good after ~30 blocks.)
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy_sol_types::{SolCall, sol};
+use common::{Node, Rpc, dev_id, free_port, hex0x, signed, transfer};
+use nvm_node::{DEV_CHAIN_ID, DEV_MNEMONIC, dev_key};
+use serde_json::{Value, json};
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+sol! {
+    function transfer(address to, uint256 value) returns (bool);
+}
+
+/// How long the senders push.
+const LOAD_FOR: Duration = Duration::from_secs(20);
+/// Transactions per JSON-RPC batch.
+const BATCH: u64 = 100;
+/// The window in which the height must advance.
+const WINDOW: Duration = Duration::from_secs(2);
+const BLOCK_TIME_MS: u64 = 200;
+/// JSON-RPC error codes: the pool holds these bytes already; the pool (or the sender's share of
+/// it) is full.
+const ALREADY_KNOWN: i32 = -32008;
+const MEMPOOL_FULL: i32 = -32009;
+
+/// What one sender sends.
+#[derive(Clone, Copy)]
+enum Load {
+    /// `transfer` on the native token's ERC-20 view (gas limit 60,000), EIP-1559.
+    Erc20(u32),
+    /// Plain value transfers, EIP-1559.
+    Ether(u32),
+    /// Native transfers signed by the dev key.
+    Native,
+}
+
+/// Which receipt method answers for a transaction of this load.
+fn receipt_method(load: Load) -> &'static str {
+    match load {
+        Load::Native => "nvm_getTransactionReceipt",
+        _ => "eth_getTransactionReceipt",
+    }
+}
+
+fn mnemonic_signer(index: u32) -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase(DEV_MNEMONIC)
+        .index(index)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// The send call of transaction `nonce` of this sender.
+fn send_call(load: Load, signer: Option<&PrivateKeySigner>, nonce: u64) -> (&'static str, Value) {
+    let erc20_view = Address::from(nvm_ledger::erc20_view_address(&nvm_ledger::NATIVE_MINT));
+    let recipient = Address::from([0x77; 20]);
+    let (to, value, input, gas_limit) = match load {
+        Load::Native => {
+            let tx = signed(&dev_key(), dev_id(), nonce, DEV_CHAIN_ID, transfer([9; 32], 1));
+            return ("nvm_sendTransaction", json!(hex0x(&tx.encode())));
+        }
+        Load::Erc20(_) => (
+            erc20_view,
+            U256::ZERO,
+            transferCall { to: recipient, value: U256::from(1) }.abi_encode(),
+            60_000,
+        ),
+        Load::Ether(_) => (recipient, U256::from(1), Vec::new(), 21_000),
+    };
+    let tx = TxEip1559 {
+        chain_id: DEV_CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 100 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(to),
+        value,
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    let signature = signer.unwrap().sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    ("eth_sendRawTransaction", json!(hex0x(&raw)))
+}
+
+/// Sends batch after batch until `stop`; returns the hashes the node acknowledged. A rejected
+/// transaction (its sender's queue or the pool full) is sent again, from its nonce, in the next
+/// batch; what the pool already holds comes back as known and counts once.
+fn push(url: &str, load: Load, stop: &AtomicBool) -> (Load, HashSet<String>, u64) {
+    let rpc = Rpc::new(url);
+    let signer = match load {
+        Load::Erc20(i) | Load::Ether(i) => Some(mnemonic_signer(i)),
+        Load::Native => None,
+    };
+    let mut acknowledged = HashSet::new();
+    let (mut next, mut rejected) = (0u64, 0u64);
+    while !stop.load(Ordering::Relaxed) {
+        let calls: Vec<(&str, Vec<Value>)> = (next..next + BATCH)
+            .map(|nonce| {
+                let (method, raw) = send_call(load, signer.as_ref(), nonce);
+                (method, vec![raw])
+            })
+            .collect();
+        let mut first_rejected = None;
+        for (nonce, result) in (next..).zip(rpc.batch(calls)) {
+            match result {
+                Ok(hash) => {
+                    acknowledged.insert(hash.as_str().unwrap().to_string());
+                }
+                Err((ALREADY_KNOWN, _)) => {}
+                Err((code, message)) => {
+                    assert!(
+                        code == MEMPOOL_FULL || message.contains("too far ahead"),
+                        "nonce {nonce} refused for a reason other than load: {code} {message}"
+                    );
+                    rejected += 1;
+                    first_rejected.get_or_insert(nonce);
+                }
+            }
+        }
+        match first_rejected {
+            Some(nonce) => {
+                next = nonce;
+                std::thread::sleep(Duration::from_millis(BLOCK_TIME_MS / 2));
+            }
+            None => next += BATCH,
+        }
+    }
+    (load, acknowledged, rejected)
+}
+
+#[test]
+fn the_chain_keeps_committing_under_batched_load_from_many_senders() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = Node::start(dir.path(), port, BLOCK_TIME_MS);
+    let url = format!("http://127.0.0.1:{port}");
+    let loads = [
+        Load::Erc20(0),
+        Load::Erc20(1),
+        Load::Erc20(2),
+        Load::Ether(3),
+        Load::Ether(4),
+        Load::Native,
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = loads
+        .iter()
+        .map(|&load| {
+            let (url, stop) = (url.clone(), stop.clone());
+            std::thread::spawn(move || push(&url, load, &stop))
+        })
+        .collect();
+
+    // The height, sampled while the load runs.
+    let log = || std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
+    let height = || match node.try_call("nvm_chainInfo", vec![]) {
+        Ok(info) => info["height"].as_u64().unwrap(),
+        Err(e) => panic!("the node stopped answering ({e}); log tail:\n{}", tail(&log(), 60)),
+    };
+    let started = Instant::now();
+    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    while started.elapsed() < LOAD_FOR {
+        samples.push((started.elapsed(), height()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let results: Vec<_> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+    let final_sample = (started.elapsed(), height());
+    samples.push(final_sample);
+    for (i, &(at, height)) in samples.iter().enumerate() {
+        let Some(&(later, after)) = samples[i..].iter().find(|(t, _)| *t >= at + WINDOW) else {
+            break;
+        };
+        assert!(
+            after > height,
+            "no block committed between {at:.1?} and {later:.1?} of the load (height {height}); \
+             samples {samples:?}\nnode log tail:\n{}",
+            tail(&log(), 40)
+        );
+    }
+
+    // Every acknowledged transaction is in a block once the pool drains.
+    let total: usize = results.iter().map(|(_, acked, _)| acked.len()).sum();
+    let rejected: u64 = results.iter().map(|(_, _, rejected)| rejected).sum();
+    println!(
+        "{total} transactions acknowledged ({rejected} refused as over a limit and sent again) \
+         in {LOAD_FOR:?}; height {}",
+        final_sample.1
+    );
+    assert!(total > 5_000, "only {total} transactions acknowledged: the load did not saturate");
+    // Blocks are read as they come (their transaction hashes are what the RPC acknowledged).
+    let rpc = Rpc::new(&url);
+    let mut included: HashSet<String> = HashSet::new();
+    let mut scanned = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let head = height();
+        let blocks: Vec<(&str, Vec<Value>)> =
+            (scanned + 1..=head).map(|h| ("nvm_getBlock", vec![json!(h.to_string())])).collect();
+        for chunk in blocks.chunks(100) {
+            for block in rpc.batch(chunk.to_vec()) {
+                let block = block.unwrap();
+                for tx in block["transactions"].as_array().unwrap() {
+                    assert!(included.insert(tx.as_str().unwrap().to_string()), "{tx} twice");
+                }
+            }
+        }
+        scanned = head;
+        let missing = results
+            .iter()
+            .flat_map(|(_, acked, _)| acked)
+            .filter(|hash| !included.contains(*hash))
+            .count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} acknowledged transactions never included; log tail:\n{}",
+            tail(&log(), 40)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // And they ran: a hundred of each sender's transactions succeeded.
+    for (load, acknowledged, _) in &results {
+        let sample: Vec<&String> = acknowledged.iter().take(100).collect();
+        for (hash, receipt) in sample.iter().zip(receipts(&rpc, receipt_method(*load), &sample)) {
+            let status = &receipt["status"];
+            assert!(status == "0x1" || status == "success", "transaction {hash} failed: {receipt}");
+        }
+    }
+    drop(node);
+}
+
+/// Receipts of `hashes`, 500 to a JSON-RPC batch.
+fn receipts(rpc: &Rpc, method: &str, hashes: &[&String]) -> Vec<Value> {
+    hashes
+        .chunks(500)
+        .flat_map(|chunk| {
+            rpc.batch(chunk.iter().map(|h| (method, vec![json!(h)])).collect())
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|e| panic!("{method}: {e:?}")))
+        })
+        .collect()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

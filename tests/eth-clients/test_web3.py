@@ -22,6 +22,17 @@ sender = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/1")
 receiver = Account.from_mnemonic(MNEMONIC, account_path="m/44'/60'/0'/0/3")
 
 
+def expect(condition, detail):
+    """A check that fails explicitly (a bare `assert` vanishes under `python -O`)."""
+    if not condition:
+        raise AssertionError(f"check failed: {detail}")
+
+
+def expect_eq(actual, expected):
+    if actual != expected:
+        raise AssertionError(f"expected {expected!r}, got {actual!r}")
+
+
 def ledger_balance(address):
     return int(w3.provider.make_request("nvm_getBalance", [address])["result"]["balance"])
 
@@ -47,55 +58,57 @@ def deploy(name, *args):
     artifact = ARTIFACTS[name]
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     receipt = send_legacy(factory.constructor(*args).build_transaction({"from": sender.address}))
-    assert receipt.status == 1, receipt
-    assert receipt.type == 0, receipt
+    expect(receipt.status == 1, receipt)
+    expect(receipt.type == 0, receipt)
     return w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"]), receipt
 
 
 def test_chain_facts():
-    assert w3.eth.chain_id == 31337
-    assert w3.net.version == "31337"
-    assert w3.eth.get_block("latest").baseFeePerGas > 0
-    assert w3.eth.get_balance(sender.address) == ledger_balance(sender.address)
+    expect_eq(w3.eth.chain_id, 31337)
+    expect_eq(w3.net.version, "31337")
+    expect(w3.eth.get_block("latest").baseFeePerGas > 0, "a base fee in the latest block")
+    expect_eq(w3.eth.get_balance(sender.address), ledger_balance(sender.address))
 
 
 def test_legacy_value_transfer():
     before, to_before = w3.eth.get_balance(sender.address), w3.eth.get_balance(receiver.address)
     receipt = send_legacy({"to": receiver.address, "value": Web3.to_wei(2, "ether"), "gas": 21000})
-    assert receipt.status == 1 and receipt.gasUsed == 21000
+    expect_eq(receipt.status, 1)
+    expect_eq(receipt.gasUsed, 21000)
     tx = w3.eth.get_transaction(receipt.transactionHash)
-    assert tx["from"] == sender.address and tx["type"] == 0
+    expect_eq(tx["from"], sender.address)
+    expect_eq(tx["type"], 0)
     fee = receipt.gasUsed * receipt.effectiveGasPrice
-    assert w3.eth.get_balance(sender.address) == before - Web3.to_wei(2, "ether") - fee
-    assert ledger_balance(receiver.address) == to_before + Web3.to_wei(2, "ether")
+    expect_eq(w3.eth.get_balance(sender.address), before - Web3.to_wei(2, "ether") - fee)
+    expect_eq(ledger_balance(receiver.address), to_before + Web3.to_wei(2, "ether"))
 
 
 def test_deploy_and_call_contracts():
     token, deployment = deploy("Token", "Legacy", "LGC", 10**24)
-    assert w3.eth.get_code(token.address) != b""
-    assert token.functions.symbol().call() == "LGC"
-    assert token.functions.balanceOf(sender.address).call() == 10**24
+    expect(w3.eth.get_code(token.address) != b"", "code at the token's address")
+    expect_eq(token.functions.symbol().call(), "LGC")
+    expect_eq(token.functions.balanceOf(sender.address).call(), 10**24)
 
     receipt = send_legacy(token.functions.transfer(receiver.address, 777).build_transaction({"from": sender.address}))
     (event,) = token.events.Transfer().process_receipt(receipt)
-    assert (event.args["from"], event.args.to, event.args.value) == (sender.address, receiver.address, 777)
+    expect_eq((event.args["from"], event.args.to, event.args.value), (sender.address, receiver.address, 777))
 
     vault, _ = deploy("Vault", token.address)
     send_legacy(token.functions.approve(vault.address, 300).build_transaction({"from": sender.address}))
     deposited = send_legacy(vault.functions.deposit(300).build_transaction({"from": sender.address}))
-    assert deposited.status == 1
-    assert vault.functions.deposited(sender.address).call() == 300
-    assert token.functions.balanceOf(vault.address).call() == 300
+    expect_eq(deposited.status, 1)
+    expect_eq(vault.functions.deposited(sender.address).call(), 300)
+    expect_eq(token.functions.balanceOf(vault.address).call(), 300)
 
     logs = token.events.Transfer().get_logs(from_block=deployment.blockNumber)
-    assert [log.args.value for log in logs] == [10**24, 777, 300]
+    expect_eq([log.args.value for log in logs], [10**24, 777, 300])
 
     try:
         token.functions.transfer(receiver.address, 10**30).call({"from": sender.address})
         raise AssertionError("the call should revert")
     except ContractCustomError as e:
         selector = Web3.keccak(text="InsufficientBalance(uint256,uint256)")[:4].hex()
-        assert selector in str(e.data), e.data
+        expect(selector in str(e.data), e.data)
 
 
 def test_vault_pulls_a_ledger_token():
@@ -104,18 +117,20 @@ def test_vault_pulls_a_ledger_token():
     # SPEC §3: the view answers at SHA-256("erc20-addr:" ‖ mint)[12..32].
     view = Web3.to_checksum_address(hashlib.sha256(b"erc20-addr:" + bytes.fromhex(mint.removeprefix("0x"))).digest()[12:])
     gold = w3.eth.contract(address=view, abi=ARTIFACTS["Token"]["abi"])
-    assert gold.functions.symbol().call() == "GLD"
-    assert gold.functions.balanceOf(sender.address).call() == 50_000000
+    expect_eq(gold.functions.symbol().call(), "GLD")
+    expect_eq(gold.functions.balanceOf(sender.address).call(), 50_000000)
     vault, _ = deploy("Vault", view)
     approval = send_legacy(gold.functions.approve(vault.address, 10_000000).build_transaction({"from": sender.address}))
-    assert approval.status == 1 and approval.type == 0
+    expect_eq(approval.status, 1)
+    expect_eq(approval.type, 0)
     (event,) = gold.events.Approval().process_receipt(approval)
-    assert (event.args.owner, event.args.spender, event.args.value) == (sender.address, vault.address, 10_000000)
-    assert send_legacy(vault.functions.deposit(10_000000).build_transaction({"from": sender.address})).status == 1
+    expect_eq((event.args.owner, event.args.spender, event.args.value), (sender.address, vault.address, 10_000000))
+    expect_eq(send_legacy(vault.functions.deposit(10_000000).build_transaction({"from": sender.address})).status, 1)
     def ledger(address):
         return int(w3.provider.make_request("nvm_getBalance", [address, mint])["result"]["balance"])
-    assert ledger(vault.address) == 10_000000
-    assert ledger(sender.address) == 40_000000 == gold.functions.balanceOf(sender.address).call()
+    expect_eq(ledger(vault.address), 10_000000)
+    expect_eq(ledger(sender.address), 40_000000)
+    expect_eq(gold.functions.balanceOf(sender.address).call(), 40_000000)
 
 
 def main():

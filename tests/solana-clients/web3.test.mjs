@@ -263,8 +263,13 @@ test("deploy the SPL Memo build through the upgradeable loader and invoke it", a
   const data = await connection.getAccountInfo(programData);
   assert.ok(data.data.length >= 45 + elf.length);
 
-  // The program runs one block later (Solana's deployment visibility delay).
-  await new Promise((r) => setTimeout(r, 500));
+  // The program runs from the next block on (Solana's deployment visibility delay): wait for a
+  // slot past the one the deployment landed in, at most 10 s.
+  const deployedBy = await connection.getSlot();
+  for (let i = 0; (await connection.getSlot()) <= deployedBy; i++) {
+    assert.ok(i < 200, `no block after slot ${deployedBy} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const memo = (text, signer = payer) =>
     new Transaction().add(
       new TransactionInstruction({

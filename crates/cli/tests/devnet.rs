@@ -90,27 +90,76 @@ fn kill_9_mid_load_loses_no_committed_block() {
     }
 }
 
+/// What bad input must leave as it was: the dev identity's nonce and balance.
+fn dev_state(node: &Node) -> (u64, u128) {
+    let dev = hex0x(&dev_id());
+    let nonce = node.call("nvm_getNonce", vec![json!(dev)]).as_u64().unwrap();
+    let balance =
+        node.call("nvm_getBalance", vec![json!(dev)])["balance"].as_str().unwrap().parse();
+    (nonce, balance.unwrap())
+}
+
+fn height(node: &Node) -> u64 {
+    node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap()
+}
+
+/// Lets three more blocks pass and checks that no block after `since` took a transaction: the
+/// chain moves on, and what was refused never reaches it (each block still writes its own
+/// entry of the recent-blockhash window, so the state root moves with the height).
+fn empty_blocks_after(node: &Node, since: u64) {
+    let now = height(node);
+    node.wait_for_height(now + 3);
+    for h in since + 1..=now + 3 {
+        let block = node.call("nvm_getBlock", vec![json!(h.to_string())]);
+        assert_eq!(block["transactions"], json!([]), "block {h} took a transaction");
+    }
+}
+
+/// An EIP-1559 transaction from the dev mnemonic's first account with `gas_limit`.
+fn ethereum_tx(nonce: u64, gas_limit: u64) -> Vec<u8> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+    let signer =
+        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
+    let tx = TxEip1559 {
+        chain_id: DEV_CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 100 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
+        max_priority_fee_per_gas: 1,
+        to: alloy_primitives::TxKind::Call(alloy_primitives::Address::from([7; 20])),
+        value: alloy_primitives::U256::from(1),
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+    TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+}
+
 #[test]
 fn bad_input_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // No block is produced during this test (one block per hour; block 1, a block time after
-    // genesis, comes at once), so the root must not move.
-    let node = Node::start(dir.path(), free_port(), 3_600_000);
+    // Blocks every 100 ms: bad input must change nothing while the chain keeps going.
+    let node = Node::start(dir.path(), free_port(), 100);
     node.wait_for_height(1);
-    let before = node.call("nvm_chainInfo", vec![]);
-    let dev = hex0x(&dev_id());
-    let balance_before = node.call("nvm_getBalance", vec![json!(dev)]);
+    let start = height(&node);
+    let before = dev_state(&node);
     let key = dev_key();
     let send = |tx: Vec<u8>| node.error_code("nvm_sendTransaction", vec![json!(hex0x(&tx))]);
+    let dev_tx = |nonce: u64, to: u8, amount: u128| {
+        signed(&key, dev_id(), nonce, DEV_CHAIN_ID, transfer([to; 32], amount))
+    };
 
-    let good = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], 1)).encode();
+    let good = dev_tx(0, 1, 1).encode();
     // Malformed envelopes.
     assert_eq!(send(vec![1, 2, 3]).0, -32001);
     assert_eq!(send([good.clone(), vec![0]].concat()).0, -32001, "trailing bytes");
     assert_eq!(send(vec![0u8; 70_000]).0, -32001, "oversize");
     assert_eq!(node.error_code("nvm_sendTransaction", vec![json!("0xzz")]).0, -32602);
     // Bad signature: flip one signature byte.
-    let mut forged = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], 1));
+    let mut forged = dev_tx(0, 1, 1);
     forged.credential.signature[5] ^= 1;
     assert_eq!(send(forged.encode()).0, -32002);
     // Someone else's key claiming the dev identity.
@@ -132,46 +181,84 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     assert_eq!(code, -32005);
     assert!(message.contains("malformed body for EVM opcode 0x10"), "{message}");
     // Overdraft.
-    let (code, message) =
-        send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([1; 32], u128::MAX / 2)).encode());
+    let (code, message) = send(dev_tx(0, 1, u128::MAX / 2).encode());
     assert_eq!(code, -32004, "{message}");
-    // Replays: the same transaction twice, then another with the same nonce.
-    node.call("nvm_sendTransaction", vec![json!(hex0x(&good))]);
-    assert_eq!(send(good).0, -32008, "already known");
-    assert_eq!(
-        send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer([2; 32], 1)).encode()).0,
-        -32003
-    );
+    // An Ethereum transaction below its intrinsic gas.
+    let raw = hex0x(&ethereum_tx(0, 20_000));
+    let (code, message) = node.error_code("eth_sendRawTransaction", vec![json!(raw)]);
+    assert_eq!(code, -32011, "{message}");
+    assert!(message.contains("intrinsic gas too low"), "{message}");
+    // A nonce too far ahead of the next one (0).
+    let (code, message) = send(dev_tx(1_025, 1, 1).encode());
+    assert_eq!(code, -32003, "{message}");
+    assert!(message.contains("too far ahead"), "{message}");
+    // Already known: a transaction waiting behind a nonce gap, sent again.
+    let waiting = dev_tx(1, 2, 2).encode();
+    node.call("nvm_sendTransaction", vec![json!(hex0x(&waiting))]);
+    assert_eq!(send(waiting).0, -32008, "already known");
+    empty_blocks_after(&node, start);
+    assert_eq!(dev_state(&node), before, "bad input changed the state");
+    assert_eq!(node.call("nvm_chainInfo", vec![])["pendingTransactions"], 1);
+
+    // The good transaction closes the gap: both run, and only they change the state.
+    let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&good))]);
+    wait_for_receipt(&node, &hash);
+    // (The dev identity proposes the blocks: the fees it pays come back to it.)
+    assert_eq!(dev_state(&node), (2, before.1 - 3));
+    // Replays: the included transaction again, and another with its nonce.
+    assert_eq!(send(good).0, -32003, "replay of an included transaction");
+    assert_eq!(send(dev_tx(1, 3, 1).encode()).0, -32003);
 
     // A batch: each envelope gets its own verdict, a bad one does not sink the others.
     let batch = node.call(
         "nvm_sendRawTransactions",
-        vec![json!([
-            hex0x(&signed(&key, dev_id(), 1, DEV_CHAIN_ID, transfer([1; 32], 1)).encode()),
-            hex0x(&forged.encode()),
-            hex0x(&[1, 2, 3]),
-        ])],
+        vec![json!([hex0x(&dev_tx(2, 1, 1).encode()), hex0x(&forged.encode()), hex0x(&[1, 2, 3])])],
     );
     assert!(batch[0]["hash"].is_string(), "{batch}");
     assert_eq!(batch[1]["error"]["code"], -32002);
     assert_eq!(batch[2]["error"]["code"], -32001);
     assert_eq!(node.error_code("nvm_sendRawTransactions", vec![json!([])]).0, -32602);
+    wait_for_receipt(&node, &batch[0]["hash"]);
 
-    // Only the good transactions are pending; nothing was committed; state is as it was.
-    let after = node.call("nvm_chainInfo", vec![]);
-    assert_eq!(after["stateRoot"], before["stateRoot"]);
-    assert_eq!(after["height"], before["height"]);
-    assert_eq!(after["pendingTransactions"], 2);
-    assert_eq!(node.call("nvm_getBalance", vec![json!(dev)]), balance_before);
+    // A full queue: 1,024 transactions wait behind a gap at nonce 3, and the 1,025th is refused.
+    let queued: Vec<Value> =
+        (4..4 + 1_024).map(|n| json!(hex0x(&dev_tx(n, 4, 1).encode()))).collect();
+    let results = node.call("nvm_sendRawTransactions", vec![json!(queued)]);
+    assert!(results.as_array().unwrap().iter().all(|r| r["hash"].is_string()), "{results}");
+    let (full, queued_at) = (dev_state(&node), height(&node));
+    let (code, message) = send(dev_tx(3, 4, 1).encode());
+    assert_eq!(code, -32009, "{message}");
+    empty_blocks_after(&node, queued_at);
+    assert_eq!(dev_state(&node), full, "a refused transaction changed the state");
+    assert_eq!(node.call("nvm_chainInfo", vec![])["pendingTransactions"], 1_024);
+
     // Lookups of what does not exist are null, and bad addresses are parameter errors.
     assert!(node.call("nvm_getTransactionReceipt", vec![json!(hex0x(&[9; 32]))]).is_null());
     assert!(node.call("nvm_getBlock", vec![json!("999999")]).is_null());
     assert_eq!(node.error_code("nvm_getBalance", vec![json!("0x1234")]).0, -32602);
     assert_eq!(node.error_code("nvm_getProof", vec![json!([])]).0, -32602);
     assert_eq!(node.error_code("nvm_getProof", vec![json!(["0x12"])]).0, -32602);
-    let proof = node.call("nvm_getProof", vec![json!([balance_before["balanceKey"]])]);
-    assert_eq!(proof["stateRoot"], before["stateRoot"]);
+    let dev = hex0x(&dev_id());
+    let balance_key = node.call("nvm_getBalance", vec![json!(dev)])["balanceKey"].clone();
+    let proof = node.call("nvm_getProof", vec![json!([balance_key])]);
+    let at = proof["height"].as_u64().unwrap().to_string();
+    let block = node.call("nvm_getBlock", vec![json!(at)]);
+    assert_eq!(proof["stateRoot"], block["stateRoot"], "proven against its block's root");
     assert!(proof["proofs"][0]["value"].is_string());
+}
+
+/// Waits (at most 20 s) for the receipt of `hash`, which must be a success.
+fn wait_for_receipt(node: &Node, hash: &Value) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
+        if !receipt.is_null() {
+            assert_eq!(receipt["status"], "success", "{receipt}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "{hash} not included within 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

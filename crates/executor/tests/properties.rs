@@ -9,11 +9,12 @@ use common::*;
 use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
 use nvm_identity::{VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{IdCom, SchemeId, VmKind};
+use nvm_primitives::{IdCom, SchemeId, TxStatus, VmKind};
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_native::NativeOp;
 use proptest::prelude::*;
+use std::collections::HashSet;
 
 /// A random step: who sends what. Nonces are tracked so most transactions are valid, but some
 /// replay or skip a nonce on purpose.
@@ -85,8 +86,22 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// A step's transaction with what the isolation property needs to know of it.
+struct Built {
+    tx: VerifiedTx,
+    /// The identity whose key really signed it (for a forgery, not the sender it claims).
+    signer: IdCom,
+    /// The allowance it grants if it succeeds: (mint, owner, spender).
+    approval: Option<([u8; 32], IdCom, IdCom)>,
+}
+
 /// Turns steps into signed transactions, tracking nonces.
 fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
+    build_all(steps, actors).0.into_iter().map(|b| b.tx).collect()
+}
+
+/// [`build`], with each transaction's real signer and approval, and every mint the steps use.
+fn build_all(steps: &[Step], actors: &[Actor]) -> (Vec<Built>, Vec<[u8; 32]>) {
     let mut nonces = [0u64; ACTORS];
     let mut tokens: Vec<[u8; 32]> = vec![NATIVE_MINT];
     let mut out = Vec::new();
@@ -96,6 +111,19 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
         n
     };
     for s in steps {
+        let signer = match s {
+            Step::NewcomerJoins => newcomer().id,
+            Step::Forged { signer, .. } => actors[*signer].id,
+            Step::Transfer { from, .. }
+            | Step::TransferToStranger { from, .. }
+            | Step::CreateToken { from }
+            | Step::Mint { from, .. }
+            | Step::Approve { from, .. }
+            | Step::TransferFrom { from, .. }
+            | Step::Burn { from, .. }
+            | Step::PayNewcomer { from, .. } => actors[*from].id,
+        };
+        let mut approval = None;
         let tx = match s.clone() {
             Step::Transfer { from, to, vm, amount, nonce_skew } => {
                 let mint = tokens[amount as usize % tokens.len()];
@@ -140,6 +168,7 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
             }
             Step::Approve { from, to, amount } => {
                 let mint = tokens[from % tokens.len()];
+                approval = Some((mint, actors[from].id, actors[to].id));
                 let n = next(from, &mut nonces);
                 let spender = derive_address(VmKind::Tvm, &actors[to].id);
                 sign(
@@ -195,9 +224,9 @@ fn build(steps: &[Step], actors: &[Actor]) -> Vec<VerifiedTx> {
                 )
             }
         };
-        out.push(tx);
+        out.push(Built { tx, signer, approval });
     }
-    out
+    (out, tokens)
 }
 
 /// Everyone who can hold value in these tests.
@@ -215,8 +244,13 @@ fn native_total(state: &MemoryState, ids: &[IdCom]) -> u128 {
     ids.iter().map(|id| Ledger::balance(&mut view, &NATIVE_MINT, id).unwrap()).sum()
 }
 
+/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), .. ProptestConfig::default() })]
 
     /// The parallel scheduler gives exactly the serial result: receipts, rejections, writes.
     #[test]
@@ -256,32 +290,41 @@ proptest! {
         prop_assert_eq!(native_total(&state, &ids), before);
     }
 
-    /// A transaction authorised by one identity never lowers another identity's balance unless
-    /// that identity approved it (identity isolation).
+    /// A transaction never lowers the balance, in any token, of an identity other than the
+    /// one whose key really signed it, unless that identity's approval of the signer for that
+    /// token succeeded earlier (identity isolation). Forgeries claim their victim as sender, so
+    /// the check is against the key, not the claim.
     #[test]
     fn only_the_signer_or_an_approver_is_debited(steps in proptest::collection::vec(step(), 1..40)) {
         let actors: Vec<_> = (0..ACTORS).map(actor).collect();
         let mut state = genesis(&actors);
         let ids = holders(&actors);
         let exec = executor();
-        let mut approvals: Vec<(IdCom, IdCom)> = Vec::new();
-        for (i, tx) in build(&steps, &actors).into_iter().enumerate() {
-            let before: Vec<u128> = {
-                let mut v = TxOverlay::new(&state);
-                ids.iter().map(|id| Ledger::balance(&mut v, &NATIVE_MINT, id).unwrap()).collect()
-            };
-            let sender = tx.native().unwrap().body.sender;
-            if let Step::Approve { from, to, .. } = &steps[i] {
-                approvals.push((actors[*from].id, actors[*to].id));
-            }
-            let outcome = exec.execute_block(&state, &BlockEnv { height: i as u64, ..env() }, vec![tx], ExecutionMode::Serial).unwrap();
+        let (built, tokens) = build_all(&steps, &actors);
+        let balances = |state: &MemoryState| -> Vec<([u8; 32], IdCom, u128)> {
+            let mut view = TxOverlay::new(state);
+            tokens.iter().flat_map(|mint| ids.iter().map(move |id| (*mint, *id)))
+                .map(|(mint, id)| (mint, id, Ledger::balance(&mut view, &mint, &id).unwrap()))
+                .collect()
+        };
+        let mut approvals: HashSet<([u8; 32], IdCom, IdCom)> = HashSet::new();
+        for (i, b) in built.into_iter().enumerate() {
+            let before = balances(&state);
+            let env = BlockEnv { height: i as u64, ..env() };
+            let outcome = exec.execute_block(&state, &env, vec![b.tx], ExecutionMode::Serial).unwrap();
+            let succeeded = outcome.included.first().is_some_and(|inc| inc.receipt.status == TxStatus::Success);
             state.apply(&outcome.writes);
-            let mut v = TxOverlay::new(&state);
-            for (id, old) in ids.iter().zip(before) {
-                let now = Ledger::balance(&mut v, &NATIVE_MINT, id).unwrap();
-                if now < old && *id != sender {
-                    prop_assert!(approvals.contains(&(*id, sender)), "identity debited without approval");
+            for ((mint, id, old), (_, _, now)) in before.into_iter().zip(balances(&state)) {
+                if now < old && id != b.signer {
+                    prop_assert!(
+                        approvals.contains(&(mint, id, b.signer)),
+                        "step {} ({:?}): {} debited in mint {} without approving the signer",
+                        i, steps[i], hex::encode(id), hex::encode(mint)
+                    );
                 }
+            }
+            if succeeded && let Some(approval) = b.approval {
+                approvals.insert(approval);
             }
         }
     }

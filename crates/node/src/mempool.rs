@@ -152,6 +152,7 @@ impl Mempool {
     /// Makes a client's admitted transactions durable (when the pool keeps a journal) before
     /// they are acknowledged.
     pub fn record_local(&self, raws: &[&[u8]]) -> std::io::Result<()> {
+        // Marked first: a compaction that runs while the append is under way keeps them.
         self.mark_local(raws);
         match &self.journal {
             Some(journal) => journal.append(raws.iter().copied()),

@@ -77,8 +77,13 @@ fn commits_survive_reopen_and_roots_track_content() {
     assert_eq!(store.head().unwrap().unwrap(), head);
 }
 
+/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(16), .. ProptestConfig::default() })]
     /// The root depends only on the final contents, not on how they were split into blocks.
     #[test]
     fn root_is_a_function_of_contents(entries in proptest::collection::btree_map(any::<[u8; 32]>(), proptest::collection::vec(any::<u8>(), 1..8), 1..20), split in 0usize..20) {

@@ -397,8 +397,13 @@ impl Harness {
     }
 }
 
+/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(32), .. ProptestConfig::default() })]
 
     #[test]
     fn nvm_evm_matches_plain_revm(steps in proptest::collection::vec(step(), 1..30)) {
@@ -425,7 +430,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(64), .. ProptestConfig::default() })]
 
     /// Signed EIP-1559 transactions, some under the base fee or overdrawn (invalid on both
     /// sides), paying gas: outcomes, gas and every balance — the coinbase's too — agree.

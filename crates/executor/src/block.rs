@@ -67,6 +67,9 @@ pub struct BlockOutcome {
     pub gas_used: u64,
     /// True when the parallel run saw an undeclared access and the block was re-run serially.
     pub fell_back_to_serial: bool,
+    /// The most transactions one batch of the parallel run held (0 when the block ran
+    /// serially): how much parallelism the schedule found.
+    pub widest_batch: usize,
 }
 
 /// What running one transaction gave.
@@ -528,8 +531,9 @@ impl Executor {
             ExecutionMode::Serial => None,
         };
         let txs: Vec<VerifiedTx> = declared.into_iter().map(|(tx, _)| tx).collect();
-        if let Some((block, runs)) = parallel {
-            return self.finish(block, env, txs, runs);
+        if let Some((block, runs, widest_batch)) = parallel {
+            let outcome = self.finish(block, env, txs, runs)?;
+            return Ok(BlockOutcome { widest_batch, ..outcome });
         }
         let mut outcome = self.execute_serial(base, env, txs)?;
         outcome.fell_back_to_serial = mode == ExecutionMode::Parallel;
@@ -556,17 +560,19 @@ impl Executor {
         self.finish(block, env, txs, runs)
     }
 
-    /// Runs conflict-free batches on rayon, returning the block's state and each transaction's
-    /// run. `None` when a transaction accessed a key it did not declare: the schedule may then
-    /// be wrong, and the caller re-executes serially.
+    /// Runs conflict-free batches on rayon, returning the block's state, each transaction's
+    /// run and the widest batch. `None` when a transaction accessed a key it did not declare:
+    /// the schedule may then be wrong, and the caller re-executes serially.
+    #[allow(clippy::type_complexity)]
     fn execute_parallel<'a>(
         &self,
         base: &'a dyn StateReader,
         env: &BlockEnv,
         declared: &[(VerifiedTx, AccessSet)],
-    ) -> Result<Option<(BlockState<'a>, Vec<TxRun>)>, StateError> {
+    ) -> Result<Option<(BlockState<'a>, Vec<TxRun>, usize)>, StateError> {
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();
         let batches = schedule_batches(&access);
+        let widest = batches.iter().map(Vec::len).max().unwrap_or(0);
         let mut block = BlockState::new(base);
         let mut runs: Vec<Option<TxRun>> = (0..declared.len()).map(|_| None).collect();
         // Only exclusive (EVM) transactions use gas, and they run alone: the count is serial.
@@ -603,7 +609,7 @@ impl Executor {
             .into_iter()
             .map(|r| r.unwrap_or(TxRun::Invalid(TxError::InvalidPayload("not scheduled".into()))))
             .collect();
-        Ok(Some((block, runs)))
+        Ok(Some((block, runs, widest)))
     }
 
     fn finish(

@@ -44,11 +44,9 @@ fn run(state: &mut MemoryState, height: u64, txs: Vec<VerifiedTx>) -> BlockOutco
     let serial =
         executor().execute_block(&*state, &env, txs.clone(), ExecutionMode::Serial).unwrap();
     let parallel = executor().execute_block(&*state, &env, txs, ExecutionMode::Parallel).unwrap();
-    assert_eq!(
-        serial,
-        BlockOutcome { fell_back_to_serial: false, ..parallel },
-        "parallel != serial"
-    );
+    // EVM transactions declare what they touch coarsely enough never to need the fallback.
+    assert!(!parallel.fell_back_to_serial, "the parallel run fell back to serial");
+    assert_eq!(serial, BlockOutcome { widest_batch: 0, ..parallel }, "parallel != serial");
     state.apply(&serial.writes);
     serial
 }

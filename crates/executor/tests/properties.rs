@@ -381,3 +381,122 @@ fn independent_transfers_run_in_parallel_batches() {
     assert!(!outcome.fell_back_to_serial);
     assert_eq!(outcome.included.len(), ACTORS);
 }
+
+/// Identities in a wide block: enough that most transactions have a sender of their own.
+const WIDE_ACTORS: usize = 40;
+/// Ethereum accounts (legacy identities) sending value in a wide block.
+const ETH_SENDERS: usize = 4;
+/// The batch size from which the executor hands a batch to its thread pool.
+const POOL_BATCH: usize = 4;
+
+/// A step of a workload with no join-and-pay (every access is declared): native transfers to
+/// any VM's address of another identity, and Ethereum value transfers (exclusive in the block).
+#[derive(Clone, Debug)]
+enum WideStep {
+    Native { from: usize, to: usize, vm: usize, amount: u128 },
+    Ethereum { from: usize, to: usize, amount: u128 },
+}
+
+fn wide_step() -> impl Strategy<Value = WideStep> {
+    prop_oneof![
+        9 => (0..WIDE_ACTORS, 0..WIDE_ACTORS, 0usize..5, 1u128..3_000)
+            .prop_map(|(from, to, vm, amount)| WideStep::Native { from, to, vm, amount }),
+        1 => (0..ETH_SENDERS, 0..WIDE_ACTORS, 1u128..1_000_000)
+            .prop_map(|(from, to, amount)| WideStep::Ethereum { from, to, amount }),
+    ]
+}
+
+fn eth_signer(i: usize) -> alloy_signer_local::PrivateKeySigner {
+    alloy_signer_local::PrivateKeySigner::from_bytes(&[i as u8 + 1; 32].into()).unwrap()
+}
+
+/// The genesis of a wide block (its Ethereum senders funded, the supply what is held) and the
+/// steps' transactions in arrival order.
+fn wide_block(steps: &[WideStep]) -> (MemoryState, Vec<VerifiedTx>) {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    const ETH_FUNDS: u128 = 1_000_000_000_000_000_000;
+    let actors: Vec<_> = (0..WIDE_ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let mut overlay = TxOverlay::new(&state);
+    let legacy = |i| legacy_id_com(&VmAddress::Evm(eth_signer(i).address().into_array())).unwrap();
+    for i in 0..ETH_SENDERS {
+        Ledger::credit(&mut overlay, &NATIVE_MINT, &legacy(i), ETH_FUNDS).unwrap();
+    }
+    let mut info = Ledger::token(&mut overlay, &NATIVE_MINT).unwrap().unwrap();
+    info.supply = START * (WIDE_ACTORS as u128 + 1) + ETH_SENDERS as u128 * ETH_FUNDS;
+    nvm_state_api::StateAccessExt::set_encoded(
+        &mut overlay,
+        nvm_ledger::token_key(&NATIVE_MINT),
+        &info,
+    );
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let (mut native_nonces, mut eth_nonces) = ([0u64; WIDE_ACTORS], [0u64; ETH_SENDERS]);
+    let txs = steps
+        .iter()
+        .map(|step| match *step {
+            WideStep::Native { from, to, vm, amount } => {
+                let nonce = native_nonces[from];
+                native_nonces[from] += 1;
+                let to = derive_address(VmKind::ALL[vm], &actors[to].id);
+                let op = NativeOp::Transfer { mint: NATIVE_MINT, to, amount };
+                sign(&actors[from], actors[from].id, nonce, &op)
+            }
+            WideStep::Ethereum { from, to, amount } => {
+                let nonce = eth_nonces[from];
+                eth_nonces[from] += 1;
+                let VmAddress::Evm(to) = derive_address(VmKind::Evm, &actors[to].id) else {
+                    unreachable!("an EVM address")
+                };
+                let tx = TxEip1559 {
+                    chain_id: CHAIN,
+                    nonce,
+                    gas_limit: 21_000,
+                    max_fee_per_gas: 2 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
+                    max_priority_fee_per_gas: 1,
+                    to: alloy_primitives::TxKind::Call(to.into()),
+                    value: alloy_primitives::U256::from(amount),
+                    access_list: Default::default(),
+                    input: Default::default(),
+                };
+                let signature = eth_signer(from).sign_hash_sync(&tx.signature_hash()).unwrap();
+                let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+                VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
+            }
+        })
+        .collect();
+    (state, txs)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(24), .. ProptestConfig::default() })]
+
+    /// A workload with every access declared and many independent senders really runs in
+    /// parallel — no fallback to serial, batches wide enough for the thread pool — and gives
+    /// the serial result; and the lane order the block uses gives the same state as arrival
+    /// order (transfers commute while none fails, and each sender keeps its nonce order).
+    #[test]
+    fn wide_workloads_run_in_parallel_and_match_serial(steps in proptest::collection::vec(wide_step(), 60..160)) {
+        let (state, txs) = wide_block(&steps);
+        let exec = executor();
+        let ordered: Vec<VerifiedTx> =
+            exec.order_for_block(&state, &env(), txs.clone()).into_iter().map(|(tx, _)| tx).collect();
+        let serial = exec.execute_block(&state, &env(), ordered.clone(), ExecutionMode::Serial).unwrap();
+        let parallel = exec.execute_block(&state, &env(), ordered, ExecutionMode::Parallel).unwrap();
+        prop_assert!(!parallel.fell_back_to_serial, "a declared workload fell back to serial");
+        prop_assert!(
+            parallel.widest_batch >= POOL_BATCH,
+            "the widest batch held {} transactions", parallel.widest_batch
+        );
+        prop_assert!(serial.rejected.is_empty(), "{:?}", serial.rejected);
+        prop_assert_eq!(&serial.included, &parallel.included);
+        prop_assert_eq!(&serial.writes, &parallel.writes);
+        prop_assert_eq!(serial.fees, parallel.fees);
+        let arrival = exec.execute_block(&state, &env(), txs, ExecutionMode::Serial).unwrap();
+        prop_assert!(arrival.included.iter().all(|inc| inc.receipt.status == TxStatus::Success));
+        prop_assert_eq!(&arrival.writes, &serial.writes);
+    }
+}

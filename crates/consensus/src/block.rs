@@ -42,6 +42,11 @@ impl ConsensusBlock {
         }
         let block: Block = borsh::from_slice(bytes)
             .map_err(|_| CodecError::Invalid("ConsensusBlock", "not a borsh-encoded block"))?;
+        if !block.transactions_match_header() {
+            // The digest is the header's hash: other transactions under the same header would
+            // pass for the finalized block and then fail to execute.
+            return Err(CodecError::Invalid("ConsensusBlock", "transactions differ from tx_root"));
+        }
         let block = Self::new(block);
         if block.encoded != bytes {
             return Err(CodecError::Invalid("ConsensusBlock", "non-canonical encoding"));
@@ -124,7 +129,7 @@ mod tests {
             parent_hash: [height as u8; 32],
             timestamp_ms: 1_000 * height,
             proposer: [1; 32],
-            tx_root: [2; 32],
+            tx_root: nvm_primitives::tx_root(transactions.iter().map(Vec::as_slice)),
             receipts_root: [3; 32],
             state_root: [4; 32],
             gas_used: 0,
@@ -155,6 +160,21 @@ mod tests {
         let mut huge = bytes;
         huge[..4].copy_from_slice(&(MAX_BLOCK_BYTES as u32 + 1).to_be_bytes());
         assert!(matches!(ConsensusBlock::decode(huge), Err(CodecError::InvalidLength(_))));
+    }
+
+    /// A peer cannot pass other transactions off under a header: the digest (the header's
+    /// hash) would match the finalized block, and the block would then fail to execute.
+    #[test]
+    fn transactions_other_than_the_headers_are_refused() {
+        let honest = block(3, vec![vec![1, 2, 3], vec![4]]);
+        let mut swapped = honest.block().clone();
+        swapped.transactions[0][2] ^= 1;
+        let bytes = borsh::to_vec(&swapped).unwrap();
+        assert!(matches!(ConsensusBlock::from_borsh(&bytes), Err(CodecError::Invalid(_, _))));
+        swapped.transactions.pop();
+        let fewer = borsh::to_vec(&swapped).unwrap();
+        assert!(ConsensusBlock::from_borsh(&fewer).is_err());
+        assert!(ConsensusBlock::from_borsh(&borsh::to_vec(honest.block()).unwrap()).is_ok());
     }
 
     proptest! {

@@ -14,7 +14,7 @@ use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey, sha256::
 use commonware_runtime::{Runner, deterministic};
 use nvm_consensus::{BlockRules, ConsensusBlock, NvmApplication};
 use nvm_node::test_utils::dev_transfer;
-use nvm_primitives::Transaction;
+use nvm_primitives::{Transaction, tx_root};
 use std::{
     sync::{
         Arc,
@@ -31,18 +31,23 @@ struct Byzantine {
 }
 
 impl Byzantine {
+    /// Each kind of fault is made as a careful adversary would: the header still commits to the
+    /// transactions it carries, so only the defence the fault is aimed at can refuse it.
     fn corrupt(&self, mut block: nvm_primitives::Block) -> Option<nvm_primitives::Block> {
         let first = Transaction::decode(block.transactions.first()?).ok()?;
         match self.proposals.fetch_add(1, Ordering::Relaxed) % 3 {
             0 => block.header.state_root[0] ^= 1,
             1 => {
-                let mut forged =
-                    Transaction::decode(&dev_transfer(first.body.nonce, [9; 32], 5)).ok()?;
+                // The block's first transaction with its signature broken: the same body, so the
+                // same hash, nonce and execution (state and receipts roots stay right): only the
+                // signature check can refuse it.
+                let mut forged = first;
                 forged.credential.signature[0] ^= 1;
-                block.transactions.push(forged.encode());
+                block.transactions[0] = forged.encode();
             }
             _ => block.transactions.push(dev_transfer(first.body.nonce, [9; 32], 5)),
         }
+        block.header.tx_root = tx_root(block.transactions.iter().map(Vec::as_slice));
         Some(block)
     }
 }

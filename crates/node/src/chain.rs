@@ -380,7 +380,6 @@ impl Chain {
         let prepared = self.store.prepare_state(&writes, env.height, &parent_trees)?;
         let state_root = started.elapsed();
         let receipts: Vec<Receipt> = outcome.included.iter().map(|i| i.receipt.clone()).collect();
-        let tx_hashes: Vec<[u8; 32]> = outcome.included.iter().map(|i| i.tx.hash()).collect();
         let receipt_hashes: Vec<[u8; 32]> = receipts.iter().map(|r| sha256(&r.encode())).collect();
         let header = BlockHeader {
             chain_id: env.chain_id,
@@ -388,7 +387,7 @@ impl Chain {
             parent_hash: parent.hash,
             timestamp_ms: env.timestamp_ms,
             proposer: env.proposer,
-            tx_root: list_commitment(&tx_hashes),
+            tx_root: nvm_primitives::tx_root(outcome.included.iter().map(|i| i.tx.raw())),
             receipts_root: list_commitment(&receipt_hashes),
             state_root: prepared.root,
             gas_used: outcome.gas_used,

@@ -12,7 +12,8 @@ pub struct BlockHeader {
     pub timestamp_ms: u64,
     /// The identity credited with the block's fees.
     pub proposer: IdCom,
-    /// `SHA-256` of the concatenated transaction hashes, in block order.
+    /// [`tx_root`] of the block's transactions: it commits to their exact bytes, signatures
+    /// included, so a block's digest (this header's hash) pins every byte a peer may serve.
     pub tx_root: [u8; 32],
     /// `SHA-256` of the concatenated encoded receipts, in block order.
     pub receipts_root: [u8; 32],
@@ -69,6 +70,14 @@ pub fn block_tx_hash(raw: &[u8]) -> Option<TxHash> {
 pub struct Block {
     pub header: BlockHeader,
     pub transactions: Vec<Vec<u8>>,
+}
+
+impl Block {
+    /// Whether the transactions are the ones the header commits to (the bytes a block received
+    /// from a peer must have before anything else is done with it).
+    pub fn transactions_match_header(&self) -> bool {
+        tx_root(self.transactions.iter().map(Vec::as_slice)) == self.header.tx_root
+    }
 }
 
 /// How an included transaction ended. Invalid transactions are never included; a failed one was
@@ -135,7 +144,15 @@ impl Receipt {
     }
 }
 
-/// `SHA-256` over the concatenation of 32-byte items (transaction hashes, receipt hashes).
+/// The header's commitment to a block's transactions: [`list_commitment`] of the `SHA-256` of
+/// each one's exact bytes. (A transaction's hash is not enough: a native transaction's hash
+/// covers its body, not its signature.)
+pub fn tx_root<'a>(raws: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let digests: Vec<[u8; 32]> = raws.into_iter().map(crate::sha256).collect();
+    list_commitment(&digests)
+}
+
+/// `SHA-256` over the concatenation of 32-byte items (transaction digests, receipt hashes).
 pub fn list_commitment<'a>(items: impl IntoIterator<Item = &'a [u8; 32]>) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();

@@ -9,7 +9,7 @@ pub mod vm;
 pub use alloy_primitives::{Address, B256};
 pub use block::{
     Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, SOLANA_TX_TAG, SvmMeta, TokenBalance,
-    TxStatus, block_tx_hash, list_commitment,
+    TxStatus, block_tx_hash, list_commitment, tx_root,
 };
 pub use hash::{IdCom, Mint, StateKey, sha256, sha256_parts};
 pub use tx::{

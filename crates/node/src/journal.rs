@@ -179,12 +179,18 @@ impl TxJournal {
             let file = state.file.clone();
             let result = MutexGuard::unlocked(state, || file.sync_data());
             state.syncing = false;
+            // A compaction meanwhile rewrote and synced everything written before it.
+            let superseded = !Arc::ptr_eq(&file, &state.file);
             match result {
                 Ok(()) => state.durable = state.durable.max(covers),
-                Err(ref e) => state.failed = Some(e.kind()),
+                Err(_) if superseded => {}
+                Err(e) => {
+                    state.failed = Some(e.kind());
+                    self.synced.notify_all();
+                    return Err(e);
+                }
             }
             self.synced.notify_all();
-            result?;
         }
         Ok(())
     }

@@ -172,7 +172,13 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         println!("JSON-RPC listening on http://{rpc}");
         println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
         nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
-        readmit(&chain, &mempool, journaled);
+        match chain.readmit(&mempool, journaled) {
+            Ok((0, 0)) => {}
+            Ok((journaled, admitted)) => {
+                tracing::info!(journaled, admitted, "re-admitted journaled transactions")
+            }
+            Err(e) => tracing::error!(error = %e, "cannot re-admit journaled transactions"),
+        }
         if let Some(addr) = setup.metrics_addr {
             let progress = (engine.progress.clone(), stall_after);
             crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;
@@ -245,32 +251,5 @@ impl nvm_rpc::FinalityProofs for MarshalFinality {
 
     fn validators(&self) -> Vec<[u8; 32]> {
         self.validators.clone()
-    }
-}
-
-/// Transactions the journal kept from before a restart go back into the pool and to the other
-/// validators; the journal keeps only those still valid (the rest were included meanwhile).
-fn readmit(chain: &Chain, mempool: &Mempool, journaled: Vec<Vec<u8>>) {
-    if journaled.is_empty() {
-        return;
-    }
-    let results = match chain.submit_from_peer(mempool, journaled.clone()) {
-        Ok(results) => results,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot re-admit journaled transactions");
-            return;
-        }
-    };
-    let admitted = nvm_node::admitted(&journaled, &results);
-    tracing::info!(
-        journaled = journaled.len(),
-        admitted = admitted.len(),
-        "re-admitted journaled transactions"
-    );
-    if let Err(e) = mempool.reset_journal(&admitted) {
-        tracing::warn!(error = %e, "cannot rewrite the transaction journal");
-    }
-    for raw in admitted {
-        mempool.announce(raw);
     }
 }

@@ -90,7 +90,7 @@ fn invalid_proposals_are_rejected_and_the_network_moves_on() {
         let net = Net::new(&context, 4, 7, rules).await;
         let txs: Vec<Vec<u8>> = (0..150).map(|n| dev_transfer(n, [7; 32], 1)).collect();
         for v in &net.validators {
-            v.chain.submit(&v.mempool, txs.clone()).expect("submitted");
+            v.chain().submit(&v.mempool(), txs.clone()).expect("submitted");
         }
         let proposals = Arc::new(AtomicUsize::new(0));
         let counter = proposals.clone();
@@ -107,7 +107,7 @@ fn invalid_proposals_are_rejected_and_the_network_moves_on() {
         );
         let height = net.validators[1].height();
         for h in 1..=height {
-            let block = net.validators[1].chain.store().block(h).expect("read").expect("block");
+            let block = net.validators[1].chain().store().block(h).expect("read").expect("block");
             assert_ne!(
                 block.header.proposer,
                 Validator::proposer(0),

@@ -306,6 +306,28 @@ impl Chain {
         Ok(())
     }
 
+    /// Transactions a journal kept from before a restart go back into `mempool` and to the
+    /// other validators; the journal keeps only those still valid (the rest were included
+    /// meanwhile). Returns how many were journaled and how many re-admitted.
+    pub fn readmit(
+        &self,
+        mempool: &crate::Mempool,
+        journaled: Vec<Vec<u8>>,
+    ) -> ChainResult<(usize, usize)> {
+        if journaled.is_empty() {
+            return Ok((0, 0));
+        }
+        let results = self.submit_from_peer(mempool, journaled.clone())?;
+        let admitted = crate::admitted(&journaled, &results);
+        mempool
+            .reset_journal(&admitted)
+            .map_err(|e| StoreError::Db(format!("cannot rewrite the transaction journal: {e}")))?;
+        for raw in &admitted {
+            mempool.announce(raw);
+        }
+        Ok((journaled.len(), admitted.len()))
+    }
+
     /// [`Chain::submit`] of transactions another validator gossiped: admitted, not announced
     /// again.
     pub fn submit_from_peer(

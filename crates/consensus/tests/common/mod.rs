@@ -1,5 +1,6 @@
 //! A simulated network of n-VM validators on commonware's deterministic runtime: each validator
-//! has its own chain on disk and its own consensus stack; links carry seeded latency and loss.
+//! has its own chain and transaction journal on disk and its own consensus stack; links carry
+//! seeded latency and loss. A crashed validator is reopened from its disk, as a node restarts.
 
 #![allow(dead_code)]
 
@@ -10,24 +11,75 @@ use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
 use nvm_consensus::{
     BlockRules, Channels, EngineConfig, NvmApplication, Timeouts, channel, namespace, start,
 };
-use nvm_node::{Chain, Genesis, Mempool};
-use std::{sync::Arc, time::Duration};
+use nvm_node::{Chain, Genesis, Mempool, TxJournal};
+use parking_lot::Mutex;
+use std::{path::Path, sync::Arc, time::Duration};
 
 pub type PublicKey = commonware_cryptography::ed25519::PublicKey;
 pub type Context = deterministic::Context;
 const QUOTA: Quota = Quota::per_second(NZU32!(1_000_000));
 
+/// What a validator holds in memory: thrown away by a crash, opened again from disk.
+struct Opened {
+    chain: Arc<Chain>,
+    mempool: Arc<Mempool>,
+    /// Transactions its journal kept, re-admitted once its gossip runs again.
+    journaled: Vec<Vec<u8>>,
+}
+
 pub struct Validator {
     pub key: PrivateKey,
-    pub chain: Arc<Chain>,
-    pub mempool: Arc<Mempool>,
+    index: usize,
+    /// `None` only while a crashed validator is being reopened.
+    opened: Mutex<Option<Opened>>,
     pub rules: BlockRules,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Validator {
+    fn open(dir: &Path, index: usize) -> Opened {
+        let chain = Chain::open(dir, &Genesis::dev(), Self::proposer(index)).expect("chain opens");
+        let (journal, journaled) =
+            TxJournal::open(&dir.join("mempool.journal")).expect("journal opens");
+        let mempool = Arc::new(Mempool::with_journal(100_000, journal));
+        Opened { chain: Arc::new(chain), mempool, journaled }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Opened) -> T) -> T {
+        f(self.opened.lock().as_mut().expect("the validator is open"))
+    }
+
+    pub fn chain(&self) -> Arc<Chain> {
+        self.with(|o| o.chain.clone())
+    }
+
+    pub fn mempool(&self) -> Arc<Mempool> {
+        self.with(|o| o.mempool.clone())
+    }
+
     pub fn height(&self) -> u64 {
-        self.chain.head().expect("head").height
+        self.chain().head().expect("head").height
+    }
+
+    /// After a crash (its tasks aborted): waits until nothing of the old run holds the chain
+    /// or the pool, then opens both again from disk (redb refuses a second open of one file).
+    pub async fn reopen(&self, context: &Context) {
+        let deadline = context.current() + Duration::from_secs(10);
+        loop {
+            {
+                let mut opened = self.opened.lock();
+                let unused = opened.as_ref().is_some_and(|o| {
+                    Arc::strong_count(&o.chain) == 1 && Arc::strong_count(&o.mempool) == 1
+                });
+                if unused {
+                    drop(opened.take());
+                    *opened = Some(Self::open(self.dir.path(), self.index));
+                    return;
+                }
+            }
+            assert!(context.current() < deadline, "the crashed validator's tasks still run");
+            context.sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The identity this validator proposes as (its blocks' `proposer`).
@@ -48,19 +100,16 @@ pub struct Net {
 impl Net {
     /// `n` validators on the dev genesis, all linked.
     pub async fn new(context: &Context, n: usize, seed: u64, rules: BlockRules) -> Self {
-        let genesis = Genesis::dev();
         let keys: Vec<PrivateKey> =
             (0..n as u64).map(|i| PrivateKey::from_seed(1000 + i)).collect();
         let participants = Set::from_iter_dedup(keys.iter().map(|k| k.public_key()));
         let validators = keys
             .into_iter()
             .enumerate()
-            .map(|(i, key)| {
+            .map(|(index, key)| {
                 let dir = tempfile::tempdir().expect("tempdir");
-                let chain =
-                    Chain::open(dir.path(), &genesis, Validator::proposer(i)).expect("chain opens");
-                let mempool = Arc::new(Mempool::new(100_000));
-                Validator { key, chain: Arc::new(chain), mempool, rules: rules.clone(), _dir: dir }
+                let opened = Mutex::new(Some(Validator::open(dir.path(), index)));
+                Validator { key, index, opened, rules: rules.clone(), dir }
             })
             .collect();
         let (network, oracle) = Network::new_with_peers(
@@ -104,14 +153,15 @@ impl Net {
     {
         let oracle = self.oracle.clone();
         let validator = &self.validators[index];
-        let (chain, mempool) = (validator.chain.clone(), validator.mempool.clone());
+        let (chain, mempool, journaled) = validator
+            .with(|o| (o.chain.clone(), o.mempool.clone(), std::mem::take(&mut o.journaled)));
         let me = validator.key.public_key();
         let config = EngineConfig {
             signer: validator.key.clone(),
             participants: self.participants.clone(),
-            namespace: namespace(validator.chain.chain_id()),
-            chain: validator.chain.clone(),
-            mempool: validator.mempool.clone(),
+            namespace: namespace(chain.chain_id()),
+            chain: chain.clone(),
+            mempool: mempool.clone(),
             rules: validator.rules.clone(),
             timeouts: Timeouts::default(),
             partition_prefix: format!("validator-{index}"),
@@ -135,6 +185,9 @@ impl Net {
                 };
                 let transactions = register(channel::TRANSACTIONS).await;
                 nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
+                // What the journal kept from before a crash, as a node re-admits it.
+                chain.readmit(&mempool, journaled).expect("journaled transactions re-admitted");
+                drop((chain, mempool));
                 let _engine = start(context, config, channels, wrap).await;
                 futures::future::pending::<()>().await;
             })
@@ -181,7 +234,7 @@ impl Net {
         for height in 1..=self.top() {
             let mut seen: Option<[u8; 32]> = None;
             for v in &self.validators {
-                let Some(block) = v.chain.store().block(height).expect("store reads") else {
+                let Some(block) = v.chain().store().block(height).expect("store reads") else {
                     continue;
                 };
                 let hash = block.header.hash();
@@ -221,7 +274,7 @@ impl Net {
         (1..=to)
             .flat_map(|h| {
                 self.validators[index]
-                    .chain
+                    .chain()
                     .store()
                     .block(h)
                     .expect("read")

@@ -153,6 +153,16 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             stall_after,
         )
         .map_err(|e| format!("cannot start the stall watcher: {e}"))?;
+        // The journal's transactions are back in the pool before any client is answered: a
+        // pending nonce never ignores them. (The rewrite keeps what clients send meanwhile too.)
+        nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
+        match chain.readmit(&mempool, journaled) {
+            Ok((0, 0)) => {}
+            Ok((journaled, admitted)) => {
+                tracing::info!(journaled, admitted, "re-admitted journaled transactions")
+            }
+            Err(e) => tracing::error!(error = %e, "cannot re-admit journaled transactions"),
+        }
         let node = nvm_rpc::NodeContext {
             chain: chain.clone(),
             mempool: mempool.clone(),
@@ -171,14 +181,6 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             })?;
         println!("JSON-RPC listening on http://{rpc}");
         println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
-        nvm_consensus::gossip::start(&context, &chain, &mempool, transactions);
-        match chain.readmit(&mempool, journaled) {
-            Ok((0, 0)) => {}
-            Ok((journaled, admitted)) => {
-                tracing::info!(journaled, admitted, "re-admitted journaled transactions")
-            }
-            Err(e) => tracing::error!(error = %e, "cannot re-admit journaled transactions"),
-        }
         if let Some(addr) = setup.metrics_addr {
             let progress = (engine.progress.clone(), stall_after);
             crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;

@@ -115,29 +115,6 @@ fn empty_blocks_after(node: &Node, since: u64) {
     }
 }
 
-/// An EIP-1559 transaction from the dev mnemonic's first account with `gas_limit`.
-fn ethereum_tx(nonce: u64, gas_limit: u64) -> Vec<u8> {
-    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-    use alloy_eips::eip2718::Encodable2718;
-    use alloy_signer::SignerSync;
-    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
-    let signer =
-        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
-    let tx = TxEip1559 {
-        chain_id: DEV_CHAIN_ID,
-        nonce,
-        gas_limit,
-        max_fee_per_gas: 100 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
-        max_priority_fee_per_gas: 1,
-        to: alloy_primitives::TxKind::Call(alloy_primitives::Address::from([7; 20])),
-        value: alloy_primitives::U256::from(1),
-        access_list: Default::default(),
-        input: Default::default(),
-    };
-    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
-    TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
-}
-
 #[test]
 fn bad_input_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -184,7 +161,8 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     let (code, message) = send(dev_tx(0, 1, u128::MAX / 2).encode());
     assert_eq!(code, -32004, "{message}");
     // An Ethereum transaction below its intrinsic gas.
-    let raw = hex0x(&ethereum_tx(0, 20_000));
+    let to = alloy_primitives::Address::from([7; 20]);
+    let raw = hex0x(&common::eth_tx(&common::mnemonic_signer(0), 0, to, 1, vec![], 20_000));
     let (code, message) = node.error_code("eth_sendRawTransaction", vec![json!(raw)]);
     assert_eq!(code, -32011, "{message}");
     assert!(message.contains("intrinsic gas too low"), "{message}");

@@ -10,14 +10,11 @@
 
 mod common;
 
-use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, TxKind, U256};
-use alloy_signer::SignerSync;
-use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy_primitives::{Address, U256};
+use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
-use common::{Node, Rpc, dev_id, free_port, hex0x, signed, transfer};
-use nvm_node::{DEV_CHAIN_ID, DEV_MNEMONIC, dev_key};
+use common::{Node, Rpc, dev_id, eth_tx, free_port, hex0x, mnemonic_signer, signed, transfer};
+use nvm_node::{DEV_CHAIN_ID, dev_key};
 use serde_json::{Value, json};
 use std::{
     collections::HashSet,
@@ -63,15 +60,6 @@ fn receipt_method(load: Load) -> &'static str {
     }
 }
 
-fn mnemonic_signer(index: u32) -> PrivateKeySigner {
-    MnemonicBuilder::<English>::default()
-        .phrase(DEV_MNEMONIC)
-        .index(index)
-        .unwrap()
-        .build()
-        .unwrap()
-}
-
 /// The send call of transaction `nonce` of this sender.
 fn send_call(load: Load, signer: Option<&PrivateKeySigner>, nonce: u64) -> (&'static str, Value) {
     let erc20_view = Address::from(nvm_ledger::erc20_view_address(&nvm_ledger::NATIVE_MINT));
@@ -83,25 +71,13 @@ fn send_call(load: Load, signer: Option<&PrivateKeySigner>, nonce: u64) -> (&'st
         }
         Load::Erc20(_) => (
             erc20_view,
-            U256::ZERO,
+            0,
             transferCall { to: recipient, value: U256::from(1) }.abi_encode(),
             60_000,
         ),
-        Load::Ether(_) => (recipient, U256::from(1), Vec::new(), 21_000),
+        Load::Ether(_) => (recipient, 1, Vec::new(), 21_000),
     };
-    let tx = TxEip1559 {
-        chain_id: DEV_CHAIN_ID,
-        nonce,
-        gas_limit,
-        max_fee_per_gas: 100 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(to),
-        value,
-        access_list: Default::default(),
-        input: input.into(),
-    };
-    let signature = signer.unwrap().sign_hash_sync(&tx.signature_hash()).unwrap();
-    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    let raw = eth_tx(signer.unwrap(), nonce, to, value, input, gas_limit);
     ("eth_sendRawTransaction", json!(hex0x(&raw)))
 }
 

@@ -160,14 +160,20 @@ impl Mempool {
         }
     }
 
-    /// Replaces the journal's records with `raws` (a client's transactions kept from before a
-    /// restart, admitted again).
+    /// Marks `raws` (a client's transactions kept from before a restart, admitted again) as
+    /// this node's and rewrites the journal with every local transaction of the pool: those, and
+    /// any a client submitted meanwhile (rewriting it with `raws` alone would drop those).
     pub fn reset_journal(&self, raws: &[&[u8]]) -> std::io::Result<()> {
         self.mark_local(raws);
         match &self.journal {
-            Some(journal) => journal.rewrite(raws.iter().copied()),
+            Some(journal) => journal.compact(|_| Some(self.local_raws())),
             None => Ok(()),
         }
+    }
+
+    /// The bytes of every pending transaction a client submitted here.
+    fn local_raws(&self) -> Vec<Vec<u8>> {
+        self.inner.lock().all().filter(|p| p.local).map(|p| p.tx.raw().to_vec()).collect()
     }
 
     /// Marks pooled transactions as submitted here by a client.
@@ -187,11 +193,8 @@ impl Mempool {
         let Some(journal) = &self.journal else { return Ok(()) };
         // The journal's lock is taken first (appends wait), then the pool's.
         journal.compact(|records| {
-            let inner = self.inner.lock();
-            let local = || inner.all().filter(|p| p.local);
-            let pending = local().count();
-            (records > 2 * pending + JOURNAL_SLACK)
-                .then(|| local().map(|p| p.tx.raw().to_vec()).collect::<Vec<_>>())
+            let pending = self.inner.lock().all().filter(|p| p.local).count();
+            (records > 2 * pending + JOURNAL_SLACK).then(|| self.local_raws())
         })
     }
 

@@ -19,6 +19,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// What each call of a JSON-RPC batch gave: its result, or its error code and message.
+pub type BatchResults = Vec<Result<Value, (i32, String)>>;
+
 /// A JSON-RPC client of one node.
 pub struct Rpc {
     client: HttpClient,
@@ -48,7 +51,16 @@ impl Rpc {
     }
 
     /// One JSON-RPC batch (one HTTP request): each call's result, or its error code and message.
-    pub fn batch(&self, calls: Vec<(&str, Vec<Value>)>) -> Vec<Result<Value, (i32, String)>> {
+    pub fn batch(&self, calls: Vec<(&str, Vec<Value>)>) -> BatchResults {
+        self.send_batch(calls).unwrap_or_else(|e| panic!("batch: {e}"))
+    }
+
+    /// [`Rpc::batch`], `None` when the node does not answer (it may be down).
+    pub fn try_batch(&self, calls: Vec<(&str, Vec<Value>)>) -> Option<BatchResults> {
+        self.send_batch(calls).ok()
+    }
+
+    fn send_batch(&self, calls: Vec<(&str, Vec<Value>)>) -> Result<BatchResults, ClientError> {
         let mut batch = jsonrpsee::core::params::BatchRequestBuilder::new();
         for (method, params) in calls {
             let mut array = ArrayParams::new();
@@ -57,14 +69,11 @@ impl Rpc {
             }
             batch.insert(method, array).unwrap();
         }
-        let response = self
-            .rt
-            .block_on(self.client.batch_request::<Value>(batch))
-            .unwrap_or_else(|e| panic!("batch: {e}"));
-        response
+        let response = self.rt.block_on(self.client.batch_request::<Value>(batch))?;
+        Ok(response
             .into_iter()
             .map(|entry| entry.map_err(|e| (e.code(), e.message().to_string())))
-            .collect()
+            .collect())
     }
 }
 
@@ -226,4 +235,43 @@ pub fn dev_id() -> IdCom {
 
 pub fn transfer(to: IdCom, amount: u128) -> Vec<u8> {
     NativeOp::Transfer { mint: [0; 32], to: VmAddress::Native(to), amount }.encode()
+}
+
+/// Account `index` of the dev mnemonic (funded by the dev genesis).
+pub fn mnemonic_signer(index: u32) -> alloy_signer_local::PrivateKeySigner {
+    use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+    MnemonicBuilder::<English>::default()
+        .phrase(nvm_node::DEV_MNEMONIC)
+        .index(index)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// A signed EIP-1559 transaction on the dev chain (fee cap 100 × the initial base fee), in its
+/// EIP-2718 bytes.
+pub fn eth_tx(
+    signer: &alloy_signer_local::PrivateKeySigner,
+    nonce: u64,
+    to: alloy_primitives::Address,
+    value: u128,
+    input: Vec<u8>,
+    gas_limit: u64,
+) -> Vec<u8> {
+    use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_signer::SignerSync;
+    let tx = TxEip1559 {
+        chain_id: nvm_node::DEV_CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 100 * u128::from(nvm_vm_evm::INITIAL_BASE_FEE),
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: alloy_primitives::TxKind::Call(to),
+        value: alloy_primitives::U256::from(value),
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+    TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
 }

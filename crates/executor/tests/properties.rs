@@ -269,15 +269,17 @@ proptest! {
         prop_assert_eq!(serial.fees, parallel.fees);
     }
 
-    /// Native value is conserved across any block (fees move to the proposer), failing
-    /// transactions included; forged transactions are always rejected.
+    /// Native value is conserved across any block (fees move to the proposer), and every
+    /// created token's holders hold exactly its supply, failing transactions included; forged
+    /// transactions are always rejected.
     #[test]
     fn value_conserved_and_forgeries_rejected(steps in proptest::collection::vec(step(), 1..80)) {
         let actors: Vec<_> = (0..ACTORS).map(actor).collect();
         let mut state = genesis(&actors);
         let ids = holders(&actors);
         let before = native_total(&state, &ids);
-        let txs = build(&steps, &actors);
+        let (built, tokens) = build_all(&steps, &actors);
+        let txs: Vec<VerifiedTx> = built.into_iter().map(|b| b.tx).collect();
         let forged: Vec<_> = steps.iter().zip(&txs)
             .filter(|(s, _)| matches!(s, Step::Forged { signer, victim, .. } if signer != victim))
             .map(|(_, tx)| tx.hash()).collect();
@@ -288,6 +290,13 @@ proptest! {
         }
         state.apply(&outcome.writes);
         prop_assert_eq!(native_total(&state, &ids), before);
+        // Every other token: what its holders hold is its supply (mints and burns move both).
+        let mut view = TxOverlay::new(&state);
+        for mint in tokens.iter().filter(|m| **m != NATIVE_MINT) {
+            let Some(info) = Ledger::token(&mut view, mint).unwrap() else { continue };
+            let held: u128 = ids.iter().map(|id| Ledger::balance(&mut view, mint, id).unwrap()).sum();
+            prop_assert_eq!(held, info.supply, "token {}", hex::encode(mint));
+        }
     }
 
     /// A transaction never lowers the balance, in any token, of an identity other than the

@@ -393,17 +393,19 @@ fn independent_transfers_run_in_parallel_batches() {
 
 /// Identities in a wide block: enough that most transactions have a sender of their own.
 const WIDE_ACTORS: usize = 40;
-/// Ethereum accounts (legacy identities) sending value in a wide block.
+/// Ethereum and Solana wallets (legacy identities) sending value in a wide block.
 const ETH_SENDERS: usize = 4;
 /// The batch size from which the executor hands a batch to its thread pool.
 const POOL_BATCH: usize = 4;
 
 /// A step of a workload with no join-and-pay (every access is declared): native transfers to
-/// any VM's address of another identity, and Ethereum value transfers (exclusive in the block).
+/// any VM's address of another identity, and Ethereum and Solana wallet transfers (each
+/// exclusive in the block).
 #[derive(Clone, Debug)]
 enum WideStep {
     Native { from: usize, to: usize, vm: usize, amount: u128 },
     Ethereum { from: usize, to: usize, amount: u128 },
+    Solana { from: usize, to: usize, lamports: u64 },
 }
 
 fn wide_step() -> impl Strategy<Value = WideStep> {
@@ -412,7 +414,14 @@ fn wide_step() -> impl Strategy<Value = WideStep> {
             .prop_map(|(from, to, vm, amount)| WideStep::Native { from, to, vm, amount }),
         1 => (0..ETH_SENDERS, 0..WIDE_ACTORS, 1u128..1_000_000)
             .prop_map(|(from, to, amount)| WideStep::Ethereum { from, to, amount }),
+        1 => (0..ETH_SENDERS, 0..WIDE_ACTORS, 1u64..1_000)
+            .prop_map(|(from, to, lamports)| WideStep::Solana { from, to, lamports }),
     ]
+}
+
+/// Solana wallet `i` (its key's legacy identity is funded in a wide block).
+fn sol_keypair(i: usize) -> solana_keypair::Keypair {
+    solana_keypair::Keypair::new_from_array([i as u8 + 101; 32])
 }
 
 fn eth_signer(i: usize) -> alloy_signer_local::PrivateKeySigner {
@@ -429,12 +438,17 @@ fn wide_block(steps: &[WideStep]) -> (MemoryState, Vec<VerifiedTx>) {
     let actors: Vec<_> = (0..WIDE_ACTORS).map(actor).collect();
     let mut state = genesis(&actors);
     let mut overlay = TxOverlay::new(&state);
-    let legacy = |i| legacy_id_com(&VmAddress::Evm(eth_signer(i).address().into_array())).unwrap();
+    use solana_signer::Signer;
     for i in 0..ETH_SENDERS {
-        Ledger::credit(&mut overlay, &NATIVE_MINT, &legacy(i), ETH_FUNDS).unwrap();
+        let eth = VmAddress::Evm(eth_signer(i).address().into_array());
+        let sol = VmAddress::Svm(sol_keypair(i).pubkey().to_bytes());
+        for wallet in [eth, sol] {
+            let id = legacy_id_com(&wallet).unwrap();
+            Ledger::credit(&mut overlay, &NATIVE_MINT, &id, ETH_FUNDS).unwrap();
+        }
     }
     let mut info = Ledger::token(&mut overlay, &NATIVE_MINT).unwrap().unwrap();
-    info.supply = START * (WIDE_ACTORS as u128 + 1) + ETH_SENDERS as u128 * ETH_FUNDS;
+    info.supply = START * (WIDE_ACTORS as u128 + 1) + 2 * ETH_SENDERS as u128 * ETH_FUNDS;
     nvm_state_api::StateAccessExt::set_encoded(
         &mut overlay,
         nvm_ledger::token_key(&NATIVE_MINT),
@@ -444,6 +458,7 @@ fn wide_block(steps: &[WideStep]) -> (MemoryState, Vec<VerifiedTx>) {
     state.apply(&writes.into_iter().collect());
 
     let (mut native_nonces, mut eth_nonces) = ([0u64; WIDE_ACTORS], [0u64; ETH_SENDERS]);
+    let mut sol_transfers = [0u64; ETH_SENDERS];
     let txs = steps
         .iter()
         .map(|step| match *step {
@@ -475,6 +490,31 @@ fn wide_block(steps: &[WideStep]) -> (MemoryState, Vec<VerifiedTx>) {
                 let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
                 VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
             }
+            WideStep::Solana { from, to, lamports } => {
+                let VmAddress::Svm(to) = derive_address(VmKind::Svm, &actors[to].id) else {
+                    unreachable!("a Solana address")
+                };
+                let payer = sol_keypair(from);
+                let recipient = solana_keypair::Address::from(to);
+                // Above the rent-exempt minimum (the recipient's lamports start near zero), and
+                // distinct for each of a payer's transfers (equal ones would be one transaction).
+                sol_transfers[from] += 1;
+                let lamports = 1_000_000 + lamports + 1_000 * sol_transfers[from];
+                let ix = solana_system_interface::instruction::transfer(
+                    &payer.pubkey(),
+                    &recipient,
+                    lamports,
+                );
+                let tx = solana_transaction::Transaction::new_signed_with_payer(
+                    &[ix],
+                    Some(&payer.pubkey()),
+                    &[&payer],
+                    solana_hash::Hash::new_from_array(env().parent_hash),
+                );
+                let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
+                let wire = bincode::serialize(&versioned).unwrap();
+                VerifiedTx::verify(VerifiedTx::tag_solana(&wire)).unwrap()
+            }
         })
         .collect();
     (state, txs)
@@ -483,7 +523,8 @@ fn wide_block(steps: &[WideStep]) -> (MemoryState, Vec<VerifiedTx>) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(24), .. ProptestConfig::default() })]
 
-    /// A workload with every access declared and many independent senders really runs in
+    /// A workload with every access declared and many independent senders (native transfers,
+    /// Ethereum and Solana wallet transfers) really runs in
     /// parallel — no fallback to serial, batches wide enough for the thread pool — and gives
     /// the serial result; and the lane order the block uses gives the same state as arrival
     /// order (transfers commute while none fails, and each sender keeps its nonce order).

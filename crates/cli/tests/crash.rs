@@ -7,7 +7,9 @@
 mod common;
 
 use alloy_primitives::Address;
-use common::{Node, Rpc, dev_id, eth_tx, free_port, hex0x, mnemonic_signer, signed, transfer};
+use common::{
+    Node, Rpc, dev_id, eth_tx, free_port, hex0x, log_tail, mnemonic_signer, signed, transfer,
+};
 use nvm_node::{DEV_CHAIN_ID, dev_key};
 use serde_json::{Value, json};
 use std::{
@@ -178,13 +180,12 @@ fn kill_9_at_random_moments_during_concurrent_submission_loses_nothing_acknowled
                 }
             }
             missing = still;
-            let log = || std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
             assert!(
                 missing.is_empty() || Instant::now() < deadline,
                 "{sender:?}: {} acknowledged transactions lost, e.g. {}; log:\n{}",
                 missing.len(),
                 missing[0],
-                log().lines().rev().take(30).collect::<Vec<_>>().join("\n")
+                log_tail(dir.path(), 30)
             );
             std::thread::sleep(Duration::from_millis(200));
         }

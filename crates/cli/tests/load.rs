@@ -13,7 +13,9 @@ mod common;
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
-use common::{Node, Rpc, dev_id, eth_tx, free_port, hex0x, mnemonic_signer, signed, transfer};
+use common::{
+    Node, Rpc, dev_id, eth_tx, free_port, hex0x, log_tail, mnemonic_signer, signed, transfer,
+};
 use nvm_node::{DEV_CHAIN_ID, dev_key};
 use serde_json::{Value, json};
 use std::{
@@ -151,10 +153,10 @@ fn the_chain_keeps_committing_under_batched_load_from_many_senders() {
         .collect();
 
     // The height, sampled while the load runs.
-    let log = || std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
+    let log = |lines| log_tail(dir.path(), lines);
     let height = || match node.try_call("nvm_chainInfo", vec![]) {
         Ok(info) => info["height"].as_u64().unwrap(),
-        Err(e) => panic!("the node stopped answering ({e}); log tail:\n{}", tail(&log(), 60)),
+        Err(e) => panic!("the node stopped answering ({e}); log tail:\n{}", log(60)),
     };
     let started = Instant::now();
     let mut samples: Vec<(Duration, u64)> = Vec::new();
@@ -174,7 +176,7 @@ fn the_chain_keeps_committing_under_batched_load_from_many_senders() {
             after > height,
             "no block committed between {at:.1?} and {later:.1?} of the load (height {height}); \
              samples {samples:?}\nnode log tail:\n{}",
-            tail(&log(), 40)
+            log(40)
         );
     }
 
@@ -216,7 +218,7 @@ fn the_chain_keeps_committing_under_batched_load_from_many_senders() {
         assert!(
             Instant::now() < deadline,
             "{missing} acknowledged transactions never included; log tail:\n{}",
-            tail(&log(), 40)
+            log(40)
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -241,9 +243,4 @@ fn receipts(rpc: &Rpc, method: &str, hashes: &[&String]) -> Vec<Value> {
                 .map(|r| r.unwrap_or_else(|e| panic!("{method}: {e:?}")))
         })
         .collect()
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -175,6 +175,13 @@ impl Node {
     }
 }
 
+/// The last `lines` lines of the log a test node in `dir` writes (`node.log`), oldest first.
+pub fn log_tail(dir: &Path, lines: usize) -> String {
+    let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// Runs a client program in `dir` to completion with `env` set, and fails with its output if it
 /// fails.
 pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, String)]) {

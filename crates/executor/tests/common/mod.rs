@@ -67,11 +67,16 @@ pub fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
 }
 
 pub fn executor() -> Executor {
+    executor_with_fee(FEE)
+}
+
+/// An executor charging native envelopes `tx_fee`.
+pub fn executor_with_fee(tx_fee: u128) -> Executor {
     Executor::new(
         Dispatcher::with_default_vms(),
         ChainConfig {
             chain_id: CHAIN,
-            tx_fee: FEE,
+            tx_fee,
             shards: 64,
             block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         },
@@ -88,4 +93,14 @@ pub fn env() -> BlockEnv {
         base_fee_per_gas: nvm_vm_evm::INITIAL_BASE_FEE,
         gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     }
+}
+
+/// ERC-20 `transfer(address,uint256)` calldata (for the ledger's ERC-20 views).
+pub fn erc20_transfer(to: [u8; 20], amount: u128) -> Vec<u8> {
+    let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
+    data.extend([0; 12]);
+    data.extend(to);
+    data.extend([0; 16]);
+    data.extend(amount.to_be_bytes());
+    data
 }

@@ -388,16 +388,6 @@ fn expected(step: &Step) -> Expect {
     }
 }
 
-/// ERC-20 `transfer(address,uint256)` calldata.
-fn erc20_transfer(to: [u8; 20], amount: u128) -> Vec<u8> {
-    let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
-    data.extend([0; 12]);
-    data.extend(to);
-    data.extend([0; 16]);
-    data.extend(amount.to_be_bytes());
-    data
-}
-
 fn ethereum_transfer(
     wallet: &alloy_signer_local::PrivateKeySigner,
     nonce: u64,

@@ -141,7 +141,11 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
         let entry = identities.entry(id).or_insert((U256::ZERO, 0, 0));
         entry.0 += account.info.balance;
         entry.1 += 1;
-        entry.2 = entry.2.max(account.info.nonce);
+        // An account destroyed in the transaction that created it is gone (EIP-6780): no nonce
+        // is left at its address, so the address can be created again.
+        if !account.is_selfdestructed() {
+            entry.2 = entry.2.max(account.info.nonce);
+        }
         if account.is_selfdestructed() {
             state.delete(code_hash_key(&address));
         } else if account.is_created() && account.info.code_hash != KECCAK_EMPTY {

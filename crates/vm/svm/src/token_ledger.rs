@@ -280,16 +280,18 @@ pub fn ui_amount(amount: u64, decimals: u8) -> String {
     if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") }
 }
 
-/// The inverse of [`ui_amount`]; `None` for malformed text or more decimals than the mint has.
+/// The inverse of [`ui_amount`], by SPL Token's rule: at most one `.`, not both sides empty, no
+/// more (non-zero) decimals than the mint has, and the digits a `u64` (Rust's parse, so a leading
+/// `+` is taken); `None` otherwise.
 pub fn parse_ui_amount(text: &str, decimals: u8) -> Option<u64> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > usize::from(decimals)
-        || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+    let mut parts = text.split('.');
+    let whole = parts.next().unwrap_or("");
+    let fraction = parts.next().unwrap_or("").trim_end_matches('0');
+    if (whole.is_empty() && fraction.is_empty())
+        || parts.next().is_some()
+        || fraction.len() > usize::from(decimals)
     {
         return None;
     }
-    let digits = format!("{whole}{fraction:0<width$}", width = usize::from(decimals));
-    let digits = digits.trim_start_matches('0');
-    if digits.is_empty() { Some(0) } else { digits.parse().ok() }
+    format!("{whole}{fraction:0<width$}", width = usize::from(decimals)).parse().ok()
 }

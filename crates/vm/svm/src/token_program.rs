@@ -186,6 +186,12 @@ declare_process_instruction!(Entrypoint, TOKEN_COMPUTE_UNITS, |invoke_context| {
     let (name, return_data) = process(invoke_context, &accounts, instruction)?;
     ic_msg!(invoke_context, "Program log: Instruction: {}", name);
     if let Some(data) = return_data {
+        // Logged as the BPF runtime's `sol_set_return_data` logs it (clients read either).
+        solana_program_runtime::stable_log::program_return(
+            &invoke_context.get_log_collector(),
+            &program_id,
+            &data,
+        );
         invoke_context.transaction_context.set_return_data(program_id, data)?;
     }
     Ok(())
@@ -251,7 +257,12 @@ fn process(
             if source.is_frozen() {
                 return Err(err(TokenError::AccountFrozen));
             }
-            a.validate_owner(&source.owner, 1, 2)?;
+            // The owner, or (as p-token allows) the delegate itself, may revoke.
+            let authority = match source.delegate {
+                COption::Some(delegate) if a.key(1)? == delegate => delegate,
+                _ => source.owner,
+            };
+            a.validate_owner(&authority, 1, 2)?;
             source.delegate = COption::None;
             source.delegated_amount = 0;
             a.pack(0, source)?;

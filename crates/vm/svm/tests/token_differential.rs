@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod common;
+#[path = "token_differential/random.rs"]
+mod random;
 
 use common::{block, create_rent_exempt};
 
@@ -36,6 +38,8 @@ struct Chain {
     state: MemoryState,
     /// The ledger logs of the last transaction: (from, to, amount) by identity.
     moves: Vec<([u8; 32], [u8; 32], u128)>,
+    /// The last transaction's `Program return:` log lines (its return data).
+    returned: Vec<String>,
 }
 
 impl Chain {
@@ -59,7 +63,7 @@ impl Chain {
         let mut out = MemoryState::default();
         out.apply(&writes.into_iter().collect());
         let runtime = SvmRuntime::with_token_builtin(!p_token).unwrap();
-        Self { runtime, state: out, moves: Vec::new() }
+        Self { runtime, state: out, moves: Vec::new(), returned: Vec::new() }
     }
 
     fn run(&mut self, tx: &Transaction) -> Result<(), String> {
@@ -76,6 +80,8 @@ impl Chain {
                 (l.topics[1], l.topics[2], u128::from_be_bytes(l.data[..].try_into().unwrap()))
             })
             .collect();
+        self.returned =
+            outcome.logs.iter().filter(|l| l.starts_with("Program return:")).cloned().collect();
         outcome.status
     }
 
@@ -115,7 +121,11 @@ impl Differential {
     /// both chains; both must agree on the outcome and on every watched account.
     fn run(&mut self, what: &str, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), String> {
         let mut all: Vec<&Keypair> = vec![&self.payer];
-        all.extend_from_slice(signers);
+        for signer in signers {
+            if all.iter().all(|k| k.pubkey() != signer.pubkey()) {
+                all.push(signer);
+            }
+        }
         let tx = Transaction::new_signed_with_payer(
             ixs,
             Some(&self.payer.pubkey()),
@@ -125,6 +135,7 @@ impl Differential {
         let ours = self.builtin.run(&tx);
         let theirs = self.p_token.run(&tx);
         assert_eq!(ours, theirs, "{what}: outcomes differ");
+        assert_eq!(self.builtin.returned, self.p_token.returned, "{what}: return data differs");
         for address in &self.watched {
             assert_eq!(
                 self.builtin.account(address),
@@ -139,6 +150,11 @@ impl Differential {
         self.watched.push(account.pubkey());
         create_rent_exempt(&self.payer.pubkey(), &account.pubkey(), space, TOKEN)
     }
+}
+
+/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }
 
 fn custom(code: u32) -> Result<(), String> {
@@ -365,4 +381,28 @@ fn one_balance_cannot_be_spent_twice_through_two_accounts() {
     send(&mut chain, &[spend(&second)], &[&alice]).unwrap();
     assert_eq!(chain.ledger_balance(&m, &bob.pubkey()), 100);
     assert_eq!(chain.moves, [(id(&alice), id(&bob), 100)]);
+}
+
+/// The one documented departure from p-token: wrapped SOL. Lamports already are the native
+/// token's ledger balance, so an account of the native mint is refused (`NativeNotSupported`),
+/// and `SyncNative` — which only native accounts take — answers `NonNativeNotSupported` for every
+/// account (the random sequences check that p-token answers the same for non-native ones).
+#[test]
+fn the_native_mint_is_refused() {
+    let payer = key(1);
+    let mut chain = Chain::new(&payer.pubkey(), false);
+    let account = key(30);
+    let native = spl_token_interface::native_mint::ID;
+    let init = token::initialize_account3(TOKEN, &account.pubkey(), &native, &payer.pubkey());
+    let tx = Transaction::new_signed_with_payer(
+        &[create_rent_exempt(&payer.pubkey(), &account.pubkey(), 165, TOKEN), init.unwrap()],
+        Some(&payer.pubkey()),
+        &[&payer, &account],
+        Default::default(),
+    );
+    assert_eq!(
+        chain.run(&tx),
+        Err("{\"InstructionError\":[1,{\"Custom\":10}]}".to_string()),
+        "NativeNotSupported"
+    );
 }

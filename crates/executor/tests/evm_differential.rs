@@ -20,7 +20,7 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use common::{Actor, CHAIN, actor, erc20_transfer, executor_with_fee, sign_payload};
+use common::{Actor, CHAIN, GOLD, actor, cases, erc20_transfer, executor_with_fee, sign_payload};
 use nvm_executor::{ExecutionMode, Executor, VerifiedTx};
 use nvm_identity::{Registry, VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
@@ -560,11 +560,6 @@ fn create2_targets(deployer: &Address) -> Vec<Address> {
         .collect()
 }
 
-/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
-fn cases(n: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(32), .. ProptestConfig::default() })]
 
@@ -661,7 +656,6 @@ fn every_outcome_kind_agrees() {
 /// has no views, so this is checked against the ledger, not against revm.
 #[test]
 fn a_reverted_inner_frame_takes_back_its_erc20_view_transfer() {
-    const GOLD: [u8; 32] = [0x60; 32];
     let mut h = Harness::native();
     for caller in [0, 1] {
         h.step(&Step::Deploy { caller, value: 0 }, 0, 0).unwrap();
@@ -671,14 +665,7 @@ fn a_reverted_inner_frame_takes_back_its_erc20_view_transfer() {
     let recipient = common::actor(2).id;
     let base = h.ours.clone();
     let mut overlay = TxOverlay::new(&base);
-    let info = TokenInfo {
-        name: "Gold".into(),
-        symbol: "GLD".into(),
-        decimals: 6,
-        supply: 0,
-        authority: None,
-    };
-    Ledger::create_token(&mut overlay, &GOLD, info).unwrap();
+    common::create_gold(&mut overlay);
     Ledger::credit(&mut overlay, &GOLD, &holder, 1_000).unwrap();
     let (writes, _) = overlay.into_writes();
     h.ours.apply(&writes.into_iter().collect());

@@ -246,11 +246,6 @@ fn native_total(state: &MemoryState, ids: &[IdCom]) -> u128 {
     ids.iter().map(|id| Ledger::balance(&mut view, &NATIVE_MINT, id).unwrap()).sum()
 }
 
-/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
-fn cases(n: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(48), .. ProptestConfig::default() })]
 

@@ -104,3 +104,23 @@ pub fn erc20_transfer(to: [u8; 20], amount: u128) -> Vec<u8> {
     data.extend(amount.to_be_bytes());
     data
 }
+
+/// A second ledger token for tests that move more than the native one.
+pub const GOLD: nvm_primitives::Mint = [0x60; 32];
+
+/// Registers [`GOLD`] (6 decimals, no mint authority, supply 0 until set).
+pub fn create_gold(state: &mut TxOverlay<'_>) {
+    let info = TokenInfo {
+        name: "Gold".into(),
+        symbol: "GLD".into(),
+        decimals: 6,
+        supply: 0,
+        authority: None,
+    };
+    Ledger::create_token(state, &GOLD, info).unwrap();
+}
+
+/// `n` cases, or `PROPTEST_CASES` when it is set (a longer search than the suite's).
+pub fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
+}

@@ -4,12 +4,11 @@
 //! transfers — and, for the conservation property, every VM's ways of failing: overdrafts, a
 //! reverted ERC-20 call, an SPL double spend through two token accounts of one owner, forgeries.
 
-use super::cases;
 use crate::common::*;
 use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
 use nvm_identity::{VmAddress, derive_address, legacy_id_com};
-use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
-use nvm_primitives::{IdCom, Mint, TxStatus, VmKind};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{IdCom, TxStatus, VmKind};
 use nvm_state_api::{MemoryState, StateAccessExt, TxOverlay};
 use nvm_vm_evm::{EvmOp, erc20_address, evm_address};
 use nvm_vm_native::NativeOp;
@@ -25,8 +24,7 @@ const WALLETS: usize = 4;
 const SPL_ACTORS: usize = 4;
 /// The batch size from which the executor hands a batch to its thread pool.
 const POOL_BATCH: usize = 4;
-/// A ledger token besides the native one; every actor and Solana wallet holds `GOLD_EACH`.
-const GOLD: Mint = [0x60; 32];
+/// What every actor and Solana wallet holds of [`GOLD`].
 const GOLD_EACH: u128 = 1_000_000;
 /// Sent twice in one SPL double spend: each covered by the owner's balance, both together not
 /// (the wallets' GOLD stays within 1,000,000 ± what a block's small transfers move).
@@ -172,14 +170,7 @@ impl Wide {
         let actors: Vec<_> = (0..ACTORS).map(actor).collect();
         let mut state = genesis(&actors);
         let mut overlay = TxOverlay::new(&state);
-        let gold = TokenInfo {
-            name: "Gold".into(),
-            symbol: "GLD".into(),
-            decimals: 6,
-            supply: 0,
-            authority: None,
-        };
-        Ledger::create_token(&mut overlay, &GOLD, gold).unwrap();
+        create_gold(&mut overlay);
         let mut holders: Vec<IdCom> = actors.iter().map(|a| a.id).collect();
         // The EVM pays tips to the coinbase, the proposer's derived EVM address; this proposer is
         // no registered identity, so that address has a legacy identity of its own.

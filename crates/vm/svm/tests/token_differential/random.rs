@@ -287,11 +287,21 @@ fn ix() -> impl Strategy<Value = Ix> {
     ]
 }
 
+/// The instruction `make` builds for `auth` (given its key and its multisig signers' keys), with
+/// the keys that sign it; `None` where the interface's builder refuses the arguments.
+fn authorized<E>(
+    auth: &Auth,
+    make: impl FnOnce(&Pubkey, &[&Pubkey]) -> Result<Instruction, E>,
+) -> Option<(Instruction, Vec<Keypair>)> {
+    let keys = auth.signer_keys();
+    let refs: Vec<&Pubkey> = keys.iter().collect();
+    Some((make(&auth.key(), &refs).ok()?, auth.signers()))
+}
+
 /// The instruction and the keys that sign it besides the payer; `None` where the interface's
 /// builder refuses the arguments (e.g. a multisig of no signers).
 fn build(ix: &Ix, chain: &Chain) -> Option<(Instruction, Vec<Keypair>)> {
     let (mint_key, account_key) = (|i: usize| mint(i).pubkey(), |i: usize| account(i).pubkey());
-    let with = |ix: Result<Instruction, _>, auth: &Auth| Some((ix.ok()?, auth.signers()));
     let plain = |ix: Result<Instruction, _>| Some((ix.ok()?, Vec::new()));
     match ix.clone() {
         Ix::InitializeMint { version, mint, decimals, authority, freezer } => {
@@ -316,50 +326,36 @@ fn build(ix: &Ix, chain: &Chain) -> Option<(Instruction, Vec<Keypair>)> {
             plain(build(TOKEN, &account.pubkey(), &refs, m))
         }
         Ix::Transfer { from, to, mint, auth, amount, decimals } => {
-            let (source, destination) = (account_key(from), account_key(to));
-            let auth = auth.on(chain, &source, Role::Owner);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let ix = match decimals {
-                None => token::transfer(TOKEN, &source, &destination, &auth.key(), &refs, amount),
+            let (source, destination, mint) = (account_key(from), account_key(to), mint_key(mint));
+            authorized(&auth.on(chain, &source, Role::Owner), |owner, signers| match decimals {
+                None => token::transfer(TOKEN, &source, &destination, owner, signers, amount),
                 Some(d) => token::transfer_checked(
                     TOKEN,
                     &source,
-                    &mint_key(mint),
+                    &mint,
                     &destination,
-                    &auth.key(),
-                    &refs,
+                    owner,
+                    signers,
                     amount,
                     d,
                 ),
-            };
-            with(ix, &auth)
+            })
         }
         Ix::Approve { source, mint, delegate, auth, amount, decimals } => {
-            let (source, delegate) = (account_key(source), person(delegate).pubkey());
-            let auth = auth.on(chain, &source, Role::Owner);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let ix = match decimals {
-                None => token::approve(TOKEN, &source, &delegate, &auth.key(), &refs, amount),
+            let (source, delegate, mint) =
+                (account_key(source), person(delegate).pubkey(), mint_key(mint));
+            authorized(&auth.on(chain, &source, Role::Owner), |owner, signers| match decimals {
+                None => token::approve(TOKEN, &source, &delegate, owner, signers, amount),
                 Some(d) => token::approve_checked(
-                    TOKEN,
-                    &source,
-                    &mint_key(mint),
-                    &delegate,
-                    &auth.key(),
-                    &refs,
-                    amount,
-                    d,
+                    TOKEN, &source, &mint, &delegate, owner, signers, amount, d,
                 ),
-            };
-            with(ix, &auth)
+            })
         }
         Ix::Revoke { source, auth } => {
-            let auth = auth.on(chain, &account_key(source), Role::Owner);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            with(token::revoke(TOKEN, &account_key(source), &auth.key(), &refs), &auth)
+            let source = account_key(source);
+            authorized(&auth.on(chain, &source, Role::Owner), |owner, signers| {
+                token::revoke(TOKEN, &source, owner, signers)
+            })
         }
         Ix::SetAuthority { on_mint, target, kind, new, auth } => {
             let target = if on_mint { mint_key(target % MINTS) } else { account_key(target) };
@@ -369,58 +365,42 @@ fn build(ix: &Ix, chain: &Chain) -> Option<(Instruction, Vec<Keypair>)> {
                 2 => (AuthorityType::AccountOwner, Role::Owner),
                 _ => (AuthorityType::CloseAccount, Role::Close),
             };
-            let auth = auth.on(chain, &target, role);
             let new = new.map(address);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let ix = token::set_authority(TOKEN, &target, new.as_ref(), kind, &auth.key(), &refs);
-            with(ix, &auth)
+            authorized(&auth.on(chain, &target, role), |current, signers| {
+                token::set_authority(TOKEN, &target, new.as_ref(), kind, current, signers)
+            })
         }
         Ix::MintTo { mint, to, auth, amount, decimals } => {
             let (mint, to) = (mint_key(mint), account_key(to));
-            let auth = auth.on(chain, &mint, Role::MintAuthority);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let ix = match decimals {
-                None => token::mint_to(TOKEN, &mint, &to, &auth.key(), &refs, amount),
-                Some(d) => token::mint_to_checked(TOKEN, &mint, &to, &auth.key(), &refs, amount, d),
-            };
-            with(ix, &auth)
+            authorized(
+                &auth.on(chain, &mint, Role::MintAuthority),
+                |minter, signers| match decimals {
+                    None => token::mint_to(TOKEN, &mint, &to, minter, signers, amount),
+                    Some(d) => {
+                        token::mint_to_checked(TOKEN, &mint, &to, minter, signers, amount, d)
+                    }
+                },
+            )
         }
         Ix::Burn { account, mint, auth, amount, decimals } => {
             let (account, mint) = (account_key(account), mint_key(mint));
-            let auth = auth.on(chain, &account, Role::Owner);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let ix = match decimals {
-                None => token::burn(TOKEN, &account, &mint, &auth.key(), &refs, amount),
-                Some(d) => {
-                    token::burn_checked(TOKEN, &account, &mint, &auth.key(), &refs, amount, d)
-                }
-            };
-            with(ix, &auth)
+            authorized(&auth.on(chain, &account, Role::Owner), |owner, signers| match decimals {
+                None => token::burn(TOKEN, &account, &mint, owner, signers, amount),
+                Some(d) => token::burn_checked(TOKEN, &account, &mint, owner, signers, amount, d),
+            })
         }
         Ix::CloseAccount { account, destination, auth } => {
-            let auth = auth.on(chain, &account_key(account), Role::Close);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
-            let destination = person(destination).pubkey();
-            let ix = token::close_account(
-                TOKEN,
-                &account_key(account),
-                &destination,
-                &auth.key(),
-                &refs,
-            );
-            with(ix, &auth)
+            let (account, destination) = (account_key(account), person(destination).pubkey());
+            authorized(&auth.on(chain, &account, Role::Close), |closer, signers| {
+                token::close_account(TOKEN, &account, &destination, closer, signers)
+            })
         }
         Ix::Freeze { thaw, account, mint, auth } => {
             let (account, mint) = (account_key(account), mint_key(mint));
-            let auth = auth.on(chain, &mint, Role::FreezeAuthority);
-            let keys = auth.signer_keys();
-            let refs: Vec<&Pubkey> = keys.iter().collect();
             let build = if thaw { token::thaw_account } else { token::freeze_account };
-            with(build(TOKEN, &account, &mint, &auth.key(), &refs), &auth)
+            authorized(&auth.on(chain, &mint, Role::FreezeAuthority), |freezer, signers| {
+                build(TOKEN, &account, &mint, freezer, signers)
+            })
         }
         Ix::SyncNative { account } => plain(token::sync_native(TOKEN, &account_key(account))),
         Ix::GetAccountDataSize { mint } => {

@@ -375,7 +375,8 @@ impl Executor {
             Err(VmError::State(e)) => return Err(e),
             Err(e) => {
                 state.revert(checkpoint);
-                (TxStatus::Failed { reason: e.to_string() }, Vec::new(), 0)
+                let (status, gas_used) = e.status();
+                (status, Vec::new(), gas_used)
             }
         };
         // After the operation, so a VM sees the nonce this transaction uses (the EVM derives
@@ -411,14 +412,10 @@ impl Executor {
             Err(VmError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(TxError::InvalidPayload(e.to_string()))),
         };
-        let status = match out.status {
-            Ok(_) => TxStatus::Success,
-            Err(reason) => TxStatus::Failed { reason },
-        };
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included {
             sender: tx_env.sender,
-            status,
+            status: out.status,
             credit: 0,
             fee_paid: out.fee_paid,
             gas_used: out.gas_used,

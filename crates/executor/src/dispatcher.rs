@@ -40,8 +40,11 @@ impl Dispatcher {
     pub fn check(&self, payload: &[u8]) -> Result<&dyn Vm, TxError> {
         let vm = self.route(payload)?;
         vm.check(payload).map_err(|e| match e {
-            VmError::Invalid(reason) | VmError::Failed(reason) => TxError::InvalidPayload(reason),
             VmError::State(s) => TxError::State(s),
+            other => TxError::InvalidPayload(match other {
+                VmError::Invalid(reason) | VmError::Failed(reason) => reason,
+                failed => failed.to_string(),
+            }),
         })?;
         Ok(vm)
     }

@@ -99,7 +99,10 @@ fn deploy_call_revert_and_out_of_gas() {
     let before = native_balance(&state, &a.id);
     let out = run(&mut state, 3, vec![call(3, vec![1], 100_000)]);
     match status(&out, 0) {
-        TxStatus::Failed { reason } => assert!(reason.contains("execution reverted"), "{reason}"),
+        reverted @ TxStatus::Reverted { .. } => {
+            let reason = reverted.error().unwrap();
+            assert!(reason.contains("execution reverted"), "{reason}");
+        }
         other => panic!("expected a revert, got {other:?}"),
     }
     assert_eq!(slot(&state, &contract, 1), U256::ZERO);
@@ -107,7 +110,8 @@ fn deploy_call_revert_and_out_of_gas() {
     assert_eq!(native_balance(&state, &a.id), before - FEE);
     // Out of gas: halted, nothing written.
     let out = run(&mut state, 4, vec![call(4, vec![], 21_100)]);
-    assert!(matches!(status(&out, 0), TxStatus::Failed { reason } if reason.contains("halted")));
+    assert!(matches!(status(&out, 0), TxStatus::Halted { .. }));
+    assert!(status(&out, 0).error().unwrap().contains("halted"));
     assert_eq!(slot(&state, &contract, 0), U256::from(2));
     // The next nonce is still in step.
     let out = run(&mut state, 5, vec![call(5, vec![], 100_000)]);

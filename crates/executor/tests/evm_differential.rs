@@ -2,12 +2,12 @@
 //! n-VM transactions through real block execution (`Executor::execute_block`, writes applied as
 //! a node applies them) and through plain revm over its in-memory `CacheDB`, whose inputs this
 //! test builds itself from the same operation (not through n-VM's converters). Outcomes, logs,
-//! gas and the post-state n-VM wrote — balances, nonces, code, storage of every account — must
-//! agree after every transaction. The contract (`evm_differential/router.rs`) reaches calls
-//! between contracts, reverts inside nested calls, CREATE2, SELFDESTRUCT and storage refunds.
-//! Operations run in native envelopes (gas price 0, the flat fee set to 0 here) and as signed
-//! EIP-1559 transactions paying gas under a base fee. Replay a failure with the seed proptest
-//! prints.
+//! gas (of reverts and halts too) and the post-state n-VM wrote — balances, nonces, code, storage
+//! of every account — must agree after every transaction. The contract
+//! (`evm_differential/router.rs`) reaches calls between contracts, reverts inside nested calls,
+//! CREATE2, SELFDESTRUCT and storage refunds. Operations run in native envelopes (gas price 0,
+//! the flat fee set to 0 here) and as signed EIP-1559 transactions paying gas under a base fee.
+//! Replay a failure with the seed proptest prints.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
@@ -63,8 +63,13 @@ enum Outcome {
         logs: Vec<LogParts>,
         gas: u64,
     },
-    Revert(Vec<u8>),
-    Halt,
+    Revert {
+        data: Vec<u8>,
+        gas: u64,
+    },
+    Halt {
+        gas: u64,
+    },
     /// Not executable (value or gas above the balance, fee cap under the base fee).
     Invalid,
 }
@@ -392,11 +397,11 @@ impl Harness {
                     .collect(),
                 gas: receipt.gas_used,
             },
-            TxStatus::Failed { reason } => match reason.split_once("execution reverted: 0x") {
-                Some((_, data)) => Outcome::Revert(hex::decode(data).unwrap()),
-                None if reason.contains("execution halted") => Outcome::Halt,
-                None => Outcome::Invalid,
-            },
+            TxStatus::Reverted { data } => {
+                Outcome::Revert { data: data.clone(), gas: receipt.gas_used }
+            }
+            TxStatus::Halted { .. } => Outcome::Halt { gas: receipt.gas_used },
+            TxStatus::Failed { .. } => Outcome::Invalid,
         }
     }
 
@@ -452,8 +457,10 @@ impl Harness {
                         .collect(),
                     gas: gas.tx_gas_used(),
                 },
-                ExecutionResult::Revert { output, .. } => Outcome::Revert(output.to_vec()),
-                ExecutionResult::Halt { .. } => Outcome::Halt,
+                ExecutionResult::Revert { output, gas, .. } => {
+                    Outcome::Revert { data: output.to_vec(), gas: gas.tx_gas_used() }
+                }
+                ExecutionResult::Halt { gas, .. } => Outcome::Halt { gas: gas.tx_gas_used() },
             },
             Err(EVMError::Transaction(_)) => {
                 if native {
@@ -632,11 +639,11 @@ fn every_outcome_kind_agrees() {
     for step in &steps {
         kinds.push(match h.step(step, 0, 0).unwrap() {
             Outcome::Success { .. } => "success",
-            Outcome::Revert(data) => {
+            Outcome::Revert { data, .. } => {
                 assert!(data.is_empty() || U256::from_be_slice(&data) == U256::from(0xdead));
                 "revert"
             }
-            Outcome::Halt => "halt",
+            Outcome::Halt { .. } => "halt",
             Outcome::Invalid => "invalid",
         });
     }

@@ -80,12 +80,31 @@ impl Block {
     }
 }
 
-/// How an included transaction ended. Invalid transactions are never included; a failed one was
-/// included, paid its fee and advanced the sender's nonce, and none of its other writes remain.
+/// How an included transaction ended. Invalid transactions are never included; one that did not
+/// succeed was included, paid its fee and advanced the sender's nonce, and none of its other
+/// writes remain. EVM code ends in a revert (with its return data) or a halt; any other failure —
+/// a native operation refused, a Solana instruction error, an EVM call that could not start — is
+/// `Failed`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum TxStatus {
     Success,
     Failed { reason: String },
+    Reverted { data: Vec<u8> },
+    Halted { reason: String },
+}
+
+impl TxStatus {
+    /// Why it did not succeed, as receipts and RPC errors word it (`None` on success).
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Self::Success => None,
+            Self::Failed { reason } => Some(reason.clone()),
+            Self::Reverted { data } => {
+                Some(format!("execution reverted: 0x{}", alloy_primitives::hex::encode(data)))
+            }
+            Self::Halted { reason } => Some(format!("execution halted: {reason}")),
+        }
+    }
 }
 
 /// An event a transaction emitted (same shape as an EVM log, so every VM can use it).

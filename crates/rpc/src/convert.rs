@@ -48,10 +48,8 @@ pub fn identity_json(id_com: &IdCom) -> Value {
 }
 
 pub(crate) fn receipt_json(r: &Receipt) -> Value {
-    let (status, error) = match &r.status {
-        TxStatus::Success => ("success", None),
-        TxStatus::Failed { reason } => ("failed", Some(reason.clone())),
-    };
+    let status = if r.status == TxStatus::Success { "success" } else { "failed" };
+    let error = r.status.error();
     let logs: Vec<Value> = r
         .logs
         .iter()

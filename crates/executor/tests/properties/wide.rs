@@ -501,7 +501,8 @@ proptest! {
             let rejected = parallel.rejected.iter().find(|(r, _)| r.hash() == tx.hash());
             match (expected(step), included.map(|inc| &inc.receipt.status), rejected) {
                 (Expect::Success, Some(TxStatus::Success), None) => {}
-                (Expect::Failure(why), Some(TxStatus::Failed { reason }), None) => {
+                (Expect::Failure(why), Some(status), None) if *status != TxStatus::Success => {
+                    let reason = status.error().unwrap_or_default();
                     prop_assert!(reason.contains(why), "{:?} failed for {}", step, reason);
                 }
                 (Expect::Forgery, None, Some((_, TxError::CredentialMismatch(_)))) => {}

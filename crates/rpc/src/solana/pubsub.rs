@@ -13,7 +13,7 @@ use jsonrpsee::{
     core::SubscriptionResult,
     types::{ErrorObjectOwned, Params},
 };
-use nvm_primitives::{TxStatus, sha256};
+use nvm_primitives::sha256;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -56,10 +56,7 @@ async fn signature_subscription(
     let hash = sha256(&signature);
     loop {
         if let Some(receipt) = ctx.node.chain.store().receipt(&hash)? {
-            let err = match &receipt.status {
-                TxStatus::Success => Value::Null,
-                TxStatus::Failed { reason } => error_value(reason),
-            };
+            let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
                 .await?;
             return Ok(());

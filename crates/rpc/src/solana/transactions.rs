@@ -12,7 +12,7 @@ use super::{
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_executor::{TxError, VerifiedTx};
 use nvm_node::AdmissionError;
-use nvm_primitives::{Receipt, TokenBalance, TxStatus, sha256};
+use nvm_primitives::{Receipt, TokenBalance, sha256};
 use nvm_vm_svm::{SolanaTx, SolanaTxError, SvmOutcome};
 use serde_json::{Value, json};
 
@@ -238,9 +238,9 @@ fn receipt_of(
 }
 
 fn status_json(receipt: &Receipt) -> (Value, Value) {
-    match &receipt.status {
-        TxStatus::Success => (Value::Null, json!({ "Ok": null })),
-        TxStatus::Failed { reason } => (error_value(reason), json!({ "Err": error_value(reason) })),
+    match receipt.status.error() {
+        None => (Value::Null, json!({ "Ok": null })),
+        Some(reason) => (error_value(&reason), json!({ "Err": error_value(&reason) })),
     }
 }
 

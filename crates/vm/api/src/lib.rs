@@ -74,12 +74,38 @@ pub enum VmError {
     /// Execution failed; the transaction is included, pays its fee, and its writes are undone.
     #[error("{0}")]
     Failed(String),
+    /// Contract code reverted with `data` after using `gas_used`: included, writes undone.
+    #[error("execution reverted: 0x{}", hex_encode(.data))]
+    Reverted { data: Vec<u8>, gas_used: u64 },
+    /// Contract code stopped exceptionally (out of gas, invalid opcode, …): included, writes undone.
+    #[error("execution halted: {reason}")]
+    Halted { reason: String, gas_used: u64 },
     /// The node's state backend failed; nothing about the transaction can be concluded.
     #[error(transparent)]
     State(#[from] StateError),
 }
 
 pub type VmResult<T> = Result<T, VmError>;
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl VmError {
+    /// How an included transaction that failed this way ended, and the gas it used.
+    pub fn status(&self) -> (nvm_primitives::TxStatus, u64) {
+        use nvm_primitives::TxStatus;
+        match self {
+            Self::Reverted { data, gas_used } => {
+                (TxStatus::Reverted { data: data.clone() }, *gas_used)
+            }
+            Self::Halted { reason, gas_used } => {
+                (TxStatus::Halted { reason: reason.clone() }, *gas_used)
+            }
+            other => (TxStatus::Failed { reason: other.to_string() }, 0),
+        }
+    }
+}
 
 /// A virtual machine hosted by n-VM.
 pub trait Vm: Send + Sync {

@@ -11,9 +11,9 @@ use alloy_eips::{
     Typed2718,
     eip2718::{Decodable2718, Encodable2718},
 };
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, U256};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::Log;
+use nvm_primitives::{Log, TxStatus};
 use nvm_state_api::TxOverlay;
 use nvm_vm_api::{TxEnv, VmError, VmResult};
 use revm::{
@@ -180,8 +180,8 @@ impl EthereumTx {
 /// How an included Ethereum transaction ended. Whatever the status, it paid for its gas.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EthereumOutcome {
-    /// `Ok(return data)` or `Err(why it reverted or halted)`.
-    pub status: Result<Bytes, String>,
+    /// Success, or the revert (with its data) or halt.
+    pub status: TxStatus,
     pub gas_used: u64,
     pub logs: Vec<Log>,
     /// What the sender paid: `gas_used × effective gas price`.
@@ -205,14 +205,12 @@ impl crate::EvmVm {
             other => other,
         })?;
         let (status, gas, logs) = match outcome.result {
-            ExecutionResult::Success { logs, output, gas, .. } => {
-                (Ok(output.into_data()), gas, to_logs(logs))
-            }
+            ExecutionResult::Success { logs, gas, .. } => (TxStatus::Success, gas, to_logs(logs)),
             ExecutionResult::Revert { output, gas, .. } => {
-                (Err(format!("execution reverted: 0x{}", hex::encode(output))), gas, Vec::new())
+                (TxStatus::Reverted { data: output.to_vec() }, gas, Vec::new())
             }
             ExecutionResult::Halt { reason, gas, .. } => {
-                (Err(format!("execution halted: {reason:?}")), gas, Vec::new())
+                (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new())
             }
         };
         commit(state, outcome.state)?;

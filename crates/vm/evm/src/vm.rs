@@ -256,11 +256,11 @@ impl Vm for EvmVm {
                 };
                 Ok(ExecOutput { logs: to_logs(logs), output, gas_used: gas.tx_gas_used() })
             }
-            ExecutionResult::Revert { output, .. } => {
-                Err(VmError::Failed(format!("execution reverted: 0x{}", hex::encode(output))))
+            ExecutionResult::Revert { output, gas, .. } => {
+                Err(VmError::Reverted { data: output.to_vec(), gas_used: gas.tx_gas_used() })
             }
-            ExecutionResult::Halt { reason, .. } => {
-                Err(VmError::Failed(format!("execution halted: {reason:?}")))
+            ExecutionResult::Halt { reason, gas, .. } => {
+                Err(VmError::Halted { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() })
             }
         }
     }

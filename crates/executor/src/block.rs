@@ -3,9 +3,7 @@
 use crate::{Dispatcher, TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, VmAddress, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
-use nvm_primitives::{
-    IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus, route_opcode,
-};
+use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
 use nvm_state_api::{
     AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
     WriteSet,
@@ -472,23 +470,9 @@ impl Executor {
         let declared = self.declare_all(base, env, txs);
         let shards: Vec<_> = declared
             .iter()
-            .map(|(tx, _)| match tx.native() {
-                Some(native) => {
-                    let body = &native.body;
-                    let vm = body
-                        .opcode()
-                        .and_then(route_opcode)
-                        .unwrap_or(nvm_primitives::VmKind::Native);
-                    lanes::shard_of(vm, body.context.as_ref(), self.config.shards)
-                }
-                None => {
-                    let vm = if tx.ethereum().is_some() {
-                        nvm_primitives::VmKind::Evm
-                    } else {
-                        nvm_primitives::VmKind::Svm
-                    };
-                    lanes::shard_of(vm, None, self.config.shards)
-                }
+            .map(|(tx, _)| {
+                let context = tx.native().and_then(|native| native.body.context.as_ref());
+                lanes::shard_of(tx.vm(), context, self.config.shards)
             })
             .collect();
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();

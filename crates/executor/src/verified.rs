@@ -2,7 +2,7 @@
 
 use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
-use nvm_primitives::{ETHEREUM_TX_TAG, SOLANA_TX_TAG, SchemeId, Transaction, TxHash};
+use nvm_primitives::{ETHEREUM_TX_TAG, SOLANA_TX_TAG, SchemeId, Transaction, TxHash, VmKind};
 use nvm_vm_evm::EthereumTx;
 use nvm_vm_svm::SolanaTx;
 use rayon::prelude::*;
@@ -64,6 +64,18 @@ impl VerifiedTx {
         match &self.signed {
             SignedTx::Solana(tx) => Some(tx),
             _ => None,
+        }
+    }
+
+    /// The VM whose lane the transaction runs in: a native envelope's by its opcode (the native
+    /// runtime's when it names none it routes), a wallet format's by the format.
+    pub fn vm(&self) -> VmKind {
+        match &self.signed {
+            SignedTx::Native(tx) => {
+                tx.body.opcode().and_then(nvm_primitives::route_opcode).unwrap_or(VmKind::Native)
+            }
+            SignedTx::Ethereum(_) => VmKind::Evm,
+            SignedTx::Solana(_) => VmKind::Svm,
         }
     }
 

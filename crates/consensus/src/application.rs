@@ -54,7 +54,7 @@ impl Executed {
     fn chain_from(
         &self,
         hash: [u8; 32],
-        committed: &nvm_storage::ChainHead,
+        committed: &nvm_node::ChainHead,
     ) -> Option<Vec<Arc<ProposedBlock>>> {
         let map = self.0.lock();
         let mut out = Vec::new();

@@ -82,7 +82,7 @@ impl CommitLoop {
         let head = self.chain.head()?;
         if header.height <= head.height {
             // Redelivered after a restart: already committed — it must be the same block.
-            let stored = self.chain.store().block(header.height)?.map(|b| b.header.hash());
+            let stored = self.chain.block(header.height)?.map(|b| b.header.hash());
             if stored != Some(block.digest().0) {
                 return Err(ChainError::InvalidBlock(format!(
                     "finalized block {} differs from the committed one",

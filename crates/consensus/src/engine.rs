@@ -199,8 +199,7 @@ where
     let page_cache = CacheRef::new(page_size(4096), NZUsize!(4096));
     let prefix = config.partition_prefix.clone();
 
-    let genesis =
-        config.chain.store().block(0).ok().flatten().expect("the chain has a genesis block");
+    let genesis = config.chain.block(0).ok().flatten().expect("the chain has a genesis block");
     let genesis = ConsensusBlock::new(genesis);
     let genesis_digest = genesis.digest();
 

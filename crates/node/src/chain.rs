@@ -5,7 +5,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{AccessSet, StateError, StateReader, StateResult, WriteSet};
-use nvm_storage::{ChainHead, PreparedState, Snapshot, Store, StoreError};
+use nvm_storage::{ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation};
 use nvm_vm_api::{BLOCK_HASH_WINDOW, BlockEnv, block_hash_key};
 use parking_lot::Mutex;
 use std::{
@@ -197,6 +197,31 @@ impl Chain {
     /// The last durably committed block.
     pub fn head(&self) -> ChainResult<ChainHead> {
         self.store.head()?.ok_or_else(|| ChainError::Genesis("no genesis block".into()))
+    }
+
+    /// The committed block at `height`, if there is one.
+    pub fn block(&self, height: u64) -> ChainResult<Option<Block>> {
+        Ok(self.store.block(height)?)
+    }
+
+    /// The committed block whose header hashes to `hash`, if there is one.
+    pub fn block_by_hash(&self, hash: &[u8; 32]) -> ChainResult<Option<Block>> {
+        Ok(self.store.block_by_hash(hash)?)
+    }
+
+    /// A committed transaction's receipt.
+    pub fn receipt(&self, tx_hash: &[u8; 32]) -> ChainResult<Option<Receipt>> {
+        Ok(self.store.receipt(tx_hash)?)
+    }
+
+    /// Where a committed transaction is: its block height and index.
+    pub fn tx_location(&self, tx_hash: &[u8; 32]) -> ChainResult<Option<TxLocation>> {
+        Ok(self.store.tx_location(tx_hash)?)
+    }
+
+    /// Proofs of `keys` against the committed state root.
+    pub fn prove_many(&self, keys: &[StateKey]) -> ChainResult<Vec<StateProof>> {
+        Ok(self.store.prove_many(keys)?)
     }
 
     /// Committed state (what RPC answers from).

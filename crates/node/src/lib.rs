@@ -17,4 +17,6 @@ pub use genesis::{
 };
 pub use journal::TxJournal;
 pub use mempool::{AdmissionError, Announcer, Mempool, admitted};
+/// The committed head and a read view of committed state, as `Chain` hands them out.
+pub use nvm_storage::{ChainHead, Snapshot, StateProof, TxLocation};
 pub use pipeline::{BlockPipeline, StepReport};

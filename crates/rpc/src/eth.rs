@@ -56,7 +56,7 @@ pub(crate) fn block_height(
 fn head_state(
     ctx: &NodeContext,
     tag: Option<String>,
-) -> Result<nvm_storage::Snapshot, ErrorObjectOwned> {
+) -> Result<nvm_node::Snapshot, ErrorObjectOwned> {
     let head = ctx.chain.head().map_err(internal)?.height;
     let height = block_height(ctx, tag)?;
     if height != head {
@@ -139,8 +139,7 @@ fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
 /// The block a call runs in: the head's facts.
 fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
     let head = ctx.chain.head().map_err(internal)?;
-    let proposer =
-        ctx.chain.store().block(head.height).map_err(internal)?.map(|b| b.header.proposer);
+    let proposer = ctx.chain.block(head.height).map_err(internal)?.map(|b| b.header.proposer);
     Ok(BlockEnv {
         chain_id: ctx.chain.chain_id(),
         height: head.height,
@@ -268,14 +267,14 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
 fn get_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let height = block_height(ctx, param_str(params, 0, "block", false)?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let block = ctx.chain.store().block(height).map_err(internal)?;
+    let block = ctx.chain.block(height).map_err(internal)?;
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = crate::convert::parse_hash(&required(params, 0, "hash")?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let block = ctx.chain.store().block_by_hash(&hash).map_err(internal)?;
+    let block = ctx.chain.block_by_hash(&hash).map_err(internal)?;
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 

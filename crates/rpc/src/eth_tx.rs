@@ -140,7 +140,7 @@ struct BlockWithReceipts {
 
 impl BlockWithReceipts {
     fn load(ctx: &NodeContext, height: u64) -> Result<Option<Self>, ErrorObjectOwned> {
-        match ctx.chain.store().block(height).map_err(internal)? {
+        match ctx.chain.block(height).map_err(internal)? {
             Some(block) => Self::of(ctx, block).map(Some),
             None => Ok(None),
         }
@@ -151,7 +151,7 @@ impl BlockWithReceipts {
         for raw in &block.transactions {
             let hash =
                 block_tx_hash(raw).ok_or_else(|| internal("undecodable block transaction"))?;
-            let receipt = ctx.chain.store().receipt(&hash).map_err(internal)?;
+            let receipt = ctx.chain.receipt(&hash).map_err(internal)?;
             receipts.push(receipt.ok_or_else(|| internal("block transaction without receipt"))?);
         }
         let hash = B256::from(block.header.hash());
@@ -334,8 +334,8 @@ fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    if let Some(location) = ctx.chain.store().tx_location(&hash).map_err(internal)? {
-        let block = ctx.chain.store().block(location.height).map_err(internal)?;
+    if let Some(location) = ctx.chain.tx_location(&hash).map_err(internal)? {
+        let block = ctx.chain.block(location.height).map_err(internal)?;
         let Some(raw) = block.as_ref().and_then(|b| b.transactions.get(location.index as usize))
         else {
             return Ok(Value::Null);
@@ -351,7 +351,7 @@ fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
 
 fn get_transaction_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    let Some(location) = ctx.chain.store().tx_location(&hash).map_err(internal)? else {
+    let Some(location) = ctx.chain.tx_location(&hash).map_err(internal)? else {
         return Ok(Value::Null);
     };
     match BlockWithReceipts::load(ctx, location.height)? {
@@ -384,7 +384,7 @@ fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
             (filter_height(head, from_block.as_ref()), filter_height(head, to_block.as_ref()))
         }
         FilterBlockOption::AtBlockHash(hash) => {
-            let block = ctx.chain.store().block_by_hash(&hash.0).map_err(internal)?;
+            let block = ctx.chain.block_by_hash(&hash.0).map_err(internal)?;
             let Some(block) = block else {
                 return Err(ErrorObjectOwned::owned(SERVER_ERROR, "unknown block", None::<()>));
             };

@@ -30,7 +30,7 @@ pub(crate) fn get_finalization(ctx: &NodeContext, params: &Params<'_>) -> RpcRes
         })?
     };
     let Some(proofs) = &ctx.finality else { return Ok(Value::Null) };
-    let Some(block) = ctx.chain.store().block(height).map_err(internal)? else {
+    let Some(block) = ctx.chain.block(height).map_err(internal)? else {
         return Ok(Value::Null);
     };
     let Some(certificate) = proofs.finalization(height) else { return Ok(Value::Null) };

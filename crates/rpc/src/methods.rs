@@ -134,7 +134,7 @@ fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    let receipt = ctx.chain.store().receipt(&hash).map_err(internal)?;
+    let receipt = ctx.chain.receipt(&hash).map_err(internal)?;
     Ok(receipt.map(|r| receipt_json(&r)).unwrap_or(Value::Null))
 }
 
@@ -189,7 +189,7 @@ const MAX_PROOF_KEYS: usize = 64;
 
 fn get_proof(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let keys = hex_list(params, "state keys", MAX_PROOF_KEYS, parse_hash)?;
-    let proofs = ctx.chain.store().prove_many(&keys).map_err(internal)?;
+    let proofs = ctx.chain.prove_many(&keys).map_err(internal)?;
     let (height, root) = proofs.first().map(|p| (p.height, p.state_root)).unwrap_or_default();
     let items: Vec<Value> = keys
         .iter()
@@ -266,7 +266,7 @@ pub(crate) fn account_nonce(
 fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let which = param_str(params, 0, "block", false)?.unwrap_or_else(|| "latest".into());
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let store = ctx.chain.store();
+    let store = &ctx.chain;
     let block = if which == "latest" {
         let head = ctx.chain.head().map_err(internal)?;
         store.block(head.height).map_err(internal)?

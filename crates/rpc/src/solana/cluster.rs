@@ -34,13 +34,8 @@ pub(super) fn get_health(_: &SolanaContext, _: &Params<'_>) -> SolResult {
 }
 
 pub(super) fn get_genesis_hash(ctx: &SolanaContext, _: &Params<'_>) -> SolResult {
-    let genesis = ctx
-        .node
-        .chain
-        .store()
-        .block(0)
-        .map_err(internal)?
-        .ok_or_else(|| internal("no genesis block"))?;
+    let genesis =
+        ctx.node.chain.block(0).map_err(internal)?.ok_or_else(|| internal("no genesis block"))?;
     Ok(json!(base58(&genesis.header.hash())))
 }
 

@@ -64,7 +64,7 @@ impl KnownAccounts {
         let (scanned, addresses) = &mut *inner;
         while *scanned < head {
             let height = *scanned + 1;
-            let block = chain.store().block(height).map_err(|e| e.to_string())?;
+            let block = chain.block(height).map_err(|e| e.to_string())?;
             for raw in block.iter().flat_map(|b| &b.transactions) {
                 let Some((&nvm_primitives::SOLANA_TX_TAG, wire)) = raw.split_first() else {
                     continue;

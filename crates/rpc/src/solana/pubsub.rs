@@ -55,7 +55,7 @@ async fn signature_subscription(
     let mut heads = ctx.node.chain.watch_heads();
     let hash = sha256(&signature);
     loop {
-        if let Some(receipt) = ctx.node.chain.store().receipt(&hash)? {
+        if let Some(receipt) = ctx.node.chain.receipt(&hash)? {
             let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
                 .await?;

@@ -234,7 +234,7 @@ fn receipt_of(
     ctx: &SolanaContext,
     signature: &[u8; 64],
 ) -> Result<Option<Receipt>, ErrorObjectOwned> {
-    ctx.node.chain.store().receipt(&sha256(signature)).map_err(internal)
+    ctx.node.chain.receipt(&sha256(signature)).map_err(internal)
 }
 
 fn status_json(receipt: &Receipt) -> (Value, Value) {
@@ -297,7 +297,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         Some(Value::String(encoding)) => json!({ "encoding": encoding }),
         _ => config(&values, 1)?,
     };
-    let store = ctx.node.chain.store();
+    let store = &ctx.node.chain;
     let Some(receipt) = receipt_of(ctx, &signature)? else { return Ok(Value::Null) };
     let block = store.block(receipt.block_height).map_err(internal)?.ok_or_else(|| {
         error_with(codes::BLOCK_NOT_AVAILABLE, "Block not available", Value::Null)

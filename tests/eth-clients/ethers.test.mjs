@@ -18,6 +18,32 @@ const account = (i) => HDNodeWallet.fromMnemonic(phrase, `m/44'/60'/0'/0/${i}`).
 const deployer = account(0);
 const other = account(2);
 
+// Every wait has a deadline (blocks take 200 ms here) and every test a limit of its own, so that
+// a node that stops including transactions fails the step that waited, by name, and never hangs.
+const WAIT_MS = 30_000;
+
+/// `promise`, or a failure naming `what` once `ms` have passed. The timer is cleared either way,
+/// so it never keeps the process alive.
+async function within(ms, what, promise) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/// A sent transaction's receipt (failing if it reverted, as `wait()` does), within WAIT_MS.
+/// ethers gets a deadline of its own a second later: past it, it stops polling for the receipt.
+const mined = (tx, what) => within(WAIT_MS, `receipt of ${what} ${tx.hash}`, tx.wait(1, WAIT_MS + 1000));
+
+/// The receipt of a transaction hash, reverted or not, within WAIT_MS.
+const receiptOf = (hash, what) =>
+  within(WAIT_MS, `receipt of ${what} ${hash}`, provider.waitForTransaction(hash, 1, WAIT_MS + 1000));
+
 /// The JSON-RPC error of a call that must fail.
 async function rpcError(method, params) {
   try {
@@ -35,7 +61,7 @@ async function ledgerBalance(address) {
   return BigInt((await provider.send("nvm_getBalance", [address])).balance);
 }
 
-test("chain facts as Ethereum tools read them", async () => {
+test("chain facts as Ethereum tools read them", { timeout: 120_000 }, async () => {
   const network = await provider.getNetwork();
   assert.equal(network.chainId, 31337n);
   const block = await provider.getBlock("latest");
@@ -47,11 +73,11 @@ test("chain facts as Ethereum tools read them", async () => {
   assert.equal(await provider.getBalance(deployer.address), await ledgerBalance(deployer.address));
 });
 
-test("a value transfer moves the ledger balance and charges gas at the effective price", async () => {
+test("a value transfer moves the ledger balance and charges gas at the effective price", { timeout: 120_000 }, async () => {
   const before = await provider.getBalance(deployer.address);
   const otherBefore = await provider.getBalance(other.address);
   const tx = await deployer.sendTransaction({ to: other.address, value: ethers.parseEther("1.5") });
-  const receipt = await tx.wait();
+  const receipt = await mined(tx, "the 1.5 ETH transfer");
   assert.equal(receipt.status, 1);
   assert.equal(receipt.type, 2);
   assert.equal(receipt.gasUsed, 21000n);
@@ -70,17 +96,17 @@ test("a value transfer moves the ledger balance and charges gas at the effective
   assert.equal(seen.blockNumber, receipt.blockNumber);
 });
 
-test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads receipts and logs", async () => {
+test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads receipts and logs", { timeout: 120_000 }, async () => {
   const { Token, Vault } = artifacts;
   const token = await new ContractFactory(Token.abi, Token.bytecode, deployer).deploy("Test", "TST", ethers.parseEther("1000"));
-  const deployment = await token.deploymentTransaction().wait();
+  const deployment = await mined(token.deploymentTransaction(), "the Token deployment");
   assert.equal(deployment.status, 1);
   assert.equal(deployment.contractAddress, await token.getAddress());
   assert.ok((await provider.getCode(await token.getAddress())).length > 2);
   assert.equal(await token.symbol(), "TST");
   assert.equal(await token.balanceOf(deployer.address), ethers.parseEther("1000"));
 
-  const sent = await (await token.transfer(other.address, 1234n)).wait();
+  const sent = await mined(await token.transfer(other.address, 1234n), "the transfer of 1234 TST");
   const [transfer] = sent.logs.map((log) => token.interface.parseLog(log));
   assert.equal(transfer.name, "Transfer");
   assert.deepEqual([transfer.args.from, transfer.args.to, transfer.args.value], [deployer.address, other.address, 1234n]);
@@ -91,9 +117,10 @@ test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads rece
   assert.ok(receiptBloom !== 0n && (blockBloom & receiptBloom) === receiptBloom);
 
   const vault = await new ContractFactory(Vault.abi, Vault.bytecode, deployer).deploy(await token.getAddress());
-  await vault.waitForDeployment();
-  await (await token.approve(await vault.getAddress(), 500n)).wait();
-  const deposited = await (await vault.deposit(500n)).wait();
+  // What `waitForDeployment()` waits for, with a deadline.
+  await mined(vault.deploymentTransaction(), "the Vault deployment");
+  await mined(await token.approve(await vault.getAddress(), 500n), "the approval of 500 TST to the vault");
+  const deposited = await mined(await vault.deposit(500n), "the vault deposit of 500 TST");
   assert.equal(deposited.status, 1);
   assert.equal(await vault.deposited(deployer.address), 500n);
   assert.equal(await token.balanceOf(await vault.getAddress()), 500n);
@@ -115,13 +142,13 @@ test("deploys a Solidity ERC-20 and a transferFrom vault, calls them, reads rece
   });
   const balance = await provider.getBalance(deployer.address);
   const failing = await token.transfer(other.address, ethers.parseEther("5000"), { gasLimit: 100000n });
-  const failed = await provider.waitForTransaction(failing.hash);
+  const failed = await receiptOf(failing.hash, "the reverting transfer of 5000 TST");
   assert.equal(failed.status, 0);
   assert.equal(await provider.getBalance(deployer.address), balance - failed.gasUsed * failed.gasPrice);
   assert.equal(await token.balanceOf(other.address), 1234n);
 });
 
-test("bad input gets a clear error and changes nothing", async () => {
+test("bad input gets a clear error and changes nothing", { timeout: 120_000 }, async () => {
   const nonce = await provider.getTransactionCount(deployer.address);
   const balance = await provider.getBalance(deployer.address);
   const fees = await provider.getFeeData();
@@ -154,7 +181,7 @@ test("bad input gets a clear error and changes nothing", async () => {
   // Replay: the same signed bytes, once mined, are refused.
   const raw = await sign(base);
   const hash = await provider.send("eth_sendRawTransaction", [raw]);
-  await provider.waitForTransaction(hash);
+  await receiptOf(hash, "the transfer sent as raw bytes");
   const replay = await rpcError("eth_sendRawTransaction", [raw]);
   assert.equal(replay.code, -32003);
   assert.match(replay.message, /nonce too low/);
@@ -185,7 +212,7 @@ async function ledgerTokenBalance(address, mint) {
   return BigInt((await provider.send("nvm_getBalance", [address, mint])).balance);
 }
 
-test("every ledger token is an ERC-20 over the same balances, usable from Solidity", async () => {
+test("every ledger token is an ERC-20 over the same balances, usable from Solidity", { timeout: 120_000 }, async () => {
   const mint = process.env.NVM_LEDGER_TOKEN;
   const gold = new ethers.Contract(erc20Address(mint), ERC20_ABI, deployer);
   assert.ok((await provider.getCode(await gold.getAddress())).length > 2, "the view is a contract to tools");
@@ -195,7 +222,7 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   assert.equal(await ledgerTokenBalance(deployer.address, mint), 100_000000n);
 
   // transfer: one ledger write per side, an ERC-20 Transfer log from the view's address.
-  const receipt = await (await gold.transfer(other.address, 5_000000n)).wait();
+  const receipt = await mined(await gold.transfer(other.address, 5_000000n), "the transfer of 5 GLD");
   const [log] = receipt.logs.map((l) => gold.interface.parseLog(l));
   assert.equal(receipt.logs[0].address, await gold.getAddress());
   assert.deepEqual([log.name, log.args.from, log.args.to, log.args.value], ["Transfer", deployer.address, other.address, 5_000000n]);
@@ -205,11 +232,12 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   // A Solidity vault pulls the ledger token with transferFrom.
   const { Vault } = artifacts;
   const vault = await new ContractFactory(Vault.abi, Vault.bytecode, deployer).deploy(await gold.getAddress());
-  await vault.waitForDeployment();
-  const approval = await (await gold.approve(await vault.getAddress(), 20_000000n)).wait();
+  // What `waitForDeployment()` waits for, with a deadline.
+  await mined(vault.deploymentTransaction(), "the Vault deployment");
+  const approval = await mined(await gold.approve(await vault.getAddress(), 20_000000n), "the approval of 20 GLD to the vault");
   assert.equal(gold.interface.parseLog(approval.logs[0]).name, "Approval");
   assert.equal(await gold.allowance(deployer.address, await vault.getAddress()), 20_000000n);
-  assert.equal((await (await vault.deposit(20_000000n)).wait()).status, 1);
+  assert.equal((await mined(await vault.deposit(20_000000n), "the vault deposit of 20 GLD")).status, 1);
   assert.equal(await ledgerTokenBalance(await vault.getAddress(), mint), 20_000000n);
   assert.equal(await ledgerTokenBalance(deployer.address, mint), 75_000000n);
   assert.equal(await gold.allowance(deployer.address, await vault.getAddress()), 0n);
@@ -217,14 +245,14 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   // To another VM's address of an identity: its Tron address (20 bytes) and SVM address (32).
   const dev = await provider.send("nvm_getIdentity", [process.env.NVM_DEV_EVM]);
   const devBefore = await ledgerTokenBalance(process.env.NVM_DEV_EVM, mint);
-  await (await gold.transfer("0x" + dev.tvm.replace(/^0x/, ""), 1_000000n)).wait();
-  await (await gold.transferToVmAddress("0x" + dev.svm.replace(/^0x/, ""), 2_000000n)).wait();
+  await mined(await gold.transfer("0x" + dev.tvm.replace(/^0x/, ""), 1_000000n), "the transfer of 1 GLD to the Tron address");
+  await mined(await gold.transferToVmAddress("0x" + dev.svm.replace(/^0x/, ""), 2_000000n), "the transfer of 2 GLD to the SVM address");
   assert.equal(await ledgerTokenBalance(dev.svm_display, mint), devBefore + 3_000000n);
 
   // Overdraft: the call reverts with the reason, and a mined one changes no ledger balance.
   await assert.rejects(gold.transfer.staticCall(other.address, 10n ** 18n), /transfer amount exceeds balance/);
   const failing = await gold.transfer(other.address, 10n ** 18n, { gasLimit: 100000n });
-  assert.equal((await provider.waitForTransaction(failing.hash)).status, 0);
+  assert.equal((await receiptOf(failing.hash, "the overdrawing GLD transfer")).status, 0);
   assert.equal(await ledgerTokenBalance(deployer.address, mint), 72_000000n);
 
   // The CLI's native transfer that funded the deployer shows as the view's ERC-20 Transfer event,
@@ -240,9 +268,16 @@ test("every ledger token is an ERC-20 over the same balances, usable from Solidi
   assert.equal(await native.decimals(), 18n);
 });
 
-test("an Ethereum account linked to an identity (personal_sign, as MetaMask signs) spends its balance", async () => {
+test("an Ethereum account linked to an identity (personal_sign, as MetaMask signs) spends its balance", { timeout: 120_000 }, async () => {
   const wallet = account(4);
-  const nvm = (...args) => execFileSync(process.env.NVM_BIN, args, { env: { ...process.env, NVM_RPC: url } }).toString().trim();
+  // The CLI gives up on a receipt after 30 s itself; the timeout kills it should it hang anyway.
+  const nvm = (...args) => {
+    try {
+      return execFileSync(process.env.NVM_BIN, args, { env: { ...process.env, NVM_RPC: url }, timeout: 60_000 }).toString().trim();
+    } catch (e) {
+      throw e.code === "ETIMEDOUT" ? new Error(`nvm ${args.slice(0, 2).join(" ")}: not done within 60 s`) : e;
+    }
+  };
   const devEvm = process.env.NVM_DEV_EVM;
   const held = await provider.getBalance(devEvm);
   const own = await provider.getBalance(wallet.address);
@@ -255,7 +290,7 @@ test("an Ethereum account linked to an identity (personal_sign, as MetaMask sign
   assert.equal(await provider.getBalance(wallet.address), joined);
   assert.equal(joined, held + own);
 
-  const receipt = await (await wallet.sendTransaction({ to: other.address, value: 1n })).wait();
+  const receipt = await mined(await wallet.sendTransaction({ to: other.address, value: 1n }), "the linked account's transfer");
   const block = await provider.getBlock(receipt.blockNumber);
   // The sender is the identity; as the dev chain's proposer it gets the tip back: only the
   // burned base fee and the value leave it.
@@ -265,7 +300,7 @@ test("an Ethereum account linked to an identity (personal_sign, as MetaMask sign
   assert.throws(() => nvm("identity", "link-evm", "--key", process.env.NVM_DEV_KEY, "--address", wallet.address, "--signature", signature), /already belongs/);
 });
 
-test("eth_call with state overrides (code, balance, storage) changes nothing on chain", async () => {
+test("eth_call with state overrides (code, balance, storage) changes nothing on chain", { timeout: 120_000 }, async () => {
   const stranger = Wallet.createRandom().address;
   // Code returning 42, placed at an empty address for this call only.
   const code = "0x602a60005260206000f3";

@@ -5,14 +5,19 @@ own RPC. Needs NVM_RPC_URL and NVM_ARTIFACTS (written by compile.mjs)."""
 import hashlib
 import json
 import os
+import signal
 import sys
 import traceback
 
 from eth_account import Account
 from web3 import Web3
-from web3.exceptions import ContractCustomError
+from web3.exceptions import ContractCustomError, TimeExhausted
 
 MNEMONIC = "test test test test test test test test test test test junk"
+# Every wait has a deadline (blocks take 200 ms here): a request 10 s, a receipt 30 s, and the whole
+# script SCRIPT_LIMIT, so that a node that stops including transactions fails the step, never hangs.
+RECEIPT_TIMEOUT = 30
+SCRIPT_LIMIT = 240
 Account.enable_unaudited_hdwallet_features()
 w3 = Web3(Web3.HTTPProvider(os.environ["NVM_RPC_URL"], request_kwargs={"timeout": 10}))
 with open(os.environ["NVM_ARTIFACTS"], encoding="utf8") as f:
@@ -37,8 +42,9 @@ def ledger_balance(address):
     return int(w3.provider.make_request("nvm_getBalance", [address])["result"]["balance"])
 
 
-def send_legacy(tx):
-    """Signs `tx` as a legacy EIP-155 transaction (gasPrice set, no fee-market fields)."""
+def send_legacy(tx, what):
+    """Signs `tx` as a legacy EIP-155 transaction (gasPrice set, no fee-market fields), sends it and
+    returns its receipt; `what` names it if the receipt does not come."""
     tx = dict(tx)
     # build_transaction fills in fee-market fields; a legacy transaction has a gas price instead.
     tx.pop("maxFeePerGas", None)
@@ -51,13 +57,16 @@ def send_legacy(tx):
         tx["gas"] = w3.eth.estimate_gas(tx)
     signed = sender.sign_transaction(tx)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+    try:
+        return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.1)
+    except TimeExhausted as e:
+        raise TimeoutError(f"receipt of {what} {Web3.to_hex(tx_hash)}: not done within {RECEIPT_TIMEOUT} s") from e
 
 
 def deploy(name, *args):
     artifact = ARTIFACTS[name]
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = send_legacy(factory.constructor(*args).build_transaction({"from": sender.address}))
+    receipt = send_legacy(factory.constructor(*args).build_transaction({"from": sender.address}), f"the {name} deployment")
     expect(receipt.status == 1, receipt)
     expect(receipt.type == 0, receipt)
     return w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"]), receipt
@@ -72,7 +81,7 @@ def test_chain_facts():
 
 def test_legacy_value_transfer():
     before, to_before = w3.eth.get_balance(sender.address), w3.eth.get_balance(receiver.address)
-    receipt = send_legacy({"to": receiver.address, "value": Web3.to_wei(2, "ether"), "gas": 21000})
+    receipt = send_legacy({"to": receiver.address, "value": Web3.to_wei(2, "ether"), "gas": 21000}, "the 2 ETH transfer")
     expect_eq(receipt.status, 1)
     expect_eq(receipt.gasUsed, 21000)
     tx = w3.eth.get_transaction(receipt.transactionHash)
@@ -89,13 +98,13 @@ def test_deploy_and_call_contracts():
     expect_eq(token.functions.symbol().call(), "LGC")
     expect_eq(token.functions.balanceOf(sender.address).call(), 10**24)
 
-    receipt = send_legacy(token.functions.transfer(receiver.address, 777).build_transaction({"from": sender.address}))
+    receipt = send_legacy(token.functions.transfer(receiver.address, 777).build_transaction({"from": sender.address}), "the transfer of 777 LGC")
     (event,) = token.events.Transfer().process_receipt(receipt)
     expect_eq((event.args["from"], event.args.to, event.args.value), (sender.address, receiver.address, 777))
 
     vault, _ = deploy("Vault", token.address)
-    send_legacy(token.functions.approve(vault.address, 300).build_transaction({"from": sender.address}))
-    deposited = send_legacy(vault.functions.deposit(300).build_transaction({"from": sender.address}))
+    send_legacy(token.functions.approve(vault.address, 300).build_transaction({"from": sender.address}), "the approval of 300 LGC")
+    deposited = send_legacy(vault.functions.deposit(300).build_transaction({"from": sender.address}), "the vault deposit of 300 LGC")
     expect_eq(deposited.status, 1)
     expect_eq(vault.functions.deposited(sender.address).call(), 300)
     expect_eq(token.functions.balanceOf(vault.address).call(), 300)
@@ -120,12 +129,13 @@ def test_vault_pulls_a_ledger_token():
     expect_eq(gold.functions.symbol().call(), "GLD")
     expect_eq(gold.functions.balanceOf(sender.address).call(), 50_000000)
     vault, _ = deploy("Vault", view)
-    approval = send_legacy(gold.functions.approve(vault.address, 10_000000).build_transaction({"from": sender.address}))
+    approval = send_legacy(gold.functions.approve(vault.address, 10_000000).build_transaction({"from": sender.address}), "the approval of 10 GLD")
     expect_eq(approval.status, 1)
     expect_eq(approval.type, 0)
     (event,) = gold.events.Approval().process_receipt(approval)
     expect_eq((event.args.owner, event.args.spender, event.args.value), (sender.address, vault.address, 10_000000))
-    expect_eq(send_legacy(vault.functions.deposit(10_000000).build_transaction({"from": sender.address})).status, 1)
+    deposit = vault.functions.deposit(10_000000).build_transaction({"from": sender.address})
+    expect_eq(send_legacy(deposit, "the vault deposit of 10 GLD").status, 1)
     def ledger(address):
         return int(w3.provider.make_request("nvm_getBalance", [address, mint])["result"]["balance"])
     expect_eq(ledger(vault.address), 10_000000)
@@ -133,7 +143,15 @@ def test_vault_pulls_a_ledger_token():
     expect_eq(gold.functions.balanceOf(sender.address).call(), 40_000000)
 
 
+def out_of_time(signum, frame):
+    traceback.print_stack(frame)
+    # SystemExit, not an Exception: main() must stop here, not go on to the next test.
+    raise SystemExit(f"test_web3.py: not done within its {SCRIPT_LIMIT} s limit (stopped where the stack above shows)")
+
+
 def main():
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.alarm(SCRIPT_LIMIT)
     tests = [test_chain_facts, test_legacy_value_transfer, test_deploy_and_call_contracts, test_vault_pulls_a_ledger_token]
     failed = 0
     for test in tests:

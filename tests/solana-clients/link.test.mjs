@@ -11,23 +11,14 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execFileSync } from "node:child_process";
 import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
 import { getOrCreateAssociatedTokenAccount } from "@solana/spl-token";
-import { airdrop, connection, nvm } from "./common.mjs";
+import { WAIT_MS, airdrop, cli, connection, nvm, within } from "./common.mjs";
 
 const devSvm = new PublicKey(process.env.NVM_DEV_SVM);
 const devEvm = process.env.NVM_DEV_EVM;
 const token = process.env.NVM_LEDGER_TOKEN;
 const mint = new PublicKey(Buffer.from(token.slice(2), "hex"));
-
-function cli(...args) {
-  return execFileSync(process.env.NVM_BIN, args, {
-    env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL },
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
 
 /// Ed25519 over the message's bytes with the wallet's key, as a wallet's `signMessage` does.
 function signMessage(keypair, text) {
@@ -47,7 +38,7 @@ async function ledgerToken(address) {
   return BigInt((await nvm("nvm_getBalance", [address, token])).balance);
 }
 
-test("a linked Solana key acts for the identity, on its balances", async () => {
+test("a linked Solana key acts for the identity, on its balances", { timeout: 120_000 }, async () => {
   const wallet = Keypair.generate();
   await airdrop(wallet.publicKey, 2_000_000_000);
   cli("transfer", "--key", process.env.NVM_DEV_KEY, "--token", token,
@@ -78,7 +69,9 @@ test("a linked Solana key acts for the identity, on its balances", async () => {
   assert.equal(lamports, Number((await weiOf(devEvm)) / 1_000_000_000n), "and its Ethereum balance, in 9 decimals");
 
   // The wallet's associated token account shows the identity's token balance.
-  const ata = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, wallet.publicKey);
+  const ata = await within(WAIT_MS, "the wallet's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, wallet.publicKey, false, undefined, { abortSignal }),
+  );
   assert.equal(ata.amount, devTokens + 7_000_000n);
 
   // Its transfers spend the identity's balance (the fee returns to it: it proposes the blocks).
@@ -87,7 +80,9 @@ test("a linked Solana key acts for the identity, on its balances", async () => {
   const pay = new Transaction().add(
     SystemProgram.transfer({ fromPubkey: wallet.publicKey, toPubkey: friend, lamports: 500_000_000 }),
   );
-  await sendAndConfirmTransaction(connection, pay, [wallet]);
+  await within(WAIT_MS, "the linked key's transfer of 0.5 SOL", (abortSignal) =>
+    sendAndConfirmTransaction(connection, pay, [wallet], { abortSignal }),
+  );
   assert.equal(await weiOf(devEvm), before - 500_000_000n * 1_000_000_000n);
   assert.equal(await connection.getBalance(friend), 500_000_000);
 
@@ -98,7 +93,7 @@ test("a linked Solana key acts for the identity, on its balances", async () => {
   );
 });
 
-test("a solana-keygen keypair file links with the CLI signing the message", async () => {
+test("a solana-keygen keypair file links with the CLI signing the message", { timeout: 120_000 }, async () => {
   const wallet = Keypair.generate();
   await airdrop(wallet.publicKey, 1_000_000_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nvm-link-"));

@@ -7,7 +7,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { execFileSync } from "node:child_process";
 import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
 import {
   TOKEN_PROGRAM_ID,
@@ -21,7 +20,7 @@ import {
   transfer,
   transferChecked,
 } from "@solana/spl-token";
-import { airdrop, connection, nvm, sendError } from "./common.mjs";
+import { WAIT_MS, airdrop, cli, connection, nvm, sendError, within } from "./common.mjs";
 
 const devSvm = new PublicKey(process.env.NVM_DEV_SVM);
 const devEvm = process.env.NVM_DEV_EVM;
@@ -44,28 +43,40 @@ async function ledgerBalance(owner, mint) {
   return BigInt((await nvm("nvm_getBalance", [`svm:${owner.toBase58()}`, hex(mint)])).balance);
 }
 
-test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in every view", async () => {
+test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in every view", { timeout: 120_000 }, async () => {
   await airdrop(payer.publicKey, 10_000_000_000);
   const authority = Keypair.generate();
-  const mint = await createMint(connection, payer, authority.publicKey, null, 6);
+  // spl-token's helpers confirm with sendAndConfirmTransaction: each gets a deadline, its signal
+  // passed on as `abortSignal` in the confirm options.
+  const mint = await within(WAIT_MS, "createMint", (abortSignal) =>
+    createMint(connection, payer, authority.publicKey, null, 6, undefined, { abortSignal }),
+  );
   const info = await getMint(connection, mint);
   assert.equal(info.decimals, 6);
   assert.equal(info.supply, 0n);
   assert.equal(info.mintAuthority.toBase58(), authority.publicKey.toBase58());
 
   const alice = Keypair.generate();
-  const aliceAta = await getOrCreateAssociatedTokenAccount(connection, payer, mint, alice.publicKey);
+  const aliceAta = await within(WAIT_MS, "alice's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, payer, mint, alice.publicKey, false, undefined, { abortSignal }),
+  );
   assert.equal(aliceAta.address.toBase58(), getAssociatedTokenAddressSync(mint, alice.publicKey).toBase58());
   assert.equal(aliceAta.amount, 0n);
-  await mintTo(connection, payer, mint, aliceAta.address, authority, 5_000_000n);
+  await within(WAIT_MS, "mintTo alice", (abortSignal) =>
+    mintTo(connection, payer, mint, aliceAta.address, authority, 5_000_000n, [], { abortSignal }),
+  );
   assert.equal((await getAccount(connection, aliceAta.address)).amount, 5_000_000n);
   assert.equal((await getMint(connection, mint)).supply, 5_000_000n);
   assert.equal((await connection.getTokenSupply(mint)).value.uiAmountString, "5");
 
   // To the dev identity's Solana address: the ATA resolves to the identity, so its ERC-20 view
   // and n-VM's ledger show the same amount at once.
-  const devAta = await getOrCreateAssociatedTokenAccount(connection, payer, mint, devSvm);
-  const signature = await transferChecked(connection, payer, aliceAta.address, mint, devAta.address, alice, 1_250_000n, 6);
+  const devAta = await within(WAIT_MS, "the dev identity's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, payer, mint, devSvm, false, undefined, { abortSignal }),
+  );
+  const signature = await within(WAIT_MS, "transferChecked of 1.25 to the dev identity", (abortSignal) =>
+    transferChecked(connection, payer, aliceAta.address, mint, devAta.address, alice, 1_250_000n, 6, [], { abortSignal }),
+  );
   assert.equal((await connection.getTokenAccountBalance(devAta.address)).value.amount, "1250000");
   assert.equal(await erc20Balance(mint, devEvm), 1_250_000n);
   assert.equal(await ledgerBalance(devSvm, mint), 1_250_000n);
@@ -98,13 +109,16 @@ test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in ev
   // A program may not spend from an account it does not own: the System program cannot move
   // lamports out of an account the token program owns, even with its key's signature.
   const owned = Keypair.generate();
-  await sendAndConfirmTransaction(connection, new Transaction().add(SystemProgram.createAccount({
+  const create = new Transaction().add(SystemProgram.createAccount({
     fromPubkey: payer.publicKey,
     newAccountPubkey: owned.publicKey,
     lamports: await connection.getMinimumBalanceForRentExemption(0),
     space: 0,
     programId: TOKEN_PROGRAM_ID,
-  })), [payer, owned]);
+  }));
+  await within(WAIT_MS, "the creation of an account the token program owns", (abortSignal) =>
+    sendAndConfirmTransaction(connection, create, [payer, owned], { abortSignal }),
+  );
   const held = await connection.getBalance(owned.publicKey);
   const theft = new Transaction().add(
     SystemProgram.transfer({ fromPubkey: owned.publicKey, toPubkey: payer.publicKey, lamports: 1000 }),
@@ -117,32 +131,40 @@ test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in ev
   assert.equal(await connection.getBalance(owned.publicKey), held);
 });
 
-test("a token made natively with n-VM's CLI moves through SPL Token", async () => {
+test("a token made natively with n-VM's CLI moves through SPL Token", { timeout: 120_000 }, async () => {
   const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
   const wallet = Keypair.generate();
   await airdrop(wallet.publicKey, 1_000_000_000);
   // The dev identity sends 100 of it to the wallet's Solana address with n-VM's own CLI.
-  execFileSync(process.env.NVM_BIN, [
-    "transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
-    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "100", "--json",
-  ], { env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL } });
+  cli("transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
+    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "100", "--json");
   const info = await getMint(connection, mint);
   assert.equal(info.decimals, 6);
-  const walletAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, wallet.publicKey);
+  const walletAta = await within(WAIT_MS, "the wallet's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, wallet.publicKey, false, undefined, { abortSignal }),
+  );
   // The ledger balance is there as soon as the account exists.
   assert.equal(walletAta.amount, 100_000_000n);
 
   const friend = Keypair.generate().publicKey;
-  const friendAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, friend);
-  await transfer(connection, wallet, walletAta.address, friendAta.address, wallet, 40_000_000n);
+  const friendAta = await within(WAIT_MS, "the friend's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, friend, false, undefined, { abortSignal }),
+  );
+  await within(WAIT_MS, "the transfer of 40 to the friend", (abortSignal) =>
+    transfer(connection, wallet, walletAta.address, friendAta.address, wallet, 40_000_000n, [], { abortSignal }),
+  );
   assert.equal((await getAccount(connection, friendAta.address)).amount, 40_000_000n);
   assert.equal(await ledgerBalance(friend, mint), 40_000_000n);
   assert.equal(await ledgerBalance(wallet.publicKey, mint), 60_000_000n);
 
   // And back to the dev identity through its Solana address: its ERC-20 balance grows.
   const devBefore = await erc20Balance(mint, devEvm);
-  const devAta = await getOrCreateAssociatedTokenAccount(connection, wallet, mint, devSvm);
-  const sent = await transfer(connection, wallet, walletAta.address, devAta.address, wallet, 10_000_000n);
+  const devAta = await within(WAIT_MS, "the dev identity's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, devSvm, false, undefined, { abortSignal }),
+  );
+  const sent = await within(WAIT_MS, "the transfer of 10 back to the dev identity", (abortSignal) =>
+    transfer(connection, wallet, walletAta.address, devAta.address, wallet, 10_000_000n, [], { abortSignal }),
+  );
   assert.equal(await erc20Balance(mint, devEvm), devBefore + 10_000_000n);
   // ...and the ERC-20 view logs it as a Transfer event to the identity's Ethereum address, in
   // the block (slot) the Solana transaction landed in.

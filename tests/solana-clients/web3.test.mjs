@@ -20,13 +20,18 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 
-import { airdrop, connection, nvm, sendError } from "./common.mjs";
+import { WAIT_MS, airdrop, connection, nvm, sendError, within } from "./common.mjs";
 
 const devSvm = new PublicKey(process.env.NVM_DEV_SVM);
 const devEvm = process.env.NVM_DEV_EVM;
 const payer = Keypair.generate();
 
-test("cluster facts", async () => {
+/// `sendAndConfirmTransaction` within WAIT_MS, failing with `what` named.
+function sendAndConfirm(what, tx, signers) {
+  return within(WAIT_MS, what, (abortSignal) => sendAndConfirmTransaction(connection, tx, signers, { abortSignal }));
+}
+
+test("cluster facts", { timeout: 120_000 }, async () => {
   const version = await connection.getVersion();
   assert.ok(version["solana-core"]);
   const genesis = await connection.getGenesisHash();
@@ -43,22 +48,26 @@ test("cluster facts", async () => {
   assert.equal(await connection.getMinimumBalanceForRentExemption(0), 890880);
 });
 
-test("airdrop and a System transfer, confirmed over the WebSocket", async () => {
+test("airdrop and a System transfer, confirmed over the WebSocket", { timeout: 120_000 }, async () => {
   await airdrop(payer.publicKey, 5 * LAMPORTS_PER_SOL);
   assert.equal(await connection.getBalance(payer.publicKey), 5 * LAMPORTS_PER_SOL);
 
   const recipient = Keypair.generate().publicKey;
+  let subscription;
   const seen = new Promise((resolve) => {
-    const id = connection.onAccountChange(recipient, (account, context) => {
-      connection.removeAccountChangeListener(id);
-      resolve({ account, context });
-    });
+    subscription = connection.onAccountChange(recipient, (account, context) => resolve({ account, context }));
   });
   const transfer = new Transaction().add(
     SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: 1_234_567 }),
   );
-  const signature = await sendAndConfirmTransaction(connection, transfer, [payer]);
-  const notified = await seen;
+  let signature, notified;
+  try {
+    signature = await sendAndConfirm("the System transfer of 1234567 lamports", transfer, [payer]);
+    notified = await within(WAIT_MS, `the account notification of ${recipient.toBase58()}`, seen);
+  } finally {
+    // Unsubscribed on a timeout too: an open subscription would keep the process alive.
+    connection.removeAccountChangeListener(subscription);
+  }
   assert.equal(notified.account.lamports, 1_234_567);
   assert.ok(notified.context.slot > 0);
   assert.equal(await connection.getBalance(recipient), 1_234_567);
@@ -76,7 +85,7 @@ test("airdrop and a System transfer, confirmed over the WebSocket", async () => 
   assert.ok(tx.meta.logMessages.some((l) => l.includes("11111111111111111111111111111111 success")));
 });
 
-test("a v0 message to the dev identity's Solana address shows in its EVM balance", async () => {
+test("a v0 message to the dev identity's Solana address shows in its EVM balance", { timeout: 120_000 }, async () => {
   const before = BigInt(await nvm("eth_getBalance", [devEvm, "latest"]));
   const { blockhash, lastValidBlockHeight } = await connection.getLatestBlockhash();
   const message = new TransactionMessage({
@@ -89,7 +98,9 @@ test("a v0 message to the dev identity's Solana address shows in its EVM balance
   const signature = await connection.sendTransaction(tx);
   // Finalized, as a wallet that waits for `finalized` asks for it: blocks are committed only
   // once consensus finalized them.
-  const result = await connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight }, "finalized");
+  const result = await within(WAIT_MS, `finality of the v0 transfer ${signature}`, (abortSignal) =>
+    connection.confirmTransaction({ signature, blockhash, lastValidBlockHeight, abortSignal }, "finalized"),
+  );
   assert.equal(result.value.err, null);
   const { value: [status] } = await connection.getSignatureStatuses([signature]);
   assert.equal(status.confirmationStatus, "finalized");
@@ -104,7 +115,7 @@ test("a v0 message to the dev identity's Solana address shows in its EVM balance
   assert.equal(BigInt(ledger.balance), after);
 });
 
-test("simulation reports logs and units without changing anything", async () => {
+test("simulation reports logs and units without changing anything", { timeout: 120_000 }, async () => {
   const recipient = Keypair.generate().publicKey;
   const tx = new Transaction().add(
     SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: 1_000_000 }),
@@ -121,7 +132,7 @@ test("simulation reports logs and units without changing anything", async () => 
   assert.equal(await connection.getBalance(payer.publicKey), balance);
 });
 
-test("bad input is refused with Solana's errors and changes nothing", async () => {
+test("bad input is refused with Solana's errors and changes nothing", { timeout: 120_000 }, async () => {
   const recipient = Keypair.generate().publicKey;
   const balance = await connection.getBalance(payer.publicKey);
   const { blockhash } = await connection.getLatestBlockhash();
@@ -158,7 +169,10 @@ test("bad input is refused with Solana's errors and changes nothing", async () =
   // The same overdraft past preflight lands as a failed transaction: only the fee is paid.
   const failed = transfer(balance * 2 + 1);
   const signature = await connection.sendRawTransaction(failed.serialize(), { skipPreflight: true });
-  const result = await connection.confirmTransaction({ signature, ...(await connection.getLatestBlockhash()) });
+  const latest = await connection.getLatestBlockhash();
+  const result = await within(WAIT_MS, `confirmation of the failing overdraft ${signature}`, (abortSignal) =>
+    connection.confirmTransaction({ signature, ...latest, abortSignal }),
+  );
   assert.deepEqual(result.value.err, { InstructionError: [0, { Custom: 1 }] });
   assert.equal(await connection.getBalance(payer.publicKey), balance - 5000);
 
@@ -205,7 +219,7 @@ async function deploy(elf) {
       data: loaderInstruction(0),
     }),
   );
-  await sendAndConfirmTransaction(connection, create, [payer, buffer]);
+  await sendAndConfirm("the buffer account's creation", create, [payer, buffer]);
 
   const chunk = 900;
   const writes = [];
@@ -222,7 +236,7 @@ async function deploy(elf) {
         data: loaderInstruction(1, offsetField, u64(bytes.length), bytes),
       }),
     );
-    writes.push(sendAndConfirmTransaction(connection, write, [payer]));
+    writes.push(sendAndConfirm(`the buffer write at offset ${offset}`, write, [payer]));
   }
   await Promise.all(writes);
 
@@ -250,11 +264,11 @@ async function deploy(elf) {
       data: loaderInstruction(2, u64(elf.length * 2)),
     }),
   );
-  await sendAndConfirmTransaction(connection, deployTx, [payer, program]);
+  await sendAndConfirm("DeployWithMaxDataLen", deployTx, [payer, program]);
   return { program: program.publicKey, programData };
 }
 
-test("deploy the SPL Memo build through the upgradeable loader and invoke it", async () => {
+test("deploy the SPL Memo build through the upgradeable loader and invoke it", { timeout: 120_000 }, async () => {
   const elf = fs.readFileSync(process.env.NVM_MEMO_SO);
   const { program, programData } = await deploy(elf);
   const account = await connection.getAccountInfo(program);
@@ -266,8 +280,9 @@ test("deploy the SPL Memo build through the upgradeable loader and invoke it", a
   // The program runs from the next block on (Solana's deployment visibility delay): wait for a
   // slot past the one the deployment landed in, at most 10 s.
   const deployedBy = await connection.getSlot();
-  for (let i = 0; (await connection.getSlot()) <= deployedBy; i++) {
-    assert.ok(i < 200, `no block after slot ${deployedBy} within 10 s`);
+  const deadline = Date.now() + 10_000;
+  while ((await connection.getSlot()) <= deployedBy) {
+    assert.ok(Date.now() < deadline, `no block after slot ${deployedBy} within 10 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const memo = (text, signer = payer) =>
@@ -278,7 +293,7 @@ test("deploy the SPL Memo build through the upgradeable loader and invoke it", a
         data: Buffer.from(text, "utf8"),
       }),
     );
-  const signature = await sendAndConfirmTransaction(connection, memo("hello from n-VM"), [payer]);
+  const signature = await sendAndConfirm("the memo transaction", memo("hello from n-VM"), [payer]);
   const tx = await connection.getTransaction(signature, { maxSupportedTransactionVersion: 0 });
   assert.ok(tx.meta.logMessages.some((l) => l.includes('Memo (len 15): "hello from n-VM"')), tx.meta.logMessages.join("\n"));
   assert.ok(tx.meta.computeUnitsConsumed > 0);

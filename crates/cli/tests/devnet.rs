@@ -4,17 +4,14 @@
 
 mod common;
 
-use common::{Node, dev_id, free_port, hex0x, signed, transfer};
+use common::{Node, WAIT_WITHIN, dev_id, free_port, hex0x, process::poll, signed, transfer};
 use jsonrpsee::core::ClientError;
 use nvm_identity::{SecretKey, VmAddress};
 use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
 use nvm_primitives::{SchemeId, Transaction};
 use nvm_vm_native::NativeOp;
 use serde_json::{Value, json};
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{process::Command, time::Duration};
 
 #[test]
 fn kill_9_mid_load_loses_no_committed_block() {
@@ -37,8 +34,7 @@ fn kill_9_mid_load_loses_no_committed_block() {
         acknowledged.push(hash);
         if i == 250 {
             // Wait until something is committed, then remember what was.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
+            observed = Some(node.wait_for(WAIT_WITHIN, "a committed transfer", || {
                 let info = node.call("nvm_chainInfo", vec![]);
                 let height = info["height"].as_u64().unwrap();
                 let committed: Vec<Value> = acknowledged
@@ -48,19 +44,11 @@ fn kill_9_mid_load_loses_no_committed_block() {
                     })
                     .cloned()
                     .collect();
-                if !committed.is_empty() {
+                (!committed.is_empty()).then(|| {
                     let block = node.call("nvm_getBlock", vec![json!(height.to_string())]);
-                    observed = Some((
-                        height,
-                        block["stateRoot"].clone(),
-                        block["hash"].clone(),
-                        committed,
-                    ));
-                    break;
-                }
-                assert!(Instant::now() < deadline, "nothing committed in 10 s");
-                std::thread::sleep(Duration::from_millis(50));
-            }
+                    (height, block["stateRoot"].clone(), block["hash"].clone(), committed)
+                })
+            }));
         }
     }
     node.kill_9();
@@ -81,12 +69,8 @@ fn kill_9_mid_load_loses_no_committed_block() {
     // committed at the kill too (the journal kept them), commits, and so does a new one.
     let tx = signed(&key, dev_id(), 400, DEV_CHAIN_ID, transfer([7; 32], 5));
     acknowledged.push(node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]));
-    let deadline = Instant::now() + Duration::from_secs(20);
     for hash in &acknowledged {
-        while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
-            assert!(Instant::now() < deadline, "acknowledged transaction {hash} not included");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        node.wait_for_receipt(hash);
     }
 }
 
@@ -227,16 +211,8 @@ fn bad_input_gets_its_error_and_changes_nothing() {
 
 /// Waits (at most 20 s) for the receipt of `hash`, which must be a success.
 fn wait_for_receipt(node: &Node, hash: &Value) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
-        if !receipt.is_null() {
-            assert_eq!(receipt["status"], "success", "{receipt}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{hash} not included within 20 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let receipt = node.wait_for_receipt(hash);
+    assert_eq!(receipt["status"], "success", "{receipt}");
 }
 
 #[test]
@@ -247,17 +223,7 @@ fn one_identity_seen_from_every_vm() {
     let alice = SecretKey::generate(SchemeId::MlDsa44);
     let alice_id =
         nvm_identity::id_com_from_credential(SchemeId::MlDsa44, &alice.public_key(), &[3; 32]);
-    let wait = |hash: Value| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let r = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
-            if !r.is_null() {
-                return r;
-            }
-            assert!(Instant::now() < deadline);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let wait = |hash: Value| node.wait_for_receipt(&hash);
     // Fund alice's id_com, let her register (post-quantum key), then pay her EVM address.
     let fund = signed(&key, dev_id(), 0, DEV_CHAIN_ID, transfer(alice_id, 10 * DEV_TX_FEE));
     assert_eq!(
@@ -332,22 +298,14 @@ fn sigterm_stops_cleanly_and_keeps_every_block() {
     let mut node = Node::start(dir.path(), port, 50);
     let tx = signed(&dev_key(), dev_id(), 0, DEV_CHAIN_ID, transfer([3; 32], 42));
     let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while node.call("nvm_getTransactionReceipt", vec![hash.clone()]).is_null() {
-        assert!(Instant::now() < deadline, "transaction not committed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    node.wait_for_receipt(&hash);
     let height = node.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap();
     let pid = node.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = node.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "node ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let exited =
+        poll(Duration::from_secs(10), Duration::from_millis(20), || node.child.try_wait().unwrap());
+    let status =
+        exited.unwrap_or_else(|| panic!("the node ignored SIGTERM for 10 s\n{}", node.log_tail()));
     assert!(status.success(), "node exited with {status}");
     drop(node);
     let node = Node::start(dir.path(), port, 50);
@@ -370,16 +328,8 @@ fn an_acknowledged_transaction_survives_kill_9() {
     node.kill_9();
 
     let node = Node::start(dir.path(), port, 50);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
-        if !receipt.is_null() {
-            assert_eq!(receipt["status"], "success", "{receipt}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the acknowledged transaction was lost in the crash");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Not seen: the acknowledged transaction was lost in the crash.
+    wait_for_receipt(&node, &hash);
     let balance = node.call("nvm_getBalance", vec![json!(hex0x(&[4; 32]))]);
     assert_eq!(balance["balance"], "77", "{balance}");
 }
@@ -392,15 +342,7 @@ fn evm_contracts_run_on_the_node() {
     let key = dev_key();
     let wait = |tx: Transaction| {
         let hash = node.call("nvm_sendTransaction", vec![json!(hex0x(&tx.encode()))]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let receipt = node.call("nvm_getTransactionReceipt", vec![hash.clone()]);
-            if !receipt.is_null() {
-                return receipt;
-            }
-            assert!(Instant::now() < deadline, "not included");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        node.wait_for_receipt(&hash)
     };
     // A contract that returns and logs block.number (NUMBER, MSTORE, LOG0, RETURN), deployed by
     // init code that copies its 15-byte runtime from offset 11.

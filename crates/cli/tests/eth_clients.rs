@@ -10,7 +10,10 @@ mod common;
 
 use common::{Node, free_port, nvm, run};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eth-clients")
@@ -25,7 +28,8 @@ fn ethers_web3py_and_solc_work_unmodified() {
     );
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("artifacts.json");
-    run(&clients_dir(), "node", &["compile.mjs", artifacts.to_str().unwrap()], &[]);
+    let compile = ["compile.mjs", artifacts.to_str().unwrap()];
+    run(&clients_dir(), "node", &compile, &[], Duration::from_secs(120), None);
     let port = free_port();
     let node = Node::start(&dir.path().join("chain"), port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
@@ -62,8 +66,10 @@ fn ethers_web3py_and_solc_work_unmodified() {
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
     ];
-    run(&clients_dir(), "node", &["--test", "ethers.test.mjs"], &env);
-    run(&clients_dir(), "python3", &["test_web3.py"], &env);
+    // Each wait inside the scripts has its own deadline (30 s); these bound the scripts whole.
+    let within = Duration::from_secs(240);
+    run(&clients_dir(), "node", &["--test", "ethers.test.mjs"], &env, within, Some(&node));
+    run(&clients_dir(), "python3", &["test_web3.py"], &env, within, Some(&node));
 
     // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.
     let rpc = &env[0].1;

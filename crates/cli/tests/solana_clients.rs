@@ -10,7 +10,10 @@ mod common;
 
 use common::{Node, free_port, free_port_pair, nvm, run};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/solana-clients")
@@ -49,7 +52,8 @@ fn solana_web3_and_spl_token_work_unmodified() {
     ];
     let tests =
         ["--test", "--test-concurrency=1", "web3.test.mjs", "spl-token.test.mjs", "link.test.mjs"];
-    run(&clients_dir(), "node", &tests, &env);
+    // Each wait inside the scripts has its own deadline; this bounds the three files whole.
+    run(&clients_dir(), "node", &tests, &env, Duration::from_secs(300), Some(&node));
 
     // The dev identity's balance, three ways: the CLI (with a state proof), nvm_* and eth_*.
     let svm = format!("svm:{}", env[2].1);

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Rpc, hex0x, signed, transfer};
+use common::{CLI_WITHIN, Rpc, hex0x, process::run_within, signed, transfer};
 use nvm_identity::SecretKey;
 use nvm_node::DEV_CHAIN_ID;
 use nvm_primitives::{IdCom, SchemeId, sha256};
@@ -92,13 +92,12 @@ impl Testnet {
     fn start(senders: &[SecretKey]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let base = free_base_port();
-        let out = Command::new(env!("CARGO_BIN_EXE_nvm"))
-            .args(["testnet", "init", "--validators", &VALIDATORS.to_string(), "--out"])
+        let mut init = Command::new(env!("CARGO_BIN_EXE_nvm"));
+        init.args(["testnet", "init", "--validators", &VALIDATORS.to_string(), "--out"])
             .arg(dir.path())
-            .args(["--base-port", &base.to_string(), "--block-time-ms", "200"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            .args(["--base-port", &base.to_string(), "--block-time-ms", "200"]);
+        let out = run_within(&mut init, CLI_WITHIN).unwrap();
+        assert!(out.success(), "nvm testnet init: {:?} {}", out.status, out.stderr);
         fund(&dir.path().join("genesis.json"), senders);
         let validators = (0..VALIDATORS)
             .map(|i| {
@@ -186,21 +185,19 @@ fn submit(net: &Testnet, first: usize, tx: &nvm_primitives::Transaction) -> Valu
 /// Runs the `nvm` CLI against validator `v` with `args` then `path`; its JSON output, or its
 /// error message.
 fn nvm_cli(v: &Validator, args: &[&str], path: &Path) -> Result<Value, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_nvm"))
-        .args(args)
-        .arg(path)
-        .args(["--json", "--rpc", &v.url])
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_nvm"));
+    cli.args(args).arg(path).args(["--json", "--rpc", &v.url]);
+    let out = run_within(&mut cli, CLI_WITHIN).unwrap();
+    match out.status {
+        Some(_) if out.success() => Ok(serde_json::from_str(&out.stdout).unwrap()),
+        Some(_) => Err(out.stderr),
+        None => Err(format!("nvm {args:?} did not finish within {} s", CLI_WITHIN.as_secs())),
     }
 }
 
 fn metrics(port: u16) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();

@@ -2,11 +2,17 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod common;
+
+use common::{
+    CLI_WITHIN,
+    process::{Finished, run_within},
+};
 use serde_json::Value;
 use std::{
     net::TcpListener,
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -19,13 +25,13 @@ impl Drop for Devnet {
     }
 }
 
-fn nvm(dir: &Path, rpc: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvm"))
-        .current_dir(dir)
-        .env("NVM_RPC", rpc)
-        .args(args)
-        .output()
-        .unwrap()
+/// Runs the CLI (at most [`CLI_WITHIN`]: a hang is a failure naming the command).
+fn nvm(dir: &Path, rpc: &str, args: &[&str]) -> Finished {
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_nvm"));
+    cli.current_dir(dir).env("NVM_RPC", rpc).args(args);
+    let out = run_within(&mut cli, CLI_WITHIN).unwrap();
+    assert!(out.status.is_some(), "nvm {args:?} did not finish within {} s", CLI_WITHIN.as_secs());
+    out
 }
 
 /// Runs a command that must succeed and print JSON.
@@ -33,8 +39,8 @@ fn json(dir: &Path, rpc: &str, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let out = nvm(dir, rpc, &all);
-    assert!(out.status.success(), "nvm {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
+    assert!(out.success(), "nvm {args:?} failed: {}", out.stderr);
+    serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("nvm {args:?} printed no JSON: {e}"))
 }
 
@@ -58,8 +64,7 @@ fn readme_walkthrough() {
     let _devnet = Devnet(child);
     let d = dir.path();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !nvm(d, &rpc, &["balance", "0x0000000000000000000000000000000000000001"]).status.success()
-    {
+    while !nvm(d, &rpc, &["balance", "0x0000000000000000000000000000000000000001"]).success() {
         assert!(Instant::now() < deadline, "devnet did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -150,17 +155,17 @@ fn readme_walkthrough() {
     // Errors: a clear message and a non-zero exit, nothing sent.
     let overdraft =
         nvm(d, &rpc, &["transfer", "--key", "alice.json", "--to", &evm, "--amount", "999999"]);
-    assert!(!overdraft.status.success());
-    assert!(String::from_utf8_lossy(&overdraft.stderr).contains("insufficient funds"));
+    assert!(!overdraft.success());
+    assert!(overdraft.stderr.contains("insufficient funds"));
     let unauthorised = nvm(
         d,
         &rpc,
         &["token", "mint", "--key", "dev.json", "--token", &gld, "--to", &evm, "--amount", "1"],
     );
-    assert!(!unauthorised.status.success());
-    assert!(String::from_utf8_lossy(&unauthorised.stderr).contains("not the mint authority"));
+    assert!(!unauthorised.success());
+    assert!(unauthorised.stderr.contains("not the mint authority"));
     let garbage = nvm(d, &rpc, &["balance", "definitely-not-an-address"]);
-    assert!(!garbage.status.success());
+    assert!(!garbage.success());
 
     // Rotation: a new key takes over alice's identity; her addresses and balance stay.
     json(d, &rpc, &["key", "new", "--scheme", "ml-dsa-44", "--out", "alice2.json"]);
@@ -173,5 +178,5 @@ fn readme_walkthrough() {
         &["transfer", "--key", "alice2.json", "--to", &field(&dev, "svm_display"), "--amount", "1"],
     );
     let refused = nvm(d, &rpc, &["transfer", "--key", "alice.json", "--to", &evm, "--amount", "1"]);
-    assert!(!refused.status.success(), "the rotated-out key still works");
+    assert!(!refused.success(), "the rotated-out key still works");
 }

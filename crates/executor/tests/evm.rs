@@ -199,3 +199,65 @@ fn evm_and_native_transactions_mix_in_one_block() {
     assert_eq!(out.included.len(), ACTORS + ACTORS / 2);
     assert!(out.rejected.is_empty());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(24)))]
+
+    /// The ERC-20 view's allowance is spent exactly by `transferFrom`: after an `approve`, each
+    /// `transferFrom` within both the allowance left and the owner's balance succeeds, moves its
+    /// amount and lowers the allowance by it (the largest allowance is unlimited and stays);
+    /// any other reverts and changes neither. Checked against the ledger after every block.
+    #[test]
+    fn transfer_from_spends_the_erc20_allowance_exactly(
+        approved in proptest::prop_oneof![0u128..2_000, proptest::strategy::Just(u128::MAX)],
+        pulls in proptest::collection::vec(0u128..900, 1..6),
+    ) {
+        const BALANCE: u128 = 1_500;
+        let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+        let (owner, spender, to) = (&actors[0], &actors[1], &actors[2]);
+        let mut state = genesis(&actors);
+        let mut gold = TxOverlay::new(&state);
+        let info = nvm_ledger::TokenInfo {
+            name: "Gold".into(),
+            symbol: "GLD".into(),
+            decimals: 6,
+            supply: BALANCE,
+            authority: None,
+        };
+        Ledger::create_token(&mut gold, &GOLD, info).unwrap();
+        Ledger::credit(&mut gold, &GOLD, &owner.id, BALANCE).unwrap();
+        let (writes, _) = gold.into_writes();
+        state.apply(&writes.into_iter().collect());
+
+        let view = |data: Vec<u8>| {
+            let to = nvm_vm_evm::erc20_address(&GOLD).into_array();
+            EvmOp::Call { to, value: 0, data, gas_limit: 100_000 }.encode()
+        };
+        let approve = erc20_approve(evm_address(&spender.id).into_array(), approved);
+        let out = run(&mut state, 1, vec![sign_payload(owner, owner.id, 0, view(approve))]);
+        proptest::prop_assert_eq!(status(&out, 0), &TxStatus::Success);
+
+        let gold_of = |s: &MemoryState, id| Ledger::balance(&mut TxOverlay::new(s), &GOLD, id).unwrap();
+        let allowance =
+            |s: &MemoryState| Ledger::allowance(&mut TxOverlay::new(s), &GOLD, &owner.id, &spender.id).unwrap();
+        let (mut left, mut held) = (approved, BALANCE);
+        for (nonce, amount) in pulls.into_iter().enumerate() {
+            let (from, dest) = (evm_address(&owner.id).into_array(), evm_address(&to.id).into_array());
+            let pull = view(erc20_transfer_from(from, dest, amount));
+            let out = run(&mut state, 2 + nonce as u64, vec![sign_payload(spender, spender.id, nonce as u64, pull)]);
+            if amount <= left && amount <= held {
+                proptest::prop_assert_eq!(status(&out, 0), &TxStatus::Success, "pull {}", amount);
+                held -= amount;
+                if left != u128::MAX {
+                    left -= amount;
+                }
+            } else {
+                let reverted = matches!(status(&out, 0), TxStatus::Reverted { .. });
+                proptest::prop_assert!(reverted, "pull {} of {}: {:?}", amount, left, status(&out, 0));
+            }
+            proptest::prop_assert_eq!(allowance(&state), left, "allowance after pulling {}", amount);
+            proptest::prop_assert_eq!(gold_of(&state, &owner.id), held);
+            proptest::prop_assert_eq!(gold_of(&state, &to.id), BALANCE - held);
+        }
+    }
+}

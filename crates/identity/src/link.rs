@@ -98,3 +98,68 @@ impl Registry {
         Ok(legacy)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::eip191_hash_message;
+    use ed25519_dalek::Signer;
+
+    const CHAIN: u64 = 7;
+    const ID: IdCom = [5; 32];
+
+    /// An Ethereum key's address and its `personal_sign` of `text`, as a wallet makes them.
+    fn personal_sign(secret: u8, text: &str) -> ([u8; 20], Vec<u8>) {
+        let key = k256::ecdsa::SigningKey::from_bytes(&[secret; 32].into()).unwrap();
+        let (sig, recovery) =
+            key.sign_prehash_recoverable(eip191_hash_message(text).as_slice()).unwrap();
+        let signature = Signature::from_signature_and_parity(sig, recovery.is_y_odd());
+        (Address::from_public_key(key.verifying_key()).into(), signature.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn an_evm_link_is_accepted_only_from_the_linked_address_for_this_identity_and_chain() {
+        let message = evm_link_message(CHAIN, &ID);
+        let (address, signature) = personal_sign(1, &message);
+        verify_evm_link(CHAIN, &ID, &address, &signature).unwrap();
+
+        // Signed by another key, presented for this address: refused, naming both.
+        let (other, by_other) = personal_sign(2, &message);
+        assert_eq!(
+            verify_evm_link(CHAIN, &ID, &address, &by_other),
+            Err(LinkError::WrongSigner { address: address.into(), signer: other.into() })
+        );
+        // The right key, but for another identity or another chain: refused.
+        for (chain, id) in [(CHAIN, [6; 32]), (CHAIN + 1, ID)] {
+            assert!(matches!(
+                verify_evm_link(chain, &id, &address, &signature),
+                Err(LinkError::WrongSigner { .. })
+            ));
+        }
+        // Not a signature at all.
+        assert_eq!(
+            verify_evm_link(CHAIN, &ID, &address, &signature[..64]),
+            Err(LinkError::MalformedSignature)
+        );
+    }
+
+    #[test]
+    fn an_svm_link_is_accepted_only_from_the_linked_key_for_this_identity_and_chain() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let public = key.verifying_key().to_bytes();
+        let message = svm_link_message(CHAIN, &ID);
+        verify_svm_link(CHAIN, &ID, &public, &key.sign(message.as_bytes()).to_bytes()).unwrap();
+
+        let other = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+        let by_other = other.sign(message.as_bytes()).to_bytes();
+        assert!(matches!(
+            verify_svm_link(CHAIN, &ID, &public, &by_other),
+            Err(LinkError::BadEd25519Signature(_))
+        ));
+        let elsewhere = key.sign(svm_link_message(CHAIN + 1, &ID).as_bytes()).to_bytes();
+        assert!(matches!(
+            verify_svm_link(CHAIN, &ID, &public, &elsewhere),
+            Err(LinkError::BadEd25519Signature(_))
+        ));
+    }
+}

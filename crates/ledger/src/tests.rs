@@ -126,3 +126,59 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The boundary of a plain transfer: exactly the whole balance moves (to another holder, or
+    /// as a debit), and one unit more is an overdraft that writes nothing — whatever the balance.
+    #[test]
+    fn the_whole_balance_moves_and_one_unit_more_is_an_overdraft(
+        balance in prop_oneof![1u128..10_000, (u128::MAX / 2)..u128::MAX],
+        held_by_recipient in 0u128..1_000,
+    ) {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        Ledger::create_token(&mut state, &TOKEN, token(A)).unwrap();
+        Ledger::mint(&mut state, &TOKEN, &A, &A, balance).unwrap();
+        Ledger::credit(&mut state, &TOKEN, &B, held_by_recipient.min(u128::MAX - balance)).unwrap();
+        let recipient_before = Ledger::balance(&mut state, &TOKEN, &B).unwrap();
+
+        for attempt in [
+            Ledger::transfer(&mut state, &TOKEN, &A, &B, balance + 1),
+            Ledger::debit(&mut state, &TOKEN, &A, balance + 1),
+        ] {
+            prop_assert_eq!(
+                attempt,
+                Err(LedgerError::Overdraft { mint: TOKEN, needed: balance + 1, available: balance })
+            );
+        }
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &A).unwrap(), balance);
+
+        let cp = state.checkpoint();
+        Ledger::debit(&mut state, &TOKEN, &A, balance).unwrap();
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &A).unwrap(), 0);
+        state.revert(cp);
+
+        Ledger::transfer(&mut state, &TOKEN, &A, &B, balance).unwrap();
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &A).unwrap(), 0);
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &B).unwrap(), recipient_before + balance);
+    }
+
+    /// The same boundary through an allowance: `transfer_from` of exactly the allowance (and the
+    /// whole balance) succeeds and spends the allowance to zero; one unit more of either fails.
+    #[test]
+    fn transfer_from_spends_exactly_the_allowance(balance in 1u128..1_000_000, allowance in 1u128..1_000_000) {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        Ledger::create_token(&mut state, &TOKEN, token(A)).unwrap();
+        Ledger::mint(&mut state, &TOKEN, &A, &A, balance).unwrap();
+        Ledger::approve(&mut state, &TOKEN, &A, &B, allowance).unwrap();
+        let limit = balance.min(allowance);
+        let cp = state.checkpoint();
+        prop_assert!(Ledger::transfer_from(&mut state, &TOKEN, &B, &A, &C, limit + 1).is_err());
+        prop_assert_eq!(state.checkpoint(), cp, "a refused transfer_from writes nothing");
+        Ledger::transfer_from(&mut state, &TOKEN, &B, &A, &C, limit).unwrap();
+        prop_assert_eq!(Ledger::allowance(&mut state, &TOKEN, &A, &B).unwrap(), allowance - limit);
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &A).unwrap(), balance - limit);
+        prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &C).unwrap(), limit);
+    }
+}

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod process;
+
+use process::{poll, run_within};
+
 use jsonrpsee::{
     core::{ClientError, client::ClientT, params::ArrayParams},
     http_client::{HttpClient, HttpClientBuilder},
@@ -14,9 +18,9 @@ use nvm_vm_native::NativeOp;
 use serde_json::Value;
 use std::{
     net::TcpListener,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// What each call of a JSON-RPC batch gave: its result, or its error code and message.
@@ -80,6 +84,8 @@ impl Rpc {
 pub struct Node {
     pub child: Child,
     rpc: Rpc,
+    /// The data directory, where `node.log` is.
+    dir: PathBuf,
 }
 
 impl Drop for Node {
@@ -134,13 +140,34 @@ impl Node {
             .stderr(log)
             .spawn()
             .expect("start nvm node");
-        let node = Self { child, rpc: Rpc::new(&format!("http://127.0.0.1:{port}")) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while node.try_call("nvm_chainInfo", vec![]).is_err() {
-            assert!(Instant::now() < deadline, "node did not answer within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let rpc = Rpc::new(&format!("http://127.0.0.1:{port}"));
+        let node = Self { child, rpc, dir: dir.to_path_buf() };
+        node.wait_for(START_WITHIN, "the node's first JSON-RPC answer", || {
+            node.try_call("nvm_chainInfo", vec![]).ok()
+        });
         node
+    }
+
+    /// Polls `probe` (every 20 ms) until it gives a value; after `within`, fails naming `what`
+    /// with the tail of the node's log (the node is killed when the failing test drops it).
+    pub fn wait_for<T>(&self, within: Duration, what: &str, probe: impl FnMut() -> Option<T>) -> T {
+        poll(within, Duration::from_millis(20), probe).unwrap_or_else(|| {
+            panic!("{what} not seen within {} s\n{}", within.as_secs_f32(), self.log_tail())
+        })
+    }
+
+    /// The last lines of the node's log, headed, for a failure message.
+    pub fn log_tail(&self) -> String {
+        format!(
+            "--- {} (last 40 lines)\n{}",
+            self.dir.join("node.log").display(),
+            log_tail(&self.dir, 40)
+        )
+    }
+
+    /// The data directory the node was started on.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, ClientError> {
@@ -161,11 +188,18 @@ impl Node {
 
     /// Waits (at most 20 s) until the node has committed block `height`.
     pub fn wait_for_height(&self, height: u64) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.call("nvm_chainInfo", vec![])["height"].as_u64().unwrap_or(0) < height {
-            assert!(Instant::now() < deadline, "block {height} not committed within 20 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_for(WAIT_WITHIN, &format!("block {height}"), || {
+            let at = self.try_call("nvm_chainInfo", vec![]).ok()?["height"].as_u64()?;
+            (at >= height).then_some(())
+        });
+    }
+
+    /// Waits (at most 20 s) for the `nvm_getTransactionReceipt` of `hash` and returns it.
+    pub fn wait_for_receipt(&self, hash: &Value) -> Value {
+        self.wait_for(WAIT_WITHIN, &format!("the receipt of {hash}"), || {
+            let receipt = self.try_call("nvm_getTransactionReceipt", vec![hash.clone()]).ok()?;
+            (!receipt.is_null()).then_some(receipt)
+        })
     }
 
     pub fn kill_9(mut self) {
@@ -182,35 +216,57 @@ pub fn log_tail(dir: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Runs a client program in `dir` to completion with `env` set, and fails with its output if it
-/// fails.
-pub fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, String)]) {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("$ {program} {}\n{stdout}{stderr}", args.join(" "));
-    assert!(output.status.success(), "{program} {args:?} failed:\n{stdout}\n{stderr}");
+/// How long a node may take to answer its first call.
+pub const START_WITHIN: Duration = Duration::from_secs(20);
+/// How long a test waits for a block, a receipt or a state change on a node making blocks.
+pub const WAIT_WITHIN: Duration = Duration::from_secs(20);
+/// How long one `nvm` CLI call may take (it waits at most 30 s for a receipt itself).
+pub const CLI_WITHIN: Duration = Duration::from_secs(60);
+
+/// Runs a client program in `dir` to completion with `env` set, for at most `within`; fails with
+/// its output — and the tail of `node`'s log — if it fails or is still running then.
+pub fn run(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    within: Duration,
+    node: Option<&Node>,
+) {
+    let mut command = Command::new(program);
+    command.args(args).current_dir(dir).envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let done =
+        run_within(&mut command, within).unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let shown = format!("$ {program} {}\n{}{}", args.join(" "), done.stdout, done.stderr);
+    println!("{shown}");
+    if done.success() {
+        return;
+    }
+    let log = node.map(Node::log_tail).unwrap_or_default();
+    match done.status {
+        None => panic!(
+            "{program} {args:?} did not finish within {} s (killed)\n{shown}\n{log}",
+            within.as_secs()
+        ),
+        Some(status) => panic!("{program} {args:?} failed ({status})\n{shown}\n{log}"),
+    }
 }
 
-/// Runs the `nvm` CLI (`args` then `more`) in `dir`, which must succeed, and returns its JSON
-/// output.
+/// Runs the `nvm` CLI (`args` then `more`) in `dir`, which must succeed within [`CLI_WITHIN`],
+/// and returns its JSON output.
 pub fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_nvm"))
-        .current_dir(dir)
-        .env("NVM_RPC", rpc)
-        .args(args)
-        .args(more)
-        .arg("--json")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "nvm {args:?} {more:?} failed: {stderr}");
-    serde_json::from_slice(&output.stdout).unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nvm"));
+    command.current_dir(dir).env("NVM_RPC", rpc).args(args).args(more).arg("--json");
+    let done = run_within(&mut command, CLI_WITHIN).unwrap();
+    match done.status {
+        None => panic!(
+            "nvm {args:?} {more:?} did not finish within {} s: {}",
+            CLI_WITHIN.as_secs(),
+            done.stderr
+        ),
+        Some(_) if !done.success() => panic!("nvm {args:?} {more:?} failed: {}", done.stderr),
+        Some(_) => serde_json::from_str(&done.stdout).unwrap(),
+    }
 }
 
 pub fn hex0x(bytes: &[u8]) -> String {

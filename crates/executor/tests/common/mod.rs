@@ -95,14 +95,31 @@ pub fn env() -> BlockEnv {
     }
 }
 
-/// ERC-20 `transfer(address,uint256)` calldata (for the ledger's ERC-20 views).
-pub fn erc20_transfer(to: [u8; 20], amount: u128) -> Vec<u8> {
-    let mut data = vec![0xa9, 0x05, 0x9c, 0xbb];
-    data.extend([0; 12]);
-    data.extend(to);
+/// ERC-20 calldata: `selector` then each argument as a 32-byte word (for the ledger's views).
+fn erc20_call(selector: [u8; 4], addresses: &[[u8; 20]], amount: u128) -> Vec<u8> {
+    let mut data = selector.to_vec();
+    for address in addresses {
+        data.extend([0; 12]);
+        data.extend(address);
+    }
     data.extend([0; 16]);
     data.extend(amount.to_be_bytes());
     data
+}
+
+/// ERC-20 `transfer(address,uint256)` calldata.
+pub fn erc20_transfer(to: [u8; 20], amount: u128) -> Vec<u8> {
+    erc20_call([0xa9, 0x05, 0x9c, 0xbb], &[to], amount)
+}
+
+/// ERC-20 `approve(address,uint256)` calldata.
+pub fn erc20_approve(spender: [u8; 20], amount: u128) -> Vec<u8> {
+    erc20_call([0x09, 0x5e, 0xa7, 0xb3], &[spender], amount)
+}
+
+/// ERC-20 `transferFrom(address,address,uint256)` calldata.
+pub fn erc20_transfer_from(from: [u8; 20], to: [u8; 20], amount: u128) -> Vec<u8> {
+    erc20_call([0x23, 0xb8, 0x72, 0xdd], &[from, to], amount)
 }
 
 /// A second ledger token for tests that move more than the native one.

@@ -54,6 +54,17 @@ pub struct NodeArgs {
     /// Most transactions in one block.
     #[arg(long, default_value_t = 20_000)]
     max_block_txs: usize,
+    /// Most gas one block's transactions may use (a dev chain's; a network's is in its genesis).
+    #[arg(long, default_value_t = nvm_vm_evm::BLOCK_GAS_LIMIT, conflicts_with = "validator")]
+    gas_limit: u64,
+    /// No block gas limit (as anvil's flag of the same name): blocks hold what `--max-block-txs`
+    /// allows.
+    #[arg(long, conflicts_with_all = ["validator", "gas_limit"])]
+    disable_block_gas_limit: bool,
+    /// Most transactions one sender may have pending, and how far past its next nonce it may
+    /// queue them (default: the whole pool, as anvil takes; validators keep 1,024).
+    #[arg(long, default_value_t = crate::node::MEMPOOL_CAPACITY, conflicts_with = "validator")]
+    max_pending_per_sender: usize,
     /// Consensus p2p (a dev node is the only validator; port 0 picks any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     p2p_addr: SocketAddr,
@@ -72,6 +83,9 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         solana_rpc_addr,
         block_time_ms,
         max_block_txs,
+        gas_limit,
+        disable_block_gas_limit,
+        max_pending_per_sender,
         p2p_addr,
         metrics_addr,
     } = args;
@@ -82,7 +96,13 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
     if !dev {
         return Err("pass --dev (single validator) or --validator --config FILE".into());
     }
-    let genesis = Genesis::dev();
+    if max_pending_per_sender == 0 || gas_limit == 0 {
+        return Err("--gas-limit and --max-pending-per-sender must be at least 1".into());
+    }
+    let genesis = Genesis {
+        block_gas_limit: if disable_block_gas_limit { u64::MAX } else { gas_limit },
+        ..Genesis::dev()
+    };
     let key = dev_key();
     let consensus_key =
         <commonware_cryptography::ed25519::PrivateKey as commonware_codec::DecodeExt<_>>::decode(
@@ -101,6 +121,7 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         solana_rpc_addr,
         metrics_addr,
         faucet: Some(nvm_vm_svm::Faucet::dev()),
+        max_pending_per_sender,
         rules: nvm_consensus::BlockRules {
             max_block_txs,
             block_time: Duration::from_millis(block_time_ms),

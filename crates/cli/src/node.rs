@@ -37,6 +37,8 @@ pub struct NodeSetup {
     /// Pays Solana `requestAirdrop` (dev networks only).
     pub faucet: Option<nvm_vm_svm::Faucet>,
     pub rules: BlockRules,
+    /// Most transactions one sender may have pending (and nonces it may queue ahead).
+    pub max_pending_per_sender: usize,
 }
 
 /// The n-VM identity of a validator key: fees of its blocks go there.
@@ -55,7 +57,7 @@ const MAX_MESSAGE_BYTES: u32 = 48 * 1024 * 1024;
 /// batches (see `nvm_consensus::gossip`).
 const QUOTA: Quota = Quota::per_second(NZU32!(2_000)).allow_burst(NZU32!(256));
 /// Most pending transactions a node holds.
-const MEMPOOL_CAPACITY: usize = 200_000;
+pub const MEMPOOL_CAPACITY: usize = 200_000;
 
 /// How much lower than the node's other threads admission's signature checks run (a `nice`
 /// increment).
@@ -114,7 +116,10 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
     }
     let (journal, journaled) = TxJournal::open(&setup.data_dir.join("mempool.journal"))
         .map_err(|e| format!("transaction journal: {e}"))?;
-    let mempool = Arc::new(Mempool::with_journal(MEMPOOL_CAPACITY, journal));
+    let mempool = Arc::new(
+        Mempool::with_journal(MEMPOOL_CAPACITY, journal)
+            .with_per_sender_limit(setup.max_pending_per_sender),
+    );
     banner(&chain);
     let runtime = cw_tokio::Runner::new(
         cw_tokio::Config::new()

@@ -169,6 +169,8 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         solana_rpc_addr: config.solana_rpc_addr,
         metrics_addr: Some(config.metrics_addr),
         faucet: None,
+        // A validator network's pool stays bounded per sender (docs/CONSENSUS.md).
+        max_pending_per_sender: nvm_node::MAX_PENDING_PER_SENDER,
         rules: BlockRules {
             max_block_txs: config.max_block_txs,
             block_time: Duration::from_millis(config.block_time_ms),

@@ -167,8 +167,15 @@ fn kill_9_at_random_moments_during_concurrent_submission_loses_nothing_acknowled
         let hashes: Vec<&String> = hashes.iter().collect();
         let mut missing = hashes.clone();
         while !missing.is_empty() {
-            let receipts = rpc
-                .batch(missing.iter().map(|h| (sender.receipt_method(), vec![json!(h)])).collect());
+            // In batches of a few hundred: a dev node lets a sender queue thousands.
+            let receipts: Vec<_> = missing
+                .chunks(250)
+                .flat_map(|chunk| {
+                    rpc.batch(
+                        chunk.iter().map(|h| (sender.receipt_method(), vec![json!(h)])).collect(),
+                    )
+                })
+                .collect();
             let mut still = Vec::new();
             for (hash, receipt) in missing.iter().zip(receipts) {
                 let receipt = receipt.unwrap();

@@ -102,8 +102,10 @@ fn empty_blocks_after(node: &Node, since: u64) {
 #[test]
 fn bad_input_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // Blocks every 100 ms: bad input must change nothing while the chain keeps going.
-    let node = Node::start(dir.path(), free_port(), 100);
+    // Blocks every 100 ms: bad input must change nothing while the chain keeps going. A sender
+    // may queue 1,024 transactions, as on a validator network (a dev node allows the whole pool).
+    let node =
+        Node::start_with(dir.path(), free_port(), 0, 100, &["--max-pending-per-sender", "1024"]);
     node.wait_for_height(1);
     let start = height(&node);
     let before = dev_state(&node);
@@ -153,7 +155,7 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     // A nonce too far ahead of the next one (0).
     let (code, message) = send(dev_tx(1_025, 1, 1).encode());
     assert_eq!(code, -32003, "{message}");
-    assert!(message.contains("too far ahead"), "{message}");
+    assert!(message.contains("too far ahead") && message.contains("--max-pending-per-sender"));
     // Already known: a transaction waiting behind a nonce gap, sent again.
     let waiting = dev_tx(1, 2, 2).encode();
     node.call("nvm_sendTransaction", vec![json!(hex0x(&waiting))]);
@@ -190,6 +192,7 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     let (full, queued_at) = (dev_state(&node), height(&node));
     let (code, message) = send(dev_tx(3, 4, 1).encode());
     assert_eq!(code, -32009, "{message}");
+    assert!(message.contains("--max-pending-per-sender"), "the limit's flag is named: {message}");
     empty_blocks_after(&node, queued_at);
     assert_eq!(dev_state(&node), full, "a refused transaction changed the state");
     assert_eq!(node.call("nvm_chainInfo", vec![])["pendingTransactions"], 1_024);
@@ -421,4 +424,33 @@ fn evm_contracts_run_on_the_node() {
     assert_eq!(error.code(), 3);
     assert_eq!(error.message(), "execution reverted");
     assert_eq!(error.data().map(|d| d.get()), Some("\"0xab\""));
+}
+
+/// A dev node takes what anvil takes: 10,000 transactions from one sender, sent in JSON-RPC
+/// batches before any block includes them, are all acknowledged and all included (a validator
+/// would refuse past 1,024 pending; `--max-pending-per-sender`).
+#[test]
+fn ten_thousand_pending_from_one_sender_are_all_included() {
+    const COUNT: u64 = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), free_port(), 200);
+    let signer = common::mnemonic_signer(3);
+    let to = alloy_primitives::Address::from([8; 20]);
+    let raws: Vec<Value> = (0..COUNT)
+        .map(|nonce| json!(hex0x(&common::eth_tx(&signer, nonce, to, 1, vec![], 21_000))))
+        .collect();
+    for chunk in raws.chunks(1_000) {
+        let calls = chunk.iter().map(|raw| ("eth_sendRawTransaction", vec![raw.clone()])).collect();
+        for (i, result) in node.batch(calls).into_iter().enumerate() {
+            assert!(result.is_ok(), "transaction {i} of a batch refused: {result:?}");
+        }
+    }
+    let from = json!(signer.address().to_string());
+    node.wait_for(Duration::from_secs(60), "all 10,000 transactions included", || {
+        let count = node.call("eth_getTransactionCount", vec![from.clone(), json!("latest")]);
+        (u64::from_str_radix(count.as_str()?.trim_start_matches("0x"), 16).ok()? == COUNT)
+            .then_some(())
+    });
+    let balance = node.call("eth_getBalance", vec![json!(to.to_string()), json!("latest")]);
+    assert_eq!(balance, json!(format!("{COUNT:#x}")), "each transfer moved its wei once");
 }

@@ -54,8 +54,13 @@ pub enum TxError {
 
 impl TxError {
     /// Whether the transaction may become valid in a later block without changing: its fee cap
-    /// under a base fee that may fall, or a block already full of gas. Such a transaction waits.
+    /// under a base fee that may fall, a block already full of gas, or a nonce ahead of the
+    /// sender's next (an earlier transaction of the sender waits). Such a transaction waits.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::FeeCapTooLow { .. } | Self::BlockGasExhausted { .. })
+        match self {
+            Self::FeeCapTooLow { .. } | Self::BlockGasExhausted { .. } => true,
+            Self::BadNonce { expected, got } => got > expected,
+            _ => false,
+        }
     }
 }

@@ -534,6 +534,12 @@ impl Chain {
             );
         }
         let env = self.env_after(&parent, h.timestamp_ms, h.proposer);
+        if h.gas_used > env.gas_limit {
+            return Err(ChainError::InvalidBlock(format!(
+                "block {} uses {} gas, over the block gas limit {}",
+                h.height, h.gas_used, env.gas_limit
+            )));
+        }
         let declared = self.executor.declare_all(&state, &env, txs);
         let rebuilt = self.build(&state, &env, &parent, declared)?;
         if let Some((tx, e)) = rebuilt.rejected.first() {

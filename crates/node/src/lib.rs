@@ -16,7 +16,7 @@ pub use genesis::{
     GenesisContract, dev_key, mnemonic_addresses,
 };
 pub use journal::TxJournal;
-pub use mempool::{AdmissionError, Announcer, Mempool, admitted};
+pub use mempool::{AdmissionError, Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
 /// The committed head and a read view of committed state, as `Chain` hands them out.
 pub use nvm_storage::{ChainHead, Snapshot, StateProof, TxLocation};
 pub use pipeline::{BlockPipeline, StepReport};

@@ -15,10 +15,10 @@ use std::{
 /// Records past twice the pool's size the journal may hold before it is compacted.
 const JOURNAL_SLACK: usize = 4_096;
 
-/// How far past its next nonce a sender may queue transactions.
-pub const MAX_NONCE_AHEAD: u64 = 1_024;
-/// Most transactions one sender may have pending, so that a few funded accounts cannot fill the
-/// pool with transactions that may never execute.
+/// Most transactions one sender may have pending on a validator, and how far past its next
+/// nonce it may queue them, so that a few funded accounts cannot fill the pool with
+/// transactions that may never execute. A dev node allows a sender the whole pool, as anvil does
+/// (`nvm node --max-pending-per-sender`).
 pub const MAX_PENDING_PER_SENDER: usize = 1_024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,16 +29,20 @@ pub enum AdmissionError {
     AlreadyKnown(TxHash),
     #[error("another transaction with nonce {0} is already pending for this sender")]
     NonceTaken(u64),
-    #[error("nonce {got} is too far ahead of the next nonce {next} (at most {MAX_NONCE_AHEAD})")]
-    NonceTooFarAhead { next: u64, got: u64 },
+    #[error(
+        "nonce {got} is too far ahead of the next nonce {next} (at most {limit} ahead: the node's --max-pending-per-sender)"
+    )]
+    NonceTooFarAhead { next: u64, got: u64, limit: usize },
     #[error(
         "insufficient funds (native balance) for this and the sender's pending transactions: need {needed}, have {available}"
     )]
     InsufficientFunds { needed: u128, available: u128 },
     #[error("mempool is full ({0} transactions)")]
     Full(usize),
-    #[error("the sender already has {MAX_PENDING_PER_SENDER} pending transactions")]
-    SenderFull,
+    #[error(
+        "the sender already has {0} pending transactions, the most one sender may have (the node's --max-pending-per-sender)"
+    )]
+    SenderFull(usize),
 }
 
 struct Pooled {
@@ -46,7 +50,7 @@ struct Pooled {
     sender: IdCom,
     /// Native value this transaction can take from the sender: fees + value moved.
     cost: u128,
-    /// Gas it reserves out of a block's gas limit.
+    /// Its gas limit: a block whose gas limit is lower can never hold it.
     gas: u64,
     /// Most it pays per gas (an Ethereum transaction's fee cap; unlimited for native envelopes).
     fee_cap: u128,
@@ -129,16 +133,20 @@ pub type Announcer = Box<dyn Fn(&[u8]) + Send + Sync>;
 pub struct Mempool {
     inner: Mutex<Inner>,
     capacity: usize,
+    /// Most transactions one sender may have pending (and nonces it may queue ahead).
+    per_sender: usize,
     announcer: parking_lot::RwLock<Option<Announcer>>,
     /// Where clients' transactions are kept until included (none: they live in memory only).
     journal: Option<TxJournal>,
 }
 
 impl Mempool {
+    /// A pool of at most `capacity` transactions, [`MAX_PENDING_PER_SENDER`] of one sender.
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             capacity,
+            per_sender: MAX_PENDING_PER_SENDER,
             announcer: Default::default(),
             journal: None,
         }
@@ -147,6 +155,11 @@ impl Mempool {
     /// A pool whose clients' transactions are journaled (see [`TxJournal`]).
     pub fn with_journal(capacity: usize, journal: TxJournal) -> Self {
         Self { journal: Some(journal), ..Self::new(capacity) }
+    }
+
+    /// The same pool letting one sender have up to `per_sender` transactions pending.
+    pub fn with_per_sender_limit(self, per_sender: usize) -> Self {
+        Self { per_sender, ..self }
     }
 
     /// Makes a client's admitted transactions durable (when the pool keeps a journal) before
@@ -304,8 +317,9 @@ impl Mempool {
         let (next, available) = (checked.next_nonce, checked.native_balance);
         let nonce = tx.nonce();
         let hash = tx.hash();
-        if nonce > next + MAX_NONCE_AHEAD {
-            return Err(AdmissionError::NonceTooFarAhead { next, got: nonce });
+        let limit = self.per_sender;
+        if nonce.saturating_sub(next) > limit as u64 {
+            return Err(AdmissionError::NonceTooFarAhead { next, got: nonce, limit });
         }
         let (cost, gas) = (checked.max_cost, checked.gas_reserved);
         let mut inner = self.inner.lock();
@@ -322,8 +336,8 @@ impl Mempool {
             if queue.contains_key(&nonce) {
                 return Err(AdmissionError::NonceTaken(nonce));
             }
-            if queue.len() >= MAX_PENDING_PER_SENDER {
-                return Err(AdmissionError::SenderFull);
+            if queue.len() >= limit {
+                return Err(AdmissionError::SenderFull(limit));
             }
             pending = queue.range(next..).map(|(_, p)| p.cost).fold(0, u128::saturating_add);
         }
@@ -360,10 +374,13 @@ impl Mempool {
         Ok(hash)
     }
 
-    /// Up to `max` transactions ready to execute in a block with `base_fee`, reserving at most
-    /// `gas_limit` gas together: for each sender, the run of consecutive nonces from its next
-    /// nonce, ordered by arrival without ever putting a nonce before a lower one. A transaction
-    /// whose fee cap is under the base fee waits, and so do its sender's later ones.
+    /// Up to `max` transactions ready to execute in a block with `base_fee` and `gas_limit`:
+    /// for each sender, the run of consecutive nonces from its next nonce, ordered by arrival
+    /// without ever putting a nonce before a lower one. A transaction whose fee cap is under the
+    /// base fee, or whose gas limit alone exceeds the block's, waits, and so do its sender's
+    /// later ones. Gas limits are not added up here: a block fills by the gas its transactions
+    /// *use*, which only executing them tells — the block builder leaves out (for a later block)
+    /// whatever no longer fits the gas left.
     pub fn ready(
         &self,
         state: &dyn StateReader,
@@ -394,7 +411,6 @@ impl Mempool {
             heap.push(Reverse((first.arrival, first.tx.nonce(), streams.len())));
             streams.push(Stream::Solana { txs: solana, at: 0 });
         }
-        let mut gas_left = gas_limit;
         // A sender whose transaction did not fit sends nothing after it in this block.
         let mut held_back: HashSet<IdCom> = HashSet::new();
         let mut out = Vec::new();
@@ -403,10 +419,9 @@ impl Mempool {
             let Some(p) = streams[index].current() else { continue };
             let sender = p.sender;
             let fits = !held_back.contains(&sender)
-                && p.gas <= gas_left
+                && p.gas <= gas_limit
                 && p.fee_cap >= u128::from(base_fee);
             if fits {
-                gas_left -= p.gas;
                 out.push(p.tx.clone());
             } else {
                 held_back.insert(sender);
@@ -602,9 +617,13 @@ mod tests {
             &next(0),
             vec![transfer(dev, MAX_PENDING_PER_SENDER as u64)],
         );
-        assert!(matches!(extra[0], Err(AdmissionError::SenderFull)));
-        let far =
-            pool.submit_raw(&executor, &state, &next(0), vec![transfer(dev, MAX_NONCE_AHEAD + 1)]);
+        assert!(matches!(extra[0], Err(AdmissionError::SenderFull(MAX_PENDING_PER_SENDER))));
+        let far = pool.submit_raw(
+            &executor,
+            &state,
+            &next(0),
+            vec![transfer(dev, MAX_PENDING_PER_SENDER as u64 + 1)],
+        );
         assert!(matches!(far[0], Err(AdmissionError::NonceTooFarAhead { .. })));
         assert_eq!(pool.len(), MAX_PENDING_PER_SENDER);
     }
@@ -663,10 +682,9 @@ mod tests {
             "the fee cap is under it"
         );
         assert_eq!(pool.ready(&state, 10, u64::MAX, 1_000_000_000).len(), 2);
-        assert_eq!(
-            pool.ready(&state, 10, 21_000, 1_000_000_000).len(),
-            1,
-            "one fits the gas limit"
-        );
+        // Gas limits are not added up (the block fills by gas used), but one over the block's
+        // gas limit by itself waits.
+        assert_eq!(pool.ready(&state, 10, 21_000, 1_000_000_000).len(), 2, "each fits alone");
+        assert!(pool.ready(&state, 10, 20_999, 1_000_000_000).is_empty(), "neither fits");
     }
 }

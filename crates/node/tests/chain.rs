@@ -98,42 +98,40 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     }
 }
 
-#[test]
-fn blocks_with_ethereum_transactions_verify_on_a_follower() {
+/// A signed EIP-1559 transaction of the dev mnemonic's first account (its block encoding):
+/// a value transfer to `0x0909…`, or with `create`, a deployment of empty runtime code.
+fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_primitives::{Address, TxKind, U256};
     use alloy_signer::SignerSync;
     use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
+    let wallet =
+        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
+    let tx = TxEip1559 {
+        chain_id: nvm_node::DEV_CHAIN_ID,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: if create { TxKind::Create } else { TxKind::Call(Address::repeat_byte(9)) },
+        value: U256::from(nonce),
+        access_list: Default::default(),
+        // Init code returning empty runtime code.
+        input: if create { vec![0x60, 0, 0x60, 0, 0xf3].into() } else { Default::default() },
+    };
+    let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+    VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+}
 
+#[test]
+fn blocks_with_ethereum_transactions_verify_on_a_follower() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let genesis = Genesis::dev();
     let proposer = Chain::open(a.path(), &genesis, [1; 32]).unwrap();
     let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
-    let wallet =
-        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
-    // Four value transfers and a contract creation (init code returning empty runtime code).
-    let raws: Vec<Vec<u8>> = (0..5u64)
-        .map(|nonce| {
-            let tx = TxEip1559 {
-                chain_id: genesis.chain_id,
-                nonce,
-                gas_limit: 100_000,
-                max_fee_per_gas: 10_000_000_000,
-                max_priority_fee_per_gas: 1_000_000_000,
-                to: if nonce == 4 { TxKind::Create } else { TxKind::Call(Address::repeat_byte(9)) },
-                value: U256::from(nonce),
-                access_list: Default::default(),
-                input: if nonce == 4 {
-                    vec![0x60, 0, 0x60, 0, 0xf3].into()
-                } else {
-                    Default::default()
-                },
-            };
-            let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
-            VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
-        })
-        .collect();
+    // Four value transfers and a contract creation.
+    let raws: Vec<Vec<u8>> = (0..5u64).map(|nonce| eth_tx(nonce, 100_000, nonce == 4)).collect();
     let proposed = proposer.propose(verified(raws), 1_000).unwrap();
     assert_eq!(proposed.receipts.len(), 5);
     assert!(proposed.rejected.is_empty());
@@ -281,4 +279,67 @@ fn speculative_blocks_build_verify_and_commit_in_order() {
         proposer.propose_after(&[Arc::new(fork)], vec![], 3_000),
         Err(ChainError::InvalidBlock(_))
     ));
+}
+
+/// Blocks fill by the gas their transactions use, as Ethereum's do: transfers whose gas limits
+/// add up past the block gas limit, but whose use fits, go into one block, which a follower
+/// verifies; a transaction that no longer fits the gas left waits for the next block; and a
+/// proposal whose transactions use more gas than the limit is refused.
+#[test]
+fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
+    use nvm_node::{BlockPipeline, Mempool};
+    use std::sync::Arc;
+    const TRANSFER_GAS: u64 = 21_000;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // 218,000: eight transfers' use leaves room for a ninth's gas limit of 50,000.
+    let genesis = Genesis { block_gas_limit: 8 * TRANSFER_GAS + 50_000, ..Genesis::dev() };
+    let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32]).unwrap());
+    let follower = Chain::open(b.path(), &genesis, [2; 32]).unwrap();
+    let mempool = Arc::new(Mempool::new(1_000));
+    let mut pipeline = BlockPipeline::new(proposer.clone(), mempool.clone());
+
+    // Nine transfers of gas limit 50,000: 450,000 reserved, 189,000 used — one block.
+    let raws: Vec<Vec<u8>> = (0..9).map(|nonce| eth_tx(nonce, 50_000, false)).collect();
+    for result in proposer.submit(&mempool, raws).unwrap() {
+        result.unwrap();
+    }
+    let report = pipeline.step(100, 1_000).unwrap();
+    assert_eq!(report.included, 9, "the block took only what the gas limits add up to");
+    // Eleven more of gas limit 21,000: ten fit the next block (210,000), the eleventh waits for
+    // the one after.
+    let raws: Vec<Vec<u8>> = (9..20).map(|nonce| eth_tx(nonce, TRANSFER_GAS, false)).collect();
+    for result in proposer.submit(&mempool, raws.clone()).unwrap() {
+        result.unwrap();
+    }
+    assert_eq!(pipeline.step(100, 1_001).unwrap().included, 10);
+    assert_eq!(pipeline.step(100, 1_002).unwrap().included, 1, "the one left out waited");
+    pipeline.finish().unwrap();
+    assert!(mempool.is_empty());
+
+    for height in 1..=3 {
+        let block = proposer.store().block(height).unwrap().unwrap();
+        assert!(block.header.gas_used <= genesis.block_gas_limit);
+        if height == 2 {
+            // The same block with the eleventh transfer too: its use passes the limit.
+            let mut over = block.clone();
+            over.transactions.push(raws[10].clone());
+            over.header.tx_root =
+                nvm_primitives::tx_root(over.transactions.iter().map(Vec::as_slice));
+            match follower.verify(&over) {
+                Err(ChainError::InvalidBlock(reason)) => {
+                    assert!(reason.contains("gas"), "{reason}")
+                }
+                Err(other) => panic!("expected an invalid block, got {other}"),
+                Ok(_) => panic!("a block over the gas limit verified"),
+            }
+            // A header claiming more gas than the limit is refused before anything runs.
+            let mut claimed = block.clone();
+            claimed.header.gas_used = genesis.block_gas_limit + 1;
+            expect_invalid(&follower, &claimed);
+        }
+        let rebuilt = follower.verify(&block).unwrap();
+        follower.commit(&rebuilt).unwrap();
+    }
+    assert_eq!(proposer.store().block(1).unwrap().unwrap().header.gas_used, 9 * TRANSFER_GAS);
+    assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
 }

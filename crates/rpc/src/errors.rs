@@ -64,7 +64,7 @@ pub(crate) fn admission(e: AdmissionError) -> ErrorObjectOwned {
         AdmissionError::AlreadyKnown(_) => codes::ALREADY_KNOWN,
         AdmissionError::NonceTaken(_) | AdmissionError::NonceTooFarAhead { .. } => codes::BAD_NONCE,
         AdmissionError::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
-        AdmissionError::Full(_) | AdmissionError::SenderFull => codes::MEMPOOL_FULL,
+        AdmissionError::Full(_) | AdmissionError::SenderFull(_) => codes::MEMPOOL_FULL,
     };
     ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
 }

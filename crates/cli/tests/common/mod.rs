@@ -119,6 +119,17 @@ impl Node {
     /// A node with its Solana RPC on `solana_port` (pub-sub on the next port). Its log goes to
     /// `node.log` in `dir` (appended to across restarts).
     pub fn start_with_solana(dir: &Path, port: u16, solana_port: u16, block_time_ms: u64) -> Self {
+        Self::start_with(dir, port, solana_port, block_time_ms, &[])
+    }
+
+    /// [`Node::start_with_solana`] with more `nvm node` flags (`extra`).
+    pub fn start_with(
+        dir: &Path,
+        port: u16,
+        solana_port: u16,
+        block_time_ms: u64,
+        extra: &[&str],
+    ) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -136,6 +147,7 @@ impl Node {
                 "--block-time-ms",
                 &block_time_ms.to_string(),
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -176,6 +188,11 @@ impl Node {
 
     pub fn call(&self, method: &str, params: Vec<Value>) -> Value {
         self.rpc.call(method, params)
+    }
+
+    /// One JSON-RPC batch to the node (see [`Rpc::batch`]).
+    pub fn batch(&self, calls: Vec<(&str, Vec<Value>)>) -> BatchResults {
+        self.rpc.batch(calls)
     }
 
     /// The JSON-RPC error code of a call that must fail.

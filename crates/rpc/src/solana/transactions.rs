@@ -64,7 +64,7 @@ fn refusal(e: AdmissionError) -> ErrorObjectOwned {
         | AdmissionError::InsufficientFunds { .. } => {
             preflight("InsufficientFundsForFee", "Insufficient funds for fee")
         }
-        AdmissionError::Full(_) | AdmissionError::SenderFull => {
+        AdmissionError::Full(_) | AdmissionError::SenderFull(_) => {
             ErrorObjectOwned::owned(codes::MEMPOOL_FULL, e.to_string(), None::<()>)
         }
         other => invalid_params(other.to_string()),

@@ -50,8 +50,14 @@ fn solana_web3_and_spl_token_work_unmodified() {
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
     ];
-    let tests =
-        ["--test", "--test-concurrency=1", "web3.test.mjs", "spl-token.test.mjs", "link.test.mjs"];
+    let tests = [
+        "--test",
+        "--test-concurrency=1",
+        "web3.test.mjs",
+        "spl-token.test.mjs",
+        "link.test.mjs",
+        "identity.test.mjs",
+    ];
     // Each wait inside the scripts has its own deadline; this bounds the three files whole.
     run(&clients_dir(), "node", &tests, &env, Duration::from_secs(300), Some(&node));
 

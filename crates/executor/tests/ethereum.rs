@@ -214,3 +214,42 @@ fn a_linked_ethereum_account_spends_the_identity_balance() {
         matches!(&again.included[0].receipt.status, TxStatus::Failed { reason } if reason.contains("already belongs"))
     );
 }
+
+/// One identity, every address (SPEC §2): ETH sent to a fresh Ethereum address X is at the
+/// Solana address the node shows for X's legacy identity (S = its derived SVM address), value
+/// sent to S is X's too, and X's key spends both — in every VM's view the same balance.
+#[test]
+fn value_sent_to_any_address_a_legacy_identity_shows_is_its_own() {
+    let (sender, wallet) = (signer(4), signer(5));
+    let mut state = funded(&[&sender], 5);
+    let x = legacy(wallet.address());
+    let shown = |vm| nvm_identity::derive_address(vm, &x);
+    let s = shown(nvm_primitives::VmKind::Svm);
+
+    let pay =
+        eth_tx(&sender, Eip1559 { to: wallet.address(), value: 3 * ETH, ..Default::default() });
+    assert_eq!(block(&mut state, 1, vec![pay]).included[0].receipt.status, TxStatus::Success);
+    for vm in
+        [nvm_primitives::VmKind::Evm, nvm_primitives::VmKind::Svm, nvm_primitives::VmKind::Tvm]
+    {
+        let resolved = Registry::resolve(&mut TxOverlay::new(&state), &shown(vm)).unwrap();
+        assert_eq!(resolved, x, "{vm:?} address of X's legacy identity");
+    }
+    let pubkey = nvm_vm_svm::Pubkey::new_from_array(*s.as_bytes().first_chunk().unwrap());
+    let lamports = nvm_vm_svm::accounts::lamports(&mut TxOverlay::new(&state), &pubkey).unwrap();
+    assert_eq!(u128::from(lamports), 3 * ETH / nvm_vm_svm::UNITS_PER_LAMPORT, "the Solana view");
+
+    // Someone pays S natively: it is X's balance, which X's key then spends in one go.
+    let a = actor(0);
+    let to_s = NativeOp::Transfer { mint: NATIVE_MINT, to: s, amount: START / 2 };
+    assert_eq!(
+        block(&mut state, 2, vec![sign(&a, a.id, 0, &to_s)]).included[0].receipt.status,
+        TxStatus::Success
+    );
+    let held = native(&state, &x);
+    assert_eq!(held, 3 * ETH + START / 2);
+    let spend = eth_tx(&wallet, Eip1559 { value: held - 21_000 * 3 * GWEI, ..Default::default() });
+    let outcome = block(&mut state, 3, vec![spend]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    assert!(native(&state, &x) < 21_000 * 3 * GWEI, "X's key spent what was sent to S");
+}

@@ -119,6 +119,42 @@ impl Registry {
         }
     }
 
+    /// [`Registry::resolve`] for a transaction that credits `address` or names it as an
+    /// account: when `address` resolves to its legacy identity, that identity's derived addresses
+    /// enter the index (those not in it yet), so that every address the node shows for the
+    /// identity resolves back to it from the moment it can hold value (SPEC §2). Without this,
+    /// value sent to the Solana address `nvm_getIdentity` shows for a fresh Ethereum address
+    /// would reach the legacy identity of that Solana address instead — out of every key's reach.
+    pub fn resolve_and_index(
+        state: &mut dyn StateAccess,
+        address: &VmAddress,
+    ) -> Result<IdCom, StateError> {
+        let id = Self::resolve(state, address)?;
+        // Its Solana address is indexed last: once it is there, all of them are (one read).
+        let done = index_key(&derive_address(VmKind::Svm, &id));
+        if legacy_id_com(address) == Some(id) && state.get(&done)?.is_none() {
+            let others =
+                VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
+            for vm in others.chain([VmKind::Svm]) {
+                let key = index_key(&derive_address(vm, &id));
+                if state.get(&key)?.is_none() {
+                    state.set_encoded(key, &id);
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    /// Declares what [`Registry::resolve_and_index`] may read and write.
+    pub fn declare_resolve_and_index(access: &mut AccessSet, address: &VmAddress) {
+        Self::declare_resolve(access, address);
+        if let Some(legacy) = legacy_id_com(address) {
+            for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
+                access.write(index_key(&derive_address(vm, &legacy)));
+            }
+        }
+    }
+
     /// Declares the reads [`Registry::resolve`] makes.
     pub fn declare_resolve(access: &mut AccessSet, address: &VmAddress) {
         if !matches!(address, VmAddress::Native(_)) {
@@ -189,6 +225,39 @@ mod tests {
         for vm in VmKind::ALL {
             assert_eq!(Registry::resolve(&mut state, &derive_address(vm, &id)).unwrap(), id);
         }
+    }
+
+    #[test]
+    fn a_legacy_identity_named_by_a_transaction_is_found_at_every_address_it_shows() {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        let external = VmAddress::Evm([7; 20]);
+        let legacy = legacy_id_com(&external).unwrap();
+        let shown: Vec<VmAddress> = VmKind::ALL
+            .into_iter()
+            .filter(|vm| *vm != VmKind::Native)
+            .map(|vm| derive_address(vm, &legacy))
+            .collect();
+        // Before: each derived address is some other legacy identity's.
+        for address in &shown {
+            assert_ne!(Registry::resolve(&mut state, address).unwrap(), legacy);
+        }
+        assert_eq!(Registry::resolve_and_index(&mut state, &external).unwrap(), legacy);
+        for address in &shown {
+            assert_eq!(Registry::resolve(&mut state, address).unwrap(), legacy, "{address:?}");
+            // A derived address is the identity's: it starts no legacy identity of its own.
+            assert_eq!(Registry::resolve_and_index(&mut state, address).unwrap(), legacy);
+        }
+        // An identity's own addresses are indexed at creation and left as they are.
+        let key = SecretKey::generate(SchemeId::Ed25519);
+        let id =
+            Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [1; 32]).unwrap();
+        let checkpoint = state.checkpoint();
+        assert_eq!(
+            Registry::resolve_and_index(&mut state, &derive_address(VmKind::Svm, &id)).unwrap(),
+            id
+        );
+        assert_eq!(state.checkpoint(), checkpoint, "nothing written for an identity's address");
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
     let transactions = if full {
         let mut objects = Vec::with_capacity(block.transactions.len());
         for (i, raw) in block.transactions.iter().enumerate() {
-            objects.push(crate::eth_tx::tx_json(raw, Some((h, i as u64)))?);
+            objects.push(crate::eth_tx::tx_json(ctx, raw, Some((h, i as u64)))?);
         }
         objects
     } else {

@@ -271,7 +271,7 @@ impl TxFacts {
 }
 
 /// A transaction in Ethereum's JSON shape; `at` places it in a block (else it is pending).
-pub(crate) fn tx_json(raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult {
+pub(crate) fn tx_json(ctx: &NodeContext, raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult {
     let info = TransactionInfo {
         hash: block_tx_hash(raw).map(B256::from),
         index: at.map(|(_, i)| i),
@@ -285,7 +285,9 @@ pub(crate) fn tx_json(raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult 
         return json(RpcTx::from_transaction(recovered, info));
     }
     // A native envelope: the fields Ethereum tools read, from its EVM operation if it has one.
-    let tx = Transaction::decode(raw).map_err(internal)?;
+    let Ok(tx) = Transaction::decode(raw) else {
+        return other_ecosystem_json(ctx, &info, raw);
+    };
     let op = EvmOp::decode(&tx.body.payload).ok();
     let (to, value, input, gas) = match &op {
         Some(EvmOp::Call { to, value, data, gas_limit }) => {
@@ -321,6 +323,35 @@ pub(crate) fn tx_json(raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult 
     }))
 }
 
+/// Another ecosystem's transaction (a Solana one) as Ethereum tools expect a block's transactions:
+/// a system transaction (zero ECDSA fields, no gas) from its sender's EVM address, its bytes as
+/// input — so that a block holding one can still be read whole (`eth_getBlockByNumber(n, true)`).
+fn other_ecosystem_json(ctx: &NodeContext, info: &TransactionInfo, raw: &[u8]) -> RpcResult {
+    let receipt = match info.hash {
+        Some(hash) => ctx.chain.receipt(&hash.0).map_err(internal)?,
+        None => None,
+    };
+    let from = receipt.map_or(Address::ZERO, |r| evm_address(&r.sender));
+    Ok(serde_json::json!({
+        "hash": info.hash,
+        "nonce": "0x0",
+        "blockHash": info.block_hash,
+        "blockNumber": info.block_number.map(quantity),
+        "transactionIndex": info.index.map(quantity),
+        "from": from,
+        "to": null,
+        "value": "0x0",
+        "gas": "0x0",
+        "gasPrice": "0x0",
+        "input": hex0x(raw),
+        "type": "0x0",
+        "chainId": quantity(ctx.chain.chain_id()),
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
+    }))
+}
+
 fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
     let result = ctx
@@ -341,10 +372,10 @@ fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
             return Ok(Value::Null);
         };
         let header = &block.as_ref().map(|b| &b.header).ok_or_else(|| internal("no block"))?;
-        return tx_json(raw, Some((header, u64::from(location.index))));
+        return tx_json(ctx, raw, Some((header, u64::from(location.index))));
     }
     match ctx.mempool.get(&hash) {
-        Some(pending) => tx_json(pending.raw(), None),
+        Some(pending) => tx_json(ctx, pending.raw(), None),
         None => Ok(Value::Null),
     }
 }

@@ -2,12 +2,12 @@
 
 use crate::{
     EvmOp,
-    db::{UnifiedDb, code_hash_key, code_key, identity_of, storage_key, view_mint},
+    db::{UnifiedDb, code_hash_key, code_key, storage_key, view_mint},
     erc20::LedgerPrecompiles,
     ops::TRANSFER_GAS,
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use nvm_identity::derive_address;
+use nvm_identity::{Registry, VmAddress, derive_address};
 use nvm_ledger::{NATIVE_MINT, balance_key};
 use nvm_primitives::{Log, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
@@ -137,7 +137,8 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
             }
             continue;
         }
-        let id = identity_of(state, &address)?;
+        // A touched account's legacy identity is found at every address it shows from now on.
+        let id = Registry::resolve_and_index(state, &VmAddress::Evm(address.into_array()))?;
         let entry = identities.entry(id).or_insert((U256::ZERO, 0, 0));
         entry.0 += account.info.balance;
         entry.1 += 1;

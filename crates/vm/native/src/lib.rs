@@ -97,6 +97,17 @@ fn resolve_before(
     Ok(Registry::resolve(&mut TxOverlay::new(state), address)?)
 }
 
+/// [`resolve_before`] for an address the transaction credits (see
+/// [`Registry::resolve_and_index`]).
+fn resolve_credited_before(
+    state: &dyn StateReader,
+    address: &VmAddress,
+    access: &mut AccessSet,
+) -> VmResult<IdCom> {
+    Registry::declare_resolve_and_index(access, address);
+    Ok(Registry::resolve(&mut TxOverlay::new(state), address)?)
+}
+
 /// The native runtime.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NativeVm;
@@ -134,7 +145,7 @@ impl Vm for NativeVm {
                 access.write(identity_key(sender));
             }
             NativeOp::Transfer { mint, to, .. } => {
-                let to = resolve_before(state, &to, access)?;
+                let to = resolve_credited_before(state, &to, access)?;
                 Ledger::declare_transfer(access, &mint, sender, &to);
             }
             NativeOp::Approve { mint, spender, .. } => {
@@ -143,7 +154,7 @@ impl Vm for NativeVm {
             }
             NativeOp::TransferFrom { mint, owner, to, .. } => {
                 let owner = resolve_before(state, &owner, access)?;
-                let to = resolve_before(state, &to, access)?;
+                let to = resolve_credited_before(state, &to, access)?;
                 access.write(allowance_key(&mint, &owner, sender));
                 Ledger::declare_transfer(access, &mint, &owner, &to);
             }
@@ -155,7 +166,7 @@ impl Vm for NativeVm {
                     .write(nvm_ledger::erc20_index_key(&nvm_ledger::erc20_view_address(&mint)));
             }
             NativeOp::Mint { mint, to, .. } => {
-                let to = resolve_before(state, &to, access)?;
+                let to = resolve_credited_before(state, &to, access)?;
                 access.write(token_key(&mint)).write(balance_key(&mint, &to));
             }
             NativeOp::Burn { mint, .. } => {
@@ -204,7 +215,7 @@ impl Vm for NativeVm {
                 Registry::rotate(state, &sender, s, &public_key).map_err(identity_err)?;
             }
             NativeOp::Transfer { mint, to, amount } => {
-                let to = Registry::resolve(state, &to)?;
+                let to = Registry::resolve_and_index(state, &to)?;
                 Ledger::transfer(state, &mint, &sender, &to, amount).map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &to, amount));
             }
@@ -215,7 +226,7 @@ impl Vm for NativeVm {
             }
             NativeOp::TransferFrom { mint, owner, to, amount } => {
                 let owner = Registry::resolve(state, &owner)?;
-                let to = Registry::resolve(state, &to)?;
+                let to = Registry::resolve_and_index(state, &to)?;
                 Ledger::transfer_from(state, &mint, &sender, &owner, &to, amount)
                     .map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &owner, &to, amount));
@@ -231,7 +242,7 @@ impl Vm for NativeVm {
                 logs.push(amount_log(&mint, transfer_topic(), &[0; 32], &sender, initial_supply));
             }
             NativeOp::Mint { mint, to, amount } => {
-                let to = Registry::resolve(state, &to)?;
+                let to = Registry::resolve_and_index(state, &to)?;
                 Ledger::mint(state, &mint, &sender, &to, amount).map_err(ledger_err)?;
                 logs.push(amount_log(&mint, transfer_topic(), &[0; 32], &to, amount));
             }

@@ -106,7 +106,8 @@ pub fn commit(
 ) -> Result<(), CommitError> {
     let mut moves = Vec::with_capacity(writes.len());
     for (address, account) in writes {
-        let id = identity_of(state, address)?;
+        // A written account's legacy identity is found at every address it shows from now on.
+        let id = Registry::resolve_and_index(state, &VmAddress::Svm(address.to_bytes()))?;
         moves.push((id, identity_lamports(state, &id)?, account.lamports()));
     }
     let units = |lamports: u64| u128::from(lamports) * UNITS_PER_LAMPORT;

@@ -1,12 +1,15 @@
 // One identity, every address (SPEC §2), as users of two ecosystems meet it, each with its own
 // unmodified library: ethers sends ETH to a fresh Ethereum address X; @solana/web3.js finds those
 // lamports at the Solana address the node shows for X's identity (`nvm_getIdentity`); a Solana
-// wallet pays that address; and X's key spends all of it in one Ethereum transaction.
+// wallet pays that address; and X's key spends all of it in one Ethereum transaction. And an SPL
+// token made and moved with @solana/spl-token shows, through ethers, in the ERC-20 view of the
+// same mint at the Ethereum address of the recipient's identity.
 // Needs NVM_SOLANA_RPC_URL and NVM_RPC_URL.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, parseEther } from "ethers";
+import { createMint, getOrCreateAssociatedTokenAccount, mintTo, transfer } from "@solana/spl-token";
+import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ethers, parseEther } from "ethers";
 import { WAIT_MS, airdrop, connection, nvm, within } from "./common.mjs";
 
 // No request caching: a dev block is shorter than ethers' default cache.
@@ -53,4 +56,31 @@ test("ETH sent to an Ethereum address is at the Solana address its identity show
   const left = await provider.getBalance(x.address);
   assert.ok(left < gasCost, `X kept ${left} wei`);
   assert.equal(await connection.getBalance(shown), Number(left / LAMPORT), "and so does its Solana view");
+});
+
+/// SPEC §3: a mint's ERC-20 view answers at SHA-256("erc20-addr:" ‖ mint)[12..32].
+function erc20Address(mint) {
+  return ethers.getAddress(ethers.dataSlice(ethers.sha256(ethers.concat([ethers.toUtf8Bytes("erc20-addr:"), mint.toBytes()])), 12));
+}
+
+test("an SPL balance is in the ERC-20 view of the same mint, at the recipient identity's Ethereum address", { timeout: 120_000 }, async () => {
+  const [a, b, authority] = [Keypair.generate(), Keypair.generate(), Keypair.generate()];
+  await airdrop(a.publicKey, 2_000_000_000);
+  const mint = await within(WAIT_MS, "createMint", (abortSignal) =>
+    createMint(connection, a, authority.publicKey, null, 6, undefined, { abortSignal }),
+  );
+  const ata = (owner, what) =>
+    within(WAIT_MS, what, (abortSignal) => getOrCreateAssociatedTokenAccount(connection, a, mint, owner, false, undefined, { abortSignal }));
+  const [fromA, toB] = [await ata(a.publicKey, "A's token account"), await ata(b.publicKey, "B's token account")];
+  await within(WAIT_MS, "mintTo A", (abortSignal) => mintTo(connection, a, mint, fromA.address, authority, 1_000_000n, [], { abortSignal }));
+  await within(WAIT_MS, "A's transfer of 250,000 to B", (abortSignal) =>
+    transfer(connection, a, fromA.address, toB.address, a, 250_000n, [], { abortSignal }),
+  );
+
+  const view = new Contract(erc20Address(mint), ["function totalSupply() view returns (uint256)", "function balanceOf(address) view returns (uint256)"], provider);
+  assert.equal(await view.totalSupply(), 1_000_000n);
+  const bIdentity = await nvm("nvm_getIdentity", [b.publicKey.toBase58()]);
+  assert.equal(await view.balanceOf(bIdentity.evm_display), 250_000n, "B's identity's Ethereum address");
+  const aIdentity = await nvm("nvm_getIdentity", [a.publicKey.toBase58()]);
+  assert.equal(await view.balanceOf(aIdentity.evm_display), 750_000n, "A's identity's Ethereum address");
 });

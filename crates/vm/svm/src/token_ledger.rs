@@ -11,7 +11,7 @@
 //! fails as a whole.
 
 use crate::accounts::identity_of;
-use nvm_identity::derive_address;
+use nvm_identity::{Registry, VmAddress, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, TokenInfo, balance_key, token_key};
 use nvm_primitives::{Mint as MintId, VmKind};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError};
@@ -187,7 +187,9 @@ pub fn apply(
     for change in changes {
         for (side, credit) in [(change.loaded, false), (change.stored, true)] {
             if let Some(LoadedToken::Account { mint, owner, amount }) = side {
-                let owner = identity_of(state, &Pubkey::new_from_array(owner))?;
+                // A token account's owner is named by the transaction: its legacy identity is
+                // found at every address it shows (the ERC-20 view's too) from now on.
+                let owner = Registry::resolve_and_index(state, &VmAddress::Svm(owner))?;
                 moves.push(AccountMove { mint, owner, amount, credit });
             }
         }

@@ -5,6 +5,7 @@ use crate::{
     credential::{CredentialError, check_public_key},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
 use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
@@ -54,6 +55,14 @@ pub enum IdentityError {
     State(#[from] StateError),
 }
 
+/// Ledger errors on a balance just read can only be state failures.
+fn ledger_state(e: LedgerError) -> StateError {
+    match e {
+        LedgerError::State(s) => s,
+        other => StateError::Backend(format!("ledger invariant broken: {other}")),
+    }
+}
+
 /// Identity operations over any [`StateAccess`].
 pub struct Registry;
 
@@ -66,7 +75,9 @@ impl Registry {
     }
 
     /// Creates the identity of `(scheme, public_key, salt)`, registering every derived VM address
-    /// in the reverse index. Returns its id_com.
+    /// in the reverse index. Native value sent to one of those addresses before (computable
+    /// offline, they may be paid before the identity exists) moves to the identity. Returns its
+    /// id_com.
     pub fn create(
         state: &mut dyn StateAccess,
         scheme: SchemeId,
@@ -85,6 +96,7 @@ impl Registry {
                 return Err(IdentityError::AddressTaken { address: address.display(), owner });
             }
             state.set_encoded(key, &id_com);
+            Self::sweep_native(state, &address, &id_com)?;
         }
         let record = IdentityRecord { scheme: scheme as u8, public_key: public_key.to_vec(), salt };
         state.set_encoded(identity_key(&id_com), &record);
@@ -136,9 +148,11 @@ impl Registry {
             let others =
                 VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
             for vm in others.chain([VmKind::Svm]) {
-                let key = index_key(&derive_address(vm, &id));
+                let derived = derive_address(vm, &id);
+                let key = index_key(&derived);
                 if state.get(&key)?.is_none() {
                     state.set_encoded(key, &id);
+                    Self::sweep_native(state, &derived, &id)?;
                 }
             }
         }
@@ -149,10 +163,39 @@ impl Registry {
     pub fn declare_resolve_and_index(access: &mut AccessSet, address: &VmAddress) {
         Self::declare_resolve(access, address);
         if let Some(legacy) = legacy_id_com(address) {
-            for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
-                access.write(index_key(&derive_address(vm, &legacy)));
+            Self::declare_derived(access, &legacy);
+        }
+    }
+
+    /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
+    /// touches ([`Registry::sweep_native`]).
+    fn declare_derived(access: &mut AccessSet, id: &IdCom) {
+        access.write(balance_key(&NATIVE_MINT, id));
+        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
+            let derived = derive_address(vm, id);
+            access.write(index_key(&derived));
+            if let Some(stranded) = legacy_id_com(&derived) {
+                access.write(balance_key(&NATIVE_MINT, &stranded));
             }
         }
+    }
+
+    /// Moves the native value sent to `address` while it belonged to no identity — its own
+    /// legacy identity's balance, which no key can reach: `address` is a SHA-256 output — to
+    /// `id`, the identity it now belongs to. (Other tokens sent there stay: moving them needs
+    /// an index of the mints each identity holds, not built yet.)
+    fn sweep_native(
+        state: &mut dyn StateAccess,
+        address: &VmAddress,
+        id: &IdCom,
+    ) -> Result<(), StateError> {
+        let Some(stranded) = legacy_id_com(address) else { return Ok(()) };
+        let held = Ledger::balance(state, &NATIVE_MINT, &stranded).map_err(ledger_state)?;
+        if held > 0 {
+            Ledger::debit(state, &NATIVE_MINT, &stranded, held).map_err(ledger_state)?;
+            Ledger::credit(state, &NATIVE_MINT, id, held).map_err(ledger_state)?;
+        }
+        Ok(())
     }
 
     /// Declares the reads [`Registry::resolve`] makes.
@@ -165,9 +208,7 @@ impl Registry {
     /// Declares the writes [`Registry::create`] makes.
     pub fn declare_create(access: &mut AccessSet, id_com: &IdCom) {
         access.write(identity_key(id_com));
-        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
-            access.write(index_key(&derive_address(vm, id_com)));
-        }
+        Self::declare_derived(access, id_com);
     }
 
     pub fn nonce(state: &mut dyn StateAccess, id_com: &IdCom) -> Result<u64, StateError> {
@@ -258,6 +299,39 @@ mod tests {
             id
         );
         assert_eq!(state.checkpoint(), checkpoint, "nothing written for an identity's address");
+    }
+
+    /// Native value sent to an address before it belonged to anyone is not stranded: creating
+    /// the identity whose address it is, or first naming the legacy identity whose address it
+    /// is, brings it along.
+    #[test]
+    fn value_sent_to_an_address_before_it_had_an_owner_reaches_its_owner() {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        let pay = |state: &mut TxOverlay<'_>, address: &VmAddress, amount: u128| {
+            let to = Registry::resolve(state, address).unwrap();
+            Ledger::credit(state, &NATIVE_MINT, &to, amount).unwrap();
+        };
+        let balance = |state: &mut TxOverlay<'_>, id: &IdCom| {
+            Ledger::balance(state, &NATIVE_MINT, id).unwrap()
+        };
+
+        // An identity's Ethereum and Solana addresses, paid before it exists.
+        let key = SecretKey::generate(SchemeId::Ed25519);
+        let id = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[2; 32]);
+        pay(&mut state, &derive_address(VmKind::Evm, &id), 70);
+        pay(&mut state, &derive_address(VmKind::Svm, &id), 5);
+        Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [2; 32]).unwrap();
+        assert_eq!(balance(&mut state, &id), 75);
+
+        // The Solana address a fresh Ethereum address shows, paid before that address was named.
+        let external = VmAddress::Evm([9; 20]);
+        let legacy = legacy_id_com(&external).unwrap();
+        let shown = derive_address(VmKind::Svm, &legacy);
+        pay(&mut state, &shown, 11);
+        assert_eq!(Registry::resolve_and_index(&mut state, &external).unwrap(), legacy);
+        assert_eq!(balance(&mut state, &legacy), 11);
+        assert_eq!(balance(&mut state, &legacy_id_com(&shown).unwrap()), 0);
     }
 
     #[test]

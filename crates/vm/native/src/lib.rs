@@ -105,7 +105,7 @@ fn resolve_credited_before(
     access: &mut AccessSet,
 ) -> VmResult<IdCom> {
     Registry::declare_resolve_and_index(access, address);
-    Ok(Registry::resolve(&mut TxOverlay::new(state), address)?)
+    resolve_before(state, address, access)
 }
 
 /// The native runtime.

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+#[path = "properties/addresses.rs"]
+mod addresses;
 mod common;
 #[path = "properties/wide.rs"]
 mod wide;

@@ -80,8 +80,11 @@ pub fn verify_svm_link(
 impl Registry {
     /// Points `external` at `id_com` in the reverse index, so that transactions signed by its key
     /// act for `id_com`. Returns the address's legacy identity, whose holdings the caller moves.
-    /// The identity's nonce becomes at least the legacy one, so that no transaction the key
-    /// signed before can run again.
+    /// The legacy identity's derived addresses — which it showed, and may have been paid at —
+    /// are `id_com`'s from now on too (with the native value sent to them while they were no
+    /// one's), so nothing sent to an address the key's identity ever showed is stranded. The
+    /// identity's nonce becomes at least the legacy one, so that no transaction the key signed
+    /// before can run again.
     pub fn link(
         state: &mut dyn StateAccess,
         id_com: &IdCom,
@@ -93,6 +96,7 @@ impl Registry {
         }
         state.set_encoded(key, id_com);
         let legacy = legacy_id_com(external).unwrap_or_default();
+        Self::adopt_derived(state, &legacy, id_com)?;
         let nonce = Self::nonce(state, id_com)?.max(Self::nonce(state, &legacy)?);
         Self::set_nonce(state, id_com, nonce);
         Ok(legacy)

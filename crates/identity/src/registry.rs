@@ -159,6 +159,32 @@ impl Registry {
         Ok(id)
     }
 
+    /// Points `legacy`'s derived addresses at `owner` (the identity that linked `legacy`'s key),
+    /// with the native value sent to them while they were no one's.
+    pub(crate) fn adopt_derived(
+        state: &mut dyn StateAccess,
+        legacy: &IdCom,
+        owner: &IdCom,
+    ) -> Result<(), StateError> {
+        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
+            let derived = derive_address(vm, legacy);
+            state.set_encoded(index_key(&derived), owner);
+            Self::sweep_native(state, &derived, owner)?;
+        }
+        Ok(())
+    }
+
+    /// Declares what [`Registry::link`] reads and writes in the registry: the external address's
+    /// index entry, both nonces, and the legacy identity's derived addresses it adopts.
+    pub fn declare_link(access: &mut AccessSet, external: &VmAddress, id_com: &IdCom) {
+        access.write(index_key(external)).write(nonce_key(id_com));
+        if let Some(legacy) = legacy_id_com(external) {
+            access.write(nonce_key(&legacy));
+            Self::declare_derived(access, &legacy);
+        }
+        access.write(balance_key(&NATIVE_MINT, id_com));
+    }
+
     /// Declares what [`Registry::resolve_and_index`] may read and write.
     pub fn declare_resolve_and_index(access: &mut AccessSet, address: &VmAddress) {
         Self::declare_resolve(access, address);

@@ -146,7 +146,8 @@ impl Genesis {
             supply = supply.checked_add(account.balance).ok_or("genesis supply overflows")?;
         }
         for (address, balance) in &self.external_accounts {
-            let id = legacy_id_com(address).ok_or("no legacy identity")?;
+            // Funded, so found at every address it shows from the first block (SPEC §2).
+            let id = Registry::resolve_and_index(&mut state, address).map_err(|e| e.to_string())?;
             Ledger::credit(&mut state, &NATIVE_MINT, &id, *balance).map_err(|e| e.to_string())?;
             supply = supply.checked_add(*balance).ok_or("genesis supply overflows")?;
         }

@@ -139,7 +139,7 @@ fn sol_wallet(i: usize) -> solana_keypair::Keypair {
     solana_keypair::Keypair::new_from_array([i as u8 + 101; 32])
 }
 
-fn eth_wallet(i: usize) -> alloy_signer_local::PrivateKeySigner {
+pub(crate) fn eth_wallet(i: usize) -> alloy_signer_local::PrivateKeySigner {
     alloy_signer_local::PrivateKeySigner::from_bytes(&[i as u8 + 1; 32].into()).unwrap()
 }
 
@@ -379,7 +379,7 @@ fn expected(step: &Step) -> Expect {
     }
 }
 
-fn ethereum_transfer(
+pub(crate) fn ethereum_transfer(
     wallet: &alloy_signer_local::PrivateKeySigner,
     nonce: u64,
     to: [u8; 20],

@@ -77,7 +77,7 @@ fn link(
 /// What linking `external` touches: its index entry, its legacy identity's nonce and balances.
 fn declare_link(external: &VmAddress, sender: &IdCom, mints: &[Mint], access: &mut AccessSet) {
     let legacy = nvm_identity::legacy_id_com(external).unwrap_or_default();
-    access.write(nvm_identity::index_key(external)).write(nvm_identity::nonce_key(&legacy));
+    Registry::declare_link(access, external, sender);
     for mint in std::iter::once(&NATIVE_MINT).chain(mints) {
         Ledger::declare_transfer(access, mint, &legacy, sender);
     }

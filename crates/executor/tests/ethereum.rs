@@ -253,3 +253,34 @@ fn value_sent_to_any_address_a_legacy_identity_shows_is_its_own() {
     assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
     assert!(native(&state, &x) < 21_000 * 3 * GWEI, "X's key spent what was sent to S");
 }
+
+/// A link moves everything the wallet's legacy identity held — here a token the link
+/// transaction does not list — because the ledger keeps each identity's holdings.
+#[test]
+fn a_link_moves_every_token_the_wallet_held_listed_or_not() {
+    let wallet = signer(6);
+    let mut state = funded(&[&wallet], 1);
+    let legacy = legacy(wallet.address());
+    let mut overlay = TxOverlay::new(&state);
+    create_gold(&mut overlay);
+    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
+    info.supply = 5_000;
+    overlay.set_encoded(token_key(&GOLD), &info);
+    Ledger::credit(&mut overlay, &GOLD, &legacy, 5_000).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let a = actor(0);
+    let message = evm_link_message(CHAIN, &a.id);
+    let signature = wallet.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
+    let link = NativeOp::LinkEvmAccount {
+        address: wallet.address().into_array(),
+        signature,
+        mints: Vec::new(),
+    };
+    let outcome = block(&mut state, 1, vec![sign(&a, a.id, 0, &link)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    let gold = |id: &[u8; 32]| Ledger::balance(&mut TxOverlay::new(&state), &GOLD, id).unwrap();
+    assert_eq!((gold(&legacy), gold(&a.id)), (0, 5_000), "the unlisted token moved too");
+    assert_eq!(native(&state, &legacy), 0);
+}

@@ -318,7 +318,7 @@ proptest! {
         let mut approvals: HashSet<([u8; 32], IdCom, IdCom)> = HashSet::new();
         // A derived address's own legacy identity is no one's (no key exists for a SHA-256
         // output): value stranded there before the address had an owner may move to that owner
-        // (`Registry::sweep_native`) and nowhere else.
+        // (`Registry::sweep`) and nowhere else.
         let owner_of_stranded: HashMap<IdCom, IdCom> = ids
             .iter()
             .flat_map(|owner| VmKind::ALL.into_iter().filter_map(move |vm| {

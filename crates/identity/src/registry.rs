@@ -5,7 +5,7 @@ use crate::{
     credential::{CredentialError, check_public_key},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key, holdings_key};
 use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
@@ -96,7 +96,7 @@ impl Registry {
                 return Err(IdentityError::AddressTaken { address: address.display(), owner });
             }
             state.set_encoded(key, &id_com);
-            Self::sweep_native(state, &address, &id_com)?;
+            Self::sweep(state, &address, &id_com)?;
         }
         let record = IdentityRecord { scheme: scheme as u8, public_key: public_key.to_vec(), salt };
         state.set_encoded(identity_key(&id_com), &record);
@@ -152,7 +152,7 @@ impl Registry {
                 let key = index_key(&derived);
                 if state.get(&key)?.is_none() {
                     state.set_encoded(key, &id);
-                    Self::sweep_native(state, &derived, &id)?;
+                    Self::sweep(state, &derived, &id)?;
                 }
             }
         }
@@ -169,7 +169,7 @@ impl Registry {
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, legacy);
             state.set_encoded(index_key(&derived), owner);
-            Self::sweep_native(state, &derived, owner)?;
+            Self::sweep(state, &derived, owner)?;
         }
         Ok(())
     }
@@ -194,32 +194,36 @@ impl Registry {
     }
 
     /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
-    /// touches ([`Registry::sweep_native`]).
+    /// touches ([`Registry::sweep`]).
     fn declare_derived(access: &mut AccessSet, id: &IdCom) {
         access.write(balance_key(&NATIVE_MINT, id));
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, id);
             access.write(index_key(&derived));
             if let Some(stranded) = legacy_id_com(&derived) {
-                access.write(balance_key(&NATIVE_MINT, &stranded));
+                access.write(balance_key(&NATIVE_MINT, &stranded)).read(holdings_key(&stranded));
             }
         }
     }
 
-    /// Moves the native value sent to `address` while it belonged to no identity — its own
-    /// legacy identity's balance, which no key can reach: `address` is a SHA-256 output — to
-    /// `id`, the identity it now belongs to. (Other tokens sent there stay: moving them needs
-    /// an index of the mints each identity holds, not built yet.)
-    fn sweep_native(
+    /// Moves what was sent to `address` while it belonged to no identity — its own legacy
+    /// identity's balances, which no key can reach: `address` is a SHA-256 output — to `id`,
+    /// the identity it now belongs to: the native token and every mint in its holdings. (The
+    /// scheduler is told of the native balances and the holdings list; a stranded balance of
+    /// another token is an access it could not foresee, so such a block runs serially.)
+    fn sweep(
         state: &mut dyn StateAccess,
         address: &VmAddress,
         id: &IdCom,
     ) -> Result<(), StateError> {
         let Some(stranded) = legacy_id_com(address) else { return Ok(()) };
-        let held = Ledger::balance(state, &NATIVE_MINT, &stranded).map_err(ledger_state)?;
-        if held > 0 {
-            Ledger::debit(state, &NATIVE_MINT, &stranded, held).map_err(ledger_state)?;
-            Ledger::credit(state, &NATIVE_MINT, id, held).map_err(ledger_state)?;
+        let mints = Ledger::holdings(state, &stranded).map_err(ledger_state)?;
+        for mint in std::iter::once(NATIVE_MINT).chain(mints) {
+            let held = Ledger::balance(state, &mint, &stranded).map_err(ledger_state)?;
+            if held > 0 {
+                Ledger::debit(state, &mint, &stranded, held).map_err(ledger_state)?;
+                Ledger::credit(state, &mint, id, held).map_err(ledger_state)?;
+            }
         }
         Ok(())
     }

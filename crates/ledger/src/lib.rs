@@ -41,6 +41,18 @@ pub fn erc20_index_key(address: &[u8; 20]) -> StateKey {
     sha256_parts(&[b"erc20:mint-of:", address])
 }
 
+/// `SHA-256("holdings:" ‖ id_com)` → the mints other than the native token the identity has
+/// been credited, sorted (the list never shrinks): so that merging an identity into another — a
+/// link, or value swept from an address that came to belong to someone — moves every balance
+/// without the transaction having to list the mints.
+pub fn holdings_key(id_com: &IdCom) -> StateKey {
+    sha256_parts(&[b"holdings:", id_com])
+}
+
+/// Most mints one identity's holdings list keeps, so that a merge's work is bounded; past it a
+/// link still moves the mints its transaction lists.
+pub const MAX_HOLDINGS: usize = 256;
+
 /// `SHA-256("token:" ‖ mint)` → [`TokenInfo`].
 pub fn token_key(mint: &Mint) -> StateKey {
     sha256_parts(&[b"token:", mint])
@@ -152,6 +164,30 @@ impl Ledger {
         let sum =
             state.get_u128(&key)?.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_u128(key, sum);
+        if amount > 0 {
+            Self::note_holding(state, mint, to)?;
+        }
+        Ok(())
+    }
+
+    /// The mints other than the native token `id` has been credited (see [`holdings_key`]).
+    pub fn holdings(state: &mut dyn StateAccess, id: &IdCom) -> LedgerResult<Vec<Mint>> {
+        Ok(state.get_decoded(&holdings_key(id))?.unwrap_or_default())
+    }
+
+    /// Adds `mint` to `id`'s holdings, if it is not there, not the native token, and the list
+    /// has room.
+    fn note_holding(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom) -> LedgerResult<()> {
+        if *mint == NATIVE_MINT {
+            return Ok(());
+        }
+        let mut held = Self::holdings(state, id)?;
+        if let Err(at) = held.binary_search(mint)
+            && held.len() < MAX_HOLDINGS
+        {
+            held.insert(at, *mint);
+            state.set_encoded(holdings_key(id), &held);
+        }
         Ok(())
     }
 
@@ -176,7 +212,7 @@ impl Ledger {
         let new_to = to_balance.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_u128(balance_key(mint, from), available - amount);
         state.set_u128(balance_key(mint, to), new_to);
-        Ok(())
+        Self::note_holding(state, mint, to)
     }
 
     pub fn approve(
@@ -310,7 +346,16 @@ impl Ledger {
 
     /// Declares what [`Ledger::transfer`] touches.
     pub fn declare_transfer(access: &mut AccessSet, mint: &Mint, from: &IdCom, to: &IdCom) {
-        access.read(token_key(mint)).write(balance_key(mint, from)).write(balance_key(mint, to));
+        access.read(token_key(mint)).write(balance_key(mint, from));
+        Self::declare_credit(access, mint, to);
+    }
+
+    /// Declares what [`Ledger::credit`] (and so [`Ledger::mint`]) touches of `to`.
+    pub fn declare_credit(access: &mut AccessSet, mint: &Mint, to: &IdCom) {
+        access.write(balance_key(mint, to));
+        if *mint != NATIVE_MINT {
+            access.write(holdings_key(to));
+        }
     }
 }
 

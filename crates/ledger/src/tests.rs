@@ -182,3 +182,24 @@ proptest! {
         prop_assert_eq!(Ledger::balance(&mut state, &TOKEN, &C).unwrap(), limit);
     }
 }
+
+#[test]
+fn holdings_list_every_mint_credited_but_the_native_one() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    let other: Mint = [8; 32];
+    for mint in [TOKEN, other, NATIVE_MINT] {
+        Ledger::create_token(&mut state, &mint, token(A)).unwrap();
+        Ledger::mint(&mut state, &mint, &A, &A, 1_000).unwrap();
+    }
+    assert_eq!(Ledger::holdings(&mut state, &A).unwrap(), vec![other, TOKEN], "sorted, no native");
+    // A transfer notes its recipient; nothing notes a zero credit; each mint once.
+    Ledger::transfer(&mut state, &TOKEN, &A, &B, 5).unwrap();
+    Ledger::transfer(&mut state, &TOKEN, &A, &B, 5).unwrap();
+    Ledger::credit(&mut state, &other, &C, 0).unwrap();
+    assert_eq!(Ledger::holdings(&mut state, &B).unwrap(), vec![TOKEN]);
+    assert!(Ledger::holdings(&mut state, &C).unwrap().is_empty());
+    // Spending everything keeps the entry (the list never shrinks).
+    Ledger::transfer(&mut state, &TOKEN, &B, &A, 10).unwrap();
+    assert_eq!(Ledger::holdings(&mut state, &B).unwrap(), vec![TOKEN]);
+}

@@ -3,8 +3,8 @@
 //! an Ethereum wallet's own address and the addresses its legacy identity shows — by native
 //! transfers and Ethereum transactions, with the identity's creation and wallet links among them.
 //! After every block: every address the node shows for an identity resolves back to it, the
-//! native token's holders hold exactly its supply, and no value sits at an identity no key can
-//! reach (the legacy identity of an address that has an owner).
+//! native token's and a second token's holders hold exactly their supplies, and no value of either
+//! sits at an identity no key can reach (the legacy identity of an address that has an owner).
 
 use super::wide::{eth_wallet, ethereum_transfer};
 use crate::common::*;
@@ -49,11 +49,12 @@ impl Target {
 
 #[derive(Clone, Debug)]
 enum Step {
-    /// A native transfer from an actor.
+    /// A native transfer from an actor, of the native token or of GOLD.
     Pay {
         from: usize,
         to: Target,
         amount: u128,
+        gold: bool,
     },
     /// An Ethereum value transfer from a wallet to the target's address, if it is an Ethereum
     /// one (otherwise to the wallet itself).
@@ -82,7 +83,7 @@ fn target() -> impl Strategy<Value = Target> {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (0..ACTORS, target(), 1u128..3_000).prop_map(|(from, to, amount)| Step::Pay { from, to, amount }),
+        6 => (0..ACTORS, target(), 1u128..3_000, any::<bool>()).prop_map(|(from, to, amount, gold)| Step::Pay { from, to, amount, gold }),
         3 => (0..WALLETS, target(), 1u128..1_000_000_000).prop_map(|(from, to, amount)| Step::EthPay { from, to, amount }),
         1 => Just(Step::NewcomerJoins),
         1 => (0..ACTORS, 0..WALLETS).prop_map(|(actor, wallet)| Step::Link { actor, wallet }),
@@ -106,6 +107,13 @@ fn world(actors: &[Actor]) -> MemoryState {
     let mut info = Ledger::token(&mut overlay, &NATIVE_MINT).unwrap().unwrap();
     info.supply = START * (ACTORS as u128 + 1) + WALLETS as u128 * WALLET_FUNDS;
     overlay.set_encoded(token_key(&NATIVE_MINT), &info);
+    create_gold(&mut overlay);
+    for a in actors {
+        Ledger::credit(&mut overlay, &GOLD, &a.id, START).unwrap();
+    }
+    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
+    info.supply = START * ACTORS as u128;
+    overlay.set_encoded(token_key(&GOLD), &info);
     let (writes, _) = overlay.into_writes();
     state.apply(&writes.into_iter().collect());
     state
@@ -130,9 +138,10 @@ fn build(state: &MemoryState, actors: &[Actor], steps: &[Step]) -> Vec<VerifiedT
     steps
         .iter()
         .map(|step| match *step {
-            Step::Pay { from, to, amount } => {
+            Step::Pay { from, to, amount, gold } => {
                 let a = &actors[from];
-                let op = NativeOp::Transfer { mint: NATIVE_MINT, to: to.address(actors), amount };
+                let mint = if gold { GOLD } else { NATIVE_MINT };
+                let op = NativeOp::Transfer { mint, to: to.address(actors), amount };
                 sign(a, a.id, next(&mut view, a.id), &op)
             }
             Step::EthPay { from, to, amount } => {
@@ -207,9 +216,11 @@ proptest! {
             state.apply(&serial.writes);
 
             let mut view = TxOverlay::new(&state);
-            let held: u128 = holders.iter().map(|id| Ledger::balance(&mut view, &NATIVE_MINT, id).unwrap()).sum();
-            let supply = Ledger::token(&mut view, &NATIVE_MINT).unwrap().unwrap().supply;
-            prop_assert_eq!(held, supply, "block {}: the holders hold the supply", height + 1);
+            for mint in [NATIVE_MINT, GOLD] {
+                let held: u128 = holders.iter().map(|id| Ledger::balance(&mut view, &mint, id).unwrap()).sum();
+                let supply = Ledger::token(&mut view, &mint).unwrap().unwrap().supply;
+                prop_assert_eq!(held, supply, "block {}: the holders of {} hold its supply", height + 1, hex::encode(mint));
+            }
 
             // Every address an identity shows resolves back to it.
             let mut shown: Vec<(IdCom, VmAddress)> = Vec::new();
@@ -237,9 +248,11 @@ proptest! {
             // No value at the legacy identity of an address that has an owner: no key reaches it.
             for (address, owner) in resolved(&state, &targets) {
                 let stranded = legacy_id_com(&address).unwrap();
-                if owner != stranded {
-                    let left = Ledger::balance(&mut view, &NATIVE_MINT, &stranded).unwrap();
-                    prop_assert_eq!(left, 0, "block {}: {} stranded at {:?}, owned by 0x{}", height + 1, left, address, hex::encode(owner));
+                for mint in [NATIVE_MINT, GOLD] {
+                    if owner != stranded {
+                        let left = Ledger::balance(&mut view, &mint, &stranded).unwrap();
+                        prop_assert_eq!(left, 0, "block {}: {} of {} stranded at {:?}, owned by 0x{}", height + 1, left, hex::encode(mint), address, hex::encode(owner));
+                    }
                 }
             }
         }

@@ -49,8 +49,8 @@ fn link_err(e: nvm_identity::LinkError) -> VmError {
     }
 }
 
-/// Points `external` at `sender` and moves what its legacy identity held — the native balance
-/// and each of `mints` — to `sender`, logging each move.
+/// Points `external` at `sender` and moves everything its legacy identity held — the native
+/// balance, every mint in its holdings and each of `mints` — to `sender`, logging each move.
 fn link(
     state: &mut TxOverlay<'_>,
     sender: &IdCom,
@@ -59,8 +59,9 @@ fn link(
     logs: &mut Vec<Log>,
 ) -> VmResult<()> {
     let legacy = Registry::link(state, sender, external).map_err(link_err)?;
-    let mut moved: Vec<Mint> = Vec::with_capacity(mints.len() + 1);
-    for mint in std::iter::once(&NATIVE_MINT).chain(mints) {
+    let held = Ledger::holdings(state, &legacy).map_err(ledger_err)?;
+    let mut moved: Vec<Mint> = Vec::with_capacity(mints.len() + held.len() + 1);
+    for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
         if moved.contains(mint) {
             continue;
         }
@@ -74,13 +75,23 @@ fn link(
     Ok(())
 }
 
-/// What linking `external` touches: its index entry, its legacy identity's nonce and balances.
-fn declare_link(external: &VmAddress, sender: &IdCom, mints: &[Mint], access: &mut AccessSet) {
+/// What linking `external` touches: its index entry, its legacy identity's nonce, holdings (as
+/// the state before the block has them) and balances.
+fn declare_link(
+    state: &dyn StateReader,
+    external: &VmAddress,
+    sender: &IdCom,
+    mints: &[Mint],
+    access: &mut AccessSet,
+) -> VmResult<()> {
     let legacy = nvm_identity::legacy_id_com(external).unwrap_or_default();
     Registry::declare_link(access, external, sender);
-    for mint in std::iter::once(&NATIVE_MINT).chain(mints) {
+    access.read(nvm_ledger::holdings_key(&legacy));
+    let held = Ledger::holdings(&mut TxOverlay::new(state), &legacy).map_err(ledger_err)?;
+    for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
         Ledger::declare_transfer(access, mint, &legacy, sender);
     }
+    Ok(())
 }
 
 fn scheme(byte: u8) -> VmResult<SchemeId> {
@@ -162,21 +173,22 @@ impl Vm for NativeVm {
                 let mint = token_mint_id(sender, env.nonce);
                 access
                     .write(token_key(&mint))
-                    .write(balance_key(&mint, sender))
                     .write(nvm_ledger::erc20_index_key(&nvm_ledger::erc20_view_address(&mint)));
+                Ledger::declare_credit(access, &mint, sender);
             }
             NativeOp::Mint { mint, to, .. } => {
                 let to = resolve_credited_before(state, &to, access)?;
-                access.write(token_key(&mint)).write(balance_key(&mint, &to));
+                access.write(token_key(&mint));
+                Ledger::declare_credit(access, &mint, &to);
             }
             NativeOp::Burn { mint, .. } => {
                 access.write(token_key(&mint)).write(balance_key(&mint, sender));
             }
             NativeOp::LinkEvmAccount { address, mints, .. } => {
-                declare_link(&VmAddress::Evm(address), sender, &mints, access);
+                declare_link(state, &VmAddress::Evm(address), sender, &mints, access)?;
             }
             NativeOp::LinkSolanaKey { key, mints, .. } => {
-                declare_link(&VmAddress::Svm(key), sender, &mints, access);
+                declare_link(state, &VmAddress::Svm(key), sender, &mints, access)?;
             }
         }
         Ok(())

@@ -284,3 +284,68 @@ fn a_link_moves_every_token_the_wallet_held_listed_or_not() {
     assert_eq!((gold(&legacy), gold(&a.id)), (0, 5_000), "the unlisted token moved too");
     assert_eq!(native(&state, &legacy), 0);
 }
+
+/// A credit through an ERC-20 view is a credit like any other: the recipient's holdings list the
+/// token, the addresses its legacy identity shows are indexed, and a later link moves the token
+/// without listing it. A reverted view transfer leaves neither behind.
+#[test]
+fn an_erc20_view_credit_is_noted_and_indexed_like_any_credit() {
+    use nvm_vm_evm::{EvmOp, erc20_address};
+    let (wallet, other) = (signer(7), signer(8));
+    let mut state = funded(&[], 0);
+    let mut overlay = TxOverlay::new(&state);
+    create_gold(&mut overlay);
+    let a = actor(0);
+    Ledger::credit(&mut overlay, &GOLD, &a.id, 5_000).unwrap();
+    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
+    info.supply = 5_000;
+    overlay.set_encoded(token_key(&GOLD), &info);
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let view_call = |nonce, to: Address, amount| {
+        let data = erc20_transfer(to.into_array(), amount);
+        let op = EvmOp::Call {
+            to: erc20_address(&GOLD).into_array(),
+            value: 0,
+            data,
+            gas_limit: 100_000,
+        };
+        sign_payload(&a, a.id, nonce, op.encode())
+    };
+    let outcome = block(
+        &mut state,
+        1,
+        vec![view_call(0, wallet.address(), 1_200), view_call(1, other.address(), 9_999)],
+    );
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    assert!(matches!(outcome.included[1].receipt.status, TxStatus::Reverted { .. }));
+    let mut view = TxOverlay::new(&state);
+    let x = legacy(wallet.address());
+    assert_eq!(Ledger::holdings(&mut view, &x).unwrap(), vec![GOLD]);
+    assert!(Ledger::holdings(&mut view, &legacy(other.address())).unwrap().is_empty(), "reverted");
+    let shown = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &x);
+    assert_eq!(Registry::resolve(&mut view, &shown).unwrap(), x, "X's Solana address is X's");
+    let unnamed =
+        nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &legacy(other.address()));
+    assert_ne!(
+        Registry::resolve(&mut view, &unnamed).unwrap(),
+        legacy(other.address()),
+        "reverted"
+    );
+
+    // Linked to another identity, X brings its GOLD along unlisted.
+    let b = actor(1);
+    let message = evm_link_message(CHAIN, &b.id);
+    let signature = wallet.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
+    let link = NativeOp::LinkEvmAccount {
+        address: wallet.address().into_array(),
+        signature,
+        mints: Vec::new(),
+    };
+    assert_eq!(
+        block(&mut state, 2, vec![sign(&b, b.id, 0, &link)]).included[0].receipt.status,
+        TxStatus::Success
+    );
+    assert_eq!(Ledger::balance(&mut TxOverlay::new(&state), &GOLD, &b.id).unwrap(), 1_200);
+}

@@ -176,8 +176,8 @@ impl Ledger {
     }
 
     /// Adds `mint` to `id`'s holdings, if it is not there, not the native token, and the list
-    /// has room.
-    fn note_holding(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom) -> LedgerResult<()> {
+    /// has room (for balances credited other than through [`Ledger::credit`]: an ERC-20 view's).
+    pub fn note_holding(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom) -> LedgerResult<()> {
         if *mint == NATIVE_MINT {
             return Ok(());
         }

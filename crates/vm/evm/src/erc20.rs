@@ -74,6 +74,13 @@ fn slot(key: [u8; 32]) -> U256 {
     U256::from_be_bytes(key)
 }
 
+/// A view's bookkeeping slot `SHA-256("erc20:credited:" ‖ id_com)`, holding `id_com`: the view
+/// credited that identity. Written through revm's journal like the balances (so a revert takes
+/// it back); the EVM commit turns it into the identity's holdings entry and never stores it.
+pub(crate) fn credited_marker(id: &IdCom) -> [u8; 32] {
+    nvm_primitives::sha256_parts(&[b"erc20:credited:", id])
+}
+
 /// One call to one view, with the gas it has used so far.
 struct ViewCall<'c, CTX> {
     ctx: &'c mut CTX,
@@ -139,13 +146,15 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
         self.load(balance_key(&self.mint, &id))
     }
 
-    /// Moves `value` from `from`'s identity to `to`'s and logs the ERC-20 Transfer.
+    /// Moves `value` from `from`'s identity to `to`'s and logs the ERC-20 Transfer. `named`: the
+    /// caller named `to_shown` (an EVM address), rather than a 32-byte address.
     fn move_value(
         &mut self,
         from: Address,
         to: IdCom,
         to_shown: Address,
         value: U256,
+        named: bool,
     ) -> ViewResult<()> {
         if self.mint == NATIVE_MINT {
             // Native balances are EVM account balances: move them through the journal, to the
@@ -171,6 +180,16 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             let credited =
                 credited.ok_or_else(|| Stop::Revert("ERC20: balance overflow".into()))?;
             self.store(to_key, credited)?;
+            let view = self.view;
+            let marker = slot(credited_marker(&to));
+            self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
+        }
+        if named {
+            // The recipient's EVM account, touched, is resolved (and its legacy identity
+            // indexed) when the transaction commits, as every account an EVM transaction
+            // touches is.
+            self.ctx.journal_mut().load_account(to_shown).map_err(state_stop)?;
+            self.ctx.journal_mut().touch_account(to_shown);
         }
         self.log(Transfer { from, to: to_shown, value }.encode_log_data())
     }
@@ -244,13 +263,13 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             transferCall::SELECTOR => {
                 let call = transferCall::abi_decode(input).map_err(bad)?;
                 let to = self.resolve20(call.to)?;
-                self.move_value(caller, to, call.to, call.value)?;
+                self.move_value(caller, to, call.to, call.value, true)?;
                 transferCall::abi_encode_returns(&true)
             }
             transferToVmAddressCall::SELECTOR => {
                 let call = transferToVmAddressCall::abi_decode(input).map_err(bad)?;
                 let to = self.resolve32(call.to)?;
-                self.move_value(caller, to, crate::evm_address(&to), call.value)?;
+                self.move_value(caller, to, crate::evm_address(&to), call.value, false)?;
                 transferToVmAddressCall::abi_encode_returns(&true)
             }
             approveCall::SELECTOR => {
@@ -268,7 +287,7 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 let call = transferFromCall::abi_decode(input).map_err(bad)?;
                 self.spend_allowance(call.from, call.value)?;
                 let to = self.resolve20(call.to)?;
-                self.move_value(call.from, to, call.to, call.value)?;
+                self.move_value(call.from, to, call.to, call.value, true)?;
                 transferFromCall::abi_encode_returns(&true)
             }
             other => {

@@ -8,7 +8,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress, derive_address};
-use nvm_ledger::{NATIVE_MINT, balance_key};
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
 use nvm_primitives::{Log, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
@@ -120,6 +120,14 @@ pub(crate) fn transact(
 /// Several addresses can be one identity (its derived address, a linked Ethereum account, the
 /// coinbase): revm loads each with the identity's balance and changes them apart, so the
 /// identity's new balance is its old one plus every address's change, and its nonce the highest.
+/// A ledger error while committing: a state failure, or a broken invariant (this node failed).
+fn ledger_failure(e: LedgerError) -> VmError {
+    match e {
+        LedgerError::State(s) => VmError::State(s),
+        other => VmError::Failed(format!("ledger: {other}")),
+    }
+}
+
 pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
     // Per identity: the sum of its addresses' balances, how many, the highest nonce.
     let mut identities: std::collections::HashMap<[u8; 32], (U256, u32, u64)> = Default::default();
@@ -127,9 +135,15 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
         if !account.is_touched() {
             continue;
         }
-        if view_mint(state, &address).map_err(|e| VmError::State(e.0))?.is_some() {
-            // An ERC-20 view's changed slots are ledger balances and allowances.
+        if let Some(mint) = view_mint(state, &address).map_err(|e| VmError::State(e.0))? {
+            // An ERC-20 view's changed slots are ledger balances and allowances, and markers of
+            // the identities it credited (their holdings).
             for (slot, value) in account.changed_storage_slots() {
+                let credited = value.present_value.to_be_bytes::<32>();
+                if slot.to_be_bytes::<32>() == crate::erc20::credited_marker(&credited) {
+                    Ledger::note_holding(state, &mint, &credited).map_err(ledger_failure)?;
+                    continue;
+                }
                 let amount = u128::try_from(value.present_value).map_err(|_| {
                     VmError::Failed(format!("ledger amount at {address} exceeds u128"))
                 })?;

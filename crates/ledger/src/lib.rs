@@ -161,10 +161,11 @@ impl Ledger {
         amount: u128,
     ) -> LedgerResult<()> {
         let key = balance_key(mint, to);
-        let sum =
-            state.get_u128(&key)?.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
+        let before = state.get_u128(&key)?;
+        let sum = before.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_u128(key, sum);
-        if amount > 0 {
+        // A balance that was not zero was noted when it first was credited.
+        if before == 0 && amount > 0 {
             Self::note_holding(state, mint, to)?;
         }
         Ok(())
@@ -212,7 +213,10 @@ impl Ledger {
         let new_to = to_balance.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
         state.set_u128(balance_key(mint, from), available - amount);
         state.set_u128(balance_key(mint, to), new_to);
-        Self::note_holding(state, mint, to)
+        if to_balance == 0 {
+            Self::note_holding(state, mint, to)?;
+        }
+        Ok(())
     }
 
     pub fn approve(

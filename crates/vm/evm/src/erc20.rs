@@ -175,14 +175,17 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
             }
             self.store(from_key, available - value)?;
-            let credited =
-                self.load(to_key)?.checked_add(value).filter(|v| *v <= U256::from(u128::MAX));
+            let before = self.load(to_key)?;
+            let credited = before.checked_add(value).filter(|v| *v <= U256::from(u128::MAX));
             let credited =
                 credited.ok_or_else(|| Stop::Revert("ERC20: balance overflow".into()))?;
             self.store(to_key, credited)?;
-            let view = self.view;
-            let marker = slot(credited_marker(&to));
-            self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
+            if before.is_zero() && !value.is_zero() {
+                // A first credit: noted in the recipient's holdings when the transaction commits.
+                let view = self.view;
+                let marker = slot(credited_marker(&to));
+                self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
+            }
         }
         if named {
             // The recipient's EVM account, touched, is resolved (and its legacy identity

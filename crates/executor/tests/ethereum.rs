@@ -261,24 +261,10 @@ fn a_link_moves_every_token_the_wallet_held_listed_or_not() {
     let wallet = signer(6);
     let mut state = funded(&[&wallet], 1);
     let legacy = legacy(wallet.address());
-    let mut overlay = TxOverlay::new(&state);
-    create_gold(&mut overlay);
-    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
-    info.supply = 5_000;
-    overlay.set_encoded(token_key(&GOLD), &info);
-    Ledger::credit(&mut overlay, &GOLD, &legacy, 5_000).unwrap();
-    let (writes, _) = overlay.into_writes();
-    state.apply(&writes.into_iter().collect());
+    with_gold(&mut state, &legacy, 5_000);
 
     let a = actor(0);
-    let message = evm_link_message(CHAIN, &a.id);
-    let signature = wallet.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
-    let link = NativeOp::LinkEvmAccount {
-        address: wallet.address().into_array(),
-        signature,
-        mints: Vec::new(),
-    };
-    let outcome = block(&mut state, 1, vec![sign(&a, a.id, 0, &link)]);
+    let outcome = block(&mut state, 1, vec![sign(&a, a.id, 0, &link_wallet(&wallet, &a.id))]);
     assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
     let gold = |id: &[u8; 32]| Ledger::balance(&mut TxOverlay::new(&state), &GOLD, id).unwrap();
     assert_eq!((gold(&legacy), gold(&a.id)), (0, 5_000), "the unlisted token moved too");
@@ -293,15 +279,8 @@ fn an_erc20_view_credit_is_noted_and_indexed_like_any_credit() {
     use nvm_vm_evm::{EvmOp, erc20_address};
     let (wallet, other) = (signer(7), signer(8));
     let mut state = funded(&[], 0);
-    let mut overlay = TxOverlay::new(&state);
-    create_gold(&mut overlay);
     let a = actor(0);
-    Ledger::credit(&mut overlay, &GOLD, &a.id, 5_000).unwrap();
-    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
-    info.supply = 5_000;
-    overlay.set_encoded(token_key(&GOLD), &info);
-    let (writes, _) = overlay.into_writes();
-    state.apply(&writes.into_iter().collect());
+    with_gold(&mut state, &a.id, 5_000);
 
     let view_call = |nonce, to: Address, amount| {
         let data = erc20_transfer(to.into_array(), amount);
@@ -336,16 +315,33 @@ fn an_erc20_view_credit_is_noted_and_indexed_like_any_credit() {
 
     // Linked to another identity, X brings its GOLD along unlisted.
     let b = actor(1);
-    let message = evm_link_message(CHAIN, &b.id);
-    let signature = wallet.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
-    let link = NativeOp::LinkEvmAccount {
-        address: wallet.address().into_array(),
-        signature,
-        mints: Vec::new(),
-    };
+    let link = link_wallet(&wallet, &b.id);
     assert_eq!(
         block(&mut state, 2, vec![sign(&b, b.id, 0, &link)]).included[0].receipt.status,
         TxStatus::Success
     );
     assert_eq!(Ledger::balance(&mut TxOverlay::new(&state), &GOLD, &b.id).unwrap(), 1_200);
+}
+
+/// The native operation by which identity `to` links `wallet`, signed by the wallet's key.
+fn link_wallet(wallet: &PrivateKeySigner, to: &[u8; 32]) -> NativeOp {
+    let message = evm_link_message(CHAIN, to);
+    let signature = wallet.sign_message_sync(message.as_bytes()).unwrap().as_bytes().to_vec();
+    NativeOp::LinkEvmAccount {
+        address: wallet.address().into_array(),
+        signature,
+        mints: Vec::new(),
+    }
+}
+
+/// Creates GOLD with its whole supply, `amount`, held by `holder`.
+fn with_gold(state: &mut MemoryState, holder: &[u8; 32], amount: u128) {
+    let mut overlay = TxOverlay::new(&*state);
+    create_gold(&mut overlay);
+    Ledger::credit(&mut overlay, &GOLD, holder, amount).unwrap();
+    let mut info = Ledger::token(&mut overlay, &GOLD).unwrap().unwrap();
+    info.supply = amount;
+    overlay.set_encoded(token_key(&GOLD), &info);
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
 }

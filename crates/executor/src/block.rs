@@ -2,7 +2,7 @@
 
 use crate::{Dispatcher, TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, VmAddress, id_com_from_credential, identity_key, nonce_key};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
+use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
 use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
 use nvm_state_api::{
     AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
@@ -666,12 +666,4 @@ fn check_nonce(
         return Err(TxError::BadNonce { expected: next, got: nonce });
     }
     Ok(next)
-}
-
-/// Ledger errors on paths already checked can only be state failures.
-fn ledger_state(e: LedgerError) -> StateError {
-    match e {
-        LedgerError::State(s) => s,
-        other => StateError::Backend(format!("ledger invariant broken: {other}")),
-    }
 }

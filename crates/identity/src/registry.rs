@@ -5,7 +5,7 @@ use crate::{
     credential::{CredentialError, check_public_key},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key, holdings_key};
+use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, holdings_key, state_failure as ledger_state};
 use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
@@ -53,14 +53,6 @@ pub enum IdentityError {
     Credential(#[from] CredentialError),
     #[error(transparent)]
     State(#[from] StateError),
-}
-
-/// Ledger errors on a balance just read can only be state failures.
-fn ledger_state(e: LedgerError) -> StateError {
-    match e {
-        LedgerError::State(s) => s,
-        other => StateError::Backend(format!("ledger invariant broken: {other}")),
-    }
 }
 
 /// Identity operations over any [`StateAccess`].
@@ -142,9 +134,12 @@ impl Registry {
         address: &VmAddress,
     ) -> Result<IdCom, StateError> {
         let id = Self::resolve(state, address)?;
+        if legacy_id_com(address) != Some(id) {
+            return Ok(id);
+        }
         // Its Solana address is indexed last: once it is there, all of them are (one read).
         let done = index_key(&derive_address(VmKind::Svm, &id));
-        if legacy_id_com(address) == Some(id) && state.get(&done)?.is_none() {
+        if state.get(&done)?.is_none() {
             let others =
                 VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
             for vm in others.chain([VmKind::Svm]) {

@@ -109,6 +109,15 @@ pub enum LedgerError {
 
 pub type LedgerResult<T> = Result<T, LedgerError>;
 
+/// A ledger error on a path whose amounts were already checked: only a state failure can cause
+/// it, anything else is a broken invariant (this node failed).
+pub fn state_failure(e: LedgerError) -> StateError {
+    match e {
+        LedgerError::State(s) => s,
+        other => StateError::Backend(format!("ledger invariant broken: {other}")),
+    }
+}
+
 /// Ledger operations over any [`StateAccess`]. Each either succeeds or returns an error having
 /// written nothing.
 pub struct Ledger;

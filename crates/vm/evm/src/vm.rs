@@ -114,12 +114,6 @@ pub(crate) fn transact(
     evm.transact(tx).map_err(state_err)
 }
 
-/// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
-/// through the identity's nonce, code and storage under their own keys.
-///
-/// Several addresses can be one identity (its derived address, a linked Ethereum account, the
-/// coinbase): revm loads each with the identity's balance and changes them apart, so the
-/// identity's new balance is its old one plus every address's change, and its nonce the highest.
 /// A ledger error while committing: a state failure, or a broken invariant (this node failed).
 fn ledger_failure(e: LedgerError) -> VmError {
     match e {
@@ -128,6 +122,12 @@ fn ledger_failure(e: LedgerError) -> VmError {
     }
 }
 
+/// Writes revm's state changes into the overlay: balances through the ledger's keys, nonces
+/// through the identity's nonce, code and storage under their own keys.
+///
+/// Several addresses can be one identity (its derived address, a linked Ethereum account, the
+/// coinbase): revm loads each with the identity's balance and changes them apart, so the
+/// identity's new balance is its old one plus every address's change, and its nonce the highest.
 pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
     // Per identity: the sum of its addresses' balances, how many, the highest nonce.
     let mut identities: std::collections::HashMap<[u8; 32], (U256, u32, u64)> = Default::default();

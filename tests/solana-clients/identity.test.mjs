@@ -3,14 +3,26 @@
 // lamports at the Solana address the node shows for X's identity (`nvm_getIdentity`); a Solana
 // wallet pays that address; and X's key spends all of it in one Ethereum transaction. And an SPL
 // token made and moved with @solana/spl-token shows, through ethers, in the ERC-20 view of the
-// same mint at the Ethereum address of the recipient's identity.
-// Needs NVM_SOLANA_RPC_URL and NVM_RPC_URL.
+// same mint at the Ethereum address of the recipient's identity. And a token minted with n-VM's
+// CLI to a Solana wallet is at that wallet's associated token account — which nobody created —
+// where `getTokenAccountsByOwner` finds it and @solana/spl-token moves part of it.
+// Needs NVM_SOLANA_RPC_URL, NVM_RPC_URL, NVM_BIN, NVM_DEV_KEY and NVM_LEDGER_TOKEN (a token the
+// dev identity created natively, with 6 decimals).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
-import { createMint, getOrCreateAssociatedTokenAccount, mintTo, transfer } from "@solana/spl-token";
+import {
+  TOKEN_PROGRAM_ID,
+  createMint,
+  getAccount,
+  getAssociatedTokenAddressSync,
+  getOrCreateAssociatedTokenAccount,
+  mintTo,
+  transfer,
+  transferChecked,
+} from "@solana/spl-token";
 import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ethers, parseEther } from "ethers";
-import { WAIT_MS, airdrop, connection, nvm, within } from "./common.mjs";
+import { WAIT_MS, airdrop, cli, connection, nvm, within } from "./common.mjs";
 
 // No request caching: a dev block is shorter than ethers' default cache.
 const provider = new JsonRpcProvider(process.env.NVM_RPC_URL, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
@@ -83,4 +95,32 @@ test("an SPL balance is in the ERC-20 view of the same mint, at the recipient id
   assert.equal(await view.balanceOf(bIdentity.evm_display), 250_000n, "B's identity's Ethereum address");
   const aIdentity = await nvm("nvm_getIdentity", [a.publicKey.toBase58()]);
   assert.equal(await view.balanceOf(aIdentity.evm_display), 750_000n, "A's identity's Ethereum address");
+});
+
+test("a token minted natively to a Solana wallet is at its associated account, found by owner and moved by spl-token", { timeout: 120_000 }, async () => {
+  const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
+  const [wallet, b] = [Keypair.generate(), Keypair.generate()];
+  await airdrop(wallet.publicKey, 1_000_000_000);
+  cli("token", "mint", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
+    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "5", "--json");
+
+  // Nobody created the wallet's associated token account; it is there, with the balance.
+  const ata = getAssociatedTokenAddressSync(mint, wallet.publicKey);
+  const byMint = await connection.getTokenAccountsByOwner(wallet.publicKey, { mint });
+  assert.deepEqual(byMint.value.map((a) => a.pubkey.toBase58()), [ata.toBase58()]);
+  const parsed = await connection.getParsedTokenAccountsByOwner(wallet.publicKey, { programId: TOKEN_PROGRAM_ID });
+  assert.deepEqual(parsed.value.map((a) => [a.pubkey.toBase58(), a.account.data.parsed.info.tokenAmount.amount]), [[ata.toBase58(), "5000000"]]);
+  assert.equal((await connection.getTokenAccountBalance(ata)).value.uiAmountString, "5");
+  const account = await getAccount(connection, ata);
+  assert.deepEqual([account.owner.toBase58(), account.mint.toBase58(), account.amount], [wallet.publicKey.toBase58(), mint.toBase58(), 5_000_000n]);
+
+  // The wallet's key moves 2 of it to B's new account, as any SPL transfer.
+  const toB = await within(WAIT_MS, "B's token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, b.publicKey, false, undefined, { abortSignal }));
+  await within(WAIT_MS, "the wallet's transfer of 2 to B", (abortSignal) =>
+    transferChecked(connection, wallet, ata, mint, toB.address, wallet, 2_000_000n, 6, [], { abortSignal }));
+  assert.equal((await getAccount(connection, ata)).amount, 3_000_000n);
+  assert.equal((await getAccount(connection, toB.address)).amount, 2_000_000n);
+  const ledger = await nvm("nvm_getBalance", [`svm:${wallet.publicKey.toBase58()}`, process.env.NVM_LEDGER_TOKEN]);
+  assert.equal(ledger.balance, "3000000", "the ledger balance the account shows");
 });

@@ -255,3 +255,106 @@ fn a_linked_solana_key_spends_the_identity_balance_and_cannot_spend_it_twice() {
     assert_eq!(units(&state, &a.id), held - fee);
     assert_eq!(units(&state, &legacy(&bob)), bob_before);
 }
+
+/// The account a Solana wallet sees at `address` after the block.
+fn token_account(state: &MemoryState, address: &[u8; 32]) -> Option<(u64, [u8; 32], [u8; 32])> {
+    use nvm_vm_svm::{Pack, Pubkey, ReadableAccount, spl_token::state::Account};
+    let account =
+        nvm_vm_svm::read_account(&mut TxOverlay::new(state), &Pubkey::new_from_array(*address))
+            .unwrap()?;
+    assert_eq!(*account.owner(), nvm_vm_svm::SPL_TOKEN_PROGRAM_ID);
+    let token = Account::unpack(account.data()).ok()?;
+    Some((token.amount, token.owner.to_bytes(), token.mint.to_bytes()))
+}
+
+/// `spl-token transfer`'s instruction: `amount` of `mint` from `from`'s associated token account
+/// to `to_owner`'s, `from` signing.
+fn transfer_checked(
+    from: &Keypair,
+    to_owner: &[u8; 32],
+    mint: &[u8; 32],
+    amount: u64,
+) -> solana_transaction::Instruction {
+    let ata = |owner: &[u8; 32]| nvm_ledger::associated_token_address(owner, mint);
+    nvm_vm_svm::spl_token::instruction::transfer_checked(
+        &nvm_vm_svm::SPL_TOKEN_PROGRAM_ID,
+        &ata(&from.pubkey().to_bytes()).into(),
+        &(*mint).into(),
+        &ata(to_owner).into(),
+        &from.pubkey(),
+        &[],
+        amount,
+        6,
+    )
+    .unwrap()
+}
+
+/// A Solana transaction of `ix` paid and signed by `from`, in a block at `height`.
+fn solana_ix(
+    from: &Keypair,
+    ix: solana_transaction::Instruction,
+    height: u64,
+) -> (BlockEnv, VerifiedTx) {
+    let env = env_at(height);
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&from.pubkey()),
+        &[from],
+        Hash::new_from_array(env.parent_hash),
+    );
+    (env, solana(tx))
+}
+
+#[test]
+fn a_token_credited_natively_shows_at_the_associated_account_nobody_created_and_moves_from_it() {
+    let (phantom, thief) = (Keypair::new(), Keypair::new());
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let a = &actors[0];
+    let mut state = genesis(&actors);
+    let sol = |n: u64| u128::from(n * SOL) * UNITS_PER_LAMPORT;
+    credit(&mut state, &legacy(&phantom), &NATIVE_MINT, sol(1));
+    credit(&mut state, &legacy(&thief), &NATIVE_MINT, sol(1));
+
+    // A native token, 400 of it sent to a Solana wallet that never touched it.
+    let create = NativeOp::CreateToken {
+        name: "Gold".into(),
+        symbol: "GLD".into(),
+        decimals: 6,
+        initial_supply: 1_000,
+    };
+    let mint = nvm_vm_native::token_mint_id(&a.id, 0);
+    let owner = phantom.pubkey().to_bytes();
+    let to_key = NativeOp::Transfer { mint, to: VmAddress::Svm(owner), amount: 400 };
+    let outcome = block(&mut state, &env_at(2), vec![sign(a, a.id, 0, &create)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    let outcome = block(&mut state, &env_at(3), vec![sign(a, a.id, 1, &to_key)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    // The scheduler was told of every index entry the credit wrote.
+    assert!(!outcome.fell_back_to_serial);
+
+    // Its associated token account shows it; so does the creator's derived address's.
+    let ata = |owner: &[u8; 32]| nvm_ledger::associated_token_address(owner, &mint);
+    assert_eq!(token_account(&state, &ata(&owner)), Some((400, owner, mint)));
+    let VmAddress::Svm(creator) = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &a.id)
+    else {
+        unreachable!()
+    };
+    assert_eq!(token_account(&state, &ata(&creator)), Some((600, creator, mint)));
+
+    // Another key cannot spend from it: the token program refuses, nothing moves.
+    let mut forged = transfer_checked(&thief, &creator, &mint, 100);
+    forged.accounts[0].pubkey = ata(&owner).into();
+    let (env, tx) = solana_ix(&thief, forged, 4);
+    let outcome = block(&mut state, &env, vec![tx]);
+    assert!(failure(&outcome).contains("InstructionError"), "{}", failure(&outcome));
+    assert_eq!(token_account(&state, &ata(&owner)), Some((400, owner, mint)));
+
+    // The owner's key moves 150 from it with TransferChecked, as `spl-token transfer` does.
+    let (env, tx) = solana_ix(&phantom, transfer_checked(&phantom, &creator, &mint, 150), 5);
+    let outcome = block(&mut state, &env, vec![tx]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{outcome:?}");
+    assert_eq!(token_account(&state, &ata(&owner)), Some((250, owner, mint)));
+    assert_eq!(token_account(&state, &ata(&creator)), Some((750, creator, mint)));
+    let gold = |id| Ledger::balance(&mut TxOverlay::new(&state), &mint, id).unwrap();
+    assert_eq!((gold(&legacy(&phantom)), gold(&a.id)), (250, 750));
+}

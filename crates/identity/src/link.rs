@@ -35,6 +35,8 @@ pub enum LinkError {
     NotAnEd25519Key(String),
     #[error("the link signature is not {0}'s Ed25519 signature of the link message")]
     BadEd25519Signature(String),
+    #[error("{0} is an identity, not a wallet address that can be linked")]
+    NotExternal(String),
     #[error("{address} already belongs to identity 0x{}", hex::encode(.owner))]
     AlreadyLinked { address: String, owner: IdCom },
     #[error(transparent)]
@@ -90,12 +92,13 @@ impl Registry {
         id_com: &IdCom,
         external: &VmAddress,
     ) -> Result<IdCom, LinkError> {
+        let legacy =
+            legacy_id_com(external).ok_or_else(|| LinkError::NotExternal(external.display()))?;
         let key = index_key(external);
         if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
             return Err(LinkError::AlreadyLinked { address: external.display(), owner });
         }
-        state.set_encoded(key, id_com);
-        let legacy = legacy_id_com(external).unwrap_or_default();
+        Self::point(state, external, id_com)?;
         Self::adopt_derived(state, &legacy, id_com)?;
         let nonce = Self::nonce(state, id_com)?.max(Self::nonce(state, &legacy)?);
         Self::set_nonce(state, id_com, nonce);

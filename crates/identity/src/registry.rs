@@ -5,7 +5,9 @@ use crate::{
     credential::{CredentialError, check_public_key},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, holdings_key, state_failure as ledger_state};
+use nvm_ledger::{
+    Ledger, NATIVE_MINT, balance_key, holdings_key, spl_owners_key, state_failure as ledger_state,
+};
 use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
@@ -87,7 +89,7 @@ impl Registry {
             if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
                 return Err(IdentityError::AddressTaken { address: address.display(), owner });
             }
-            state.set_encoded(key, &id_com);
+            Self::point(state, &address, &id_com)?;
             Self::sweep(state, &address, &id_com)?;
         }
         let record = IdentityRecord { scheme: scheme as u8, public_key: public_key.to_vec(), salt };
@@ -119,7 +121,11 @@ impl Registry {
         }
         match state.get_decoded::<IdCom>(&index_key(address))? {
             Some(id) => Ok(id),
-            None => Ok(legacy_id_com(address).unwrap_or([0; 32])),
+            // Every address but an id_com has a legacy identity; should a new kind not, it is
+            // refused, never sent to an id_com no one holds.
+            None => legacy_id_com(address).ok_or_else(|| {
+                StateError::Backend(format!("{} has no legacy identity", address.display()))
+            }),
         }
     }
 
@@ -140,18 +146,35 @@ impl Registry {
         // Its Solana address is indexed last: once it is there, all of them are (one read).
         let done = index_key(&derive_address(VmKind::Svm, &id));
         if state.get(&done)?.is_none() {
+            if let VmAddress::Svm(key) = address {
+                // A wallet's own key shows its token balances at its associated accounts.
+                Ledger::add_spl_owner(state, &id, key).map_err(ledger_state)?;
+            }
             let others =
                 VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
             for vm in others.chain([VmKind::Svm]) {
                 let derived = derive_address(vm, &id);
-                let key = index_key(&derived);
-                if state.get(&key)?.is_none() {
-                    state.set_encoded(key, &id);
+                if state.get(&index_key(&derived))?.is_none() {
+                    Self::point(state, &derived, &id)?;
                     Self::sweep(state, &derived, &id)?;
                 }
             }
         }
         Ok(id)
+    }
+
+    /// Points `address` at `id` in the reverse index; a Solana address becomes one of `id`'s
+    /// SPL owners, whose associated token accounts show its balances.
+    pub(crate) fn point(
+        state: &mut dyn StateAccess,
+        address: &VmAddress,
+        id: &IdCom,
+    ) -> Result<(), StateError> {
+        state.set_encoded(index_key(address), id);
+        if let VmAddress::Svm(key) = address {
+            Ledger::add_spl_owner(state, id, key).map_err(ledger_state)?;
+        }
+        Ok(())
     }
 
     /// Points `legacy`'s derived addresses at `owner` (the identity that linked `legacy`'s key),
@@ -163,7 +186,7 @@ impl Registry {
     ) -> Result<(), StateError> {
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, legacy);
-            state.set_encoded(index_key(&derived), owner);
+            Self::point(state, &derived, owner)?;
             Self::sweep(state, &derived, owner)?;
         }
         Ok(())
@@ -177,7 +200,7 @@ impl Registry {
             access.write(nonce_key(&legacy));
             Self::declare_derived(access, &legacy);
         }
-        access.write(balance_key(&NATIVE_MINT, id_com));
+        access.write(balance_key(&NATIVE_MINT, id_com)).write(spl_owners_key(id_com));
     }
 
     /// Declares what [`Registry::resolve_and_index`] may read and write.
@@ -191,7 +214,7 @@ impl Registry {
     /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
     /// touches ([`Registry::sweep`]).
     fn declare_derived(access: &mut AccessSet, id: &IdCom) {
-        access.write(balance_key(&NATIVE_MINT, id));
+        access.write(balance_key(&NATIVE_MINT, id)).write(spl_owners_key(id));
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, id);
             access.write(index_key(&derived));
@@ -221,6 +244,29 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// Declares what crediting `mint` to `address` (which resolves to `id`) writes: the balance,
+    /// the holdings and, on a first credit, the associated token accounts of `id`'s SPL owners —
+    /// with those [`Registry::resolve_and_index`] adds in the same transaction.
+    pub fn declare_credit(
+        state: &mut dyn StateAccess,
+        access: &mut AccessSet,
+        mint: &nvm_primitives::Mint,
+        address: &VmAddress,
+        id: &IdCom,
+    ) -> Result<(), StateError> {
+        Ledger::declare_credit(access, mint, id);
+        let mut new_owners = Vec::new();
+        if legacy_id_com(address) == Some(*id) {
+            if let VmAddress::Svm(key) = address {
+                new_owners.push(*key);
+            }
+            if let VmAddress::Svm(derived) = derive_address(VmKind::Svm, id) {
+                new_owners.push(derived);
+            }
+        }
+        Ledger::declare_associated(state, access, mint, id, &new_owners).map_err(ledger_state)
     }
 
     /// Declares the reads [`Registry::resolve`] makes.

@@ -1,8 +1,13 @@
 //! The unified token ledger (SPEC §3).
 
 mod events;
+mod spl;
 
 pub use events::{amount_log, approval_topic, transfer_topic, transfers_from_nets};
+pub use spl::{
+    ASSOCIATED_TOKEN_PROGRAM, AssociatedAccount, MAX_SPL_OWNERS, SPL_TOKEN_PROGRAM,
+    associated_account_key, associated_token_address, spl_owners_key,
+};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::{IdCom, Mint, StateKey, sha256_parts};
@@ -186,17 +191,19 @@ impl Ledger {
     }
 
     /// Adds `mint` to `id`'s holdings, if it is not there, not the native token, and the list
-    /// has room (for balances credited other than through [`Ledger::credit`]: an ERC-20 view's).
+    /// has room (for balances credited other than through [`Ledger::credit`]: an ERC-20 view's);
+    /// the first time, `id`'s associated token accounts of `mint` are indexed (see [`spl`]).
     pub fn note_holding(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom) -> LedgerResult<()> {
         if *mint == NATIVE_MINT {
             return Ok(());
         }
         let mut held = Self::holdings(state, id)?;
-        if let Err(at) = held.binary_search(mint)
-            && held.len() < MAX_HOLDINGS
-        {
-            held.insert(at, *mint);
-            state.set_encoded(holdings_key(id), &held);
+        if let Err(at) = held.binary_search(mint) {
+            Self::index_associated_of(state, id, mint)?;
+            if held.len() < MAX_HOLDINGS {
+                held.insert(at, *mint);
+                state.set_encoded(holdings_key(id), &held);
+            }
         }
         Ok(())
     }

@@ -35,8 +35,7 @@ impl GenesisAccount {
 }
 
 /// The Associated Token Account program: wallets derive token accounts through it.
-pub const ASSOCIATED_TOKEN_PROGRAM_ID: nvm_vm_svm::Pubkey =
-    nvm_vm_svm::Pubkey::from_str_const("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+pub use nvm_vm_svm::ASSOCIATED_TOKEN_PROGRAM_ID;
 
 /// The mainnet build of the Associated Token Account program (`solana-program-binaries`).
 fn associated_token_elf() -> Vec<u8> {

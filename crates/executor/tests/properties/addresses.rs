@@ -3,8 +3,9 @@
 //! an Ethereum wallet's own address and the addresses its legacy identity shows — by native
 //! transfers and Ethereum transactions, with the identity's creation and wallet links among them.
 //! After every block: every address the node shows for an identity resolves back to it, the
-//! native token's and a second token's holders hold exactly their supplies, and no value of either
-//! sits at an identity no key can reach (the legacy identity of an address that has an owner).
+//! native token's and a second token's holders hold exactly their supplies, no value of either
+//! sits at an identity no key can reach (the legacy identity of an address that has an owner), and
+//! every Solana address an identity shows has its GOLD balance at its associated token account.
 
 use super::wide::{eth_wallet, ethereum_transfer};
 use crate::common::*;
@@ -125,6 +126,16 @@ fn resolved(state: &MemoryState, addresses: &[VmAddress]) -> Vec<(VmAddress, IdC
     addresses.iter().map(|a| (*a, Registry::resolve(&mut view, a).unwrap())).collect()
 }
 
+/// The amount a Solana wallet sees at `owner`'s associated token account of GOLD, if any.
+fn associated_amount(view: &mut TxOverlay<'_>, owner: &[u8; 32]) -> Option<u128> {
+    use nvm_vm_svm::{Pack, Pubkey, ReadableAccount, spl_token::state::Account};
+    let ata = Pubkey::new_from_array(nvm_ledger::associated_token_address(owner, &GOLD));
+    let account = nvm_vm_svm::read_account(view, &ata).unwrap()?;
+    let token = Account::unpack(account.data()).ok()?;
+    (token.owner.to_bytes() == *owner && token.mint.to_bytes() == GOLD)
+        .then_some(u128::from(token.amount))
+}
+
 /// One block's transactions, nonces read from `state`.
 fn build(state: &MemoryState, actors: &[Actor], steps: &[Step]) -> Vec<VerifiedTx> {
     let mut view = TxOverlay::new(state);
@@ -243,6 +254,13 @@ proptest! {
             for (owner, address) in shown {
                 let found = Registry::resolve(&mut view, &address).unwrap();
                 prop_assert_eq!(found, owner, "block {}: {:?} shown for 0x{}", height + 1, address, hex::encode(owner));
+                // And a Solana address shows the identity's GOLD at its associated token
+                // account, created by no one.
+                let held = Ledger::balance(&mut view, &GOLD, &owner).unwrap();
+                if let (VmAddress::Svm(key), true) = (address, held > 0) {
+                    let amount = associated_amount(&mut view, &key);
+                    prop_assert_eq!(amount, Some(held), "block {}: GOLD at the ATA of {:?}", height + 1, address);
+                }
             }
 
             // No value at the legacy identity of an address that has an owner: no key reaches it.

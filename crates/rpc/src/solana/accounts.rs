@@ -34,8 +34,13 @@ impl Read {
         &self,
         address: &[u8; 32],
     ) -> Result<Option<AccountSharedData>, ErrorObjectOwned> {
-        let mut view = TxOverlay::new(&self.snapshot);
-        nvm_vm_svm::read_account(&mut view, &Pubkey::new_from_array(*address)).map_err(internal)
+        nvm_vm_svm::read_account(&mut self.view(), &Pubkey::new_from_array(*address))
+            .map_err(internal)
+    }
+
+    /// The state, for reads of its own.
+    pub fn view(&self) -> TxOverlay<'_> {
+        TxOverlay::new(&self.snapshot)
     }
 }
 

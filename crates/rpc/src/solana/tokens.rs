@@ -5,7 +5,9 @@
 use super::{
     SolanaContext,
     accounts::{DataEncoding, Filter, Read, owned_by},
-    params::{SolResult, arg, base58, config, invalid_params, pubkey, values, with_context},
+    params::{
+        SolResult, arg, base58, config, internal, invalid_params, pubkey, values, with_context,
+    },
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_vm_svm::{
@@ -108,6 +110,36 @@ pub(super) fn get_token_supply(ctx: &SolanaContext, params: &Params<'_>) -> SolR
     Ok(with_context(read.slot, ui_amount(mint.supply, mint.decimals)))
 }
 
+/// `owner`'s associated token accounts of `mint` (or of every mint its identity holds) that
+/// show a token account — the ones nobody created too, which the ledger indexed for it.
+fn associated_accounts(
+    read: &Read,
+    owner: &[u8; 32],
+    mint: Option<[u8; 32]>,
+) -> Result<Vec<([u8; 32], AccountSharedData)>, ErrorObjectOwned> {
+    let mints = match mint {
+        Some(mint) => vec![mint],
+        None => {
+            let mut view = read.view();
+            let id =
+                nvm_identity::Registry::resolve(&mut view, &nvm_identity::VmAddress::Svm(*owner))
+                    .map_err(internal)?;
+            nvm_ledger::Ledger::holdings(&mut view, &id).map_err(internal)?
+        }
+    };
+    let mut found = Vec::new();
+    for mint in mints {
+        let address = nvm_ledger::associated_token_address(owner, &mint);
+        if let Some(account) = read.account(&address)?
+            && token_account(&account)
+                .is_some_and(|t| t.owner.to_bytes() == *owner && t.mint.to_bytes() == mint)
+        {
+            found.push((address, account));
+        }
+    }
+    Ok(found)
+}
+
 pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
     let values = values(params)?;
     let owner = pubkey(arg(&values, 0, "owner")?, "owner")?;
@@ -139,7 +171,15 @@ pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'
     let encoding = DataEncoding::of(&config, "binary")?;
     let mut out = Vec::new();
     for program in programs {
-        for (address, account) in owned_by(ctx, &read, &program, &filters)? {
+        let mut found = owned_by(ctx, &read, &program, &filters)?;
+        if program == nvm_vm_svm::SPL_TOKEN_PROGRAM_ID.to_bytes() {
+            for (address, account) in associated_accounts(&read, &owner, mint)? {
+                if !found.iter().any(|(a, _)| *a == address) {
+                    found.push((address, account));
+                }
+            }
+        }
+        for (address, account) in found {
             let Some(token) = token_account(&account) else { continue };
             let shown = if json_parsed {
                 parsed(&read, &account, &token)?

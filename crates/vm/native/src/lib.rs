@@ -84,7 +84,8 @@ fn declare_link(
     mints: &[Mint],
     access: &mut AccessSet,
 ) -> VmResult<()> {
-    let legacy = nvm_identity::legacy_id_com(external).unwrap_or_default();
+    // Only external addresses are linked (the op's fields are an EVM address or a Solana key).
+    let Some(legacy) = nvm_identity::legacy_id_com(external) else { return Ok(()) };
     Registry::declare_link(access, external, sender);
     access.read(nvm_ledger::holdings_key(&legacy));
     let held = Ledger::holdings(&mut TxOverlay::new(state), &legacy).map_err(ledger_err)?;
@@ -108,15 +109,18 @@ fn resolve_before(
     Ok(Registry::resolve(&mut TxOverlay::new(state), address)?)
 }
 
-/// [`resolve_before`] for an address the transaction credits (see
-/// [`Registry::resolve_and_index`]).
+/// [`resolve_before`] for an address the transaction credits `mint` to (see
+/// [`Registry::resolve_and_index`] and [`Registry::declare_credit`]).
 fn resolve_credited_before(
     state: &dyn StateReader,
+    mint: &Mint,
     address: &VmAddress,
     access: &mut AccessSet,
 ) -> VmResult<IdCom> {
     Registry::declare_resolve_and_index(access, address);
-    resolve_before(state, address, access)
+    let id = resolve_before(state, address, access)?;
+    Registry::declare_credit(&mut TxOverlay::new(state), access, mint, address, &id)?;
+    Ok(id)
 }
 
 /// The native runtime.
@@ -156,8 +160,8 @@ impl Vm for NativeVm {
                 access.write(identity_key(sender));
             }
             NativeOp::Transfer { mint, to, .. } => {
-                let to = resolve_credited_before(state, &to, access)?;
-                Ledger::declare_transfer(access, &mint, sender, &to);
+                resolve_credited_before(state, &mint, &to, access)?;
+                access.read(token_key(&mint)).write(balance_key(&mint, sender));
             }
             NativeOp::Approve { mint, spender, .. } => {
                 let spender = resolve_before(state, &spender, access)?;
@@ -165,21 +169,28 @@ impl Vm for NativeVm {
             }
             NativeOp::TransferFrom { mint, owner, to, .. } => {
                 let owner = resolve_before(state, &owner, access)?;
-                let to = resolve_credited_before(state, &to, access)?;
-                access.write(allowance_key(&mint, &owner, sender));
-                Ledger::declare_transfer(access, &mint, &owner, &to);
+                resolve_credited_before(state, &mint, &to, access)?;
+                access
+                    .read(token_key(&mint))
+                    .write(allowance_key(&mint, &owner, sender))
+                    .write(balance_key(&mint, &owner));
             }
             NativeOp::CreateToken { .. } => {
                 let mint = token_mint_id(sender, env.nonce);
                 access
                     .write(token_key(&mint))
                     .write(nvm_ledger::erc20_index_key(&nvm_ledger::erc20_view_address(&mint)));
-                Ledger::declare_credit(access, &mint, sender);
+                Registry::declare_credit(
+                    &mut TxOverlay::new(state),
+                    access,
+                    &mint,
+                    &VmAddress::Native(*sender),
+                    sender,
+                )?;
             }
             NativeOp::Mint { mint, to, .. } => {
-                let to = resolve_credited_before(state, &to, access)?;
+                resolve_credited_before(state, &mint, &to, access)?;
                 access.write(token_key(&mint));
-                Ledger::declare_credit(access, &mint, &to);
             }
             NativeOp::Burn { mint, .. } => {
                 access.write(token_key(&mint)).write(balance_key(&mint, sender));

@@ -57,6 +57,9 @@ pub fn load_tracked(
         if let Some((mint, loaded)) = token_ledger::synthesized_mint(state, address, lamports)? {
             return Ok(Some((mint, Some(loaded))));
         }
+        if let Some(found) = token_ledger::synthesized_associated(state, address, lamports)? {
+            return Ok(Some(found));
+        }
         return Ok((lamports > 0).then(|| {
             (AccountSharedData::new(lamports, 0, &solana_sdk_ids::system_program::id()), None)
         }));
@@ -132,9 +135,11 @@ fn store_fields(
     let plain = account.data().is_empty()
         && !account.executable()
         && *account.owner() == solana_sdk_ids::system_program::id();
-    if plain || account.lamports() == 0 {
+    let closed = account.lamports() == 0 && !token_ledger::kept_by_ledger(state, address, account)?;
+    if plain || closed {
         // A system account without data, or one closed (no lamports left): nothing besides
-        // lamports to keep, as Solana garbage-collects empty accounts.
+        // lamports to keep, as Solana garbage-collects empty accounts. (An associated token
+        // account the ledger shows lives without lamports: its delegate, if set, is kept.)
         state.delete(account_key(address));
     } else {
         let stored = StoredAccount {

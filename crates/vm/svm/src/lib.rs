@@ -58,8 +58,9 @@ pub fn rent_exempt_minimum(data_len: usize) -> u64 {
 }
 
 /// The SPL Token program (what wallets and `@solana/spl-token` call by default).
-pub const SPL_TOKEN_PROGRAM_ID: Pubkey =
-    Pubkey::from_str_const("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA");
+pub const SPL_TOKEN_PROGRAM_ID: Pubkey = nvm_ledger::SPL_TOKEN_PROGRAM;
+/// The Associated Token Account program (placed at genesis; the ledger indexes its addresses).
+pub const ASSOCIATED_TOKEN_PROGRAM_ID: Pubkey = nvm_ledger::ASSOCIATED_TOKEN_PROGRAM;
 /// The Token-2022 program.
 pub const TOKEN_2022_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");

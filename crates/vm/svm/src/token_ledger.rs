@@ -12,7 +12,10 @@
 
 use crate::accounts::identity_of;
 use nvm_identity::{Registry, VmAddress, derive_address};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, TokenInfo, balance_key, token_key};
+use nvm_ledger::{
+    Ledger, LedgerError, NATIVE_MINT, TokenInfo, balance_key, state_failure as ledger_state,
+    token_key,
+};
 use nvm_primitives::{Mint as MintId, VmKind};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError};
 use solana_account::{AccountSharedData, ReadableAccount, WritableAccount};
@@ -104,6 +107,40 @@ pub fn synthesized_mint(
     Ok(Some((account, LoadedToken::Mint { supply: mint.supply })))
 }
 
+/// An associated token account the ledger indexed ([`nvm_ledger::associated_account_key`]) that
+/// no one created: an initialized SPL account of its owner for its mint, showing the owner's
+/// ledger balance, so that wallets find a balance credited by any VM where they look for it.
+pub fn synthesized_associated(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    lamports: u64,
+) -> Result<Option<(AccountSharedData, Option<LoadedToken>)>, StateError> {
+    let found = Ledger::associated_account(state, &address.to_bytes()).map_err(ledger_state)?;
+    let Some(associated) = found else { return Ok(None) };
+    let token = Account {
+        mint: Pubkey::new_from_array(associated.mint),
+        owner: Pubkey::new_from_array(associated.owner),
+        state: AccountState::Initialized,
+        ..Account::default()
+    };
+    let mut account = AccountSharedData::new(lamports, Account::LEN, &crate::SPL_TOKEN_PROGRAM_ID);
+    Account::pack(token, account.data_as_mut_slice()).ok();
+    let loaded = on_load(state, address, &mut account)?;
+    Ok(Some((account, loaded)))
+}
+
+/// Whether an account without lamports stays: an indexed associated token account of its
+/// owner and mint (what the ledger would show there anyway), so a delegate set on it is kept.
+pub fn kept_by_ledger(
+    state: &mut dyn StateAccess,
+    address: &Pubkey,
+    account: &AccountSharedData,
+) -> Result<bool, StateError> {
+    let Some(token) = token_account(account) else { return Ok(false) };
+    let found = Ledger::associated_account(state, &address.to_bytes()).map_err(ledger_state)?;
+    Ok(found.is_some_and(|a| a.owner == token.owner.to_bytes() && a.mint == token.mint.to_bytes()))
+}
+
 /// Why a transaction's account changes cannot be applied to the ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -112,13 +149,6 @@ pub enum CommitError {
     Ledger(LedgerError),
     #[error(transparent)]
     State(#[from] StateError),
-}
-
-fn ledger_state(e: LedgerError) -> StateError {
-    match e {
-        LedgerError::State(e) => e,
-        other => StateError::Backend(other.to_string()),
-    }
 }
 
 pub(crate) fn ledger(e: LedgerError) -> CommitError {

@@ -145,7 +145,7 @@ fn invalid_ethereum_transactions_are_left_out_and_change_nothing() {
     };
     assert!(matches!(
         VerifiedTx::verify(VerifiedTx::tag_ethereum(&unprotected)),
-        Err(TxError::Ethereum(nvm_vm_evm::EthTxError::NotReplayProtected))
+        Err(TxError::Rejected { kind: nvm_executor::Rejection::WrongChain, .. })
     ));
     let candidates = vec![
         eth_tx(&alice, Eip1559::default()), // replayed nonce 0

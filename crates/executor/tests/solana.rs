@@ -119,12 +119,12 @@ fn a_tampered_solana_signature_never_verifies() {
     wire[last] ^= 1; // the transfer amount, under the signature
     assert!(matches!(
         VerifiedTx::verify(VerifiedTx::tag_solana(&wire)),
-        Err(TxError::Solana(nvm_vm_svm::SolanaTxError::Signature))
+        Err(TxError::Rejected { kind: nvm_executor::Rejection::Signature, .. })
     ));
     wire.push(0);
     assert!(matches!(
         VerifiedTx::verify(VerifiedTx::tag_solana(&wire)),
-        Err(TxError::Solana(nvm_vm_svm::SolanaTxError::Malformed(_)))
+        Err(TxError::Rejected { kind: nvm_executor::Rejection::Malformed, .. })
     ));
 }
 

@@ -1,10 +1,9 @@
 //! JSON-RPC error codes and the mapping from node errors.
 
 use jsonrpsee::types::ErrorObjectOwned;
+use nvm_executor::Rejection;
 use nvm_executor::TxError;
 use nvm_node::AdmissionError;
-use nvm_vm_evm::EthTxError;
-use nvm_vm_svm::SolanaTxError;
 
 /// Stable error codes of the `nvm_*` namespace.
 pub mod codes {
@@ -34,15 +33,13 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 fn tx_code(e: &TxError) -> i32 {
     match e {
         TxError::Decode(_) => codes::MALFORMED_TX,
-        TxError::Ethereum(e) => match e {
-            EthTxError::Malformed(_) | EthTxError::UnsupportedType(_) => codes::MALFORMED_TX,
-            EthTxError::Signature(_) => codes::BAD_SIGNATURE,
-            EthTxError::NotReplayProtected => codes::WRONG_CHAIN,
-            EthTxError::Invalid(_) => codes::INVALID_TRANSACTION,
+        TxError::Rejected { kind, .. } => match kind {
+            Rejection::Malformed => codes::MALFORMED_TX,
+            Rejection::Signature => codes::BAD_SIGNATURE,
+            Rejection::WrongChain => codes::WRONG_CHAIN,
+            Rejection::Invalid => codes::INVALID_TRANSACTION,
         },
         TxError::FeeCapTooLow { .. } => codes::UNDERPRICED,
-        TxError::Solana(SolanaTxError::Signature) => codes::BAD_SIGNATURE,
-        TxError::Solana(_) => codes::MALFORMED_TX,
         TxError::BlockhashNotFound(_) => codes::BAD_NONCE,
         TxError::AlreadyProcessed => codes::ALREADY_KNOWN,
         TxError::BlockGasExhausted { .. } => codes::INVALID_TRANSACTION,

@@ -10,10 +10,10 @@ use super::{
     },
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use nvm_executor::{TxError, VerifiedTx};
+use nvm_executor::{Rejection, TxError, VerifiedTx};
 use nvm_node::AdmissionError;
 use nvm_primitives::{Receipt, TokenBalance, sha256};
-use nvm_vm_svm::{SolanaTx, SolanaTxError, SvmOutcome};
+use nvm_vm_svm::{SolanaTx, SvmOutcome};
 use serde_json::{Value, json};
 
 /// Most signatures one `getSignatureStatuses` call asks about (Solana's limit).
@@ -40,14 +40,14 @@ fn refusal(e: AdmissionError) -> ErrorObjectOwned {
         )
     };
     match e {
-        AdmissionError::Invalid(TxError::Solana(SolanaTxError::Signature))
+        AdmissionError::Invalid(TxError::Rejected { kind: Rejection::Signature, .. })
         | AdmissionError::Invalid(TxError::Signature(_)) => ErrorObjectOwned::owned(
             codes::SIGNATURE_VERIFICATION_FAILURE,
             "Transaction signature verification failure",
             None::<()>,
         ),
-        AdmissionError::Invalid(TxError::Solana(e)) => invalid_params(format!(
-            "failed to deserialize solana_transaction::versioned::VersionedTransaction: {e}"
+        AdmissionError::Invalid(TxError::Rejected { message, .. }) => invalid_params(format!(
+            "failed to deserialize solana_transaction::versioned::VersionedTransaction: {message}"
         )),
         AdmissionError::Invalid(TxError::BlockhashNotFound(_)) => {
             preflight("BlockhashNotFound", "Blockhash not found")
@@ -175,7 +175,7 @@ pub(super) fn simulate_transaction(ctx: &SolanaContext, params: &Params<'_>) -> 
     }
     let tx =
         if sig_verify { SolanaTx::decode(&wire) } else { SolanaTx::decode_for_simulation(&wire) }
-            .map_err(|e| refusal(AdmissionError::Invalid(TxError::Solana(e))))?;
+            .map_err(|e| refusal(AdmissionError::Invalid(e.into())))?;
     let (addresses, encoding) = match config.get("accounts") {
         None | Some(Value::Null) => (Vec::new(), None),
         Some(accounts) => {

@@ -1,5 +1,9 @@
 //! The interface between the dispatcher and each VM.
 
+mod tx_error;
+
+pub use tx_error::{Rejection, TxError};
+
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
 

@@ -41,6 +41,19 @@ pub enum EthTxError {
     Invalid(String),
 }
 
+impl From<EthTxError> for nvm_vm_api::TxError {
+    fn from(e: EthTxError) -> Self {
+        use nvm_vm_api::Rejection;
+        let kind = match &e {
+            EthTxError::Malformed(_) | EthTxError::UnsupportedType(_) => Rejection::Malformed,
+            EthTxError::Signature(_) => Rejection::Signature,
+            EthTxError::NotReplayProtected => Rejection::WrongChain,
+            EthTxError::Invalid(_) => Rejection::Invalid,
+        };
+        Self::rejected(kind, e)
+    }
+}
+
 /// A decoded Ethereum transaction whose signer was recovered from its signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EthereumTx {

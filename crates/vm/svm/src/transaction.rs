@@ -24,6 +24,17 @@ pub enum SolanaTxError {
     Signature,
 }
 
+impl From<SolanaTxError> for nvm_vm_api::TxError {
+    fn from(e: SolanaTxError) -> Self {
+        use nvm_vm_api::Rejection;
+        let kind = match &e {
+            SolanaTxError::Signature => Rejection::Signature,
+            SolanaTxError::Oversize(_) | SolanaTxError::Malformed(_) => Rejection::Malformed,
+        };
+        Self::rejected(kind, e)
+    }
+}
+
 /// A decoded Solana transaction whose signatures all verified.
 #[derive(Clone, Debug)]
 pub struct SolanaTx {

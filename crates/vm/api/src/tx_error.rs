@@ -8,6 +8,27 @@ fn hex32(id: &IdCom) -> String {
     format!("0x{}", hex::encode(id))
 }
 
+/// What kind of refusal a wallet format's error is: each ecosystem's API answers each kind with
+/// its own error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// The bytes are not a transaction of the format (or one of a type this chain does not take).
+    Malformed,
+    /// A signature does not verify.
+    Signature,
+    /// Not bound to this chain (an Ethereum transaction without an EIP-155 chain id).
+    WrongChain,
+    /// Well-formed and signed, but not valid as it stands (gas below the intrinsic cost, …).
+    Invalid,
+}
+
+impl TxError {
+    /// A wallet format's refusal of `kind`, in the words of `e`.
+    pub fn rejected(kind: Rejection, e: impl std::fmt::Display) -> Self {
+        Self::Rejected { kind, message: e.to_string() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
     #[error(transparent)]
@@ -26,8 +47,10 @@ pub enum TxError {
     FeeTooLow { max_fee: u128, required: u128 },
     #[error("insufficient funds (native balance): need {needed}, have {available}")]
     InsufficientFunds { needed: u128, available: u128 },
-    #[error(transparent)]
-    Ethereum(#[from] nvm_vm_evm::EthTxError),
+    /// A wallet format's own refusal (an Ethereum or Solana transaction that does not decode,
+    /// verify or qualify), in its own words.
+    #[error("{message}")]
+    Rejected { kind: Rejection, message: String },
     #[error(
         "max fee per gas less than block base fee: maxFeePerGas {max_fee_per_gas}, baseFee {base_fee}"
     )]
@@ -36,8 +59,6 @@ pub enum TxError {
         "gas limit reached: the transaction needs {needed} gas, the block has {available} left"
     )]
     BlockGasExhausted { needed: u64, available: u64 },
-    #[error(transparent)]
-    Solana(#[from] nvm_vm_svm::SolanaTxError),
     #[error("Blockhash not found: the recent blockhash is unknown or older than {0} blocks")]
     BlockhashNotFound(u64),
     #[error("This transaction has already been processed")]

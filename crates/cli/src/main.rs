@@ -10,6 +10,7 @@ mod node;
 mod prove;
 mod testnet;
 mod validator;
+mod vms;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

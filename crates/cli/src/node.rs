@@ -102,8 +102,13 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
     let consensus_dir = setup.data_dir.join("consensus");
     let fresh_consensus = !consensus_dir.exists();
     let chain = Arc::new(
-        Chain::open(&setup.data_dir, &setup.genesis, proposer_identity(&setup.key))
-            .map_err(|e| e.to_string())?,
+        Chain::open(
+            &setup.data_dir,
+            &setup.genesis,
+            proposer_identity(&setup.key),
+            crate::vms::registry()?,
+        )
+        .map_err(|e| e.to_string())?,
     );
     let head = chain.head().map_err(|e| e.to_string())?;
     if head.height > 0 && fresh_consensus {

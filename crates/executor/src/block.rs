@@ -1,6 +1,6 @@
 //! Executing a block's transactions: serially, or in parallel batches with the same result.
 
-use crate::{Dispatcher, TxError, VerifiedTx, lanes, schedule::schedule_batches};
+use crate::{TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, VmAddress, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
 use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
@@ -8,7 +8,7 @@ use nvm_state_api::{
     AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
     WriteSet,
 };
-use nvm_vm_api::{BlockEnv, TxEnv, VmError};
+use nvm_vm_api::{BlockEnv, TxEnv, VmError, VmRegistry};
 use nvm_vm_evm::{EthereumTx, EvmVm};
 use rayon::prelude::*;
 use std::{collections::HashMap, sync::Arc};
@@ -89,10 +89,11 @@ enum TxRun {
     },
 }
 
-/// Runs transactions through the dispatcher's VMs under the chain's rules.
+/// Runs transactions through the registered VMs under the chain's rules.
 #[derive(Clone)]
 pub struct Executor {
-    pub dispatcher: Dispatcher,
+    /// The VMs native envelopes' payloads are routed to, by opcode.
+    pub vms: VmRegistry,
     /// Runs Ethereum-signed transactions (native envelopes reach the EVM through the dispatcher).
     pub evm: EvmVm,
     /// Runs Solana transactions (`None` if Agave's runtime could not start).
@@ -104,9 +105,9 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(dispatcher: Dispatcher, config: ChainConfig) -> Self {
+    pub fn new(vms: VmRegistry, config: ChainConfig) -> Self {
         let svm = nvm_vm_svm::SvmRuntime::new().ok().map(Arc::new);
-        Self { dispatcher, evm: EvmVm::default(), svm, config, pool: None }
+        Self { vms, evm: EvmVm::default(), svm, config, pool: None }
     }
 
     /// Runs block execution on its own pool of `threads` threads.
@@ -202,7 +203,7 @@ impl Executor {
         if body.chain_id != self.config.chain_id {
             return Err(TxError::WrongChain { expected: self.config.chain_id, got: body.chain_id });
         }
-        let vm = self.dispatcher.check(&body.payload)?;
+        let vm = self.vms.check(&body.payload)?;
         self.authorize(view, tx)?;
         let next = check_nonce(view, &body.sender, body.nonce, exact_nonce)?;
         if body.max_fee < self.config.tx_fee {
@@ -266,15 +267,18 @@ impl Executor {
             }
             Some(_) => Err(TxError::CredentialMismatch(body.sender)),
             None => {
-                let creates_sender = nvm_vm_native::self_creation(&body.payload).is_some_and(
-                    |(scheme, public_key, salt)| {
-                        scheme == cred.scheme
-                            && public_key == cred.public_key
-                            && SchemeId::try_from(scheme).is_ok_and(|s| {
-                                id_com_from_credential(s, &public_key, &salt) == body.sender
-                            })
-                    },
-                );
+                let registers = self
+                    .vms
+                    .route(&body.payload)
+                    .ok()
+                    .and_then(|vm| vm.self_registration(&body.payload));
+                let creates_sender = registers.is_some_and(|(scheme, public_key, salt)| {
+                    scheme == cred.scheme
+                        && public_key == cred.public_key
+                        && SchemeId::try_from(scheme).is_ok_and(|s| {
+                            id_com_from_credential(s, &public_key, &salt) == body.sender
+                        })
+                });
                 if creates_sender { Ok(()) } else { Err(TxError::UnknownSender(body.sender)) }
             }
         }
@@ -361,7 +365,7 @@ impl Executor {
         tx: &Transaction,
     ) -> Result<TxRun, StateError> {
         let body = &tx.body;
-        let vm = match self.dispatcher.route(&body.payload) {
+        let vm = match self.vms.route(&body.payload) {
             Ok(vm) => vm,
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
@@ -440,7 +444,7 @@ impl Executor {
             .write(balance_key(&NATIVE_MINT, &body.sender));
         let tx_env =
             TxEnv { block: env, sender: body.sender, nonce: body.nonce, tx_hash: tx.hash() };
-        if let Ok(vm) = self.dispatcher.route(&body.payload) {
+        if let Ok(vm) = self.vms.route(&body.payload) {
             // A failed declaration leaves the set partial; validation then falls back to serial.
             let _ = vm.declare(&tx_env, &body.payload, base, &mut access);
         }

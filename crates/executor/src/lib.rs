@@ -1,16 +1,16 @@
-//! Dispatcher, scheduler and block execution.
+//! Admission, scheduler and block execution over the registered VMs.
 
 mod block;
-mod dispatcher;
 mod lanes;
+#[cfg(test)]
+mod registry_tests;
 mod schedule;
 mod simulate;
 mod verified;
 
 pub use block::{BlockOutcome, ChainConfig, EnvelopeCheck, ExecutionMode, Executor, IncludedTx};
-pub use dispatcher::Dispatcher;
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
-pub use nvm_vm_api::{Rejection, TxError};
+pub use nvm_vm_api::{RegistryError, Rejection, TxError, VmRegistry};
 pub use schedule::schedule_batches;
 pub use simulate::Simulation;
 pub use verified::{SignedTx, VerifiedTx};

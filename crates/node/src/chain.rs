@@ -2,7 +2,7 @@
 
 use crate::Genesis;
 use borsh::{BorshDeserialize, BorshSerialize};
-use nvm_executor::{ChainConfig, Dispatcher, ExecutionMode, Executor, TxError, VerifiedTx};
+use nvm_executor::{ChainConfig, ExecutionMode, Executor, TxError, VerifiedTx, VmRegistry};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{AccessSet, StateError, StateReader, StateResult, WriteSet};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation};
@@ -118,9 +118,14 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Opens the chain in `data_dir`, writing genesis on first start. A restart resumes from the
-    /// last committed block.
-    pub fn open(data_dir: &Path, genesis: &Genesis, proposer: IdCom) -> ChainResult<Self> {
+    /// Opens the chain in `data_dir` running the VMs of `vms`, writing genesis on first start. A
+    /// restart resumes from the last committed block.
+    pub fn open(
+        data_dir: &Path,
+        genesis: &Genesis,
+        proposer: IdCom,
+        vms: VmRegistry,
+    ) -> ChainResult<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("{}: {e}", data_dir.display())))?;
         let store = Store::open(&data_dir.join("chain.redb"))?;
@@ -132,7 +137,7 @@ impl Chain {
         };
         let chain = Self {
             store,
-            executor: Executor::new(Dispatcher::with_default_vms(), config)
+            executor: Executor::new(vms, config)
                 .with_dedicated_pool(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .map_err(|e| ChainError::Genesis(format!("cannot start execution threads: {e}")))?,
             proposer,

@@ -527,7 +527,7 @@ fn solana_processed(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
 mod tests {
     use super::*;
     use crate::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis};
-    use nvm_executor::{ChainConfig, Dispatcher};
+    use nvm_executor::ChainConfig;
     use nvm_state_api::MemoryState;
 
     fn setup() -> (Executor, MemoryState, IdCom) {
@@ -540,7 +540,7 @@ mod tests {
             shards: 64,
             block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         };
-        (Executor::new(Dispatcher::with_default_vms(), config), state, genesis.accounts[0].id_com())
+        (Executor::new(crate::test_utils::vms(), config), state, genesis.accounts[0].id_com())
     }
 
     /// The block after genesis, at `base_fee`.

@@ -25,3 +25,11 @@ pub fn dev_transfer(nonce: u64, to: IdCom, amount: u128) -> Vec<u8> {
     };
     dev_key().sign_transaction(body).expect("the dev key signs").encode()
 }
+
+/// The VMs a test chain runs: the native runtime and the EVM (as the `nvm` binary registers them).
+pub fn vms() -> nvm_executor::VmRegistry {
+    let vms = nvm_executor::VmRegistry::new()
+        .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
+        .and_then(|r| r.register(std::sync::Arc::new(nvm_vm_evm::EvmVm::default())));
+    vms.unwrap_or_else(|e| panic!("the test VMs register: {e}"))
+}

@@ -95,7 +95,7 @@ fn chain_info(ctx: &NodeContext) -> RpcResult {
         "stateRoot": hex0x(&head.state_root),
         "timestampMs": head.timestamp_ms,
         "txFee": ctx.chain.executor().config.tx_fee.to_string(),
-        "vms": ctx.chain.executor().dispatcher.available(),
+        "vms": ctx.chain.executor().vms.available(),
         "pendingTransactions": ctx.mempool.len(),
     }))
 }

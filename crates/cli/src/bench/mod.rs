@@ -90,7 +90,8 @@ fn open_chain(
 ) -> Result<(Arc<Chain>, tempfile::TempDir), String> {
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let chain = Chain::open(&dir, genesis, [0xEE; 32]).map_err(|e| e.to_string())?;
+    let chain = Chain::open(&dir, genesis, [0xEE; 32], crate::vms::registry()?)
+        .map_err(|e| e.to_string())?;
     Ok((Arc::new(chain), temp))
 }
 

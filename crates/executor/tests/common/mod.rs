@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // tests: a panic is the failure report
 
-use nvm_executor::{ChainConfig, Dispatcher, Executor, VerifiedTx};
+use nvm_executor::{ChainConfig, Executor, VerifiedTx, VmRegistry};
 use nvm_identity::{Registry, SecretKey, id_com_from_credential};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
 use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody};
@@ -70,10 +70,18 @@ pub fn executor() -> Executor {
     executor_with_fee(FEE)
 }
 
+/// The native runtime and the EVM, as the `nvm` binary registers them.
+pub fn vms() -> VmRegistry {
+    VmRegistry::new()
+        .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
+        .and_then(|vms| vms.register(std::sync::Arc::new(nvm_vm_evm::EvmVm::default())))
+        .unwrap()
+}
+
 /// An executor charging native envelopes `tx_fee`.
 pub fn executor_with_fee(tx_fee: u128) -> Executor {
     Executor::new(
-        Dispatcher::with_default_vms(),
+        vms(),
         ChainConfig {
             chain_id: CHAIN,
             tx_fee,

@@ -1,7 +1,9 @@
 //! The interface between the dispatcher and each VM.
 
+mod registry;
 mod tx_error;
 
+pub use registry::{RegistryError, VmRegistry};
 pub use tx_error::{Rejection, TxError};
 
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
@@ -112,8 +114,22 @@ impl VmError {
 }
 
 /// A virtual machine hosted by n-VM.
-pub trait Vm: Send + Sync {
+pub trait Vm: std::any::Any + Send + Sync {
     fn kind(&self) -> VmKind;
+
+    /// The opcodes whose payloads it serves: by default its kind's range of 16 (SPEC §1; the
+    /// native runtime's starts at 0x01, as 0x00 is no operation).
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        let base = self.kind().opcode_base();
+        base.max(1)..=base + 0x0F
+    }
+
+    /// For a payload that creates its own sender's identity, the credential it registers
+    /// (scheme, public key, salt): such a transaction is signed by that credential for a sender
+    /// that does not exist yet.
+    fn self_registration(&self, _payload: &[u8]) -> Option<(u8, Vec<u8>, [u8; 32])> {
+        None
+    }
 
     /// Stateless check of a payload (opcode byte included): decodable and a known operation.
     fn check(&self, payload: &[u8]) -> VmResult<()>;

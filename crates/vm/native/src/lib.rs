@@ -136,6 +136,10 @@ impl Vm for NativeVm {
         NativeOp::decode(payload).map(|_| ()).map_err(VmError::Invalid)
     }
 
+    fn self_registration(&self, payload: &[u8]) -> Option<(u8, Vec<u8>, [u8; 32])> {
+        self_creation(payload)
+    }
+
     fn value_out(&self, payload: &[u8]) -> u128 {
         match NativeOp::decode(payload) {
             Ok(NativeOp::Transfer { mint, amount, .. }) if mint == NATIVE_MINT => amount,

@@ -1,0 +1,39 @@
+//! The registry as the executor routes through it, with the real VMs.
+
+use crate::{RegistryError, TxError, VmRegistry};
+use nvm_primitives::VmKind;
+use std::sync::Arc;
+
+fn native_and_evm() -> VmRegistry {
+    VmRegistry::new()
+        .register(Arc::new(nvm_vm_native::NativeVm))
+        .and_then(|vms| vms.register(Arc::new(nvm_vm_evm::EvmVm::default())))
+        .expect("disjoint ranges register")
+}
+
+#[test]
+fn unavailable_and_unknown_opcodes_are_named() {
+    let vms = native_and_evm();
+    assert_eq!(vms.route(&[0x10]).map(|vm| vm.kind()).ok(), Some(VmKind::Evm));
+    assert_eq!(vms.route(&[0x03]).map(|vm| vm.kind()).ok(), Some(VmKind::Native));
+    assert!(matches!(vms.route(&[0x20]), Err(TxError::VmUnavailable(VmKind::Svm))));
+    assert!(matches!(vms.route(&[0x42]), Err(TxError::VmUnavailable(VmKind::Tvm))));
+    assert!(matches!(vms.route(&[0x00]), Err(TxError::UnknownOpcode(0))));
+    assert!(matches!(vms.route(&[0x99]), Err(TxError::UnknownOpcode(0x99))));
+    assert!(matches!(vms.route(&[]), Err(TxError::InvalidPayload(_))));
+    assert_eq!(
+        TxError::VmUnavailable(VmKind::Svm).to_string(),
+        "the svm VM is not available on this node (opcodes 0x20-0x2f)"
+    );
+    assert_eq!(vms.available(), vec![VmKind::Native, VmKind::Evm]);
+    assert!(vms.vm_of::<nvm_vm_evm::EvmVm>().is_some());
+    assert!(vms.vm_of::<nvm_vm_native::NativeVm>().is_some());
+}
+
+#[test]
+fn a_vm_whose_opcodes_overlap_another_is_refused_by_name() {
+    let twice = native_and_evm().register(Arc::new(nvm_vm_evm::EvmVm::default()));
+    let err = twice.err().expect("the EVM's range is taken");
+    assert!(matches!(err, RegistryError::Overlap { new: VmKind::Evm, existing: VmKind::Evm, .. }));
+    assert_eq!(err.to_string(), "the evm VM's opcodes 0x10-0x1f overlap the evm VM's 0x10-0x1f");
+}

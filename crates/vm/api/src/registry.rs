@@ -1,0 +1,95 @@
+//! The VMs a node runs, found by the opcode range each registered with (SPEC §1, §6). Only the
+//! composition root — the `nvm` binary, a test — names concrete VMs; everything else asks this.
+
+use crate::{TxError, Vm, VmError};
+use nvm_primitives::{VmKind, route_opcode};
+use std::{ops::RangeInclusive, sync::Arc};
+
+/// Why a VM cannot be registered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error(
+        "the {new} VM's opcodes {:#04x}-{:#04x} overlap the {existing} VM's {:#04x}-{:#04x}",
+        .new_range.start(), .new_range.end(), .existing_range.start(), .existing_range.end()
+    )]
+    Overlap {
+        new: VmKind,
+        new_range: RangeInclusive<u8>,
+        existing: VmKind,
+        existing_range: RangeInclusive<u8>,
+    },
+    #[error("opcode 0x00 belongs to no VM (the {0} VM's range starts there)")]
+    ZeroOpcode(VmKind),
+}
+
+/// The registered VMs, each with the opcodes it serves.
+#[derive(Clone, Default)]
+pub struct VmRegistry {
+    vms: Vec<(RangeInclusive<u8>, Arc<dyn Vm>)>,
+}
+
+impl VmRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `vm` for its [`Vm::opcodes`]; a range that overlaps one registered before (or
+    /// claims opcode 0x00) is refused.
+    pub fn register(mut self, vm: Arc<dyn Vm>) -> Result<Self, RegistryError> {
+        let range = vm.opcodes();
+        if *range.start() == 0 {
+            return Err(RegistryError::ZeroOpcode(vm.kind()));
+        }
+        if let Some((existing_range, existing)) =
+            self.vms.iter().find(|(r, _)| r.start() <= range.end() && range.start() <= r.end())
+        {
+            return Err(RegistryError::Overlap {
+                new: vm.kind(),
+                new_range: range,
+                existing: existing.kind(),
+                existing_range: existing_range.clone(),
+            });
+        }
+        self.vms.push((range, vm));
+        Ok(self)
+    }
+
+    /// The VM that serves `payload`'s opcode, or why none does: an opcode of a range the SPEC
+    /// gives a VM this node does not run, or one of no range at all.
+    pub fn route(&self, payload: &[u8]) -> Result<&dyn Vm, TxError> {
+        let opcode = *payload.first().ok_or(TxError::InvalidPayload("empty payload".into()))?;
+        match self.vms.iter().find(|(range, _)| range.contains(&opcode)) {
+            Some((_, vm)) => Ok(&**vm),
+            None => {
+                Err(route_opcode(opcode)
+                    .map_or(TxError::UnknownOpcode(opcode), TxError::VmUnavailable))
+            }
+        }
+    }
+
+    /// Routes and statically checks a payload.
+    pub fn check(&self, payload: &[u8]) -> Result<&dyn Vm, TxError> {
+        let vm = self.route(payload)?;
+        vm.check(payload).map_err(|e| match e {
+            VmError::State(s) => TxError::State(s),
+            VmError::Invalid(reason) | VmError::Failed(reason) => TxError::InvalidPayload(reason),
+            failed => TxError::InvalidPayload(failed.to_string()),
+        })?;
+        Ok(vm)
+    }
+
+    /// The registered VM that is a `T` (an ecosystem's RPC reaching its own VM).
+    pub fn vm_of<T: Vm>(&self) -> Option<&T> {
+        self.vms.iter().find_map(|(_, vm)| {
+            let any: &dyn std::any::Any = &**vm;
+            any.downcast_ref()
+        })
+    }
+
+    /// The kinds of the registered VMs, in routing order.
+    pub fn available(&self) -> Vec<VmKind> {
+        let mut kinds: Vec<VmKind> = self.vms.iter().map(|(_, vm)| vm.kind()).collect();
+        kinds.sort_by_key(|k| k.code());
+        kinds
+    }
+}

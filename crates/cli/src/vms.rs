@@ -3,10 +3,14 @@
 use nvm_executor::VmRegistry;
 use std::sync::Arc;
 
-/// Every VM the `nvm` binary registers, each for its opcode range.
+/// Every VM the `nvm` binary registers, each for its opcode range, and the wallet formats they
+/// accept. One EVM serves native envelopes' EVM operations, Ethereum wallets' transactions and
+/// `eth_call`.
 pub fn registry() -> Result<VmRegistry, String> {
+    let evm = Arc::new(nvm_vm_evm::EvmVm::default());
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
-        .and_then(|vms| vms.register(Arc::new(nvm_vm_evm::EvmVm::default())))
+        .and_then(|vms| vms.register(evm.clone()))
+        .and_then(|vms| vms.register_format(evm))
         .map_err(|e| format!("cannot register the VMs: {e}"))
 }

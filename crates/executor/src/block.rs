@@ -1,30 +1,18 @@
 //! Executing a block's transactions: serially, or in parallel batches with the same result.
 
 use crate::{TxError, VerifiedTx, lanes, schedule::schedule_batches};
-use nvm_identity::{Registry, VmAddress, id_com_from_credential, identity_key, nonce_key};
+use nvm_identity::{Registry, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
 use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
 use nvm_state_api::{
     AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
     WriteSet,
 };
-use nvm_vm_api::{BlockEnv, TxEnv, VmError, VmRegistry};
-use nvm_vm_evm::{EthereumTx, EvmVm};
+use nvm_vm_api::{
+    BlockEnv, EnvelopeCheck, TxEnv, VmError, VmRegistry, WalletFormat, WalletTx, check_nonce,
+};
 use rayon::prelude::*;
 use std::{collections::HashMap, sync::Arc};
-
-/// What an envelope check read on the way: the sender's identity (an Ethereum transaction's is
-/// its signer's, resolved), next nonce and native balance, and what the transaction may cost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EnvelopeCheck {
-    pub sender: IdCom,
-    pub next_nonce: u64,
-    pub native_balance: u128,
-    /// Most native value the transaction can take from the sender (fees and value moved).
-    pub max_cost: u128,
-    /// Gas the transaction reserves out of the block's gas limit.
-    pub gas_reserved: u64,
-}
 
 /// Consensus parameters the executor enforces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,13 +65,16 @@ enum TxRun {
     Included {
         sender: IdCom,
         status: TxStatus,
-        /// Native fee owed to the proposer (Ethereum transactions pay theirs inside the EVM).
+        /// Native fee owed to the proposer (a wallet format may pay it itself, as the EVM pays
+        /// an Ethereum transaction's tip).
         credit: u128,
         fee_paid: u128,
         gas_used: u64,
         logs: Vec<Log>,
         program_logs: Vec<String>,
         svm: Option<nvm_primitives::SvmMeta>,
+        /// The opcode the receipt names.
+        opcode: u8,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
     },
@@ -92,10 +83,9 @@ enum TxRun {
 /// Runs transactions through the registered VMs under the chain's rules.
 #[derive(Clone)]
 pub struct Executor {
-    /// The VMs native envelopes' payloads are routed to, by opcode.
+    /// The VMs native envelopes' payloads are routed to, by opcode, and the wallet formats
+    /// they accept.
     pub vms: VmRegistry,
-    /// Runs Ethereum-signed transactions (native envelopes reach the EVM through the dispatcher).
-    pub evm: EvmVm,
     /// Runs Solana transactions (`None` if Agave's runtime could not start).
     pub svm: Option<Arc<nvm_vm_svm::SvmRuntime>>,
     pub config: ChainConfig,
@@ -107,7 +97,7 @@ pub struct Executor {
 impl Executor {
     pub fn new(vms: VmRegistry, config: ChainConfig) -> Self {
         let svm = nvm_vm_svm::SvmRuntime::new().ok().map(Arc::new);
-        Self { vms, evm: EvmVm::default(), svm, config, pool: None }
+        Self { vms, svm, config, pool: None }
     }
 
     /// Runs block execution on its own pool of `threads` threads.
@@ -154,8 +144,8 @@ impl Executor {
     ) -> Result<EnvelopeCheck, TxError> {
         match tx.signed() {
             crate::SignedTx::Native(native) => self.check_native_in(view, native, exact_nonce),
-            crate::SignedTx::Ethereum(eth) => {
-                self.check_ethereum_in(view, eth, exact_nonce, env.base_fee_per_gas)
+            crate::SignedTx::Wallet { tag, tx, .. } => {
+                self.format(*tag)?.check(&**tx, view, exact_nonce, env)
             }
             crate::SignedTx::Solana(sol) => self.check_solana_in(view, sol, env),
         }
@@ -222,36 +212,11 @@ impl Executor {
         })
     }
 
-    /// [`Executor::check_envelope`] of an Ethereum transaction: its signer acts as the identity
-    /// its address resolves to (a linked identity, or the address's legacy identity).
-    fn check_ethereum_in(
-        &self,
-        view: &mut TxOverlay<'_>,
-        tx: &EthereumTx,
-        exact_nonce: bool,
-        base_fee: u64,
-    ) -> Result<EnvelopeCheck, TxError> {
-        if tx.chain_id() != self.config.chain_id {
-            return Err(TxError::WrongChain { expected: self.config.chain_id, got: tx.chain_id() });
-        }
-        tx.check(self.evm.spec)?;
-        if tx.max_fee_per_gas() < u128::from(base_fee) {
-            return Err(TxError::FeeCapTooLow { max_fee_per_gas: tx.max_fee_per_gas(), base_fee });
-        }
-        let sender = Registry::resolve(view, &VmAddress::Evm(tx.signer().into_array()))?;
-        let next = check_nonce(view, &sender, tx.nonce(), exact_nonce)?;
-        let available = Ledger::balance(view, &NATIVE_MINT, &sender).map_err(ledger_state)?;
-        let max_cost = u128::try_from(tx.max_cost()).unwrap_or(u128::MAX);
-        if max_cost > available {
-            return Err(TxError::InsufficientFunds { needed: max_cost, available });
-        }
-        Ok(EnvelopeCheck {
-            sender,
-            next_nonce: next,
-            native_balance: available,
-            max_cost,
-            gas_reserved: tx.gas_limit(),
-        })
+    /// The registered wallet format of block tag `tag`.
+    fn format(&self, tag: u8) -> Result<&dyn WalletFormat, TxError> {
+        self.vms
+            .format(tag)
+            .ok_or_else(|| TxError::InvalidPayload(format!("no wallet format has tag {tag:#04x}")))
     }
 
     /// The credential must be the sender's registered one, or — for a `CreateIdentity` of the
@@ -312,7 +277,7 @@ impl Executor {
         };
         match tx.signed() {
             crate::SignedTx::Native(native) => self.run_native(state, &tx_env, native),
-            crate::SignedTx::Ethereum(eth) => self.run_ethereum(state, &tx_env, eth),
+            crate::SignedTx::Wallet { tag, tx, .. } => self.run_wallet(state, &tx_env, *tag, &**tx),
             crate::SignedTx::Solana(sol) => self.run_solana(state, &tx_env, sol),
         }
     }
@@ -352,6 +317,7 @@ impl Executor {
             logs: outcome.ledger_logs,
             program_logs: outcome.logs,
             svm: Some(outcome.meta),
+            opcode: nvm_primitives::VmKind::Svm.opcode_base(),
             writes,
             observed,
         })
@@ -396,34 +362,37 @@ impl Executor {
             logs,
             program_logs: Vec::new(),
             svm: None,
+            opcode: body.opcode().unwrap_or(0),
             writes,
             observed,
         })
     }
 
-    /// An Ethereum transaction: revm charges gas at the effective price (tip to the proposer,
-    /// base fee burned) and bumps the nonce, whether the call succeeds or not.
-    fn run_ethereum(
+    /// A wallet format's transaction: the format charges its fee and runs it.
+    fn run_wallet(
         &self,
         mut state: TxOverlay<'_>,
         tx_env: &TxEnv<'_>,
-        tx: &EthereumTx,
+        tag: u8,
+        tx: &dyn WalletTx,
     ) -> Result<TxRun, StateError> {
-        let out = match self.evm.execute_ethereum(tx_env, tx, &mut state) {
+        let executed = self.format(tag).and_then(|f| f.execute(tx, tx_env, &mut state));
+        let out = match executed {
             Ok(out) => out,
-            Err(VmError::State(e)) => return Err(e),
-            Err(e) => return Ok(TxRun::Invalid(TxError::InvalidPayload(e.to_string()))),
+            Err(TxError::State(e)) => return Err(e),
+            Err(e) => return Ok(TxRun::Invalid(e)),
         };
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included {
             sender: tx_env.sender,
             status: out.status,
-            credit: 0,
+            credit: out.proposer_fee,
             fee_paid: out.fee_paid,
             gas_used: out.gas_used,
             logs: out.logs,
-            program_logs: Vec::new(),
-            svm: None,
+            program_logs: out.program_logs,
+            svm: out.svm,
+            opcode: out.opcode,
             writes,
             observed,
         })
@@ -432,10 +401,20 @@ impl Executor {
     /// Declares what a transaction's envelope and operation touch, against the pre-block state.
     fn declare(&self, base: &dyn StateReader, env: &BlockEnv, tx: &VerifiedTx) -> AccessSet {
         let mut access = AccessSet::default();
-        let Some(native) = tx.native() else {
-            // Contract code may touch anything: Ethereum transactions run alone, like EVM ops.
-            access.exclusive = true;
-            return access;
+        let native = match tx.signed() {
+            crate::SignedTx::Native(native) => native,
+            crate::SignedTx::Wallet { tag, tx, .. } => {
+                match self.format(*tag) {
+                    Ok(format) => format.declare(&**tx, env, base, &mut access),
+                    Err(_) => access.exclusive = true,
+                }
+                return access;
+            }
+            crate::SignedTx::Solana(_) => {
+                // Programs may touch any account: Solana transactions run alone.
+                access.exclusive = true;
+                return access;
+            }
         };
         let body = &native.body;
         access
@@ -617,18 +596,11 @@ impl Executor {
                     logs,
                     program_logs,
                     svm,
+                    opcode,
                     ..
                 } => {
                     outcome.fees += credit;
                     outcome.gas_used += gas_used;
-                    let opcode = match tx.signed() {
-                        crate::SignedTx::Native(native) => native.body.opcode().unwrap_or(0),
-                        crate::SignedTx::Ethereum(eth) if eth.created_address().is_some() => {
-                            nvm_vm_evm::OPCODE_CREATE
-                        }
-                        crate::SignedTx::Ethereum(_) => nvm_vm_evm::OPCODE_CALL,
-                        crate::SignedTx::Solana(_) => nvm_primitives::VmKind::Svm.opcode_base(),
-                    };
                     let receipt = Receipt {
                         tx_hash: tx.hash(),
                         block_height: env.height,
@@ -656,18 +628,4 @@ impl Executor {
         outcome.writes = block.into_write_set();
         Ok(outcome)
     }
-}
-
-/// The sender's next nonce, if `nonce` is it (or, unless `exact`, a later one).
-fn check_nonce(
-    view: &mut TxOverlay<'_>,
-    sender: &IdCom,
-    nonce: u64,
-    exact: bool,
-) -> Result<u64, TxError> {
-    let next = Registry::nonce(view, sender)?;
-    if nonce < next || (exact && nonce != next) {
-        return Err(TxError::BadNonce { expected: next, got: nonce });
-    }
-    Ok(next)
 }

@@ -8,7 +8,7 @@ mod schedule;
 mod simulate;
 mod verified;
 
-pub use block::{BlockOutcome, ChainConfig, EnvelopeCheck, ExecutionMode, Executor, IncludedTx};
+pub use block::{BlockOutcome, ChainConfig, ExecutionMode, Executor, IncludedTx};
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
 pub use nvm_vm_api::{RegistryError, Rejection, TxError, VmRegistry};
 pub use schedule::schedule_batches;

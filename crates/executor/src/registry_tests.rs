@@ -5,10 +5,12 @@ use nvm_primitives::VmKind;
 use std::sync::Arc;
 
 fn native_and_evm() -> VmRegistry {
+    let evm = Arc::new(nvm_vm_evm::EvmVm::default());
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
-        .and_then(|vms| vms.register(Arc::new(nvm_vm_evm::EvmVm::default())))
-        .expect("disjoint ranges register")
+        .and_then(|vms| vms.register(evm.clone()))
+        .and_then(|vms| vms.register_format(evm))
+        .expect("disjoint ranges and tags register")
 }
 
 #[test]
@@ -36,4 +38,15 @@ fn a_vm_whose_opcodes_overlap_another_is_refused_by_name() {
     let err = twice.err().expect("the EVM's range is taken");
     assert!(matches!(err, RegistryError::Overlap { new: VmKind::Evm, existing: VmKind::Evm, .. }));
     assert_eq!(err.to_string(), "the evm VM's opcodes 0x10-0x1f overlap the evm VM's 0x10-0x1f");
+}
+
+#[test]
+fn a_wallet_format_is_found_by_its_tag_and_a_taken_tag_is_refused() {
+    let vms = native_and_evm();
+    let tag = nvm_primitives::ETHEREUM_TX_TAG;
+    assert_eq!(vms.format(tag).map(|f| f.vm()), Some(VmKind::Evm));
+    assert!(vms.format(tag.wrapping_add(1)).is_none());
+    let again = vms.register_format(Arc::new(nvm_vm_evm::EvmVm::default()));
+    let err = again.err().expect("the tag is taken");
+    assert_eq!(err.to_string(), "block tag 0xee of a evm wallet format is taken by a evm format");
 }

@@ -2,16 +2,23 @@
 
 use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
-use nvm_primitives::{ETHEREUM_TX_TAG, SOLANA_TX_TAG, SchemeId, Transaction, TxHash, VmKind};
-use nvm_vm_evm::EthereumTx;
+use nvm_primitives::{SOLANA_TX_TAG, SchemeId, Transaction, TxHash, VmKind};
+use nvm_vm_api::{VmRegistry, WalletTx};
 use nvm_vm_svm::SolanaTx;
 use rayon::prelude::*;
+use std::sync::Arc;
 
-/// What signed a transaction: an n-VM identity's credential, or an Ethereum key (recovered).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What signed a transaction: an n-VM identity's credential, or a wallet of a registered
+/// format (an Ethereum key, recovered).
+#[derive(Clone, Debug)]
 pub enum SignedTx {
     Native(Transaction),
-    Ethereum(Box<EthereumTx>),
+    /// A registered wallet format's transaction, with the format's block tag and VM.
+    Wallet {
+        tag: u8,
+        vm: VmKind,
+        tx: Arc<dyn WalletTx>,
+    },
     /// A Solana transaction (every Ed25519 signature verified).
     Solana(Box<SolanaTx>),
 }
@@ -24,18 +31,27 @@ impl SignedTx {
 
 /// A decoded transaction with a verified signature. Only [`VerifiedTx::verify`] and
 /// [`VerifiedTx::verify_many`] make one, so holding one proves the check was done.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct VerifiedTx {
     signed: SignedTx,
     hash: TxHash,
     raw: Vec<u8>,
 }
 
+/// Two verified transactions are the same when their bytes are (the bytes determine the rest).
+impl PartialEq for VerifiedTx {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for VerifiedTx {}
+
 /// How many Ed25519 signatures share one batch equation.
 const BATCH: usize = 64;
 
-/// A decoded transaction whose signature is still to be checked (Ethereum ones are already:
-/// recovering the sender is the check).
+/// A decoded transaction whose signature is still to be checked (wallet formats' are already:
+/// their decoding verifies).
 type Decoded = (SignedTx, TxHash, Vec<u8>);
 
 impl VerifiedTx {
@@ -51,10 +67,18 @@ impl VerifiedTx {
         }
     }
 
-    /// The Ethereum transaction, if this is one.
-    pub fn ethereum(&self) -> Option<&EthereumTx> {
+    /// The wallet format's transaction, if this is one of type `T`.
+    pub fn wallet<T: WalletTx>(&self) -> Option<&T> {
         match &self.signed {
-            SignedTx::Ethereum(tx) => Some(tx),
+            SignedTx::Wallet { tx, .. } => tx.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// Most the sender pays per unit of gas, for transactions priced in gas.
+    pub fn max_fee_per_gas(&self) -> Option<u128> {
+        match &self.signed {
+            SignedTx::Wallet { tx, .. } => tx.max_fee_per_gas(),
             _ => None,
         }
     }
@@ -74,7 +98,7 @@ impl VerifiedTx {
             SignedTx::Native(tx) => {
                 tx.body.opcode().and_then(nvm_primitives::route_opcode).unwrap_or(VmKind::Native)
             }
-            SignedTx::Ethereum(_) => VmKind::Evm,
+            SignedTx::Wallet { vm, .. } => *vm,
             SignedTx::Solana(_) => VmKind::Svm,
         }
     }
@@ -84,24 +108,19 @@ impl VerifiedTx {
     pub fn nonce(&self) -> u64 {
         match &self.signed {
             SignedTx::Native(tx) => tx.body.nonce,
-            SignedTx::Ethereum(tx) => tx.nonce(),
+            SignedTx::Wallet { tx, .. } => tx.nonce(),
             SignedTx::Solana(_) => 0,
         }
     }
 
-    /// SHA-256 of a native envelope's body; an Ethereum transaction's own (keccak) hash.
+    /// SHA-256 of a native envelope's body; a wallet transaction's own (an Ethereum one's keccak).
     pub fn hash(&self) -> TxHash {
         self.hash
     }
 
-    /// The transaction as a block carries it (Ethereum ones behind [`ETHEREUM_TX_TAG`]).
+    /// The transaction as a block carries it (a wallet format's behind its tag).
     pub fn raw(&self) -> &[u8] {
         &self.raw
-    }
-
-    /// The block encoding of an Ethereum transaction's EIP-2718 bytes.
-    pub fn tag_ethereum(eip2718: &[u8]) -> Vec<u8> {
-        tagged(ETHEREUM_TX_TAG, eip2718)
     }
 
     /// The block encoding of a Solana transaction's wire bytes.
@@ -109,19 +128,20 @@ impl VerifiedTx {
         tagged(SOLANA_TX_TAG, wire)
     }
 
-    fn decode(raw: Vec<u8>) -> Result<Decoded, TxError> {
+    fn decode(vms: &VmRegistry, raw: Vec<u8>) -> Result<Decoded, TxError> {
         let max = nvm_primitives::MAX_TX_SIZE;
         if raw.len() > max {
             return Err(nvm_primitives::DecodeError::Oversize { len: raw.len(), max }.into());
         }
-        let (hash, signed) = match raw.split_first() {
-            Some((&SOLANA_TX_TAG, wire)) => {
+        let format = raw.first().and_then(|tag| vms.format(*tag));
+        let (hash, signed) = match (raw.split_first(), format) {
+            (Some((&SOLANA_TX_TAG, wire)), _) => {
                 let tx = SolanaTx::decode(wire)?;
                 (tx.hash(), SignedTx::Solana(Box::new(tx)))
             }
-            Some((&ETHEREUM_TX_TAG, eip2718)) => {
-                let tx = EthereumTx::decode(eip2718)?;
-                (tx.hash(), SignedTx::Ethereum(Box::new(tx)))
+            (Some((&tag, bytes)), Some(format)) => {
+                let tx = format.decode(bytes)?;
+                (tx.hash(), SignedTx::Wallet { tag, vm: format.vm(), tx })
             }
             _ => {
                 let tx = Transaction::decode(&raw)?;
@@ -131,9 +151,9 @@ impl VerifiedTx {
         Ok((signed, hash, raw))
     }
 
-    /// Decodes and verifies one transaction.
-    pub fn verify(raw: Vec<u8>) -> Result<Self, TxError> {
-        let (signed, hash, raw) = Self::decode(raw)?;
+    /// Decodes and verifies one transaction (a wallet format's by the format `vms` registered).
+    pub fn verify(vms: &VmRegistry, raw: Vec<u8>) -> Result<Self, TxError> {
+        let (signed, hash, raw) = Self::decode(vms, raw)?;
         if let SignedTx::Native(tx) = &signed {
             let scheme = SchemeId::try_from(tx.credential.scheme)?;
             verify(scheme, &tx.credential.public_key, &hash, &tx.credential.signature)?;
@@ -143,8 +163,11 @@ impl VerifiedTx {
 
     /// Decodes and verifies many transactions across all cores, Ed25519 signatures in batches.
     /// Returns one result per input, in order.
-    pub fn verify_many(raws: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
-        raws.into_par_iter().chunks(BATCH).flat_map_iter(Self::verify_chunk).collect()
+    pub fn verify_many(vms: &VmRegistry, raws: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
+        raws.into_par_iter()
+            .chunks(BATCH)
+            .flat_map_iter(|chunk| Self::verify_chunk(vms, chunk))
+            .collect()
     }
 
     /// [`VerifiedTx::verify_many`], taking from `known` transactions verified before (a
@@ -152,6 +175,7 @@ impl VerifiedTx {
     /// `known` is trusted only for the exact bytes it verified: a transaction with the same
     /// hash but other bytes (another signature) is verified here.
     pub fn verify_many_known(
+        vms: &VmRegistry,
         raws: Vec<Vec<u8>>,
         known: impl Fn(&[u8]) -> Option<Self> + Sync,
     ) -> Vec<Result<Self, TxError>> {
@@ -171,15 +195,15 @@ impl VerifiedTx {
                     }
                 }
                 // One verdict per unknown transaction, in order: they fill the gaps.
-                let mut checked = Self::verify_chunk(unknown).into_iter();
+                let mut checked = Self::verify_chunk(vms, unknown).into_iter();
                 results.into_iter().filter_map(|r| r.or_else(|| checked.next())).collect::<Vec<_>>()
             })
             .collect()
     }
 
     /// Decodes and verifies one chunk, its Ed25519 signatures in one batch.
-    fn verify_chunk(chunk: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
-        let decoded: Vec<_> = chunk.into_iter().map(Self::decode).collect();
+    fn verify_chunk(vms: &VmRegistry, chunk: Vec<Vec<u8>>) -> Vec<Result<Self, TxError>> {
+        let decoded: Vec<_> = chunk.into_iter().map(|raw| Self::decode(vms, raw)).collect();
         let mut checks = Vec::with_capacity(decoded.len());
         let mut slots = Vec::with_capacity(decoded.len());
         for (i, d) in decoded.iter().enumerate() {
@@ -205,7 +229,7 @@ impl VerifiedTx {
             .map(|(d, verdict)| {
                 let (signed, hash, raw) = d?;
                 match (&signed, verdict) {
-                    (SignedTx::Ethereum(_) | SignedTx::Solana(_), _) | (_, Some(Ok(()))) => {
+                    (SignedTx::Wallet { .. } | SignedTx::Solana(_), _) | (_, Some(Ok(()))) => {
                         Ok(Self { signed, hash, raw })
                     }
                     (_, Some(Err(e))) => Err(TxError::Signature(e)),
@@ -248,7 +272,8 @@ mod tests {
     fn known_transactions_are_trusted_only_for_their_exact_bytes() {
         let key = SecretKey::from_secret(SchemeId::Ed25519, &[7; 32]).expect("key");
         let good = envelope(&key, 0);
-        let verified = VerifiedTx::verify(good.clone()).expect("valid");
+        let vms = VmRegistry::new();
+        let verified = VerifiedTx::verify(&vms, good.clone()).expect("valid");
         // Same body, so the same hash, but a broken signature.
         let mut forged = Transaction::decode(&good).expect("decodes");
         forged.credential.signature[3] ^= 1;
@@ -256,7 +281,7 @@ mod tests {
         let other = envelope(&key, 1);
         // A lookup by hash would hand back the good transaction for the forged bytes too.
         let known = |_: &[u8]| Some(verified.clone());
-        let results = VerifiedTx::verify_many_known(vec![good, forged, other.clone()], known);
+        let results = VerifiedTx::verify_many_known(&vms, vec![good, forged, other.clone()], known);
         assert!(results[0].is_ok());
         assert!(matches!(results[1], Err(TxError::Signature(_))), "{:?}", results[1]);
         assert_eq!(results[2].as_ref().map(|t| t.raw().to_vec()).ok(), Some(other));

@@ -84,7 +84,7 @@ fn eth_tx(from: &PrivateKeySigner, t: Eip1559) -> VerifiedTx {
     };
     let signature = from.sign_hash_sync(&tx.signature_hash()).unwrap();
     let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
-    VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
+    VerifiedTx::verify(&vms(), nvm_vm_evm::tag_ethereum(&raw)).unwrap()
 }
 
 fn block(state: &mut MemoryState, height: u64, txs: Vec<VerifiedTx>) -> BlockOutcome {
@@ -144,7 +144,7 @@ fn invalid_ethereum_transactions_are_left_out_and_change_nothing() {
         TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
     };
     assert!(matches!(
-        VerifiedTx::verify(VerifiedTx::tag_ethereum(&unprotected)),
+        VerifiedTx::verify(&vms(), nvm_vm_evm::tag_ethereum(&unprotected)),
         Err(TxError::Rejected { kind: nvm_executor::Rejection::WrongChain, .. })
     ));
     let candidates = vec![

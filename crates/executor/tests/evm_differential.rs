@@ -20,7 +20,9 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, TxKind, U256, keccak256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use common::{Actor, CHAIN, GOLD, actor, cases, erc20_transfer, executor_with_fee, sign_payload};
+use common::{
+    Actor, CHAIN, GOLD, actor, cases, erc20_transfer, executor_with_fee, sign_payload, vms,
+};
 use nvm_executor::{ExecutionMode, Executor, VerifiedTx};
 use nvm_identity::{Registry, VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
@@ -374,7 +376,7 @@ impl Harness {
                 };
                 let signature = key.sign_hash_sync(&tx.signature_hash()).unwrap();
                 let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
-                VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
+                VerifiedTx::verify(&vms(), nvm_vm_evm::tag_ethereum(&raw)).unwrap()
             }
         }
     }

@@ -532,7 +532,9 @@ impl Chain {
         }
         let mut txs = Vec::with_capacity(block.transactions.len());
         for (i, verified) in
-            VerifiedTx::verify_many_known(block.transactions.clone(), known).into_iter().enumerate()
+            VerifiedTx::verify_many_known(&self.executor.vms, block.transactions.clone(), known)
+                .into_iter()
+                .enumerate()
         {
             txs.push(
                 verified.map_err(|e| ChainError::InvalidBlock(format!("transaction {i}: {e}")))?,

@@ -275,7 +275,7 @@ impl Mempool {
         raws: Vec<Vec<u8>>,
     ) -> Vec<Result<TxHash, AdmissionError>> {
         // What the pool already holds (announced again by a peer) is not verified again.
-        VerifiedTx::verify_many_known(raws, |raw| self.verified(raw))
+        VerifiedTx::verify_many_known(&executor.vms, raws, |raw| self.verified(raw))
             .into_iter()
             .map(|verified| {
                 let tx = verified?;
@@ -345,7 +345,7 @@ impl Mempool {
         if needed > available {
             return Err(AdmissionError::InsufficientFunds { needed, available });
         }
-        let fee_cap = tx.ethereum().map_or(u128::MAX, |eth| eth.max_fee_per_gas());
+        let fee_cap = tx.max_fee_per_gas().unwrap_or(u128::MAX);
         let pooled = inner.entry(tx, sender, cost, gas, fee_cap);
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
@@ -645,7 +645,7 @@ mod tests {
             ..Default::default()
         };
         let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
-        VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+        nvm_vm_evm::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
     }
 
     #[test]

@@ -12,7 +12,7 @@ fn transfer(nonce: u64, amount: u128) -> Vec<u8> {
 }
 
 fn verified(raws: Vec<Vec<u8>>) -> Vec<VerifiedTx> {
-    VerifiedTx::verify_many(raws).into_iter().map(Result::unwrap).collect()
+    VerifiedTx::verify_many(&vms(), raws).into_iter().map(Result::unwrap).collect()
 }
 
 fn expect_invalid(follower: &Chain, block: &Block) {
@@ -121,7 +121,7 @@ fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
         input: if create { vec![0x60, 0, 0x60, 0, 0xf3].into() } else { Default::default() },
     };
     let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
-    VerifiedTx::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
+    nvm_vm_evm::tag_ethereum(&TxEnvelope::from(tx.into_signed(signature)).encoded_2718())
 }
 
 #[test]

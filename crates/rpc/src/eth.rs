@@ -207,11 +207,16 @@ fn with_overrides<T>(
     simulate(&state, &head_env(ctx)?).map_err(vm_error)
 }
 
+/// The EVM this node registered: `eth_call` runs the same one as blocks do.
+fn evm(ctx: &NodeContext) -> Result<&nvm_vm_evm::EvmVm, ErrorObjectOwned> {
+    ctx.chain.executor().vms.vm_of().ok_or_else(|| internal("this node runs no EVM"))
+}
+
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
-    let outcome = with_overrides(ctx, params, |state, env| {
-        nvm_vm_evm::simulate(Default::default(), state, env, &request)
-    })?;
+    let spec = evm(ctx)?.spec;
+    let outcome =
+        with_overrides(ctx, params, |state, env| nvm_vm_evm::simulate(spec, state, env, &request))?;
     match outcome {
         CallOutcome::Success { output, .. } => Ok(Value::String(hex0x(&output))),
         failed => Err(failure(failed)),
@@ -220,8 +225,9 @@ fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
+    let spec = evm(ctx)?.spec;
     let estimate = with_overrides(ctx, params, |state, env| {
-        nvm_vm_evm::estimate_gas(Default::default(), state, env, &request)
+        nvm_vm_evm::estimate_gas(spec, state, env, &request)
     })?;
     estimate.map(quantity).map_err(failure)
 }

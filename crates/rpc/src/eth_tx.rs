@@ -22,7 +22,6 @@ use jsonrpsee::{
     RpcModule,
     types::{ErrorObjectOwned, Params},
 };
-use nvm_executor::VerifiedTx;
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_primitives::{
     Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, Transaction, TxStatus, block_tx_hash,
@@ -356,7 +355,7 @@ fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
     let result = ctx
         .chain
-        .submit(&ctx.mempool, vec![VerifiedTx::tag_ethereum(&raw)])
+        .submit(&ctx.mempool, vec![nvm_vm_evm::tag_ethereum(&raw)])
         .map_err(internal)?
         .pop()
         .ok_or_else(|| internal("no admission result"))?;

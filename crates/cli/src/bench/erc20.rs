@@ -141,7 +141,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     };
     let (chain, _temp) = super::open_chain(args, &genesis)?;
     let t = Instant::now();
-    let tagged = raws.iter().map(|raw| nvm_executor::VerifiedTx::tag_ethereum(raw)).collect();
+    let tagged = raws.iter().map(|raw| nvm_vm_evm::tag_ethereum(raw)).collect();
     let included = pipeline::drive(&chain, tagged, block_txs)?;
     let ours = rate(included, t.elapsed());
     if included != args.txs {

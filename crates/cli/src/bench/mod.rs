@@ -200,7 +200,7 @@ fn native(args: &BenchArgs) -> Result<f64, String> {
     println!("signed {} transactions in {:.2?} (not timed below)", raws.len(), started.elapsed());
 
     let t = Instant::now();
-    let verified = VerifiedTx::verify_many(raws.clone());
+    let verified = VerifiedTx::verify_many(&chain.executor().vms, raws.clone());
     let verify_time = t.elapsed();
     let ok = verified.iter().filter(|v| v.is_ok()).count();
     println!(

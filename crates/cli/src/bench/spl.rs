@@ -27,7 +27,7 @@ fn wire(tx: &Transaction) -> Vec<u8> {
 
 /// Runs `txs` as one block on top of the head, outside the measurement.
 fn setup_block(chain: &Chain, txs: Vec<Vec<u8>>, height: u64) -> Result<Hash, String> {
-    let verified = VerifiedTx::verify_many(txs)
+    let verified = VerifiedTx::verify_many(&chain.executor().vms, txs)
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;

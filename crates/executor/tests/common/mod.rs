@@ -59,7 +59,7 @@ pub fn sign_payload(a: &Actor, sender: IdCom, nonce: u64, payload: Vec<u8>) -> V
         context: Some([(nonce % 3) as u8; 16]),
         payload,
     };
-    VerifiedTx::verify(a.key.sign_transaction(body).unwrap().encode()).unwrap()
+    VerifiedTx::verify(&vms(), a.key.sign_transaction(body).unwrap().encode()).unwrap()
 }
 
 pub fn sign(a: &Actor, sender: IdCom, nonce: u64, op: &NativeOp) -> VerifiedTx {
@@ -72,9 +72,11 @@ pub fn executor() -> Executor {
 
 /// The native runtime and the EVM, as the `nvm` binary registers them.
 pub fn vms() -> VmRegistry {
+    let evm = std::sync::Arc::new(nvm_vm_evm::EvmVm::default());
     VmRegistry::new()
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
-        .and_then(|vms| vms.register(std::sync::Arc::new(nvm_vm_evm::EvmVm::default())))
+        .and_then(|vms| vms.register(evm.clone()))
+        .and_then(|vms| vms.register_format(evm))
         .unwrap()
 }
 

@@ -401,7 +401,7 @@ pub(crate) fn ethereum_transfer(
     };
     let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
     let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
-    VerifiedTx::verify(VerifiedTx::tag_ethereum(&raw)).unwrap()
+    VerifiedTx::verify(&vms(), nvm_vm_evm::tag_ethereum(&raw)).unwrap()
 }
 
 fn spl_transfer(
@@ -442,7 +442,7 @@ fn solana_tx(
     );
     let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
     let wire = bincode::serialize(&versioned).unwrap();
-    VerifiedTx::verify(VerifiedTx::tag_solana(&wire)).unwrap()
+    VerifiedTx::verify(&vms(), VerifiedTx::tag_solana(&wire)).unwrap()
 }
 
 proptest! {

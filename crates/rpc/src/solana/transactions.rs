@@ -90,8 +90,8 @@ fn simulation_json(outcome: &SvmOutcome, accounts: Option<Value>) -> Value {
 }
 
 /// Decodes and verifies wire bytes into a block transaction.
-fn verified(wire: &[u8]) -> Result<VerifiedTx, ErrorObjectOwned> {
-    VerifiedTx::verify(VerifiedTx::tag_solana(wire))
+fn verified(ctx: &SolanaContext, wire: &[u8]) -> Result<VerifiedTx, ErrorObjectOwned> {
+    VerifiedTx::verify(&ctx.node.chain.executor().vms, VerifiedTx::tag_solana(wire))
         .map_err(|e| refusal(AdmissionError::Invalid(e)))
 }
 
@@ -131,7 +131,7 @@ pub(super) fn send_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolR
         string(arg(&values, 0, "transaction")?, "transaction")?,
         config.get("encoding").and_then(Value::as_str),
     )?;
-    let tx = verified(&wire)?;
+    let tx = verified(ctx, &wire)?;
     if config.get("skipPreflight").and_then(Value::as_bool) != Some(true) {
         let simulation = simulate(ctx, solana(&tx)?, true, &[])?;
         if let Err(reason) = &simulation.outcome.status {
@@ -225,7 +225,7 @@ pub(super) fn request_airdrop(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         .filter(|&l| l > 0)
         .ok_or_else(|| invalid_params("Invalid params: lamports must be a positive integer"))?;
     let head = ctx.node.chain.head().map_err(internal)?;
-    let tx = verified(&faucet.airdrop(&to, lamports, head.hash))?;
+    let tx = verified(ctx, &faucet.airdrop(&to, lamports, head.hash))?;
     admit(ctx, tx)
 }
 

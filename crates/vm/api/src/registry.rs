@@ -1,7 +1,7 @@
 //! The VMs a node runs, found by the opcode range each registered with (SPEC §1, §6). Only the
 //! composition root — the `nvm` binary, a test — names concrete VMs; everything else asks this.
 
-use crate::{TxError, Vm, VmError};
+use crate::{TxError, Vm, VmError, WalletFormat};
 use nvm_primitives::{VmKind, route_opcode};
 use std::{ops::RangeInclusive, sync::Arc};
 
@@ -20,12 +20,17 @@ pub enum RegistryError {
     },
     #[error("opcode 0x00 belongs to no VM (the {0} VM's range starts there)")]
     ZeroOpcode(VmKind),
+    #[error("block tag {tag:#04x} of a {new} wallet format is taken by a {existing} format")]
+    TagTaken { tag: u8, new: VmKind, existing: VmKind },
+    #[error("block tag {0:#04x} is the native envelope's version byte")]
+    TagIsEnvelope(u8),
 }
 
-/// The registered VMs, each with the opcodes it serves.
+/// The registered VMs, each with the opcodes it serves, and the wallet formats they accept.
 #[derive(Clone, Default)]
 pub struct VmRegistry {
     vms: Vec<(RangeInclusive<u8>, Arc<dyn Vm>)>,
+    formats: Vec<Arc<dyn WalletFormat>>,
 }
 
 impl VmRegistry {
@@ -76,6 +81,25 @@ impl VmRegistry {
             failed => TxError::InvalidPayload(failed.to_string()),
         })?;
         Ok(vm)
+    }
+
+    /// Accepts a wallet format's transactions, found in blocks by its [`WalletFormat::tag`]
+    /// (refused if another format has it, or it is the native envelope's version byte).
+    pub fn register_format(mut self, format: Arc<dyn WalletFormat>) -> Result<Self, RegistryError> {
+        let tag = format.tag();
+        if tag == nvm_primitives::ENVELOPE_VERSION {
+            return Err(RegistryError::TagIsEnvelope(tag));
+        }
+        if let Some(existing) = self.format(tag) {
+            return Err(RegistryError::TagTaken { tag, new: format.vm(), existing: existing.vm() });
+        }
+        self.formats.push(format);
+        Ok(self)
+    }
+
+    /// The wallet format whose block tag is `tag`.
+    pub fn format(&self, tag: u8) -> Option<&dyn WalletFormat> {
+        self.formats.iter().find(|f| f.tag() == tag).map(|f| &**f)
     }
 
     /// The registered VM that is a `T` (an ecosystem's RPC reaching its own VM).

@@ -1,0 +1,139 @@
+//! Wallet-native transaction formats (SPEC §2, "real-wallet ingress"): a VM accepts besides
+//! native envelopes the transactions its ecosystem's wallets sign — an Ethereum wallet's
+//! EIP-2718 bytes — and owns their whole life: decoding and signature check, admission against
+//! state, the accesses declared to the scheduler, execution and its receipt.
+
+use crate::{BlockEnv, TxEnv, TxError};
+use nvm_identity::Registry;
+use nvm_ledger::{Ledger, NATIVE_MINT, state_failure};
+use nvm_primitives::{IdCom, Log, SvmMeta, TxHash, TxStatus, VmKind};
+use nvm_state_api::{AccessSet, StateReader, TxOverlay};
+use std::{any::Any, fmt::Debug, sync::Arc};
+
+/// A wallet-native transaction its format decoded, every signature verified. The executor, the
+/// mempool and the RPC hold it behind this interface; its format downcasts it back.
+pub trait WalletTx: Any + Send + Sync + Debug {
+    /// The hash wallets know it by (an Ethereum transaction's keccak hash).
+    fn hash(&self) -> TxHash;
+
+    /// The sender's nonce it uses (0 for a format whose replay protection is not a nonce).
+    fn nonce(&self) -> u64;
+
+    /// Most the sender pays per unit of gas, for formats priced in gas: the mempool orders by it
+    /// and holds back a transaction whose cap is under the block's base fee.
+    fn max_fee_per_gas(&self) -> Option<u128> {
+        None
+    }
+}
+
+impl dyn WalletTx {
+    /// The format's own transaction type behind the interface.
+    pub fn downcast_ref<T: WalletTx>(&self) -> Option<&T> {
+        let any: &dyn Any = self;
+        any.downcast_ref()
+    }
+}
+
+/// What an admission check read on the way: who the sender is (a native envelope's sender, an
+/// Ethereum signer's identity), its next nonce and native balance, and what the transaction may
+/// cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeCheck {
+    pub sender: IdCom,
+    pub next_nonce: u64,
+    pub native_balance: u128,
+    /// Most native value the transaction can take from the sender (fees and value moved).
+    pub max_cost: u128,
+    /// Gas the transaction reserves out of the block's gas limit.
+    pub gas_reserved: u64,
+}
+
+/// How an included wallet transaction ended, and what its receipt records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletOutcome {
+    pub status: TxStatus,
+    /// Native fee the block's proposer is owed (0 when the VM paid it itself, as the EVM pays
+    /// an Ethereum transaction's tip).
+    pub proposer_fee: u128,
+    /// What the sender paid in fees.
+    pub fee_paid: u128,
+    pub gas_used: u64,
+    pub logs: Vec<Log>,
+    /// Program log lines (Solana's `Program log: …`).
+    pub program_logs: Vec<String>,
+    pub svm: Option<SvmMeta>,
+    /// The opcode the receipt names: the kind of operation within its VM's range.
+    pub opcode: u8,
+}
+
+/// One wallet-native transaction format.
+pub trait WalletFormat: Any + Send + Sync {
+    /// First byte of the format's transactions in a block (`tag ‖ the wallet's bytes`). Native
+    /// envelopes start with their version byte, so a tag is never that.
+    fn tag(&self) -> u8;
+
+    /// The VM whose lane its transactions run in.
+    fn vm(&self) -> VmKind;
+
+    /// Decodes the wallet's bytes (the tag stripped) and verifies every signature.
+    fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError>;
+
+    /// Checks `tx` against `state` for the block `env`: its chain, the identity it acts as, its
+    /// nonce (the next one, or with `exact_nonce` false at least it), its fee and the sender's
+    /// balance. Reads only.
+    fn check(
+        &self,
+        tx: &dyn WalletTx,
+        state: &mut TxOverlay<'_>,
+        exact_nonce: bool,
+        env: &BlockEnv,
+    ) -> Result<EnvelopeCheck, TxError>;
+
+    /// Adds every key executing `tx` will touch. By default the whole state: the transaction
+    /// runs alone (contract code may touch anything).
+    fn declare(
+        &self,
+        _tx: &dyn WalletTx,
+        _env: &BlockEnv,
+        _state: &dyn StateReader,
+        access: &mut AccessSet,
+    ) {
+        access.exclusive = true;
+    }
+
+    /// Executes a checked transaction for `env.sender`, writing its fee, nonce and effects. An
+    /// error leaves it out of the block (`TxError::State`: this node failed).
+    fn execute(
+        &self,
+        tx: &dyn WalletTx,
+        env: &TxEnv<'_>,
+        state: &mut TxOverlay<'_>,
+    ) -> Result<WalletOutcome, TxError>;
+}
+
+/// The sender's next nonce, if `nonce` is it (or, unless `exact`, a later one).
+pub fn check_nonce(
+    state: &mut TxOverlay<'_>,
+    sender: &IdCom,
+    nonce: u64,
+    exact: bool,
+) -> Result<u64, TxError> {
+    let next = Registry::nonce(state, sender)?;
+    if nonce < next || (exact && nonce != next) {
+        return Err(TxError::BadNonce { expected: next, got: nonce });
+    }
+    Ok(next)
+}
+
+/// `holder`'s native balance, if it covers `needed`.
+pub fn check_funds(
+    state: &mut TxOverlay<'_>,
+    holder: &IdCom,
+    needed: u128,
+) -> Result<u128, TxError> {
+    let available = Ledger::balance(state, &NATIVE_MINT, holder).map_err(state_failure)?;
+    if available < needed {
+        return Err(TxError::InsufficientFunds { needed, available });
+    }
+    Ok(available)
+}

@@ -108,7 +108,10 @@ impl VerifiedTx {
     pub fn nonce(&self) -> u64 {
         match &self.signed {
             SignedTx::Native(tx) => tx.body.nonce,
-            SignedTx::Wallet { tx, .. } => tx.nonce(),
+            SignedTx::Wallet { tx, .. } => match tx.replay() {
+                nvm_vm_api::Replay::Nonce(nonce) => nonce,
+                nvm_vm_api::Replay::Key(_) => 0,
+            },
             SignedTx::Solana(_) => 0,
         }
     }

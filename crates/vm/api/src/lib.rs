@@ -6,7 +6,9 @@ mod wallet;
 
 pub use registry::{RegistryError, VmRegistry};
 pub use tx_error::{Rejection, TxError};
-pub use wallet::{EnvelopeCheck, WalletFormat, WalletOutcome, WalletTx, check_funds, check_nonce};
+pub use wallet::{
+    EnvelopeCheck, Replay, WalletFormat, WalletOutcome, WalletTx, check_funds, check_nonce,
+};
 
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};

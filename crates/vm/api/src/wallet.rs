@@ -10,14 +10,24 @@ use nvm_primitives::{IdCom, Log, SvmMeta, TxHash, TxStatus, VmKind};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use std::{any::Any, fmt::Debug, sync::Arc};
 
+/// How a transaction stops its own replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// The sender's nonce: one transaction per nonce, in order (native envelopes, Ethereum).
+    Nonce(u64),
+    /// A key the transaction writes when included, which must be absent before (a Solana
+    /// transaction's signature): one sender's transactions need no order.
+    Key(nvm_primitives::StateKey),
+}
+
 /// A wallet-native transaction its format decoded, every signature verified. The executor, the
 /// mempool and the RPC hold it behind this interface; its format downcasts it back.
 pub trait WalletTx: Any + Send + Sync + Debug {
     /// The hash wallets know it by (an Ethereum transaction's keccak hash).
     fn hash(&self) -> TxHash;
 
-    /// The sender's nonce it uses (0 for a format whose replay protection is not a nonce).
-    fn nonce(&self) -> u64;
+    /// What stops it from running twice.
+    fn replay(&self) -> Replay;
 
     /// Most the sender pays per unit of gas, for formats priced in gas: the mempool orders by it
     /// and holds back a transaction whose cap is under the block's base fee.

@@ -6,8 +6,8 @@ use nvm_identity::{Registry, VmAddress};
 use nvm_primitives::{ETHEREUM_TX_TAG, TxHash, VmKind};
 use nvm_state_api::TxOverlay;
 use nvm_vm_api::{
-    BlockEnv, EnvelopeCheck, TxEnv, TxError, VmError, WalletFormat, WalletOutcome, WalletTx,
-    check_funds, check_nonce,
+    BlockEnv, EnvelopeCheck, Replay, TxEnv, TxError, VmError, WalletFormat, WalletOutcome,
+    WalletTx, check_funds, check_nonce,
 };
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ impl WalletTx for EthereumTx {
         Self::hash(self)
     }
 
-    fn nonce(&self) -> u64 {
-        Self::nonce(self)
+    fn replay(&self) -> Replay {
+        Replay::Nonce(Self::nonce(self))
     }
 
     fn max_fee_per_gas(&self) -> Option<u128> {

@@ -12,5 +12,7 @@ pub fn registry() -> Result<VmRegistry, String> {
         .register(Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
+        .and_then(|vms| vms.register(Arc::new(nvm_vm_bvm::BvmVm)))
+        .and_then(|vms| vms.register_format(Arc::new(nvm_vm_bvm::BvmVm)))
         .map_err(|e| format!("cannot register the VMs: {e}"))
 }

@@ -75,6 +75,19 @@ impl VerifiedTx {
         }
     }
 
+    /// The key whose presence in state marks the transaction processed, for transactions not
+    /// ordered by a nonce (a Solana transaction's signature, a Bitcoin transaction's txid).
+    pub fn replay_key(&self) -> Option<nvm_primitives::StateKey> {
+        match &self.signed {
+            SignedTx::Native(_) => None,
+            SignedTx::Wallet { tx, .. } => match tx.replay() {
+                nvm_vm_api::Replay::Key(key) => Some(key),
+                nvm_vm_api::Replay::Nonce(_) => None,
+            },
+            SignedTx::Solana(tx) => Some(nvm_vm_svm::signature_key(&tx.signature())),
+        }
+    }
+
     /// Most the sender pays per unit of gas, for transactions priced in gas.
     pub fn max_fee_per_gas(&self) -> Option<u128> {
         match &self.signed {

@@ -37,9 +37,15 @@ pub fn legacy_id_com(address: &VmAddress) -> Option<IdCom> {
         VmAddress::Native(_) => return None,
         VmAddress::Evm(a) => sha256_parts(&[b"legacy_evm:", a]),
         VmAddress::Svm(a) => sha256_parts(&[b"legacy_sol:", a]),
-        VmAddress::Bvm(a) => sha256_parts(&[b"legacy_btc:", &[0x51, 0x20], a]),
+        VmAddress::Bvm(a) => legacy_btc_id(&[&[0x51, 0x20][..], a].concat()),
         VmAddress::Tvm(a) => sha256_parts(&[b"legacy_tron:", a]),
     })
+}
+
+/// The legacy identity of a Bitcoin output script: `SHA-256("legacy_btc:" ‖ scriptPubKey)`
+/// (SPEC §2) — whoever can spend the script acts as it until an identity links it.
+pub fn legacy_btc_id(script_pubkey: &[u8]) -> IdCom {
+    sha256_parts(&[b"legacy_btc:", script_pubkey])
 }
 
 /// An address in one VM's native format.

@@ -6,7 +6,9 @@ mod keys;
 mod link;
 mod registry;
 
-pub use address::{AddressError, VmAddress, derive_address, id_com_from_credential, legacy_id_com};
+pub use address::{
+    AddressError, VmAddress, derive_address, id_com_from_credential, legacy_btc_id, legacy_id_com,
+};
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};
 pub use link::{LinkError, evm_link_message, svm_link_message, verify_evm_link, verify_svm_link};

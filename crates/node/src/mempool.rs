@@ -311,7 +311,7 @@ impl Mempool {
         tx: VerifiedTx,
     ) -> Result<TxHash, AdmissionError> {
         let checked = executor.check_envelope(state, &tx, false, next)?;
-        if tx.signed().is_solana() {
+        if tx.replay_key().is_some() {
             return self.admit_solana(tx, checked.sender, checked.max_cost);
         }
         let (next, available) = (checked.next_nonce, checked.native_balance);
@@ -352,7 +352,7 @@ impl Mempool {
         Ok(hash)
     }
 
-    /// Queues a checked Solana transaction by arrival.
+    /// Queues a checked transaction replay-protected by a key (Solana, Bitcoin) by arrival.
     fn admit_solana(
         &self,
         tx: VerifiedTx,
@@ -516,11 +516,10 @@ impl<'a> Stream<'a> {
 }
 
 /// Whether a Solana transaction's signature is already processed in `view`.
+/// Whether a transaction replay-protected by a key (a Solana or Bitcoin one) was processed.
 fn solana_processed(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
     use nvm_state_api::StateAccess;
-    tx.solana().is_some_and(|sol| {
-        view.get(&nvm_vm_svm::signature_key(&sol.signature())).is_ok_and(|v| v.is_some())
-    })
+    tx.replay_key().is_some_and(|key| view.get(&key).is_ok_and(|v| v.is_some()))
 }
 
 #[cfg(test)]

@@ -77,6 +77,8 @@ pub fn vms() -> VmRegistry {
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
+        .and_then(|vms| vms.register(std::sync::Arc::new(nvm_vm_bvm::BvmVm)))
+        .and_then(|vms| vms.register_format(std::sync::Arc::new(nvm_vm_bvm::BvmVm)))
         .unwrap()
 }
 

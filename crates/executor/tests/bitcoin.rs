@@ -1,0 +1,205 @@
+//! Bitcoin transactions in blocks (issue 16): a P2WPKH spend signed with a real key, as a Bitcoin
+//! wallet signs it, pays an identity's BVM address (its ledger balance) and a change output (a
+//! new UTXO), the fee goes to the proposer; a replay, a forged signature, outputs above inputs
+//! and a double spend are each refused with the state as it was.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use bitcoin::{
+    Amount, CompressedPublicKey, EcdsaSighashType, OutPoint, ScriptBuf, Sequence, Transaction,
+    TxIn, TxOut, Txid, Witness,
+    absolute::LockTime,
+    consensus::encode::serialize,
+    hashes::Hash,
+    secp256k1::{Message, Secp256k1, SecretKey},
+    sighash::SighashCache,
+    transaction::Version,
+};
+use common::*;
+use nvm_executor::{BlockOutcome, ExecutionMode, TxError, VerifiedTx};
+use nvm_identity::{VmAddress, derive_address};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{TxStatus, VmKind};
+use nvm_state_api::{MemoryState, TxOverlay};
+use nvm_vm_bvm::{UNITS_PER_SAT, Utxo, utxo};
+
+const FUNDED: u64 = 100_000;
+
+struct Wallet {
+    key: SecretKey,
+    public: CompressedPublicKey,
+}
+
+impl Wallet {
+    fn new(seed: u8) -> Self {
+        let key = SecretKey::from_slice(&[seed; 32]).unwrap();
+        let public = CompressedPublicKey(key.public_key(&Secp256k1::new()));
+        Self { key, public }
+    }
+
+    fn script(&self) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&self.public.wpubkey_hash())
+    }
+
+    /// Signs input `index` (spending `value` under this wallet's P2WPKH script), as a wallet does.
+    fn sign(&self, tx: &mut Transaction, index: usize, value: u64) {
+        let sighash = SighashCache::new(&*tx)
+            .p2wpkh_signature_hash(
+                index,
+                &self.script(),
+                Amount::from_sat(value),
+                EcdsaSighashType::All,
+            )
+            .unwrap();
+        let signature = Secp256k1::new().sign_ecdsa(&Message::from(sighash), &self.key);
+        let signature =
+            bitcoin::ecdsa::Signature { signature, sighash_type: EcdsaSighashType::All };
+        tx.input[index].witness = Witness::p2wpkh(&signature, &self.public.0);
+    }
+}
+
+/// An identity's BVM address as the witness-v1 program a Bitcoin output pays (`bc1p…`).
+fn bvm_output(id: &[u8; 32]) -> ScriptBuf {
+    let VmAddress::Bvm(program) = derive_address(VmKind::Bvm, id) else { unreachable!() };
+    let mut script = vec![0x51, 0x20];
+    script.extend(program);
+    ScriptBuf::from_bytes(script)
+}
+
+fn spend(from: OutPoint, outputs: Vec<(u64, ScriptBuf)>) -> Transaction {
+    Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: from,
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+            witness: Witness::new(),
+        }],
+        output: outputs
+            .into_iter()
+            .map(|(value, script_pubkey)| TxOut { value: Amount::from_sat(value), script_pubkey })
+            .collect(),
+    }
+}
+
+fn tagged(tx: &Transaction) -> VerifiedTx {
+    let mut raw = vec![nvm_vm_bvm::BITCOIN_TX_TAG];
+    raw.extend(serialize(tx));
+    VerifiedTx::verify(&vms(), raw).unwrap()
+}
+
+fn block(state: &mut MemoryState, height: u64, txs: Vec<VerifiedTx>) -> BlockOutcome {
+    let env = nvm_vm_api::BlockEnv { height, ..env() };
+    let outcome = executor().execute_block(&*state, &env, txs, ExecutionMode::Parallel).unwrap();
+    state.apply(&outcome.writes);
+    outcome
+}
+
+fn native(state: &MemoryState, id: &[u8; 32]) -> u128 {
+    Ledger::balance(&mut TxOverlay::new(state), &NATIVE_MINT, id).unwrap()
+}
+
+fn unspent(state: &MemoryState, outpoint: &OutPoint) -> Option<Utxo> {
+    utxo::get(&mut TxOverlay::new(state), outpoint).unwrap()
+}
+
+#[test]
+fn a_wallet_signed_spend_pays_an_identity_and_change_and_nothing_is_spent_twice() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let wallet = Wallet::new(7);
+    let funding = OutPoint { txid: Txid::from_byte_array([1; 32]), vout: 0 };
+    let mut overlay = TxOverlay::new(&state);
+    let coin =
+        Utxo { value: FUNDED, script_pubkey: wallet.script().to_bytes(), height: 0, time_ms: 0 };
+    utxo::create(&mut overlay, &funding, &coin).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    // 60,000 sat to actor 0's BVM address, 39,000 back to the wallet, 1,000 to the proposer.
+    let a = actors[0].id;
+    let mut tx = spend(funding, vec![(60_000, bvm_output(&a)), (39_000, wallet.script())]);
+    wallet.sign(&mut tx, 0, FUNDED);
+    let (before, proposer) = (native(&state, &a), native(&state, &env().proposer));
+
+    // A forged signature (another key's) and outputs above inputs: refused, nothing changes.
+    let mut forged = tx.clone();
+    Wallet::new(8).sign(&mut forged, 0, FUNDED);
+    let outcome = block(&mut state, 1, vec![tagged(&forged)]);
+    assert!(
+        matches!(&outcome.rejected[0].1, TxError::Rejected { message, .. } if message.contains("input 0")),
+        "{:?}",
+        outcome.rejected
+    );
+    let mut greedy = spend(funding, vec![(FUNDED + 1, wallet.script())]);
+    wallet.sign(&mut greedy, 0, FUNDED);
+    let outcome = block(&mut state, 1, vec![tagged(&greedy)]);
+    assert!(outcome.rejected[0].1.to_string().contains("above inputs"), "{:?}", outcome.rejected);
+    assert_eq!(unspent(&state, &funding), Some(coin.clone()));
+
+    // The real spend; a second spend of the same coin in the same block is left out.
+    let mut again = spend(funding, vec![(90_000, wallet.script())]);
+    wallet.sign(&mut again, 0, FUNDED);
+    let outcome = block(&mut state, 1, vec![tagged(&tx), tagged(&again)]);
+    assert_eq!(outcome.included.len(), 1);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    assert!(
+        outcome.rejected[0].1.to_string().contains("not an unspent output"),
+        "{:?}",
+        outcome.rejected
+    );
+    assert_eq!(native(&state, &a), before + 60_000 * UNITS_PER_SAT);
+    assert_eq!(native(&state, &env().proposer), proposer + 1_000 * UNITS_PER_SAT);
+    assert_eq!(unspent(&state, &funding), None);
+    let change = OutPoint { txid: tx.compute_txid(), vout: 1 };
+    assert_eq!(unspent(&state, &change).map(|u| (u.value, u.height)), Some((39_000, 1)));
+    let listed = utxo::of_script(&mut TxOverlay::new(&state), wallet.script().as_bytes()).unwrap();
+    assert_eq!(listed.iter().map(|(o, _)| *o).collect::<Vec<_>>(), vec![change]);
+
+    // The same transaction again, in a later block: already processed.
+    let outcome = block(&mut state, 2, vec![tagged(&tx)]);
+    assert_eq!(outcome.rejected[0].1, TxError::AlreadyProcessed);
+}
+
+#[test]
+fn timelocks_count_in_n_vm_blocks_and_a_premature_spend_changes_nothing() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let wallet = Wallet::new(9);
+    let coin =
+        Utxo { value: FUNDED, script_pubkey: wallet.script().to_bytes(), height: 2, time_ms: 0 };
+    let (relative, absolute) = (
+        OutPoint { txid: Txid::from_byte_array([2; 32]), vout: 0 },
+        OutPoint { txid: Txid::from_byte_array([3; 32]), vout: 0 },
+    );
+    let mut overlay = TxOverlay::new(&state);
+    utxo::create(&mut overlay, &relative, &coin).unwrap();
+    utxo::create(&mut overlay, &absolute, &coin).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    // BIP68: five blocks after the coin's block (2), so not before height 7.
+    let mut waits = spend(relative, vec![(FUNDED - 500, wallet.script())]);
+    waits.input[0].sequence = Sequence::from_height(5);
+    wallet.sign(&mut waits, 0, FUNDED);
+    // nLockTime 10: final only in a block above height 10.
+    let mut later = spend(absolute, vec![(FUNDED - 500, wallet.script())]);
+    later.lock_time = LockTime::from_height(10).unwrap();
+    wallet.sign(&mut later, 0, FUNDED);
+
+    let outcome = block(&mut state, 6, vec![tagged(&waits), tagged(&later)]);
+    assert!(outcome.included.is_empty());
+    let reasons: Vec<String> = outcome.rejected.iter().map(|(_, e)| e.to_string()).collect();
+    assert!(reasons[0].contains("relative lock of 5 blocks"), "{reasons:?}");
+    assert!(reasons[1].contains("nLockTime"), "{reasons:?}");
+    assert_eq!(unspent(&state, &relative), Some(coin.clone()));
+
+    let outcome = block(&mut state, 7, vec![tagged(&waits), tagged(&later)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    let outcome = block(&mut state, 11, vec![tagged(&later)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    assert_eq!((unspent(&state, &relative), unspent(&state, &absolute)), (None, None));
+}

@@ -1,0 +1,305 @@
+//! The Bitcoin wallet format: transactions as Bitcoin wallets build and sign them (bitcoinjs-lib,
+//! Core), in blocks as `BITCOIN_TX_TAG ‖ consensus bytes`. A transaction spends UTXOs of the
+//! unified state; its outputs become UTXOs, except one paying an identity's BVM address as a
+//! witness-v1 program, which credits that identity's ledger balance (no key exists for the
+//! program, so it could never be spent as a UTXO). The fee — inputs minus outputs — goes to the
+//! block's proposer. No nonce: an outpoint is spent once, and the txid is the replay key.
+
+use crate::{
+    script::verify_inputs,
+    utxo::{self, UNITS_PER_SAT, Utxo},
+};
+use bitcoin::{
+    OutPoint, Transaction, TxOut, Weight, absolute::LockTime, consensus::encode, hashes::Hash,
+};
+use nvm_identity::{VmAddress, index_key, legacy_btc_id};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_primitives::{IdCom, TxHash, TxStatus, VmKind};
+use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
+use nvm_vm_api::{
+    BlockEnv, EnvelopeCheck, Rejection, Replay, TxEnv, TxError, WalletFormat, WalletOutcome,
+    WalletTx,
+};
+use std::sync::Arc;
+
+/// First byte of a block transaction that is a Bitcoin transaction.
+pub const BITCOIN_TX_TAG: u8 = 0xB7;
+/// Most weight a transaction may have (Bitcoin's standardness limit).
+pub const MAX_WEIGHT: Weight = Weight::from_wu(400_000);
+/// The receipt's opcode: the BVM's range (0x30–0x3F).
+pub const OPCODE_SPEND: u8 = 0x30;
+
+/// A decoded Bitcoin transaction (its scripts are verified against the state, at admission and
+/// in the block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BitcoinTx {
+    tx: Transaction,
+    txid: [u8; 32],
+}
+
+impl BitcoinTx {
+    /// Strict decoding: the consensus encoding with nothing after it, at least one input and one
+    /// output, no coinbase, no input twice, weight within [`MAX_WEIGHT`], values within 21M BTC.
+    pub fn decode(bytes: &[u8]) -> Result<Self, TxError> {
+        let malformed = |e: &dyn std::fmt::Display| {
+            TxError::rejected(Rejection::Malformed, format!("malformed Bitcoin transaction: {e}"))
+        };
+        let tx: Transaction = encode::deserialize(bytes).map_err(|e| malformed(&e))?;
+        let invalid = |reason: &str| TxError::rejected(Rejection::Invalid, reason);
+        if tx.input.is_empty() || tx.output.is_empty() {
+            return Err(invalid("a Bitcoin transaction needs at least one input and one output"));
+        }
+        if tx.is_coinbase() {
+            return Err(invalid("a coinbase transaction cannot be sent"));
+        }
+        if tx.weight() > MAX_WEIGHT {
+            return Err(invalid(&format!("weight {} is over {}", tx.weight(), MAX_WEIGHT)));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !tx.input.iter().all(|i| seen.insert(i.previous_output)) {
+            return Err(invalid("an outpoint is spent twice in the transaction"));
+        }
+        let total =
+            tx.output.iter().try_fold(bitcoin::Amount::ZERO, |sum, o| sum.checked_add(o.value));
+        if total.is_none_or(|t| t > bitcoin::Amount::MAX_MONEY) {
+            return Err(invalid("outputs total more than 21 million BTC"));
+        }
+        let txid = tx.compute_txid().to_byte_array();
+        Ok(Self { tx, txid })
+    }
+
+    pub fn transaction(&self) -> &Transaction {
+        &self.tx
+    }
+
+    /// The txid in internal byte order (wallets show it reversed).
+    pub fn txid(&self) -> [u8; 32] {
+        self.txid
+    }
+}
+
+impl WalletTx for BitcoinTx {
+    fn hash(&self) -> TxHash {
+        self.txid
+    }
+
+    fn replay(&self) -> Replay {
+        Replay::Key(utxo::tx_key(&self.txid))
+    }
+}
+
+/// The identity an output's value credits instead of becoming a UTXO: the owner of the BVM
+/// address a witness-v1 program `OP_1 <32 bytes>` names, if an identity shows it.
+pub fn credited_identity(
+    state: &mut dyn StateAccess,
+    script_pubkey: &bitcoin::Script,
+) -> Result<Option<IdCom>, StateError> {
+    let bytes = script_pubkey.as_bytes();
+    if bytes.len() != 34 || bytes[0] != 0x51 || bytes[1] != 0x20 {
+        return Ok(None);
+    }
+    let mut program = [0u8; 32];
+    program.copy_from_slice(&bytes[2..]);
+    state.get_decoded(&index_key(&VmAddress::Bvm(program)))
+}
+
+fn invalid(reason: String) -> TxError {
+    TxError::rejected(Rejection::Invalid, reason)
+}
+
+/// The outputs `tx` spends, in input order, each unspent in `state`.
+fn spent_outputs(
+    state: &mut dyn StateAccess,
+    tx: &Transaction,
+) -> Result<Vec<(OutPoint, Utxo)>, TxError> {
+    let mut spent = Vec::with_capacity(tx.input.len());
+    for (i, input) in tx.input.iter().enumerate() {
+        let outpoint = input.previous_output;
+        match utxo::get(state, &outpoint)? {
+            Some(found) => spent.push((outpoint, found)),
+            None => {
+                return Err(invalid(format!("input {i}: {outpoint} is not an unspent output")));
+            }
+        }
+    }
+    Ok(spent)
+}
+
+/// nLockTime and BIP68 relative locks against the block at `env`: heights are n-VM block
+/// heights, times the block's timestamp (docs/BVM.md).
+fn check_timelocks(
+    tx: &Transaction,
+    spent: &[(OutPoint, Utxo)],
+    env: &BlockEnv,
+) -> Result<(), TxError> {
+    let now = env.timestamp_ms / 1000;
+    if tx.is_lock_time_enabled() {
+        let final_at = match tx.lock_time {
+            LockTime::Blocks(h) => u64::from(h.to_consensus_u32()) < env.height,
+            LockTime::Seconds(t) => u64::from(t.to_consensus_u32()) < now,
+        };
+        if !final_at {
+            return Err(invalid(format!("not final: nLockTime {} is not reached", tx.lock_time)));
+        }
+    }
+    if tx.version.0 < 2 {
+        return Ok(());
+    }
+    for (i, (input, (_, coin))) in tx.input.iter().zip(spent).enumerate() {
+        let unmet = match input.sequence.to_relative_lock_time() {
+            Some(bitcoin::relative::LockTime::Blocks(h)) => {
+                let blocks = u64::from(h.value());
+                (env.height < coin.height + blocks).then(|| format!("{blocks} blocks"))
+            }
+            Some(bitcoin::relative::LockTime::Time(t)) => {
+                let seconds = u64::from(t.value()) * 512;
+                (now.saturating_sub(coin.time_ms / 1000) < seconds).then(|| format!("{seconds} s"))
+            }
+            None => None,
+        };
+        if let Some(lock) = unmet {
+            return Err(invalid(format!("input {i}: relative lock of {lock} not reached")));
+        }
+    }
+    Ok(())
+}
+
+/// The BVM: Bitcoin transactions over the unified state's UTXOs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BvmVm;
+
+impl BvmVm {
+    fn bitcoin(tx: &dyn WalletTx) -> Result<&BitcoinTx, TxError> {
+        tx.downcast_ref().ok_or_else(|| TxError::InvalidPayload("not a Bitcoin transaction".into()))
+    }
+}
+
+impl WalletFormat for BvmVm {
+    fn tag(&self) -> u8 {
+        BITCOIN_TX_TAG
+    }
+
+    fn vm(&self) -> VmKind {
+        VmKind::Bvm
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError> {
+        Ok(Arc::new(BitcoinTx::decode(bytes)?))
+    }
+
+    /// Not run before, every input unspent, outputs within inputs, timelocks reached, and every
+    /// input's scripts satisfied (Bitcoin Core's interpreter, all consensus rules). The sender
+    /// the receipt names is the first spent script's legacy identity.
+    fn check(
+        &self,
+        tx: &dyn WalletTx,
+        state: &mut TxOverlay<'_>,
+        _exact_nonce: bool,
+        env: &BlockEnv,
+    ) -> Result<EnvelopeCheck, TxError> {
+        let btc = Self::bitcoin(tx)?;
+        if state.get(&utxo::tx_key(&btc.txid))?.is_some() {
+            return Err(TxError::AlreadyProcessed);
+        }
+        let spent = spent_outputs(state, &btc.tx)?;
+        let inputs: u64 = spent.iter().map(|(_, u)| u.value).sum();
+        let outputs: u64 = btc.tx.output.iter().map(|o| o.value.to_sat()).sum();
+        if outputs > inputs {
+            return Err(invalid(format!("outputs ({outputs} sat) above inputs ({inputs} sat)")));
+        }
+        check_timelocks(&btc.tx, &spent, env)?;
+        let prevouts: Vec<TxOut> = spent
+            .iter()
+            .map(|(_, u)| TxOut {
+                value: bitcoin::Amount::from_sat(u.value),
+                script_pubkey: bitcoin::ScriptBuf::from_bytes(u.script_pubkey.clone()),
+            })
+            .collect();
+        verify_inputs(&btc.tx, &prevouts)
+            .map_err(|e| TxError::rejected(Rejection::Signature, e))?;
+        let sender = legacy_btc_id(&spent[0].1.script_pubkey);
+        Ok(EnvelopeCheck { sender, next_nonce: 0, native_balance: 0, max_cost: 0, gas_reserved: 0 })
+    }
+
+    fn execute(
+        &self,
+        tx: &dyn WalletTx,
+        env: &TxEnv<'_>,
+        state: &mut TxOverlay<'_>,
+    ) -> Result<WalletOutcome, TxError> {
+        let btc = Self::bitcoin(tx)?;
+        let mut inputs = 0u64;
+        for (i, input) in btc.tx.input.iter().enumerate() {
+            let Some(spent) = utxo::spend(state, &input.previous_output)? else {
+                return Err(invalid(format!("input {i}: already spent")));
+            };
+            inputs += spent.value;
+        }
+        let mut outputs = 0u64;
+        let txid = bitcoin::Txid::from_byte_array(btc.txid);
+        for (vout, out) in btc.tx.output.iter().enumerate() {
+            let value = out.value.to_sat();
+            outputs += value;
+            match credited_identity(state, &out.script_pubkey)? {
+                Some(id) => {
+                    Ledger::credit(state, &NATIVE_MINT, &id, u128::from(value) * UNITS_PER_SAT)
+                        .map_err(|e| TxError::State(nvm_ledger::state_failure(e)))?
+                }
+                None => {
+                    let outpoint = OutPoint { txid, vout: u32::try_from(vout).unwrap_or(u32::MAX) };
+                    let created = Utxo {
+                        value,
+                        script_pubkey: out.script_pubkey.to_bytes(),
+                        height: env.block.height,
+                        time_ms: env.block.timestamp_ms,
+                    };
+                    utxo::create(state, &outpoint, &created)?;
+                }
+            }
+        }
+        state.set_encoded(utxo::tx_key(&btc.txid), &env.block.height);
+        let fee = u128::from(inputs.saturating_sub(outputs)) * UNITS_PER_SAT;
+        Ok(WalletOutcome {
+            status: TxStatus::Success,
+            proposer_fee: fee,
+            fee_paid: fee,
+            gas_used: 0,
+            logs: Vec::new(),
+            program_logs: Vec::new(),
+            svm: None,
+            opcode: OPCODE_SPEND,
+        })
+    }
+}
+
+impl nvm_vm_api::Vm for BvmVm {
+    fn kind(&self) -> VmKind {
+        VmKind::Bvm
+    }
+
+    fn check(&self, _payload: &[u8]) -> nvm_vm_api::VmResult<()> {
+        Err(nvm_vm_api::VmError::Invalid(
+            "the BVM runs Bitcoin transactions (nvm_sendBitcoinTransaction), not envelope payloads"
+                .into(),
+        ))
+    }
+
+    fn declare(
+        &self,
+        _env: &TxEnv<'_>,
+        _payload: &[u8],
+        _state: &dyn nvm_state_api::StateReader,
+        _access: &mut nvm_state_api::AccessSet,
+    ) -> nvm_vm_api::VmResult<()> {
+        Ok(())
+    }
+
+    fn execute(
+        &self,
+        _env: &TxEnv<'_>,
+        payload: &[u8],
+        _state: &mut TxOverlay<'_>,
+    ) -> nvm_vm_api::VmResult<nvm_vm_api::ExecOutput> {
+        nvm_vm_api::Vm::check(self, payload).map(|()| nvm_vm_api::ExecOutput::default())
+    }
+}

@@ -1,0 +1,11 @@
+//! The Bitcoin Script VM (opcodes 0x30–0x3F): native-token value in UTXOs under any Bitcoin
+//! script, spent by the transactions Bitcoin wallets sign, verified by Bitcoin Core's own
+//! interpreter (docs/BVM.md).
+
+mod format;
+pub mod script;
+pub mod utxo;
+
+pub use format::{BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity};
+pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
+pub use utxo::{UNITS_PER_SAT, Utxo};

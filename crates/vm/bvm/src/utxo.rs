@@ -1,0 +1,99 @@
+//! UTXOs in the unified state (SPEC §3): native-token value locked under a Bitcoin script, under
+//! the state root like every balance. 1 satoshi is 10¹⁰ of the native token's base units.
+
+use bitcoin::{OutPoint, hashes::Hash};
+use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_primitives::{StateKey, sha256, sha256_parts};
+use nvm_state_api::{StateAccess, StateAccessExt, StateError};
+
+/// Native base units (18 decimals) per satoshi (8).
+pub const UNITS_PER_SAT: u128 = 10_000_000_000;
+
+/// Most outpoints the per-script list keeps for `nvm_getUtxos` (the UTXOs themselves are not
+/// bounded: past it, a script's further UTXOs are spendable but not listed).
+pub const MAX_LISTED_PER_SCRIPT: usize = 4_096;
+
+/// `SHA-256("bvm:utxo:" ‖ txid ‖ u32_le(vout))` → [`Utxo`].
+pub fn utxo_key(outpoint: &OutPoint) -> StateKey {
+    sha256_parts(&[b"bvm:utxo:", outpoint.txid.as_byte_array(), &outpoint.vout.to_le_bytes()])
+}
+
+/// `SHA-256("bvm:script:" ‖ SHA-256(scriptPubKey))` → the outpoints paying that script.
+pub fn script_key(script_pubkey: &[u8]) -> StateKey {
+    sha256_parts(&[b"bvm:script:", &sha256(script_pubkey)])
+}
+
+/// `SHA-256("bvm:tx:" ‖ txid)` → the height of the block that included the Bitcoin transaction:
+/// written when it runs, so it never runs twice (its replay key) and can be found by txid.
+pub fn tx_key(txid: &[u8; 32]) -> StateKey {
+    sha256_parts(&[b"bvm:tx:", txid])
+}
+
+/// An unspent output.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Utxo {
+    /// In satoshi.
+    pub value: u64,
+    pub script_pubkey: Vec<u8>,
+    /// The block that created it (BIP68 relative locks count from here).
+    pub height: u64,
+    pub time_ms: u64,
+}
+
+/// An outpoint as the per-script list stores it.
+type Listed = ([u8; 32], u32);
+
+fn listed(outpoint: &OutPoint) -> Listed {
+    (outpoint.txid.to_byte_array(), outpoint.vout)
+}
+
+pub fn get(state: &mut dyn StateAccess, outpoint: &OutPoint) -> Result<Option<Utxo>, StateError> {
+    state.get_decoded(&utxo_key(outpoint))
+}
+
+/// Creates the output at `outpoint` and lists it under its script.
+pub fn create(
+    state: &mut dyn StateAccess,
+    outpoint: &OutPoint,
+    utxo: &Utxo,
+) -> Result<(), StateError> {
+    state.set_encoded(utxo_key(outpoint), utxo);
+    let key = script_key(&utxo.script_pubkey);
+    let mut list: Vec<Listed> = state.get_decoded(&key)?.unwrap_or_default();
+    if list.len() < MAX_LISTED_PER_SCRIPT {
+        list.push(listed(outpoint));
+        state.set_encoded(key, &list);
+    }
+    Ok(())
+}
+
+/// Removes the output at `outpoint`, returning it; `None` if it is not unspent.
+pub fn spend(state: &mut dyn StateAccess, outpoint: &OutPoint) -> Result<Option<Utxo>, StateError> {
+    let Some(utxo) = get(state, outpoint)? else { return Ok(None) };
+    state.delete(utxo_key(outpoint));
+    let key = script_key(&utxo.script_pubkey);
+    let mut list: Vec<Listed> = state.get_decoded(&key)?.unwrap_or_default();
+    list.retain(|l| *l != listed(outpoint));
+    if list.is_empty() {
+        state.delete(key);
+    } else {
+        state.set_encoded(key, &list);
+    }
+    Ok(Some(utxo))
+}
+
+/// The unspent outputs paying `script_pubkey` (up to [`MAX_LISTED_PER_SCRIPT`]).
+pub fn of_script(
+    state: &mut dyn StateAccess,
+    script_pubkey: &[u8],
+) -> Result<Vec<(OutPoint, Utxo)>, StateError> {
+    let list: Vec<Listed> = state.get_decoded(&script_key(script_pubkey))?.unwrap_or_default();
+    let mut out = Vec::with_capacity(list.len());
+    for (txid, vout) in list {
+        let outpoint = OutPoint { txid: bitcoin::Txid::from_byte_array(txid), vout };
+        if let Some(utxo) = get(state, &outpoint)? {
+            out.push((outpoint, utxo));
+        }
+    }
+    Ok(out)
+}

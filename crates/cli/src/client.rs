@@ -72,6 +72,17 @@ impl Client {
         op: &NativeOp,
         wait: bool,
     ) -> Result<Value, String> {
+        self.send_payload(key, sender, op.encode(), wait)
+    }
+
+    /// [`Client::send`] of any VM's payload (`opcode ‖ body`).
+    pub fn send_payload(
+        &self,
+        key: &KeyFile,
+        sender: IdCom,
+        payload: Vec<u8>,
+        wait: bool,
+    ) -> Result<Value, String> {
         let info = self.call("nvm_chainInfo", vec![])?;
         let chain_id = info["chainId"].as_u64().ok_or("node did not report a chain id")?;
         let fee: u128 = info["txFee"]
@@ -86,7 +97,7 @@ impl Client {
             nonce,
             max_fee: fee,
             context: None,
-            payload: op.encode(),
+            payload,
         };
         let tx = key.key.sign_transaction(body).map_err(|e| e.to_string())?;
         let hash = self.call("nvm_sendTransaction", vec![Value::String(hex0x(&tx.encode()))])?;

@@ -441,7 +441,9 @@ fn token_decimals(client: &Client, mint: &Mint) -> Result<u8, String> {
 pub struct TransferArgs {
     #[arg(long)]
     pub key: PathBuf,
-    /// Recipient: any VM address (0x EVM, base58 SVM, T… Tron, bvm:hex) or an id_com.
+    /// Recipient: any VM address (0x EVM, base58 SVM, T… Tron, bvm:hex), an id_com, or a
+    /// Bitcoin address (bc1…, 1…, 3…) or `script:<hex>` — the native token locked in a UTXO
+    /// under that script.
     #[arg(long)]
     pub to: String,
     /// Amount in token units (e.g. 1.5); with --raw, in base units.
@@ -458,9 +460,18 @@ pub struct TransferArgs {
 
 pub fn transfer(args: TransferArgs) -> CmdResult {
     let file = KeyFile::load(&args.key)?;
-    let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;
     let client = Client::new(&args.rpc.rpc)?;
     let mint = parse_mint(&args.token)?;
+    if let Ok(script_pubkey) = nvm_vm_bvm::script_of(&args.to) {
+        if mint != nvm_ledger::NATIVE_MINT {
+            return Err("only the native token can be locked under a Bitcoin script".into());
+        }
+        let amount = parse_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
+        let lock = nvm_vm_bvm::BvmOp::Lock { script_pubkey, amount };
+        let receipt = client.send_payload(&file, file.id_com(), lock.encode(), true)?;
+        return report(args.rpc.json, &receipt);
+    }
+    let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;
     let amount = parse_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
     let receipt =
         client.send(&file, file.id_com(), &NativeOp::Transfer { mint, to, amount }, true)?;

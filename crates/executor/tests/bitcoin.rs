@@ -203,3 +203,60 @@ fn timelocks_count_in_n_vm_blocks_and_a_premature_spend_changes_nothing() {
     assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
     assert_eq!((unspent(&state, &relative), unspent(&state, &absolute)), (None, None));
 }
+
+#[test]
+fn ledger_value_locked_under_a_script_is_spent_back_to_an_identity_and_nothing_is_created() {
+    use nvm_vm_bvm::BvmOp;
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let (a, b) = (&actors[0], actors[1].id);
+    let wallet = Wallet::new(11);
+    let mut overlay = TxOverlay::new(&state);
+    Ledger::credit(&mut overlay, &NATIVE_MINT, &a.id, 1_000_000 * UNITS_PER_SAT).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    let lock = |amount| {
+        let op = BvmOp::Lock { script_pubkey: wallet.script().to_bytes(), amount };
+        op.encode()
+    };
+    let held = |state: &MemoryState| {
+        native(state, &a.id) + native(state, &b) + native(state, &env().proposer)
+    };
+
+    // A lock of a fraction of a satoshi never enters a block.
+    let outcome = block(&mut state, 1, vec![sign_payload(a, a.id, 0, lock(UNITS_PER_SAT / 2))]);
+    assert!(
+        outcome.rejected[0].1.to_string().contains("whole number of satoshi"),
+        "{:?}",
+        outcome.rejected
+    );
+
+    // 100,000 sat of A's balance into a UTXO under the wallet's P2WPKH script.
+    let before = held(&state);
+    let amount = 100_000 * UNITS_PER_SAT;
+    let outcome = block(&mut state, 1, vec![sign_payload(a, a.id, 0, lock(amount))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    let txid = Txid::from_byte_array(utxo_txid(&state, &wallet));
+    let funding = OutPoint { txid, vout: 0 };
+    assert_eq!(unspent(&state, &funding).map(|u| u.value), Some(100_000));
+    assert_eq!(held(&state) + amount, before, "the value left the ledger balances for the UTXO");
+
+    // The wallet spends it to B's BVM address: back in the ledger, less the fee (to the proposer).
+    let mut tx = spend(funding, vec![(99_000, bvm_output(&b))]);
+    wallet.sign(&mut tx, 0, 100_000);
+    let outcome = block(&mut state, 2, vec![tagged(&tx)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    assert_eq!(
+        held(&state),
+        before,
+        "every unit is back in a ledger balance: nothing created or lost"
+    );
+    assert_eq!(unspent(&state, &funding), None);
+}
+
+/// The txid of the one UTXO paying `wallet`'s script.
+fn utxo_txid(state: &MemoryState, wallet: &Wallet) -> [u8; 32] {
+    let listed = utxo::of_script(&mut TxOverlay::new(state), wallet.script().as_bytes()).unwrap();
+    assert_eq!(listed.len(), 1);
+    listed[0].0.txid.to_byte_array()
+}

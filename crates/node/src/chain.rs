@@ -388,6 +388,8 @@ impl Chain {
     /// admission and simulations check against.
     pub fn next_block(&self, timestamp_ms: u64) -> ChainResult<(BlockEnv, TipState)> {
         let (parent, state) = self.tip_view()?;
+        // Never before the tip: admission checks time locks against it.
+        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms + 1);
         Ok((self.env_after(&parent, timestamp_ms, self.proposer), state))
     }
 

@@ -1,5 +1,6 @@
 //! The node's JSON-RPC: the `nvm_*` and `eth_*` namespaces, and Solana's on its own ports.
 
+mod bitcoin;
 mod convert;
 mod errors;
 mod eth;

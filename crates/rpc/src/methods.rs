@@ -309,5 +309,6 @@ pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     add(&mut module, "nvm_getProof", get_proof);
     add(&mut module, "nvm_getFinalization", crate::finality::get_finalization);
     crate::eth::register(&mut module);
+    crate::bitcoin::register(&mut module);
     module
 }

@@ -271,35 +271,3 @@ impl WalletFormat for BvmVm {
         })
     }
 }
-
-impl nvm_vm_api::Vm for BvmVm {
-    fn kind(&self) -> VmKind {
-        VmKind::Bvm
-    }
-
-    fn check(&self, _payload: &[u8]) -> nvm_vm_api::VmResult<()> {
-        Err(nvm_vm_api::VmError::Invalid(
-            "the BVM runs Bitcoin transactions (nvm_sendBitcoinTransaction), not envelope payloads"
-                .into(),
-        ))
-    }
-
-    fn declare(
-        &self,
-        _env: &TxEnv<'_>,
-        _payload: &[u8],
-        _state: &dyn nvm_state_api::StateReader,
-        _access: &mut nvm_state_api::AccessSet,
-    ) -> nvm_vm_api::VmResult<()> {
-        Ok(())
-    }
-
-    fn execute(
-        &self,
-        _env: &TxEnv<'_>,
-        payload: &[u8],
-        _state: &mut TxOverlay<'_>,
-    ) -> nvm_vm_api::VmResult<nvm_vm_api::ExecOutput> {
-        nvm_vm_api::Vm::check(self, payload).map(|()| nvm_vm_api::ExecOutput::default())
-    }
-}

@@ -1,11 +1,15 @@
 //! The Bitcoin Script VM (opcodes 0x30–0x3F): native-token value in UTXOs under any Bitcoin
-//! script, spent by the transactions Bitcoin wallets sign, verified by Bitcoin Core's own
-//! interpreter (docs/BVM.md).
+//! script — locked there by an envelope operation, spent by the transactions Bitcoin wallets
+//! sign — verified by Bitcoin Core's own interpreter (docs/BVM.md).
 
 mod format;
+pub mod ops;
 pub mod script;
 pub mod utxo;
+mod vm;
 
 pub use format::{BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity};
+pub use ops::{BvmOp, OPCODE_LOCK, script_of};
 pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
 pub use utxo::{UNITS_PER_SAT, Utxo};
+pub use vm::funding_transaction;

@@ -29,6 +29,12 @@ pub fn tx_key(txid: &[u8; 32]) -> StateKey {
     sha256_parts(&[b"bvm:tx:", txid])
 }
 
+/// `SHA-256("bvm:funding:" ‖ txid)` → the consensus bytes of a synthetic funding transaction (a
+/// lock's), for `nvm_getBitcoinTransaction`: it is in no block.
+pub fn funding_key(txid: &[u8; 32]) -> StateKey {
+    sha256_parts(&[b"bvm:funding:", txid])
+}
+
 /// An unspent output.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Utxo {

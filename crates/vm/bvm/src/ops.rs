@@ -1,0 +1,92 @@
+//! BVM operations carried in native envelopes (`opcode ‖ borsh(body)`): locking ledger value
+//! under a Bitcoin script. A Bitcoin address is the script it encodes.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use std::str::FromStr;
+
+/// Longest output script a lock takes (Bitcoin's script size limit).
+pub const MAX_SCRIPT_LEN: usize = 10_000;
+
+/// One BVM operation; the borsh discriminant is the opcode byte.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum BvmOp {
+    /// Moves `amount` of the sender's native balance (18 decimals, a whole number of satoshi)
+    /// into a new UTXO locked by `script_pubkey`, the output of a synthetic funding transaction
+    /// whose txid wallets can reference.
+    Lock { script_pubkey: Vec<u8>, amount: u128 } = 0x31,
+}
+
+/// The opcode of [`BvmOp::Lock`].
+pub const OPCODE_LOCK: u8 = 0x31;
+
+impl BvmOp {
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).expect("writing to a Vec cannot fail")
+    }
+
+    /// Strict decoding, then the checks that need no state: a script of 1 to
+    /// [`MAX_SCRIPT_LEN`] bytes and a positive whole number of satoshi.
+    pub fn decode(payload: &[u8]) -> Result<Self, String> {
+        let op: Self = nvm_vm_api::decode_payload(payload, "BVM", 0x31..=0x31)?;
+        let Self::Lock { script_pubkey, amount } = &op;
+        if script_pubkey.is_empty() || script_pubkey.len() > MAX_SCRIPT_LEN {
+            return Err(format!(
+                "an output script has 1 to {MAX_SCRIPT_LEN} bytes, not {}",
+                script_pubkey.len()
+            ));
+        }
+        if *amount == 0 || amount % crate::UNITS_PER_SAT != 0 {
+            return Err(format!(
+                "{amount} is not a whole number of satoshi (1 satoshi = {} base units)",
+                crate::UNITS_PER_SAT
+            ));
+        }
+        Ok(op)
+    }
+}
+
+/// The output script a recipient names: a Bitcoin mainnet address (`bc1q…`, `bc1p…`, `1…`,
+/// `3…`) or `script:` and the script's hex.
+pub fn script_of(recipient: &str) -> Result<Vec<u8>, String> {
+    if let Some(hex) = recipient.strip_prefix("script:") {
+        return hex::decode(hex).map_err(|e| format!("{recipient}: not a hex script: {e}"));
+    }
+    let address = bitcoin::Address::from_str(recipient)
+        .map_err(|e| format!("{recipient}: not a Bitcoin address: {e}"))?
+        .require_network(bitcoin::Network::Bitcoin)
+        .map_err(|e| format!("{recipient}: {e}"))?;
+    Ok(address.script_pubkey().to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_their_scripts_and_bad_locks_are_refused() {
+        // BIP-173's P2WPKH example and BIP-350's P2TR one.
+        let p2wpkh = script_of("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4").unwrap();
+        assert_eq!(hex::encode(&p2wpkh), "0014751e76e8199196d454941c45d1b3a323f1433bd6");
+        let p2tr =
+            script_of("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0").unwrap();
+        assert_eq!(p2tr.len(), 34);
+        assert!(script_of("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx").is_err()); // testnet
+        assert!(script_of("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5").is_err()); // checksum
+        assert_eq!(script_of("script:51").unwrap(), vec![0x51]);
+
+        let lock = |amount| BvmOp::Lock { script_pubkey: p2wpkh.clone(), amount }.encode();
+        assert!(BvmOp::decode(&lock(5 * crate::UNITS_PER_SAT)).is_ok());
+        assert!(
+            BvmOp::decode(&lock(5 * crate::UNITS_PER_SAT + 1))
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(BvmOp::decode(&lock(0)).is_err());
+        let mut trailing = lock(crate::UNITS_PER_SAT);
+        trailing.push(0);
+        assert!(BvmOp::decode(&trailing).is_err());
+        assert!(BvmOp::decode(&[0x30]).unwrap_err().contains("unknown BVM opcode"));
+    }
+}

@@ -1,0 +1,48 @@
+//! A real Bitcoin wallet library, unmodified, against the real `nvm node --dev` on loopback:
+//! bitcoinjs-lib 7 with ecpair and @bitcoinerlab/secp256k1 (`node --test` in
+//! `tests/bitcoin-clients`) spends UTXOs the CLI locked under its addresses — P2WPKH, 2-of-3
+//! P2WSH, P2TR key path — to an identity's BVM address, which then shows the value through the
+//! Ethereum and Solana RPCs. `.ci/run` installs the libraries (`npm ci` in
+//! `tests/bitcoin-clients`).
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use common::{Node, free_port, free_port_pair, nvm, run};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bitcoin-clients")
+}
+
+#[test]
+fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
+    assert!(
+        clients_dir().join("node_modules/bitcoinjs-lib").is_dir(),
+        "the client library is not installed: run `npm ci` in tests/bitcoin-clients, as .ci/run does"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (port, solana_port) = (free_port(), free_port_pair());
+    let node = Node::start_with_solana(&dir.path().join("chain"), port, solana_port, 200);
+    let rpc = format!("http://127.0.0.1:{port}");
+    nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    let env = [
+        ("NVM_RPC_URL", rpc),
+        ("NVM_SOLANA_RPC_URL", format!("http://127.0.0.1:{solana_port}")),
+        ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
+        ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
+    ];
+    // Each wait inside the script has its own deadline; this bounds the file whole.
+    run(
+        &clients_dir(),
+        "node",
+        &["--test", "wallet.test.mjs"],
+        &env,
+        Duration::from_secs(240),
+        Some(&node),
+    );
+}

@@ -1,0 +1,154 @@
+// A Bitcoin wallet library, unmodified, against a real n-VM dev node: the dev identity locks ledger
+// value under Bitcoin addresses with `nvm transfer --to <address>`; bitcoinjs-lib finds the UTXOs
+// (`nvm_getUtxos`), builds and signs PSBTs — P2WPKH, a 2-of-3 P2WSH multisig, a P2TR key-path
+// spend — paying an identity's BVM address (`OP_1 <32 bytes>`, its `bc1p…`) and a change
+// output; the payee identity's balance then shows in `eth_getBalance` (wei) and Solana's `getBalance`
+// (lamports). Bad spends are refused with the input named, and nothing changes.
+// Needs NVM_RPC_URL, NVM_SOLANA_RPC_URL, NVM_BIN and NVM_DEV_KEY.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as bitcoin from "bitcoinjs-lib";
+import * as ecc from "@bitcoinerlab/secp256k1";
+import { ECPairFactory } from "ecpair";
+
+bitcoin.initEccLib(ecc);
+const ECPair = ECPairFactory(ecc);
+const network = bitcoin.networks.bitcoin;
+const WAIT_MS = 30_000;
+const WEI_PER_SAT = 10_000_000_000n;
+
+async function call(url, method, params) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = await response.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+const nvm = (method, params) => call(process.env.NVM_RPC_URL, method, params);
+
+/// Polls `probe` until it returns something, within WAIT_MS, or fails naming `what`.
+async function until(what, probe) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const found = await probe();
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/// Locks `amount` native tokens under `address` with n-VM's CLI and returns the UTXO it made.
+async function fund(address, amount) {
+  execFileSync(process.env.NVM_BIN, ["transfer", "--key", process.env.NVM_DEV_KEY, "--to", address, "--amount", amount, "--json"], {
+    env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
+  });
+  const utxos = await nvm("nvm_getUtxos", [address]);
+  assert.equal(utxos.length, 1, `one UTXO at ${address}`);
+  return utxos[0];
+}
+
+// The payee: a fresh Ethereum address's identity, made known to the node by a first payment
+// (which indexes every address it shows — its BVM address among them).
+const payee = "0x" + Buffer.from(ECPairFactory(ecc).makeRandom().publicKey.subarray(1, 21)).toString("hex");
+let shown;
+async function payeeOutput() {
+  execFileSync(process.env.NVM_BIN, ["transfer", "--key", process.env.NVM_DEV_KEY, "--to", payee, "--amount", "1", "--json"], {
+    env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
+  });
+  shown = await nvm("nvm_getIdentity", [payee]);
+  // Its BVM address as a Bitcoin output: a witness-v1 program (`bc1p…`).
+  return { output: Buffer.concat([Buffer.from([0x51, 0x20]), Buffer.from(shown.bvm_display.replace(/^0x/, ""), "hex")]) };
+}
+let devOutput;
+
+const weiOf = async () => BigInt(await nvm("eth_getBalance", [payee, "latest"]));
+const lamportsOf = async () => BigInt((await call(process.env.NVM_SOLANA_RPC_URL, "getBalance", [shown.svm_display])).value);
+
+/// Sends `tx` and waits until a block holds it; returns the identity's gain in wei and lamports.
+async function spend(tx) {
+  const [wei, lamports] = [await weiOf(), await lamportsOf()];
+  const tested = await nvm("nvm_testBitcoinTransaction", [tx.toHex()]);
+  assert.deepEqual(tested, { txid: tx.getId(), allowed: true });
+  assert.equal(await nvm("nvm_sendBitcoinTransaction", [tx.toHex()]), tx.getId());
+  const found = await until(`block holding ${tx.getId()}`, async () => {
+    const t = await nvm("nvm_getBitcoinTransaction", [tx.getId()]);
+    return t?.blockHeight != null && t;
+  });
+  assert.equal(found.hex, tx.toHex());
+  return [(await weiOf()) - wei, (await lamportsOf()) - lamports];
+}
+
+/// A PSBT spending `utxo` (100,000 sat) to the dev identity (60,000) and back to `change` (39,000).
+function psbtFor(utxo, input, change) {
+  const psbt = new bitcoin.Psbt({ network });
+  psbt.addInput({ hash: utxo.txid, index: utxo.vout, witnessUtxo: { script: Buffer.from(utxo.scriptPubKey, "hex"), value: BigInt(utxo.value) }, ...input });
+  psbt.addOutput({ script: devOutput.output, value: 60_000n });
+  psbt.addOutput({ address: change, value: 39_000n });
+  return psbt;
+}
+
+const keys = [1, 2, 3, 4, 5].map((i) => ECPair.fromPrivateKey(Buffer.alloc(32, i), { network }));
+
+test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay an identity seen by every VM", { timeout: 180_000 }, async () => {
+  const expected = [60_000n * WEI_PER_SAT, 600_000n];
+  devOutput = await payeeOutput();
+  assert.equal(await weiOf(), 10n ** 18n);
+
+  const p2wpkh = bitcoin.payments.p2wpkh({ pubkey: keys[0].publicKey, network });
+  const coin = await fund(p2wpkh.address, "0.001");
+  assert.equal(coin.value, 100_000);
+  let psbt = psbtFor(coin, {}, p2wpkh.address);
+  psbt.signInput(0, keys[0]);
+  psbt.finalizeAllInputs();
+  const first = psbt.extractTransaction();
+  assert.deepEqual(await spend(first), expected, "P2WPKH");
+  // The change is a UTXO of the same address; the spent coin is gone.
+  const change = await nvm("nvm_getUtxos", [p2wpkh.address]);
+  assert.deepEqual(change.map((u) => [u.txid, u.vout, u.value]), [[first.getId(), 1, 39_000]]);
+
+  // Sent again: refused, nothing moves.
+  await assert.rejects(nvm("nvm_sendBitcoinTransaction", [first.toHex()]), /processed|known|unspent/);
+
+  const multisig = bitcoin.payments.p2wsh({
+    redeem: bitcoin.payments.p2ms({ m: 2, pubkeys: keys.slice(1, 4).map((k) => k.publicKey), network }),
+    network,
+  });
+  psbt = psbtFor(await fund(multisig.address, "0.001"), { witnessScript: multisig.redeem.output }, multisig.address);
+  // One signature is not enough.
+  const once = psbt.clone();
+  once.signInput(0, keys[1]);
+  assert.throws(() => once.finalizeAllInputs());
+  psbt.signInput(0, keys[1]);
+  psbt.signInput(0, keys[3]);
+  psbt.finalizeAllInputs();
+  assert.deepEqual(await spend(psbt.extractTransaction()), expected, "2-of-3 P2WSH");
+
+  const internal = keys[4].publicKey.subarray(1, 33);
+  const taproot = bitcoin.payments.p2tr({ internalPubkey: internal, network });
+  const tweaked = keys[4].tweak(bitcoin.crypto.taggedHash("TapTweak", internal));
+  const tapCoin = await fund(taproot.address, "0.001");
+  psbt = psbtFor(tapCoin, { tapInternalKey: internal }, taproot.address);
+  // Signed by the untweaked key: a valid Schnorr signature, for the wrong key — refused, input named.
+  const wrong = psbt.clone();
+  wrong.signInput(0, tweaked);
+  wrong.finalizeAllInputs();
+  const forged = wrong.extractTransaction();
+  forged.ins[0].witness = [Buffer.from(ecc.signSchnorr(Buffer.alloc(32, 9), keys[4].privateKey.subarray(0, 32)))];
+  const refused = await nvm("nvm_testBitcoinTransaction", [forged.toHex()]);
+  assert.equal(refused.allowed, false);
+  assert.match(refused["reject-reason"], /input 0/);
+  await assert.rejects(nvm("nvm_sendBitcoinTransaction", [forged.toHex()]), /input 0/);
+  assert.equal((await nvm("nvm_getUtxos", [taproot.address])).length, 1, "the coin is still unspent");
+
+  psbt.signInput(0, tweaked);
+  psbt.finalizeAllInputs();
+  assert.deepEqual(await spend(psbt.extractTransaction()), expected, "P2TR key path");
+});

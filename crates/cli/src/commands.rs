@@ -349,6 +349,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
                     "evm_display",
                     "svm_display",
                     "bvm_display",
+                    "bvm_bitcoin",
                     "tvm_display",
                     "registered",
                     "scheme",
@@ -378,11 +379,18 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
             };
             let value = nvm_rpc::identity_json(&id);
             print(json, &value, |v| {
-                ["id_com", "evm_display", "svm_display", "bvm_display", "tvm_display"]
-                    .iter()
-                    .map(|k| format!("{k:<12} {}", v[*k].as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                [
+                    "id_com",
+                    "evm_display",
+                    "svm_display",
+                    "bvm_display",
+                    "bvm_bitcoin",
+                    "tvm_display",
+                ]
+                .iter()
+                .map(|k| format!("{k:<12} {}", v[*k].as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n")
             });
             Ok(())
         }

@@ -199,6 +199,7 @@ fn timelocks_count_in_n_vm_blocks_and_a_premature_spend_changes_nothing() {
 
     let outcome = block(&mut state, 7, vec![tagged(&waits), tagged(&later)]);
     assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    assert!(!outcome.fell_back_to_serial, "a Bitcoin transaction declares what it touches");
     let outcome = block(&mut state, 11, vec![tagged(&later)]);
     assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
     assert_eq!((unspent(&state, &relative), unspent(&state, &absolute)), (None, None));
@@ -241,10 +242,20 @@ fn ledger_value_locked_under_a_script_is_spent_back_to_an_identity_and_nothing_i
     assert_eq!(unspent(&state, &funding).map(|u| u.value), Some(100_000));
     assert_eq!(held(&state) + amount, before, "the value left the ledger balances for the UTXO");
 
+    // Locked under B's BVM address (its `bc1p…`): that is B's ledger balance, not a UTXO.
+    let to_b = BvmOp::Lock { script_pubkey: bvm_output(&b).to_bytes(), amount: UNITS_PER_SAT };
+    let b_before = native(&state, &b);
+    let outcome = block(&mut state, 2, vec![sign_payload(a, a.id, 1, to_b.encode())]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    assert!(!outcome.fell_back_to_serial);
+    assert_eq!(native(&state, &b), b_before + UNITS_PER_SAT);
+    let at_b = utxo::of_script(&mut TxOverlay::new(&state), bvm_output(&b).as_bytes()).unwrap();
+    assert!(at_b.is_empty());
+
     // The wallet spends it to B's BVM address: back in the ledger, less the fee (to the proposer).
     let mut tx = spend(funding, vec![(99_000, bvm_output(&b))]);
     wallet.sign(&mut tx, 0, 100_000);
-    let outcome = block(&mut state, 2, vec![tagged(&tx)]);
+    let outcome = block(&mut state, 3, vec![tagged(&tx)]);
     assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
     assert_eq!(
         held(&state),
@@ -259,4 +270,32 @@ fn utxo_txid(state: &MemoryState, wallet: &Wallet) -> [u8; 32] {
     let listed = utxo::of_script(&mut TxOverlay::new(state), wallet.script().as_bytes()).unwrap();
     assert_eq!(listed.len(), 1);
     listed[0].0.txid.to_byte_array()
+}
+
+#[test]
+fn spends_of_disjoint_coins_run_in_one_parallel_batch() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let wallets: Vec<Wallet> = (20..24).map(Wallet::new).collect();
+    let mut overlay = TxOverlay::new(&state);
+    let mut spends = Vec::new();
+    for (i, wallet) in wallets.iter().enumerate() {
+        let coin = OutPoint { txid: Txid::from_byte_array([30 + i as u8; 32]), vout: 0 };
+        let utxo = Utxo {
+            value: FUNDED,
+            script_pubkey: wallet.script().to_bytes(),
+            height: 0,
+            time_ms: 0,
+        };
+        utxo::create(&mut overlay, &coin, &utxo).unwrap();
+        let mut tx = spend(coin, vec![(FUNDED - 1_000, bvm_output(&actors[i].id))]);
+        wallet.sign(&mut tx, 0, FUNDED);
+        spends.push(tagged(&tx));
+    }
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    let outcome = block(&mut state, 1, spends);
+    assert_eq!(outcome.included.len(), 4, "{:?}", outcome.rejected);
+    assert!(!outcome.fell_back_to_serial);
+    assert_eq!(outcome.widest_batch, 4, "four disjoint spends, one batch");
 }

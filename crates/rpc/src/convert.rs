@@ -43,6 +43,7 @@ pub fn identity_json(id_com: &IdCom) -> Value {
         "evm_display": evm.display(),
         "svm_display": svm.display(),
         "bvm_display": bvm.display(),
+        "bvm_bitcoin": bvm.as_bytes().try_into().map(nvm_vm_bvm::taproot_display).unwrap_or_default(),
         "tvm_display": tvm.display(),
     })
 }

@@ -221,6 +221,49 @@ impl WalletFormat for BvmVm {
         Ok(EnvelopeCheck { sender, next_nonce: 0, native_balance: 0, max_cost: 0, gas_reserved: 0 })
     }
 
+    /// Its inputs and outputs are its accesses, so transactions spending disjoint coins run in
+    /// parallel: each spent coin and its script's list, each output's coin and list (or the
+    /// credited identity's balance), and its replay key.
+    fn declare(
+        &self,
+        tx: &dyn WalletTx,
+        _env: &BlockEnv,
+        state: &dyn nvm_state_api::StateReader,
+        access: &mut nvm_state_api::AccessSet,
+    ) {
+        let Ok(btc) = Self::bitcoin(tx) else {
+            access.exclusive = true;
+            return;
+        };
+        let mut view = TxOverlay::new(state);
+        access.write(utxo::tx_key(&btc.txid));
+        for input in &btc.tx.input {
+            access.write(utxo::utxo_key(&input.previous_output));
+            if let Ok(Some(coin)) = utxo::get(&mut view, &input.previous_output) {
+                access.write(utxo::script_key(&coin.script_pubkey));
+            }
+        }
+        let txid = bitcoin::Txid::from_byte_array(btc.txid);
+        for (vout, out) in btc.tx.output.iter().enumerate() {
+            let bytes = out.script_pubkey.as_bytes();
+            if let Some(program) = bytes.get(2..).and_then(|p| <[u8; 32]>::try_from(p).ok()) {
+                access.read(index_key(&VmAddress::Bvm(program)));
+            }
+            match credited_identity(&mut view, &out.script_pubkey) {
+                Ok(Some(id)) => {
+                    access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
+                }
+                Ok(None) => {
+                    let vout = u32::try_from(vout).unwrap_or(u32::MAX);
+                    access
+                        .write(utxo::utxo_key(&OutPoint { txid, vout }))
+                        .write(utxo::script_key(bytes));
+                }
+                Err(_) => access.exclusive = true,
+            }
+        }
+    }
+
     fn execute(
         &self,
         tx: &dyn WalletTx,

@@ -9,7 +9,7 @@ pub mod utxo;
 mod vm;
 
 pub use format::{BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity};
-pub use ops::{BvmOp, OPCODE_LOCK, script_of};
+pub use ops::{BvmOp, OPCODE_LOCK, script_of, taproot_display};
 pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
 pub use utxo::{UNITS_PER_SAT, Utxo};
 pub use vm::funding_transaction;

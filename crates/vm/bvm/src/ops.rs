@@ -47,6 +47,13 @@ impl BvmOp {
     }
 }
 
+/// An identity's BVM address as Bitcoin wallets show a witness-v1 program: `bc1p…` (bech32m).
+pub fn taproot_display(program: &[u8; 32]) -> String {
+    let program = bitcoin::WitnessProgram::new(bitcoin::WitnessVersion::V1, program)
+        .expect("32 bytes are a valid witness v1 program");
+    bitcoin::Address::from_witness_program(program, bitcoin::KnownHrp::Mainnet).to_string()
+}
+
 /// The output script a recipient names: a Bitcoin mainnet address (`bc1q…`, `bc1p…`, `1…`,
 /// `3…`) or `script:` and the script's hex.
 pub fn script_of(recipient: &str) -> Result<Vec<u8>, String> {

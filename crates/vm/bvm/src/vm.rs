@@ -67,12 +67,19 @@ impl Vm for BvmVm {
         &self,
         env: &TxEnv<'_>,
         payload: &[u8],
-        _state: &dyn StateReader,
+        state: &dyn StateReader,
         access: &mut AccessSet,
     ) -> VmResult<()> {
         let op = BvmOp::decode(payload).map_err(VmError::Invalid)?;
         let (tx, outpoint) = funding(env, &op)?;
         let BvmOp::Lock { script_pubkey, .. } = &op;
+        let script = bitcoin::Script::from_bytes(script_pubkey);
+        if let Ok(program) = <[u8; 32]>::try_from(script.as_bytes().get(2..).unwrap_or_default()) {
+            access.read(nvm_identity::index_key(&nvm_identity::VmAddress::Bvm(program)));
+        }
+        if let Some(id) = crate::credited_identity(&mut TxOverlay::new(state), script)? {
+            access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
+        }
         access
             .write(utxo::utxo_key(&outpoint))
             .write(utxo::script_key(script_pubkey))
@@ -90,10 +97,17 @@ impl Vm for BvmVm {
         let op = BvmOp::decode(payload).map_err(VmError::Invalid)?;
         let (tx, outpoint) = funding(env, &op)?;
         let BvmOp::Lock { script_pubkey, amount } = op;
-        Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(|e| match e {
+        let ledger = |e: LedgerError| match e {
             LedgerError::State(s) => VmError::State(s),
             other => VmError::Failed(other.to_string()),
-        })?;
+        };
+        Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(ledger)?;
+        let script = bitcoin::Script::from_bytes(&script_pubkey);
+        if let Some(id) = crate::credited_identity(state, script)? {
+            // An identity's BVM address: its ledger balance, as a Bitcoin output paying it is.
+            Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(ledger)?;
+            return Ok(ExecOutput::default());
+        }
         let created = Utxo {
             value: tx.output[0].value.to_sat(),
             script_pubkey,

@@ -8,88 +8,20 @@
 mod common;
 
 use bitcoin::{
-    Amount, CompressedPublicKey, EcdsaSighashType, OutPoint, ScriptBuf, Sequence, Transaction,
-    TxIn, TxOut, Txid, Witness,
+    Amount, EcdsaSighashType, OutPoint, ScriptBuf, Sequence, Transaction, Txid, Witness,
     absolute::LockTime,
-    consensus::encode::serialize,
     hashes::Hash,
-    secp256k1::{Message, Secp256k1, SecretKey},
+    secp256k1::{Message, Secp256k1},
     sighash::SighashCache,
-    transaction::Version,
 };
-use common::*;
+use common::{wallets::*, *};
 use nvm_executor::{BlockOutcome, ExecutionMode, TxError, VerifiedTx};
-use nvm_identity::{VmAddress, derive_address};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{TxStatus, VmKind};
+use nvm_primitives::TxStatus;
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_bvm::{UNITS_PER_SAT, Utxo, utxo};
 
 const FUNDED: u64 = 100_000;
-
-struct Wallet {
-    key: SecretKey,
-    public: CompressedPublicKey,
-}
-
-impl Wallet {
-    fn new(seed: u8) -> Self {
-        let key = SecretKey::from_slice(&[seed; 32]).unwrap();
-        let public = CompressedPublicKey(key.public_key(&Secp256k1::new()));
-        Self { key, public }
-    }
-
-    fn script(&self) -> ScriptBuf {
-        ScriptBuf::new_p2wpkh(&self.public.wpubkey_hash())
-    }
-
-    /// Signs input `index` (spending `value` under this wallet's P2WPKH script), as a wallet does.
-    fn sign(&self, tx: &mut Transaction, index: usize, value: u64) {
-        let sighash = SighashCache::new(&*tx)
-            .p2wpkh_signature_hash(
-                index,
-                &self.script(),
-                Amount::from_sat(value),
-                EcdsaSighashType::All,
-            )
-            .unwrap();
-        let signature = Secp256k1::new().sign_ecdsa(&Message::from(sighash), &self.key);
-        let signature =
-            bitcoin::ecdsa::Signature { signature, sighash_type: EcdsaSighashType::All };
-        tx.input[index].witness = Witness::p2wpkh(&signature, &self.public.0);
-    }
-}
-
-/// An identity's BVM address as the witness-v1 program a Bitcoin output pays (`bc1p…`).
-fn bvm_output(id: &[u8; 32]) -> ScriptBuf {
-    let VmAddress::Bvm(program) = derive_address(VmKind::Bvm, id) else { unreachable!() };
-    let mut script = vec![0x51, 0x20];
-    script.extend(program);
-    ScriptBuf::from_bytes(script)
-}
-
-fn spend(from: OutPoint, outputs: Vec<(u64, ScriptBuf)>) -> Transaction {
-    Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: from,
-            script_sig: ScriptBuf::new(),
-            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
-            witness: Witness::new(),
-        }],
-        output: outputs
-            .into_iter()
-            .map(|(value, script_pubkey)| TxOut { value: Amount::from_sat(value), script_pubkey })
-            .collect(),
-    }
-}
-
-fn tagged(tx: &Transaction) -> VerifiedTx {
-    let mut raw = vec![nvm_vm_bvm::BITCOIN_TX_TAG];
-    raw.extend(serialize(tx));
-    VerifiedTx::verify(&vms(), raw).unwrap()
-}
 
 fn block(state: &mut MemoryState, height: u64, txs: Vec<VerifiedTx>) -> BlockOutcome {
     let env = nvm_vm_api::BlockEnv { height, ..env() };
@@ -298,4 +230,106 @@ fn spends_of_disjoint_coins_run_in_one_parallel_batch() {
     assert_eq!(outcome.included.len(), 4, "{:?}", outcome.rejected);
     assert!(!outcome.fell_back_to_serial);
     assert_eq!(outcome.widest_batch, 4, "four disjoint spends, one batch");
+}
+
+/// A hash-time-locked contract as a P2WSH script: `receiver` takes it with the preimage of
+/// `hash`, or `refund` after `blocks` blocks (CSV).
+fn htlc(hash: [u8; 32], receiver: &Wallet, refund: &Wallet, blocks: i64) -> ScriptBuf {
+    use bitcoin::opcodes::all::*;
+    bitcoin::script::Builder::new()
+        .push_opcode(OP_IF)
+        .push_opcode(OP_SHA256)
+        .push_slice(hash)
+        .push_opcode(OP_EQUALVERIFY)
+        .push_slice(receiver.public.to_bytes())
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ELSE)
+        .push_int(blocks)
+        .push_opcode(OP_CSV)
+        .push_opcode(OP_DROP)
+        .push_slice(refund.public.to_bytes())
+        .push_opcode(OP_CHECKSIG)
+        .push_opcode(OP_ENDIF)
+        .into_script()
+}
+
+/// Signs input 0 of `tx` (spending `value` under P2WSH `script`) and puts the witness `items`,
+/// the signature first and the script last, as a wallet finalizing the path does.
+fn sign_htlc(
+    tx: &mut Transaction,
+    wallet: &Wallet,
+    script: &ScriptBuf,
+    value: u64,
+    items: &[&[u8]],
+) {
+    let sighash = SighashCache::new(&*tx)
+        .p2wsh_signature_hash(0, script, Amount::from_sat(value), EcdsaSighashType::All)
+        .unwrap();
+    let signature = Secp256k1::new().sign_ecdsa(&Message::from(sighash), &wallet.key);
+    let signature = bitcoin::ecdsa::Signature { signature, sighash_type: EcdsaSighashType::All };
+    let mut witness = Witness::new();
+    witness.push(signature.to_vec());
+    for item in items {
+        witness.push(item);
+    }
+    witness.push(script.as_bytes());
+    tx.input[0].witness = witness;
+}
+
+#[test]
+fn an_htlc_swap_pays_the_receiver_with_the_preimage_or_refunds_after_the_timeout() {
+    use nvm_vm_bvm::BvmOp;
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let (alice, bob) = (&actors[0], actors[1].id);
+    let (alice_key, bob_key) = (Wallet::new(40), Wallet::new(41));
+    let mut overlay = TxOverlay::new(&state);
+    Ledger::credit(&mut overlay, &NATIVE_MINT, &alice.id, 1_000_000 * UNITS_PER_SAT).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let secret = *b"the swap's secret, 32 bytes long";
+    let script = htlc(nvm_primitives::sha256(&secret), &bob_key, &alice_key, 10);
+    let address = ScriptBuf::new_p2wsh(&script.wscript_hash());
+    // Alice locks two coins under the contract (two swaps): one Bob claims, one she takes back.
+    let lock = BvmOp::Lock { script_pubkey: address.to_bytes(), amount: 50_000 * UNITS_PER_SAT };
+    let outcome = block(
+        &mut state,
+        1,
+        vec![
+            sign_payload(alice, alice.id, 0, lock.encode()),
+            sign_payload(alice, alice.id, 1, lock.encode()),
+        ],
+    );
+    assert_eq!(outcome.included.len(), 2, "{:?}", outcome.rejected);
+    let coins = utxo::of_script(&mut TxOverlay::new(&state), address.as_bytes()).unwrap();
+    let (claimed, refunded) = (coins[0].0, coins[1].0);
+
+    // Bob's claim with a wrong preimage fails; with the secret it pays his identity.
+    let bob_before = native(&state, &bob);
+    let mut claim = spend(claimed, vec![(49_000, bvm_output(&bob))]);
+    sign_htlc(&mut claim, &bob_key, &script, 50_000, &[b"not the secret", &[1]]);
+    let outcome = block(&mut state, 2, vec![tagged(&claim)]);
+    assert!(outcome.included.is_empty() && outcome.rejected[0].1.to_string().contains("input 0"));
+    sign_htlc(&mut claim, &bob_key, &script, 50_000, &[&secret, &[1]]);
+    let outcome = block(&mut state, 2, vec![tagged(&claim)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    assert_eq!(native(&state, &bob), bob_before + 49_000 * UNITS_PER_SAT);
+
+    // Alice's refund (the CSV path, sequence 10): refused before 10 blocks, accepted after.
+    let alice_before = native(&state, &alice.id);
+    let mut refund = spend(refunded, vec![(49_000, bvm_output(&alice.id))]);
+    refund.input[0].sequence = Sequence::from_height(10);
+    sign_htlc(&mut refund, &alice_key, &script, 50_000, &[&[]]);
+    let outcome = block(&mut state, 5, vec![tagged(&refund)]);
+    assert!(outcome.rejected[0].1.to_string().contains("relative lock"), "{:?}", outcome.rejected);
+    // Bob's key cannot take the refund path either.
+    let mut stolen = refund.clone();
+    sign_htlc(&mut stolen, &bob_key, &script, 50_000, &[&[]]);
+    let outcome = block(&mut state, 11, vec![tagged(&stolen)]);
+    assert!(outcome.rejected[0].1.to_string().contains("input 0"), "{:?}", outcome.rejected);
+    let outcome = block(&mut state, 11, vec![tagged(&refund)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    assert_eq!(native(&state, &alice.id), alice_before + 49_000 * UNITS_PER_SAT);
+    assert!(utxo::of_script(&mut TxOverlay::new(&state), address.as_bytes()).unwrap().is_empty());
 }

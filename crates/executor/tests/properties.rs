@@ -6,6 +6,8 @@
 #[path = "properties/addresses.rs"]
 mod addresses;
 mod common;
+#[path = "properties/scripts.rs"]
+mod scripts;
 #[path = "properties/wide.rs"]
 mod wide;
 

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // tests: a panic is the failure report
 
+pub mod wallets;
+
 use nvm_executor::{ChainConfig, Executor, VerifiedTx, VmRegistry};
 use nvm_identity::{Registry, SecretKey, id_com_from_credential};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};

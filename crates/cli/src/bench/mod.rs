@@ -2,6 +2,7 @@
 //! transactions; with `--spl`, SPL Token transfers in signed Solana transactions; with `--all`,
 //! the three in one run) through the node's own pipeline, timed per stage.
 
+mod bitcoin;
 mod erc20;
 mod network;
 mod pipeline;
@@ -43,12 +44,16 @@ pub struct BenchArgs {
     /// Run SPL Token transfers in signed Solana transactions instead.
     #[arg(long)]
     pub spl: bool,
-    /// Run native, ERC-20 and SPL Token transfers one after another and compare them.
-    #[arg(long, conflicts_with_all = ["erc20", "spl"])]
+    /// Run P2WPKH spends in signed Bitcoin transactions instead, beside Bitcoin Core's
+    /// interpreter verifying them alone.
+    #[arg(long)]
+    pub bitcoin: bool,
+    /// Run native, ERC-20, SPL Token and P2WPKH workloads one after another and compare them.
+    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin"])]
     pub all: bool,
     /// Run native transfers through a local network of this many validator processes on
     /// 127.0.0.1 (consensus, gossip, JSON-RPC submission): finalized TPS and time to finality.
-    #[arg(long, conflicts_with_all = ["erc20", "spl", "all"])]
+    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin", "all"])]
     pub validators: Option<usize>,
     /// Least time between blocks, with `--validators`.
     #[arg(long, default_value_t = 200)]
@@ -109,10 +114,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let erc20 = erc20::run(&args)?;
         println!();
         let spl = spl::run(&args)?;
+        println!();
+        let btc = bitcoin::run(&args)?;
         println!("\nsustained throughput, same run ({} transactions each):", args.txs);
-        for (what, tps) in
-            [("native transfers", native), ("ERC-20 (EVM)", erc20), ("SPL Token (SVM)", spl)]
-        {
+        for (what, tps) in [
+            ("native transfers", native),
+            ("ERC-20 (EVM)", erc20),
+            ("SPL Token (SVM)", spl),
+            ("P2WPKH (BVM)", btc),
+        ] {
             println!("  {what:<18} {tps:>10.0} tx/s");
         }
         return Ok(());
@@ -122,6 +132,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     if args.spl {
         return spl::run(&args).map(drop);
+    }
+    if args.bitcoin {
+        return bitcoin::run(&args).map(drop);
     }
     native(&args).map(drop)
 }

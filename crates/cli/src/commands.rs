@@ -344,25 +344,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
             let value =
                 Client::new(&rpc.rpc)?.call("nvm_getIdentity", vec![Value::String(address)])?;
             print(rpc.json, &value, |v| {
-                [
-                    "id_com",
-                    "evm_display",
-                    "svm_display",
-                    "bvm_display",
-                    "bvm_bitcoin",
-                    "tvm_display",
-                    "registered",
-                    "scheme",
-                ]
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{k:<12} {}",
-                        v[*k].as_str().map(str::to_string).unwrap_or_else(|| v[*k].to_string())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
+                fields(v, &[ADDRESS_FIELDS, &["registered", "scheme"]].concat())
             });
             Ok(())
         }
@@ -378,20 +360,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
                 (None, None) => return Err("give --id-com or --key".into()),
             };
             let value = nvm_rpc::identity_json(&id);
-            print(json, &value, |v| {
-                [
-                    "id_com",
-                    "evm_display",
-                    "svm_display",
-                    "bvm_display",
-                    "bvm_bitcoin",
-                    "tvm_display",
-                ]
-                .iter()
-                .map(|k| format!("{k:<12} {}", v[*k].as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join("\n")
-            });
+            print(json, &value, |v| fields(v, ADDRESS_FIELDS));
             Ok(())
         }
     }
@@ -464,6 +433,22 @@ pub struct TransferArgs {
     pub token: Option<String>,
     #[command(flatten)]
     pub rpc: RpcArgs,
+}
+
+/// What `nvm identity show` and `derive` print of an identity: its id_com and every address.
+const ADDRESS_FIELDS: &[&str] =
+    &["id_com", "evm_display", "svm_display", "bvm_display", "bvm_bitcoin", "tvm_display"];
+
+/// `keys` of `value`, one per line, for people.
+fn fields(value: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| {
+            let shown =
+                value[*k].as_str().map(str::to_string).unwrap_or_else(|| value[*k].to_string());
+            format!("{k:<12} {shown}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn transfer(args: TransferArgs) -> CmdResult {

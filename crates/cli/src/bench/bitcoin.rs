@@ -13,9 +13,8 @@ use bitcoin::{
     sighash::SighashCache,
     transaction::Version,
 };
-use nvm_executor::VerifiedTx;
-use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, GenesisAccount};
-use nvm_primitives::{ENVELOPE_VERSION, SchemeId, TxBody, TxStatus, sha256};
+use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, GenesisAccount};
+use nvm_primitives::{ENVELOPE_VERSION, SchemeId, TxBody, sha256};
 use nvm_vm_bvm::{BITCOIN_TX_TAG, BvmOp, UNITS_PER_SAT};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -73,25 +72,6 @@ fn tagged(tx: &Transaction) -> Vec<u8> {
     raw
 }
 
-/// Runs `raws` as one block on top of the head, outside the measurement.
-fn setup_block(chain: &Chain, raws: Vec<Vec<u8>>, height: u64) -> Result<(), String> {
-    let txs = VerifiedTx::verify_many(&chain.executor().vms, raws)
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let count = txs.len();
-    let proposed = chain.propose(txs, height).map_err(|e| e.to_string())?;
-    if proposed.receipts.len() != count
-        || proposed.receipts.iter().any(|r| r.status != TxStatus::Success)
-    {
-        return Err(format!(
-            "setup block {height}: {} of {count} included",
-            proposed.receipts.len()
-        ));
-    }
-    chain.commit(&proposed).map_err(|e| e.to_string()).map(drop)
-}
-
 pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     let (senders, block_txs) =
         super::announce(args, "P2WPKH spends (signed Bitcoin transactions, 1 input, 2 outputs)", 2);
@@ -139,7 +119,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
                 .compute_txid())
         })
         .collect::<Result<_, String>>()?;
-    setup_block(&chain, locks, 1)?;
+    super::setup_block(&chain, locks, 1)?;
     let fanouts: Vec<Transaction> = (0..senders)
         .into_par_iter()
         .map(|i| {
@@ -147,7 +127,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
             signed_spend(&wallets[i], OutPoint { txid: lock_txids[i], vout: 0 }, fund, outputs)
         })
         .collect();
-    setup_block(&chain, fanouts.iter().map(tagged).collect(), 2)?;
+    super::setup_block(&chain, fanouts.iter().map(tagged).collect(), 2)?;
     println!(
         "set up {senders} wallets with {per_wallet} coins each in {:.2?} (not timed)",
         started.elapsed()

@@ -100,6 +100,25 @@ fn open_chain(
     Ok((Arc::new(chain), temp))
 }
 
+/// Runs `raws` as one block on top of the head, outside the measurement (a workload's setup);
+/// every transaction must succeed. Returns the new head's hash.
+fn setup_block(chain: &Chain, raws: Vec<Vec<u8>>, height: u64) -> Result<[u8; 32], String> {
+    let txs = VerifiedTx::verify_many(&chain.executor().vms, raws)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let count = txs.len();
+    let proposed = chain.propose(txs, height).map_err(|e| e.to_string())?;
+    let failed = proposed.receipts.iter().find(|r| r.status != nvm_primitives::TxStatus::Success);
+    if proposed.receipts.len() != count || failed.is_some() {
+        return Err(format!(
+            "setup block {height}: {} of {count} included, {failed:?}",
+            proposed.receipts.len()
+        ));
+    }
+    Ok(chain.commit(&proposed).map_err(|e| e.to_string())?.hash)
+}
+
 fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }

@@ -5,7 +5,6 @@
 use super::{BenchArgs, pipeline, rate};
 use nvm_executor::VerifiedTx;
 use nvm_identity::VmAddress;
-use nvm_node::Chain;
 use nvm_primitives::sha256;
 use nvm_vm_svm::{SPL_TOKEN_PROGRAM_ID, UNITS_PER_LAMPORT};
 use rayon::prelude::*;
@@ -23,26 +22,6 @@ fn keypair(label: &str, i: usize) -> Keypair {
 
 fn wire(tx: &Transaction) -> Vec<u8> {
     VerifiedTx::tag_solana(&bincode::serialize(tx).expect("a transaction serializes"))
-}
-
-/// Runs `txs` as one block on top of the head, outside the measurement.
-fn setup_block(chain: &Chain, txs: Vec<Vec<u8>>, height: u64) -> Result<Hash, String> {
-    let verified = VerifiedTx::verify_many(&chain.executor().vms, txs)
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    let count = verified.len();
-    let proposed = chain.propose(verified, height).map_err(|e| e.to_string())?;
-    if proposed.receipts.len() != count
-        || proposed.receipts.iter().any(|r| r.status != nvm_primitives::TxStatus::Success)
-    {
-        return Err(format!(
-            "setup block {height}: {:?}",
-            proposed.receipts.iter().find(|r| r.status != nvm_primitives::TxStatus::Success)
-        ));
-    }
-    let head = chain.commit(&proposed).map_err(|e| e.to_string())?;
-    Ok(Hash::new_from_array(head.hash))
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
@@ -83,7 +62,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
         &[&payer, &mint],
         genesis_hash,
     );
-    let hash = setup_block(&chain, vec![wire(&mint_tx)], 1)?;
+    let hash = Hash::new_from_array(super::setup_block(&chain, vec![wire(&mint_tx)], 1)?);
     let setup: Vec<Vec<u8>> = (0..senders)
         .into_par_iter()
         .map(|i| {
@@ -112,7 +91,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
             )))
         })
         .collect::<Result<_, String>>()?;
-    let hash = setup_block(&chain, setup, 2)?;
+    let hash = Hash::new_from_array(super::setup_block(&chain, setup, 2)?);
     println!(
         "set up a mint and {senders} funded token accounts in {:.2?} (not timed)",
         started.elapsed()

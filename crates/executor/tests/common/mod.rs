@@ -84,6 +84,22 @@ pub fn vms() -> VmRegistry {
         .unwrap()
 }
 
+/// Executes `txs` as the block `env` serially and in parallel, checks that both wrote the same,
+/// and applies the writes to `state`.
+pub fn execute_both_ways(
+    state: &mut MemoryState,
+    env: &BlockEnv,
+    txs: Vec<VerifiedTx>,
+) -> nvm_executor::BlockOutcome {
+    use nvm_executor::ExecutionMode;
+    let serial =
+        executor().execute_block(&*state, env, txs.clone(), ExecutionMode::Serial).unwrap();
+    let parallel = executor().execute_block(&*state, env, txs, ExecutionMode::Parallel).unwrap();
+    assert_eq!(serial.writes, parallel.writes, "parallel != serial");
+    state.apply(&serial.writes);
+    serial
+}
+
 /// An executor charging native envelopes `tx_fee`.
 pub fn executor_with_fee(tx_fee: u128) -> Executor {
     Executor::new(

@@ -5,7 +5,7 @@
 //! what they were, and the parallel run equals the serial one.
 
 use crate::common::{wallets::*, *};
-use nvm_executor::{ExecutionMode, VerifiedTx};
+use nvm_executor::VerifiedTx;
 use nvm_identity::Registry;
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::IdCom;
@@ -141,10 +141,7 @@ proptest! {
         for (height, steps) in blocks.iter().enumerate() {
             let env = BlockEnv { height: height as u64 + 1, ..env() };
             let txs = build(&state, &actors, steps);
-            let serial = executor().execute_block(&state, &env, txs.clone(), ExecutionMode::Serial).unwrap();
-            let parallel = executor().execute_block(&state, &env, txs, ExecutionMode::Parallel).unwrap();
-            prop_assert_eq!(&serial.writes, &parallel.writes, "parallel != serial: {:?}", steps);
-            state.apply(&serial.writes);
+            execute_both_ways(&mut state, &env, txs);
             prop_assert_eq!(total(&state, &actors), start, "block {}: value created or lost: {:?}", height + 1, steps);
         }
     }

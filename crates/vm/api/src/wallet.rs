@@ -42,6 +42,13 @@ impl dyn WalletTx {
         let any: &dyn Any = self;
         any.downcast_ref()
     }
+
+    /// [`Self::downcast_ref`], or the error for a transaction of another format (`format`
+    /// names the expected one) handed to this one.
+    pub fn of_format<T: WalletTx>(&self, format: &str) -> Result<&T, TxError> {
+        self.downcast_ref()
+            .ok_or_else(|| TxError::InvalidPayload(format!("not {format} transaction")))
+    }
 }
 
 /// What an admission check read on the way: who the sender is (a native envelope's sender, an

@@ -170,7 +170,7 @@ pub struct BvmVm;
 
 impl BvmVm {
     fn bitcoin(tx: &dyn WalletTx) -> Result<&BitcoinTx, TxError> {
-        tx.downcast_ref().ok_or_else(|| TxError::InvalidPayload("not a Bitcoin transaction".into()))
+        tx.of_format("a Bitcoin")
     }
 }
 

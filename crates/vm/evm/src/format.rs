@@ -34,7 +34,7 @@ impl WalletTx for EthereumTx {
 }
 
 fn ethereum(tx: &dyn WalletTx) -> Result<&EthereumTx, TxError> {
-    tx.downcast_ref().ok_or_else(|| TxError::InvalidPayload("not an Ethereum transaction".into()))
+    tx.of_format("an Ethereum")
 }
 
 impl WalletFormat for EvmVm {

@@ -117,6 +117,20 @@ test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay 
   // Sent again: refused, nothing moves.
   await assert.rejects(nvm("nvm_sendBitcoinTransaction", [first.toHex()]), /processed|known|unspent/);
 
+  // Two spends of the change, sent back to back: the second is a double spend, refused whether
+  // the first is still pending (the mempool) or already in a block.
+  const twice = [30_000n, 31_000n].map((value) => {
+    const p = new bitcoin.Psbt({ network });
+    p.addInput({ hash: first.getId(), index: 1, witnessUtxo: { script: p2wpkh.output, value: 39_000n } });
+    p.addOutput({ script: devOutput.output, value });
+    p.signInput(0, keys[0]);
+    p.finalizeAllInputs();
+    return p.extractTransaction();
+  });
+  assert.equal(await nvm("nvm_sendBitcoinTransaction", [twice[0].toHex()]), twice[0].getId());
+  await assert.rejects(nvm("nvm_sendBitcoinTransaction", [twice[1].toHex()]), /conflicts with pending transaction|not an unspent output/);
+  await until("the first spend of the change", async () => (await nvm("nvm_getBitcoinTransaction", [twice[0].getId()]))?.blockHeight != null);
+
   const multisig = bitcoin.payments.p2wsh({
     redeem: bitcoin.payments.p2ms({ m: 2, pubkeys: keys.slice(1, 4).map((k) => k.publicKey), network }),
     network,

@@ -13,7 +13,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 type CmdResult = Result<(), String>;
 
-fn print(json_mode: bool, value: &Value, human: impl FnOnce(&Value) -> String) {
+pub(crate) fn print(json_mode: bool, value: &Value, human: impl FnOnce(&Value) -> String) {
     if json_mode {
         println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
     } else {

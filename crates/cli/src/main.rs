@@ -1,6 +1,7 @@
 //! `nvm`: the n-VM node and its command-line client.
 
 mod bench;
+mod bvm;
 mod client;
 mod commands;
 mod keyfile;
@@ -59,6 +60,9 @@ enum Command {
     /// A local multi-validator network on 127.0.0.1.
     #[command(subcommand)]
     Testnet(testnet::TestnetCommand),
+    /// Bitcoin on n-VM: a script's coins, sending and decoding Bitcoin transactions.
+    #[command(subcommand)]
+    Bvm(bvm::BvmCommand),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Balance(args) => commands::balance(args),
         Command::Bench(args) => bench::run(args),
         Command::Testnet(cmd) => testnet::testnet(cmd),
+        Command::Bvm(cmd) => bvm::bvm(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,7 @@ fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
     let rpc = format!("http://127.0.0.1:{port}");
     nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
     let env = [
-        ("NVM_RPC_URL", rpc),
+        ("NVM_RPC_URL", rpc.clone()),
         ("NVM_SOLANA_RPC_URL", format!("http://127.0.0.1:{solana_port}")),
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
@@ -45,4 +45,15 @@ fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
         Duration::from_secs(240),
         Some(&node),
     );
+
+    // The CLI over the same node: a fresh address has no coins; a transaction decodes to its
+    // txid and outputs; bytes that are not one are refused.
+    let empty =
+        nvm(dir.path(), &rpc, &["bvm", "utxos", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"], &[]);
+    assert_eq!(empty, serde_json::json!([]));
+    let funding = nvm_vm_bvm::funding_transaction(&[7; 32], 1_234, &[0x51]);
+    let hex = hex::encode(bitcoin::consensus::encode::serialize(&funding));
+    let decoded = nvm(dir.path(), &rpc, &["bvm", "decode", &hex], &[]);
+    assert_eq!(decoded["txid"], funding.compute_txid().to_string());
+    assert_eq!(decoded["outputs"][0]["value"], 1_234);
 }

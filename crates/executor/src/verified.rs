@@ -88,6 +88,14 @@ impl VerifiedTx {
         }
     }
 
+    /// Keys at most one pending transaction may claim (see [`WalletTx::conflicts`]).
+    pub fn conflicts(&self) -> Vec<nvm_primitives::StateKey> {
+        match &self.signed {
+            SignedTx::Wallet { tx, .. } => tx.conflicts(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Most the sender pays per unit of gas, for transactions priced in gas.
     pub fn max_fee_per_gas(&self) -> Option<u128> {
         match &self.signed {

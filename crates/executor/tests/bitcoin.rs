@@ -333,3 +333,70 @@ fn an_htlc_swap_pays_the_receiver_with_the_preimage_or_refunds_after_the_timeout
     assert_eq!(native(&state, &alice.id), alice_before + 49_000 * UNITS_PER_SAT);
     assert!(utxo::of_script(&mut TxOverlay::new(&state), address.as_bytes()).unwrap().is_empty());
 }
+
+#[test]
+fn a_taproot_script_path_spend_verifies_with_the_spent_outputs_and_only_for_the_leaf_key() {
+    use bitcoin::{
+        TapLeafHash, TapSighashType,
+        key::Keypair,
+        opcodes::all::OP_CHECKSIG,
+        secp256k1::SecretKey,
+        sighash::Prevouts,
+        taproot::{LeafVersion, TaprootBuilder},
+    };
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let secp = Secp256k1::new();
+    let keypair =
+        |seed: u8| Keypair::from_secret_key(&secp, &SecretKey::from_slice(&[seed; 32]).unwrap());
+    let (internal, leaf_key, intruder) = (keypair(50), keypair(51), keypair(52));
+    // Spendable by the internal key (key path) or by the leaf key through its script (script path).
+    let leaf = bitcoin::script::Builder::new()
+        .push_x_only_key(&leaf_key.x_only_public_key().0)
+        .push_opcode(OP_CHECKSIG)
+        .into_script();
+    let tree = TaprootBuilder::new()
+        .add_leaf(0, leaf.clone())
+        .unwrap()
+        .finalize(&secp, internal.x_only_public_key().0)
+        .unwrap();
+    let output = ScriptBuf::new_p2tr(&secp, internal.x_only_public_key().0, tree.merkle_root());
+    let coin = OutPoint { txid: Txid::from_byte_array([70; 32]), vout: 0 };
+    let mut overlay = TxOverlay::new(&state);
+    let utxo_value =
+        Utxo { value: FUNDED, script_pubkey: output.to_bytes(), height: 0, time_ms: 0 };
+    utxo::create(&mut overlay, &coin, &utxo_value).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let control = tree.control_block(&(leaf.clone(), LeafVersion::TapScript)).unwrap();
+    let prevout = bitcoin::TxOut { value: Amount::from_sat(FUNDED), script_pubkey: output };
+    let signed_by = |signer: &Keypair| {
+        let mut tx = spend(coin, vec![(FUNDED - 1_000, bvm_output(&actors[2].id))]);
+        let sighash = SighashCache::new(&tx)
+            .taproot_script_spend_signature_hash(
+                0,
+                &Prevouts::All(&[&prevout]),
+                TapLeafHash::from_script(&leaf, LeafVersion::TapScript),
+                TapSighashType::Default,
+            )
+            .unwrap();
+        let signature = secp.sign_schnorr_no_aux_rand(&Message::from(sighash), signer);
+        let mut witness = Witness::new();
+        witness.push(signature.as_ref());
+        witness.push(leaf.as_bytes());
+        witness.push(control.serialize());
+        tx.input[0].witness = witness;
+        tx
+    };
+
+    // Another key's valid Schnorr signature through the same leaf: refused, the coin unspent.
+    let outcome = block(&mut state, 1, vec![tagged(&signed_by(&intruder))]);
+    assert!(outcome.rejected[0].1.to_string().contains("input 0"), "{:?}", outcome.rejected);
+    assert!(unspent(&state, &coin).is_some());
+    let before = native(&state, &actors[2].id);
+    let outcome = block(&mut state, 1, vec![tagged(&signed_by(&leaf_key))]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    assert_eq!(native(&state, &actors[2].id), before + (FUNDED - 1_000) as u128 * UNITS_PER_SAT);
+    assert!(unspent(&state, &coin).is_none());
+}

@@ -43,6 +43,9 @@ pub enum AdmissionError {
         "the sender already has {0} pending transactions, the most one sender may have (the node's --max-pending-per-sender)"
     )]
     SenderFull(usize),
+    /// A pending transaction already spends one of its coins (a double spend).
+    #[error("conflicts with pending transaction 0x{}: it spends the same output", hex::encode(.0))]
+    Conflict(TxHash),
 }
 
 struct Pooled {
@@ -68,6 +71,8 @@ struct Inner {
     /// Solana transactions (no nonces: their blockhash and signature stop replays), by arrival.
     solana: BTreeMap<u64, Pooled>,
     solana_hashes: HashMap<TxHash, u64>,
+    /// The pending transaction claiming each conflict key (see [`VerifiedTx::conflicts`]).
+    claimed: HashMap<nvm_primitives::StateKey, TxHash>,
     /// Transaction hash by SHA-256 of the exact bytes admitted.
     by_raw: HashMap<[u8; 32], TxHash>,
     arrivals: u64,
@@ -367,6 +372,11 @@ impl Mempool {
         if inner.len() >= self.capacity {
             return Err(AdmissionError::Full(self.capacity));
         }
+        let conflicts = tx.conflicts();
+        if let Some(other) = conflicts.iter().find_map(|key| inner.claimed.get(key)) {
+            return Err(AdmissionError::Conflict(*other));
+        }
+        inner.claimed.extend(conflicts.into_iter().map(|key| (key, hash)));
         let pooled = inner.entry(tx, sender, cost, 0, u128::MAX);
         let arrival = pooled.arrival;
         inner.solana.insert(arrival, pooled);
@@ -446,6 +456,9 @@ impl Mempool {
                 && let Some(p) = inner.solana.remove(&arrival)
             {
                 inner.by_raw.remove(&p.raw_key);
+                for key in p.tx.conflicts() {
+                    inner.claimed.remove(&key);
+                }
             }
             if let Some((sender, nonce)) = inner.hashes.remove(hash) {
                 if let Some(p) = inner.by_sender.get_mut(&sender).and_then(|q| q.remove(&nonce)) {

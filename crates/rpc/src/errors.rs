@@ -62,6 +62,7 @@ pub(crate) fn admission(e: AdmissionError) -> ErrorObjectOwned {
         AdmissionError::NonceTaken(_) | AdmissionError::NonceTooFarAhead { .. } => codes::BAD_NONCE,
         AdmissionError::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
         AdmissionError::Full(_) | AdmissionError::SenderFull(_) => codes::MEMPOOL_FULL,
+        AdmissionError::Conflict(_) => codes::INVALID_TRANSACTION,
     };
     ErrorObjectOwned::owned(code, e.to_string(), None::<()>)
 }

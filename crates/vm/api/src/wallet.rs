@@ -34,6 +34,12 @@ pub trait WalletTx: Any + Send + Sync + Debug {
     fn max_fee_per_gas(&self) -> Option<u128> {
         None
     }
+
+    /// Keys at most one pending transaction may claim (the coins a Bitcoin transaction spends):
+    /// the mempool refuses a second transaction claiming one, as Bitcoin's refuses a double spend.
+    fn conflicts(&self) -> Vec<nvm_primitives::StateKey> {
+        Vec::new()
+    }
 }
 
 impl dyn WalletTx {

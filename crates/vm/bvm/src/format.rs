@@ -86,6 +86,10 @@ impl WalletTx for BitcoinTx {
     fn replay(&self) -> Replay {
         Replay::Key(utxo::tx_key(&self.txid))
     }
+
+    fn conflicts(&self) -> Vec<nvm_primitives::StateKey> {
+        self.tx.input.iter().map(|input| utxo::utxo_key(&input.previous_output)).collect()
+    }
 }
 
 /// The identity an output's value credits instead of becoming a UTXO: the owner of the BVM

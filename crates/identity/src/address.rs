@@ -123,9 +123,18 @@ impl VmAddress {
     }
 
     /// Parses any VM's display form; `vm:` prefixes (`native:`, `evm:`, `svm:`, `bvm:`, `tvm:`)
-    /// remove ambiguity (a bare 0x + 64 hex is an id_com).
+    /// remove ambiguity (a bare 0x + 64 hex is an id_com). A BVM address is also taken in its
+    /// Bitcoin form, the witness-v1 program `bc1p…` (bech32m).
     pub fn parse(input: &str) -> Result<Self, AddressError> {
         let text = input.trim();
+        // (A base58 Solana address may start with these four letters too: it is not bech32m.)
+        if text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("bc1p"))
+            && let Ok((hrp, version, program)) = bech32::segwit::decode(text)
+            && hrp == bech32::hrp::BC
+            && version == bech32::segwit::VERSION_1
+        {
+            return Self::from_raw(VmKind::Bvm, &program);
+        }
         if let Some((prefix, rest)) = text.split_once(':') {
             let vm = match prefix {
                 "tron" => VmKind::Tvm,
@@ -207,6 +216,26 @@ mod tests {
         let tron_digest = sha256(&[b"tron:".as_slice(), &id].concat());
         assert_eq!(derive_address(VmKind::Tvm, &id).as_bytes(), &tron_digest[12..]);
         assert_eq!(derive_address(VmKind::Native, &id), VmAddress::Native(id));
+    }
+
+    #[test]
+    fn a_bvm_address_parses_in_its_bitcoin_form() {
+        // BIP-350's P2TR example: the witness program is the generator's x coordinate.
+        let g = hex::decode("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+            .unwrap();
+        let parsed =
+            VmAddress::parse("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0")
+                .unwrap();
+        assert_eq!(parsed.as_bytes(), g.as_slice());
+        assert_eq!(parsed.vm(), VmKind::Bvm);
+        // A bad checksum, a testnet address, a v0 program: not BVM addresses.
+        for bad in [
+            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj1",
+            "tb1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vq47zagq",
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+        ] {
+            assert!(VmAddress::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

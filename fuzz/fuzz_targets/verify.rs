@@ -15,8 +15,8 @@ fn vms() -> &'static VmRegistry {
             .register(Arc::new(nvm_vm_native::NativeVm))
             .and_then(|vms| vms.register(evm.clone()))
             .and_then(|vms| vms.register_format(evm))
-            .and_then(|vms| vms.register(Arc::new(nvm_vm_bvm::BvmVm)))
-            .and_then(|vms| vms.register_format(Arc::new(nvm_vm_bvm::BvmVm)))
+            .and_then(|vms| vms.register(Arc::new(nvm_vm_bvm::BvmVm::default())))
+            .and_then(|vms| vms.register_format(Arc::new(nvm_vm_bvm::BvmVm::default())))
             .expect("the VMs register")
     })
 }

@@ -8,11 +8,12 @@ use std::sync::Arc;
 /// `eth_call`.
 pub fn registry() -> Result<VmRegistry, String> {
     let evm = Arc::new(nvm_vm_evm::EvmVm::default());
+    let bvm = Arc::new(nvm_vm_bvm::BvmVm::default());
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
-        .and_then(|vms| vms.register(Arc::new(nvm_vm_bvm::BvmVm)))
-        .and_then(|vms| vms.register_format(Arc::new(nvm_vm_bvm::BvmVm)))
+        .and_then(|vms| vms.register(bvm.clone()))
+        .and_then(|vms| vms.register_format(bvm))
         .map_err(|e| format!("cannot register the VMs: {e}"))
 }

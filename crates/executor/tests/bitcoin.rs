@@ -57,10 +57,16 @@ fn a_wallet_signed_spend_pays_an_identity_and_change_and_nothing_is_spent_twice(
     wallet.sign(&mut tx, 0, FUNDED);
     let (before, proposer) = (native(&state, &a), native(&state, &env().proposer));
 
-    // A forged signature (another key's) and outputs above inputs: refused, nothing changes.
+    // A forged signature (another key's) and outputs above inputs: refused, nothing changes —
+    // also by a node that already verified the real transaction (same txid, other witness).
     let mut forged = tx.clone();
     Wallet::new(8).sign(&mut forged, 0, FUNDED);
-    let outcome = block(&mut state, 1, vec![tagged(&forged)]);
+    let node = executor();
+    let next = nvm_vm_api::BlockEnv { height: 1, ..env() };
+    node.check_envelope(&state, &tagged(&tx), false, &next).unwrap();
+    let outcome =
+        node.execute_block(&state, &next, vec![tagged(&forged)], ExecutionMode::Parallel).unwrap();
+    assert!(outcome.included.is_empty(), "a verdict for one witness covered another");
     assert!(
         matches!(&outcome.rejected[0].1, TxError::Rejected { message, .. } if message.contains("input 0")),
         "{:?}",

@@ -75,12 +75,13 @@ pub fn executor() -> Executor {
 /// The native runtime and the EVM, as the `nvm` binary registers them.
 pub fn vms() -> VmRegistry {
     let evm = std::sync::Arc::new(nvm_vm_evm::EvmVm::default());
+    let bvm = std::sync::Arc::new(nvm_vm_bvm::BvmVm::default());
     VmRegistry::new()
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
-        .and_then(|vms| vms.register(std::sync::Arc::new(nvm_vm_bvm::BvmVm)))
-        .and_then(|vms| vms.register_format(std::sync::Arc::new(nvm_vm_bvm::BvmVm)))
+        .and_then(|vms| vms.register(bvm.clone()))
+        .and_then(|vms| vms.register_format(bvm))
         .unwrap()
 }
 

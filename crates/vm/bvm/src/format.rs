@@ -169,8 +169,36 @@ fn check_timelocks(
 }
 
 /// The BVM: Bitcoin transactions over the unified state's UTXOs.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BvmVm;
+#[derive(Debug, Default)]
+pub struct BvmVm {
+    verified: VerifiedScripts,
+}
+
+/// Transactions (by wtxid: every byte, witnesses included) whose scripts this node's interpreter
+/// already accepted. A verdict never goes stale: an outpoint names one output forever, so the
+/// outputs a transaction spends are the same whenever it runs, and whether they are still unspent
+/// is checked every time. So a transaction admitted to the mempool is not verified again when this
+/// node builds or checks the block that holds it. Each node trusts only its own verdicts.
+#[derive(Debug, Default)]
+struct VerifiedScripts(std::sync::Mutex<std::collections::HashSet<[u8; 32]>>);
+
+/// Most verdicts kept; past it the set starts over (a cache, not a record).
+const MAX_VERIFIED: usize = 200_000;
+
+impl VerifiedScripts {
+    fn contains(&self, wtxid: &[u8; 32]) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(wtxid))
+    }
+
+    fn insert(&self, wtxid: [u8; 32]) {
+        if let Ok(mut set) = self.0.lock() {
+            if set.len() >= MAX_VERIFIED {
+                set.clear();
+            }
+            set.insert(wtxid);
+        }
+    }
+}
 
 impl BvmVm {
     fn bitcoin(tx: &dyn WalletTx) -> Result<&BitcoinTx, TxError> {
@@ -219,8 +247,12 @@ impl WalletFormat for BvmVm {
                 script_pubkey: bitcoin::ScriptBuf::from_bytes(u.script_pubkey.clone()),
             })
             .collect();
-        verify_inputs(&btc.tx, &prevouts)
-            .map_err(|e| TxError::rejected(Rejection::Signature, e))?;
+        let wtxid = btc.tx.compute_wtxid().to_byte_array();
+        if !self.verified.contains(&wtxid) {
+            verify_inputs(&btc.tx, &prevouts)
+                .map_err(|e| TxError::rejected(Rejection::Signature, e))?;
+            self.verified.insert(wtxid);
+        }
         let sender = legacy_btc_id(&spent[0].1.script_pubkey);
         Ok(EnvelopeCheck { sender, next_nonce: 0, native_balance: 0, max_cost: 0, gas_reserved: 0 })
     }

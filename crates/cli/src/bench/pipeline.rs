@@ -98,3 +98,20 @@ pub(super) fn drive(
     );
     Ok(included)
 }
+
+/// Drives `raws` through the pipeline ([`drive`]) and returns the sustained rate, or an error if
+/// fewer than `expected` were included.
+pub(super) fn sustained(
+    chain: &Arc<Chain>,
+    raws: Vec<Vec<u8>>,
+    block_txs: usize,
+    expected: usize,
+) -> Result<f64, String> {
+    let started = std::time::Instant::now();
+    let included = drive(chain, raws, block_txs)?;
+    let rate = rate(included, started.elapsed());
+    if included != expected {
+        return Err(format!("only {included} of {expected} transactions were included"));
+    }
+    Ok(rate)
+}

@@ -166,3 +166,56 @@ test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay 
   psbt.finalizeAllInputs();
   assert.deepEqual(await spend(psbt.extractTransaction()), expected, "P2TR key path");
 });
+
+/// Signs `text` as Bitcoin wallets' "sign message" does (Bitcoin Signed Message, BIP-137, a
+/// compressed key's header), in base64 as they show it.
+function signMessage(keyPair, text) {
+  const message = Buffer.from(text, "utf8");
+  assert.ok(message.length < 253, "a one-byte length prefix");
+  const prefix = Buffer.from("\x18Bitcoin Signed Message:\n", "latin1");
+  const digest = bitcoin.crypto.hash256(Buffer.concat([prefix, Buffer.from([message.length]), message]));
+  const { signature, recoveryId } = ecc.signRecoverable(digest, keyPair.privateKey);
+  return Buffer.concat([Buffer.from([31 + recoveryId]), Buffer.from(signature)]).toString("base64");
+}
+
+const cli = (args) =>
+  execFileSync(process.env.NVM_BIN, args, {
+    env: { ...process.env, NVM_RPC: process.env.NVM_RPC_URL },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
+  }).toString();
+
+test("a Bitcoin key that signs the link message brings its coins to the identity, and is paid as it", { timeout: 120_000 }, async () => {
+  const key = ECPair.fromPrivateKey(Buffer.alloc(32, 6), { network });
+  const p2wpkh = bitcoin.payments.p2wpkh({ pubkey: key.publicKey, network });
+  const p2pkh = bitcoin.payments.p2pkh({ pubkey: key.publicKey, network });
+  await fund(p2wpkh.address, "0.001");
+  await fund(p2pkh.address, "0.002");
+  const dev = JSON.parse(cli(["identity", "derive", "--key", process.env.NVM_DEV_KEY, "--json"])).evm_display;
+  const wei = async () => BigInt(await nvm("eth_getBalance", [dev, "latest"]));
+
+  const text = cli(["identity", "link-message", "--bitcoin", "--key", process.env.NVM_DEV_KEY]).trim();
+  assert.match(text, /^n-VM: link this Bitcoin account to identity 0x[0-9a-f]{64} on chain \d+$/);
+  // Signed by another key: the link fails, the coins stay.
+  const other = ECPair.fromPrivateKey(Buffer.alloc(32, 7), { network });
+  const args = (signature) => ["identity", "link-btc", "--key", process.env.NVM_DEV_KEY, "--btc-key", Buffer.from(key.publicKey).toString("hex"), "--signature", signature, "--json"];
+  assert.throws(() => cli(args(signMessage(other, text))), /made by key/);
+  assert.equal((await nvm("nvm_getUtxos", [p2wpkh.address])).length, 1);
+
+  const before = await wei();
+  const receipt = JSON.parse(cli(args(signMessage(key, text))));
+  assert.equal(receipt.status, "success");
+  // (The dev identity proposes the dev node's blocks: the fee it pays comes back to it.)
+  assert.ok(BigInt(receipt.feePaid) > 0n);
+  assert.equal(await wei(), before + 300_000n * WEI_PER_SAT);
+  assert.deepEqual(await nvm("nvm_getUtxos", [p2wpkh.address]), []);
+  assert.deepEqual(await nvm("nvm_getUtxos", [p2pkh.address]), []);
+  const holder = await nvm("nvm_getScriptHolder", [p2wpkh.address]);
+  assert.equal(holder.linked, true);
+
+  // Paid from now on: the identity's balance, not a coin.
+  const paid = await wei();
+  cli(["transfer", "--key", process.env.NVM_DEV_KEY, "--to", p2wpkh.address, "--amount", "0.001", "--json"]);
+  assert.deepEqual(await nvm("nvm_getUtxos", [p2wpkh.address]), []);
+  assert.equal(await wei(), paid, "the value came back to the identity");
+});

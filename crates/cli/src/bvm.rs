@@ -1,5 +1,5 @@
-//! `nvm bvm`: Bitcoin on n-VM from the command line — a script's coins, sending a signed Bitcoin
-//! transaction, and decoding one to see what it spends and pays.
+//! `nvm bvm`: Bitcoin on n-VM from the command line — a script's coins and token holder, sending
+//! a signed Bitcoin transaction, and decoding one to see what it spends and pays.
 
 use crate::{RpcArgs, client::Client, commands::print};
 use bitcoin::consensus::encode::deserialize;
@@ -10,6 +10,14 @@ use serde_json::{Value, json};
 pub enum BvmCommand {
     /// The unspent outputs of a Bitcoin address (bc1…, 1…, 3…) or an output script in hex.
     Utxos {
+        address: String,
+        #[command(flatten)]
+        rpc: RpcArgs,
+    },
+    /// Who holds the tokens sent to a Bitcoin address (bc1…, 1…, 3…) or output script (hex):
+    /// the identity that linked its key, else the script's own (legacy) identity — give its
+    /// id_com to `nvm balance`.
+    Holder {
         address: String,
         #[command(flatten)]
         rpc: RpcArgs,
@@ -50,6 +58,15 @@ pub fn bvm(command: BvmCommand) -> Result<(), String> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+            Ok(())
+        }
+        BvmCommand::Holder { address, rpc } => {
+            let holder =
+                Client::new(&rpc.rpc)?.call("nvm_getScriptHolder", vec![Value::String(address)])?;
+            print(rpc.json, &holder, |v| {
+                let how = if v["linked"] == true { "linked identity" } else { "legacy identity" };
+                format!("{} ({how})", v["idCom"].as_str().unwrap_or_default())
             });
             Ok(())
         }

@@ -257,7 +257,12 @@ pub enum IdentityCommand {
     /// then act for the identity, on its balances. The key signs `nvm identity link-message
     /// --solana` with Ed25519 (a wallet's signMessage); give that signature, or its keypair file.
     LinkSol(crate::link::LinkSolArgs),
-    /// Print the message an Ethereum account (or with --solana, a Solana key) signs to be linked.
+    /// Link a Bitcoin key to an identity: what its addresses (P2PKH, P2WPKH, P2SH-P2WPKH, P2TR)
+    /// hold — coins and tokens — moves to the identity, and what they are paid later credits it.
+    /// The key signs `nvm identity link-message --bitcoin` as wallets sign messages (BIP-137).
+    LinkBtc(crate::link::LinkBtcArgs),
+    /// Print the message an Ethereum account (or with --solana a Solana key, with --bitcoin a
+    /// Bitcoin key) signs to be linked.
     LinkMessage(crate::link::LinkMessageArgs),
     /// Show the identity behind any address (asks the node).
     Show {
@@ -340,6 +345,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
         IdentityCommand::LinkMessage(args) => crate::link::message(args),
         IdentityCommand::LinkEvm(args) => crate::link::link_evm(args),
         IdentityCommand::LinkSol(args) => crate::link::link_sol(args),
+        IdentityCommand::LinkBtc(args) => crate::link::link_btc(args),
         IdentityCommand::Show { address, rpc } => {
             let value =
                 Client::new(&rpc.rpc)?.call("nvm_getIdentity", vec![Value::String(address)])?;
@@ -420,7 +426,7 @@ pub struct TransferArgs {
     pub key: PathBuf,
     /// Recipient: any VM address (0x EVM, base58 SVM, T… Tron, bvm:hex), an id_com, or a
     /// Bitcoin address (bc1…, 1…, 3…) or `script:<hex>` — the native token locked in a UTXO
-    /// under that script.
+    /// under that script, another token held for the script's key (`nvm bvm holder`).
     #[arg(long)]
     pub to: String,
     /// Amount in token units (e.g. 1.5); with --raw, in base units.
@@ -456,12 +462,14 @@ pub fn transfer(args: TransferArgs) -> CmdResult {
     let client = Client::new(&args.rpc.rpc)?;
     let mint = parse_mint(&args.token)?;
     if let Ok(script_pubkey) = nvm_vm_bvm::script_of(&args.to) {
-        if mint != nvm_ledger::NATIVE_MINT {
-            return Err("only the native token can be locked under a Bitcoin script".into());
-        }
-        let amount = parse_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
-        let lock = nvm_vm_bvm::BvmOp::Lock { script_pubkey, amount };
-        let receipt = client.send_payload(&file, file.id_com(), lock.encode(), true)?;
+        let op = if mint == nvm_ledger::NATIVE_MINT {
+            let amount = parse_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
+            nvm_vm_bvm::BvmOp::Lock { script_pubkey, amount }
+        } else {
+            let amount = parse_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
+            nvm_vm_bvm::BvmOp::Hold { mint, script_pubkey, amount }
+        };
+        let receipt = client.send_payload(&file, file.id_com(), op.encode(), true)?;
         return report(args.rpc.json, &receipt);
     }
     let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;

@@ -1,4 +1,4 @@
-//! `nvm identity link-evm | link-sol | link-message`: linking a wallet's key to an identity.
+//! `nvm identity link-evm | link-sol | link-btc | link-message`: linking a wallet's key to an identity.
 //! Both keys consent: the identity's key signs the transaction, the wallet's key the link message.
 
 use crate::{
@@ -17,8 +17,11 @@ pub struct LinkMessageArgs {
     #[arg(long)]
     key: PathBuf,
     /// The message a Solana key signs (else an Ethereum account's).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bitcoin")]
     solana: bool,
+    /// The message a Bitcoin key signs.
+    #[arg(long)]
+    bitcoin: bool,
     #[command(flatten)]
     rpc: RpcArgs,
 }
@@ -67,6 +70,47 @@ pub struct LinkSolArgs {
     rpc: RpcArgs,
 }
 
+#[derive(clap::Args)]
+pub struct LinkBtcArgs {
+    /// The identity's key.
+    #[arg(long)]
+    key: PathBuf,
+    /// The Bitcoin public key (hex, 33 bytes compressed).
+    #[arg(long)]
+    btc_key: String,
+    /// Its message signature of the link message (BIP-137: base64 as wallets show it, or
+    /// 0x-hex; 65 bytes).
+    #[arg(long)]
+    signature: String,
+    /// A token (0x-hex or base58 mint id) held at one of the key's addresses that moves to the
+    /// identity with its coins; repeat for each (tokens sent there are found without it).
+    #[arg(long = "mint")]
+    mints: Vec<String>,
+    #[command(flatten)]
+    rpc: RpcArgs,
+}
+
+pub fn link_btc(args: LinkBtcArgs) -> Result<(), String> {
+    use base64::Engine;
+    let file = KeyFile::load(&args.key)?;
+    let client = Client::new(&args.rpc.rpc)?;
+    let public_key = hex::decode(args.btc_key.trim_start_matches("0x"))
+        .map_err(|e| format!("--btc-key: not hex: {e}"))?;
+    let signature = if args.signature.starts_with("0x") {
+        decode_hex(&args.signature, "--signature")?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(args.signature.trim())
+            .map_err(|e| format!("--signature: neither 0x-hex nor base64: {e}"))?
+    };
+    let mints = parse_mints(&args.mints)?;
+    let op = nvm_vm_bvm::BvmOp::LinkKey { public_key, signature, mints };
+    // The same checks the node makes, so that a typo fails here with its reason.
+    nvm_vm_bvm::BvmOp::decode(&op.encode())?;
+    let receipt = client.send_payload(&file, file.id_com(), op.encode(), true)?;
+    report(args.rpc.json, &receipt)
+}
+
 /// Bytes given as 0x-hex or base58 (how Solana tools show keys, mints and signatures).
 fn decode_hex_or_base58(text: &str, what: &str) -> Result<Vec<u8>, String> {
     if text.starts_with("0x") {
@@ -91,6 +135,8 @@ pub fn message(args: LinkMessageArgs) -> Result<(), String> {
     let chain_id = Client::new(&args.rpc.rpc)?.chain_id()?;
     if args.solana {
         println!("{}", nvm_identity::svm_link_message(chain_id, &id));
+    } else if args.bitcoin {
+        println!("{}", nvm_identity::btc_link_message(chain_id, &id));
     } else {
         println!("{}", nvm_identity::evm_link_message(chain_id, &id));
     }

@@ -203,6 +203,10 @@ fn ledger_value_locked_under_a_script_is_spent_back_to_an_identity_and_nothing_i
     assert_eq!(unspent(&state, &funding), None);
 }
 
+fn gold(state: &MemoryState, id: &[u8; 32]) -> u128 {
+    Ledger::balance(&mut TxOverlay::new(state), &GOLD, id).unwrap()
+}
+
 /// The txid of the one UTXO paying `wallet`'s script.
 fn utxo_txid(state: &MemoryState, wallet: &Wallet) -> [u8; 32] {
     let listed = utxo::of_script(&mut TxOverlay::new(state), wallet.script().as_bytes()).unwrap();
@@ -405,4 +409,103 @@ fn a_taproot_script_path_spend_verifies_with_the_spent_outputs_and_only_for_the_
     assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
     assert_eq!(native(&state, &actors[2].id), before + (FUNDED - 1_000) as u128 * UNITS_PER_SAT);
     assert!(unspent(&state, &coin).is_none());
+}
+
+/// Issue 16: a Bitcoin key linked to an identity (the key signs a message as wallets do, the
+/// identity signs the transaction) brings the identity what its scripts held — coins under each
+/// of its addresses and tokens sent to them — and is paid as the identity from then on. A link
+/// signed by another key, or of a key another identity linked, fails and changes nothing.
+#[test]
+fn a_linked_bitcoin_key_sweeps_its_coins_and_tokens_into_the_identity_and_is_paid_as_it() {
+    use nvm_vm_bvm::{BvmOp, key_scripts};
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let (a, b, c) = (&actors[0], &actors[1], &actors[2]);
+    let wallet = Wallet::new(21);
+    let public = wallet.public.to_bytes().to_vec();
+    let [p2pkh, p2wpkh, _, p2tr] = key_scripts(&public).unwrap();
+    let mut overlay = TxOverlay::new(&state);
+    create_gold(&mut overlay);
+    Ledger::credit(&mut overlay, &GOLD, &a.id, 1_000).unwrap();
+    Ledger::credit(&mut overlay, &NATIVE_MINT, &a.id, 1_000_000 * UNITS_PER_SAT).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    let legacy = nvm_identity::legacy_btc_id(p2wpkh.as_bytes());
+    let coins = |state: &MemoryState, script: &ScriptBuf| {
+        utxo::of_script(&mut TxOverlay::new(state), script.as_bytes()).unwrap().len()
+    };
+
+    // Coins under the key's P2WPKH and P2TR addresses, and gold sent to its P2WPKH address
+    // (held by that script's legacy identity): one parallel block.
+    let lock = |script: &ScriptBuf, sats: u128| {
+        BvmOp::Lock { script_pubkey: script.to_bytes(), amount: sats * UNITS_PER_SAT }.encode()
+    };
+    let hold = BvmOp::Hold { mint: GOLD, script_pubkey: p2wpkh.to_bytes(), amount: 300 };
+    let outcome = block(
+        &mut state,
+        1,
+        vec![
+            sign_payload(a, a.id, 0, lock(&p2wpkh, 50_000)),
+            sign_payload(a, a.id, 1, lock(&p2tr, 20_000)),
+            sign_payload(a, a.id, 2, hold.encode()),
+        ],
+    );
+    assert!(outcome.included.iter().all(|t| t.receipt.status == TxStatus::Success));
+    assert_eq!(outcome.included.len(), 3, "{:?}", outcome.rejected);
+    assert!(!outcome.fell_back_to_serial, "locks and holds declare what they touch");
+    assert_eq!((coins(&state, &p2wpkh), coins(&state, &p2tr)), (1, 1));
+    assert_eq!(gold(&state, &legacy), 300);
+
+    let link = |who: &Actor, nonce, signature: Vec<u8>| {
+        let op = BvmOp::LinkKey { public_key: public.clone(), signature, mints: vec![] };
+        sign_payload(who, who.id, nonce, op.encode())
+    };
+    let message = |id| nvm_identity::btc_link_message(env().chain_id, id);
+
+    // Signed by another key, or for another identity: fails, the coins and gold stay.
+    for signature in
+        [Wallet::new(22).sign_message(&message(&b.id)), wallet.sign_message(&message(&c.id))]
+    {
+        let before = state.clone();
+        let outcome = block(&mut state, 2, vec![link(b, 0, signature)]);
+        assert!(
+            matches!(&outcome.included[0].receipt.status, TxStatus::Failed { reason } if reason.contains("made by key")),
+            "{:?}",
+            outcome.included[0].receipt.status
+        );
+        assert_eq!((coins(&state, &p2wpkh), gold(&state, &b.id)), (1, 0));
+        state = before;
+    }
+
+    let before = native(&state, &b.id);
+    let outcome = block(&mut state, 2, vec![link(b, 0, wallet.sign_message(&message(&b.id)))]);
+    let receipt = &outcome.included[0].receipt;
+    assert_eq!(receipt.status, TxStatus::Success);
+    assert_eq!(native(&state, &b.id), before + 70_000 * UNITS_PER_SAT - receipt.fee_paid);
+    assert_eq!((coins(&state, &p2wpkh), coins(&state, &p2tr), gold(&state, &b.id)), (0, 0, 300));
+    assert_eq!(receipt.logs.len(), 3, "one Transfer per move");
+
+    // Another identity cannot take the key.
+    let outcome = block(&mut state, 3, vec![link(c, 0, wallet.sign_message(&message(&c.id)))]);
+    assert!(
+        matches!(&outcome.included[0].receipt.status, TxStatus::Failed { reason } if reason.contains("already belongs")),
+        "{:?}",
+        outcome.included[0].receipt.status
+    );
+
+    // Paid at its P2PKH address or in a Bitcoin output to its P2WPKH one: B's balance, no coin.
+    let before = native(&state, &b.id);
+    let outcome = block(&mut state, 4, vec![sign_payload(a, a.id, 3, lock(&p2pkh, 5_000))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    let other = Wallet::new(23);
+    let outcome =
+        block(&mut state, 5, vec![sign_payload(a, a.id, 4, lock(&other.script(), 9_000))]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
+    let coin = OutPoint { txid: Txid::from_byte_array(utxo_txid(&state, &other)), vout: 0 };
+    let mut tx = spend(coin, vec![(8_000, p2wpkh.clone())]);
+    other.sign(&mut tx, 0, 9_000);
+    let outcome = block(&mut state, 6, vec![tagged(&tx)]);
+    assert_eq!(outcome.included[0].receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    assert_eq!(native(&state, &b.id), before + 13_000 * UNITS_PER_SAT);
+    assert_eq!((coins(&state, &p2pkh), coins(&state, &p2wpkh)), (0, 0));
 }

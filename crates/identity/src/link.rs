@@ -3,10 +3,10 @@
 //! the chain — so both keys consent. An Ethereum key signs it with EIP-191 (`personal_sign` in
 //! MetaMask); a Solana key signs its UTF-8 bytes with Ed25519 (a wallet's `signMessage`).
 
-use crate::{Registry, VmAddress, index_key, legacy_id_com};
+use crate::{Registry, VmAddress, index_key, legacy_btc_id, legacy_id_com, script_index_key};
 use alloy_primitives::{Address, Signature};
 use nvm_primitives::IdCom;
-use nvm_state_api::{StateAccess, StateAccessExt, StateError};
+use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
 /// The text the Ethereum key signs (with `personal_sign`, EIP-191) to be linked to `id_com`.
 pub fn evm_link_message(chain_id: u64, id_com: &IdCom) -> String {
@@ -16,6 +16,11 @@ pub fn evm_link_message(chain_id: u64, id_com: &IdCom) -> String {
 /// The text the Solana key signs (Ed25519 over its UTF-8 bytes) to be linked to `id_com`.
 pub fn svm_link_message(chain_id: u64, id_com: &IdCom) -> String {
     link_message("Solana", chain_id, id_com)
+}
+
+/// The text a Bitcoin key signs (Bitcoin Signed Message, BIP-137) to be linked to `id_com`.
+pub fn btc_link_message(chain_id: u64, id_com: &IdCom) -> String {
+    link_message("Bitcoin", chain_id, id_com)
 }
 
 fn link_message(ecosystem: &str, chain_id: u64, id_com: &IdCom) -> String {
@@ -103,6 +108,41 @@ impl Registry {
         let nonce = Self::nonce(state, id_com)?.max(Self::nonce(state, &legacy)?);
         Self::set_nonce(state, id_com, nonce);
         Ok(legacy)
+    }
+
+    /// Points the Bitcoin output script `script_pubkey` at `id_com`, so that value paid to it
+    /// credits `id_com`, and adopts its legacy identity's derived addresses as [`Registry::link`]
+    /// does. Returns the legacy identity, whose holdings the caller moves. (No nonce: a Bitcoin
+    /// key never signed an n-VM transaction.)
+    pub fn link_script(
+        state: &mut dyn StateAccess,
+        id_com: &IdCom,
+        script_pubkey: &[u8],
+    ) -> Result<IdCom, LinkError> {
+        let key = script_index_key(script_pubkey);
+        if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
+            let address = format!("script {}", hex::encode(script_pubkey));
+            return Err(LinkError::AlreadyLinked { address, owner });
+        }
+        state.set_encoded(key, id_com);
+        let legacy = legacy_btc_id(script_pubkey);
+        Self::adopt_derived(state, &legacy, id_com)?;
+        Ok(legacy)
+    }
+
+    /// The identity that linked `script_pubkey`, if one did.
+    pub fn script_owner(
+        state: &mut dyn StateAccess,
+        script_pubkey: &[u8],
+    ) -> Result<Option<IdCom>, StateError> {
+        state.get_decoded(&script_index_key(script_pubkey))
+    }
+
+    /// Declares what [`Registry::link_script`] reads and writes in the registry.
+    pub fn declare_link_script(access: &mut AccessSet, script_pubkey: &[u8], id_com: &IdCom) {
+        access.write(script_index_key(script_pubkey));
+        Self::declare_derived(access, &legacy_btc_id(script_pubkey));
+        access.write(nvm_ledger::balance_key(&nvm_ledger::NATIVE_MINT, id_com));
     }
 }
 

@@ -21,6 +21,13 @@ pub fn index_key(address: &VmAddress) -> StateKey {
     sha256_parts(&[b"addr:", &[address.vm().code()], address.as_bytes()])
 }
 
+/// `SHA-256("addr:script:" ‖ scriptPubKey)` → id_com: the reverse index of Bitcoin output
+/// scripts an identity linked (a Bitcoin key's scripts, [`Registry::link_script`]). A script
+/// no identity linked acts as its legacy identity, [`crate::legacy_btc_id`].
+pub fn script_index_key(script_pubkey: &[u8]) -> StateKey {
+    sha256_parts(&[b"addr:script:", script_pubkey])
+}
+
 /// `SHA-256("nonce:" ‖ id_com)` → the next nonce (u64).
 pub fn nonce_key(id_com: &IdCom) -> StateKey {
     sha256_parts(&[b"nonce:", id_com])
@@ -213,7 +220,7 @@ impl Registry {
 
     /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
     /// touches ([`Registry::sweep`]).
-    fn declare_derived(access: &mut AccessSet, id: &IdCom) {
+    pub(crate) fn declare_derived(access: &mut AccessSet, id: &IdCom) {
         access.write(balance_key(&NATIVE_MINT, id)).write(spl_owners_key(id));
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, id);

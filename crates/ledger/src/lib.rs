@@ -235,6 +235,48 @@ impl Ledger {
         Ok(())
     }
 
+    /// Moves everything `from` holds — the native balance, each of `mints` and every mint in its
+    /// holdings — to `to` (a link merging a legacy identity into the linking one), with a
+    /// `Transfer` log per move.
+    pub fn move_all(
+        state: &mut dyn StateAccess,
+        from: &IdCom,
+        to: &IdCom,
+        mints: &[Mint],
+        logs: &mut Vec<nvm_primitives::Log>,
+    ) -> LedgerResult<()> {
+        let held = Self::holdings(state, from)?;
+        let mut moved: Vec<Mint> = Vec::with_capacity(mints.len() + held.len() + 1);
+        for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
+            if moved.contains(mint) {
+                continue;
+            }
+            moved.push(*mint);
+            let amount = Self::balance(state, mint, from)?;
+            if amount > 0 {
+                Self::transfer(state, mint, from, to, amount)?;
+                logs.push(amount_log(mint, transfer_topic(), from, to, amount));
+            }
+        }
+        Ok(())
+    }
+
+    /// Declares what [`Ledger::move_all`] touches, with `from`'s holdings as `state` has them.
+    pub fn declare_move_all(
+        state: &mut dyn StateAccess,
+        access: &mut AccessSet,
+        from: &IdCom,
+        to: &IdCom,
+        mints: &[Mint],
+    ) -> LedgerResult<()> {
+        access.read(holdings_key(from));
+        let held = Self::holdings(state, from)?;
+        for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
+            Self::declare_transfer(access, mint, from, to);
+        }
+        Ok(())
+    }
+
     pub fn approve(
         state: &mut dyn StateAccess,
         mint: &Mint,

@@ -1,5 +1,6 @@
 //! Bitcoin on the node's port (issue 16): a script's UTXOs, sending a Bitcoin transaction or
-//! testing one without sending it (as Core's `testmempoolaccept`), and a transaction by txid.
+//! testing one without sending it (as Core's `testmempoolaccept`), a transaction by txid, and
+//! who holds the tokens sent to a script.
 //! Txids are shown in Bitcoin's display byte order; values in satoshi.
 
 use crate::{
@@ -20,6 +21,19 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "nvm_sendBitcoinTransaction", send);
     add(module, "nvm_testBitcoinTransaction", test);
     add(module, "nvm_getBitcoinTransaction", get_transaction);
+    add(module, "nvm_getScriptHolder", get_holder);
+}
+
+/// Who holds what is paid to a script other than coins (tokens sent to a Bitcoin address): the
+/// identity that linked the script's key, else the script's legacy identity — `{idCom, linked}`.
+fn get_holder(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let script = script_param(&required(params, 0, "address or scriptPubKey")?)?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let mut view = TxOverlay::new(&snapshot);
+    let credited = nvm_vm_bvm::credited_identity(&mut view, bitcoin::Script::from_bytes(&script))
+        .map_err(internal)?;
+    let id = credited.unwrap_or_else(|| nvm_identity::legacy_btc_id(&script));
+    Ok(json!({ "idCom": format!("0x{}", hex::encode(id)), "linked": credited.is_some() }))
 }
 
 /// A Bitcoin address (`bc1…`, `1…`, `3…`), or an output script in hex.

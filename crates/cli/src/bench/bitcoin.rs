@@ -113,7 +113,10 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
         .iter()
         .map(|raw| {
             let envelope = nvm_primitives::Transaction::decode(raw).map_err(|e| e.to_string())?;
-            let BvmOp::Lock { script_pubkey, amount } = BvmOp::decode(&envelope.body.payload)?;
+            let BvmOp::Lock { script_pubkey, amount } = BvmOp::decode(&envelope.body.payload)?
+            else {
+                return Err("the bench made something other than a lock".to_string());
+            };
             let sats = u64::try_from(amount / UNITS_PER_SAT).map_err(|e| e.to_string())?;
             Ok(nvm_vm_bvm::funding_transaction(&envelope.hash(), sats, &script_pubkey)
                 .compute_txid())

@@ -46,6 +46,15 @@ impl Wallet {
             bitcoin::ecdsa::Signature { signature, sighash_type: EcdsaSighashType::All };
         tx.input[index].witness = Witness::p2wpkh(&signature, &self.public.0);
     }
+
+    /// Signs `text` as a wallet's "sign message" does (Bitcoin Signed Message, BIP-137; the
+    /// compressed-key header).
+    pub fn sign_message(&self, text: &str) -> Vec<u8> {
+        let digest = bitcoin::sign_message::signed_msg_hash(text);
+        let message = Message::from_digest(bitcoin::hashes::Hash::to_byte_array(digest));
+        let signature = Secp256k1::new().sign_ecdsa_recoverable(&message, &self.key);
+        bitcoin::sign_message::MessageSignature::new(signature, true).serialize().to_vec()
+    }
 }
 
 /// An identity's BVM address as the witness-v1 program a Bitcoin output pays (`bc1p…`).

@@ -12,7 +12,7 @@ use crate::{
 use bitcoin::{
     OutPoint, Transaction, TxOut, Weight, absolute::LockTime, consensus::encode, hashes::Hash,
 };
-use nvm_identity::{VmAddress, index_key, legacy_btc_id};
+use nvm_identity::{Registry, VmAddress, index_key, legacy_btc_id, script_index_key};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{IdCom, TxHash, TxStatus, VmKind};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
@@ -93,18 +93,35 @@ impl WalletTx for BitcoinTx {
 }
 
 /// The identity an output's value credits instead of becoming a UTXO: the owner of the BVM
-/// address a witness-v1 program `OP_1 <32 bytes>` names, if an identity shows it.
+/// address a witness-v1 program `OP_1 <32 bytes>` names, if an identity shows it, or the
+/// identity that linked the script (a linked Bitcoin key's).
 pub fn credited_identity(
     state: &mut dyn StateAccess,
     script_pubkey: &bitcoin::Script,
 ) -> Result<Option<IdCom>, StateError> {
     let bytes = script_pubkey.as_bytes();
-    if bytes.len() != 34 || bytes[0] != 0x51 || bytes[1] != 0x20 {
-        return Ok(None);
+    if let Some(program) = bvm_program(bytes)
+        && let Some(id) = state.get_decoded(&index_key(&VmAddress::Bvm(program)))?
+    {
+        return Ok(Some(id));
     }
-    let mut program = [0u8; 32];
-    program.copy_from_slice(&bytes[2..]);
-    state.get_decoded(&index_key(&VmAddress::Bvm(program)))
+    Registry::script_owner(state, bytes)
+}
+
+/// The 32 bytes of a witness-v1 program `OP_1 PUSH32 <program>`.
+fn bvm_program(script_pubkey: &[u8]) -> Option<[u8; 32]> {
+    match script_pubkey {
+        [0x51, 0x20, program @ ..] => program.try_into().ok(),
+        _ => None,
+    }
+}
+
+/// Declares the reads [`credited_identity`] makes.
+pub fn declare_credited(access: &mut nvm_state_api::AccessSet, script_pubkey: &[u8]) {
+    if let Some(program) = bvm_program(script_pubkey) {
+        access.read(index_key(&VmAddress::Bvm(program)));
+    }
+    access.read(script_index_key(script_pubkey));
 }
 
 fn invalid(reason: String) -> TxError {
@@ -221,7 +238,8 @@ impl WalletFormat for BvmVm {
 
     /// Not run before, every input unspent, outputs within inputs, timelocks reached, and every
     /// input's scripts satisfied (Bitcoin Core's interpreter, all consensus rules). The sender
-    /// the receipt names is the first spent script's legacy identity.
+    /// the receipt names is the first spent script's: the identity that linked it, else its
+    /// legacy identity.
     fn check(
         &self,
         tx: &dyn WalletTx,
@@ -253,7 +271,8 @@ impl WalletFormat for BvmVm {
                 .map_err(|e| TxError::rejected(Rejection::Signature, e))?;
             self.verified.insert(wtxid);
         }
-        let sender = legacy_btc_id(&spent[0].1.script_pubkey);
+        let first = &spent[0].1.script_pubkey;
+        let sender = Registry::script_owner(state, first)?.unwrap_or_else(|| legacy_btc_id(first));
         Ok(EnvelopeCheck { sender, next_nonce: 0, native_balance: 0, max_cost: 0, gas_reserved: 0 })
     }
 
@@ -273,18 +292,20 @@ impl WalletFormat for BvmVm {
         };
         let mut view = TxOverlay::new(state);
         access.write(utxo::tx_key(&btc.txid));
-        for input in &btc.tx.input {
+        for (i, input) in btc.tx.input.iter().enumerate() {
             access.write(utxo::utxo_key(&input.previous_output));
             if let Ok(Some(coin)) = utxo::get(&mut view, &input.previous_output) {
                 access.write(utxo::script_key(&coin.script_pubkey));
+                if i == 0 {
+                    // The sender: who linked the first spent script, if anyone did.
+                    access.read(script_index_key(&coin.script_pubkey));
+                }
             }
         }
         let txid = bitcoin::Txid::from_byte_array(btc.txid);
         for (vout, out) in btc.tx.output.iter().enumerate() {
             let bytes = out.script_pubkey.as_bytes();
-            if let Some(program) = bytes.get(2..).and_then(|p| <[u8; 32]>::try_from(p).ok()) {
-                access.read(index_key(&VmAddress::Bvm(program)));
-            }
+            declare_credited(access, bytes);
             match credited_identity(&mut view, &out.script_pubkey) {
                 Ok(Some(id)) => {
                     access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));

@@ -3,13 +3,17 @@
 //! sign — verified by Bitcoin Core's own interpreter (docs/BVM.md).
 
 mod format;
+pub mod link;
 pub mod ops;
 pub mod script;
 pub mod utxo;
 mod vm;
 
-pub use format::{BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity};
-pub use ops::{BvmOp, OPCODE_LOCK, script_of, taproot_display};
+pub use format::{
+    BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity, declare_credited,
+};
+pub use link::{key_scripts, verify_link};
+pub use ops::{BvmOp, MAX_LINK_MINTS, OPCODE_LOCK, script_of, taproot_display};
 pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
 pub use utxo::{UNITS_PER_SAT, Utxo};
 pub use vm::funding_transaction;

@@ -1,7 +1,9 @@
 //! BVM operations carried in native envelopes (`opcode ‖ borsh(body)`): locking ledger value
-//! under a Bitcoin script. A Bitcoin address is the script it encodes.
+//! under a Bitcoin script, sending other tokens to a script's holder, and linking a Bitcoin key
+//! to an identity. A Bitcoin address is the script it encodes.
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use nvm_primitives::Mint;
 use std::str::FromStr;
 
 /// Longest output script a lock takes (Bitcoin's script size limit).
@@ -16,35 +18,73 @@ pub enum BvmOp {
     /// into a new UTXO locked by `script_pubkey`, the output of a synthetic funding transaction
     /// whose txid wallets can reference.
     Lock { script_pubkey: Vec<u8>, amount: u128 } = 0x31,
+    /// Moves `amount` of the token `mint` (not the native one, which [`BvmOp::Lock`] locks)
+    /// to the holder of `script_pubkey`: the identity that linked the script, else the
+    /// script's legacy identity (SPEC §2), where it waits for a key of the script to link.
+    Hold { mint: Mint, script_pubkey: Vec<u8>, amount: u128 } = 0x32,
+    /// Links the Bitcoin key `public_key` (33 bytes, compressed) to the sender: `signature` is
+    /// that key's Bitcoin Signed Message signature (BIP-137, 65 bytes) of
+    /// `nvm_identity::btc_link_message`. The key's single-key scripts (P2PKH, P2WPKH,
+    /// P2SH-P2WPKH, P2TR key path) then pay the sender: what their legacy identities hold (the
+    /// native token, each of `mints` and their holdings) and their UTXOs move to it now, and what
+    /// is paid to them later credits it.
+    LinkKey { public_key: Vec<u8>, signature: Vec<u8>, mints: Vec<Mint> } = 0x33,
 }
 
 /// The opcode of [`BvmOp::Lock`].
 pub const OPCODE_LOCK: u8 = 0x31;
+/// Most mints a [`BvmOp::LinkKey`] names.
+pub const MAX_LINK_MINTS: usize = 256;
 
 impl BvmOp {
     pub fn encode(&self) -> Vec<u8> {
         borsh::to_vec(self).expect("writing to a Vec cannot fail")
     }
 
-    /// Strict decoding, then the checks that need no state: a script of 1 to
-    /// [`MAX_SCRIPT_LEN`] bytes and a positive whole number of satoshi.
+    /// Strict decoding, then the checks that need no state: scripts of 1 to
+    /// [`MAX_SCRIPT_LEN`] bytes, a lock of a positive whole number of satoshi, a held token
+    /// that is not the native one, a link's well-formed key and signature.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        let op: Self = nvm_vm_api::decode_payload(payload, "BVM", 0x31..=0x31)?;
-        let Self::Lock { script_pubkey, amount } = &op;
-        if script_pubkey.is_empty() || script_pubkey.len() > MAX_SCRIPT_LEN {
-            return Err(format!(
-                "an output script has 1 to {MAX_SCRIPT_LEN} bytes, not {}",
-                script_pubkey.len()
-            ));
-        }
-        if *amount == 0 || amount % crate::UNITS_PER_SAT != 0 {
-            return Err(format!(
-                "{amount} is not a whole number of satoshi (1 satoshi = {} base units)",
-                crate::UNITS_PER_SAT
-            ));
+        let op: Self = nvm_vm_api::decode_payload(payload, "BVM", 0x31..=0x33)?;
+        match &op {
+            Self::Lock { script_pubkey, amount } => {
+                check_script(script_pubkey)?;
+                if *amount == 0 || amount % crate::UNITS_PER_SAT != 0 {
+                    return Err(format!(
+                        "{amount} is not a whole number of satoshi (1 satoshi = {} base units)",
+                        crate::UNITS_PER_SAT
+                    ));
+                }
+            }
+            Self::Hold { mint, script_pubkey, amount } => {
+                check_script(script_pubkey)?;
+                if *mint == nvm_ledger::NATIVE_MINT {
+                    return Err("the native token sent to a script is locked in a UTXO".into());
+                }
+                if *amount == 0 {
+                    return Err("an amount of zero moves nothing".into());
+                }
+            }
+            Self::LinkKey { public_key, signature, mints } => {
+                crate::link::key_scripts(public_key)?;
+                crate::link::message_signature(signature)?;
+                if mints.len() > MAX_LINK_MINTS {
+                    return Err(format!("a link names at most {MAX_LINK_MINTS} mints"));
+                }
+            }
         }
         Ok(op)
     }
+}
+
+fn check_script(script_pubkey: &[u8]) -> Result<(), String> {
+    if script_pubkey.is_empty() || script_pubkey.len() > MAX_SCRIPT_LEN {
+        return Err(format!(
+            "an output script has 1 to {MAX_SCRIPT_LEN} bytes, not {}",
+            script_pubkey.len()
+        ));
+    }
+    Ok(())
 }
 
 /// An identity's BVM address as Bitcoin wallets show a witness-v1 program: `bc1p…` (bech32m).

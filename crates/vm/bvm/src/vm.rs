@@ -1,4 +1,6 @@
-//! The BVM's envelope operations: a lock moves native ledger value into a UTXO under a script.
+//! The BVM's envelope operations: a lock moves native ledger value into a UTXO under a script, a
+//! hold moves another token to a script's holder, a link gives a Bitcoin key's scripts to an
+//! identity.
 
 use crate::{
     BvmVm,
@@ -9,9 +11,10 @@ use bitcoin::{
     Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness, absolute::LockTime,
     consensus::encode::serialize, hashes::Hash, script::PushBytesBuf, transaction::Version,
 };
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
-use nvm_primitives::{TxHash, VmKind};
-use nvm_state_api::{AccessSet, StateReader, TxOverlay};
+use nvm_identity::{Registry, legacy_btc_id};
+use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, amount_log, transfer_topic};
+use nvm_primitives::{IdCom, TxHash, VmKind};
+use nvm_state_api::{AccessSet, StateAccess, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 
 /// The synthetic transaction whose output a lock's UTXO is: one coinbase-style input whose
@@ -38,13 +41,30 @@ pub fn funding_transaction(envelope: &TxHash, value_sat: u64, script_pubkey: &[u
 }
 
 /// The lock's funding transaction and the outpoint of its UTXO.
-fn funding(env: &TxEnv<'_>, op: &BvmOp) -> VmResult<(Transaction, OutPoint)> {
-    let BvmOp::Lock { script_pubkey, amount } = op;
+fn funding(
+    env: &TxEnv<'_>,
+    amount: u128,
+    script_pubkey: &[u8],
+) -> VmResult<(Transaction, OutPoint)> {
     let sats = u64::try_from(amount / UNITS_PER_SAT)
         .map_err(|_| VmError::Invalid(format!("{amount} is more than any supply")))?;
     let tx = funding_transaction(&env.tx_hash, sats, script_pubkey);
     let outpoint = OutPoint { txid: tx.compute_txid(), vout: 0 };
     Ok((tx, outpoint))
+}
+
+fn ledger_err(e: LedgerError) -> VmError {
+    match e {
+        LedgerError::State(s) => VmError::State(s),
+        other => VmError::Failed(other.to_string()),
+    }
+}
+
+/// Who a script's value and tokens belong to: the identity it credits (its BVM address's, or the
+/// one that linked it), else its legacy identity.
+fn holder(state: &mut dyn StateAccess, script_pubkey: &[u8]) -> VmResult<IdCom> {
+    let script = bitcoin::Script::from_bytes(script_pubkey);
+    Ok(crate::credited_identity(state, script)?.unwrap_or_else(|| legacy_btc_id(script_pubkey)))
 }
 
 impl Vm for BvmVm {
@@ -59,7 +79,7 @@ impl Vm for BvmVm {
     fn value_out(&self, payload: &[u8]) -> u128 {
         match BvmOp::decode(payload) {
             Ok(BvmOp::Lock { amount, .. }) => amount,
-            Err(_) => 0,
+            Ok(BvmOp::Hold { .. } | BvmOp::LinkKey { .. }) | Err(_) => 0,
         }
     }
 
@@ -70,53 +90,110 @@ impl Vm for BvmVm {
         state: &dyn StateReader,
         access: &mut AccessSet,
     ) -> VmResult<()> {
-        let op = BvmOp::decode(payload).map_err(VmError::Invalid)?;
-        let (tx, outpoint) = funding(env, &op)?;
-        let BvmOp::Lock { script_pubkey, .. } = &op;
-        let script = bitcoin::Script::from_bytes(script_pubkey);
-        if let Ok(program) = <[u8; 32]>::try_from(script.as_bytes().get(2..).unwrap_or_default()) {
-            access.read(nvm_identity::index_key(&nvm_identity::VmAddress::Bvm(program)));
+        let mut view = TxOverlay::new(state);
+        match BvmOp::decode(payload).map_err(VmError::Invalid)? {
+            BvmOp::Lock { script_pubkey, amount } => {
+                let (tx, outpoint) = funding(env, amount, &script_pubkey)?;
+                crate::declare_credited(access, &script_pubkey);
+                let script = bitcoin::Script::from_bytes(&script_pubkey);
+                if let Some(id) = crate::credited_identity(&mut view, script)? {
+                    access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
+                }
+                access
+                    .write(utxo::utxo_key(&outpoint))
+                    .write(utxo::script_key(&script_pubkey))
+                    .write(utxo::funding_key(&tx.compute_txid().to_byte_array()));
+            }
+            BvmOp::Hold { mint, script_pubkey, .. } => {
+                crate::declare_credited(access, &script_pubkey);
+                let to = holder(&mut view, &script_pubkey)?;
+                Ledger::declare_transfer(access, &mint, &env.sender, &to);
+                Ledger::declare_associated(&mut view, access, &mint, &to, &[])
+                    .map_err(ledger_err)?;
+            }
+            // Rare, and its sweep touches coins that the state before the block cannot list
+            // (one paid to the key earlier in the same block): it runs alone.
+            BvmOp::LinkKey { .. } => access.exclusive = true,
         }
-        if let Some(id) = crate::credited_identity(&mut TxOverlay::new(state), script)? {
-            access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
-        }
-        access
-            .write(utxo::utxo_key(&outpoint))
-            .write(utxo::script_key(script_pubkey))
-            .write(utxo::funding_key(&tx.compute_txid().to_byte_array()));
         Ok(())
     }
 
-    /// Debits the sender and creates the UTXO; the output is the funding txid (internal order).
+    /// A lock debits the sender and creates the UTXO (the output is the funding txid, internal
+    /// order); a hold moves a token to the script's holder; a link points the key's scripts at
+    /// the sender and sweeps what they hold into it.
     fn execute(
         &self,
         env: &TxEnv<'_>,
         payload: &[u8],
         state: &mut TxOverlay<'_>,
     ) -> VmResult<ExecOutput> {
-        let op = BvmOp::decode(payload).map_err(VmError::Invalid)?;
-        let (tx, outpoint) = funding(env, &op)?;
-        let BvmOp::Lock { script_pubkey, amount } = op;
-        let ledger = |e: LedgerError| match e {
-            LedgerError::State(s) => VmError::State(s),
-            other => VmError::Failed(other.to_string()),
-        };
-        Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(ledger)?;
-        let script = bitcoin::Script::from_bytes(&script_pubkey);
-        if let Some(id) = crate::credited_identity(state, script)? {
-            // An identity's BVM address: its ledger balance, as a Bitcoin output paying it is.
-            Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(ledger)?;
-            return Ok(ExecOutput::default());
+        match BvmOp::decode(payload).map_err(VmError::Invalid)? {
+            BvmOp::Lock { script_pubkey, amount } => lock(env, state, script_pubkey, amount),
+            BvmOp::Hold { mint, script_pubkey, amount } => {
+                let to = holder(state, &script_pubkey)?;
+                Ledger::transfer(state, &mint, &env.sender, &to, amount).map_err(ledger_err)?;
+                let logs = vec![amount_log(&mint, transfer_topic(), &env.sender, &to, amount)];
+                Ok(ExecOutput { logs, ..ExecOutput::default() })
+            }
+            BvmOp::LinkKey { public_key, signature, mints } => {
+                crate::link::verify_link(env.block.chain_id, &env.sender, &public_key, &signature)
+                    .map_err(VmError::Failed)?;
+                let mut logs = Vec::new();
+                for script in crate::link::key_scripts(&public_key).map_err(VmError::Invalid)? {
+                    sweep_script(state, &env.sender, script.as_bytes(), &mints, &mut logs)?;
+                }
+                Ok(ExecOutput { logs, ..ExecOutput::default() })
+            }
         }
-        let created = Utxo {
-            value: tx.output[0].value.to_sat(),
-            script_pubkey,
-            height: env.block.height,
-            time_ms: env.block.timestamp_ms,
-        };
-        utxo::create(state, &outpoint, &created)?;
-        let txid = outpoint.txid.to_byte_array();
-        nvm_state_api::StateAccess::set(state, utxo::funding_key(&txid), serialize(&tx));
-        Ok(ExecOutput { output: txid.to_vec(), ..ExecOutput::default() })
     }
+}
+
+fn lock(
+    env: &TxEnv<'_>,
+    state: &mut TxOverlay<'_>,
+    script_pubkey: Vec<u8>,
+    amount: u128,
+) -> VmResult<ExecOutput> {
+    let (tx, outpoint) = funding(env, amount, &script_pubkey)?;
+    Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(ledger_err)?;
+    let script = bitcoin::Script::from_bytes(&script_pubkey);
+    if let Some(id) = crate::credited_identity(state, script)? {
+        // An identity's BVM address or a linked key's script: its ledger balance, as a Bitcoin
+        // output paying it is.
+        Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(ledger_err)?;
+        return Ok(ExecOutput::default());
+    }
+    let created = Utxo {
+        value: tx.output[0].value.to_sat(),
+        script_pubkey,
+        height: env.block.height,
+        time_ms: env.block.timestamp_ms,
+    };
+    utxo::create(state, &outpoint, &created)?;
+    let txid = outpoint.txid.to_byte_array();
+    nvm_state_api::StateAccess::set(state, utxo::funding_key(&txid), serialize(&tx));
+    Ok(ExecOutput { output: txid.to_vec(), ..ExecOutput::default() })
+}
+
+/// Links `script_pubkey` to `id`: its legacy identity's holdings move to `id`, and so does the
+/// value of each of its listed UTXOs, which are spent.
+fn sweep_script(
+    state: &mut TxOverlay<'_>,
+    id: &IdCom,
+    script_pubkey: &[u8],
+    mints: &[nvm_primitives::Mint],
+    logs: &mut Vec<nvm_primitives::Log>,
+) -> VmResult<()> {
+    let legacy = Registry::link_script(state, id, script_pubkey).map_err(|e| match e {
+        nvm_identity::LinkError::State(s) => VmError::State(s),
+        other => VmError::Failed(other.to_string()),
+    })?;
+    Ledger::move_all(state, &legacy, id, mints, logs).map_err(ledger_err)?;
+    for (outpoint, coin) in utxo::of_script(state, script_pubkey)? {
+        utxo::spend(state, &outpoint)?;
+        let amount = u128::from(coin.value) * UNITS_PER_SAT;
+        Ledger::credit(state, &NATIVE_MINT, id, amount).map_err(ledger_err)?;
+        logs.push(amount_log(&NATIVE_MINT, transfer_topic(), &legacy, id, amount));
+    }
+    Ok(())
 }

@@ -59,20 +59,7 @@ fn link(
     logs: &mut Vec<Log>,
 ) -> VmResult<()> {
     let legacy = Registry::link(state, sender, external).map_err(link_err)?;
-    let held = Ledger::holdings(state, &legacy).map_err(ledger_err)?;
-    let mut moved: Vec<Mint> = Vec::with_capacity(mints.len() + held.len() + 1);
-    for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
-        if moved.contains(mint) {
-            continue;
-        }
-        moved.push(*mint);
-        let held = Ledger::balance(state, mint, &legacy).map_err(ledger_err)?;
-        if held > 0 {
-            Ledger::transfer(state, mint, &legacy, sender, held).map_err(ledger_err)?;
-            logs.push(amount_log(mint, transfer_topic(), &legacy, sender, held));
-        }
-    }
-    Ok(())
+    Ledger::move_all(state, &legacy, sender, mints, logs).map_err(ledger_err)
 }
 
 /// What linking `external` touches: its index entry, its legacy identity's nonce, holdings (as
@@ -87,12 +74,8 @@ fn declare_link(
     // Only external addresses are linked (the op's fields are an EVM address or a Solana key).
     let Some(legacy) = nvm_identity::legacy_id_com(external) else { return Ok(()) };
     Registry::declare_link(access, external, sender);
-    access.read(nvm_ledger::holdings_key(&legacy));
-    let held = Ledger::holdings(&mut TxOverlay::new(state), &legacy).map_err(ledger_err)?;
-    for mint in std::iter::once(&NATIVE_MINT).chain(mints).chain(&held) {
-        Ledger::declare_transfer(access, mint, &legacy, sender);
-    }
-    Ok(())
+    Ledger::declare_move_all(&mut TxOverlay::new(state), access, &legacy, sender, mints)
+        .map_err(ledger_err)
 }
 
 fn scheme(byte: u8) -> VmResult<SchemeId> {

@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 /// Every VM the `nvm` binary registers, each for its opcode range, and the wallet formats they
 /// accept. One EVM serves native envelopes' EVM operations, Ethereum wallets' transactions and
-/// `eth_call`.
+/// `eth_call`; the SVM runs Solana wallets' transactions.
 pub fn registry() -> Result<VmRegistry, String> {
     let evm = Arc::new(nvm_vm_evm::EvmVm::default());
     let bvm = Arc::new(nvm_vm_bvm::BvmVm::default());
+    let svm = Arc::new(nvm_vm_svm::SvmVm::default());
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
+        .and_then(|vms| vms.register_format(svm))
         .and_then(|vms| vms.register(bvm.clone()))
         .and_then(|vms| vms.register_format(bvm))
         .map_err(|e| format!("cannot register the VMs: {e}"))

@@ -19,8 +19,6 @@ use std::{
 
 /// Each is `dependent -> dependency`, with `via X` when it goes through X's re-exports.
 const KNOWN_VIOLATIONS: &[&str] = &[
-    // The Solana format runs in the executor until it moves behind the VM interface (issue 28).
-    "nvm-executor -> nvm-vm-svm",
     // The node's genesis and test registry, and the RPC's ecosystem APIs, until issue 29 puts
     // each ecosystem's API in a crate of its own.
     "nvm-node -> nvm-vm-evm",

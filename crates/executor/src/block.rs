@@ -4,10 +4,7 @@ use crate::{TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
 use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
-use nvm_state_api::{
-    AccessSet, BlockState, StateAccess, StateAccessExt, StateError, StateReader, TxOverlay,
-    WriteSet,
-};
+use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, TxEnv, VmError, VmRegistry, WalletFormat, WalletTx, check_nonce,
 };
@@ -86,8 +83,6 @@ pub struct Executor {
     /// The VMs native envelopes' payloads are routed to, by opcode, and the wallet formats
     /// they accept.
     pub vms: VmRegistry,
-    /// Runs Solana transactions (`None` if Agave's runtime could not start).
-    pub svm: Option<Arc<nvm_vm_svm::SvmRuntime>>,
     pub config: ChainConfig,
     /// Threads of block execution. Apart from rayon's global pool, where admission verifies
     /// signatures: a block waiting behind a queue of signature batches would stall the chain.
@@ -96,8 +91,7 @@ pub struct Executor {
 
 impl Executor {
     pub fn new(vms: VmRegistry, config: ChainConfig) -> Self {
-        let svm = nvm_vm_svm::SvmRuntime::new().ok().map(Arc::new);
-        Self { vms, svm, config, pool: None }
+        Self { vms, config, pool: None }
     }
 
     /// Runs block execution on its own pool of `threads` threads.
@@ -120,10 +114,9 @@ impl Executor {
         }
     }
 
-    /// Checks a transaction against `state` for the block `next`: chain, credential (or the
-    /// Ethereum signer's or Solana fee payer's identity), nonce (`exact_nonce`, or at least the
-    /// next one for mempool admission) or Solana's blockhash and signature, fees and balance.
-    /// Returns what it read.
+    /// Checks a transaction against `state` for the block `next`: a native envelope's chain,
+    /// credential, nonce (`exact_nonce`, or at least the next one for mempool admission), fee
+    /// and balance; a wallet transaction's by its format. Returns what it read.
     pub fn check_envelope(
         &self,
         state: &dyn StateReader,
@@ -147,39 +140,7 @@ impl Executor {
             crate::SignedTx::Wallet { tag, tx, .. } => {
                 self.format(*tag)?.check(&**tx, view, exact_nonce, env)
             }
-            crate::SignedTx::Solana(sol) => self.check_solana_in(view, sol, env),
         }
-    }
-
-    /// [`Executor::check_envelope`] of a Solana transaction: its recent blockhash names one of
-    /// the last [`nvm_vm_svm::MAX_BLOCKHASH_AGE`] blocks, its signature was not processed, and
-    /// its fee payer can pay the signature fees.
-    pub(crate) fn check_solana_in(
-        &self,
-        view: &mut TxOverlay<'_>,
-        tx: &nvm_vm_svm::SolanaTx,
-        env: &BlockEnv,
-    ) -> Result<EnvelopeCheck, TxError> {
-        let blockhash = tx.recent_blockhash();
-        if !nvm_vm_svm::is_recent_blockhash(view, &blockhash, &env.parent_hash, env.height)? {
-            return Err(TxError::BlockhashNotFound(nvm_vm_svm::MAX_BLOCKHASH_AGE));
-        }
-        if view.get(&nvm_vm_svm::signature_key(&tx.signature()))?.is_some() {
-            return Err(TxError::AlreadyProcessed);
-        }
-        let sender = nvm_vm_svm::accounts::identity_of(view, &tx.fee_payer())?;
-        let available = Ledger::balance(view, &NATIVE_MINT, &sender).map_err(ledger_state)?;
-        let fee = u128::from(tx.signature_fee_lamports()) * nvm_vm_svm::UNITS_PER_LAMPORT;
-        if available < fee {
-            return Err(TxError::InsufficientFunds { needed: fee, available });
-        }
-        Ok(EnvelopeCheck {
-            sender,
-            next_nonce: 0,
-            native_balance: available,
-            max_cost: fee,
-            gas_reserved: 0,
-        })
     }
 
     /// [`Executor::check_envelope`] of a native envelope, inside a transaction's overlay.
@@ -278,49 +239,7 @@ impl Executor {
         match tx.signed() {
             crate::SignedTx::Native(native) => self.run_native(state, &tx_env, native),
             crate::SignedTx::Wallet { tag, tx, .. } => self.run_wallet(state, &tx_env, *tag, &**tx),
-            crate::SignedTx::Solana(sol) => self.run_solana(state, &tx_env, sol),
         }
-    }
-
-    /// A Solana transaction (its recent blockhash and signature already checked): Agave's SVM
-    /// charges the fee payer and runs it; its signature is recorded as processed whatever the
-    /// outcome, and the fee goes to the proposer.
-    fn run_solana(
-        &self,
-        mut state: TxOverlay<'_>,
-        tx_env: &TxEnv<'_>,
-        tx: &nvm_vm_svm::SolanaTx,
-    ) -> Result<TxRun, StateError> {
-        let Some(svm) = &self.svm else {
-            return Ok(TxRun::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)));
-        };
-        let (env, sender) = (tx_env.block, tx_env.sender);
-        let signature_key = nvm_vm_svm::signature_key(&tx.signature());
-        let outcome = match svm.execute(&mut state, env, tx.sanitized()) {
-            Ok(outcome) => outcome,
-            Err(VmError::State(e)) => return Err(e),
-            Err(e) => return Ok(TxRun::Invalid(TxError::InvalidPayload(e.to_string()))),
-        };
-        state.set_encoded(signature_key, &env.height);
-        let fee = u128::from(outcome.fee_lamports) * nvm_vm_svm::UNITS_PER_LAMPORT;
-        let status = match outcome.status {
-            Ok(()) => TxStatus::Success,
-            Err(reason) => TxStatus::Failed { reason },
-        };
-        let (writes, observed) = state.into_writes();
-        Ok(TxRun::Included {
-            sender,
-            status,
-            credit: fee,
-            fee_paid: fee,
-            gas_used: 0,
-            logs: outcome.ledger_logs,
-            program_logs: outcome.logs,
-            svm: Some(outcome.meta),
-            opcode: nvm_primitives::VmKind::Svm.opcode_base(),
-            writes,
-            observed,
-        })
     }
 
     /// A native envelope: the flat fee, then the operation (undone if it fails), then the nonce.
@@ -408,11 +327,6 @@ impl Executor {
                     Ok(format) => format.declare(&**tx, env, base, &mut access),
                     Err(_) => access.exclusive = true,
                 }
-                return access;
-            }
-            crate::SignedTx::Solana(_) => {
-                // Programs may touch any account: Solana transactions run alone.
-                access.exclusive = true;
                 return access;
             }
         };

@@ -5,12 +5,10 @@ mod lanes;
 #[cfg(test)]
 mod registry_tests;
 mod schedule;
-mod simulate;
 mod verified;
 
 pub use block::{BlockOutcome, ChainConfig, ExecutionMode, Executor, IncludedTx};
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
 pub use nvm_vm_api::{RegistryError, Rejection, TxError, VmRegistry};
 pub use schedule::schedule_batches;
-pub use simulate::Simulation;
 pub use verified::{SignedTx, VerifiedTx};

@@ -4,12 +4,11 @@ use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
 use nvm_primitives::{SOLANA_TX_TAG, SchemeId, Transaction, TxHash, VmKind};
 use nvm_vm_api::{VmRegistry, WalletTx};
-use nvm_vm_svm::SolanaTx;
 use rayon::prelude::*;
 use std::sync::Arc;
 
 /// What signed a transaction: an n-VM identity's credential, or a wallet of a registered
-/// format (an Ethereum key, recovered).
+/// format (an Ethereum key, recovered; a Solana key's Ed25519 signatures, verified).
 #[derive(Clone, Debug)]
 pub enum SignedTx {
     Native(Transaction),
@@ -19,14 +18,6 @@ pub enum SignedTx {
         vm: VmKind,
         tx: Arc<dyn WalletTx>,
     },
-    /// A Solana transaction (every Ed25519 signature verified).
-    Solana(Box<SolanaTx>),
-}
-
-impl SignedTx {
-    pub fn is_solana(&self) -> bool {
-        matches!(self, Self::Solana(_))
-    }
 }
 
 /// A decoded transaction with a verified signature. Only [`VerifiedTx::verify`] and
@@ -84,7 +75,6 @@ impl VerifiedTx {
                 nvm_vm_api::Replay::Key(key) => Some(key),
                 nvm_vm_api::Replay::Nonce(_) => None,
             },
-            SignedTx::Solana(tx) => Some(nvm_vm_svm::signature_key(&tx.signature())),
         }
     }
 
@@ -104,14 +94,6 @@ impl VerifiedTx {
         }
     }
 
-    /// The Solana transaction, if this is one.
-    pub fn solana(&self) -> Option<&SolanaTx> {
-        match &self.signed {
-            SignedTx::Solana(tx) => Some(tx),
-            _ => None,
-        }
-    }
-
     /// The VM whose lane the transaction runs in: a native envelope's by its opcode (the native
     /// runtime's when it names none it routes), a wallet format's by the format.
     pub fn vm(&self) -> VmKind {
@@ -120,7 +102,6 @@ impl VerifiedTx {
                 tx.body.opcode().and_then(nvm_primitives::route_opcode).unwrap_or(VmKind::Native)
             }
             SignedTx::Wallet { vm, .. } => *vm,
-            SignedTx::Solana(_) => VmKind::Svm,
         }
     }
 
@@ -133,7 +114,6 @@ impl VerifiedTx {
                 nvm_vm_api::Replay::Nonce(nonce) => nonce,
                 nvm_vm_api::Replay::Key(_) => 0,
             },
-            SignedTx::Solana(_) => 0,
         }
     }
 
@@ -159,10 +139,6 @@ impl VerifiedTx {
         }
         let format = raw.first().and_then(|tag| vms.format(*tag));
         let (hash, signed) = match (raw.split_first(), format) {
-            (Some((&SOLANA_TX_TAG, wire)), _) => {
-                let tx = SolanaTx::decode(wire)?;
-                (tx.hash(), SignedTx::Solana(Box::new(tx)))
-            }
             (Some((&tag, bytes)), Some(format)) => {
                 let tx = format.decode(bytes)?;
                 (tx.hash(), SignedTx::Wallet { tag, vm: format.vm(), tx })
@@ -253,7 +229,7 @@ impl VerifiedTx {
             .map(|(d, verdict)| {
                 let (signed, hash, raw) = d?;
                 match (&signed, verdict) {
-                    (SignedTx::Wallet { .. } | SignedTx::Solana(_), _) | (_, Some(Ok(()))) => {
+                    (SignedTx::Wallet { .. }, _) | (_, Some(Ok(()))) => {
                         Ok(Self { signed, hash, raw })
                     }
                     (_, Some(Err(e))) => Err(TxError::Signature(e)),

@@ -32,6 +32,7 @@ pub fn vms() -> nvm_executor::VmRegistry {
     let vms = nvm_executor::VmRegistry::new()
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
         .and_then(|r| r.register(evm.clone()))
-        .and_then(|r| r.register_format(evm));
+        .and_then(|r| r.register_format(evm))
+        .and_then(|r| r.register_format(std::sync::Arc::new(nvm_vm_svm::SvmVm::default())));
     vms.unwrap_or_else(|e| panic!("the test VMs register: {e}"))
 }

@@ -80,6 +80,7 @@ pub fn vms() -> VmRegistry {
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
         .and_then(|vms| vms.register_format(evm))
+        .and_then(|vms| vms.register_format(std::sync::Arc::new(nvm_vm_svm::SvmVm::default())))
         .and_then(|vms| vms.register(bvm.clone()))
         .and_then(|vms| vms.register_format(bvm))
         .unwrap()

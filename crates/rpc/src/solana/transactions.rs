@@ -96,7 +96,7 @@ fn verified(ctx: &SolanaContext, wire: &[u8]) -> Result<VerifiedTx, ErrorObjectO
 }
 
 fn solana(tx: &VerifiedTx) -> Result<&SolanaTx, ErrorObjectOwned> {
-    tx.solana().ok_or_else(|| internal("not a Solana transaction"))
+    tx.wallet::<SolanaTx>().ok_or_else(|| internal("not a Solana transaction"))
 }
 
 /// Simulates `tx` at the tip for the next block; an error is a transaction the block would
@@ -106,13 +106,13 @@ fn simulate(
     tx: &SolanaTx,
     check: bool,
     inspect: &[[u8; 32]],
-) -> Result<nvm_executor::Simulation, ErrorObjectOwned> {
+) -> Result<nvm_vm_svm::Simulation, ErrorObjectOwned> {
     let (next, state) = ctx.node.chain.next_block(now_ms()).map_err(internal)?;
-    ctx.node
-        .chain
-        .executor()
-        .simulate_solana(&state, &next, tx, check, inspect)
-        .map_err(|e| refusal(AdmissionError::Invalid(e)))
+    let executor = ctx.node.chain.executor();
+    let svm = executor.vms.format_of::<nvm_vm_svm::SvmVm>().ok_or_else(|| {
+        refusal(AdmissionError::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)))
+    })?;
+    svm.simulate(&state, &next, tx, check, inspect).map_err(|e| refusal(AdmissionError::Invalid(e)))
 }
 
 /// Admits a verified transaction; its first signature, base58, is the answer.

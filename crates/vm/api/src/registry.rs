@@ -110,6 +110,15 @@ impl VmRegistry {
         })
     }
 
+    /// The registered wallet format that is a `T` (an ecosystem's RPC reaching its own format,
+    /// e.g. to simulate a transaction).
+    pub fn format_of<T: WalletFormat>(&self) -> Option<&T> {
+        self.formats.iter().find_map(|format| {
+            let any: &dyn std::any::Any = &**format;
+            any.downcast_ref()
+        })
+    }
+
     /// The kinds of the registered VMs, in routing order.
     pub fn available(&self) -> Vec<VmKind> {
         let mut kinds: Vec<VmKind> = self.vms.iter().map(|(_, vm)| vm.kind()).collect();

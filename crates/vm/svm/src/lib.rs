@@ -2,6 +2,7 @@
 
 pub mod accounts;
 mod faucet;
+mod format;
 mod runtime;
 pub mod token_ledger;
 mod token_program;
@@ -9,6 +10,7 @@ mod transaction;
 
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
 pub use faucet::Faucet;
+pub use format::{Simulation, SvmVm};
 pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};
 pub use solana_account::{AccountSharedData, ReadableAccount};
 pub use solana_hash::Hash;

@@ -13,9 +13,10 @@ pub fn registry() -> Result<VmRegistry, String> {
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
-        .and_then(|vms| vms.register_format(evm))
-        .and_then(|vms| vms.register_format(svm))
+        .and_then(|vms| vms.register_format(evm.clone()))
+        .and_then(|vms| vms.register_format(svm.clone()))
         .and_then(|vms| vms.register(bvm.clone()))
         .and_then(|vms| vms.register_format(bvm))
+        .map(|vms| vms.register_hooks(evm).register_hooks(svm))
         .map_err(|e| format!("cannot register the VMs: {e}"))
 }

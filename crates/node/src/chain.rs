@@ -176,7 +176,7 @@ impl Chain {
             receipts_root: list_commitment([]),
             state_root: prepared.root,
             gas_used: 0,
-            base_fee_per_gas: nvm_vm_evm::INITIAL_BASE_FEE,
+            base_fee_per_gas: self.genesis_env(genesis).base_fee_per_gas,
         };
         self.store.commit_block(
             &Block { header, transactions: vec![] },
@@ -289,21 +289,39 @@ impl Chain {
     }
 
     /// The environment of the block after `parent`: its base fee follows the parent's gas use.
+    /// (The fields a VM owns, like the EVM's base fee, its [`nvm_vm_api::BlockHooks`] set.)
     fn env_after(&self, parent: &ChainHead, timestamp_ms: u64, proposer: IdCom) -> BlockEnv {
-        let gas_limit = self.executor.config.block_gas_limit;
-        BlockEnv {
+        let mut env = BlockEnv {
             chain_id: self.chain_id(),
             height: parent.height + 1,
             timestamp_ms,
             proposer,
             parent_hash: parent.hash,
-            base_fee_per_gas: nvm_vm_evm::next_base_fee(
-                parent.base_fee_per_gas,
-                parent.gas_used,
-                gas_limit,
-            ),
-            gas_limit,
+            base_fee_per_gas: parent.base_fee_per_gas,
+            gas_limit: self.executor.config.block_gas_limit,
+        };
+        let parent = parent_block(parent);
+        for hooks in self.executor.vms.hooks() {
+            hooks.next_env(&parent, &mut env);
         }
+        env
+    }
+
+    /// The environment of block 0, as the registered VMs set it.
+    fn genesis_env(&self, genesis: &Genesis) -> BlockEnv {
+        let mut env = BlockEnv {
+            chain_id: genesis.chain_id,
+            height: 0,
+            timestamp_ms: genesis.timestamp_ms,
+            proposer: [0; 32],
+            parent_hash: [0; 32],
+            base_fee_per_gas: 0,
+            gas_limit: genesis.block_gas_limit,
+        };
+        for hooks in self.executor.vms.hooks() {
+            hooks.genesis_env(&mut env);
+        }
+        env
     }
 
     /// The base fee per gas of the next block (what Ethereum transactions must offer at least).
@@ -412,20 +430,16 @@ impl Chain {
             parent_hash: parent.hash,
         };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
-        // The parent's hash joins the window BLOCKHASH reads; the one that left it is dropped.
-        // Solana transactions name a recent block by its hash: the parent joins those, and the
-        // one that left the window is dropped with it.
+        // Each VM's closing writes (the Solana recent-blockhash window), against the state
+        // before the block; then the parent's hash joins the window BLOCKHASH reads, and the one
+        // that left it is dropped.
+        let mut closing = nvm_vm_api::BlockWrites::new();
+        for hooks in self.executor.vms.hooks() {
+            hooks.end_block(state, &parent_block(parent), env, &mut closing)?;
+        }
+        writes.extend(closing);
         writes.insert(block_hash_key(parent.height), Some(parent.hash.to_vec()));
-        writes.insert(
-            nvm_vm_svm::recent_blockhash_key(&parent.hash),
-            Some(borsh::to_vec(&parent.height).expect("vec write")),
-        );
         if let Some(old) = parent.height.checked_sub(BLOCK_HASH_WINDOW) {
-            if let Some(hash) =
-                state.get(&block_hash_key(old))?.and_then(|h| <[u8; 32]>::try_from(h).ok())
-            {
-                writes.insert(nvm_vm_svm::recent_blockhash_key(&hash), None);
-            }
             writes.insert(block_hash_key(old), None);
         }
         let started = Instant::now();
@@ -613,5 +627,15 @@ impl Chain {
                 Ok((head, started.elapsed()))
             })
             .map_err(|e| StoreError::Db(format!("cannot start the commit thread: {e}")))?)
+    }
+}
+
+/// What the VMs' block hooks see of a parent block.
+fn parent_block(head: &ChainHead) -> nvm_vm_api::ParentBlock {
+    nvm_vm_api::ParentBlock {
+        height: head.height,
+        hash: head.hash,
+        gas_used: head.gas_used,
+        base_fee_per_gas: head.base_fee_per_gas,
     }
 }

@@ -68,9 +68,11 @@ struct Pooled {
 struct Inner {
     by_sender: HashMap<IdCom, BTreeMap<u64, Pooled>>,
     hashes: HashMap<TxHash, (IdCom, u64)>,
-    /// Solana transactions (no nonces: their blockhash and signature stop replays), by arrival.
-    solana: BTreeMap<u64, Pooled>,
-    solana_hashes: HashMap<TxHash, u64>,
+    /// Transactions a replay key protects instead of a nonce (`Replay::Key`: a Solana
+    /// transaction's signature, a Bitcoin transaction's txid), by arrival: one sender's need no
+    /// order.
+    keyed: BTreeMap<u64, Pooled>,
+    keyed_hashes: HashMap<TxHash, u64>,
     /// The pending transaction claiming each conflict key (see [`VerifiedTx::conflicts`]).
     claimed: HashMap<nvm_primitives::StateKey, TxHash>,
     /// Transaction hash by SHA-256 of the exact bytes admitted.
@@ -80,29 +82,29 @@ struct Inner {
 
 impl Inner {
     fn len(&self) -> usize {
-        self.hashes.len() + self.solana_hashes.len()
+        self.hashes.len() + self.keyed_hashes.len()
     }
 
     fn contains(&self, hash: &TxHash) -> bool {
-        self.hashes.contains_key(hash) || self.solana_hashes.contains_key(hash)
+        self.hashes.contains_key(hash) || self.keyed_hashes.contains_key(hash)
     }
 
     /// Every pending transaction.
     fn all(&self) -> impl Iterator<Item = &Pooled> {
-        self.by_sender.values().flat_map(|queue| queue.values()).chain(self.solana.values())
+        self.by_sender.values().flat_map(|queue| queue.values()).chain(self.keyed.values())
     }
 
     fn pooled(&self, hash: &TxHash) -> Option<&Pooled> {
-        if let Some(arrival) = self.solana_hashes.get(hash) {
-            return self.solana.get(arrival);
+        if let Some(arrival) = self.keyed_hashes.get(hash) {
+            return self.keyed.get(arrival);
         }
         let (sender, nonce) = self.hashes.get(hash)?;
         self.by_sender.get(sender)?.get(nonce)
     }
 
     fn pooled_mut(&mut self, hash: &TxHash) -> Option<&mut Pooled> {
-        if let Some(arrival) = self.solana_hashes.get(hash) {
-            return self.solana.get_mut(arrival);
+        if let Some(arrival) = self.keyed_hashes.get(hash) {
+            return self.keyed.get_mut(arrival);
         }
         let (sender, nonce) = self.hashes.get(hash)?;
         self.by_sender.get_mut(sender)?.get_mut(nonce)
@@ -269,8 +271,8 @@ impl Mempool {
         next
     }
 
-    /// Verifies and admits raw transactions (block encoding: native envelopes, or tagged
-    /// Ethereum and Solana transactions) for the block `next`; signatures are checked in
+    /// Verifies and admits raw transactions (block encoding: native envelopes, or a registered
+    /// wallet format's, tagged) for the block `next`; signatures are checked in
     /// parallel batches.
     pub fn submit_raw(
         &self,
@@ -317,7 +319,7 @@ impl Mempool {
     ) -> Result<TxHash, AdmissionError> {
         let checked = executor.check_envelope(state, &tx, false, next)?;
         if tx.replay_key().is_some() {
-            return self.admit_solana(tx, checked.sender, checked.max_cost);
+            return self.admit_keyed(tx, checked.sender, checked.max_cost);
         }
         let (next, available) = (checked.next_nonce, checked.native_balance);
         let nonce = tx.nonce();
@@ -358,7 +360,7 @@ impl Mempool {
     }
 
     /// Queues a checked transaction replay-protected by a key (Solana, Bitcoin) by arrival.
-    fn admit_solana(
+    fn admit_keyed(
         &self,
         tx: VerifiedTx,
         sender: IdCom,
@@ -379,8 +381,8 @@ impl Mempool {
         inner.claimed.extend(conflicts.into_iter().map(|key| (key, hash)));
         let pooled = inner.entry(tx, sender, cost, 0, u128::MAX);
         let arrival = pooled.arrival;
-        inner.solana.insert(arrival, pooled);
-        inner.solana_hashes.insert(hash, arrival);
+        inner.keyed.insert(arrival, pooled);
+        inner.keyed_hashes.insert(hash, arrival);
         Ok(hash)
     }
 
@@ -402,7 +404,7 @@ impl Mempool {
         let mut view = TxOverlay::new(state);
         // One stream per sender (its run of consecutive nonces from its next nonce; a
         // transaction's place is the latest arrival in the run up to it, so no nonce goes before
-        // a lower one) and one of Solana transactions by arrival, merged in that order: only the
+        // a lower one) and one of key-protected transactions by arrival, merged in that order: only the
         // transactions that make the block are visited, however large the pool.
         let mut streams: Vec<Stream<'_>> = Vec::new();
         let mut heap: BinaryHeap<Reverse<(u64, u64, usize)>> = BinaryHeap::new();
@@ -413,13 +415,13 @@ impl Mempool {
                 streams.push(Stream::Sender { queue, nonce: next, order: p.arrival });
             }
         }
-        // A Solana transaction of the block still being committed is in `state` already (its
-        // signature is processed there) but leaves the pool only once that block is durable.
-        let solana: Vec<&Pooled> =
-            inner.solana.values().filter(|p| !solana_processed(&mut view, &p.tx)).collect();
-        if let Some(first) = solana.first() {
+        // A key-protected transaction of the block still being committed is in `state` already
+        // (its key is set there) but leaves the pool only once that block is durable.
+        let keyed: Vec<&Pooled> =
+            inner.keyed.values().filter(|p| !key_used(&mut view, &p.tx)).collect();
+        if let Some(first) = keyed.first() {
             heap.push(Reverse((first.arrival, first.tx.nonce(), streams.len())));
-            streams.push(Stream::Solana { txs: solana, at: 0 });
+            streams.push(Stream::Keyed { txs: keyed, at: 0 });
         }
         // A sender whose transaction did not fit sends nothing after it in this block.
         let mut held_back: HashSet<IdCom> = HashSet::new();
@@ -436,8 +438,8 @@ impl Mempool {
             } else {
                 held_back.insert(sender);
             }
-            // A held-back sender's stream ends; the Solana stream goes on past it.
-            if (fits || matches!(streams[index], Stream::Solana { .. }))
+            // A held-back sender's stream ends; the key-protected stream goes on past it.
+            if (fits || matches!(streams[index], Stream::Keyed { .. }))
                 && let Some(key) = streams[index].advance()
             {
                 heap.push(Reverse((key.0, key.1, index)));
@@ -452,8 +454,8 @@ impl Mempool {
         let mut inner = self.inner.lock();
         let mut senders = Vec::new();
         for hash in included.iter().chain(rejected) {
-            if let Some(arrival) = inner.solana_hashes.remove(hash)
-                && let Some(p) = inner.solana.remove(&arrival)
+            if let Some(arrival) = inner.keyed_hashes.remove(hash)
+                && let Some(p) = inner.keyed.remove(&arrival)
             {
                 inner.by_raw.remove(&p.raw_key);
                 for key in p.tx.conflicts() {
@@ -500,14 +502,14 @@ pub fn admitted<'a>(
 /// Where [`Mempool::ready`] stands in one ordered stream of candidates.
 enum Stream<'a> {
     Sender { queue: &'a BTreeMap<u64, Pooled>, nonce: u64, order: u64 },
-    Solana { txs: Vec<&'a Pooled>, at: usize },
+    Keyed { txs: Vec<&'a Pooled>, at: usize },
 }
 
 impl<'a> Stream<'a> {
     fn current(&self) -> Option<&'a Pooled> {
         match self {
             Self::Sender { queue, nonce, .. } => queue.get(nonce),
-            Self::Solana { txs, at } => txs.get(*at).copied(),
+            Self::Keyed { txs, at } => txs.get(*at).copied(),
         }
     }
 
@@ -520,7 +522,7 @@ impl<'a> Stream<'a> {
                 *order = (*order).max(p.arrival);
                 Some((*order, *nonce))
             }
-            Self::Solana { txs, at } => {
+            Self::Keyed { txs, at } => {
                 *at += 1;
                 txs.get(*at).map(|p| (p.arrival, p.tx.nonce()))
             }
@@ -528,9 +530,8 @@ impl<'a> Stream<'a> {
     }
 }
 
-/// Whether a Solana transaction's signature is already processed in `view`.
 /// Whether a transaction replay-protected by a key (a Solana or Bitcoin one) was processed.
-fn solana_processed(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
+fn key_used(view: &mut TxOverlay<'_>, tx: &VerifiedTx) -> bool {
     use nvm_state_api::StateAccess;
     tx.replay_key().is_some_and(|key| view.get(&key).is_ok_and(|v| v.is_some()))
 }

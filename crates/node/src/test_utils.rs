@@ -29,10 +29,12 @@ pub fn dev_transfer(nonce: u64, to: IdCom, amount: u128) -> Vec<u8> {
 /// The VMs a test chain runs: the native runtime and the EVM (as the `nvm` binary registers them).
 pub fn vms() -> nvm_executor::VmRegistry {
     let evm = std::sync::Arc::new(nvm_vm_evm::EvmVm::default());
+    let svm = std::sync::Arc::new(nvm_vm_svm::SvmVm::default());
     let vms = nvm_executor::VmRegistry::new()
         .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
         .and_then(|r| r.register(evm.clone()))
-        .and_then(|r| r.register_format(evm))
-        .and_then(|r| r.register_format(std::sync::Arc::new(nvm_vm_svm::SvmVm::default())));
+        .and_then(|r| r.register_format(evm.clone()))
+        .and_then(|r| r.register_format(svm.clone()))
+        .map(|r| r.register_hooks(evm).register_hooks(svm));
     vms.unwrap_or_else(|e| panic!("the test VMs register: {e}"))
 }

@@ -1,9 +1,11 @@
 //! The interface between the dispatcher and each VM.
 
+mod hooks;
 mod registry;
 mod tx_error;
 mod wallet;
 
+pub use hooks::{BlockHooks, BlockWrites, ParentBlock};
 pub use registry::{RegistryError, VmRegistry};
 pub use tx_error::{Rejection, TxError};
 pub use wallet::{

@@ -31,6 +31,7 @@ pub enum RegistryError {
 pub struct VmRegistry {
     vms: Vec<(RangeInclusive<u8>, Arc<dyn Vm>)>,
     formats: Vec<Arc<dyn WalletFormat>>,
+    hooks: Vec<Arc<dyn crate::BlockHooks>>,
 }
 
 impl VmRegistry {
@@ -95,6 +96,17 @@ impl VmRegistry {
         }
         self.formats.push(format);
         Ok(self)
+    }
+
+    /// Adds a VM's block-level rules ([`crate::BlockHooks`]), called in registration order.
+    pub fn register_hooks(mut self, hooks: Arc<dyn crate::BlockHooks>) -> Self {
+        self.hooks.push(hooks);
+        self
+    }
+
+    /// Every registered VM's block-level rules.
+    pub fn hooks(&self) -> &[Arc<dyn crate::BlockHooks>] {
+        &self.hooks
     }
 
     /// The wallet format whose block tag is `tag`.

@@ -101,7 +101,7 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
     }
     let genesis = Genesis {
         block_gas_limit: if disable_block_gas_limit { u64::MAX } else { gas_limit },
-        ..Genesis::dev()
+        ..Genesis::dev(&crate::vms::registry()?)
     };
     let key = dev_key();
     let consensus_key =
@@ -141,12 +141,15 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         println!("  funded with 1000000000 NVM; save it with `nvm key dev --out dev.json`");
         println!(
             "Ethereum dev accounts (mnemonic \"{}\"), 10000 NVM each:",
-            nvm_node::DEV_MNEMONIC
+            nvm_vm_evm::DEV_MNEMONIC
         );
-        let evm =
-            genesis.external_accounts.iter().filter(|(a, _)| a.vm() == nvm_primitives::VmKind::Evm);
-        for (i, (address, _)) in evm.enumerate() {
-            println!("  ({i}) {}", address.display());
+        let accounts = nvm_vm_evm::DEV_MNEMONIC_ACCOUNTS;
+        for (i, address) in nvm_vm_evm::mnemonic_addresses(nvm_vm_evm::DEV_MNEMONIC, accounts)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            println!("  ({i}) {}", nvm_identity::VmAddress::Evm(*address).display());
         }
     })
 }

@@ -89,8 +89,11 @@ impl GenesisFile {
     }
 
     pub fn genesis(&self) -> Result<Genesis, String> {
-        let mut genesis =
-            Genesis { chain_id: self.chain_id, timestamp_ms: self.timestamp_ms, ..Genesis::dev() };
+        let mut genesis = Genesis {
+            chain_id: self.chain_id,
+            timestamp_ms: self.timestamp_ms,
+            ..Genesis::dev(&crate::vms::registry()?)
+        };
         for funded in &self.funded {
             let public_key = hex_bytes(&funded.public_key, "funded key")?;
             let balance = funded

@@ -28,7 +28,6 @@ const KNOWN_VIOLATIONS: &[&str] = &[
     "nvm-rpc -> nvm-vm-native",
     "nvm-rpc -> nvm-vm-svm",
     "nvm-rpc -> nvm-vm-bvm",
-    "nvm-consensus -> nvm-vm-svm via nvm-node",
     "nvm-rpc -> nvm-storage via nvm-node",
     "nvm-consensus -> nvm-storage via nvm-node",
 ];

@@ -289,7 +289,7 @@ impl Chain {
     }
 
     /// The environment of the block after `parent`: its base fee follows the parent's gas use.
-    /// (The fields a VM owns, like the EVM's base fee, its [`nvm_vm_api::BlockHooks`] set.)
+    /// (The fields a VM owns, like the EVM's base fee, its [`nvm_vm_api::ChainHooks`] set.)
     fn env_after(&self, parent: &ChainHead, timestamp_ms: u64, proposer: IdCom) -> BlockEnv {
         let mut env = BlockEnv {
             chain_id: self.chain_id(),

@@ -11,10 +11,7 @@ pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
 pub use deadlock::watch_for_deadlocks;
-pub use genesis::{
-    DEV_CHAIN_ID, DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_TX_FEE, Genesis, GenesisAccount,
-    GenesisContract, dev_key, mnemonic_addresses,
-};
+pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
 pub use journal::TxJournal;
 pub use mempool::{AdmissionError, Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
 /// The committed head and a read view of committed state, as `Chain` hands them out.

@@ -544,7 +544,7 @@ mod tests {
     use nvm_state_api::MemoryState;
 
     fn setup() -> (Executor, MemoryState, IdCom) {
-        let genesis = Genesis::dev();
+        let genesis = Genesis::dev(&crate::test_utils::vms());
         let mut state = MemoryState::default();
         state.apply(&genesis.writes().unwrap());
         let config = ChainConfig {
@@ -648,7 +648,7 @@ mod tests {
         use alloy_signer::SignerSync;
         use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
         let wallet =
-            MnemonicBuilder::<English>::default().phrase(crate::DEV_MNEMONIC).build().unwrap();
+            MnemonicBuilder::<English>::default().phrase(nvm_vm_evm::DEV_MNEMONIC).build().unwrap();
         let tx = TxEip1559 {
             chain_id: DEV_CHAIN_ID,
             nonce,

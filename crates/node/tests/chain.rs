@@ -28,7 +28,7 @@ fn expect_invalid(follower: &Chain, block: &Block) {
 #[test]
 fn follower_agrees_and_refuses_bad_blocks() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let genesis = Genesis::dev();
+    let genesis = Genesis::dev(&vms());
     let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
     let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
     assert_eq!(proposer.head().unwrap(), follower.head().unwrap());
@@ -65,7 +65,7 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     use nvm_node::{BlockPipeline, Mempool};
     use std::sync::Arc;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let genesis = Genesis::dev();
+    let genesis = Genesis::dev(&vms());
     let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap());
     let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
     let mempool = Arc::new(Mempool::new(1_000));
@@ -107,7 +107,7 @@ fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
     use alloy_signer::SignerSync;
     use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
     let wallet =
-        MnemonicBuilder::<English>::default().phrase(nvm_node::DEV_MNEMONIC).build().unwrap();
+        MnemonicBuilder::<English>::default().phrase(nvm_vm_evm::DEV_MNEMONIC).build().unwrap();
     let tx = TxEip1559 {
         chain_id: nvm_node::DEV_CHAIN_ID,
         nonce,
@@ -127,7 +127,7 @@ fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
 #[test]
 fn blocks_with_ethereum_transactions_verify_on_a_follower() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let genesis = Genesis::dev();
+    let genesis = Genesis::dev(&vms());
     let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
     let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
     // Four value transfers and a contract creation.
@@ -166,7 +166,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
-    let chain = Arc::new(Chain::open(dir.path(), &Genesis::dev(), [1; 32], vms()).unwrap());
+    let chain = Arc::new(Chain::open(dir.path(), &Genesis::dev(&vms()), [1; 32], vms()).unwrap());
     let mempool = Arc::new(Mempool::new(100));
     let mut pipeline = BlockPipeline::new(chain.clone(), mempool.clone());
     let (alice, bob) = (Keypair::new(), Keypair::new());
@@ -242,7 +242,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
 fn speculative_blocks_build_verify_and_commit_in_order() {
     use std::sync::Arc;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let genesis = Genesis::dev();
+    let genesis = Genesis::dev(&vms());
     let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
     let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
 
@@ -292,7 +292,7 @@ fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
     const TRANSFER_GAS: u64 = 21_000;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // 218,000: eight transfers' use leaves room for a ninth's gas limit of 50,000.
-    let genesis = Genesis { block_gas_limit: 8 * TRANSFER_GAS + 50_000, ..Genesis::dev() };
+    let genesis = Genesis { block_gas_limit: 8 * TRANSFER_GAS + 50_000, ..Genesis::dev(&vms()) };
     let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap());
     let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
     let mempool = Arc::new(Mempool::new(1_000));

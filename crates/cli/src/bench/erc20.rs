@@ -10,8 +10,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, sol};
 use nvm_identity::VmAddress;
-use nvm_node::{DEV_CHAIN_ID, Genesis, GenesisContract};
+use nvm_node::{DEV_CHAIN_ID, Genesis};
 use nvm_primitives::sha256;
+use nvm_vm_evm::GenesisContract;
 use nvm_vm_evm::{EthereumTx, INITIAL_BASE_FEE};
 use rayon::prelude::*;
 use revm::{
@@ -134,11 +135,12 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
     // n-VM: the same bytes through the node's pipeline.
     let external =
         addresses.iter().map(|a| (VmAddress::Evm(a.into_array()), START_BALANCE)).collect();
-    let genesis = Genesis {
-        evm_contracts: vec![GenesisContract { address: TOKEN.into_array(), code, storage }],
+    let mut genesis = Genesis {
         block_gas_limit: TRANSFER_GAS_LIMIT * block_txs as u64,
         ..super::bench_genesis(Vec::new(), external)
     };
+    let token = GenesisContract { address: TOKEN.into_array(), code, storage };
+    genesis.parts.push(std::sync::Arc::new(nvm_vm_evm::GenesisContracts(vec![token])));
     let (chain, _temp) = super::open_chain(args, &genesis)?;
     let t = Instant::now();
     let tagged = raws.iter().map(|raw| nvm_vm_evm::tag_ethereum(raw)).collect();

@@ -80,9 +80,7 @@ fn bench_genesis(
         timestamp_ms: 0,
         tx_fee: DEV_TX_FEE,
         accounts,
-        external_accounts,
-        evm_contracts: Vec::new(),
-        svm_programs: Vec::new(),
+        parts: vec![Arc::new(nvm_vm_api::FundedAddresses(external_accounts))],
         block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
     }
 }

@@ -321,7 +321,7 @@ pub fn transfer(to: IdCom, amount: u128) -> Vec<u8> {
 pub fn mnemonic_signer(index: u32) -> alloy_signer_local::PrivateKeySigner {
     use alloy_signer_local::{MnemonicBuilder, coins_bip39::English};
     MnemonicBuilder::<English>::default()
-        .phrase(nvm_node::DEV_MNEMONIC)
+        .phrase(nvm_vm_evm::DEV_MNEMONIC)
         .index(index)
         .unwrap()
         .build()

@@ -38,9 +38,9 @@ pub struct Validator {
 
 impl Validator {
     fn open(dir: &Path, index: usize) -> Opened {
+        let vms = nvm_node::test_utils::vms();
         let chain =
-            Chain::open(dir, &Genesis::dev(), Self::proposer(index), nvm_node::test_utils::vms())
-                .expect("chain opens");
+            Chain::open(dir, &Genesis::dev(&vms), Self::proposer(index), vms).expect("chain opens");
         let (journal, journaled) =
             TxJournal::open(&dir.join("mempool.journal")).expect("journal opens");
         let mempool = Arc::new(Mempool::with_journal(100_000, journal));

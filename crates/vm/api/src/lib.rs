@@ -1,11 +1,11 @@
 //! The interface between the dispatcher and each VM.
 
-mod hooks;
+mod chain_hooks;
 mod registry;
 mod tx_error;
 mod wallet;
 
-pub use hooks::{BlockHooks, BlockWrites, ParentBlock};
+pub use chain_hooks::{BlockWrites, ChainHooks, FundedAddresses, GenesisPart, ParentBlock};
 pub use registry::{RegistryError, VmRegistry};
 pub use tx_error::{Rejection, TxError};
 pub use wallet::{

@@ -31,7 +31,7 @@ pub enum RegistryError {
 pub struct VmRegistry {
     vms: Vec<(RangeInclusive<u8>, Arc<dyn Vm>)>,
     formats: Vec<Arc<dyn WalletFormat>>,
-    hooks: Vec<Arc<dyn crate::BlockHooks>>,
+    hooks: Vec<Arc<dyn crate::ChainHooks>>,
 }
 
 impl VmRegistry {
@@ -98,14 +98,14 @@ impl VmRegistry {
         Ok(self)
     }
 
-    /// Adds a VM's block-level rules ([`crate::BlockHooks`]), called in registration order.
-    pub fn register_hooks(mut self, hooks: Arc<dyn crate::BlockHooks>) -> Self {
+    /// Adds a VM's block-level rules ([`crate::ChainHooks`]), called in registration order.
+    pub fn register_hooks(mut self, hooks: Arc<dyn crate::ChainHooks>) -> Self {
         self.hooks.push(hooks);
         self
     }
 
     /// Every registered VM's block-level rules.
-    pub fn hooks(&self) -> &[Arc<dyn crate::BlockHooks>] {
+    pub fn hooks(&self) -> &[Arc<dyn crate::ChainHooks>] {
         &self.hooks
     }
 

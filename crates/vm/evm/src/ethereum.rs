@@ -252,16 +252,3 @@ pub fn next_base_fee(parent_base_fee: u64, parent_gas_used: u64, gas_limit: u64)
         alloy_eips::eip1559::BaseFeeParams::ethereum(),
     )
 }
-
-/// The EVM's block rules: EIP-1559's base fee, from 1 gwei at genesis, following each parent's
-/// gas use.
-impl nvm_vm_api::BlockHooks for crate::EvmVm {
-    fn genesis_env(&self, env: &mut nvm_vm_api::BlockEnv) {
-        env.base_fee_per_gas = INITIAL_BASE_FEE;
-    }
-
-    fn next_env(&self, parent: &nvm_vm_api::ParentBlock, env: &mut nvm_vm_api::BlockEnv) {
-        env.base_fee_per_gas =
-            next_base_fee(parent.base_fee_per_gas, parent.gas_used, env.gas_limit);
-    }
-}

@@ -1,6 +1,7 @@
 //! The EVM (opcodes 0x10–0x1F): revm over the unified state.
 
 mod call;
+mod chain;
 mod db;
 mod erc20;
 mod ethereum;
@@ -10,6 +11,10 @@ mod vm;
 
 pub use call::{
     AccountOverride, CallOutcome, CallRequest, apply_overrides, estimate_gas, simulate,
+};
+pub use chain::{
+    DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_MNEMONIC_BALANCE, GenesisContract, GenesisContracts,
+    mnemonic_addresses,
 };
 pub use db::{DbError, ERC20_VIEW_CODE, StateDb, UnifiedDb, code_hash_key, code_key, storage_key};
 pub use erc20::{LedgerPrecompiles, erc20_address};

@@ -170,27 +170,3 @@ impl WalletFormat for SvmVm {
         })
     }
 }
-
-/// The SVM's block rules: each block's parent joins the hashes Solana transactions may name as
-/// their recent blockhash (with its height), and the one that left the node's block-hash window
-/// ([`nvm_vm_api::BLOCK_HASH_WINDOW`], wider than [`MAX_BLOCKHASH_AGE`]) is dropped.
-impl nvm_vm_api::BlockHooks for SvmVm {
-    fn end_block(
-        &self,
-        state: &dyn StateReader,
-        parent: &nvm_vm_api::ParentBlock,
-        _env: &BlockEnv,
-        writes: &mut nvm_vm_api::BlockWrites,
-    ) -> Result<(), nvm_state_api::StateError> {
-        let height = borsh::to_vec(&parent.height).expect("writing to a Vec cannot fail");
-        writes.insert(crate::recent_blockhash_key(&parent.hash), Some(height));
-        if let Some(old) = parent.height.checked_sub(nvm_vm_api::BLOCK_HASH_WINDOW)
-            && let Some(hash) = state
-                .get(&nvm_vm_api::block_hash_key(old))?
-                .and_then(|h| <[u8; 32]>::try_from(h).ok())
-        {
-            writes.insert(crate::recent_blockhash_key(&hash), None);
-        }
-        Ok(())
-    }
-}

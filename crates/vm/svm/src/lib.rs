@@ -1,6 +1,7 @@
 //! The Solana VM (opcodes 0x20–0x2F): Agave's SVM over the unified state.
 
 pub mod accounts;
+mod chain;
 mod faucet;
 mod format;
 mod runtime;
@@ -9,6 +10,7 @@ mod token_program;
 mod transaction;
 
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
+pub use chain::{DEV_FAUCET_BALANCE, GenesisPrograms, associated_token_elf};
 pub use faucet::Faucet;
 pub use format::{Simulation, SvmVm};
 pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};

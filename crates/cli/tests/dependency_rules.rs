@@ -19,11 +19,7 @@ use std::{
 
 /// Each is `dependent -> dependency`, with `via X` when it goes through X's re-exports.
 const KNOWN_VIOLATIONS: &[&str] = &[
-    // The node's genesis and test registry, and the RPC's ecosystem APIs, until issue 29 puts
-    // each ecosystem's API in a crate of its own.
-    "nvm-node -> nvm-vm-evm",
-    "nvm-node -> nvm-vm-native",
-    "nvm-node -> nvm-vm-svm",
+    // The RPC's ecosystem APIs, until issue 29 puts each in a crate of its own.
     "nvm-rpc -> nvm-vm-evm",
     "nvm-rpc -> nvm-vm-native",
     "nvm-rpc -> nvm-vm-svm",
@@ -37,7 +33,10 @@ fn is_concrete_vm(name: &str) -> bool {
 }
 
 fn may_use_concrete_vms(name: &str) -> bool {
-    name.starts_with("nvm-vm-") || name.starts_with("nvm-rpc-") || name == "nvm-cli"
+    name.starts_with("nvm-vm-")
+        || name.starts_with("nvm-rpc-")
+        || name == "nvm-vms"
+        || name == "nvm-cli"
 }
 
 fn is_rpc_or_consensus(name: &str) -> bool {

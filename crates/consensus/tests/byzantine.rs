@@ -13,8 +13,8 @@ use commonware_consensus::{
 use commonware_cryptography::{Digested, Digestible, ed25519::PublicKey, sha256::Digest};
 use commonware_runtime::{Runner, deterministic};
 use nvm_consensus::{BlockRules, ConsensusBlock, NvmApplication};
-use nvm_node::test_utils::dev_transfer;
 use nvm_primitives::{Transaction, tx_root};
+use nvm_vms::dev::dev_transfer;
 use std::{
     sync::{
         Arc,

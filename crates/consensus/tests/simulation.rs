@@ -9,7 +9,7 @@ mod common;
 use common::Net;
 use commonware_runtime::{Clock, Runner, deterministic};
 use nvm_consensus::BlockRules;
-use nvm_node::test_utils::dev_transfer;
+use nvm_vms::dev::dev_transfer;
 use std::time::Duration;
 
 /// Runs the scenario for `seed` and returns every validator's head hash at the end.

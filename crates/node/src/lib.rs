@@ -6,8 +6,6 @@ mod genesis;
 mod journal;
 mod mempool;
 mod pipeline;
-#[cfg(any(test, feature = "test-utils"))]
-pub mod test_utils;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
 pub use deadlock::watch_for_deadlocks;

@@ -4,11 +4,16 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use nvm_executor::VerifiedTx;
-use nvm_node::{Chain, ChainError, Genesis, test_utils::vms};
+use nvm_node::{Chain, ChainError, Genesis};
+use nvm_vms::dev::dev_transfer;
+
+fn vms() -> nvm_executor::VmRegistry {
+    nvm_vms::registry().unwrap()
+}
 use nvm_primitives::Block;
 
 fn transfer(nonce: u64, amount: u128) -> Vec<u8> {
-    nvm_node::test_utils::dev_transfer(nonce, [7; 32], amount)
+    dev_transfer(nonce, [7; 32], amount)
 }
 
 fn verified(raws: Vec<Vec<u8>>) -> Vec<VerifiedTx> {
@@ -172,7 +177,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     let (alice, bob) = (Keypair::new(), Keypair::new());
     let legacy = |k: &Keypair| legacy_id_com(&VmAddress::Svm(k.pubkey().to_bytes())).unwrap();
     // Alice's key has no identity: her legacy identity is funded with 5 NVM by a native transfer.
-    let funding = nvm_node::test_utils::dev_transfer(0, legacy(&alice), 5 * 10u128.pow(18));
+    let funding = dev_transfer(0, legacy(&alice), 5 * 10u128.pow(18));
     chain.submit(&mempool, vec![funding]).unwrap().pop().unwrap().unwrap();
     assert_eq!(pipeline.step(10, 1_000).unwrap().included, 1);
     pipeline.finish().unwrap();

@@ -38,7 +38,7 @@ pub struct Validator {
 
 impl Validator {
     fn open(dir: &Path, index: usize) -> Opened {
-        let vms = nvm_node::test_utils::vms();
+        let vms = nvm_vms::registry().expect("the VMs register");
         let chain =
             Chain::open(dir, &Genesis::dev(&vms), Self::proposer(index), vms).expect("chain opens");
         let (journal, journaled) =

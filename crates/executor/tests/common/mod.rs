@@ -72,18 +72,9 @@ pub fn executor() -> Executor {
     executor_with_fee(FEE)
 }
 
-/// The native runtime and the EVM, as the `nvm` binary registers them.
+/// The VMs the `nvm` binary runs (its one list, `nvm-vms`).
 pub fn vms() -> VmRegistry {
-    let evm = std::sync::Arc::new(nvm_vm_evm::EvmVm::default());
-    let bvm = std::sync::Arc::new(nvm_vm_bvm::BvmVm::default());
-    VmRegistry::new()
-        .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
-        .and_then(|vms| vms.register(evm.clone()))
-        .and_then(|vms| vms.register_format(evm))
-        .and_then(|vms| vms.register_format(std::sync::Arc::new(nvm_vm_svm::SvmVm::default())))
-        .and_then(|vms| vms.register(bvm.clone()))
-        .and_then(|vms| vms.register_format(bvm))
-        .unwrap()
+    nvm_vms::registry().unwrap()
 }
 
 /// Executes `txs` as the block `env` serially and in parallel, checks that both wrote the same,

@@ -1,8 +1,8 @@
-//! Helpers for tests of the node and of crates above it.
+//! The dev chain's well-known identity, for tests that sign as it.
 
-use crate::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
 use nvm_identity::{VmAddress, id_com_from_credential};
 use nvm_ledger::NATIVE_MINT;
+use nvm_node::{DEV_CHAIN_ID, DEV_TX_FEE, dev_key};
 use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody};
 use nvm_vm_native::NativeOp;
 
@@ -24,17 +24,4 @@ pub fn dev_transfer(nonce: u64, to: IdCom, amount: u128) -> Vec<u8> {
         payload: op.encode(),
     };
     dev_key().sign_transaction(body).expect("the dev key signs").encode()
-}
-
-/// The VMs a test chain runs: the native runtime and the EVM (as the `nvm` binary registers them).
-pub fn vms() -> nvm_executor::VmRegistry {
-    let evm = std::sync::Arc::new(nvm_vm_evm::EvmVm::default());
-    let svm = std::sync::Arc::new(nvm_vm_svm::SvmVm::default());
-    let vms = nvm_executor::VmRegistry::new()
-        .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
-        .and_then(|r| r.register(evm.clone()))
-        .and_then(|r| r.register_format(evm.clone()))
-        .and_then(|r| r.register_format(svm.clone()))
-        .map(|r| r.register_hooks(evm).register_hooks(svm));
-    vms.unwrap_or_else(|e| panic!("the test VMs register: {e}"))
 }

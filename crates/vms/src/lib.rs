@@ -1,0 +1,25 @@
+//! The one list of the VMs a node runs (SPEC §6): a new VM is one crate and one line here. The
+//! `nvm` binary and the tests of the node and consensus share it.
+
+use nvm_vm_api::{RegistryError, VmRegistry};
+use std::sync::Arc;
+
+pub mod dev;
+
+/// Every VM an n-VM node runs, each registered for its opcode range, its wallet format and its
+/// chain hooks. One EVM serves native envelopes' EVM operations, Ethereum wallets' transactions
+/// and `eth_call`; the SVM runs Solana wallets' transactions; the BVM locks value under Bitcoin
+/// scripts and runs Bitcoin wallets' transactions.
+pub fn registry() -> Result<VmRegistry, RegistryError> {
+    let evm = Arc::new(nvm_vm_evm::EvmVm::default());
+    let svm = Arc::new(nvm_vm_svm::SvmVm::default());
+    let bvm = Arc::new(nvm_vm_bvm::BvmVm::default());
+    let vms = VmRegistry::new()
+        .register(Arc::new(nvm_vm_native::NativeVm))?
+        .register(evm.clone())?
+        .register_format(evm.clone())?
+        .register_format(svm.clone())?
+        .register(bvm.clone())?
+        .register_format(bvm)?;
+    Ok(vms.register_hooks(evm).register_hooks(svm))
+}

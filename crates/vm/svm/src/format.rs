@@ -154,8 +154,12 @@ impl WalletFormat for SvmVm {
             self.runtime()?.execute(state, env.block, tx.sanitized()).map_err(vm_failure)?;
         state.set_encoded(signature_key(&tx.signature()), &env.block.height);
         let fee = u128::from(outcome.fee_lamports) * UNITS_PER_LAMPORT;
+        // Solana's error, in the JSON its RPC shows, either way: a program that stopped
+        // exceptionally (out of compute units) halted, as an EVM transaction out of gas; a
+        // program's own error failed.
         let status = match outcome.status {
             Ok(()) => TxStatus::Success,
+            Err(reason) if outcome.halted => TxStatus::Halted { reason },
             Err(reason) => TxStatus::Failed { reason },
         };
         Ok(WalletOutcome {

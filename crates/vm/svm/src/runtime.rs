@@ -65,6 +65,10 @@ pub struct SvmOutcome {
     /// `Err` with Solana's own error, in the JSON form its RPC shows (`{"InstructionError":[0,
     /// {"Custom":1}]}`), when the transaction failed: the fee was paid, nothing else.
     pub status: Result<(), String>,
+    /// A program stopped exceptionally — out of compute units, or aborted in the VM — rather than
+    /// returning an error of its own: a receipt shows it `Halted`, as an EVM transaction out of
+    /// gas or at an invalid opcode.
+    pub halted: bool,
     /// The programs' log lines.
     pub logs: Vec<String>,
     /// The ledger's `Transfer` logs for the token balances the transaction moved (none if it
@@ -266,6 +270,7 @@ impl SvmRuntime {
             .ok_or_else(|| VmError::Invalid("the SVM returned no result".into()))?
             .map_err(|e| VmError::Invalid(e.to_string()))?;
         let state = callback.state.into_inner();
+        let mut halted = false;
         let (mut status, logs, fee_details, writes, rollback_writes) = match processed {
             ProcessedTransaction::Executed(executed) => {
                 let details = executed.execution_details;
@@ -282,6 +287,7 @@ impl SvmRuntime {
                     Err(_) => rollback_writes.clone(),
                 };
                 meta.compute_units = details.executed_units;
+                halted = details.status.as_ref().is_err_and(exhausted_compute);
                 (
                     details.status.map_err(|e| error_json(&e)),
                     details.log_messages.unwrap_or_default(),
@@ -326,7 +332,8 @@ impl SvmRuntime {
                 status = Err(serde_json::json!({ "LedgerDebit": e.to_string() }).to_string());
             }
         }
-        Ok(SvmOutcome { status, logs, ledger_logs, meta, fee_lamports: fee_details.total_fee() })
+        let fee_lamports = fee_details.total_fee();
+        Ok(SvmOutcome { status, halted, logs, ledger_logs, meta, fee_lamports })
     }
 
     /// The processor for `block`: the one already set up for it, or a new one sharing the
@@ -408,6 +415,20 @@ fn balances(collector: Option<solana_svm::transaction_balances::BalanceCollector
 }
 
 /// A Solana error as its JSON-RPC shows it (`err` of `getSignatureStatuses`).
+/// A program stopped exceptionally (Agave reports a program out of compute units, or aborted
+/// in the VM, as `ProgramFailedToComplete`).
+fn exhausted_compute(e: &solana_transaction_error::TransactionError) -> bool {
+    use solana_instruction_error::InstructionError;
+    matches!(
+        e,
+        solana_transaction_error::TransactionError::InstructionError(
+            _,
+            InstructionError::ComputationalBudgetExceeded
+                | InstructionError::ProgramFailedToComplete
+        )
+    )
+}
+
 fn error_json(e: &solana_transaction_error::TransactionError) -> String {
     serde_json::to_string(e).unwrap_or_else(|_| e.to_string())
 }

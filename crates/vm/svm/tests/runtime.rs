@@ -118,13 +118,33 @@ fn spl_memo_runs_and_a_failure_only_pays_its_fee() {
         outcome.logs
     );
     assert!(outcome.meta.compute_units > 0);
+    assert!(!outcome.halted);
+
+    // Out of compute units (a 500-unit limit, Compute Budget's SetComputeUnitLimit): halted,
+    // as an EVM transaction out of gas; a program's own error below is not.
+    let limit = Instruction::new_with_bytes(
+        solana_sdk_ids::compute_budget::ID,
+        &[[2u8].as_slice(), &500u32.to_le_bytes()].concat(),
+        vec![],
+    );
+    let starved = Instruction::new_with_bytes(
+        memo,
+        "x".repeat(200).as_bytes(),
+        vec![AccountMeta::new_readonly(payer.pubkey(), true)],
+    );
+    let outcome = run_signed(&runtime, &mut state, &payer, &[limit, starved], &[]);
+    assert!(
+        outcome.status.as_ref().is_err_and(|e| e.contains("ProgramFailedToComplete")),
+        "{outcome:?}"
+    );
+    assert!(outcome.halted, "{outcome:?}");
 
     // Transferring more than the payer holds fails inside the System program: fee only.
     let before = ledger_units(&state, &payer.pubkey());
     let to = Pubkey::new_unique();
     let ix = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, 100 * SOL);
     let outcome = run(&runtime, &mut state, &payer, ix);
-    assert!(outcome.status.is_err(), "{outcome:?}");
+    assert!(outcome.status.is_err() && !outcome.halted, "{outcome:?}");
     assert_eq!(ledger_units(&state, &to), 0);
     assert_eq!(
         ledger_units(&state, &payer.pubkey()),

@@ -11,6 +11,9 @@ use nvm_vm_api::{
 use rayon::prelude::*;
 use std::{collections::HashMap, sync::Arc};
 
+/// Block units each wallet format's transactions used so far, by the format's tag.
+type UnitsUsed = HashMap<u8, u64>;
+
 /// Consensus parameters the executor enforces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainConfig {
@@ -72,6 +75,8 @@ enum TxRun {
         svm: Option<nvm_primitives::SvmMeta>,
         /// The opcode the receipt names.
         opcode: u8,
+        /// Block units of its wallet format it used (the format's tag, the units).
+        units: Option<(u8, u64)>,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
     },
@@ -170,6 +175,7 @@ impl Executor {
             native_balance: available,
             max_cost: self.config.tx_fee.saturating_add(vm.value_out(&body.payload)),
             gas_reserved: vm.gas_reserved(&body.payload),
+            units_reserved: 0,
         })
     }
 
@@ -210,13 +216,28 @@ impl Executor {
         }
     }
 
-    /// Runs one transaction on `view`, with `gas_available` left in the block.
+    /// The units a wallet format's transactions may still use in a block that used `used`: its
+    /// tag and what is left, for a format with a block limit.
+    fn units_left(
+        &self,
+        tx: &VerifiedTx,
+        used: &UnitsUsed,
+    ) -> Option<(u8, &dyn WalletFormat, u64)> {
+        let crate::SignedTx::Wallet { tag, .. } = tx.signed() else { return None };
+        let format = self.vms.format(*tag)?;
+        let limit = format.block_units_limit()?;
+        Some((*tag, format, limit.saturating_sub(used.get(tag).copied().unwrap_or(0))))
+    }
+
+    /// Runs one transaction on `view`, with `gas_available` left in the block and `units_used`
+    /// of each wallet format's block units used.
     fn run_tx(
         &self,
         view: &dyn StateReader,
         env: &BlockEnv,
         tx: &VerifiedTx,
         gas_available: u64,
+        units_used: &UnitsUsed,
     ) -> Result<TxRun, StateError> {
         let mut state = TxOverlay::new(view);
         let checked = match self.check_in(&mut state, tx, true, env) {
@@ -230,6 +251,15 @@ impl Executor {
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
+        if let Some((_, format, left)) = self.units_left(tx, units_used)
+            && checked.units_reserved > left
+        {
+            return Ok(TxRun::Invalid(TxError::BlockUnitsExhausted {
+                vm: format.vm(),
+                needed: checked.units_reserved,
+                available: left,
+            }));
+        }
         let tx_env = TxEnv {
             block: env,
             sender: checked.sender,
@@ -282,6 +312,7 @@ impl Executor {
             program_logs: Vec::new(),
             svm: None,
             opcode: body.opcode().unwrap_or(0),
+            units: None,
             writes,
             observed,
         })
@@ -312,6 +343,7 @@ impl Executor {
             program_logs: out.program_logs,
             svm: out.svm,
             opcode: out.opcode,
+            units: Some((tag, out.units_used)),
             writes,
             observed,
         })
@@ -427,11 +459,14 @@ impl Executor {
         let mut block = BlockState::new(base);
         let mut runs = Vec::with_capacity(txs.len());
         let mut gas_used = 0;
+        let mut units_used = UnitsUsed::new();
         for tx in &txs {
-            let mut run = self.run_tx(&block, env, tx, env.gas_limit.saturating_sub(gas_used))?;
-            if let TxRun::Included { writes, gas_used: used, .. } = &mut run {
+            let left = env.gas_limit.saturating_sub(gas_used);
+            let mut run = self.run_tx(&block, env, tx, left, &units_used)?;
+            if let TxRun::Included { writes, gas_used: used, units, .. } = &mut run {
                 block.merge(std::mem::take(writes));
                 gas_used += *used;
+                count_units(&mut units_used, *units);
             }
             runs.push(run);
         }
@@ -453,30 +488,34 @@ impl Executor {
         let widest = batches.iter().map(Vec::len).max().unwrap_or(0);
         let mut block = BlockState::new(base);
         let mut runs: Vec<Option<TxRun>> = (0..declared.len()).map(|_| None).collect();
-        // Only exclusive (EVM) transactions use gas, and they run alone: the count is serial.
+        // Only exclusive (EVM, Solana) transactions use gas or block units, and they run alone:
+        // the count is serial. (Should a batch ever overrun a limit, the block runs serially.)
         let mut gas_used = 0u64;
+        let mut units_used = UnitsUsed::new();
         for batch in batches {
             let view = &block;
             let left = env.gas_limit.saturating_sub(gas_used);
+            let units = &units_used;
             let results: Vec<Result<TxRun, StateError>> = if batch.len() < 4 {
-                batch.iter().map(|&i| self.run_tx(view, env, &declared[i].0, left)).collect()
+                batch.iter().map(|&i| self.run_tx(view, env, &declared[i].0, left, units)).collect()
             } else {
                 self.in_pool(|| {
                     batch
                         .par_iter()
-                        .map(|&i| self.run_tx(view, env, &declared[i].0, left))
+                        .map(|&i| self.run_tx(view, env, &declared[i].0, left, units))
                         .collect()
                 })
             };
             for (&i, result) in batch.iter().zip(results) {
                 let mut run = result?;
                 match &mut run {
-                    TxRun::Included { writes, observed, gas_used: used, .. } => {
+                    TxRun::Included { writes, observed, gas_used: used, units, .. } => {
                         if !declared[i].1.covers(observed) {
                             return Ok(None);
                         }
                         block.merge(std::mem::take(writes));
                         gas_used += *used;
+                        count_units(&mut units_used, *units);
                     }
                     TxRun::Invalid(_) => {}
                 }
@@ -541,5 +580,12 @@ impl Executor {
         }
         outcome.writes = block.into_write_set();
         Ok(outcome)
+    }
+}
+
+fn count_units(used: &mut UnitsUsed, units: Option<(u8, u64)>) {
+    if let Some((tag, units)) = units {
+        let total = used.entry(tag).or_default();
+        *total = total.saturating_add(units);
     }
 }

@@ -358,3 +358,64 @@ fn a_token_credited_natively_shows_at_the_associated_account_nobody_created_and_
     let gold = |id| Ledger::balance(&mut TxOverlay::new(&state), &mint, id).unwrap();
     assert_eq!((gold(&legacy(&phantom)), gold(&a.id)), (250, 750));
 }
+
+/// A Solana transaction that sets its compute unit limit (Compute Budget's
+/// SetComputeUnitLimit) and pays `to` one lamport.
+fn budgeted(from: &Keypair, to: &Keypair, limit: u32, blockhash: [u8; 32]) -> VerifiedTx {
+    let budget = solana_instruction::Instruction::new_with_bytes(
+        solana_sdk_ids::compute_budget::ID,
+        &[[2u8].as_slice(), &limit.to_le_bytes()].concat(),
+        vec![],
+    );
+    let pay = solana_system_interface::instruction::transfer(&from.pubkey(), &to.pubkey(), 1);
+    let tx = Transaction::new_signed_with_payer(
+        &[budget, pay],
+        Some(&from.pubkey()),
+        &[from],
+        Hash::new_from_array(blockhash),
+    );
+    solana(tx)
+}
+
+/// Issue 28: a block's Solana transactions use at most the SVM's block compute-unit limit. A
+/// transaction enters while its own limit fits in what the block has left, and counts for what it
+/// used; one that does not fit is left for a later block (retryable), whether the block is built
+/// serially or in parallel.
+#[test]
+fn solana_transactions_fill_a_block_up_to_its_compute_unit_limit() {
+    let (alice, bob) = (Keypair::new(), Keypair::new());
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let mut overlay = TxOverlay::new(&state);
+    let funds = u128::from(10 * SOL) * UNITS_PER_LAMPORT;
+    Ledger::credit(&mut overlay, &NATIVE_MINT, &legacy(&alice), funds).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    // A system transfer and a compute-budget instruction use 150 units each.
+    let svm = nvm_vm_svm::SvmVm::default().with_block_units_limit(1_000);
+    let vms = nvm_executor::VmRegistry::new()
+        .register(std::sync::Arc::new(nvm_vm_native::NativeVm))
+        .and_then(|vms| vms.register_format(std::sync::Arc::new(svm)))
+        .unwrap();
+    let executor = nvm_executor::Executor::new(vms, executor().config);
+    let env = BlockEnv { height: 2, ..env() };
+    let txs: Vec<VerifiedTx> =
+        (0..3).map(|i| budgeted(&alice, &bob, 400 + i, env.parent_hash)).collect();
+    // Solana's default limit (200,000 a instruction) is over the block's at once.
+    let unbudgeted = transfer(&alice, &bob, 1, env.parent_hash);
+    let mut all = txs.clone();
+    all.push(unbudgeted);
+    for mode in [ExecutionMode::Serial, ExecutionMode::Parallel] {
+        let outcome = executor.execute_block(&state, &env, all.clone(), mode).unwrap();
+        let included: Vec<_> = outcome.included.iter().map(|t| t.tx.clone()).collect();
+        assert_eq!(included, txs[..2], "{mode:?}: 300 used, 300 used, then 400 > 400 left");
+        for (tx, error) in &outcome.rejected {
+            assert!(
+                matches!(error, TxError::BlockUnitsExhausted { available: 400, .. }),
+                "{mode:?}: {error}"
+            );
+            assert!(error.is_retryable(), "{tx:?} waits for a later block");
+        }
+        assert_eq!(outcome.rejected.len(), 2);
+    }
+}

@@ -42,7 +42,9 @@ fn tx_code(e: &TxError) -> i32 {
         TxError::FeeCapTooLow { .. } => codes::UNDERPRICED,
         TxError::BlockhashNotFound(_) => codes::BAD_NONCE,
         TxError::AlreadyProcessed => codes::ALREADY_KNOWN,
-        TxError::BlockGasExhausted { .. } => codes::INVALID_TRANSACTION,
+        TxError::BlockGasExhausted { .. } | TxError::BlockUnitsExhausted { .. } => {
+            codes::INVALID_TRANSACTION
+        }
         TxError::Signature(_) => codes::BAD_SIGNATURE,
         TxError::WrongChain { .. } => codes::WRONG_CHAIN,
         TxError::UnknownSender(_) | TxError::CredentialMismatch(_) => codes::UNAUTHORISED,

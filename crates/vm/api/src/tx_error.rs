@@ -59,6 +59,10 @@ pub enum TxError {
         "gas limit reached: the transaction needs {needed} gas, the block has {available} left"
     )]
     BlockGasExhausted { needed: u64, available: u64 },
+    #[error(
+        "block limit reached: the transaction may use {needed} {vm} units, the block has {available} left"
+    )]
+    BlockUnitsExhausted { vm: VmKind, needed: u64, available: u64 },
     #[error("Blockhash not found: the recent blockhash is unknown or older than {0} blocks")]
     BlockhashNotFound(u64),
     #[error("This transaction has already been processed")]
@@ -79,7 +83,9 @@ impl TxError {
     /// sender's next (an earlier transaction of the sender waits). Such a transaction waits.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::FeeCapTooLow { .. } | Self::BlockGasExhausted { .. } => true,
+            Self::FeeCapTooLow { .. }
+            | Self::BlockGasExhausted { .. }
+            | Self::BlockUnitsExhausted { .. } => true,
             Self::BadNonce { expected, got } => got > expected,
             _ => false,
         }

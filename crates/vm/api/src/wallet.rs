@@ -69,6 +69,9 @@ pub struct EnvelopeCheck {
     pub max_cost: u128,
     /// Gas the transaction reserves out of the block's gas limit.
     pub gas_reserved: u64,
+    /// Most of its format's own block units it may use ([`WalletFormat::block_units_limit`]: a
+    /// Solana transaction's compute unit limit).
+    pub units_reserved: u64,
 }
 
 /// How an included wallet transaction ended, and what its receipt records.
@@ -87,6 +90,8 @@ pub struct WalletOutcome {
     pub svm: Option<SvmMeta>,
     /// The opcode the receipt names: the kind of operation within its VM's range.
     pub opcode: u8,
+    /// Its format's block units it used (a Solana transaction's compute units).
+    pub units_used: u64,
 }
 
 /// One wallet-native transaction format.
@@ -97,6 +102,13 @@ pub trait WalletFormat: Any + Send + Sync {
 
     /// The VM whose lane its transactions run in.
     fn vm(&self) -> VmKind;
+
+    /// Most units of its own metering (Solana's compute units) its transactions may use together
+    /// in one block: a transaction whose reserve is over what is left waits for a later block.
+    /// The limit holds when a block is built and when it is verified (both re-execute).
+    fn block_units_limit(&self) -> Option<u64> {
+        None
+    }
 
     /// Decodes the wallet's bytes (the tag stripped) and verifies every signature.
     fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError>;

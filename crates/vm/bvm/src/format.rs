@@ -273,7 +273,14 @@ impl WalletFormat for BvmVm {
         }
         let first = &spent[0].1.script_pubkey;
         let sender = Registry::script_owner(state, first)?.unwrap_or_else(|| legacy_btc_id(first));
-        Ok(EnvelopeCheck { sender, next_nonce: 0, native_balance: 0, max_cost: 0, gas_reserved: 0 })
+        Ok(EnvelopeCheck {
+            sender,
+            next_nonce: 0,
+            native_balance: 0,
+            max_cost: 0,
+            gas_reserved: 0,
+            units_reserved: 0,
+        })
     }
 
     /// Its inputs and outputs are its accesses, so transactions spending disjoint coins run in
@@ -368,6 +375,7 @@ impl WalletFormat for BvmVm {
             program_logs: Vec::new(),
             svm: None,
             opcode: OPCODE_SPEND,
+            units_used: 0,
         })
     }
 }

@@ -79,6 +79,7 @@ impl WalletFormat for EvmVm {
             native_balance: available,
             max_cost,
             gas_reserved: tx.gas_limit(),
+            units_reserved: 0,
         })
     }
 
@@ -105,6 +106,7 @@ impl WalletFormat for EvmVm {
             program_logs: Vec::new(),
             svm: None,
             opcode: if tx.created_address().is_some() { OPCODE_CREATE } else { OPCODE_CALL },
+            units_used: 0,
         })
     }
 }

@@ -26,15 +26,22 @@ impl WalletTx for SolanaTx {
     }
 }
 
+/// Most compute units one block's Solana transactions may use together: Solana mainnet's limit
+/// (60 million since SIMD-0256). A transaction enters a block while its compute unit limit fits in
+/// what is left; it counts for the units it used.
+pub const MAX_BLOCK_COMPUTE_UNITS: u64 = 60_000_000;
+
 /// The SVM of one node as a wallet format: Agave's runtime, started once.
 pub struct SvmVm {
     /// `None` if Agave's runtime could not start: Solana transactions are then refused.
     runtime: Option<Arc<SvmRuntime>>,
+    /// Most compute units one block's Solana transactions may use together.
+    block_units: u64,
 }
 
 impl Default for SvmVm {
     fn default() -> Self {
-        Self { runtime: SvmRuntime::new().ok().map(Arc::new) }
+        Self { runtime: SvmRuntime::new().ok().map(Arc::new), block_units: MAX_BLOCK_COMPUTE_UNITS }
     }
 }
 
@@ -45,6 +52,12 @@ pub struct Simulation {
 }
 
 impl SvmVm {
+    /// This SVM with another block compute-unit limit than Solana's (a chain's own choice; tests).
+    pub fn with_block_units_limit(mut self, units: u64) -> Self {
+        self.block_units = units;
+        self
+    }
+
     fn runtime(&self) -> Result<&SvmRuntime, TxError> {
         self.runtime.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))
     }
@@ -56,6 +69,7 @@ impl SvmVm {
     /// Its recent blockhash names one of the last [`MAX_BLOCKHASH_AGE`] blocks, its signature was
     /// not processed, and its fee payer's identity can pay the signature fees.
     fn check_solana(
+        &self,
         state: &mut TxOverlay<'_>,
         tx: &SolanaTx,
         env: &BlockEnv,
@@ -79,6 +93,7 @@ impl SvmVm {
             native_balance: available,
             max_cost: fee,
             gas_reserved: 0,
+            units_reserved: self.runtime()?.compute_unit_limit(tx.sanitized()),
         })
     }
 
@@ -97,7 +112,7 @@ impl SvmVm {
         let runtime = self.runtime()?;
         let mut overlay = TxOverlay::new(state);
         if check {
-            Self::check_solana(&mut overlay, tx, env)?;
+            self.check_solana(&mut overlay, tx, env)?;
         }
         let outcome = runtime.execute(&mut overlay, env, tx.sanitized()).map_err(vm_failure)?;
         let accounts = inspect
@@ -125,6 +140,11 @@ impl WalletFormat for SvmVm {
         VmKind::Svm
     }
 
+    /// Solana mainnet's block limit, [`MAX_BLOCK_COMPUTE_UNITS`], unless set otherwise.
+    fn block_units_limit(&self) -> Option<u64> {
+        Some(self.block_units)
+    }
+
     fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError> {
         Ok(Arc::new(SolanaTx::decode(bytes)?))
     }
@@ -136,7 +156,7 @@ impl WalletFormat for SvmVm {
         _exact_nonce: bool,
         env: &BlockEnv,
     ) -> Result<EnvelopeCheck, TxError> {
-        Self::check_solana(state, Self::solana(tx)?, env)
+        self.check_solana(state, Self::solana(tx)?, env)
     }
 
     // Programs may touch any account: Solana transactions run alone (the default declaration).
@@ -154,6 +174,7 @@ impl WalletFormat for SvmVm {
             self.runtime()?.execute(state, env.block, tx.sanitized()).map_err(vm_failure)?;
         state.set_encoded(signature_key(&tx.signature()), &env.block.height);
         let fee = u128::from(outcome.fee_lamports) * UNITS_PER_LAMPORT;
+        let units_used = outcome.meta.compute_units;
         // Solana's error, in the JSON its RPC shows, either way: a program that stopped
         // exceptionally (out of compute units) halted, as an EVM transaction out of gas; a
         // program's own error failed.
@@ -171,6 +192,7 @@ impl WalletFormat for SvmVm {
             program_logs: outcome.logs,
             svm: Some(outcome.meta),
             opcode: VmKind::Svm.opcode_base(),
+            units_used,
         })
     }
 }

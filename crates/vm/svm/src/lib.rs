@@ -12,7 +12,7 @@ mod transaction;
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
 pub use chain::{DEV_FAUCET_BALANCE, GenesisPrograms, associated_token_elf};
 pub use faucet::Faucet;
-pub use format::{Simulation, SvmVm};
+pub use format::{MAX_BLOCK_COMPUTE_UNITS, Simulation, SvmVm};
 pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};
 pub use solana_account::{AccountSharedData, ReadableAccount};
 pub use solana_hash::Hash;

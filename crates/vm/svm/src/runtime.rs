@@ -360,6 +360,20 @@ impl SvmRuntime {
         Ok(processor)
     }
 
+    /// The compute units `tx` may use: its compute-budget instructions' limit, else Solana's
+    /// default per instruction (a transaction whose budget instructions are invalid reserves
+    /// Solana's most, and fails when it runs).
+    pub fn compute_unit_limit(&self, tx: &SanitizedTransaction) -> u64 {
+        process_compute_budget_instructions(
+            SVMStaticMessage::program_instructions_iter(tx),
+            &self.feature_set,
+        )
+        .map_or(
+            u64::from(solana_compute_budget::compute_budget_limits::MAX_COMPUTE_UNIT_LIMIT),
+            |l| u64::from(l.compute_unit_limit),
+        )
+    }
+
     /// The transaction's compute budget and fee, from its compute-budget instructions.
     fn check(
         &self,

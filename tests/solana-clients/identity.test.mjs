@@ -6,8 +6,10 @@
 // same mint at the Ethereum address of the recipient's identity. And a token minted with n-VM's
 // CLI to a Solana wallet is at that wallet's associated token account — which nobody created —
 // where `getTokenAccountsByOwner` finds it and @solana/spl-token moves part of it.
-// Needs NVM_SOLANA_RPC_URL, NVM_RPC_URL, NVM_BIN, NVM_DEV_KEY and NVM_LEDGER_TOKEN (a token the
-// dev identity created natively, with 6 decimals).
+// And an identity with no Solana key runs a message built with @solana/web3.js as its own Solana
+// address (`nvm svm invoke`).
+// Needs NVM_SOLANA_RPC_URL, NVM_RPC_URL, NVM_BIN, NVM_DEV_KEY, NVM_DEV_SVM and NVM_LEDGER_TOKEN (a
+// token the dev identity created natively, with 6 decimals).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Keypair, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction } from "@solana/web3.js";
@@ -123,4 +125,30 @@ test("a token minted natively to a Solana wallet is at its associated account, f
   assert.equal((await getAccount(connection, toB.address)).amount, 2_000_000n);
   const ledger = await nvm("nvm_getBalance", [`svm:${wallet.publicKey.toBase58()}`, process.env.NVM_LEDGER_TOKEN]);
   assert.equal(ledger.balance, "3000000", "the ledger balance the account shows");
+});
+
+test("an identity with no Solana key runs a message built with @solana/web3.js as its Solana address (nvm svm invoke)", { timeout: 60_000 }, async () => {
+  // The dev identity's credential is an n-VM Ed25519 key; its Solana address is derived (no
+  // Solana key exists for it), so the CLI signs the message's envelope instead.
+  const dev = new PublicKey(process.env.NVM_DEV_SVM);
+  const to = Keypair.generate().publicKey;
+  const { blockhash } = await connection.getLatestBlockhash();
+  const tx = new Transaction({ feePayer: dev, recentBlockhash: blockhash }).add(
+    SystemProgram.transfer({ fromPubkey: dev, toPubkey: to, lamports: 1_234_567 }),
+  );
+  const message = tx.serializeMessage().toString("base64");
+  const receipt = JSON.parse(cli("svm", "invoke", "--key", process.env.NVM_DEV_KEY, "--message", message, "--json"));
+  assert.equal(receipt.status, "success");
+  assert.equal(await connection.getBalance(to), 1_234_567);
+
+  // A message whose signer is another wallet's address: included as failed, nothing moves.
+  const other = Keypair.generate().publicKey;
+  const stolen = new Transaction({ feePayer: other, recentBlockhash: blockhash }).add(
+    SystemProgram.transfer({ fromPubkey: other, toPubkey: to, lamports: 1 }),
+  );
+  assert.throws(
+    () => cli("svm", "invoke", "--key", process.env.NVM_DEV_KEY, "--message", stolen.serializeMessage().toString("base64")),
+    /not one of the sender's Solana addresses/,
+  );
+  assert.equal(await connection.getBalance(to), 1_234_567);
 });

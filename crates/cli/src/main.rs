@@ -9,6 +9,7 @@ mod link;
 mod metrics;
 mod node;
 mod prove;
+mod svm;
 mod testnet;
 mod validator;
 mod vms;
@@ -63,6 +64,9 @@ enum Command {
     /// Bitcoin on n-VM: a script's coins, sending and decoding Bitcoin transactions.
     #[command(subcommand)]
     Bvm(bvm::BvmCommand),
+    /// Solana on n-VM: run a Solana message as your identity's Solana address.
+    #[command(subcommand)]
+    Svm(svm::SvmCommand),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Testnet(cmd) => testnet::testnet(cmd),
         Command::Bvm(cmd) => bvm::bvm(cmd),
+        Command::Svm(cmd) => svm::svm(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

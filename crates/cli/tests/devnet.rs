@@ -136,9 +136,13 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     // Unknown opcode, and a VM this node does not run yet.
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x99]).encode());
     assert_eq!(code, -32005, "{message}");
+    let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x40, 1, 2]).encode());
+    assert_eq!(code, -32005);
+    assert!(message.contains("tvm VM is not available"), "{message}");
+    // A malformed SVM payload (not a Solana message).
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x20, 1, 2]).encode());
     assert_eq!(code, -32005);
-    assert!(message.contains("svm VM is not available"), "{message}");
+    assert!(message.contains("malformed body for SVM opcode 0x20"), "{message}");
     // A malformed EVM payload.
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x10, 1, 2]).encode());
     assert_eq!(code, -32005);

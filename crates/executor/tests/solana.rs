@@ -419,3 +419,65 @@ fn solana_transactions_fill_a_block_up_to_its_compute_unit_limit() {
         assert_eq!(outcome.rejected.len(), 2);
     }
 }
+
+/// Issue 28: the SVM is a VM of native envelopes too. An identity whose credential is not a
+/// Solana key runs Solana instructions as its own Solana address (`SvmOp::Invoke`): the System
+/// program moves its balance, the Solana fee goes to the proposer. A message signed for an
+/// address that is not the sender's fails, and so does a failing instruction — each changing
+/// nothing but the envelope's fee.
+#[test]
+fn an_identity_invokes_solana_programs_as_its_own_solana_address() {
+    use nvm_identity::derive_address;
+    use nvm_primitives::VmKind;
+    use nvm_vm_svm::{Pubkey, SvmOp};
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let a = &actors[0];
+    let VmAddress::Svm(own) = derive_address(VmKind::Svm, &a.id) else { unreachable!() };
+    let own = Pubkey::new_from_array(own);
+    let mut overlay = TxOverlay::new(&state);
+    let funds = u128::from(10 * SOL) * UNITS_PER_LAMPORT;
+    Ledger::credit(&mut overlay, &NATIVE_MINT, &a.id, funds).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    let bob = Keypair::new();
+    let invoke = |payer: &Pubkey, lamports: u64| {
+        let ix = solana_system_interface::instruction::transfer(payer, &bob.pubkey(), lamports);
+        let message = solana_message::Message::new(&[ix], Some(payer));
+        SvmOp::Invoke { message: bincode::serialize(&message).unwrap() }.encode()
+    };
+    let env = BlockEnv { height: 2, ..env() };
+    let (before, proposer) = (units(&state, &a.id), units(&state, &env.proposer));
+
+    let outcome = block(&mut state, &env, vec![sign_payload(a, a.id, 0, invoke(&own, SOL))]);
+    let receipt = &outcome.included[0].receipt;
+    assert_eq!(receipt.status, TxStatus::Success, "{:?}", outcome.rejected);
+    assert_eq!(receipt.opcode, 0x20);
+    let paid = u128::from(SOL) * UNITS_PER_LAMPORT;
+    let solana_fee = u128::from(LAMPORTS_PER_SIGNATURE) * UNITS_PER_LAMPORT;
+    assert_eq!(units(&state, &legacy(&bob)), paid);
+    assert_eq!(units(&state, &a.id), before - paid - solana_fee - receipt.fee_paid);
+    assert_eq!(units(&state, &env.proposer), proposer + solana_fee + receipt.fee_paid);
+
+    // Signed for bob's address, or spending more than the sender holds: failed, fee only.
+    for (nonce, payload, why) in [
+        (1, invoke(&bob.pubkey(), 1), "not one of the sender's Solana addresses"),
+        (2, invoke(&own, 1_000_000 * SOL), "InstructionError"),
+    ] {
+        let (sender, receiver) = (units(&state, &a.id), units(&state, &legacy(&bob)));
+        let outcome = block(&mut state, &env, vec![sign_payload(a, a.id, nonce, payload)]);
+        let receipt = &outcome.included[0].receipt;
+        assert!(
+            matches!(&receipt.status, TxStatus::Failed { reason } if reason.contains(why)),
+            "{:?}",
+            receipt.status
+        );
+        assert_eq!(units(&state, &a.id), sender - receipt.fee_paid);
+        assert_eq!(units(&state, &legacy(&bob)), receiver);
+    }
+
+    // Bytes that are not a Solana message never enter a block.
+    let junk = sign_payload(a, a.id, 3, SvmOp::Invoke { message: vec![1, 2, 3] }.encode());
+    let outcome = block(&mut state, &env, vec![junk]);
+    assert!(outcome.rejected[0].1.to_string().contains("malformed Solana message"));
+}

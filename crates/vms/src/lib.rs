@@ -8,7 +8,7 @@ pub mod dev;
 
 /// Every VM an n-VM node runs, each registered for its opcode range, its wallet format and its
 /// chain hooks. One EVM serves native envelopes' EVM operations, Ethereum wallets' transactions
-/// and `eth_call`; the SVM runs Solana wallets' transactions; the BVM locks value under Bitcoin
+/// and `eth_call`; the SVM runs Solana wallets' transactions and identities' invocations; the BVM locks value under Bitcoin
 /// scripts and runs Bitcoin wallets' transactions.
 pub fn registry() -> Result<VmRegistry, RegistryError> {
     let evm = Arc::new(nvm_vm_evm::EvmVm::default());
@@ -18,6 +18,7 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
         .register(Arc::new(nvm_vm_native::NativeVm))?
         .register(evm.clone())?
         .register_format(evm.clone())?
+        .register(svm.clone())?
         .register_format(svm.clone())?
         .register(bvm.clone())?
         .register_format(bvm)?;

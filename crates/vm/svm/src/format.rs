@@ -58,7 +58,7 @@ impl SvmVm {
         self
     }
 
-    fn runtime(&self) -> Result<&SvmRuntime, TxError> {
+    pub(crate) fn runtime(&self) -> Result<&SvmRuntime, TxError> {
         self.runtime.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))
     }
 

@@ -4,15 +4,18 @@ pub mod accounts;
 mod chain;
 mod faucet;
 mod format;
+pub mod ops;
 mod runtime;
 pub mod token_ledger;
 mod token_program;
 mod transaction;
+mod vm;
 
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
 pub use chain::{DEV_FAUCET_BALANCE, GenesisPrograms, associated_token_elf};
 pub use faucet::Faucet;
 pub use format::{MAX_BLOCK_COMPUTE_UNITS, Simulation, SvmVm};
+pub use ops::{OPCODE_INVOKE, SvmOp};
 pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};
 pub use solana_account::{AccountSharedData, ReadableAccount};
 pub use solana_hash::Hash;

@@ -75,7 +75,7 @@ pub async fn serve(
                 let now =
                     clock.current().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
                 for h in last + 1..=head.height {
-                    if let Ok(Some(block)) = chain_for_updates.store().block(h) {
+                    if let Ok(Some(block)) = chain_for_updates.block(h) {
                         finalized_txs.inc_by(block.transactions.len() as u64);
                         total += block.transactions.len() as u64;
                         let ms = now.saturating_sub(block.header.timestamp_ms);

@@ -107,7 +107,7 @@ fn invalid_proposals_are_rejected_and_the_network_moves_on() {
         );
         let height = net.validators[1].height();
         for h in 1..=height {
-            let block = net.validators[1].chain().store().block(h).expect("read").expect("block");
+            let block = net.validators[1].chain().block(h).expect("read").expect("block");
             assert_ne!(
                 block.header.proposer,
                 Validator::proposer(0),

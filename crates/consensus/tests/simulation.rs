@@ -79,7 +79,7 @@ fn scenario(seed: u64) -> Vec<[u8; 32]> {
         }
         net.validators
             .iter()
-            .map(|v| v.chain().store().block(min).expect("read").expect("block").header.hash())
+            .map(|v| v.chain().block(min).expect("read").expect("block").header.hash())
             .collect()
     })
 }

@@ -187,10 +187,6 @@ impl Chain {
         Ok(())
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     pub fn executor(&self) -> &Executor {
         &self.executor
     }

@@ -92,14 +92,14 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     let head = proposer.head().unwrap();
     assert_eq!(head.height, 6);
     for height in 1..=head.height {
-        let block = proposer.store().block(height).unwrap().unwrap();
+        let block = proposer.block(height).unwrap().unwrap();
         let rebuilt = follower.verify(&block).unwrap();
         follower.commit(&rebuilt).unwrap();
     }
     assert_eq!(follower.head().unwrap(), head);
     for n in 0..60 {
         let hash = nvm_primitives::Transaction::decode(&transfer(n, 1 + n as u128)).unwrap().hash();
-        assert!(proposer.store().receipt(&hash).unwrap().is_some(), "transaction {n} lost");
+        assert!(proposer.receipt(&hash).unwrap().is_some(), "transaction {n} lost");
     }
 }
 
@@ -212,7 +212,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     assert_eq!(pipeline.step(10, 2_000).unwrap().included, 1);
     pipeline.finish().unwrap();
     assert!(mempool.is_empty());
-    let receipt = chain.store().receipt(&hash).unwrap().unwrap();
+    let receipt = chain.receipt(&hash).unwrap().unwrap();
     assert_eq!(receipt.status, nvm_primitives::TxStatus::Success, "{:?}", receipt.program_logs);
     assert_eq!(receipt.sender, legacy(&alice));
     let replay = chain.submit(&mempool, vec![pay]).unwrap().pop().unwrap();
@@ -322,7 +322,7 @@ fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
     assert!(mempool.is_empty());
 
     for height in 1..=3 {
-        let block = proposer.store().block(height).unwrap().unwrap();
+        let block = proposer.block(height).unwrap().unwrap();
         assert!(block.header.gas_used <= genesis.block_gas_limit);
         if height == 2 {
             // The same block with the eleventh transfer too: its use passes the limit.
@@ -345,6 +345,6 @@ fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
         let rebuilt = follower.verify(&block).unwrap();
         follower.commit(&rebuilt).unwrap();
     }
-    assert_eq!(proposer.store().block(1).unwrap().unwrap().header.gas_used, 9 * TRANSFER_GAS);
+    assert_eq!(proposer.block(1).unwrap().unwrap().header.gas_used, 9 * TRANSFER_GAS);
     assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
 }

@@ -236,7 +236,7 @@ impl Net {
         for height in 1..=self.top() {
             let mut seen: Option<[u8; 32]> = None;
             for v in &self.validators {
-                let Some(block) = v.chain().store().block(height).expect("store reads") else {
+                let Some(block) = v.chain().block(height).expect("store reads") else {
                     continue;
                 };
                 let hash = block.header.hash();
@@ -275,13 +275,7 @@ impl Net {
     pub fn included(&self, index: usize, to: u64) -> Vec<Vec<u8>> {
         (1..=to)
             .flat_map(|h| {
-                self.validators[index]
-                    .chain()
-                    .store()
-                    .block(h)
-                    .expect("read")
-                    .expect("block")
-                    .transactions
+                self.validators[index].chain().block(h).expect("read").expect("block").transactions
             })
             .collect()
     }

@@ -24,8 +24,6 @@ const KNOWN_VIOLATIONS: &[&str] = &[
     "nvm-rpc -> nvm-vm-native",
     "nvm-rpc -> nvm-vm-svm",
     "nvm-rpc -> nvm-vm-bvm",
-    "nvm-rpc -> nvm-storage via nvm-node",
-    "nvm-consensus -> nvm-storage via nvm-node",
 ];
 
 fn is_concrete_vm(name: &str) -> bool {

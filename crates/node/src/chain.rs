@@ -226,8 +226,8 @@ impl Chain {
     }
 
     /// Committed state (what RPC answers from).
-    pub fn snapshot(&self) -> ChainResult<Snapshot> {
-        Ok(self.store.snapshot()?)
+    pub fn snapshot(&self) -> ChainResult<StateSnapshot> {
+        Ok(StateSnapshot(self.store.snapshot()?))
     }
 
     /// The block `ancestors` end at and the state after it. `ancestors` are executed blocks not
@@ -633,5 +633,27 @@ fn parent_block(head: &ChainHead) -> nvm_vm_api::ParentBlock {
         hash: head.hash,
         gas_used: head.gas_used,
         base_fee_per_gas: head.base_fee_per_gas,
+    }
+}
+
+/// A read view of committed state at one block, as the node hands it out: the storage engine's
+/// snapshot behind the node's own type, so nothing above the node names the engine.
+pub struct StateSnapshot(Snapshot);
+
+impl StateSnapshot {
+    /// The height of the block whose state this is (`None` before genesis).
+    pub fn height(&self) -> Option<u64> {
+        self.0.height()
+    }
+
+    /// The block whose state this is (`None` before genesis).
+    pub fn head(&self) -> Option<&ChainHead> {
+        self.0.head()
+    }
+}
+
+impl StateReader for StateSnapshot {
+    fn get(&self, key: &nvm_primitives::StateKey) -> nvm_state_api::StateResult<Option<Vec<u8>>> {
+        self.0.get(key)
     }
 }

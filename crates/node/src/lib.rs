@@ -7,11 +7,11 @@ mod journal;
 mod mempool;
 mod pipeline;
 
-pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, TipState};
+pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, TipState};
 pub use deadlock::watch_for_deadlocks;
 pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
 pub use journal::TxJournal;
 pub use mempool::{AdmissionError, Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
-/// The committed head and a read view of committed state, as `Chain` hands them out.
-pub use nvm_storage::{ChainHead, Snapshot, StateProof, TxLocation};
+/// The committed head, a transaction's place and a proven state value, as `Chain` hands them out.
+pub use nvm_primitives::{ChainHead, StateProof, TxLocation};
 pub use pipeline::{BlockPipeline, StepReport};

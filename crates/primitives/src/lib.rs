@@ -2,6 +2,7 @@
 //! blocks and receipts.
 
 pub mod block;
+pub mod chain;
 pub mod hash;
 pub mod tx;
 pub mod vm;
@@ -11,6 +12,7 @@ pub use block::{
     Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, SOLANA_TX_TAG, SvmMeta, TokenBalance,
     TxStatus, block_tx_hash, list_commitment, tx_root,
 };
+pub use chain::{ChainHead, StateProof, TxLocation};
 pub use hash::{IdCom, Mint, StateKey, sha256, sha256_parts};
 pub use tx::{
     Credential, DecodeError, ENVELOPE_VERSION, MAX_TX_SIZE, SchemeId, Transaction, TxBody, TxHash,

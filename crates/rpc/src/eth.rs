@@ -56,7 +56,7 @@ pub(crate) fn block_height(
 fn head_state(
     ctx: &NodeContext,
     tag: Option<String>,
-) -> Result<nvm_node::Snapshot, ErrorObjectOwned> {
+) -> Result<nvm_node::StateSnapshot, ErrorObjectOwned> {
     let head = ctx.chain.head().map_err(internal)?.height;
     let height = block_height(ctx, tag)?;
     if height != head {

@@ -19,7 +19,7 @@ const MAX_MULTIPLE_ACCOUNTS: usize = 100;
 /// Committed state and its slot.
 pub(super) struct Read {
     pub slot: u64,
-    snapshot: nvm_node::Snapshot,
+    snapshot: nvm_node::StateSnapshot,
 }
 
 impl Read {

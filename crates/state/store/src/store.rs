@@ -2,7 +2,7 @@
 
 use crate::cache::StateCache;
 use crate::merkle::JmtReader;
-use borsh::{BorshDeserialize, BorshSerialize};
+use borsh::BorshDeserialize;
 use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
 use nvm_primitives::{Block, Receipt, StateKey, TxHash};
 use nvm_state_api::{StateError, StateReader, StateResult, WriteSet};
@@ -60,48 +60,7 @@ impl From<StoreError> for StateError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Where the chain stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct ChainHead {
-    pub height: u64,
-    pub hash: [u8; 32],
-    pub state_root: [u8; 32],
-    pub timestamp_ms: u64,
-    pub gas_used: u64,
-    pub base_fee_per_gas: u64,
-}
-
-impl ChainHead {
-    /// The head a header makes.
-    pub fn of(header: &nvm_primitives::BlockHeader) -> Self {
-        Self {
-            height: header.height,
-            hash: header.hash(),
-            state_root: header.state_root,
-            timestamp_ms: header.timestamp_ms,
-            gas_used: header.gas_used,
-            base_fee_per_gas: header.base_fee_per_gas,
-        }
-    }
-}
-
-/// Where an included transaction is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxLocation {
-    pub height: u64,
-    pub index: u32,
-}
-
-/// A state value at a block, with the Merkle proof that the block's state root commits to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateProof {
-    pub height: u64,
-    pub state_root: [u8; 32],
-    /// `None` proves the key is absent.
-    pub value: Option<Vec<u8>>,
-    /// borsh-encoded `jmt::proof::SparseMerkleProof<Sha256>`.
-    pub proof: Vec<u8>,
-}
+pub use nvm_primitives::{ChainHead, StateProof, TxLocation};
 
 /// Checks that `state_root` commits to `value` at `key` (absence when `value` is `None`).
 /// Needs only the root from a block header: this is what a light client runs.

@@ -42,7 +42,11 @@ pub(crate) fn block_height(
     ctx: &NodeContext,
     tag: Option<String>,
 ) -> Result<u64, ErrorObjectOwned> {
-    let head = ctx.chain.head().map_err(internal)?.height;
+    height_of_tag(tag, ctx.chain.head().map_err(internal)?.height)
+}
+
+/// The height `tag` names when the head is at `head`.
+fn height_of_tag(tag: Option<String>, head: u64) -> Result<u64, ErrorObjectOwned> {
     match tag.as_deref() {
         None | Some("latest" | "pending" | "safe" | "finalized") => Ok(head),
         Some("earliest") => Ok(0),
@@ -52,13 +56,16 @@ pub(crate) fn block_height(
     }
 }
 
-/// State queries are served at the head only: this node does not keep older state.
+/// State queries are served at the head only: this node does not keep older state. The head is
+/// the snapshot's own, so a block committed meanwhile cannot make one block's number answer
+/// with the next block's state.
 fn head_state(
     ctx: &NodeContext,
     tag: Option<String>,
 ) -> Result<nvm_node::StateSnapshot, ErrorObjectOwned> {
-    let head = ctx.chain.head().map_err(internal)?.height;
-    let height = block_height(ctx, tag)?;
+    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let head = snapshot.height().unwrap_or_default();
+    let height = height_of_tag(tag, head)?;
     if height != head {
         return Err(ErrorObjectOwned::owned(
             SERVER_ERROR,
@@ -68,7 +75,7 @@ fn head_state(
             None::<()>,
         ));
     }
-    ctx.chain.snapshot().map_err(internal)
+    Ok(snapshot)
 }
 
 fn address_param(params: &Params<'_>) -> Result<Address, ErrorObjectOwned> {

@@ -1,5 +1,6 @@
 //! Admission, scheduler and block execution over the registered VMs.
 
+mod admission;
 mod block;
 mod lanes;
 #[cfg(test)]
@@ -7,6 +8,7 @@ mod registry_tests;
 mod schedule;
 mod verified;
 
+pub use admission::AdmissionError;
 pub use block::{BlockOutcome, ChainConfig, ExecutionMode, Executor, IncludedTx};
 pub use lanes::{DEFAULT_SHARDS, order_by_lanes, shard_of};
 pub use nvm_vm_api::{RegistryError, Rejection, TxError, VmRegistry};

@@ -11,7 +11,9 @@ pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, T
 pub use deadlock::watch_for_deadlocks;
 pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
 pub use journal::TxJournal;
-pub use mempool::{AdmissionError, Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
+pub use mempool::{Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
+/// Why the mempool refuses a transaction (defined with the executor, for the RPC crates).
+pub use nvm_executor::AdmissionError;
 /// The committed head, a transaction's place and a proven state value, as `Chain` hands them out.
 pub use nvm_primitives::{ChainHead, StateProof, TxLocation};
 pub use pipeline::{BlockPipeline, StepReport};

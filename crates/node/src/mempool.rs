@@ -1,7 +1,7 @@
 //! Pending transactions, admitted only after signature, nonce and balance checks.
 
 use crate::TxJournal;
-use nvm_executor::{Executor, TxError, VerifiedTx};
+use nvm_executor::{AdmissionError, Executor, VerifiedTx};
 use nvm_identity::Registry;
 use nvm_primitives::{IdCom, TxHash, sha256};
 use nvm_state_api::{StateReader, TxOverlay};
@@ -20,33 +20,6 @@ const JOURNAL_SLACK: usize = 4_096;
 /// transactions that may never execute. A dev node allows a sender the whole pool, as anvil does
 /// (`nvm node --max-pending-per-sender`).
 pub const MAX_PENDING_PER_SENDER: usize = 1_024;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AdmissionError {
-    #[error(transparent)]
-    Invalid(#[from] TxError),
-    #[error("transaction 0x{} is already known", hex::encode(.0))]
-    AlreadyKnown(TxHash),
-    #[error("another transaction with nonce {0} is already pending for this sender")]
-    NonceTaken(u64),
-    #[error(
-        "nonce {got} is too far ahead of the next nonce {next} (at most {limit} ahead: the node's --max-pending-per-sender)"
-    )]
-    NonceTooFarAhead { next: u64, got: u64, limit: usize },
-    #[error(
-        "insufficient funds (native balance) for this and the sender's pending transactions: need {needed}, have {available}"
-    )]
-    InsufficientFunds { needed: u128, available: u128 },
-    #[error("mempool is full ({0} transactions)")]
-    Full(usize),
-    #[error(
-        "the sender already has {0} pending transactions, the most one sender may have (the node's --max-pending-per-sender)"
-    )]
-    SenderFull(usize),
-    /// A pending transaction already spends one of its coins (a double spend).
-    #[error("conflicts with pending transaction 0x{}: it spends the same output", hex::encode(.0))]
-    Conflict(TxHash),
-}
 
 struct Pooled {
     tx: VerifiedTx,

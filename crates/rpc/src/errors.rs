@@ -1,9 +1,9 @@
 //! JSON-RPC error codes and the mapping from node errors.
 
 use jsonrpsee::types::ErrorObjectOwned;
+use nvm_executor::AdmissionError;
 use nvm_executor::Rejection;
 use nvm_executor::TxError;
-use nvm_node::AdmissionError;
 
 /// Stable error codes of the `nvm_*` namespace.
 pub mod codes {

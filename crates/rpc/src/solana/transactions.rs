@@ -10,8 +10,8 @@ use super::{
     },
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
+use nvm_executor::AdmissionError;
 use nvm_executor::{Rejection, TxError, VerifiedTx};
-use nvm_node::AdmissionError;
 use nvm_primitives::{Receipt, TokenBalance, sha256};
 use nvm_vm_svm::{SolanaTx, SvmOutcome};
 use serde_json::{Value, json};

@@ -103,6 +103,28 @@ fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A ledger operation a VM ran failed: a state failure is this node's, anything else (an
+/// overdraft, an unknown token) fails the transaction.
+impl From<nvm_ledger::LedgerError> for VmError {
+    fn from(e: nvm_ledger::LedgerError) -> Self {
+        match e {
+            nvm_ledger::LedgerError::State(s) => Self::State(s),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
+/// A link a VM ran failed: a state failure is this node's, anything else (a wrong signer, a
+/// key already linked) fails the transaction.
+impl From<nvm_identity::LinkError> for VmError {
+    fn from(e: nvm_identity::LinkError) -> Self {
+        match e {
+            nvm_identity::LinkError::State(s) => Self::State(s),
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
 impl VmError {
     /// How an included transaction that failed this way ended, and the gas it used.
     pub fn status(&self) -> (nvm_primitives::TxStatus, u64) {

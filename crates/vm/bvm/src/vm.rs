@@ -12,7 +12,7 @@ use bitcoin::{
     consensus::encode::serialize, hashes::Hash, script::PushBytesBuf, transaction::Version,
 };
 use nvm_identity::{Registry, legacy_btc_id};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, amount_log, transfer_topic};
+use nvm_ledger::{Ledger, NATIVE_MINT, amount_log, transfer_topic};
 use nvm_primitives::{IdCom, TxHash, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
@@ -51,13 +51,6 @@ fn funding(
     let tx = funding_transaction(&env.tx_hash, sats, script_pubkey);
     let outpoint = OutPoint { txid: tx.compute_txid(), vout: 0 };
     Ok((tx, outpoint))
-}
-
-fn ledger_err(e: LedgerError) -> VmError {
-    match e {
-        LedgerError::State(s) => VmError::State(s),
-        other => VmError::Failed(other.to_string()),
-    }
 }
 
 /// Who a script's value and tokens belong to: the identity it credits (its BVM address's, or the
@@ -109,7 +102,7 @@ impl Vm for BvmVm {
                 let to = holder(&mut view, &script_pubkey)?;
                 Ledger::declare_transfer(access, &mint, &env.sender, &to);
                 Ledger::declare_associated(&mut view, access, &mint, &to, &[])
-                    .map_err(ledger_err)?;
+                    .map_err(VmError::from)?;
             }
             // Rare, and its sweep touches coins that the state before the block cannot list
             // (one paid to the key earlier in the same block): it runs alone.
@@ -131,7 +124,7 @@ impl Vm for BvmVm {
             BvmOp::Lock { script_pubkey, amount } => lock(env, state, script_pubkey, amount),
             BvmOp::Hold { mint, script_pubkey, amount } => {
                 let to = holder(state, &script_pubkey)?;
-                Ledger::transfer(state, &mint, &env.sender, &to, amount).map_err(ledger_err)?;
+                Ledger::transfer(state, &mint, &env.sender, &to, amount).map_err(VmError::from)?;
                 let logs = vec![amount_log(&mint, transfer_topic(), &env.sender, &to, amount)];
                 Ok(ExecOutput { logs, ..ExecOutput::default() })
             }
@@ -155,12 +148,12 @@ fn lock(
     amount: u128,
 ) -> VmResult<ExecOutput> {
     let (tx, outpoint) = funding(env, amount, &script_pubkey)?;
-    Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(ledger_err)?;
+    Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(VmError::from)?;
     let script = bitcoin::Script::from_bytes(&script_pubkey);
     if let Some(id) = crate::credited_identity(state, script)? {
         // An identity's BVM address or a linked key's script: its ledger balance, as a Bitcoin
         // output paying it is.
-        Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(ledger_err)?;
+        Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(VmError::from)?;
         return Ok(ExecOutput::default());
     }
     let created = Utxo {
@@ -184,15 +177,12 @@ fn sweep_script(
     mints: &[nvm_primitives::Mint],
     logs: &mut Vec<nvm_primitives::Log>,
 ) -> VmResult<()> {
-    let legacy = Registry::link_script(state, id, script_pubkey).map_err(|e| match e {
-        nvm_identity::LinkError::State(s) => VmError::State(s),
-        other => VmError::Failed(other.to_string()),
-    })?;
-    Ledger::move_all(state, &legacy, id, mints, logs).map_err(ledger_err)?;
+    let legacy = Registry::link_script(state, id, script_pubkey)?;
+    Ledger::move_all(state, &legacy, id, mints, logs).map_err(VmError::from)?;
     for (outpoint, coin) in utxo::of_script(state, script_pubkey)? {
         utxo::spend(state, &outpoint)?;
         let amount = u128::from(coin.value) * UNITS_PER_SAT;
-        Ledger::credit(state, &NATIVE_MINT, id, amount).map_err(ledger_err)?;
+        Ledger::credit(state, &NATIVE_MINT, id, amount).map_err(VmError::from)?;
         logs.push(amount_log(&NATIVE_MINT, transfer_topic(), &legacy, id, amount));
     }
     Ok(())

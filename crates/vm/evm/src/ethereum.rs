@@ -231,10 +231,7 @@ impl crate::EvmVm {
         let base_fee = u128::from(env.block.base_fee_per_gas);
         let fee_paid = u128::from(gas_used) * tx.effective_gas_price(env.block.base_fee_per_gas);
         let burned = u128::from(gas_used) * base_fee;
-        Ledger::retire_supply(state, &NATIVE_MINT, burned).map_err(|e| match e {
-            nvm_ledger::LedgerError::State(s) => VmError::State(s),
-            other => VmError::Failed(other.to_string()),
-        })?;
+        Ledger::retire_supply(state, &NATIVE_MINT, burned)?;
         Ok(EthereumOutcome { status, gas_used, logs, fee_paid, burned })
     }
 }

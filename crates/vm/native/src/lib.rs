@@ -8,7 +8,7 @@ use nvm_identity::{IdentityError, Registry, VmAddress, id_com_from_credential, i
 pub use nvm_ledger::{approval_topic, transfer_topic};
 
 use nvm_ledger::{
-    Ledger, LedgerError, NATIVE_MINT, TokenInfo, allowance_key, amount_log, balance_key, token_key,
+    Ledger, NATIVE_MINT, TokenInfo, allowance_key, amount_log, balance_key, token_key,
 };
 use nvm_primitives::{IdCom, Log, Mint, SchemeId, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
@@ -28,23 +28,9 @@ pub fn self_creation(payload: &[u8]) -> Option<(u8, Vec<u8>, [u8; 32])> {
     }
 }
 
-fn ledger_err(e: LedgerError) -> VmError {
-    match e {
-        LedgerError::State(s) => VmError::State(s),
-        other => VmError::Failed(other.to_string()),
-    }
-}
-
 fn identity_err(e: IdentityError) -> VmError {
     match e {
         IdentityError::State(s) => VmError::State(s),
-        other => VmError::Failed(other.to_string()),
-    }
-}
-
-fn link_err(e: nvm_identity::LinkError) -> VmError {
-    match e {
-        nvm_identity::LinkError::State(s) => VmError::State(s),
         other => VmError::Failed(other.to_string()),
     }
 }
@@ -58,8 +44,8 @@ fn link(
     mints: &[Mint],
     logs: &mut Vec<Log>,
 ) -> VmResult<()> {
-    let legacy = Registry::link(state, sender, external).map_err(link_err)?;
-    Ledger::move_all(state, &legacy, sender, mints, logs).map_err(ledger_err)
+    let legacy = Registry::link(state, sender, external).map_err(VmError::from)?;
+    Ledger::move_all(state, &legacy, sender, mints, logs).map_err(VmError::from)
 }
 
 /// What linking `external` touches: its index entry, its legacy identity's nonce, holdings (as
@@ -75,7 +61,7 @@ fn declare_link(
     let Some(legacy) = nvm_identity::legacy_id_com(external) else { return Ok(()) };
     Registry::declare_link(access, external, sender);
     Ledger::declare_move_all(&mut TxOverlay::new(state), access, &legacy, sender, mints)
-        .map_err(ledger_err)
+        .map_err(VmError::from)
 }
 
 fn scheme(byte: u8) -> VmResult<SchemeId> {
@@ -226,48 +212,48 @@ impl Vm for NativeVm {
             }
             NativeOp::Transfer { mint, to, amount } => {
                 let to = Registry::resolve_and_index(state, &to)?;
-                Ledger::transfer(state, &mint, &sender, &to, amount).map_err(ledger_err)?;
+                Ledger::transfer(state, &mint, &sender, &to, amount).map_err(VmError::from)?;
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &to, amount));
             }
             NativeOp::Approve { mint, spender, amount } => {
                 let spender = Registry::resolve(state, &spender)?;
-                Ledger::approve(state, &mint, &sender, &spender, amount).map_err(ledger_err)?;
+                Ledger::approve(state, &mint, &sender, &spender, amount).map_err(VmError::from)?;
                 logs.push(amount_log(&mint, approval_topic(), &sender, &spender, amount));
             }
             NativeOp::TransferFrom { mint, owner, to, amount } => {
                 let owner = Registry::resolve(state, &owner)?;
                 let to = Registry::resolve_and_index(state, &to)?;
                 Ledger::transfer_from(state, &mint, &sender, &owner, &to, amount)
-                    .map_err(ledger_err)?;
+                    .map_err(VmError::from)?;
                 logs.push(amount_log(&mint, transfer_topic(), &owner, &to, amount));
             }
             NativeOp::CreateToken { name, symbol, decimals, initial_supply } => {
                 let mint = token_mint_id(&sender, env.nonce);
                 let info = TokenInfo { name, symbol, decimals, supply: 0, authority: Some(sender) };
-                Ledger::create_token(state, &mint, info).map_err(ledger_err)?;
+                Ledger::create_token(state, &mint, info).map_err(VmError::from)?;
                 if initial_supply > 0 {
                     Ledger::mint(state, &mint, &sender, &sender, initial_supply)
-                        .map_err(ledger_err)?;
+                        .map_err(VmError::from)?;
                 }
                 logs.push(amount_log(&mint, transfer_topic(), &[0; 32], &sender, initial_supply));
             }
             NativeOp::Mint { mint, to, amount } => {
                 let to = Registry::resolve_and_index(state, &to)?;
-                Ledger::mint(state, &mint, &sender, &to, amount).map_err(ledger_err)?;
+                Ledger::mint(state, &mint, &sender, &to, amount).map_err(VmError::from)?;
                 logs.push(amount_log(&mint, transfer_topic(), &[0; 32], &to, amount));
             }
             NativeOp::Burn { mint, amount } => {
-                Ledger::burn(state, &mint, &sender, amount).map_err(ledger_err)?;
+                Ledger::burn(state, &mint, &sender, amount).map_err(VmError::from)?;
                 logs.push(amount_log(&mint, transfer_topic(), &sender, &[0; 32], amount));
             }
             NativeOp::LinkEvmAccount { address, signature, mints } => {
                 nvm_identity::verify_evm_link(env.block.chain_id, &sender, &address, &signature)
-                    .map_err(link_err)?;
+                    .map_err(VmError::from)?;
                 link(state, &sender, &VmAddress::Evm(address), &mints, &mut logs)?;
             }
             NativeOp::LinkSolanaKey { key, signature, mints } => {
                 nvm_identity::verify_svm_link(env.block.chain_id, &sender, &key, &signature)
-                    .map_err(link_err)?;
+                    .map_err(VmError::from)?;
                 link(state, &sender, &VmAddress::Svm(key), &mints, &mut logs)?;
             }
         }

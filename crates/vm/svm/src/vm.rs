@@ -1,7 +1,7 @@
 //! The SVM as a VM of native envelopes (opcodes 0x20–0x2F): [`SvmOp::Invoke`].
 
 use crate::{SvmVm, UNITS_PER_LAMPORT, accounts, ops::SvmOp};
-use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
+use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::VmKind;
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
@@ -56,10 +56,7 @@ impl Vm for SvmVm {
             });
         }
         let fee = u128::from(outcome.fee_lamports) * UNITS_PER_LAMPORT;
-        Ledger::credit(state, &NATIVE_MINT, &env.block.proposer, fee).map_err(|e| match e {
-            LedgerError::State(s) => VmError::State(s),
-            other => VmError::Failed(other.to_string()),
-        })?;
+        Ledger::credit(state, &NATIVE_MINT, &env.block.proposer, fee)?;
         Ok(ExecOutput { logs: outcome.ledger_logs, ..ExecOutput::default() })
     }
 }

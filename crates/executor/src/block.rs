@@ -216,17 +216,13 @@ impl Executor {
         }
     }
 
-    /// The units a wallet format's transactions may still use in a block that used `used`: its
-    /// tag and what is left, for a format with a block limit.
-    fn units_left(
-        &self,
-        tx: &VerifiedTx,
-        used: &UnitsUsed,
-    ) -> Option<(u8, &dyn WalletFormat, u64)> {
+    /// For a wallet format with a block limit, the format and the units its transactions may
+    /// still use in a block that used `used`.
+    fn units_left(&self, tx: &VerifiedTx, used: &UnitsUsed) -> Option<(&dyn WalletFormat, u64)> {
         let crate::SignedTx::Wallet { tag, .. } = tx.signed() else { return None };
         let format = self.vms.format(*tag)?;
         let limit = format.block_units_limit()?;
-        Some((*tag, format, limit.saturating_sub(used.get(tag).copied().unwrap_or(0))))
+        Some((format, limit.saturating_sub(used.get(tag).copied().unwrap_or(0))))
     }
 
     /// Runs one transaction on `view`, with `gas_available` left in the block and `units_used`
@@ -251,7 +247,7 @@ impl Executor {
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
-        if let Some((_, format, left)) = self.units_left(tx, units_used)
+        if let Some((format, left)) = self.units_left(tx, units_used)
             && checked.units_reserved > left
         {
             return Ok(TxRun::Invalid(TxError::BlockUnitsExhausted {

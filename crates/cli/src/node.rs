@@ -174,8 +174,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             Err(e) => tracing::error!(error = %e, "cannot re-admit journaled transactions"),
         }
         let node = nvm_rpc::NodeContext {
-            chain: chain.clone(),
-            mempool: mempool.clone(),
+            node: Arc::new(nvm_node::NodeHandle { chain: chain.clone(), mempool: mempool.clone() }),
             finality: Some(Arc::new(MarshalFinality {
                 finalizations: engine.finalizations.clone(),
                 validators,
@@ -184,7 +183,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone())
             .await
             .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
-        let solana = nvm_rpc::SolanaContext::new(node, setup.faucet);
+        let solana = nvm_rpc::SolanaContext::new(node.node, setup.faucet);
         let ([solana_rpc, pubsub], _solana_handles) =
             nvm_rpc::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
                 format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)

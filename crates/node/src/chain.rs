@@ -128,7 +128,21 @@ impl Chain {
     ) -> ChainResult<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("{}: {e}", data_dir.display())))?;
-        let store = Store::open(&data_dir.join("chain.redb"))?;
+        Self::over(Store::open(&data_dir.join("chain.redb"))?, genesis, proposer, vms)
+    }
+
+    /// The chain on a database in memory, gone when dropped: everything else as
+    /// [`Chain::open`] (what [`crate::MemoryNode`] runs for tests).
+    pub fn in_memory(genesis: &Genesis, proposer: IdCom, vms: VmRegistry) -> ChainResult<Self> {
+        Self::over(Store::in_memory()?, genesis, proposer, vms)
+    }
+
+    fn over(
+        store: Store,
+        genesis: &Genesis,
+        proposer: IdCom,
+        vms: VmRegistry,
+    ) -> ChainResult<Self> {
         let config = ChainConfig {
             chain_id: genesis.chain_id,
             tx_fee: genesis.tx_fee,

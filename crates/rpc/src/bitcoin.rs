@@ -28,7 +28,7 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
 /// identity that linked the script's key, else the script's legacy identity — `{idCom, linked}`.
 fn get_holder(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let script = script_param(&required(params, 0, "address or scriptPubKey")?)?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let mut view = TxOverlay::new(&snapshot);
     let credited = nvm_vm_bvm::credited_identity(&mut view, bitcoin::Script::from_bytes(&script))
         .map_err(internal)?;
@@ -62,7 +62,7 @@ fn display(txid: &[u8; 32]) -> String {
 
 fn get_utxos(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let script = script_param(&required(params, 0, "address or scriptPubKey")?)?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let found = utxo::of_script(&mut TxOverlay::new(&snapshot), &script).map_err(internal)?;
     Ok(Value::Array(
         found
@@ -82,7 +82,7 @@ fn get_utxos(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn send(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = tagged(params)?;
-    match ctx.chain.submit(&ctx.mempool, vec![raw]).map_err(internal)?.pop() {
+    match ctx.node.submit(vec![raw]).map_err(internal)?.pop() {
         Some(Ok(txid)) => Ok(Value::String(display(&txid))),
         Some(Err(e)) => Err(admission(e)),
         None => Err(internal("no admission result")),
@@ -92,9 +92,9 @@ fn send(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 /// Whether the node would admit the transaction now, and if not, why — nothing is kept.
 fn test(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = tagged(params)?;
-    let executor = ctx.chain.executor();
+    let executor = ctx.node.executor();
     let verdict = VerifiedTx::verify(&executor.vms, raw).and_then(|tx| {
-        let (next, state) = ctx.chain.next_block(0).map_err(|e| {
+        let (next, state) = ctx.node.next_block(0).map_err(|e| {
             nvm_executor::TxError::State(nvm_state_api::StateError::Backend(e.to_string()))
         })?;
         executor.check_envelope(&state, &tx, false, &next).map(|_| tx.hash())
@@ -109,7 +109,7 @@ fn get_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let text = required(params, 0, "txid")?;
     let txid = Txid::from_str(&text).map_err(|e| invalid_params(format!("not a txid: {e}")))?;
     let id = txid.to_byte_array();
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let mut view = TxOverlay::new(&snapshot);
     use nvm_state_api::{StateAccess, StateAccessExt};
     if let Some(bytes) = view.get(&utxo::funding_key(&id)).map_err(internal)? {
@@ -121,7 +121,7 @@ fn get_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let Some(height) = view.get_decoded::<u64>(&utxo::tx_key(&id)).map_err(internal)? else {
         return Ok(Value::Null);
     };
-    let block = ctx.chain.block(height).map_err(internal)?;
+    let block = ctx.node.block(height).map_err(internal)?;
     let found = block.iter().flat_map(|b| &b.transactions).find_map(|raw| {
         let (&tag, bytes) = raw.split_first()?;
         (tag == BITCOIN_TX_TAG && BitcoinTx::decode(bytes).ok()?.txid() == id).then_some(bytes)

@@ -42,7 +42,7 @@ pub(crate) fn block_height(
     ctx: &NodeContext,
     tag: Option<String>,
 ) -> Result<u64, ErrorObjectOwned> {
-    height_of_tag(tag, ctx.chain.head().map_err(internal)?.height)
+    height_of_tag(tag, ctx.node.head().map_err(internal)?.height)
 }
 
 /// The height `tag` names when the head is at `head`.
@@ -62,8 +62,8 @@ fn height_of_tag(tag: Option<String>, head: u64) -> Result<u64, ErrorObjectOwned
 fn head_state(
     ctx: &NodeContext,
     tag: Option<String>,
-) -> Result<nvm_node::StateSnapshot, ErrorObjectOwned> {
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+) -> Result<Box<dyn nvm_node_api::CommittedState>, ErrorObjectOwned> {
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let head = snapshot.height().unwrap_or_default();
     let height = height_of_tag(tag, head)?;
     if height != head {
@@ -145,16 +145,16 @@ fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
 
 /// The block a call runs in: the head's facts.
 fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
-    let head = ctx.chain.head().map_err(internal)?;
-    let proposer = ctx.chain.block(head.height).map_err(internal)?.map(|b| b.header.proposer);
+    let head = ctx.node.head().map_err(internal)?;
+    let proposer = ctx.node.block(head.height).map_err(internal)?.map(|b| b.header.proposer);
     Ok(BlockEnv {
-        chain_id: ctx.chain.chain_id(),
+        chain_id: ctx.node.chain_id(),
         height: head.height,
         timestamp_ms: head.timestamp_ms,
         proposer: proposer.unwrap_or_default(),
         parent_hash: head.hash,
         base_fee_per_gas: head.base_fee_per_gas,
-        gas_limit: ctx.chain.executor().config.block_gas_limit,
+        gas_limit: ctx.node.executor().config.block_gas_limit,
     })
 }
 
@@ -216,7 +216,7 @@ fn with_overrides<T>(
 
 /// The EVM this node registered: `eth_call` runs the same one as blocks do.
 fn evm(ctx: &NodeContext) -> Result<&nvm_vm_evm::EvmVm, ErrorObjectOwned> {
-    ctx.chain.executor().vms.vm_of().ok_or_else(|| internal("this node runs no EVM"))
+    ctx.node.executor().vms.vm_of().ok_or_else(|| internal("this node runs no EVM"))
 }
 
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
@@ -260,7 +260,7 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
         "stateRoot": hex0x(&h.state_root),
         "transactionsRoot": hex0x(&h.tx_root),
         "receiptsRoot": hex0x(&h.receipts_root),
-        "gasLimit": quantity(ctx.chain.executor().config.block_gas_limit),
+        "gasLimit": quantity(ctx.node.executor().config.block_gas_limit),
         "gasUsed": quantity(h.gas_used),
         "baseFeePerGas": quantity(h.base_fee_per_gas),
         "difficulty": "0x0",
@@ -273,28 +273,28 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
         "size": quantity(block.transactions.iter().map(|t| t.len() as u128).sum::<u128>()),
         "uncles": [],
         "transactions": transactions,
-        "chainId": quantity(ctx.chain.chain_id()),
+        "chainId": quantity(ctx.node.chain_id()),
     }))
 }
 
 fn get_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let height = block_height(ctx, param_str(params, 0, "block", false)?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let block = ctx.chain.block(height).map_err(internal)?;
+    let block = ctx.node.block(height).map_err(internal)?;
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = crate::convert::parse_hash(&required(params, 0, "hash")?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let block = ctx.chain.block_by_hash(&hash).map_err(internal)?;
+    let block = ctx.node.block_by_hash(&hash).map_err(internal)?;
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 /// Registers the Ethereum namespace.
 pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
-    add(module, "eth_chainId", |ctx, _| Ok(quantity(ctx.chain.chain_id())));
-    add(module, "net_version", |ctx, _| Ok(Value::String(ctx.chain.chain_id().to_string())));
+    add(module, "eth_chainId", |ctx, _| Ok(quantity(ctx.node.chain_id())));
+    add(module, "net_version", |ctx, _| Ok(Value::String(ctx.node.chain_id().to_string())));
     add(module, "web3_clientVersion", |_, _| {
         Ok(Value::String(format!("n-VM/v{}", env!("CARGO_PKG_VERSION"))))
     });
@@ -302,11 +302,11 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_accounts", |_, _| Ok(Value::Array(Vec::new())));
     add(module, "eth_syncing", |_, _| Ok(Value::Bool(false)));
     add(module, "eth_blockNumber", |ctx, _| {
-        Ok(quantity(ctx.chain.head().map_err(internal)?.height))
+        Ok(quantity(ctx.node.head().map_err(internal)?.height))
     });
     // What a legacy transaction should offer: the next block's base fee plus the suggested tip.
     add(module, "eth_gasPrice", |ctx, _| {
-        let base_fee = ctx.chain.next_base_fee().map_err(internal)?;
+        let base_fee = ctx.node.next_base_fee().map_err(internal)?;
         Ok(quantity(u128::from(base_fee) + crate::eth_tx::SUGGESTED_TIP))
     });
     add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(crate::eth_tx::SUGGESTED_TIP)));

@@ -139,7 +139,7 @@ struct BlockWithReceipts {
 
 impl BlockWithReceipts {
     fn load(ctx: &NodeContext, height: u64) -> Result<Option<Self>, ErrorObjectOwned> {
-        match ctx.chain.block(height).map_err(internal)? {
+        match ctx.node.block(height).map_err(internal)? {
             Some(block) => Self::of(ctx, block).map(Some),
             None => Ok(None),
         }
@@ -150,7 +150,7 @@ impl BlockWithReceipts {
         for raw in &block.transactions {
             let hash =
                 block_tx_hash(raw).ok_or_else(|| internal("undecodable block transaction"))?;
-            let receipt = ctx.chain.receipt(&hash).map_err(internal)?;
+            let receipt = ctx.node.receipt(&hash).map_err(internal)?;
             receipts.push(receipt.ok_or_else(|| internal("block transaction without receipt"))?);
         }
         let hash = B256::from(block.header.hash());
@@ -327,7 +327,7 @@ pub(crate) fn tx_json(ctx: &NodeContext, raw: &[u8], at: Option<(&BlockHeader, u
 /// input — so that a block holding one can still be read whole (`eth_getBlockByNumber(n, true)`).
 fn other_ecosystem_json(ctx: &NodeContext, info: &TransactionInfo, raw: &[u8]) -> RpcResult {
     let receipt = match info.hash {
-        Some(hash) => ctx.chain.receipt(&hash.0).map_err(internal)?,
+        Some(hash) => ctx.node.receipt(&hash.0).map_err(internal)?,
         None => None,
     };
     let from = receipt.map_or(Address::ZERO, |r| evm_address(&r.sender));
@@ -344,7 +344,7 @@ fn other_ecosystem_json(ctx: &NodeContext, info: &TransactionInfo, raw: &[u8]) -
         "gasPrice": "0x0",
         "input": hex0x(raw),
         "type": "0x0",
-        "chainId": quantity(ctx.chain.chain_id()),
+        "chainId": quantity(ctx.node.chain_id()),
         "v": "0x0",
         "r": "0x0",
         "s": "0x0",
@@ -354,8 +354,8 @@ fn other_ecosystem_json(ctx: &NodeContext, info: &TransactionInfo, raw: &[u8]) -
 fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
     let result = ctx
-        .chain
-        .submit(&ctx.mempool, vec![nvm_vm_evm::tag_ethereum(&raw)])
+        .node
+        .submit(vec![nvm_vm_evm::tag_ethereum(&raw)])
         .map_err(internal)?
         .pop()
         .ok_or_else(|| internal("no admission result"))?;
@@ -364,8 +364,8 @@ fn send_raw_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    if let Some(location) = ctx.chain.tx_location(&hash).map_err(internal)? {
-        let block = ctx.chain.block(location.height).map_err(internal)?;
+    if let Some(location) = ctx.node.tx_location(&hash).map_err(internal)? {
+        let block = ctx.node.block(location.height).map_err(internal)?;
         let Some(raw) = block.as_ref().and_then(|b| b.transactions.get(location.index as usize))
         else {
             return Ok(Value::Null);
@@ -373,7 +373,7 @@ fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
         let header = &block.as_ref().map(|b| &b.header).ok_or_else(|| internal("no block"))?;
         return tx_json(ctx, raw, Some((header, u64::from(location.index))));
     }
-    match ctx.mempool.get(&hash) {
+    match ctx.node.pending_tx(&hash) {
         Some(pending) => tx_json(ctx, pending.raw(), None),
         None => Ok(Value::Null),
     }
@@ -381,7 +381,7 @@ fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
 
 fn get_transaction_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    let Some(location) = ctx.chain.tx_location(&hash).map_err(internal)? else {
+    let Some(location) = ctx.node.tx_location(&hash).map_err(internal)? else {
         return Ok(Value::Null);
     };
     match BlockWithReceipts::load(ctx, location.height)? {
@@ -408,13 +408,13 @@ fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         .transpose()
         .map_err(|e| invalid_params(format!("invalid filter: {e}")))?
         .unwrap_or_default();
-    let head = ctx.chain.head().map_err(internal)?.height;
+    let head = ctx.node.head().map_err(internal)?.height;
     let (from, to) = match &filter.block_option {
         FilterBlockOption::Range { from_block, to_block } => {
             (filter_height(head, from_block.as_ref()), filter_height(head, to_block.as_ref()))
         }
         FilterBlockOption::AtBlockHash(hash) => {
-            let block = ctx.chain.block_by_hash(&hash.0).map_err(internal)?;
+            let block = ctx.node.block_by_hash(&hash.0).map_err(internal)?;
             let Some(block) = block else {
                 return Err(ErrorObjectOwned::owned(SERVER_ERROR, "unknown block", None::<()>));
             };
@@ -493,7 +493,7 @@ fn fee_history(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         .map(|v| serde_json::from_value(v.clone()))
         .transpose()
         .map_err(|e| invalid_params(format!("invalid reward percentiles: {e}")))?;
-    let gas_limit = ctx.chain.executor().config.block_gas_limit;
+    let gas_limit = ctx.node.executor().config.block_gas_limit;
     let oldest = (newest + 1).saturating_sub(count);
     let mut history = FeeHistory { oldest_block: oldest, ..FeeHistory::default() };
     let mut rewards = Vec::new();

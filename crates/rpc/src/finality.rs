@@ -23,21 +23,21 @@ pub trait FinalityProofs: Send + Sync {
 pub(crate) fn get_finalization(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let which = param_str(params, 0, "block", false)?.unwrap_or_else(|| "latest".into());
     let height = if which == "latest" {
-        ctx.chain.head().map_err(internal)?.height
+        ctx.node.head().map_err(internal)?.height
     } else {
         which.parse().map_err(|_| {
             invalid_params(format!("block must be a height or \"latest\", got {which:?}"))
         })?
     };
     let Some(proofs) = &ctx.finality else { return Ok(Value::Null) };
-    let Some(block) = ctx.chain.block(height).map_err(internal)? else {
+    let Some(block) = ctx.node.block(height).map_err(internal)? else {
         return Ok(Value::Null);
     };
     let Some(certificate) = proofs.finalization(height) else { return Ok(Value::Null) };
     Ok(json!({
         "height": height,
         "blockHash": hex0x(&block.header.hash()),
-        "chainId": ctx.chain.chain_id(),
+        "chainId": ctx.node.chain_id(),
         "certificate": hex0x(&certificate),
         "validators": proofs.validators().iter().map(|k| hex0x(k)).collect::<Vec<_>>(),
     }))

@@ -12,7 +12,7 @@ use jsonrpsee::{
 };
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_node::{Chain, Mempool};
+use nvm_node_api::NodeApi;
 use nvm_primitives::Mint;
 use nvm_state_api::TxOverlay;
 use serde_json::{Value, json};
@@ -21,8 +21,8 @@ use std::sync::Arc;
 /// What the RPC server serves from.
 #[derive(Clone)]
 pub struct NodeContext {
-    pub chain: Arc<Chain>,
-    pub mempool: Arc<Mempool>,
+    /// The node's chain and mempool.
+    pub node: Arc<dyn NodeApi>,
     /// Finalization certificates (none: `nvm_getFinalization` answers `null`).
     pub finality: Option<Arc<dyn crate::FinalityProofs>>,
 }
@@ -87,22 +87,22 @@ pub(crate) fn required(
 }
 
 fn chain_info(ctx: &NodeContext) -> RpcResult {
-    let head = ctx.chain.head().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
     Ok(json!({
-        "chainId": ctx.chain.chain_id(),
+        "chainId": ctx.node.chain_id(),
         "height": head.height,
         "blockHash": hex0x(&head.hash),
         "stateRoot": hex0x(&head.state_root),
         "timestampMs": head.timestamp_ms,
-        "txFee": ctx.chain.executor().config.tx_fee.to_string(),
-        "vms": ctx.chain.executor().vms.available(),
-        "pendingTransactions": ctx.mempool.len(),
+        "txFee": ctx.node.executor().config.tx_fee.to_string(),
+        "vms": ctx.node.executor().vms.available(),
+        "pendingTransactions": ctx.node.pending_count(),
     }))
 }
 
 fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raw = parse_hex(&required(params, 0, "transaction")?)?;
-    let result = ctx.chain.submit(&ctx.mempool, vec![raw]).map_err(internal)?.pop();
+    let result = ctx.node.submit(vec![raw]).map_err(internal)?.pop();
     match result {
         Some(Ok(hash)) => Ok(Value::String(hex0x(&hash))),
         Some(Err(e)) => Err(admission(e)),
@@ -117,7 +117,7 @@ const MAX_BATCH: usize = 10_000;
 /// cores). One result per envelope, in order: its hash, or the error it would have had alone.
 fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let raws = hex_list(params, "envelopes", MAX_BATCH, parse_hex)?;
-    let results = ctx.chain.submit(&ctx.mempool, raws).map_err(internal)?;
+    let results = ctx.node.submit(raws).map_err(internal)?;
     Ok(Value::Array(
         results
             .into_iter()
@@ -134,7 +134,7 @@ fn send_transactions(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_receipt(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let hash = parse_hash(&required(params, 0, "hash")?)?;
-    let receipt = ctx.chain.receipt(&hash).map_err(internal)?;
+    let receipt = ctx.node.receipt(&hash).map_err(internal)?;
     Ok(receipt.map(|r| receipt_json(&r)).unwrap_or(Value::Null))
 }
 
@@ -148,7 +148,7 @@ fn parse_mint(input: Option<String>) -> Result<Mint, ErrorObjectOwned> {
 fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = parse_address(&required(params, 0, "address")?)?;
     let mint = parse_mint(param_str(params, 1, "token", false)?)?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let mut view = TxOverlay::new(&snapshot);
     let id = Registry::resolve(&mut view, &address).map_err(internal)?;
     let token = Ledger::token(&mut view, &mint).map_err(internal)?;
@@ -168,7 +168,7 @@ fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_token(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let mint = parse_mint(Some(required(params, 0, "token")?))?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let token = Ledger::token(&mut TxOverlay::new(&snapshot), &mint).map_err(internal)?;
     Ok(token
         .map(|t| {
@@ -189,7 +189,7 @@ const MAX_PROOF_KEYS: usize = 64;
 
 fn get_proof(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let keys = hex_list(params, "state keys", MAX_PROOF_KEYS, parse_hash)?;
-    let proofs = ctx.chain.prove_many(&keys).map_err(internal)?;
+    let proofs = ctx.node.prove_many(&keys).map_err(internal)?;
     let (height, root) = proofs.first().map(|p| (p.height, p.state_root)).unwrap_or_default();
     let items: Vec<Value> = keys
         .iter()
@@ -207,7 +207,7 @@ fn get_proof(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = parse_address(&required(params, 0, "address")?)?;
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     let mut view = TxOverlay::new(&snapshot);
     let id = Registry::resolve(&mut view, &address).map_err(internal)?;
     let record = Registry::get(&mut view, &id).map_err(internal)?;
@@ -236,7 +236,7 @@ fn get_nonce(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
             )));
         }
     };
-    let snapshot = ctx.chain.snapshot().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     Ok(json!(account_nonce(ctx, &snapshot, &address, pending)?))
 }
 
@@ -252,7 +252,7 @@ pub(crate) fn account_nonce(
 ) -> Result<u64, ErrorObjectOwned> {
     let tip;
     let state = if pending {
-        tip = ctx.chain.tip_state().map_err(internal)?;
+        tip = ctx.node.tip_state().map_err(internal)?;
         &tip as &dyn nvm_state_api::StateReader
     } else {
         state
@@ -260,15 +260,15 @@ pub(crate) fn account_nonce(
     let mut view = TxOverlay::new(state);
     let id = Registry::resolve(&mut view, address).map_err(internal)?;
     let next = Registry::nonce(&mut view, &id).map_err(internal)?;
-    Ok(if pending { ctx.mempool.pending_nonce(&id, next) } else { next })
+    Ok(if pending { ctx.node.pending_nonce(&id, next) } else { next })
 }
 
 fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let which = param_str(params, 0, "block", false)?.unwrap_or_else(|| "latest".into());
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
-    let store = &ctx.chain;
+    let store = &ctx.node;
     let block = if which == "latest" {
-        let head = ctx.chain.head().map_err(internal)?;
+        let head = ctx.node.head().map_err(internal)?;
         store.block(head.height).map_err(internal)?
     } else if which.starts_with("0x") && which.len() == 66 {
         store.block_by_hash(&parse_hash(&which)?).map_err(internal)?

@@ -19,12 +19,12 @@ const MAX_MULTIPLE_ACCOUNTS: usize = 100;
 /// Committed state and its slot.
 pub(super) struct Read {
     pub slot: u64,
-    snapshot: nvm_node::StateSnapshot,
+    snapshot: Box<dyn nvm_node_api::CommittedState>,
 }
 
 impl Read {
     pub fn at_head(ctx: &SolanaContext, config: &Value) -> Result<Self, ErrorObjectOwned> {
-        let snapshot = ctx.node.chain.snapshot().map_err(internal)?;
+        let snapshot = ctx.node.snapshot().map_err(internal)?;
         let slot = snapshot.height().unwrap_or_default();
         check_min_context_slot(config, slot)?;
         Ok(Self { slot, snapshot })
@@ -202,7 +202,7 @@ pub(super) fn owned_by(
     filters: &[Filter],
 ) -> Result<Vec<([u8; 32], AccountSharedData)>, ErrorObjectOwned> {
     let mut found = Vec::new();
-    for address in ctx.known.addresses(&ctx.node.chain).map_err(internal)? {
+    for address in ctx.known.addresses(ctx.node.as_ref()).map_err(internal)? {
         if let Some(account) = read.account(&address)?
             && account.owner().as_ref() == program
             && filters.iter().all(|f| f.matches(account.data()))

@@ -20,7 +20,7 @@ fn head_slot(
     params: &Params<'_>,
 ) -> Result<u64, jsonrpsee::types::ErrorObjectOwned> {
     let values = values(params)?;
-    let head = ctx.node.chain.head().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
     check_min_context_slot(&config(&values, 0)?, head.height)?;
     Ok(head.height)
 }
@@ -35,7 +35,7 @@ pub(super) fn get_health(_: &SolanaContext, _: &Params<'_>) -> SolResult {
 
 pub(super) fn get_genesis_hash(ctx: &SolanaContext, _: &Params<'_>) -> SolResult {
     let genesis =
-        ctx.node.chain.block(0).map_err(internal)?.ok_or_else(|| internal("no genesis block"))?;
+        ctx.node.block(0).map_err(internal)?.ok_or_else(|| internal("no genesis block"))?;
     Ok(json!(base58(&genesis.header.hash())))
 }
 
@@ -66,7 +66,7 @@ pub(super) fn get_epoch_schedule(_: &SolanaContext, _: &Params<'_>) -> SolResult
 
 pub(super) fn get_latest_blockhash(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
     let values = values(params)?;
-    let head = ctx.node.chain.head().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
     check_min_context_slot(&config(&values, 0)?, head.height)?;
     Ok(with_context(
         head.height,
@@ -84,8 +84,8 @@ pub(super) fn is_blockhash_valid(ctx: &SolanaContext, params: &Params<'_>) -> So
     if bs58::decode(text).onto(&mut hash).ok() != Some(32) {
         return Err(invalid_params("Invalid param: not a valid blockhash"));
     }
-    let head = ctx.node.chain.head().map_err(internal)?;
-    let snapshot = ctx.node.chain.snapshot().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
+    let snapshot = ctx.node.snapshot().map_err(internal)?;
     // A transaction naming it must still fit in the next block.
     let valid = nvm_vm_svm::is_recent_blockhash(
         &mut nvm_state_api::TxOverlay::new(&snapshot),

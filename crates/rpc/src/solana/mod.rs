@@ -10,14 +10,13 @@ mod pubsub;
 mod tokens;
 mod transactions;
 
-use crate::NodeContext;
 use jsonrpsee::{
     RpcModule,
     core::traits::IdProvider,
     server::{Server, ServerConfigBuilder, ServerHandle},
     types::{Params, SubscriptionId},
 };
-use nvm_node::Chain;
+use nvm_node_api::NodeApi;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::{
@@ -37,14 +36,14 @@ pub const SOLANA_CORE_VERSION: &str = "4.2.2";
 /// What the Solana RPC serves from.
 #[derive(Clone)]
 pub struct SolanaContext {
-    pub node: NodeContext,
+    pub node: Arc<dyn NodeApi>,
     /// Pays `requestAirdrop` (dev networks only).
     pub faucet: Option<Arc<nvm_vm_svm::Faucet>>,
     known: Arc<KnownAccounts>,
 }
 
 impl SolanaContext {
-    pub fn new(node: NodeContext, faucet: Option<nvm_vm_svm::Faucet>) -> Self {
+    pub fn new(node: Arc<dyn NodeApi>, faucet: Option<nvm_vm_svm::Faucet>) -> Self {
         Self { node, faucet: faucet.map(Arc::new), known: Arc::default() }
     }
 }
@@ -58,7 +57,7 @@ struct KnownAccounts {
 }
 
 impl KnownAccounts {
-    fn addresses(&self, chain: &Chain) -> Result<Vec<[u8; 32]>, String> {
+    fn addresses(&self, chain: &dyn NodeApi) -> Result<Vec<[u8; 32]>, String> {
         let head = chain.head().map_err(|e| e.to_string())?.height;
         let mut inner = self.inner.lock();
         let (scanned, addresses) = &mut *inner;

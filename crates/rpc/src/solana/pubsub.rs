@@ -52,10 +52,10 @@ async fn signature_subscription(
         return Ok(());
     };
     let sink = pending.accept().await?;
-    let mut heads = ctx.node.chain.watch_heads();
+    let mut heads = ctx.node.watch_heads();
     let hash = sha256(&signature);
     loop {
-        if let Some(receipt) = ctx.node.chain.receipt(&hash)? {
+        if let Some(receipt) = ctx.node.receipt(&hash)? {
             let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
                 .await?;
@@ -84,7 +84,7 @@ async fn account_subscription(
         return Ok(());
     };
     let sink = pending.accept().await?;
-    let mut heads = ctx.node.chain.watch_heads();
+    let mut heads = ctx.node.watch_heads();
     let shown = |read: &Read| -> Result<Value, ErrorObjectOwned> {
         let account = read.account(&address)?;
         // A closed account shows as an empty system account (as Solana notifies it).
@@ -113,7 +113,7 @@ async fn slot_subscription(
     ctx: Arc<SolanaContext>,
 ) -> SubscriptionResult {
     let sink = pending.accept().await?;
-    let mut heads = ctx.node.chain.watch_heads();
+    let mut heads = ctx.node.watch_heads();
     loop {
         tokio::select! {
             changed = heads.changed() => if changed.is_err() { return Ok(()) },

@@ -91,7 +91,7 @@ fn simulation_json(outcome: &SvmOutcome, accounts: Option<Value>) -> Value {
 
 /// Decodes and verifies wire bytes into a block transaction.
 fn verified(ctx: &SolanaContext, wire: &[u8]) -> Result<VerifiedTx, ErrorObjectOwned> {
-    VerifiedTx::verify(&ctx.node.chain.executor().vms, VerifiedTx::tag_solana(wire))
+    VerifiedTx::verify(&ctx.node.executor().vms, VerifiedTx::tag_solana(wire))
         .map_err(|e| refusal(AdmissionError::Invalid(e)))
 }
 
@@ -107,8 +107,8 @@ fn simulate(
     check: bool,
     inspect: &[[u8; 32]],
 ) -> Result<nvm_vm_svm::Simulation, ErrorObjectOwned> {
-    let (next, state) = ctx.node.chain.next_block(now_ms()).map_err(internal)?;
-    let executor = ctx.node.chain.executor();
+    let (next, state) = ctx.node.next_block(now_ms()).map_err(internal)?;
+    let executor = ctx.node.executor();
     let svm = executor.vms.format_of::<nvm_vm_svm::SvmVm>().ok_or_else(|| {
         refusal(AdmissionError::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)))
     })?;
@@ -118,7 +118,7 @@ fn simulate(
 /// Admits a verified transaction; its first signature, base58, is the answer.
 fn admit(ctx: &SolanaContext, tx: VerifiedTx) -> SolResult {
     let signature = solana(&tx)?.signature();
-    match ctx.node.chain.submit_verified(&ctx.node.mempool, tx).map_err(internal)? {
+    match ctx.node.submit_verified(tx).map_err(internal)? {
         Ok(_) => Ok(Value::String(base58(&signature))),
         Err(e) => Err(refusal(e)),
     }
@@ -169,7 +169,7 @@ pub(super) fn simulate_transaction(ctx: &SolanaContext, params: &Params<'_>) -> 
     if sig_verify && replace {
         return Err(invalid_params("sigVerify may not be used with replaceRecentBlockhash"));
     }
-    let head = ctx.node.chain.head().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
     if replace {
         wire = with_blockhash(&wire, head.hash)?;
     }
@@ -224,7 +224,7 @@ pub(super) fn request_airdrop(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         .as_u64()
         .filter(|&l| l > 0)
         .ok_or_else(|| invalid_params("Invalid params: lamports must be a positive integer"))?;
-    let head = ctx.node.chain.head().map_err(internal)?;
+    let head = ctx.node.head().map_err(internal)?;
     let tx = verified(ctx, &faucet.airdrop(&to, lamports, head.hash))?;
     admit(ctx, tx)
 }
@@ -234,7 +234,7 @@ fn receipt_of(
     ctx: &SolanaContext,
     signature: &[u8; 64],
 ) -> Result<Option<Receipt>, ErrorObjectOwned> {
-    ctx.node.chain.receipt(&sha256(signature)).map_err(internal)
+    ctx.node.receipt(&sha256(signature)).map_err(internal)
 }
 
 fn status_json(receipt: &Receipt) -> (Value, Value) {
@@ -297,7 +297,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         Some(Value::String(encoding)) => json!({ "encoding": encoding }),
         _ => config(&values, 1)?,
     };
-    let store = &ctx.node.chain;
+    let store = &ctx.node;
     let Some(receipt) = receipt_of(ctx, &signature)? else { return Ok(Value::Null) };
     let block = store.block(receipt.block_height).map_err(internal)?.ok_or_else(|| {
         error_with(codes::BLOCK_NOT_AVAILABLE, "Block not available", Value::Null)

@@ -36,6 +36,12 @@ impl<T: StateReader + ?Sized> StateReader for &T {
     }
 }
 
+impl<T: StateReader + ?Sized> StateReader for Box<T> {
+    fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        (**self).get(key)
+    }
+}
+
 /// What a VM may do to state while executing one transaction.
 pub trait StateAccess {
     fn get(&mut self, key: &StateKey) -> StateResult<Option<Vec<u8>>>;

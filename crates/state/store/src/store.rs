@@ -113,7 +113,18 @@ impl Store {
     /// Opens (or creates) the database file at `path`. An interrupted commit is rolled back by
     /// redb's recovery, so what is found is exactly the last committed block.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let store = Self { db: Database::create(path)?, cache: Arc::default() };
+        Self::over(Database::create(path)?)
+    }
+
+    /// A store in memory (gone when dropped): the same engine and proofs, for tests of what runs
+    /// over the node.
+    pub fn in_memory() -> StoreResult<Self> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Self::over(db)
+    }
+
+    fn over(db: Database) -> StoreResult<Self> {
+        let store = Self { db, cache: Arc::default() };
         if let Some(head) = store.head()? {
             store.cache.advance(head.height, &WriteSet::new());
         }

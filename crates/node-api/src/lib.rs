@@ -1,0 +1,109 @@
+//! What a node offers the ecosystem APIs: a chain reader and a transaction submitter, over the
+//! project's own types (never the storage engine's), so the RPC crates run against any node —
+//! the real one or an in-memory one in their tests.
+
+use nvm_executor::{AdmissionError, Executor, VerifiedTx};
+use nvm_primitives::{Block, ChainHead, IdCom, Receipt, StateKey, StateProof, TxHash, TxLocation};
+use nvm_state_api::StateReader;
+use nvm_vm_api::BlockEnv;
+
+/// Why the node could not answer (the request itself was fine: an RPC reports it as an internal
+/// error).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Reading or writing the node's storage or state failed.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The chain has no block yet.
+    #[error("the chain has no genesis block")]
+    NoGenesis,
+    /// Anything else the node failed at.
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub type NodeResult<T> = Result<T, NodeError>;
+
+/// Committed state at one block, read as of that block however many land meanwhile.
+pub trait CommittedState: StateReader {
+    /// The block whose state this is (`None` before genesis).
+    fn head(&self) -> Option<&ChainHead>;
+
+    /// The height of that block.
+    fn height(&self) -> Option<u64> {
+        self.head().map(|h| h.height)
+    }
+}
+
+/// State read by simulations and admission: the tip's, a block still being committed included.
+pub type TipState = Box<dyn StateReader>;
+
+/// Reading the chain.
+pub trait ChainReader: Send + Sync {
+    /// The executor the node runs: its chain config and VMs (for decoding, verifying and
+    /// simulating as blocks do).
+    fn executor(&self) -> &Executor;
+
+    fn chain_id(&self) -> u64 {
+        self.executor().config.chain_id
+    }
+
+    /// The last durably committed block.
+    fn head(&self) -> NodeResult<ChainHead>;
+
+    /// The committed block at `height`.
+    fn block(&self, height: u64) -> NodeResult<Option<Block>>;
+
+    /// The committed block whose header hashes to `hash`.
+    fn block_by_hash(&self, hash: &[u8; 32]) -> NodeResult<Option<Block>>;
+
+    /// A committed transaction's receipt.
+    fn receipt(&self, tx_hash: &TxHash) -> NodeResult<Option<Receipt>>;
+
+    /// Where a committed transaction is: its block and index.
+    fn tx_location(&self, tx_hash: &TxHash) -> NodeResult<Option<TxLocation>>;
+
+    /// Proofs of `keys` against the committed state root.
+    fn prove_many(&self, keys: &[StateKey]) -> NodeResult<Vec<StateProof>>;
+
+    /// Committed state at the head, with the head it is at.
+    fn snapshot(&self) -> NodeResult<Box<dyn CommittedState>>;
+
+    /// State at the tip (a block being committed counts): what nonces and balances the mempool
+    /// checks against.
+    fn tip_state(&self) -> NodeResult<TipState>;
+
+    /// The environment of the block after the tip (at `timestamp_ms`, never before the tip) and
+    /// the tip's state: what admission and simulations run against.
+    fn next_block(&self, timestamp_ms: u64) -> NodeResult<(BlockEnv, TipState)>;
+
+    /// The base fee per gas of the next block.
+    fn next_base_fee(&self) -> NodeResult<u64>;
+
+    /// Wakes on every durably committed block (starts at the current head).
+    fn watch_heads(&self) -> tokio::sync::watch::Receiver<ChainHead>;
+}
+
+/// Sending transactions, and what waits to be included.
+pub trait TxSubmitter: Send + Sync {
+    /// Verifies raw transactions and admits them; each admitted one is durable (journaled) and
+    /// announced to the other validators before this returns. One result per transaction.
+    fn submit(&self, raws: Vec<Vec<u8>>) -> NodeResult<Vec<Result<TxHash, AdmissionError>>>;
+
+    /// [`TxSubmitter::submit`] of one transaction already decoded and verified.
+    fn submit_verified(&self, tx: VerifiedTx) -> NodeResult<Result<TxHash, AdmissionError>>;
+
+    /// A transaction waiting in the mempool.
+    fn pending_tx(&self, hash: &TxHash) -> Option<VerifiedTx>;
+
+    /// The nonce after `sender`'s waiting transactions, given the next nonce its state expects.
+    fn pending_nonce(&self, sender: &IdCom, state_next: u64) -> u64;
+
+    /// How many transactions wait.
+    fn pending_count(&self) -> usize;
+}
+
+/// A node as the RPC crates see it.
+pub trait NodeApi: ChainReader + TxSubmitter {}
+
+impl<T: ChainReader + TxSubmitter> NodeApi for T {}

@@ -50,6 +50,10 @@ pub fn proposer_identity(key: &ed25519::PrivateKey) -> nvm_primitives::IdCom {
     )
 }
 
+/// The ecosystem APIs served on the node's port beside `nvm_*` (the Solana API has ports of its
+/// own): a new ecosystem's API is a crate and a line here.
+const ECOSYSTEM_APIS: &[nvm_rpc::Namespace] = &[nvm_rpc_eth::register, nvm_rpc_bitcoin::register];
+
 /// Largest p2p message (a full block, with room to spare).
 const MAX_MESSAGE_BYTES: u32 = 48 * 1024 * 1024;
 /// Messages per second one peer may send on one channel. The burst also sizes each channel's
@@ -180,12 +184,12 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 validators,
             })),
         };
-        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone())
+        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone(), ECOSYSTEM_APIS)
             .await
             .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
-        let solana = nvm_rpc::SolanaContext::new(node.node, setup.faucet);
+        let solana = nvm_rpc_solana::SolanaContext::new(node.node, setup.faucet);
         let ([solana_rpc, pubsub], _solana_handles) =
-            nvm_rpc::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
+            nvm_rpc_solana::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
                 format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)
             })?;
         println!("JSON-RPC listening on http://{rpc}");

@@ -42,6 +42,12 @@ pub fn legacy_id_com(address: &VmAddress) -> Option<IdCom> {
     })
 }
 
+/// A BVM address as Bitcoin wallets show a witness-v1 program: `bc1p…` (bech32m, mainnet).
+pub fn taproot_address(program: &[u8; 32]) -> String {
+    bech32::segwit::encode(bech32::hrp::BC, bech32::segwit::VERSION_1, program)
+        .expect("a 32-byte witness v1 program encodes")
+}
+
 /// The legacy identity of a Bitcoin output script: `SHA-256("legacy_btc:" ‖ scriptPubKey)`
 /// (SPEC §2) — whoever can spend the script acts as it until an identity links it.
 pub fn legacy_btc_id(script_pubkey: &[u8]) -> IdCom {

@@ -8,6 +8,7 @@ mod registry;
 
 pub use address::{
     AddressError, VmAddress, derive_address, id_com_from_credential, legacy_btc_id, legacy_id_com,
+    taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};

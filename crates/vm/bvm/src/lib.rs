@@ -13,7 +13,7 @@ pub use format::{
     BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity, declare_credited,
 };
 pub use link::{key_scripts, verify_link};
-pub use ops::{BvmOp, MAX_LINK_MINTS, OPCODE_LOCK, script_of, taproot_display};
+pub use ops::{BvmOp, MAX_LINK_MINTS, OPCODE_LOCK, script_of};
 pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
 pub use utxo::{UNITS_PER_SAT, Utxo};
 pub use vm::funding_transaction;

@@ -87,13 +87,6 @@ fn check_script(script_pubkey: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// An identity's BVM address as Bitcoin wallets show a witness-v1 program: `bc1p…` (bech32m).
-pub fn taproot_display(program: &[u8; 32]) -> String {
-    let program = bitcoin::WitnessProgram::new(bitcoin::WitnessVersion::V1, program)
-        .expect("32 bytes are a valid witness v1 program");
-    bitcoin::Address::from_witness_program(program, bitcoin::KnownHrp::Mainnet).to_string()
-}
-
 /// The output script a recipient names: a Bitcoin mainnet address (`bc1q…`, `bc1p…`, `1…`,
 /// `3…`) or `script:` and the script's hex.
 pub fn script_of(recipient: &str) -> Result<Vec<u8>, String> {
@@ -110,6 +103,21 @@ pub fn script_of(recipient: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_identitys_taproot_address_is_the_one_rust_bitcoin_shows() {
+        for program in [[0u8; 32], [0x79; 32], nvm_primitives::sha256(b"bvm")] {
+            let witness =
+                bitcoin::WitnessProgram::new(bitcoin::WitnessVersion::V1, &program).unwrap();
+            let address =
+                bitcoin::Address::from_witness_program(witness, bitcoin::KnownHrp::Mainnet);
+            assert_eq!(nvm_identity::taproot_address(&program), address.to_string());
+            assert_eq!(
+                script_of(&address.to_string()).unwrap(),
+                address.script_pubkey().to_bytes()
+            );
+        }
+    }
 
     #[test]
     fn addresses_are_their_scripts_and_bad_locks_are_refused() {

@@ -1,12 +1,7 @@
 //! Ethereum transactions over JSON-RPC: sending, lookup, receipts, logs and fee history, in the
 //! shapes `alloy-rpc-types-eth` gives them (the ones ethers, web3.py and MetaMask read).
 
-use crate::{
-    convert::{hex0x, parse_hash, parse_hex},
-    errors::{admission, internal, invalid_params},
-    eth::{SERVER_ERROR, block_height, quantity},
-    methods::{NodeContext, RpcResult, add, param_str, required},
-};
+use crate::{SERVER_ERROR, block_height, quantity};
 use alloy_consensus::{
     Eip658Value, Receipt as ConsensusReceipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _,
     TxType,
@@ -25,6 +20,10 @@ use jsonrpsee::{
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_primitives::{
     Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, Transaction, TxStatus, block_tx_hash,
+};
+use nvm_rpc::{
+    NodeContext, RpcResult, add, admission, hex0x, internal, invalid_params, param_str, parse_hash,
+    parse_hex, required,
 };
 use nvm_vm_evm::{EthereumTx, EvmOp, erc20_address, evm_address};
 use nvm_vm_native::NativeOp;

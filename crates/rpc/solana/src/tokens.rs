@@ -2,7 +2,7 @@
 //! token accounts in the `jsonParsed` encoding. Accounts are read in the SPL layouts (Account,
 //! 165 bytes; Mint, 82 bytes) whichever token program owns them.
 
-use super::{
+use crate::{
     SolanaContext,
     accounts::{DataEncoding, Filter, Read, owned_by},
     params::{

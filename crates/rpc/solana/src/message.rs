@@ -1,6 +1,6 @@
 //! A Solana transaction in the `json` encoding of `getTransaction`.
 
-use super::params::base58;
+use crate::params::base58;
 use nvm_vm_svm::{VersionedMessage, VersionedTransaction};
 use serde_json::{Value, json};
 

@@ -140,5 +140,5 @@ pub fn decode_wire(text: &str, encoding: Option<&str>) -> Result<Vec<u8>, ErrorO
 
 /// `{context: {slot}, value}`: how Solana answers reads of state.
 pub fn with_context(slot: u64, value: Value) -> Value {
-    json!({ "context": { "apiVersion": crate::solana::SOLANA_CORE_VERSION, "slot": slot }, "value": value })
+    json!({ "context": { "apiVersion": crate::SOLANA_CORE_VERSION, "slot": slot }, "value": value })
 }

@@ -27,9 +27,9 @@ pub struct NodeContext {
     pub finality: Option<Arc<dyn crate::FinalityProofs>>,
 }
 
-pub(crate) type RpcResult = Result<Value, ErrorObjectOwned>;
+pub type RpcResult = Result<Value, ErrorObjectOwned>;
 
-pub(crate) fn param_str(
+pub fn param_str(
     params: &Params<'_>,
     index: usize,
     name: &str,
@@ -77,11 +77,7 @@ fn hex_list<T>(
         .collect()
 }
 
-pub(crate) fn required(
-    params: &Params<'_>,
-    index: usize,
-    name: &str,
-) -> Result<String, ErrorObjectOwned> {
+pub fn required(params: &Params<'_>, index: usize, name: &str) -> Result<String, ErrorObjectOwned> {
     param_str(params, index, name, true)?
         .ok_or_else(|| invalid_params(format!("missing parameter {name}")))
 }
@@ -244,7 +240,7 @@ fn get_nonce(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 /// (a block still being committed included) and counting the sender's transactions in the
 /// mempool (what wallets ask for before signing). The mempool drops a block's transactions only
 /// once the block is durable, so the tip read first never misses one in between.
-pub(crate) fn account_nonce(
+pub fn account_nonce(
     ctx: &NodeContext,
     state: &dyn nvm_state_api::StateReader,
     address: &VmAddress,
@@ -284,7 +280,7 @@ fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 }
 
 /// Registers a blocking method (reads and writes the store) under `name`.
-pub(crate) fn add(
+pub fn add(
     module: &mut RpcModule<NodeContext>,
     name: &'static str,
     handler: fn(&NodeContext, &Params<'_>) -> RpcResult,
@@ -294,8 +290,11 @@ pub(crate) fn add(
         .expect("method names are unique");
 }
 
-/// Every method the node serves: the `nvm_*` namespace and the Ethereum one.
-pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
+/// An ecosystem API crate's methods on the node's port (the `nvm` binary picks which).
+pub type Namespace = fn(&mut RpcModule<NodeContext>);
+
+/// Every method the node serves: the `nvm_*` namespace and those of `namespaces`.
+pub fn rpc_module(ctx: NodeContext, namespaces: &[Namespace]) -> RpcModule<NodeContext> {
     let mut module = RpcModule::new(ctx);
     add(&mut module, "nvm_chainInfo", |ctx, _| chain_info(ctx));
     add(&mut module, "nvm_sendTransaction", send_transaction);
@@ -308,7 +307,8 @@ pub fn rpc_module(ctx: NodeContext) -> RpcModule<NodeContext> {
     add(&mut module, "nvm_getBlock", get_block);
     add(&mut module, "nvm_getProof", get_proof);
     add(&mut module, "nvm_getFinalization", crate::finality::get_finalization);
-    crate::eth::register(&mut module);
-    crate::bitcoin::register(&mut module);
+    for register in namespaces {
+        register(&mut module);
+    }
     module
 }

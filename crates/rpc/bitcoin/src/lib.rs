@@ -3,20 +3,17 @@
 //! who holds the tokens sent to a script.
 //! Txids are shown in Bitcoin's display byte order; values in satoshi.
 
-use crate::{
-    NodeContext,
-    errors::{admission, internal, invalid_params},
-    methods::{RpcResult, add, required},
-};
 use bitcoin::{Txid, hashes::Hash};
 use jsonrpsee::{RpcModule, types::Params};
 use nvm_executor::VerifiedTx;
+use nvm_rpc::{NodeContext, RpcResult, add, admission, internal, invalid_params, required};
 use nvm_state_api::TxOverlay;
 use nvm_vm_bvm::{BITCOIN_TX_TAG, BitcoinTx, utxo};
 use serde_json::{Value, json};
 use std::str::FromStr;
 
-pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
+/// Registers the Bitcoin methods on the node's port (an [`nvm_rpc::Namespace`]).
+pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "nvm_getUtxos", get_utxos);
     add(module, "nvm_sendBitcoinTransaction", send);
     add(module, "nvm_testBitcoinTransaction", test);

@@ -22,11 +22,11 @@ pub mod codes {
     pub const INVALID_TRANSACTION: i32 = -32011;
 }
 
-pub(crate) fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
+pub fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(codes::INVALID_PARAMS, message, None::<()>)
 }
 
-pub(crate) fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(codes::INTERNAL, format!("internal error: {e}"), None::<()>)
 }
 
@@ -57,7 +57,7 @@ fn tx_code(e: &TxError) -> i32 {
     }
 }
 
-pub(crate) fn admission(e: AdmissionError) -> ErrorObjectOwned {
+pub fn admission(e: AdmissionError) -> ErrorObjectOwned {
     let code = match &e {
         AdmissionError::Invalid(tx) => tx_code(tx),
         AdmissionError::AlreadyKnown(_) => codes::ALREADY_KNOWN,

@@ -1,7 +1,7 @@
 //! Transactions: `sendTransaction` (with its preflight simulation), `simulateTransaction`,
 //! `requestAirdrop`, `getSignatureStatuses`, `getTransaction`.
 
-use super::{
+use crate::{
     SolanaContext,
     accounts::{DataEncoding, Read},
     params::{
@@ -283,7 +283,7 @@ fn token_balances(balances: &[TokenBalance]) -> Value {
                     "mint": base58(&b.mint),
                     "owner": base58(&b.owner),
                     "programId": base58(&b.program_id),
-                    "uiTokenAmount": super::tokens::ui_amount(b.amount, b.decimals),
+                    "uiTokenAmount": crate::tokens::ui_amount(b.amount, b.decimals),
                 })
             })
             .collect(),
@@ -327,7 +327,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         }
     };
     let transaction = match config.get("encoding").and_then(Value::as_str).unwrap_or("json") {
-        "json" | "jsonParsed" => super::message::transaction_json(&tx),
+        "json" | "jsonParsed" => crate::message::transaction_json(&tx),
         "base64" => json!([base64(raw), "base64"]),
         "base58" => json!([base58(raw), "base58"]),
         other => {

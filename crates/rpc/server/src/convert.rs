@@ -6,7 +6,7 @@ use nvm_identity::{VmAddress, derive_address};
 use nvm_primitives::{Block, IdCom, Receipt, TxStatus, VmKind};
 use serde_json::{Value, json};
 
-pub(crate) fn hex0x(bytes: &[u8]) -> String {
+pub fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
@@ -24,7 +24,7 @@ pub fn parse_hash(input: &str) -> Result<[u8; 32], ErrorObjectOwned> {
         .map_err(|b: Vec<u8>| invalid_params(format!("expected 32 bytes, got {}", b.len())))
 }
 
-pub(crate) fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> {
+pub fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> {
     VmAddress::parse(input).map_err(|e| invalid_params(e.to_string()))
 }
 
@@ -43,7 +43,7 @@ pub fn identity_json(id_com: &IdCom) -> Value {
         "evm_display": evm.display(),
         "svm_display": svm.display(),
         "bvm_display": bvm.display(),
-        "bvm_bitcoin": bvm.as_bytes().try_into().map(nvm_vm_bvm::taproot_display).unwrap_or_default(),
+        "bvm_bitcoin": bvm.as_bytes().try_into().map(nvm_identity::taproot_address).unwrap_or_default(),
         "tvm_display": tvm.display(),
     })
 }
@@ -76,7 +76,7 @@ pub(crate) fn receipt_json(r: &Receipt) -> Value {
 }
 
 /// A block's transactions: their hashes, or with `full` the raw envelopes.
-pub(crate) fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
+pub fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
     block
         .transactions
         .iter()

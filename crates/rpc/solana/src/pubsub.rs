@@ -2,7 +2,7 @@
 //! Each subscription wakes on every committed block; notifications carry
 //! `{context: {slot}, value}` as the clients expect.
 
-use super::{
+use crate::{
     SolanaContext,
     accounts::{DataEncoding, Read},
     params::{arg, config, pubkey, signature, values, with_context},

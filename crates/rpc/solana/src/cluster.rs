@@ -1,7 +1,7 @@
 //! The chain as Solana clients see it: version, health, slots (= block heights), epochs and
 //! recent blockhashes (= block hashes).
 
-use super::{
+use crate::{
     SOLANA_CORE_VERSION, SolanaContext,
     params::{
         SolResult, arg, base58, check_min_context_slot, config, internal, invalid_params, string,

@@ -1,11 +1,10 @@
-//! The Ethereum JSON-RPC namespace over the unified state (read side). Answers the way geth does:
-//! quantities as 0x-hex, missing blocks as `null`, a revert as error 3 with the revert data.
+//! The Ethereum JSON-RPC (`eth_*`, `net_*`, `web3_*`) over the node interface and the EVM, on
+//! the node's port. Answers the way geth does: quantities as 0x-hex, missing blocks as `null`, a
+//! revert as error 3 with the revert data. This file serves state, calls and blocks; `tx`
+//! serves transactions, receipts, logs and fees.
 
-use crate::{
-    convert::{hex0x, parse_hex},
-    errors::{internal, invalid_params},
-    methods::{NodeContext, RpcResult, add, param_str, required},
-};
+mod tx;
+
 use alloy_primitives::{Address, Bytes, U256};
 use jsonrpsee::{
     RpcModule,
@@ -14,6 +13,9 @@ use jsonrpsee::{
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::Block;
+use nvm_rpc::{
+    NodeContext, RpcResult, add, hex0x, internal, invalid_params, param_str, parse_hex, required,
+};
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_evm::{AccountOverride, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
@@ -97,7 +99,7 @@ fn get_transaction_count(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let pending = tag.as_deref() == Some("pending");
     let snapshot = head_state(ctx, tag)?;
     let evm = VmAddress::Evm(address.into_array());
-    Ok(quantity(crate::methods::account_nonce(ctx, &snapshot, &evm, pending)?))
+    Ok(quantity(nvm_rpc::account_nonce(ctx, &snapshot, &evm, pending)?))
 }
 
 fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
@@ -245,11 +247,11 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
     let transactions = if full {
         let mut objects = Vec::with_capacity(block.transactions.len());
         for (i, raw) in block.transactions.iter().enumerate() {
-            objects.push(crate::eth_tx::tx_json(ctx, raw, Some((h, i as u64)))?);
+            objects.push(crate::tx::tx_json(ctx, raw, Some((h, i as u64)))?);
         }
         objects
     } else {
-        crate::convert::block_transactions_json(block, false)
+        nvm_rpc::block_transactions_json(block, false)
     };
     Ok(json!({
         "number": quantity(h.height),
@@ -268,7 +270,7 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
         "nonce": "0x0000000000000000",
         "mixHash": hex0x(&[0; 32]),
         "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
-        "logsBloom": crate::eth_tx::block_logs_bloom(ctx, block)?,
+        "logsBloom": crate::tx::block_logs_bloom(ctx, block)?,
         "extraData": "0x",
         "size": quantity(block.transactions.iter().map(|t| t.len() as u128).sum::<u128>()),
         "uncles": [],
@@ -285,14 +287,15 @@ fn get_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 }
 
 fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let hash = crate::convert::parse_hash(&required(params, 0, "hash")?)?;
+    let hash = nvm_rpc::parse_hash(&required(params, 0, "hash")?)?;
     let full = param_str(params, 1, "full", false)?.as_deref() == Some("true");
     let block = ctx.node.block_by_hash(&hash).map_err(internal)?;
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
 /// Registers the Ethereum namespace.
-pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
+/// Registers the Ethereum namespace on the node's port (an [`nvm_rpc::Namespace`]).
+pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_chainId", |ctx, _| Ok(quantity(ctx.node.chain_id())));
     add(module, "net_version", |ctx, _| Ok(Value::String(ctx.node.chain_id().to_string())));
     add(module, "web3_clientVersion", |_, _| {
@@ -307,9 +310,9 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     // What a legacy transaction should offer: the next block's base fee plus the suggested tip.
     add(module, "eth_gasPrice", |ctx, _| {
         let base_fee = ctx.node.next_base_fee().map_err(internal)?;
-        Ok(quantity(u128::from(base_fee) + crate::eth_tx::SUGGESTED_TIP))
+        Ok(quantity(u128::from(base_fee) + crate::tx::SUGGESTED_TIP))
     });
-    add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(crate::eth_tx::SUGGESTED_TIP)));
+    add(module, "eth_maxPriorityFeePerGas", |_, _| Ok(quantity(crate::tx::SUGGESTED_TIP)));
     add(module, "eth_getBalance", get_balance);
     add(module, "eth_getTransactionCount", get_transaction_count);
     add(module, "eth_getCode", get_code);
@@ -318,5 +321,5 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_estimateGas", estimate_gas);
     add(module, "eth_getBlockByNumber", get_block_by_number);
     add(module, "eth_getBlockByHash", get_block_by_hash);
-    crate::eth_tx::register(module);
+    crate::tx::register(module);
 }

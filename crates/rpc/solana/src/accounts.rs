@@ -1,7 +1,7 @@
 //! Account reads: `getBalance`, `getAccountInfo`, `getMultipleAccounts`, `getProgramAccounts`,
 //! and the SPL Token reads over the same accounts.
 
-use super::{
+use crate::{
     SolanaContext,
     params::{
         SolResult, arg, base58, base64, check_min_context_slot, config, internal, invalid_params,

@@ -142,6 +142,11 @@ impl MemoryNode {
     pub fn handle(&self) -> &NodeHandle {
         &self.handle
     }
+
+    /// The node as an RPC crate holds it.
+    pub fn api(&self) -> Arc<dyn nvm_node_api::NodeApi> {
+        Arc::new(self.handle.clone())
+    }
 }
 
 impl std::ops::Deref for MemoryNode {

@@ -14,6 +14,12 @@ pub fn dev_id() -> IdCom {
 /// An encoded native transfer of `amount` from the dev identity to `to`, signed by the dev key.
 pub fn dev_transfer(nonce: u64, to: IdCom, amount: u128) -> Vec<u8> {
     let op = NativeOp::Transfer { mint: NATIVE_MINT, to: VmAddress::Native(to), amount };
+    dev_envelope(nonce, op.encode())
+}
+
+/// A native envelope of the dev identity carrying `payload` (any VM's opcode and its
+/// arguments), signed by the dev key.
+pub fn dev_envelope(nonce: u64, payload: Vec<u8>) -> Vec<u8> {
     let body = TxBody {
         version: ENVELOPE_VERSION,
         chain_id: DEV_CHAIN_ID,
@@ -21,7 +27,7 @@ pub fn dev_transfer(nonce: u64, to: IdCom, amount: u128) -> Vec<u8> {
         nonce,
         max_fee: DEV_TX_FEE,
         context: None,
-        payload: op.encode(),
+        payload,
     };
     dev_key().sign_transaction(body).expect("the dev key signs").encode()
 }

@@ -1,0 +1,109 @@
+//! The Ethereum namespace over an in-memory node (no server, no process): a wallet-signed
+//! transfer goes in through `eth_sendRawTransaction`, and after the block it is found where
+//! ethers and viem look — receipt, transaction, balances, nonce, block; bad input gets
+//! Ethereum's errors and changes nothing.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use jsonrpsee::{RpcModule, core::server::MethodsError};
+use nvm_node::MemoryNode;
+use nvm_rpc::NodeContext;
+use serde_json::{Value, json};
+
+fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
+    let ctx = NodeContext { node: node.api(), finality: None };
+    nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
+}
+
+fn dev_wallet() -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default().phrase(nvm_vm_evm::DEV_MNEMONIC).build().unwrap()
+}
+
+/// A signed EIP-1559 value transfer, as a wallet sends it (hex of the EIP-2718 bytes).
+fn transfer(wallet: &PrivateKeySigner, nonce: u64, to: Address, wei: u64) -> String {
+    let tx = TxEip1559 {
+        chain_id: 31_337,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(to),
+        value: U256::from(wei),
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    format!("0x{}", alloy_primitives::hex::encode(raw))
+}
+
+async fn call(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> Value {
+    let params = params.as_array().cloned().unwrap_or_default();
+    rpc.call::<_, Value>(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+async fn error_code(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> i32 {
+    let params = params.as_array().cloned().unwrap_or_default();
+    match rpc.call::<_, Value>(method, params).await {
+        Err(MethodsError::JsonRpc(e)) => e.code(),
+        other => panic!("{method}: expected an error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wallet_transfer_is_sent_sealed_and_read_back() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let wallet = dev_wallet();
+    let from = format!("{:#x}", wallet.address());
+    let to = Address::repeat_byte(0x42);
+    let to_hex = format!("{to:#x}");
+
+    assert_eq!(call(&rpc, "eth_chainId", json!([])).await, json!("0x7a69"));
+    assert_eq!(call(&rpc, "eth_blockNumber", json!([])).await, json!("0x0"));
+    let before = call(&rpc, "eth_getBalance", json!([from, "latest"])).await;
+    assert_ne!(before, json!("0x0"), "the dev mnemonic's first account is funded");
+
+    // Malformed bytes and a malformed address get precise codes; nothing waits.
+    assert_eq!(error_code(&rpc, "eth_sendRawTransaction", json!(["0x02ff"])).await, -32001);
+    assert_eq!(error_code(&rpc, "eth_getBalance", json!(["0x12", "latest"])).await, -32602);
+    assert_eq!(call(&rpc, "nvm_chainInfo", json!([])).await["pendingTransactions"], json!(0));
+
+    let raw = transfer(&wallet, 0, to, 1_000);
+    let hash = call(&rpc, "eth_sendRawTransaction", json!([raw])).await;
+    // Waiting: the pending nonce counts it, the transaction is found without a block.
+    assert_eq!(call(&rpc, "eth_getTransactionCount", json!([from, "pending"])).await, json!("0x1"));
+    assert_eq!(call(&rpc, "eth_getTransactionCount", json!([from, "latest"])).await, json!("0x0"));
+    let pending = call(&rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(pending["blockNumber"], Value::Null);
+    assert_eq!(call(&rpc, "eth_getTransactionReceipt", json!([hash])).await, Value::Null);
+    // The same bytes again: already known.
+    assert_eq!(error_code(&rpc, "eth_sendRawTransaction", json!([raw])).await, -32008);
+
+    assert_eq!(node.seal(100, 1_000).unwrap().included, 1);
+
+    assert_eq!(call(&rpc, "eth_blockNumber", json!([])).await, json!("0x1"));
+    let receipt = call(&rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    assert_eq!(receipt["blockNumber"], json!("0x1"));
+    assert_eq!(receipt["from"], json!(from));
+    assert_eq!(receipt["to"], json!(to_hex));
+    assert_eq!(receipt["gasUsed"], json!("0x5208"));
+    let mined = call(&rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(mined["blockHash"], receipt["blockHash"]);
+    assert_eq!(mined["value"], json!("0x3e8"));
+    assert_eq!(call(&rpc, "eth_getBalance", json!([to_hex, "latest"])).await, json!("0x3e8"));
+    assert_eq!(call(&rpc, "eth_getTransactionCount", json!([from, "latest"])).await, json!("0x1"));
+    let block = call(&rpc, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    assert_eq!(block["hash"], receipt["blockHash"]);
+    assert_eq!(block["transactions"], json!([hash]));
+    let by_hash = call(&rpc, "eth_getBlockByHash", json!([block["hash"], false])).await;
+    assert_eq!(by_hash["number"], json!("0x1"));
+    // State is kept at the head only: an older block's state is refused, naming the head.
+    assert_eq!(error_code(&rpc, "eth_getBalance", json!([to_hex, "0x0"])).await, -32000);
+}

@@ -12,11 +12,8 @@ use nvm_vm_api::BlockEnv;
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// Reading or writing the node's storage or state failed.
-    #[error("storage: {0}")]
+    #[error("{0}")]
     Storage(String),
-    /// The chain has no block yet.
-    #[error("the chain has no genesis block")]
-    NoGenesis,
     /// Anything else the node failed at.
     #[error("{0}")]
     Failed(String),

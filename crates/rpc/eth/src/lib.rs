@@ -293,7 +293,6 @@ fn get_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     block.map_or(Ok(Value::Null), |b| eth_block(ctx, &b, full))
 }
 
-/// Registers the Ethereum namespace.
 /// Registers the Ethereum namespace on the node's port (an [`nvm_rpc::Namespace`]).
 pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_chainId", |ctx, _| Ok(quantity(ctx.node.chain_id())));

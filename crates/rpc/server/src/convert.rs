@@ -24,7 +24,7 @@ pub fn parse_hash(input: &str) -> Result<[u8; 32], ErrorObjectOwned> {
         .map_err(|b: Vec<u8>| invalid_params(format!("expected 32 bytes, got {}", b.len())))
 }
 
-pub fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> {
+pub(crate) fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> {
     VmAddress::parse(input).map_err(|e| invalid_params(e.to_string()))
 }
 

@@ -7,9 +7,7 @@ mod errors;
 mod finality;
 mod methods;
 
-pub use convert::{
-    block_transactions_json, hex0x, identity_json, parse_address, parse_hash, parse_hex,
-};
+pub use convert::{block_transactions_json, hex0x, identity_json, parse_hash, parse_hex};
 pub use errors::{admission, codes, internal, invalid_params};
 pub use finality::FinalityProofs;
 pub use methods::{

@@ -71,8 +71,7 @@ enum TxRun {
         fee_paid: u128,
         gas_used: u64,
         logs: Vec<Log>,
-        program_logs: Vec<String>,
-        svm: Option<nvm_primitives::SvmMeta>,
+        vm_data: Vec<u8>,
         /// The opcode the receipt names.
         opcode: u8,
         /// Block units of its wallet format it used (the format's tag, the units).
@@ -305,8 +304,7 @@ impl Executor {
             fee_paid: fee,
             gas_used,
             logs,
-            program_logs: Vec::new(),
-            svm: None,
+            vm_data: Vec::new(),
             opcode: body.opcode().unwrap_or(0),
             units: None,
             writes,
@@ -336,8 +334,7 @@ impl Executor {
             fee_paid: out.fee_paid,
             gas_used: out.gas_used,
             logs: out.logs,
-            program_logs: out.program_logs,
-            svm: out.svm,
+            vm_data: out.vm_data,
             opcode: out.opcode,
             units: Some((tag, out.units_used)),
             writes,
@@ -543,8 +540,7 @@ impl Executor {
                     fee_paid,
                     gas_used,
                     logs,
-                    program_logs,
-                    svm,
+                    vm_data,
                     opcode,
                     ..
                 } => {
@@ -560,8 +556,7 @@ impl Executor {
                         fee_paid,
                         gas_used,
                         logs,
-                        program_logs,
-                        svm,
+                        vm_data,
                     };
                     outcome.included.push(IncludedTx { tx, receipt });
                 }

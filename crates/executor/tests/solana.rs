@@ -74,7 +74,11 @@ fn solana_transfers_pay_the_proposer_and_cannot_be_replayed() {
     let pay = transfer(&alice, &bob, 2 * SOL, env.parent_hash);
     let outcome = block(&mut state, &env, vec![pay.clone()]);
     let receipt = &outcome.included[0].receipt;
-    assert_eq!(receipt.status, TxStatus::Success, "{:?}", receipt.program_logs);
+    // The receipt's Solana part is the SVM's to read: compute units, balances, log lines.
+    let meta = nvm_vm_svm::SvmMeta::decode(&receipt.vm_data).unwrap();
+    assert_eq!(receipt.status, TxStatus::Success, "{:?}", meta.log_messages);
+    assert!(meta.compute_units > 0 && !meta.log_messages.is_empty(), "{meta:?}");
+    assert_eq!(meta.pre_balances[1] + 2 * SOL, meta.post_balances[1], "bob, the second key");
     assert_eq!(receipt.sender, legacy(&alice));
     assert_eq!(receipt.opcode, 0x20);
     let fee = u128::from(LAMPORTS_PER_SIGNATURE) * UNITS_PER_LAMPORT;

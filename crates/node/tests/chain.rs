@@ -213,7 +213,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     pipeline.finish().unwrap();
     assert!(mempool.is_empty());
     let receipt = chain.receipt(&hash).unwrap().unwrap();
-    assert_eq!(receipt.status, nvm_primitives::TxStatus::Success, "{:?}", receipt.program_logs);
+    assert_eq!(receipt.status, nvm_primitives::TxStatus::Success, "{:?}", receipt.vm_data);
     assert_eq!(receipt.sender, legacy(&alice));
     let replay = chain.submit(&mempool, vec![pay]).unwrap().pop().unwrap();
     assert!(matches!(

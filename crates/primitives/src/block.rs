@@ -129,32 +129,10 @@ pub struct Receipt {
     /// Gas an EVM transaction used (0 for VMs that do not meter in gas).
     pub gas_used: u64,
     pub logs: Vec<Log>,
-    /// Program log lines (Solana's `Program log: …`), for VMs that log text.
-    pub program_logs: Vec<String>,
-    /// What Solana's RPC reports of a Solana transaction beside its logs.
-    pub svm: Option<SvmMeta>,
-}
-
-/// Compute units and the balances of a Solana transaction's accounts before and after it, in
-/// its account-key order (`getTransaction`'s `meta`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct SvmMeta {
-    pub compute_units: u64,
-    pub pre_balances: Vec<u64>,
-    pub post_balances: Vec<u64>,
-    pub pre_token_balances: Vec<TokenBalance>,
-    pub post_token_balances: Vec<TokenBalance>,
-}
-
-/// An SPL token account's balance as a Solana transaction saw it.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct TokenBalance {
-    pub account_index: u8,
-    pub mint: [u8; 32],
-    pub owner: [u8; 32],
-    pub program_id: [u8; 32],
-    pub amount: u64,
-    pub decimals: u8,
+    /// What the transaction's VM records beside the common fields, in that VM's own encoding
+    /// (empty when nothing): the VM writes it and its RPC crate reads it (a Solana
+    /// transaction's compute units, balances and log lines, for `getTransaction`).
+    pub vm_data: Vec<u8>,
 }
 
 impl Receipt {

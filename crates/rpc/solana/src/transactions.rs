@@ -12,8 +12,9 @@ use crate::{
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_executor::AdmissionError;
 use nvm_executor::{Rejection, TxError, VerifiedTx};
-use nvm_primitives::{Receipt, TokenBalance, sha256};
+use nvm_primitives::{Receipt, sha256};
 use nvm_vm_svm::{SolanaTx, SvmOutcome};
+use nvm_vm_svm::{SvmMeta, TokenBalance};
 use serde_json::{Value, json};
 
 /// Most signatures one `getSignatureStatuses` call asks about (Solana's limit).
@@ -334,7 +335,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
             return Err(invalid_params(format!("Invalid params: unsupported encoding {other:?}")));
         }
     };
-    let svm = receipt.svm.clone().unwrap_or_default();
+    let svm = SvmMeta::decode(&receipt.vm_data).map_err(internal)?;
     let (err, status) = status_json(&receipt);
     let fee = u64::try_from(receipt.fee_paid / nvm_vm_svm::UNITS_PER_LAMPORT).unwrap_or(u64::MAX);
     Ok(json!({
@@ -349,7 +350,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
             "preBalances": svm.pre_balances,
             "postBalances": svm.post_balances,
             "innerInstructions": [],
-            "logMessages": receipt.program_logs,
+            "logMessages": svm.log_messages,
             "preTokenBalances": token_balances(&svm.pre_token_balances),
             "postTokenBalances": token_balances(&svm.post_token_balances),
             "rewards": [],

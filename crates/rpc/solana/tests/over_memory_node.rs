@@ -80,5 +80,8 @@ async fn an_airdrop_and_a_signed_transfer_are_sent_sealed_and_read_back() {
     assert_eq!(found["slot"], json!(2));
     assert_eq!(found["meta"]["err"], Value::Null);
     assert_eq!(found["meta"]["fee"], json!(fee));
+    // The receipt's Solana part (the SVM's vm_data): log lines and balances in key order.
+    assert!(!found["meta"]["logMessages"].as_array().unwrap().is_empty(), "{found}");
+    assert_eq!(found["meta"]["postBalances"][1], json!(SOL));
     assert_eq!(call(&rpc, "getSlot", json!([])).await, json!(2));
 }

@@ -38,8 +38,7 @@ fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
         fee_paid: 1,
         gas_used: 0,
         logs: vec![],
-        program_logs: vec![],
-        svm: None,
+        vm_data: vec![],
     };
     store.commit_block(&block(height, root), &[receipt], writes, &prepared).unwrap();
     root

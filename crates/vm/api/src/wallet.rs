@@ -6,7 +6,7 @@
 use crate::{BlockEnv, TxEnv, TxError};
 use nvm_identity::Registry;
 use nvm_ledger::{Ledger, NATIVE_MINT, state_failure};
-use nvm_primitives::{IdCom, Log, SvmMeta, TxHash, TxStatus, VmKind};
+use nvm_primitives::{IdCom, Log, TxHash, TxStatus, VmKind};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use std::{any::Any, fmt::Debug, sync::Arc};
 
@@ -85,9 +85,9 @@ pub struct WalletOutcome {
     pub fee_paid: u128,
     pub gas_used: u64,
     pub logs: Vec<Log>,
-    /// Program log lines (Solana's `Program log: …`).
-    pub program_logs: Vec<String>,
-    pub svm: Option<SvmMeta>,
+    /// What the VM records beside the common fields, in its own encoding (the receipt's
+    /// `vm_data`).
+    pub vm_data: Vec<u8>,
     /// The opcode the receipt names: the kind of operation within its VM's range.
     pub opcode: u8,
     /// Its format's block units it used (a Solana transaction's compute units).

@@ -372,8 +372,7 @@ impl WalletFormat for BvmVm {
             fee_paid: fee,
             gas_used: 0,
             logs: Vec::new(),
-            program_logs: Vec::new(),
-            svm: None,
+            vm_data: Vec::new(),
             opcode: OPCODE_SPEND,
             units_used: 0,
         })

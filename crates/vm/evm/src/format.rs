@@ -103,8 +103,7 @@ impl WalletFormat for EvmVm {
             fee_paid: out.fee_paid,
             gas_used: out.gas_used,
             logs: out.logs,
-            program_logs: Vec::new(),
-            svm: None,
+            vm_data: Vec::new(),
             opcode: if tx.created_address().is_some() { OPCODE_CREATE } else { OPCODE_CALL },
             units_used: 0,
         })

@@ -189,8 +189,7 @@ impl WalletFormat for SvmVm {
             fee_paid: fee,
             gas_used: 0,
             logs: outcome.ledger_logs,
-            program_logs: outcome.logs,
-            svm: Some(outcome.meta),
+            vm_data: crate::SvmMeta { log_messages: outcome.logs, ..outcome.meta }.encode(),
             opcode: VmKind::Svm.opcode_base(),
             units_used,
         })

@@ -1,12 +1,12 @@
 //! Agave's SVM (`solana-svm`'s `TransactionBatchProcessor`, its program runtime, BPF loaders,
 //! syscalls and builtins, unmodified) running Solana transactions over the unified state.
 
+use crate::{SvmMeta, TokenBalance};
 use crate::{
     accounts,
     token_ledger::{self, LoadedToken},
 };
 use agave_feature_set::FeatureSet;
-use nvm_primitives::{SvmMeta, TokenBalance};
 use nvm_state_api::{StateError, TxOverlay};
 use nvm_vm_api::{BlockEnv, VmError};
 use solana_account::{AccountSharedData, WritableAccount};
@@ -425,6 +425,7 @@ fn balances(collector: Option<solana_svm::transaction_balances::BalanceCollector
         post_balances: native_post.into_iter().next().unwrap_or_default(),
         pre_token_balances: tokens(token_pre),
         post_token_balances: tokens(token_post),
+        log_messages: Vec::new(),
     }
 }
 

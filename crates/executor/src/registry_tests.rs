@@ -5,7 +5,7 @@ use nvm_primitives::VmKind;
 use std::sync::Arc;
 
 fn native_and_evm() -> VmRegistry {
-    let evm = Arc::new(nvm_vm_evm::EvmVm::default());
+    let evm = Arc::new(<nvm_vm_evm::EvmVm>::default());
     VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))
         .and_then(|vms| vms.register(evm.clone()))
@@ -34,7 +34,7 @@ fn unavailable_and_unknown_opcodes_are_named() {
 
 #[test]
 fn a_vm_whose_opcodes_overlap_another_is_refused_by_name() {
-    let twice = native_and_evm().register(Arc::new(nvm_vm_evm::EvmVm::default()));
+    let twice = native_and_evm().register(Arc::new(<nvm_vm_evm::EvmVm>::default()));
     let err = twice.err().expect("the EVM's range is taken");
     assert!(matches!(err, RegistryError::Overlap { new: VmKind::Evm, existing: VmKind::Evm, .. }));
     assert_eq!(err.to_string(), "the evm VM's opcodes 0x10-0x1f overlap the evm VM's 0x10-0x1f");
@@ -46,7 +46,7 @@ fn a_wallet_format_is_found_by_its_tag_and_a_taken_tag_is_refused() {
     let tag = nvm_primitives::ETHEREUM_TX_TAG;
     assert_eq!(vms.format(tag).map(|f| f.vm()), Some(VmKind::Evm));
     assert!(vms.format(tag.wrapping_add(1)).is_none());
-    let again = vms.register_format(Arc::new(nvm_vm_evm::EvmVm::default()));
+    let again = vms.register_format(Arc::new(<nvm_vm_evm::EvmVm>::default()));
     let err = again.err().expect("the tag is taken");
     assert_eq!(err.to_string(), "block tag 0xee of a evm wallet format is taken by a evm format");
 }

@@ -11,7 +11,7 @@ pub mod dev;
 /// and `eth_call`; the SVM runs Solana wallets' transactions and identities' invocations; the BVM locks value under Bitcoin
 /// scripts and runs Bitcoin wallets' transactions.
 pub fn registry() -> Result<VmRegistry, RegistryError> {
-    let evm = Arc::new(nvm_vm_evm::EvmVm::default());
+    let evm = Arc::new(<nvm_vm_evm::EvmVm>::default());
     let svm = Arc::new(nvm_vm_svm::SvmVm::default());
     let bvm = Arc::new(nvm_vm_bvm::BvmVm::default());
     let vms = VmRegistry::new()

@@ -223,9 +223,8 @@ fn evm(ctx: &NodeContext) -> Result<&nvm_vm_evm::EvmVm, ErrorObjectOwned> {
 
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
-    let spec = evm(ctx)?.spec;
-    let outcome =
-        with_overrides(ctx, params, |state, env| nvm_vm_evm::simulate(spec, state, env, &request))?;
+    let evm = evm(ctx)?;
+    let outcome = with_overrides(ctx, params, |state, env| evm.simulate(state, env, &request))?;
     match outcome {
         CallOutcome::Success { output, .. } => Ok(Value::String(hex0x(&output))),
         failed => Err(failure(failed)),
@@ -234,10 +233,9 @@ fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
-    let spec = evm(ctx)?.spec;
-    let estimate = with_overrides(ctx, params, |state, env| {
-        nvm_vm_evm::estimate_gas(spec, state, env, &request)
-    })?;
+    let evm = evm(ctx)?;
+    let estimate =
+        with_overrides(ctx, params, |state, env| evm.estimate_gas(state, env, &request))?;
     estimate.map(quantity).map_err(failure)
 }
 

@@ -1,16 +1,13 @@
 //! Read-only execution (`eth_call`, `eth_estimateGas`): revm over a view, nothing written.
 
-use crate::{TX_GAS_CAP, vm::transact};
+use crate::{EvmVariant, EvmVm, TX_GAS_CAP};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress};
 use nvm_state_api::{StateAccess, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
-use revm::{
-    context::{
-        TxEnv,
-        result::{ExecutionResult, Output},
-    },
-    primitives::hardfork::SpecId,
+use revm::context::{
+    TxEnv,
+    result::{ExecutionResult, Output},
 };
 
 /// A call to simulate, as `eth_call` takes it.
@@ -76,71 +73,74 @@ pub enum CallOutcome {
     Halt { reason: String, gas_used: u64 },
 }
 
-/// Runs `request` on `state` in `block` without writing anything. The caller's nonce is its
-/// current one, so creations simulate at the address they would get.
-pub fn simulate(
-    spec: SpecId,
-    state: &dyn StateReader,
-    block: &BlockEnv,
-    request: &CallRequest,
-) -> Result<CallOutcome, VmError> {
-    let mut view = TxOverlay::new(state);
-    let from = request.from.unwrap_or(Address::ZERO);
-    let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array()))?;
-    let nonce = Registry::nonce(&mut view, &id)?;
-    let tx = TxEnv::builder()
-        .caller(from)
-        .kind(request.to.map_or(TxKind::Create, TxKind::Call))
-        .value(request.value)
-        .data(request.data.clone())
-        .gas_limit(request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP))
-        .gas_price(0)
-        .nonce(nonce)
-        .chain_id(Some(block.chain_id))
-        .build()
-        .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
-    let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-    let result = transact(spec, &mut view, &env, tx, false)?;
-    Ok(match result.result {
-        ExecutionResult::Success { output, gas, .. } => {
-            let output = match output {
-                Output::Call(bytes) => bytes,
-                Output::Create(code, _) => code,
-            };
-            CallOutcome::Success { output, gas_used: gas.tx_gas_used() }
-        }
-        ExecutionResult::Revert { output, gas, .. } => {
-            CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
-        }
-        ExecutionResult::Halt { reason, gas, .. } => {
-            CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
-        }
-    })
-}
-
-/// The least gas limit with which `request` succeeds (binary search, as geth does), or the
-/// outcome that makes it fail even with the block's whole gas limit.
-pub fn estimate_gas(
-    spec: SpecId,
-    state: &dyn StateReader,
-    block: &BlockEnv,
-    request: &CallRequest,
-) -> Result<Result<u64, CallOutcome>, VmError> {
-    let at =
-        |gas: u64| simulate(spec, state, block, &CallRequest { gas: Some(gas), ..request.clone() });
-    let cap = request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP);
-    let used = match at(cap)? {
-        CallOutcome::Success { gas_used, .. } => gas_used,
-        failure => return Ok(Err(failure)),
-    };
-    // Refunds and the 63/64 rule can make the gas used less than the limit needed.
-    let (mut low, mut high) = (used.saturating_sub(1), cap);
-    while low + 1 < high {
-        let mid = low + (high - low) / 2;
-        match at(mid)? {
-            CallOutcome::Success { .. } => high = mid,
-            _ => low = mid,
-        }
+impl<V: EvmVariant> EvmVm<V> {
+    /// Runs `request` on `state` in `block` without writing anything. The caller's nonce is its
+    /// current one, so creations simulate at the address they would get.
+    pub fn simulate(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockEnv,
+        request: &CallRequest,
+    ) -> Result<CallOutcome, VmError> {
+        let mut view = TxOverlay::new(state);
+        let from = request.from.unwrap_or(Address::ZERO);
+        let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array()))?;
+        let nonce = Registry::nonce(&mut view, &id)?;
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(request.to.map_or(TxKind::Create, TxKind::Call))
+            .value(request.value)
+            .data(request.data.clone())
+            .gas_limit(request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP))
+            .gas_price(0)
+            .nonce(nonce)
+            .chain_id(Some(block.chain_id))
+            .build()
+            .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
+        let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
+        let result = self.transact(&mut view, &env, tx, false)?;
+        Ok(match result.result {
+            ExecutionResult::Success { output, gas, .. } => {
+                let output = match output {
+                    Output::Call(bytes) => bytes,
+                    Output::Create(code, _) => code,
+                };
+                CallOutcome::Success { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+            }
+        })
     }
-    Ok(Ok(high))
+
+    /// The least gas limit with which `request` succeeds (binary search, as geth does), or the
+    /// outcome that makes it fail even with the block's whole gas limit.
+    pub fn estimate_gas(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockEnv,
+        request: &CallRequest,
+    ) -> Result<Result<u64, CallOutcome>, VmError> {
+        let at = |gas: u64| {
+            self.simulate(state, block, &CallRequest { gas: Some(gas), ..request.clone() })
+        };
+        let cap = request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP);
+        let used = match at(cap)? {
+            CallOutcome::Success { gas_used, .. } => gas_used,
+            failure => return Ok(Err(failure)),
+        };
+        // Refunds and the 63/64 rule can make the gas used less than the limit needed.
+        let (mut low, mut high) = (used.saturating_sub(1), cap);
+        while low + 1 < high {
+            let mid = low + (high - low) / 2;
+            match at(mid)? {
+                CallOutcome::Success { .. } => high = mid,
+                _ => low = mid,
+            }
+        }
+        Ok(Ok(high))
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::{
     TX_GAS_CAP,
-    vm::{commit, to_logs, transact},
+    vm::{commit, to_logs},
 };
 use alloy_consensus::{Transaction as _, TxEnvelope, transaction::SignerRecoverable};
 use alloy_eips::{
@@ -203,7 +203,7 @@ pub struct EthereumOutcome {
     pub burned: u128,
 }
 
-impl crate::EvmVm {
+impl<V: crate::EvmVariant> crate::EvmVm<V> {
     /// Executes an Ethereum transaction for the identity in `env` (its signer resolved). Errors
     /// are invalidity (the transaction is left out) or state failures; a revert or halt is an
     /// outcome, with the fee and nonce written and nothing else.
@@ -213,7 +213,7 @@ impl crate::EvmVm {
         tx: &EthereumTx,
         state: &mut TxOverlay<'_>,
     ) -> VmResult<EthereumOutcome> {
-        let outcome = transact(self.spec, state, env, tx.revm_tx(), true).map_err(|e| match e {
+        let outcome = self.transact(state, env, tx.revm_tx(), true).map_err(|e| match e {
             VmError::Failed(reason) => VmError::Invalid(reason),
             other => other,
         })?;

@@ -7,11 +7,10 @@ mod erc20;
 mod ethereum;
 mod format;
 mod ops;
+mod variant;
 mod vm;
 
-pub use call::{
-    AccountOverride, CallOutcome, CallRequest, apply_overrides, estimate_gas, simulate,
-};
+pub use call::{AccountOverride, CallOutcome, CallRequest, apply_overrides};
 pub use chain::{
     DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_MNEMONIC_BALANCE, GenesisContract, GenesisContracts,
     mnemonic_addresses,
@@ -21,4 +20,5 @@ pub use erc20::{LedgerPrecompiles, erc20_address};
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};
 pub use format::tag_ethereum;
 pub use ops::{EvmOp, OPCODE_CALL, OPCODE_CREATE, TRANSFER_GAS};
+pub use variant::{EvmContext, EvmInstructions, EvmVariant, Mainline, VariantError, VariantEvm};
 pub use vm::{BLOCK_GAS_LIMIT, EvmVm, TX_GAS_CAP, evm_address, revm_block, revm_tx};

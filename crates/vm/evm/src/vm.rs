@@ -1,5 +1,6 @@
 //! The EVM as an n-VM `Vm`: run revm, then write its state changes into the overlay.
 
+use crate::variant::{EvmVariant, Mainline};
 use crate::{
     EvmOp,
     db::{UnifiedDb, code_hash_key, code_key, storage_key, view_mint},
@@ -13,11 +14,12 @@ use nvm_primitives::{Log, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 use revm::{
-    Context, ExecuteEvm, MainBuilder, MainContext,
+    Context, MainContext,
     context::{
-        BlockEnv, CfgEnv, TxEnv as RevmTx,
+        BlockEnv, CfgEnv, ContextTr, Evm, JournalTr, TxEnv as RevmTx,
         result::{EVMError, ExecutionResult, Output, ResultAndState},
     },
+    handler::instructions::EthInstructions,
     primitives::{KECCAK_EMPTY, hardfork::SpecId},
     state::EvmState,
 };
@@ -27,10 +29,12 @@ pub const BLOCK_GAS_LIMIT: u64 = 36_000_000;
 /// Most gas one transaction may use (EIP-7825, in force since Osaka).
 pub const TX_GAS_CAP: u64 = 1 << 24;
 
-/// The EVM at a hardfork (revm's latest by default).
+/// The EVM at a hardfork (revm's latest by default), as mainline Ethereum runs it or as a
+/// variant changes it ([`EvmVariant`]).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct EvmVm {
+pub struct EvmVm<V = Mainline> {
     pub spec: SpecId,
+    pub variant: V,
 }
 
 /// An identity's EVM address as revm's type.
@@ -91,27 +95,36 @@ pub fn revm_tx(op: EvmOp, caller: Address, nonce: u64, chain_id: u64) -> VmResul
         .map_err(|e| VmError::Invalid(format!("{e:?}")))
 }
 
-/// Runs `tx` with mainline revm at `spec` over `state` in the block of `env`, without writing:
-/// the caller commits (or discards) the returned state changes. `pays_gas` is true for
-/// Ethereum-signed transactions; operations in native envelopes (which paid n-VM's flat fee)
-/// and simulations run at gas price 0, below the base fee.
-pub(crate) fn transact(
-    spec: SpecId,
-    state: &mut TxOverlay<'_>,
-    env: &TxEnv<'_>,
-    tx: RevmTx,
-    pays_gas: bool,
-) -> VmResult<ResultAndState> {
-    let mut cfg = CfgEnv::new_with_spec(spec);
-    cfg.chain_id = env.block.chain_id;
-    cfg.disable_base_fee = !pays_gas;
-    let mut evm = Context::mainnet()
-        .with_db(UnifiedDb::new(state))
-        .with_block(revm_block(env))
-        .with_cfg(cfg)
-        .build_mainnet()
-        .with_precompiles(LedgerPrecompiles::new(spec));
-    evm.transact(tx).map_err(state_err)
+impl<V: EvmVariant> EvmVm<V> {
+    /// Runs `tx` with revm at this VM's spec, through its variant's instruction table and
+    /// handler, over `state` in the block of `env`, without writing: the caller commits (or
+    /// discards) the returned state changes. `pays_gas` is true for Ethereum-signed
+    /// transactions; operations in native envelopes (which paid n-VM's flat fee) and
+    /// simulations run at gas price 0, below the base fee.
+    pub(crate) fn transact(
+        &self,
+        state: &mut TxOverlay<'_>,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        pays_gas: bool,
+    ) -> VmResult<ResultAndState> {
+        let mut cfg = CfgEnv::new_with_spec(self.spec);
+        cfg.chain_id = env.block.chain_id;
+        cfg.disable_base_fee = !pays_gas;
+        let context = Context::mainnet()
+            .with_db(UnifiedDb::new(state))
+            .with_block(revm_block(env))
+            .with_cfg(cfg)
+            .with_tx(tx);
+        let mut instructions = EthInstructions::new_mainnet_with_spec(self.spec);
+        self.variant.instructions(&mut instructions, self.spec);
+        let mut evm = Evm::new(context, instructions, LedgerPrecompiles::new(self.spec));
+        let result = self.variant.run(&mut evm);
+        // Finalizing clears the journal whether the run succeeded or not (as revm's own
+        // `transact` does).
+        let changes = evm.journal_mut().finalize();
+        Ok(ResultAndState::new(result.map_err(state_err)?, changes))
+    }
 }
 
 /// A ledger error while committing: a state failure, or a broken invariant (this node failed).
@@ -213,7 +226,7 @@ pub(crate) fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
         .collect()
 }
 
-impl Vm for EvmVm {
+impl<V: EvmVariant> Vm for EvmVm<V> {
     fn kind(&self) -> VmKind {
         VmKind::Evm
     }
@@ -261,7 +274,7 @@ impl Vm for EvmVm {
     ) -> VmResult<ExecOutput> {
         let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
         let tx = revm_tx(op, evm_address(&env.sender), env.nonce, env.block.chain_id)?;
-        let outcome = transact(self.spec, state, env, tx, false)?;
+        let outcome = self.transact(state, env, tx, false)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state)?;

@@ -1,0 +1,57 @@
+//! The EVM as a framework for variants (the Tron VM is one): n-VM runs revm unforked, and a
+//! variant changes what revm lets a chain change — its instruction table (opcodes added,
+//! replaced or removed, their static gas) and the handler each transaction runs through
+//! (validation, gas, fees, rewards) — the way op-revm and revm's `examples/my_evm` and
+//! `examples/custom_opcodes` do. [`crate::EvmVm`] is generic over the variant and monomorphised
+//! for each: mainline Ethereum ([`Mainline`]) pays nothing for the indirection.
+
+use crate::{DbError, UnifiedDb, erc20::LedgerPrecompiles};
+use revm::{
+    Context, Journal,
+    context::{BlockEnv, CfgEnv, Evm, TxEnv, result::EVMError},
+    context_interface::result::{ExecutionResult, InvalidTransaction},
+    handler::{EthFrame, Handler, MainnetHandler, instructions::EthInstructions},
+    interpreter::interpreter::EthInterpreter,
+    primitives::hardfork::SpecId,
+};
+
+/// The revm context every variant runs in: a block, a transaction and a config over the
+/// unified state (`'s` borrows the transaction's overlay, `'b` the state below it).
+pub type EvmContext<'s, 'b> =
+    Context<BlockEnv, TxEnv, CfgEnv, UnifiedDb<'s, 'b>, Journal<UnifiedDb<'s, 'b>>, ()>;
+
+/// A variant's instruction table over that context.
+pub type EvmInstructions<'s, 'b> = EthInstructions<EthInterpreter, EvmContext<'s, 'b>>;
+
+/// The EVM a variant runs: revm's own `Evm` over [`EvmContext`], the variant's instruction
+/// table and the ledger's precompiles (mainline's, and the ERC-20 views of ledger tokens).
+pub type VariantEvm<'s, 'b> = Evm<
+    EvmContext<'s, 'b>,
+    (),
+    EvmInstructions<'s, 'b>,
+    LedgerPrecompiles,
+    EthFrame<EthInterpreter>,
+>;
+
+/// What a failed run reports: the state below failed, or the transaction is invalid for revm.
+pub type VariantError = EVMError<DbError, InvalidTransaction>;
+
+/// A variant of the EVM: what it changes of mainline revm. Both methods default to mainline.
+pub trait EvmVariant: Clone + Default + Send + Sync + 'static {
+    /// Changes mainline's instruction table at `spec` (opcodes in, out or replaced, with their
+    /// static gas; [`EthInstructions::insert_instruction`]).
+    fn instructions(&self, _table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {}
+
+    /// Runs the transaction `evm`'s context holds to its result, through the variant's
+    /// [`Handler`] (mainline: revm's [`MainnetHandler`]). The journal is finalized by the
+    /// caller, whatever this returns.
+    fn run(&self, evm: &mut VariantEvm<'_, '_>) -> Result<ExecutionResult, VariantError> {
+        MainnetHandler::default().run(evm)
+    }
+}
+
+/// Mainline Ethereum: revm's instruction table and handler, unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mainline;
+
+impl EvmVariant for Mainline {}

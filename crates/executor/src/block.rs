@@ -394,7 +394,7 @@ impl Executor {
             .iter()
             .map(|(tx, _)| {
                 let context = tx.native().and_then(|native| native.body.context.as_ref());
-                lanes::shard_of(tx.vm(), context, self.config.shards)
+                lanes::shard_of(tx.lane_vm(&self.vms), context, self.config.shards)
             })
             .collect();
         let access: Vec<&AccessSet> = declared.iter().map(|(_, a)| a).collect();

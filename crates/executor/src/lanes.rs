@@ -1,6 +1,6 @@
 //! Context-based sharding (SPEC §4): which lane each transaction of a new block runs in.
 
-use nvm_primitives::{VmKind, sha256_parts};
+use nvm_primitives::sha256_parts;
 use nvm_state_api::{AccessSet, StateKey};
 use std::collections::{HashMap, HashSet};
 
@@ -9,9 +9,10 @@ pub const DEFAULT_SHARDS: u64 = 64;
 
 /// `shard = u64_be(SHA-256(u32_le(len(vm)) ‖ vm ‖ ctx)[0..8]) mod K`; no tag or an all-zero tag
 /// is shard 0.
-pub fn shard_of(vm: VmKind, context: Option<&[u8; 16]>, shards: u64) -> u64 {
+/// (`vm` is the VM's name, [`nvm_vm_api::Vm::name`].)
+pub fn shard_of(vm: &str, context: Option<&[u8; 16]>, shards: u64) -> u64 {
     let Some(ctx) = context.filter(|c| **c != [0; 16]) else { return 0 };
-    let name = vm.name().as_bytes();
+    let name = vm.as_bytes();
     let len = u32::try_from(name.len()).unwrap_or(u32::MAX).to_le_bytes();
     let digest = sha256_parts(&[&len, name, ctx]);
     let mut first = [0u8; 8];
@@ -71,12 +72,12 @@ mod tests {
 
     #[test]
     fn zero_tag_is_shard_zero_and_formula_is_stable() {
-        assert_eq!(shard_of(VmKind::Native, None, 64), 0);
-        assert_eq!(shard_of(VmKind::Native, Some(&[0; 16]), 64), 0);
+        assert_eq!(shard_of("native", None, 64), 0);
+        assert_eq!(shard_of("native", Some(&[0; 16]), 64), 0);
         let ctx = [7u8; 16];
         let digest = sha256_parts(&[&6u32.to_le_bytes(), b"native", &ctx]);
         let expected = u64::from_be_bytes(digest[..8].try_into().unwrap()) % 64;
-        assert_eq!(shard_of(VmKind::Native, Some(&ctx), 64), expected);
+        assert_eq!(shard_of("native", Some(&ctx), 64), expected);
     }
 
     #[test]

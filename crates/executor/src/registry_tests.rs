@@ -16,8 +16,8 @@ fn native_and_evm() -> VmRegistry {
 #[test]
 fn unavailable_and_unknown_opcodes_are_named() {
     let vms = native_and_evm();
-    assert_eq!(vms.route(&[0x10]).map(|vm| vm.kind()).ok(), Some(VmKind::Evm));
-    assert_eq!(vms.route(&[0x03]).map(|vm| vm.kind()).ok(), Some(VmKind::Native));
+    assert_eq!(vms.route(&[0x10]).map(|vm| vm.name()).ok(), Some("evm"));
+    assert_eq!(vms.route(&[0x03]).map(|vm| vm.name()).ok(), Some("native"));
     assert!(matches!(vms.route(&[0x20]), Err(TxError::VmUnavailable(VmKind::Svm))));
     assert!(matches!(vms.route(&[0x42]), Err(TxError::VmUnavailable(VmKind::Tvm))));
     assert!(matches!(vms.route(&[0x00]), Err(TxError::UnknownOpcode(0))));
@@ -27,7 +27,7 @@ fn unavailable_and_unknown_opcodes_are_named() {
         TxError::VmUnavailable(VmKind::Svm).to_string(),
         "the svm VM is not available on this node (opcodes 0x20-0x2f)"
     );
-    assert_eq!(vms.available(), vec![VmKind::Native, VmKind::Evm]);
+    assert_eq!(vms.available(), vec!["native", "evm"]);
     assert!(vms.vm_of::<nvm_vm_evm::EvmVm>().is_some());
     assert!(vms.vm_of::<nvm_vm_native::NativeVm>().is_some());
 }
@@ -36,15 +36,15 @@ fn unavailable_and_unknown_opcodes_are_named() {
 fn a_vm_whose_opcodes_overlap_another_is_refused_by_name() {
     let twice = native_and_evm().register(Arc::new(<nvm_vm_evm::EvmVm>::default()));
     let err = twice.err().expect("the EVM's range is taken");
-    assert!(matches!(err, RegistryError::Overlap { new: VmKind::Evm, existing: VmKind::Evm, .. }));
+    assert!(matches!(err, RegistryError::Overlap { new: "evm", existing: "evm", .. }));
     assert_eq!(err.to_string(), "the evm VM's opcodes 0x10-0x1f overlap the evm VM's 0x10-0x1f");
 }
 
 #[test]
 fn a_wallet_format_is_found_by_its_tag_and_a_taken_tag_is_refused() {
     let vms = native_and_evm();
-    let tag = nvm_primitives::ETHEREUM_TX_TAG;
-    assert_eq!(vms.format(tag).map(|f| f.vm()), Some(VmKind::Evm));
+    let tag = nvm_vm_evm::ETHEREUM_TX_TAG;
+    assert_eq!(vms.format(tag).map(|f| f.vm()), Some("evm"));
     assert!(vms.format(tag.wrapping_add(1)).is_none());
     let again = vms.register_format(Arc::new(<nvm_vm_evm::EvmVm>::default()));
     let err = again.err().expect("the tag is taken");

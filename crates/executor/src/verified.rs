@@ -2,7 +2,7 @@
 
 use crate::TxError;
 use nvm_identity::{SignatureCheck, verify, verify_batch};
-use nvm_primitives::{SOLANA_TX_TAG, SchemeId, Transaction, TxHash, VmKind};
+use nvm_primitives::{SchemeId, Transaction, TxHash};
 use nvm_vm_api::{VmRegistry, WalletTx};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -15,7 +15,8 @@ pub enum SignedTx {
     /// A registered wallet format's transaction, with the format's block tag and VM.
     Wallet {
         tag: u8,
-        vm: VmKind,
+        /// The name of the format's VM.
+        vm: &'static str,
         tx: Arc<dyn WalletTx>,
     },
 }
@@ -94,14 +95,13 @@ impl VerifiedTx {
         }
     }
 
-    /// The VM whose lane the transaction runs in: a native envelope's by its opcode (the native
-    /// runtime's when it names none it routes), a wallet format's by the format.
-    pub fn vm(&self) -> VmKind {
+    /// The name of the VM whose lane the transaction runs in: a native envelope's by the VM its
+    /// opcode routes to in `vms` (the native runtime's when none), a wallet format's by the
+    /// format.
+    pub fn lane_vm(&self, vms: &VmRegistry) -> &'static str {
         match &self.signed {
-            SignedTx::Native(tx) => {
-                tx.body.opcode().and_then(nvm_primitives::route_opcode).unwrap_or(VmKind::Native)
-            }
-            SignedTx::Wallet { vm, .. } => *vm,
+            SignedTx::Native(tx) => vms.lane_of(&tx.body.payload),
+            SignedTx::Wallet { vm, .. } => vm,
         }
     }
 
@@ -125,11 +125,6 @@ impl VerifiedTx {
     /// The transaction as a block carries it (a wallet format's behind its tag).
     pub fn raw(&self) -> &[u8] {
         &self.raw
-    }
-
-    /// The block encoding of a Solana transaction's wire bytes.
-    pub fn tag_solana(wire: &[u8]) -> Vec<u8> {
-        tagged(SOLANA_TX_TAG, wire)
     }
 
     fn decode(vms: &VmRegistry, raw: Vec<u8>) -> Result<Decoded, TxError> {
@@ -240,13 +235,6 @@ impl VerifiedTx {
             })
             .collect::<Vec<_>>()
     }
-}
-
-fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(bytes.len() + 1);
-    raw.push(tag);
-    raw.extend_from_slice(bytes);
-    raw
 }
 
 #[cfg(test)]

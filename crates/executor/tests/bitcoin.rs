@@ -509,3 +509,21 @@ fn a_linked_bitcoin_key_sweeps_its_coins_and_tokens_into_the_identity_and_is_pai
     assert_eq!(native(&state, &b.id), before + 13_000 * UNITS_PER_SAT);
     assert_eq!((coins(&state, &p2pkh), coins(&state, &p2wpkh)), (0, 0));
 }
+
+#[test]
+fn a_block_transaction_is_known_by_its_formats_hash() {
+    let vms = vms();
+    let wallet = Wallet::new(9);
+    let funding = OutPoint { txid: Txid::from_byte_array([3; 32]), vout: 0 };
+    let mut tx = spend(funding, vec![(1_000, wallet.script())]);
+    wallet.sign(&mut tx, 0, 2_000);
+    let raw = tagged(&tx).raw().to_vec();
+    // A Bitcoin transaction by its txid, whatever its witness; a native envelope by its body
+    // hash; bytes of neither by nothing.
+    assert_eq!(vms.block_tx_hash(&raw), Some(tx.compute_txid().to_byte_array()));
+    let native = nvm_vms::dev::dev_transfer(0, [1; 32], 1);
+    let hash = nvm_primitives::Transaction::decode(&native).unwrap().hash();
+    assert_eq!(vms.block_tx_hash(&native), Some(hash));
+    assert_eq!(vms.block_tx_hash(&[nvm_vm_bvm::BITCOIN_TX_TAG, 0xff]), None);
+    assert_eq!(vms.block_tx_hash(&[0x00]), None);
+}

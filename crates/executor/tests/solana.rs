@@ -43,7 +43,7 @@ fn transfer(from: &Keypair, to: &Keypair, lamports: u64, blockhash: [u8; 32]) ->
 fn solana(tx: Transaction) -> VerifiedTx {
     let wire =
         bincode::serialize(&solana_transaction::versioned::VersionedTransaction::from(tx)).unwrap();
-    VerifiedTx::verify(&vms(), VerifiedTx::tag_solana(&wire)).unwrap()
+    VerifiedTx::verify(&vms(), nvm_vm_svm::tag_solana(&wire)).unwrap()
 }
 
 fn block(state: &mut MemoryState, env: &BlockEnv, txs: Vec<VerifiedTx>) -> BlockOutcome {
@@ -122,12 +122,12 @@ fn a_tampered_solana_signature_never_verifies() {
     let last = wire.len() - 1;
     wire[last] ^= 1; // the transfer amount, under the signature
     assert!(matches!(
-        VerifiedTx::verify(&vms(), VerifiedTx::tag_solana(&wire)),
+        VerifiedTx::verify(&vms(), nvm_vm_svm::tag_solana(&wire)),
         Err(TxError::Rejected { kind: nvm_executor::Rejection::Signature, .. })
     ));
     wire.push(0);
     assert!(matches!(
-        VerifiedTx::verify(&vms(), VerifiedTx::tag_solana(&wire)),
+        VerifiedTx::verify(&vms(), nvm_vm_svm::tag_solana(&wire)),
         Err(TxError::Rejected { kind: nvm_executor::Rejection::Malformed, .. })
     ));
 }

@@ -195,7 +195,7 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
             solana_hash::Hash::new_from_array(blockhash),
         );
         let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
-        VerifiedTx::tag_solana(&bincode::serialize(&versioned).unwrap())
+        nvm_vm_svm::tag_solana(&bincode::serialize(&versioned).unwrap())
     };
     // Named by the head block's hash, as `getLatestBlockhash` will hand it out.
     let head = chain.head().unwrap();

@@ -41,31 +41,9 @@ impl BlockHeader {
     }
 }
 
-/// First byte of a block transaction that is an Ethereum-signed transaction (its EIP-2718 bytes
-/// follow). Native envelopes start with their version byte, and `0x01` is also the EIP-2930
-/// type byte, so Ethereum transactions are tagged rather than told apart by their bytes.
-pub const ETHEREUM_TX_TAG: u8 = 0xEE;
-
-/// First byte of a block transaction that is a Solana transaction (its wire bytes follow): a
-/// one-signature Solana transaction starts with `0x01`, as native envelopes do.
-pub const SOLANA_TX_TAG: u8 = 0x53;
-
-/// The hash a block transaction is known by: a native envelope's body hash, an Ethereum
-/// transaction's own (`keccak256` of its EIP-2718 bytes). `None` if the bytes are neither.
-pub fn block_tx_hash(raw: &[u8]) -> Option<TxHash> {
-    match raw.split_first() {
-        Some((&ETHEREUM_TX_TAG, eip2718)) => Some(alloy_primitives::keccak256(eip2718).0),
-        // SHA-256 of the first signature (after a one-byte signature count).
-        Some((&SOLANA_TX_TAG, wire)) => match wire.first() {
-            Some(1..=127) if wire.len() >= 65 => Some(crate::sha256(&wire[1..65])),
-            _ => None,
-        },
-        _ => crate::Transaction::decode(raw).ok().map(|tx| tx.hash()),
-    }
-}
-
-/// A block: its header and the raw transactions it includes (native envelopes, or
-/// [`ETHEREUM_TX_TAG`] ‖ EIP-2718 bytes), in execution order.
+/// A block: its header and the raw transactions it includes, in execution order: native
+/// envelopes, and registered wallet formats' transactions behind their tag (`tag ‖ the
+/// wallet's bytes`; the tags are the formats', `nvm_vm_api::WalletFormat::tag`).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Block {
     pub header: BlockHeader,

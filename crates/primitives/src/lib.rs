@@ -8,10 +8,7 @@ pub mod tx;
 pub mod vm;
 
 pub use alloy_primitives::{Address, B256};
-pub use block::{
-    Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, SOLANA_TX_TAG, TxStatus, block_tx_hash,
-    list_commitment, tx_root,
-};
+pub use block::{Block, BlockHeader, Log, Receipt, TxStatus, list_commitment, tx_root};
 pub use chain::{ChainHead, StateProof, TxLocation};
 pub use hash::{IdCom, Mint, StateKey, sha256, sha256_parts};
 pub use tx::{

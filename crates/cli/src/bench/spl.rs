@@ -3,7 +3,6 @@
 //! builtin over ledger balances, state root, fsync'd commit.
 
 use super::{BenchArgs, pipeline};
-use nvm_executor::VerifiedTx;
 use nvm_identity::VmAddress;
 use nvm_primitives::sha256;
 use nvm_vm_svm::{SPL_TOKEN_PROGRAM_ID, UNITS_PER_LAMPORT};
@@ -21,7 +20,7 @@ fn keypair(label: &str, i: usize) -> Keypair {
 }
 
 fn wire(tx: &Transaction) -> Vec<u8> {
-    VerifiedTx::tag_solana(&bincode::serialize(tx).expect("a transaction serializes"))
+    nvm_vm_svm::tag_solana(&bincode::serialize(tx).expect("a transaction serializes"))
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {

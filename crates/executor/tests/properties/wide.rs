@@ -442,7 +442,7 @@ fn solana_tx(
     );
     let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
     let wire = bincode::serialize(&versioned).unwrap();
-    VerifiedTx::verify(&vms(), VerifiedTx::tag_solana(&wire)).unwrap()
+    VerifiedTx::verify(&vms(), nvm_vm_svm::tag_solana(&wire)).unwrap()
 }
 
 proptest! {

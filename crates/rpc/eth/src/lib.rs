@@ -249,7 +249,7 @@ fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
         }
         objects
     } else {
-        nvm_rpc::block_transactions_json(block, false)
+        nvm_rpc::block_transactions_json(&ctx.node.executor().vms, block, false)
     };
     Ok(json!({
         "number": quantity(h.height),

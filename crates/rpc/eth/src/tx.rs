@@ -18,14 +18,12 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use nvm_identity::{VmAddress, legacy_id_com};
-use nvm_primitives::{
-    Block, BlockHeader, ETHEREUM_TX_TAG, Log, Receipt, Transaction, TxStatus, block_tx_hash,
-};
+use nvm_primitives::{Block, BlockHeader, Log, Receipt, Transaction, TxStatus};
 use nvm_rpc::{
     NodeContext, RpcResult, add, admission, hex0x, internal, invalid_params, param_str, parse_hash,
     parse_hex, required,
 };
-use nvm_vm_evm::{EthereumTx, EvmOp, erc20_address, evm_address};
+use nvm_vm_evm::{ETHEREUM_TX_TAG, EthereumTx, EvmOp, erc20_address, evm_address};
 use nvm_vm_native::NativeOp;
 use serde_json::Value;
 
@@ -147,8 +145,12 @@ impl BlockWithReceipts {
     fn of(ctx: &NodeContext, block: Block) -> Result<Self, ErrorObjectOwned> {
         let mut receipts = Vec::with_capacity(block.transactions.len());
         for raw in &block.transactions {
-            let hash =
-                block_tx_hash(raw).ok_or_else(|| internal("undecodable block transaction"))?;
+            let hash = ctx
+                .node
+                .executor()
+                .vms
+                .block_tx_hash(raw)
+                .ok_or_else(|| internal("undecodable block transaction"))?;
             let receipt = ctx.node.receipt(&hash).map_err(internal)?;
             receipts.push(receipt.ok_or_else(|| internal("block transaction without receipt"))?);
         }
@@ -271,7 +273,7 @@ impl TxFacts {
 /// A transaction in Ethereum's JSON shape; `at` places it in a block (else it is pending).
 pub(crate) fn tx_json(ctx: &NodeContext, raw: &[u8], at: Option<(&BlockHeader, u64)>) -> RpcResult {
     let info = TransactionInfo {
-        hash: block_tx_hash(raw).map(B256::from),
+        hash: ctx.node.executor().vms.block_tx_hash(raw).map(B256::from),
         index: at.map(|(_, i)| i),
         block_hash: at.map(|(h, _)| B256::from(h.hash())),
         block_number: at.map(|(h, _)| h.height),

@@ -2,6 +2,7 @@
 
 use crate::errors::invalid_params;
 use jsonrpsee::types::ErrorObjectOwned;
+use nvm_executor::VmRegistry;
 use nvm_identity::{VmAddress, derive_address};
 use nvm_primitives::{Block, IdCom, Receipt, TxStatus, VmKind};
 use serde_json::{Value, json};
@@ -76,7 +77,7 @@ pub(crate) fn receipt_json(r: &Receipt) -> Value {
 }
 
 /// A block's transactions: their hashes, or with `full` the raw envelopes.
-pub fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
+pub fn block_transactions_json(vms: &VmRegistry, block: &Block, full: bool) -> Vec<Value> {
     block
         .transactions
         .iter()
@@ -84,15 +85,15 @@ pub fn block_transactions_json(block: &Block, full: bool) -> Vec<Value> {
             Value::String(if full {
                 hex0x(raw)
             } else {
-                hex0x(&nvm_primitives::block_tx_hash(raw).unwrap_or_default())
+                hex0x(&vms.block_tx_hash(raw).unwrap_or_default())
             })
         })
         .collect()
 }
 
-pub(crate) fn block_json(block: &Block, full: bool) -> Value {
+pub(crate) fn block_json(vms: &VmRegistry, block: &Block, full: bool) -> Value {
     let h = &block.header;
-    let txs = block_transactions_json(block, full);
+    let txs = block_transactions_json(vms, block, full);
     json!({
         "hash": hex0x(&h.hash()),
         "height": h.height,

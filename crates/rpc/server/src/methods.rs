@@ -276,7 +276,7 @@ fn get_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         })?;
         store.block(height).map_err(internal)?
     };
-    Ok(block.map(|b| block_json(&b, full)).unwrap_or(Value::Null))
+    Ok(block.map(|b| block_json(&ctx.node.executor().vms, &b, full)).unwrap_or(Value::Null))
 }
 
 /// Registers a blocking method (reads and writes the store) under `name`.

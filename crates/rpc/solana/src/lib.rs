@@ -65,7 +65,7 @@ impl KnownAccounts {
             let height = *scanned + 1;
             let block = chain.block(height).map_err(|e| e.to_string())?;
             for raw in block.iter().flat_map(|b| &b.transactions) {
-                let Some((&nvm_primitives::SOLANA_TX_TAG, wire)) = raw.split_first() else {
+                let Some((&nvm_vm_svm::SOLANA_TX_TAG, wire)) = raw.split_first() else {
                     continue;
                 };
                 if let Ok(tx) = bincode::deserialize::<nvm_vm_svm::VersionedTransaction>(wire) {

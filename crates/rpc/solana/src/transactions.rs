@@ -92,7 +92,7 @@ fn simulation_json(outcome: &SvmOutcome, accounts: Option<Value>) -> Value {
 
 /// Decodes and verifies wire bytes into a block transaction.
 fn verified(ctx: &SolanaContext, wire: &[u8]) -> Result<VerifiedTx, ErrorObjectOwned> {
-    VerifiedTx::verify(&ctx.node.executor().vms, VerifiedTx::tag_solana(wire))
+    VerifiedTx::verify(&ctx.node.executor().vms, nvm_vm_svm::tag_solana(wire))
         .map_err(|e| refusal(AdmissionError::Invalid(e)))
 }
 
@@ -307,7 +307,7 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         .transactions
         .get(receipt.index as usize)
         .and_then(|raw| raw.split_first())
-        .filter(|(tag, _)| **tag == nvm_primitives::SOLANA_TX_TAG)
+        .filter(|(tag, _)| **tag == nvm_vm_svm::SOLANA_TX_TAG)
         .map(|(_, wire)| wire)
         .ok_or_else(|| internal("receipt does not point at a Solana transaction"))?;
     let tx: nvm_vm_svm::VersionedTransaction = bincode::deserialize(raw).map_err(internal)?;

@@ -141,16 +141,22 @@ impl VmError {
     }
 }
 
+/// The opcodes SPEC §1 gives `vm`: its range of 16 (the native runtime's starts at 0x01, as 0x00
+/// is no operation).
+pub fn spec_opcodes(vm: VmKind) -> std::ops::RangeInclusive<u8> {
+    let base = vm.opcode_base();
+    base.max(1)..=base + 0x0F
+}
+
 /// A virtual machine hosted by n-VM.
 pub trait Vm: std::any::Any + Send + Sync {
-    fn kind(&self) -> VmKind;
+    /// Its short lowercase name (`evm`, `svm`, …): how errors and `nvm_chainInfo` name it, and
+    /// the `vm` string hashed into a shard id (SPEC §4). Unique among the registered VMs.
+    fn name(&self) -> &'static str;
 
-    /// The opcodes whose payloads it serves: by default its kind's range of 16 (SPEC §1; the
-    /// native runtime's starts at 0x01, as 0x00 is no operation).
-    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        let base = self.kind().opcode_base();
-        base.max(1)..=base + 0x0F
-    }
+    /// The opcodes whose payloads it serves, any range no other registered VM claims; the
+    /// SPEC's VMs take their range of 16 ([`spec_opcodes`]).
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8>;
 
     /// For a payload that creates its own sender's identity, the credential it registers
     /// (scheme, public key, salt): such a transaction is signed by that credential for a sender

@@ -13,15 +13,17 @@ pub enum RegistryError {
         .new_range.start(), .new_range.end(), .existing_range.start(), .existing_range.end()
     )]
     Overlap {
-        new: VmKind,
+        new: &'static str,
         new_range: RangeInclusive<u8>,
-        existing: VmKind,
+        existing: &'static str,
         existing_range: RangeInclusive<u8>,
     },
     #[error("opcode 0x00 belongs to no VM (the {0} VM's range starts there)")]
-    ZeroOpcode(VmKind),
+    ZeroOpcode(&'static str),
+    #[error("a VM named {0} is registered already")]
+    NameTaken(&'static str),
     #[error("block tag {tag:#04x} of a {new} wallet format is taken by a {existing} format")]
-    TagTaken { tag: u8, new: VmKind, existing: VmKind },
+    TagTaken { tag: u8, new: &'static str, existing: &'static str },
     #[error("block tag {0:#04x} is the native envelope's version byte")]
     TagIsEnvelope(u8),
 }
@@ -44,17 +46,20 @@ impl VmRegistry {
     pub fn register(mut self, vm: Arc<dyn Vm>) -> Result<Self, RegistryError> {
         let range = vm.opcodes();
         if *range.start() == 0 {
-            return Err(RegistryError::ZeroOpcode(vm.kind()));
+            return Err(RegistryError::ZeroOpcode(vm.name()));
         }
         if let Some((existing_range, existing)) =
             self.vms.iter().find(|(r, _)| r.start() <= range.end() && range.start() <= r.end())
         {
             return Err(RegistryError::Overlap {
-                new: vm.kind(),
+                new: vm.name(),
                 new_range: range,
-                existing: existing.kind(),
+                existing: existing.name(),
                 existing_range: existing_range.clone(),
             });
+        }
+        if self.vms.iter().any(|(_, existing)| existing.name() == vm.name()) {
+            return Err(RegistryError::NameTaken(vm.name()));
         }
         self.vms.push((range, vm));
         Ok(self)
@@ -114,6 +119,15 @@ impl VmRegistry {
         self.formats.iter().find(|f| f.tag() == tag).map(|f| &**f)
     }
 
+    /// The hash a block transaction is known by: a native envelope's body hash, a wallet
+    /// format's transaction's own ([`WalletFormat::tx_hash`]). `None` if the bytes are neither.
+    pub fn block_tx_hash(&self, raw: &[u8]) -> Option<nvm_primitives::TxHash> {
+        match raw.split_first().and_then(|(tag, bytes)| Some((self.format(*tag)?, bytes))) {
+            Some((format, bytes)) => format.tx_hash(bytes),
+            None => nvm_primitives::Transaction::decode(raw).ok().map(|tx| tx.hash()),
+        }
+    }
+
     /// The registered VM that is a `T` (an ecosystem's RPC reaching its own VM).
     pub fn vm_of<T: Vm>(&self) -> Option<&T> {
         self.vms.iter().find_map(|(_, vm)| {
@@ -131,10 +145,16 @@ impl VmRegistry {
         })
     }
 
-    /// The kinds of the registered VMs, in routing order.
-    pub fn available(&self) -> Vec<VmKind> {
-        let mut kinds: Vec<VmKind> = self.vms.iter().map(|(_, vm)| vm.kind()).collect();
-        kinds.sort_by_key(|k| k.code());
-        kinds
+    /// The names of the registered VMs, in opcode order.
+    pub fn available(&self) -> Vec<&'static str> {
+        let mut vms: Vec<_> = self.vms.iter().collect();
+        vms.sort_by_key(|(range, _)| *range.start());
+        vms.into_iter().map(|(_, vm)| vm.name()).collect()
+    }
+
+    /// The name of the VM whose lane a native envelope with `payload` runs in: the VM its
+    /// opcode routes to, else the native runtime's.
+    pub fn lane_of(&self, payload: &[u8]) -> &'static str {
+        self.route(payload).map_or(VmKind::Native.name(), |vm| vm.name())
     }
 }

@@ -62,7 +62,7 @@ pub enum TxError {
     #[error(
         "block limit reached: the transaction may use {needed} {vm} units, the block has {available} left"
     )]
-    BlockUnitsExhausted { vm: VmKind, needed: u64, available: u64 },
+    BlockUnitsExhausted { vm: &'static str, needed: u64, available: u64 },
     #[error("Blockhash not found: the recent blockhash is unknown or older than {0} blocks")]
     BlockhashNotFound(u64),
     #[error("This transaction has already been processed")]

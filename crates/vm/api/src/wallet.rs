@@ -6,7 +6,7 @@
 use crate::{BlockEnv, TxEnv, TxError};
 use nvm_identity::Registry;
 use nvm_ledger::{Ledger, NATIVE_MINT, state_failure};
-use nvm_primitives::{IdCom, Log, TxHash, TxStatus, VmKind};
+use nvm_primitives::{IdCom, Log, TxHash, TxStatus};
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use std::{any::Any, fmt::Debug, sync::Arc};
 
@@ -100,8 +100,8 @@ pub trait WalletFormat: Any + Send + Sync {
     /// envelopes start with their version byte, so a tag is never that.
     fn tag(&self) -> u8;
 
-    /// The VM whose lane its transactions run in.
-    fn vm(&self) -> VmKind;
+    /// The name of the VM whose lane its transactions run in ([`crate::Vm::name`]).
+    fn vm(&self) -> &'static str;
 
     /// Most units of its own metering (Solana's compute units) its transactions may use together
     /// in one block: a transaction whose reserve is over what is left waits for a later block.
@@ -109,6 +109,11 @@ pub trait WalletFormat: Any + Send + Sync {
     fn block_units_limit(&self) -> Option<u64> {
         None
     }
+
+    /// The hash a transaction of this format is known by, from its bytes alone (the tag
+    /// stripped; no signature checked): what block listings and lookups name it by. `None` if
+    /// the bytes are not one.
+    fn tx_hash(&self, bytes: &[u8]) -> Option<TxHash>;
 
     /// Decodes the wallet's bytes (the tag stripped) and verifies every signature.
     fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError>;

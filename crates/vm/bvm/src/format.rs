@@ -228,8 +228,13 @@ impl WalletFormat for BvmVm {
         BITCOIN_TX_TAG
     }
 
-    fn vm(&self) -> VmKind {
-        VmKind::Bvm
+    /// Bitcoin's txid (of the transaction without its witnesses).
+    fn tx_hash(&self, bytes: &[u8]) -> Option<TxHash> {
+        BitcoinTx::decode(bytes).ok().map(|tx| tx.txid())
+    }
+
+    fn vm(&self) -> &'static str {
+        VmKind::Bvm.name()
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError> {

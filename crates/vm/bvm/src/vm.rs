@@ -61,8 +61,12 @@ fn holder(state: &mut dyn StateAccess, script_pubkey: &[u8]) -> VmResult<IdCom> 
 }
 
 impl Vm for BvmVm {
-    fn kind(&self) -> VmKind {
-        VmKind::Bvm
+    fn name(&self) -> &'static str {
+        VmKind::Bvm.name()
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        nvm_vm_api::spec_opcodes(VmKind::Bvm)
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

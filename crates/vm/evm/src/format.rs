@@ -3,7 +3,7 @@
 
 use crate::{EthereumTx, EvmVm, OPCODE_CALL, OPCODE_CREATE};
 use nvm_identity::{Registry, VmAddress};
-use nvm_primitives::{ETHEREUM_TX_TAG, TxHash, VmKind};
+use nvm_primitives::{TxHash, VmKind};
 use nvm_state_api::TxOverlay;
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, Replay, TxEnv, TxError, VmError, WalletFormat, WalletOutcome,
@@ -12,6 +12,11 @@ use nvm_vm_api::{
 use std::sync::Arc;
 
 /// The block encoding of an Ethereum transaction's EIP-2718 bytes.
+/// First byte of a block transaction that is an Ethereum-signed transaction (its EIP-2718 bytes
+/// follow). Native envelopes start with their version byte, and `0x01` is also the EIP-2930
+/// type byte, so Ethereum transactions are tagged rather than told apart by their bytes.
+pub const ETHEREUM_TX_TAG: u8 = 0xEE;
+
 pub fn tag_ethereum(eip2718: &[u8]) -> Vec<u8> {
     let mut raw = Vec::with_capacity(eip2718.len() + 1);
     raw.push(ETHEREUM_TX_TAG);
@@ -42,8 +47,13 @@ impl WalletFormat for EvmVm {
         ETHEREUM_TX_TAG
     }
 
-    fn vm(&self) -> VmKind {
-        VmKind::Evm
+    /// Ethereum's own: `keccak256` of the EIP-2718 bytes.
+    fn tx_hash(&self, bytes: &[u8]) -> Option<TxHash> {
+        Some(alloy_primitives::keccak256(bytes).0)
+    }
+
+    fn vm(&self) -> &'static str {
+        VmKind::Evm.name()
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Arc<dyn WalletTx>, TxError> {

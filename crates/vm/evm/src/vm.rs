@@ -227,8 +227,12 @@ pub(crate) fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
 }
 
 impl<V: EvmVariant> Vm for EvmVm<V> {
-    fn kind(&self) -> VmKind {
-        VmKind::Evm
+    fn name(&self) -> &'static str {
+        VmKind::Evm.name()
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        nvm_vm_api::spec_opcodes(VmKind::Evm)
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

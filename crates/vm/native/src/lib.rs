@@ -97,8 +97,12 @@ fn resolve_credited_before(
 pub struct NativeVm;
 
 impl Vm for NativeVm {
-    fn kind(&self) -> VmKind {
-        VmKind::Native
+    fn name(&self) -> &'static str {
+        VmKind::Native.name()
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        nvm_vm_api::spec_opcodes(VmKind::Native)
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

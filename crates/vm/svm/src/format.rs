@@ -8,7 +8,7 @@ use crate::{
     UNITS_PER_LAMPORT, accounts, is_recent_blockhash, signature_key,
 };
 use nvm_ledger::{Ledger, NATIVE_MINT, state_failure};
-use nvm_primitives::{SOLANA_TX_TAG, TxHash, TxStatus, VmKind};
+use nvm_primitives::{TxHash, TxStatus, VmKind};
 use nvm_state_api::{StateAccess, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, Replay, TxEnv, TxError, VmError, WalletFormat, WalletOutcome, WalletTx,
@@ -24,6 +24,18 @@ impl WalletTx for SolanaTx {
     fn replay(&self) -> Replay {
         Replay::Key(signature_key(&self.signature()))
     }
+}
+
+/// First byte of a block transaction that is a Solana transaction (its wire bytes follow): a
+/// one-signature Solana transaction starts with `0x01`, as native envelopes do.
+pub const SOLANA_TX_TAG: u8 = 0x53;
+
+/// The block encoding of a Solana transaction's wire bytes.
+pub fn tag_solana(wire: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(wire.len() + 1);
+    raw.push(SOLANA_TX_TAG);
+    raw.extend_from_slice(wire);
+    raw
 }
 
 /// Most compute units one block's Solana transactions may use together: Solana mainnet's limit
@@ -136,8 +148,17 @@ impl WalletFormat for SvmVm {
         SOLANA_TX_TAG
     }
 
-    fn vm(&self) -> VmKind {
-        VmKind::Svm
+    /// Solana's: its first signature (after a one-byte signature count), hashed with SHA-256
+    /// into n-VM's 32-byte transaction hash.
+    fn tx_hash(&self, wire: &[u8]) -> Option<TxHash> {
+        match wire.first() {
+            Some(1..=127) if wire.len() >= 65 => Some(nvm_primitives::sha256(&wire[1..65])),
+            _ => None,
+        }
+    }
+
+    fn vm(&self) -> &'static str {
+        VmKind::Svm.name()
     }
 
     /// Solana mainnet's block limit, [`MAX_BLOCK_COMPUTE_UNITS`], unless set otherwise.

@@ -15,7 +15,7 @@ mod vm;
 pub use accounts::{UNITS_PER_LAMPORT, account_key};
 pub use chain::{DEV_FAUCET_BALANCE, GenesisPrograms, associated_token_elf};
 pub use faucet::Faucet;
-pub use format::{MAX_BLOCK_COMPUTE_UNITS, Simulation, SvmVm};
+pub use format::{MAX_BLOCK_COMPUTE_UNITS, SOLANA_TX_TAG, Simulation, SvmVm, tag_solana};
 pub use ops::{OPCODE_INVOKE, SvmOp};
 pub use receipt::{SvmMeta, TokenBalance};
 pub use runtime::{LAMPORTS_PER_SIGNATURE, LinearForks, SvmOutcome, SvmRuntime, read_account};

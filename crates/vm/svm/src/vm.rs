@@ -7,8 +7,12 @@ use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 
 impl Vm for SvmVm {
-    fn kind(&self) -> VmKind {
-        VmKind::Svm
+    fn name(&self) -> &'static str {
+        VmKind::Svm.name()
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        nvm_vm_api::spec_opcodes(VmKind::Svm)
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

@@ -47,10 +47,7 @@ fn tagged(params: &Params<'_>) -> Result<Vec<u8>, jsonrpsee::types::ErrorObjectO
     let text = required(params, 0, "transaction hex")?;
     let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(&text))
         .map_err(|e| invalid_params(format!("not hex: {e}")))?;
-    let mut raw = Vec::with_capacity(bytes.len() + 1);
-    raw.push(BITCOIN_TX_TAG);
-    raw.extend(bytes);
-    Ok(raw)
+    Ok(nvm_vm_api::tagged(BITCOIN_TX_TAG, &bytes))
 }
 
 fn display(txid: &[u8; 32]) -> String {

@@ -9,29 +9,16 @@ use bitcoin::{
     Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
     absolute::LockTime, consensus::encode::serialize_hex, transaction::Version,
 };
-use jsonrpsee::{RpcModule, core::server::MethodsError};
 use nvm_node::MemoryNode;
 use nvm_node_api::TxSubmitter;
 use nvm_rpc::NodeContext;
+use nvm_rpc::testing::{call, error_code};
 use nvm_vm_bvm::{BvmOp, UNITS_PER_SAT};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::str::FromStr;
 
 /// BIP-173's P2WPKH example address.
 const ADDRESS: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
-
-async fn call(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> Value {
-    let params = params.as_array().cloned().unwrap_or_default();
-    rpc.call::<_, Value>(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-async fn error_code(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> i32 {
-    let params = params.as_array().cloned().unwrap_or_default();
-    match rpc.call::<_, Value>(method, params).await {
-        Err(MethodsError::JsonRpc(e)) => e.code(),
-        other => panic!("{method}: expected an error, got {other:?}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn locked_coins_are_utxos_and_an_unsigned_spend_is_refused() {

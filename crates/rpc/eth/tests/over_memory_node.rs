@@ -10,9 +10,10 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
-use jsonrpsee::{RpcModule, core::server::MethodsError};
+use jsonrpsee::RpcModule;
 use nvm_node::MemoryNode;
 use nvm_rpc::NodeContext;
+use nvm_rpc::testing::{call, error_code};
 use serde_json::{Value, json};
 
 fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
@@ -40,19 +41,6 @@ fn transfer(wallet: &PrivateKeySigner, nonce: u64, to: Address, wei: u64) -> Str
     let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
     let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
     format!("0x{}", alloy_primitives::hex::encode(raw))
-}
-
-async fn call(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> Value {
-    let params = params.as_array().cloned().unwrap_or_default();
-    rpc.call::<_, Value>(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-async fn error_code(rpc: &RpcModule<NodeContext>, method: &str, params: Value) -> i32 {
-    let params = params.as_array().cloned().unwrap_or_default();
-    match rpc.call::<_, Value>(method, params).await {
-        Err(MethodsError::JsonRpc(e)) => e.code(),
-        other => panic!("{method}: expected an error, got {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod finality;
 mod methods;
+pub mod testing;
 
 pub use convert::{block_transactions_json, hex0x, identity_json, parse_hash, parse_hex};
 pub use errors::{admission, codes, internal, invalid_params};

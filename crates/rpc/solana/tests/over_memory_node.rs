@@ -6,27 +6,15 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use base64::Engine;
-use jsonrpsee::{RpcModule, core::server::MethodsError};
+use jsonrpsee::RpcModule;
 use nvm_node::MemoryNode;
+use nvm_rpc::testing::{call, error_code};
 use nvm_rpc_solana::{SolanaContext, codes, solana_module};
 use serde_json::{Value, json};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const SOL: u64 = 1_000_000_000;
-
-async fn call(rpc: &RpcModule<SolanaContext>, method: &str, params: Value) -> Value {
-    let params = params.as_array().cloned().unwrap_or_default();
-    rpc.call::<_, Value>(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-async fn error_code(rpc: &RpcModule<SolanaContext>, method: &str, params: Value) -> i32 {
-    let params = params.as_array().cloned().unwrap_or_default();
-    match rpc.call::<_, Value>(method, params).await {
-        Err(MethodsError::JsonRpc(e)) => e.code(),
-        other => panic!("{method}: expected an error, got {other:?}"),
-    }
-}
 
 async fn balance(rpc: &RpcModule<SolanaContext>, key: &Keypair) -> Value {
     call(rpc, "getBalance", json!([key.pubkey().to_string()])).await["value"].clone()

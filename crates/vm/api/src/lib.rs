@@ -9,7 +9,7 @@ pub use chain_hooks::{BlockWrites, ChainHooks, FundedAddresses, GenesisPart, Par
 pub use registry::{RegistryError, VmRegistry};
 pub use tx_error::{Rejection, TxError};
 pub use wallet::{
-    EnvelopeCheck, Replay, WalletFormat, WalletOutcome, WalletTx, check_funds, check_nonce,
+    EnvelopeCheck, Replay, WalletFormat, WalletOutcome, WalletTx, check_funds, check_nonce, tagged,
 };
 
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};

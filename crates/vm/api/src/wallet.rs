@@ -151,6 +151,14 @@ pub trait WalletFormat: Any + Send + Sync {
     ) -> Result<WalletOutcome, TxError>;
 }
 
+/// A wallet format's transaction as a block carries it: `tag ‖ bytes`.
+pub fn tagged(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(bytes.len() + 1);
+    raw.push(tag);
+    raw.extend_from_slice(bytes);
+    raw
+}
+
 /// The sender's next nonce, if `nonce` is it (or, unless `exact`, a later one).
 pub fn check_nonce(
     state: &mut TxOverlay<'_>,

@@ -62,9 +62,7 @@ pub fn signed_increment(key: &SecretKey, chain_id: u64, nonce: u64, by: u64) -> 
     let public_key: [u8; 32] = key.public_key().try_into().expect("an Ed25519 key is 32 bytes");
     let mut tx = CounterTx { public_key, chain_id, nonce, by, signature: Vec::new() };
     tx.signature = key.sign(&tx.digest()).expect("the key signs");
-    let mut raw = vec![COUNTER_TX_TAG];
-    raw.extend(borsh::to_vec(&tx).expect("writing to a Vec cannot fail"));
-    raw
+    nvm_vm_api::tagged(COUNTER_TX_TAG, &borsh::to_vec(&tx).expect("writing to a Vec cannot fail"))
 }
 
 impl WalletTx for CounterTx {

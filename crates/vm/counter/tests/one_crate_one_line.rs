@@ -4,15 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use jsonrpsee::core::server::MethodsError;
 use nvm_executor::{AdmissionError, TxError};
 use nvm_node::{DEV_CHAIN_ID, MemoryNode, dev_key};
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_rpc::NodeContext;
+use nvm_rpc::testing::{call, error_code};
 use nvm_vm_counter::{CounterOp, CounterVm, signed_increment};
 use nvm_vms::dev::{dev_envelope, dev_id};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 fn the_vms() -> nvm_executor::VmRegistry {
@@ -24,11 +24,6 @@ fn the_vms() -> nvm_executor::VmRegistry {
         .unwrap()
         .register_format(counter)
         .unwrap()
-}
-
-async fn call(rpc: &jsonrpsee::RpcModule<NodeContext>, method: &str, params: Value) -> Value {
-    let params = params.as_array().cloned().unwrap_or_default();
-    rpc.call::<_, Value>(method, params).await.unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
 fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
@@ -96,8 +91,7 @@ async fn a_vm_registered_in_a_test_runs_end_to_end() {
 
     let after = call(&rpc, "counter_get", json!([dev])).await;
     assert_eq!(after["counter"], json!(5));
-    let bad = rpc.call::<_, Value>("counter_get", vec![json!("not an address")]).await;
-    assert!(matches!(bad, Err(MethodsError::JsonRpc(e)) if e.code() == -32602));
+    assert_eq!(error_code(&rpc, "counter_get", json!(["not an address"])).await, -32602);
 }
 
 fn hex_of(bytes: &[u8]) -> String {

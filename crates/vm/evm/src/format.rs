@@ -11,17 +11,14 @@ use nvm_vm_api::{
 };
 use std::sync::Arc;
 
-/// The block encoding of an Ethereum transaction's EIP-2718 bytes.
 /// First byte of a block transaction that is an Ethereum-signed transaction (its EIP-2718 bytes
 /// follow). Native envelopes start with their version byte, and `0x01` is also the EIP-2930
 /// type byte, so Ethereum transactions are tagged rather than told apart by their bytes.
 pub const ETHEREUM_TX_TAG: u8 = 0xEE;
 
+/// The block encoding of an Ethereum transaction's EIP-2718 bytes.
 pub fn tag_ethereum(eip2718: &[u8]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(eip2718.len() + 1);
-    raw.push(ETHEREUM_TX_TAG);
-    raw.extend_from_slice(eip2718);
-    raw
+    nvm_vm_api::tagged(ETHEREUM_TX_TAG, eip2718)
 }
 
 impl WalletTx for EthereumTx {

@@ -32,10 +32,7 @@ pub const SOLANA_TX_TAG: u8 = 0x53;
 
 /// The block encoding of a Solana transaction's wire bytes.
 pub fn tag_solana(wire: &[u8]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(wire.len() + 1);
-    raw.push(SOLANA_TX_TAG);
-    raw.extend_from_slice(wire);
-    raw
+    nvm_vm_api::tagged(SOLANA_TX_TAG, wire)
 }
 
 /// Most compute units one block's Solana transactions may use together: Solana mainnet's limit

@@ -84,7 +84,7 @@ impl<V: EvmVariant> EvmVm<V> {
     ) -> Result<CallOutcome, VmError> {
         let mut view = TxOverlay::new(state);
         let from = request.from.unwrap_or(Address::ZERO);
-        let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array()))?;
+        let id = Registry::resolve(&mut view, &self.variant.space().address(from.into_array()))?;
         let nonce = Registry::nonce(&mut view, &id)?;
         let tx = TxEnv::builder()
             .caller(from)

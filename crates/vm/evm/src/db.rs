@@ -1,9 +1,9 @@
 //! revm's `Database` over the unified state.
 
 use alloy_primitives::{Address, B256, U256};
-use nvm_identity::{Registry, VmAddress};
+use nvm_identity::{Registry, VmAddress, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
-use nvm_primitives::{StateKey, sha256_parts};
+use nvm_primitives::{StateKey, VmKind, sha256_parts};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
 use nvm_vm_api::block_hash_key;
 use revm::{
@@ -12,6 +12,54 @@ use revm::{
     primitives::KECCAK_EMPTY,
     state::AccountInfo,
 };
+
+/// Whose 20-byte addresses revm's accounts are: Ethereum's (the EVM), or Tron's (the Tron VM,
+/// a variant). It decides which identity an address is (SPEC §2: an identity's EVM and Tron
+/// addresses differ) and where an account's code and storage live, so code deployed in one space
+/// never runs in the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountSpace(VmKind);
+
+impl AccountSpace {
+    pub const ETHEREUM: Self = Self(VmKind::Evm);
+    pub const TRON: Self = Self(VmKind::Tvm);
+
+    /// The VM whose addresses these are.
+    pub fn vm(&self) -> VmKind {
+        self.0
+    }
+
+    /// `raw` as an address of this space.
+    pub fn address(&self, raw: [u8; 20]) -> VmAddress {
+        match self.0 {
+            VmKind::Tvm => VmAddress::Tvm(raw),
+            _ => VmAddress::Evm(raw),
+        }
+    }
+
+    /// An identity's own account in this space (SPEC §2).
+    pub fn account_of(&self, id_com: &[u8; 32]) -> Address {
+        Address::from_slice(derive_address(self.0, id_com).as_bytes())
+    }
+
+    /// Where an account's code hash lives (Ethereum's: [`code_hash_key`]).
+    pub fn code_hash_key(&self, address: &Address) -> StateKey {
+        match self.0 {
+            VmKind::Tvm => sha256_parts(&[b"tvm:codehash:", address.as_slice()]),
+            _ => code_hash_key(address),
+        }
+    }
+
+    /// Where an account's storage slot lives (Ethereum's: [`storage_key`]).
+    pub fn storage_key(&self, address: &Address, slot: &U256) -> StateKey {
+        match self.0 {
+            VmKind::Tvm => {
+                sha256_parts(&[b"tvm:storage:", address.as_slice(), &slot.to_be_bytes::<32>()])
+            }
+            _ => storage_key(address, slot),
+        }
+    }
+}
 
 /// `SHA-256("evm:codehash:" ‖ address)` → the keccak hash of the account's code.
 pub fn code_hash_key(address: &Address) -> StateKey {
@@ -49,13 +97,20 @@ impl From<LedgerError> for DbError {
 /// ledger balance in wei, its nonce the identity's nonce.
 pub struct UnifiedDb<'s, 'b> {
     pub(crate) state: &'s mut TxOverlay<'b>,
+    space: AccountSpace,
     /// Which addresses are ERC-20 views (asked on every account load, slot read and call).
     views: std::collections::HashMap<Address, Option<[u8; 32]>>,
 }
 
 impl<'s, 'b> UnifiedDb<'s, 'b> {
+    /// Over Ethereum's accounts.
     pub fn new(state: &'s mut TxOverlay<'b>) -> Self {
-        Self { state, views: Default::default() }
+        Self::in_space(state, AccountSpace::ETHEREUM)
+    }
+
+    /// Over the accounts of `space`.
+    pub fn in_space(state: &'s mut TxOverlay<'b>, space: AccountSpace) -> Self {
+        Self { state, space, views: Default::default() }
     }
 }
 
@@ -65,11 +120,18 @@ pub trait StateDb {
 
     /// The mint whose ERC-20 view is at `address`, if any.
     fn view_mint(&mut self, address: &Address) -> Result<Option<[u8; 32]>, DbError>;
+
+    /// Whose addresses the accounts are.
+    fn space(&self) -> AccountSpace;
 }
 
 impl StateDb for UnifiedDb<'_, '_> {
     fn state(&mut self) -> &mut dyn StateAccess {
         self.state
+    }
+
+    fn space(&self) -> AccountSpace {
+        self.space
     }
 
     fn view_mint(&mut self, address: &Address) -> Result<Option<[u8; 32]>, DbError> {
@@ -109,14 +171,6 @@ pub(crate) fn view_mint(
     Ok(Ledger::mint_of_erc20_view(state, &address.into_array())?)
 }
 
-/// The identity behind an EVM address.
-pub(crate) fn identity_of(
-    state: &mut dyn StateAccess,
-    address: &Address,
-) -> Result<[u8; 32], StateError> {
-    Registry::resolve(state, &VmAddress::Evm(address.into_array()))
-}
-
 impl Database for UnifiedDb<'_, '_> {
     type Error = DbError;
 
@@ -125,10 +179,10 @@ impl Database for UnifiedDb<'_, '_> {
             let (code, hash) = &*VIEW_CODE;
             return Ok(Some(AccountInfo::new(U256::ZERO, 0, *hash, code.clone())));
         }
-        let id = identity_of(self.state, &address)?;
+        let id = Registry::resolve(self.state, &self.space.address(address.into_array()))?;
         let balance = Ledger::balance(self.state, &NATIVE_MINT, &id)?;
         let nonce = Registry::nonce(self.state, &id)?;
-        let code_hash = match self.state.get(&code_hash_key(&address))? {
+        let code_hash = match self.state.get(&self.space.code_hash_key(&address))? {
             Some(bytes) if bytes.len() == 32 => B256::from_slice(&bytes),
             _ => KECCAK_EMPTY,
         };
@@ -166,7 +220,7 @@ impl Database for UnifiedDb<'_, '_> {
         if StateDb::view_mint(self, &address)?.is_some() {
             return Ok(U256::from(self.state.get_u128(&index.to_be_bytes::<32>())?));
         }
-        Ok(match self.state.get(&storage_key(&address, &index))? {
+        Ok(match self.state.get(&self.space.storage_key(&address, &index))? {
             Some(bytes) if bytes.len() == 32 => U256::from_be_slice(&bytes),
             _ => U256::ZERO,
         })

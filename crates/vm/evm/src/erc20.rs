@@ -95,18 +95,23 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
         if self.gas.record_regular_cost(cost) { Ok(()) } else { Err(Stop::OutOfGas) }
     }
 
-    /// The identity an address names: an EVM address in the reverse index, else a Tron address
-    /// in it, else the EVM address's legacy identity.
+    /// The identity an address names: an address of the accounts' space (Ethereum's, or Tron's
+    /// in the Tron VM) in the reverse index, else the other space's address in it, else the
+    /// address's legacy identity in its own space.
     fn resolve20(&mut self, address: Address) -> ViewResult<IdCom> {
-        let state = self.ctx.db_mut().state();
-        let evm = VmAddress::Evm(address.into_array());
-        let tron = VmAddress::Tvm(address.into_array());
-        let named = if state.get(&index_key(&evm)).map_err(state_stop)?.is_none()
-            && state.get(&index_key(&tron)).map_err(state_stop)?.is_some()
+        let db = self.ctx.db_mut();
+        let own = db.space().address(address.into_array());
+        let other = match own {
+            VmAddress::Evm(raw) => VmAddress::Tvm(raw),
+            _ => VmAddress::Evm(address.into_array()),
+        };
+        let state = db.state();
+        let named = if state.get(&index_key(&own)).map_err(state_stop)?.is_none()
+            && state.get(&index_key(&other)).map_err(state_stop)?.is_some()
         {
-            tron
+            other
         } else {
-            evm
+            own
         };
         Registry::resolve(state, &named).map_err(state_stop)
     }
@@ -160,7 +165,7 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             // Native balances are EVM account balances: move them through the journal, to the
             // recipient identity's own EVM account.
             self.charge(2 * WRITE_GAS)?;
-            let to_account = crate::evm_address(&to);
+            let to_account = self.ctx.db_mut().space().account_of(&to);
             let failed =
                 self.ctx.journal_mut().transfer(from, to_account, value).map_err(state_stop)?;
             if failed.is_some() {
@@ -272,7 +277,8 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             transferToVmAddressCall::SELECTOR => {
                 let call = transferToVmAddressCall::abi_decode(input).map_err(bad)?;
                 let to = self.resolve32(call.to)?;
-                self.move_value(caller, to, crate::evm_address(&to), call.value, false)?;
+                let shown = self.ctx.db_mut().space().account_of(&to);
+                self.move_value(caller, to, shown, call.value, false)?;
                 transferToVmAddressCall::abi_encode_returns(&true)
             }
             approveCall::SELECTOR => {

@@ -226,7 +226,7 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
                 (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new())
             }
         };
-        commit(state, outcome.state)?;
+        commit(state, outcome.state, self.variant.space())?;
         let gas_used = gas.tx_gas_used();
         let base_fee = u128::from(env.block.base_fee_per_gas);
         let fee_paid = u128::from(gas_used) * tx.effective_gas_price(env.block.base_fee_per_gas);

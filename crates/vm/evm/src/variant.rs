@@ -5,7 +5,7 @@
 //! `examples/custom_opcodes` do. [`crate::EvmVm`] is generic over the variant and monomorphised
 //! for each: mainline Ethereum ([`Mainline`]) pays nothing for the indirection.
 
-use crate::{DbError, UnifiedDb, erc20::LedgerPrecompiles};
+use crate::{AccountSpace, DbError, UnifiedDb, erc20::LedgerPrecompiles};
 use revm::{
     Context, Journal,
     context::{BlockEnv, CfgEnv, Evm, TxEnv, result::EVMError},
@@ -38,6 +38,11 @@ pub type VariantError = EVMError<DbError, InvalidTransaction>;
 
 /// A variant of the EVM: what it changes of mainline revm. Both methods default to mainline.
 pub trait EvmVariant: Clone + Default + Send + Sync + 'static {
+    /// Whose addresses its accounts are (Ethereum's by default; the Tron VM's are Tron's).
+    fn space(&self) -> AccountSpace {
+        AccountSpace::ETHEREUM
+    }
+
     /// Changes mainline's instruction table at `spec` (opcodes in, out or replaced, with their
     /// static gas; [`EthInstructions::insert_instruction`]).
     fn instructions(&self, _table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {}

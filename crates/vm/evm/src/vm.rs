@@ -3,12 +3,12 @@
 use crate::variant::{EvmVariant, Mainline};
 use crate::{
     EvmOp,
-    db::{UnifiedDb, code_hash_key, code_key, storage_key, view_mint},
+    db::{AccountSpace, UnifiedDb, code_key, view_mint},
     erc20::LedgerPrecompiles,
     ops::TRANSFER_GAS,
 };
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
-use nvm_identity::{Registry, VmAddress, derive_address};
+use nvm_identity::{Registry, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
 use nvm_primitives::{Log, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
@@ -49,11 +49,16 @@ fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
     }
 }
 
-/// revm's block environment for an n-VM block.
+/// revm's block environment for an n-VM block (the proposer's account in Ethereum's space).
 pub fn revm_block(env: &TxEnv<'_>) -> BlockEnv {
+    revm_block_in(env, AccountSpace::ETHEREUM)
+}
+
+/// [`revm_block`] with the proposer's account in `space`.
+pub fn revm_block_in(env: &TxEnv<'_>, space: AccountSpace) -> BlockEnv {
     BlockEnv {
         number: U256::from(env.block.height),
-        beneficiary: evm_address(&env.block.proposer),
+        beneficiary: space.account_of(&env.block.proposer),
         timestamp: U256::from(env.block.timestamp_ms / 1000),
         gas_limit: env.block.gas_limit,
         basefee: env.block.base_fee_per_gas,
@@ -111,9 +116,10 @@ impl<V: EvmVariant> EvmVm<V> {
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
         cfg.disable_base_fee = !pays_gas;
+        let space = self.variant.space();
         let context = Context::mainnet()
-            .with_db(UnifiedDb::new(state))
-            .with_block(revm_block(env))
+            .with_db(UnifiedDb::in_space(state, space))
+            .with_block(revm_block_in(env, space))
             .with_cfg(cfg)
             .with_tx(tx);
         let mut instructions = EthInstructions::new_mainnet_with_spec(self.spec);
@@ -141,7 +147,11 @@ fn ledger_failure(e: LedgerError) -> VmError {
 /// Several addresses can be one identity (its derived address, a linked Ethereum account, the
 /// coinbase): revm loads each with the identity's balance and changes them apart, so the
 /// identity's new balance is its old one plus every address's change, and its nonce the highest.
-pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(), VmError> {
+pub(crate) fn commit(
+    state: &mut TxOverlay<'_>,
+    changes: EvmState,
+    space: AccountSpace,
+) -> Result<(), VmError> {
     // Per identity: the sum of its addresses' balances, how many, the highest nonce.
     let mut identities: std::collections::HashMap<[u8; 32], (U256, u32, u64)> = Default::default();
     for (address, account) in changes {
@@ -165,7 +175,7 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
             continue;
         }
         // A touched account's legacy identity is found at every address it shows from now on.
-        let id = Registry::resolve_and_index(state, &VmAddress::Evm(address.into_array()))?;
+        let id = Registry::resolve_and_index(state, &space.address(address.into_array()))?;
         let entry = identities.entry(id).or_insert((U256::ZERO, 0, 0));
         entry.0 += account.info.balance;
         entry.1 += 1;
@@ -175,15 +185,15 @@ pub(crate) fn commit(state: &mut TxOverlay<'_>, changes: EvmState) -> Result<(),
             entry.2 = entry.2.max(account.info.nonce);
         }
         if account.is_selfdestructed() {
-            state.delete(code_hash_key(&address));
+            state.delete(space.code_hash_key(&address));
         } else if account.is_created() && account.info.code_hash != KECCAK_EMPTY {
             if let Some(code) = &account.info.code {
                 state.set(code_key(&account.info.code_hash), code.original_bytes().to_vec());
             }
-            state.set(code_hash_key(&address), account.info.code_hash.to_vec());
+            state.set(space.code_hash_key(&address), account.info.code_hash.to_vec());
         }
         for (slot, value) in account.changed_storage_slots() {
-            let key = storage_key(&address, slot);
+            let key = space.storage_key(&address, slot);
             if value.present_value.is_zero() || account.is_selfdestructed() {
                 state.delete(key);
             } else {
@@ -277,11 +287,12 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         state: &mut TxOverlay<'_>,
     ) -> VmResult<ExecOutput> {
         let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
-        let tx = revm_tx(op, evm_address(&env.sender), env.nonce, env.block.chain_id)?;
+        let space = self.variant.space();
+        let tx = revm_tx(op, space.account_of(&env.sender), env.nonce, env.block.chain_id)?;
         let outcome = self.transact(state, env, tx, false)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
-                commit(state, outcome.state)?;
+                commit(state, outcome.state, space)?;
                 let output = match output {
                     Output::Call(bytes) => bytes.to_vec(),
                     Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),

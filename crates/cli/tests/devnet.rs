@@ -133,12 +133,12 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     );
     // Wrong chain id.
     assert_eq!(send(signed(&key, dev_id(), 0, 1, transfer([1; 32], 1)).encode()).0, -32006);
-    // Unknown opcode, and a VM this node does not run yet.
+    // Unknown opcode, and a malformed Tron VM operation.
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x99]).encode());
     assert_eq!(code, -32005, "{message}");
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x40, 1, 2]).encode());
     assert_eq!(code, -32005);
-    assert!(message.contains("tvm VM is not available"), "{message}");
+    assert!(message.contains("malformed body for TVM opcode 0x40"), "{message}");
     // A malformed SVM payload (not a Solana message).
     let (code, message) = send(signed(&key, dev_id(), 0, DEV_CHAIN_ID, vec![0x20, 1, 2]).encode());
     assert_eq!(code, -32005);

@@ -9,7 +9,8 @@ pub mod dev;
 /// Every VM an n-VM node runs, each registered for its opcode range, its wallet format and its
 /// chain hooks. One EVM serves native envelopes' EVM operations, Ethereum wallets' transactions
 /// and `eth_call`; the SVM runs Solana wallets' transactions and identities' invocations; the BVM locks value under Bitcoin
-/// scripts and runs Bitcoin wallets' transactions.
+/// scripts and runs Bitcoin wallets' transactions; the Tron VM (the EVM's Tron variant) runs
+/// contract operations at 0x40–0x4F in Tron's account space.
 pub fn registry() -> Result<VmRegistry, RegistryError> {
     let evm = Arc::new(<nvm_vm_evm::EvmVm>::default());
     let svm = Arc::new(nvm_vm_svm::SvmVm::default());
@@ -21,6 +22,7 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
         .register(svm.clone())?
         .register_format(svm.clone())?
         .register(bvm.clone())?
-        .register_format(bvm)?;
+        .register_format(bvm)?
+        .register(Arc::new(nvm_vm_tvm::TvmVm::default()))?;
     Ok(vms.register_hooks(evm).register_hooks(svm))
 }

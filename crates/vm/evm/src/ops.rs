@@ -34,6 +34,27 @@ impl EvmOp {
         nvm_vm_api::decode_payload(payload, "EVM", 0x10..=0x12)
     }
 
+    /// The operation as a variant whose opcodes start at `base` carries it (the Tron VM's at
+    /// 0x40: `Call` 0x40, `Create` 0x41, `Transfer` 0x42; the EVM's own at 0x10).
+    pub fn encode_at(&self, base: u8) -> Vec<u8> {
+        let mut payload = self.encode();
+        payload[0] = payload[0] - OPCODE_CALL + base;
+        payload
+    }
+
+    /// [`EvmOp::decode`] of a payload at `base` ([`EvmOp::encode_at`]); errors name `vm`.
+    pub fn decode_at(payload: &[u8], vm: &str, base: u8) -> Result<Self, String> {
+        match payload.first() {
+            Some(&op) if (base..=base + 2).contains(&op) => {
+                let mut shifted = payload.to_vec();
+                shifted[0] = op - base + OPCODE_CALL;
+                borsh::from_slice(&shifted)
+                    .map_err(|e| format!("malformed body for {vm} opcode {op:#04x}: {e}"))
+            }
+            _ => nvm_vm_api::decode_payload(payload, vm, base..=base + 2),
+        }
+    }
+
     /// Gas the operation reserves from its block's gas limit.
     pub fn gas_limit(&self) -> u64 {
         match self {
@@ -55,6 +76,19 @@ impl EvmOp {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_variant_carries_the_same_operations_at_its_own_opcodes() {
+        let op = EvmOp::Call { to: [2; 20], value: 1, data: vec![3], gas_limit: 9 };
+        let at_tron = op.encode_at(0x40);
+        assert_eq!(at_tron[0], 0x40);
+        assert_eq!(EvmOp::decode_at(&at_tron, "TVM", 0x40), Ok(op.clone()));
+        assert_eq!(EvmOp::decode_at(&op.encode(), "EVM", 0x10), Ok(op));
+        let wrong = EvmOp::decode_at(&[0x10], "TVM", 0x40).unwrap_err();
+        assert!(wrong.contains("unknown TVM opcode 0x10"), "{wrong}");
+        let malformed = EvmOp::decode_at(&[0x41, 0xff], "TVM", 0x40).unwrap_err();
+        assert!(malformed.contains("malformed body for TVM opcode 0x41"), "{malformed}");
+    }
 
     #[test]
     fn opcodes_and_strictness() {

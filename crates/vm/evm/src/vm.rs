@@ -236,17 +236,32 @@ pub(crate) fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
         .collect()
 }
 
+impl<V: EvmVariant> EvmVm<V> {
+    /// The VM this is: the EVM, or the variant's (the Tron VM).
+    fn kind(&self) -> VmKind {
+        self.variant.space().vm()
+    }
+
+    /// An operation of a native envelope, at this VM's opcodes.
+    fn op(&self, payload: &[u8]) -> Result<EvmOp, String> {
+        let kind = self.kind();
+        EvmOp::decode_at(payload, &kind.name().to_uppercase(), kind.opcode_base())
+    }
+}
+
+/// The VM of its variant's space: the EVM at 0x10–0x1F, the Tron VM at 0x40–0x4F (SPEC §1),
+/// running the same operations.
 impl<V: EvmVariant> Vm for EvmVm<V> {
     fn name(&self) -> &'static str {
-        VmKind::Evm.name()
+        self.kind().name()
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        nvm_vm_api::spec_opcodes(VmKind::Evm)
+        nvm_vm_api::spec_opcodes(self.kind())
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {
-        let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
+        let op = self.op(payload).map_err(VmError::Invalid)?;
         match op {
             EvmOp::Call { gas_limit, .. } | EvmOp::Create { gas_limit, .. }
                 if gas_limit > TX_GAS_CAP =>
@@ -260,11 +275,11 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
     }
 
     fn value_out(&self, payload: &[u8]) -> u128 {
-        EvmOp::decode(payload).map(|op| op.value()).unwrap_or(0)
+        self.op(payload).map(|op| op.value()).unwrap_or(0)
     }
 
     fn gas_reserved(&self, payload: &[u8]) -> u64 {
-        EvmOp::decode(payload).map(|op| op.gas_limit()).unwrap_or(0)
+        self.op(payload).map(|op| op.gas_limit()).unwrap_or(0)
     }
 
     /// Contract code may touch any account or slot, so an EVM transaction runs alone between
@@ -286,7 +301,7 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         payload: &[u8],
         state: &mut TxOverlay<'_>,
     ) -> VmResult<ExecOutput> {
-        let op = EvmOp::decode(payload).map_err(VmError::Invalid)?;
+        let op = self.op(payload).map_err(VmError::Invalid)?;
         let space = self.variant.space();
         let tx = revm_tx(op, space.account_of(&env.sender), env.nonce, env.block.chain_id)?;
         let outcome = self.transact(state, env, tx, false)?;

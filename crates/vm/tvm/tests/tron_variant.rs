@@ -1,0 +1,131 @@
+//! The Tron VM as a variant of the EVM: contracts that use no Tron opcode give the same results
+//! and gas (energy) as on mainline revm; `ISCONTRACT` sees code in Tron's account space only;
+//! Tron's resource opcodes halt; and the Tron VM runs on the chain at its own opcodes.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use alloy_primitives::{Address, Bytes, U256, keccak256};
+use nvm_node::MemoryNode;
+use nvm_node_api::{ChainReader, TxSubmitter};
+use nvm_primitives::TxStatus;
+use nvm_state_api::{MemoryState, StateReader, TxOverlay};
+use nvm_vm_api::BlockEnv;
+use nvm_vm_evm::{AccountSpace, CallOutcome, CallRequest, EvmOp, EvmVm, code_key};
+use nvm_vm_tvm::{ISCONTRACT, TvmVm};
+use proptest::prelude::*;
+
+fn block() -> BlockEnv {
+    BlockEnv {
+        chain_id: 31_337,
+        height: 1,
+        timestamp_ms: 1_000,
+        proposer: [0; 32],
+        parent_hash: [0; 32],
+        base_fee_per_gas: 0,
+        gas_limit: 30_000_000,
+    }
+}
+
+fn create(init_code: &[u8]) -> CallRequest {
+    CallRequest {
+        from: None,
+        to: None,
+        value: U256::ZERO,
+        data: Bytes::copy_from_slice(init_code),
+        gas: Some(200_000),
+    }
+}
+
+/// Init code returning the 32-byte word `ISCONTRACT(address)` leaves.
+fn asks_is_contract(address: Address) -> Vec<u8> {
+    let mut code = vec![0x73]; // PUSH20
+    code.extend_from_slice(address.as_slice());
+    code.extend_from_slice(&[ISCONTRACT, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3]);
+    code
+}
+
+/// `state` with `code` at `address` in `space`.
+fn with_code(state: &mut MemoryState, space: AccountSpace, address: Address, code: &[u8]) {
+    let hash = keccak256(code);
+    let mut overlay = TxOverlay::new(&*state);
+    nvm_state_api::StateAccess::set(&mut overlay, space.code_hash_key(&address), hash.to_vec());
+    nvm_state_api::StateAccess::set(&mut overlay, code_key(&hash), code.to_vec());
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+}
+
+fn word(outcome: CallOutcome) -> U256 {
+    match outcome {
+        CallOutcome::Success { output, .. } => U256::from_be_slice(&output),
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+#[test]
+fn iscontract_sees_code_in_trons_space_only_and_resource_opcodes_halt() {
+    let (tron, mut state) = (TvmVm::default(), MemoryState::default());
+    let (tron_contract, eth_contract) = (Address::repeat_byte(0x11), Address::repeat_byte(0x22));
+    with_code(&mut state, AccountSpace::TRON, tron_contract, &[0x00]);
+    with_code(&mut state, AccountSpace::ETHEREUM, eth_contract, &[0x00]);
+    let ask = |address| {
+        word(tron.simulate(&state, &block(), &create(&asks_is_contract(address))).unwrap())
+    };
+    assert_eq!(ask(tron_contract), U256::from(1));
+    assert_eq!(ask(eth_contract), U256::ZERO, "an Ethereum contract is not a Tron one");
+    assert_eq!(ask(Address::repeat_byte(0x33)), U256::ZERO);
+    // Mainline has no ISCONTRACT.
+    let mainline =
+        <EvmVm>::default().simulate(&state, &block(), &create(&asks_is_contract(eth_contract)));
+    assert!(
+        matches!(mainline.unwrap(), CallOutcome::Halt { ref reason, .. } if reason.contains("OpcodeNotFound"))
+    );
+    for opcode in nvm_vm_tvm::RESOURCE_OPCODES {
+        match tron.simulate(&state, &block(), &create(&[opcode])).unwrap() {
+            CallOutcome::Halt { reason, .. } => {
+                assert!(reason.contains("NotActivated"), "{reason}")
+            }
+            other => panic!("opcode {opcode:#04x} did not halt: {other:?}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any code without a Tron opcode ends the same way with the same gas on both.
+    #[test]
+    fn code_without_tron_opcodes_runs_as_on_mainline(
+        code in proptest::collection::vec(any::<u8>(), 0..64)
+    ) {
+        let code: Vec<u8> = code.into_iter().filter(|b| !(0xd4..=0xdf).contains(b)).collect();
+        let state = MemoryState::default();
+        let request = create(&code);
+        let tron = TvmVm::default().simulate(&state, &block(), &request);
+        let mainline = <EvmVm>::default().simulate(&state, &block(), &request);
+        prop_assert_eq!(format!("{tron:?}"), format!("{mainline:?}"));
+    }
+}
+
+#[test]
+fn the_tron_vm_deploys_at_its_own_opcodes_into_its_own_space() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    assert!(node.executor().vms.available().contains(&"tvm"));
+    // Init code returning runtime code `STOP`.
+    let init = vec![0x60, 0x00, 0x60, 0x00, 0x53, 0x60, 0x01, 0x60, 0x00, 0xf3];
+    let deploy = EvmOp::Create { value: 0, init_code: init, gas_limit: 100_000 }.encode_at(0x40);
+    let raw = nvm_vms::dev::dev_envelope(0, deploy);
+    let hash = node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 1_000).unwrap().included, 1);
+    let receipt = node.receipt(&hash).unwrap().unwrap();
+    assert_eq!((receipt.status, receipt.opcode), (TxStatus::Success, 0x41));
+    assert!(receipt.gas_used > 0);
+    // An EVM opcode's payload is not the Tron VM's: 0x10 routes to the EVM, 0x43 to nothing.
+    let stray = nvm_vms::dev::dev_envelope(1, vec![0x43]);
+    let refused = node.submit(vec![stray]).unwrap().pop().unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    // Created by the dev identity's Tron account, its code is in Tron's space only.
+    let contract = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id()).create(0);
+    let snapshot = node.snapshot().unwrap();
+    assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&contract)).unwrap().is_some());
+    assert!(snapshot.get(&AccountSpace::ETHEREUM.code_hash_key(&contract)).unwrap().is_none());
+}

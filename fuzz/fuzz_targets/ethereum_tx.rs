@@ -8,9 +8,9 @@ use nvm_vm_evm::EthereumTx;
 fuzz_target!(|data: &[u8]| {
     if let Ok(tx) = EthereumTx::decode(data) {
         assert_eq!(tx.encoded(), data, "non-canonical Ethereum transaction accepted");
-        let mut tagged = vec![nvm_primitives::ETHEREUM_TX_TAG];
-        tagged.extend_from_slice(data);
-        assert_eq!(Some(tx.hash()), nvm_primitives::block_tx_hash(&tagged));
+        // Blocks name it by its format's hash: the same one.
+        let format = <nvm_vm_evm::EvmVm>::default();
+        assert_eq!(Some(tx.hash()), nvm_vm_api::WalletFormat::tx_hash(&format, data));
         let _ = tx.check(Default::default());
         let _ = tx.revm_tx();
     }

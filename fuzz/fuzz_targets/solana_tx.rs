@@ -9,9 +9,9 @@ use nvm_vm_svm::{SolanaTx, SvmOp};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(tx) = SolanaTx::decode(data) {
-        let mut tagged = vec![nvm_primitives::SOLANA_TX_TAG];
-        tagged.extend_from_slice(data);
-        assert_eq!(Some(tx.hash()), nvm_primitives::block_tx_hash(&tagged));
+        // Blocks name it by its format's hash: the same one.
+        let format = nvm_vm_svm::SvmVm::default();
+        assert_eq!(Some(tx.hash()), nvm_vm_api::WalletFormat::tx_hash(&format, data));
         let _ = (tx.fee_payer(), tx.recent_blockhash());
     }
     // As an envelope payload: the opcode, then a length-prefixed message.

@@ -9,6 +9,13 @@
 //! The rest of issue 17 (TRC-10 opcodes and views, energy and fee limits, Tron's protobuf
 //! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
 
+mod transaction;
+
+pub use transaction::{
+    Any, Contract, CreateSmartContract, MAX_TRON_TX_SIZE, Raw, SmartContract, TRON_ADDRESS_PREFIX,
+    TransactionWire, TransferContract, TriggerSmartContract, TronCall, TronTx, TronTxError,
+};
+
 use nvm_vm_evm::{AccountSpace, EvmContext, EvmInstructions, EvmVariant, EvmVm};
 use revm::{
     interpreter::{

@@ -15,6 +15,7 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
     let evm = Arc::new(<nvm_vm_evm::EvmVm>::default());
     let svm = Arc::new(nvm_vm_svm::SvmVm::default());
     let bvm = Arc::new(nvm_vm_bvm::BvmVm::default());
+    let tvm = Arc::new(nvm_vm_tvm::TvmVm::default());
     let vms = VmRegistry::new()
         .register(Arc::new(nvm_vm_native::NativeVm))?
         .register(evm.clone())?
@@ -23,6 +24,7 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
         .register_format(svm.clone())?
         .register(bvm.clone())?
         .register_format(bvm)?
-        .register(Arc::new(nvm_vm_tvm::TvmVm::default()))?;
+        .register(tvm.clone())?
+        .register_format(tvm)?;
     Ok(vms.register_hooks(evm).register_hooks(svm))
 }

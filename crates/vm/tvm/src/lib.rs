@@ -9,13 +9,18 @@
 //! The rest of issue 17 (TRC-10 opcodes and views, energy and fee limits, Tron's protobuf
 //! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
 
+mod format;
 mod transaction;
+
+pub use format::{BANDWIDTH_PRICE_SUN, MAX_EXPIRATION_MS, TRON_TX_TAG, UNITS_PER_SUN, tron_tx_key};
 
 pub use transaction::{
     Any, Contract, CreateSmartContract, MAX_TRON_TX_SIZE, Raw, SmartContract, TRON_ADDRESS_PREFIX,
     TransactionWire, TransferContract, TriggerSmartContract, TronCall, TronTx, TronTxError,
 };
 
+use nvm_state_api::{AccessSet, StateReader, TxOverlay};
+use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmResult};
 use nvm_vm_evm::{AccountSpace, EvmContext, EvmInstructions, EvmVariant, EvmVm};
 use revm::{
     interpreter::{
@@ -32,8 +37,63 @@ pub const RESOURCE_OPCODES: std::ops::RangeInclusive<u8> = 0xd5..=0xdf;
 /// `EXTCODESIZE`, whose account access `ISCONTRACT` is.
 const EXTCODESIZE: u8 = 0x3b;
 
-/// The Tron VM: the EVM crate's VM with the [`Tron`] variant (registered for 0x40–0x4F).
-pub type TvmVm = EvmVm<Tron>;
+/// The Tron VM: the EVM crate's VM with the [`Tron`] variant (0x40–0x4F), wrapped so it can also
+/// be Tron's wallet format (`format.rs`). Its EVM side is reached through `Deref`
+/// (simulations).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TvmVm {
+    pub evm: EvmVm<Tron>,
+}
+
+impl std::ops::Deref for TvmVm {
+    type Target = EvmVm<Tron>;
+
+    fn deref(&self) -> &EvmVm<Tron> {
+        &self.evm
+    }
+}
+
+/// Native envelopes' operations at 0x40–0x4F: the Tron variant's EVM.
+impl Vm for TvmVm {
+    fn name(&self) -> &'static str {
+        self.evm.name()
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        self.evm.opcodes()
+    }
+
+    fn check(&self, payload: &[u8]) -> VmResult<()> {
+        self.evm.check(payload)
+    }
+
+    fn value_out(&self, payload: &[u8]) -> u128 {
+        self.evm.value_out(payload)
+    }
+
+    fn gas_reserved(&self, payload: &[u8]) -> u64 {
+        self.evm.gas_reserved(payload)
+    }
+
+    fn declare(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &dyn StateReader,
+        access: &mut AccessSet,
+    ) -> VmResult<()> {
+        self.evm.declare(env, payload, state, access)
+    }
+
+    fn execute(
+        &self,
+        env: &TxEnv<'_>,
+        payload: &[u8],
+        state: &mut TxOverlay<'_>,
+    ) -> VmResult<ExecOutput> {
+        self.evm.execute(env, payload, state)
+    }
+}
 
 /// Tron's changes to mainline revm.
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,0 +1,147 @@
+//! A TRX transfer signed as TronWeb signs it, on the chain: admitted against a recent block
+//! (TAPoS), included, paying the recipient's Tron address and the bandwidth fee; a replay, an
+//! expired transaction, an unknown reference block and a contract call are refused with nothing
+//! changed.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use alloy_primitives::B256;
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use nvm_executor::{AdmissionError, TxError};
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_node::MemoryNode;
+use nvm_node_api::{ChainReader, NodeApi, TxSubmitter};
+use nvm_primitives::TxStatus;
+use nvm_state_api::TxOverlay;
+use nvm_vm_native::NativeOp;
+use nvm_vm_tvm::{
+    Any, Contract, Raw, TRON_TX_TAG, TransactionWire, TransferContract, TriggerSmartContract,
+    UNITS_PER_SUN,
+};
+use prost::Message;
+
+fn tron(address: [u8; 20]) -> Vec<u8> {
+    [&[0x41][..], &address].concat()
+}
+
+/// A signed transaction of one contract, referencing block `(height, hash)`, expiring at
+/// `expiration` ms, as a block carries it.
+fn signed(
+    key: &PrivateKeySigner,
+    contract: Contract,
+    reference: (u64, [u8; 32]),
+    expiration: i64,
+) -> Vec<u8> {
+    let raw = Raw {
+        ref_block_bytes: (reference.0 as u16).to_be_bytes().to_vec(),
+        ref_block_num: 0,
+        ref_block_hash: reference.1[8..16].to_vec(),
+        expiration,
+        data: vec![],
+        contract: vec![contract],
+        timestamp: 0,
+        fee_limit: 0,
+    };
+    let raw_data = raw.encode_to_vec();
+    let txid = nvm_primitives::sha256(&raw_data);
+    let signature = key.sign_hash_sync(&B256::from(txid)).unwrap().as_bytes().to_vec();
+    let wire = TransactionWire { raw_data, signature: vec![signature] }.encode_to_vec();
+    [&[TRON_TX_TAG][..], &wire].concat()
+}
+
+fn transfer(owner: [u8; 20], to: [u8; 20], sun: i64) -> Contract {
+    let c = TransferContract { owner_address: tron(owner), to_address: tron(to), amount: sun };
+    Contract {
+        r#type: 1,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.TransferContract".into(),
+            value: c.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}
+
+fn balance(node: &dyn NodeApi, address: VmAddress) -> u128 {
+    let snapshot = node.snapshot().unwrap();
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).unwrap();
+    Ledger::balance(&mut view, &NATIVE_MINT, &id).unwrap()
+}
+
+fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
+    node.submit(vec![raw]).unwrap().pop().unwrap().unwrap_err()
+}
+
+#[test]
+fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let key = PrivateKeySigner::random();
+    let owner = key.address().into_array();
+    // The key has no identity: its Tron address's legacy identity is funded, 100 TRX.
+    let fund = NativeOp::Transfer {
+        mint: NATIVE_MINT,
+        to: VmAddress::Tvm(owner),
+        amount: 100 * 1_000_000 * UNITS_PER_SUN,
+    };
+    node.submit(vec![nvm_vms::dev::dev_envelope(0, fund.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 1_000).unwrap();
+    let head = node.head().unwrap();
+    let reference = (head.height, head.hash);
+    let later = i64::try_from(head.timestamp_ms).unwrap() + 60_000;
+
+    let to = [7; 20];
+    let pay = signed(&key, transfer(owner, to, 1_500_000), reference, later);
+    let txid = node.submit(vec![pay.clone()]).unwrap().pop().unwrap().unwrap();
+    // Refused, nothing kept: the same bytes again, an expired one, an unknown reference block,
+    // a contract call (not admitted yet).
+    assert!(matches!(refusal(&node, pay.clone()), AdmissionError::AlreadyKnown(_)));
+    let expired = signed(&key, transfer(owner, to, 1), reference, 1);
+    assert!(matches!(refusal(&node, expired), AdmissionError::Invalid(TxError::Rejected { .. })));
+    let nowhere = signed(&key, transfer(owner, to, 1), (head.height, [9; 32]), later);
+    let err = refusal(&node, nowhere);
+    assert!(err.to_string().contains("TAPoS"), "{err}");
+    let call = TriggerSmartContract {
+        owner_address: tron(owner),
+        contract_address: tron([5; 20]),
+        call_value: 0,
+        data: vec![],
+        call_token_value: 0,
+        token_id: 0,
+    };
+    let call = Contract {
+        r#type: 31,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.TriggerSmartContract".into(),
+            value: call.encode_to_vec(),
+        }),
+        permission_id: 0,
+    };
+    let err = refusal(&node, signed(&key, call, reference, later));
+    assert!(err.to_string().contains("not admitted yet"), "{err}");
+    assert_eq!(node.pending_count(), 1);
+
+    let before = balance(node.handle(), VmAddress::Tvm(owner));
+    assert_eq!(node.seal(10, 2_000).unwrap().included, 1);
+    let receipt = node.receipt(&txid).unwrap().unwrap();
+    assert_eq!((receipt.status, receipt.opcode), (TxStatus::Success, 0x42));
+    assert_eq!(balance(node.handle(), VmAddress::Tvm(to)), 1_500_000 * UNITS_PER_SUN);
+    // The owner paid the sun moved and the bandwidth of the transaction's bytes.
+    let bandwidth = (pay.len() as u128 - 1) * 1_000 * UNITS_PER_SUN;
+    assert_eq!(receipt.fee_paid, bandwidth);
+    assert_eq!(
+        before - balance(node.handle(), VmAddress::Tvm(owner)),
+        1_500_000 * UNITS_PER_SUN + bandwidth
+    );
+    // Once included, the txID is spent: the same transaction is refused for good.
+    assert!(matches!(refusal(&node, pay), AdmissionError::Invalid(TxError::AlreadyProcessed)));
+    assert_eq!(
+        node.executor().vms.block_tx_hash(&node.block(2).unwrap().unwrap().transactions[0]),
+        Some(txid)
+    );
+}

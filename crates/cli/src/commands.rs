@@ -151,6 +151,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         {
             println!("  ({i}) {}", nvm_identity::VmAddress::Evm(*address).display());
         }
+        println!("Tron dev accounts (the same keys as Tron keys), 10000 TRX each:");
+        for (i, address) in nvm_vm_tvm::dev_tron_addresses().iter().enumerate() {
+            println!("  ({i}) {}", nvm_identity::VmAddress::Tvm(*address).display());
+        }
     })
 }
 

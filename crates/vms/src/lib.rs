@@ -25,6 +25,6 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
         .register(bvm.clone())?
         .register_format(bvm)?
         .register(tvm.clone())?
-        .register_format(tvm)?;
-    Ok(vms.register_hooks(evm).register_hooks(svm))
+        .register_format(tvm.clone())?;
+    Ok(vms.register_hooks(evm).register_hooks(svm).register_hooks(tvm))
 }

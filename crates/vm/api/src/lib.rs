@@ -44,7 +44,7 @@ pub fn block_hash_key(height: u64) -> StateKey {
 }
 
 /// The block a transaction executes in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockEnv {
     pub chain_id: u64,
     pub height: u64,

@@ -9,7 +9,10 @@
 //! The rest of issue 17 (TRC-10 opcodes and views, energy and fee limits, Tron's protobuf
 //! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
 
+mod chain;
 mod format;
+
+pub use chain::dev_tron_addresses;
 mod transaction;
 
 pub use format::{BANDWIDTH_PRICE_SUN, MAX_EXPIRATION_MS, TRON_TX_TAG, UNITS_PER_SUN, tron_tx_key};

@@ -19,10 +19,8 @@ fn block() -> BlockEnv {
         chain_id: 31_337,
         height: 1,
         timestamp_ms: 1_000,
-        proposer: [0; 32],
-        parent_hash: [0; 32],
-        base_fee_per_gas: 0,
         gas_limit: 30_000_000,
+        ..Default::default()
     }
 }
 

@@ -75,6 +75,30 @@ fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
 }
 
 #[test]
+fn the_dev_chain_funds_the_dev_mnemonics_keys_as_tron_keys() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let addresses = nvm_vm_tvm::dev_tron_addresses();
+    assert_eq!(addresses.len(), 10);
+    for address in addresses {
+        assert_eq!(
+            balance(node.handle(), VmAddress::Tvm(address)),
+            10_000 * UNITS_PER_SUN * 1_000_000
+        );
+    }
+    // TronWeb's first hardhat/anvil account, as Tron shows it.
+    assert_eq!(
+        VmAddress::Tvm(nvm_vm_tvm::dev_tron_addresses()[0]).display(),
+        VmAddress::Tvm(hex_20("f39fd6e51aad88f6f4ce6ab8827279cfffb92266")).display()
+    );
+}
+
+fn hex_20(text: &str) -> [u8; 20] {
+    let bytes: Vec<u8> =
+        (0..40).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect();
+    bytes.try_into().unwrap()
+}
+
+#[test]
 fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     let key = PrivateKeySigner::random();

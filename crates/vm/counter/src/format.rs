@@ -154,8 +154,9 @@ impl WalletFormat for CounterVm {
         state: &mut TxOverlay<'_>,
     ) -> Result<WalletOutcome, TxError> {
         let tx = counter_tx(tx)?;
+        // Admission checked the balance against this block's state: a failure here is the node's.
         Ledger::debit(state, &NATIVE_MINT, &env.sender, COUNTER_FEE)
-            .map_err(|e| TxError::InvalidPayload(e.to_string()))?;
+            .map_err(nvm_ledger::state_failure)?;
         Registry::set_nonce(state, &env.sender, tx.nonce + 1);
         let checkpoint = state.checkpoint();
         let (status, logs, vm_data) = match increment(state, &env.sender, tx.by) {

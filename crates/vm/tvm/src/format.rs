@@ -127,9 +127,16 @@ impl WalletFormat for TvmVm {
     ) -> Result<EnvelopeCheck, TxError> {
         let wallet = tron(tx)?;
         let tx = &wallet.tx;
-        let TronCall::Transfer { amount, .. } = tx.call else {
+        let TronCall::Transfer { to, amount } = tx.call else {
             return Err(invalid("Tron contract calls and deployments are not admitted yet"));
         };
+        // As java-tron: nothing to move, or a move to oneself, is no transfer.
+        if amount == 0 {
+            return Err(invalid("a TRX transfer must move more than 0 sun"));
+        }
+        if to == tx.owner {
+            return Err(invalid("cannot transfer TRX to yourself"));
+        }
         if tx.expiration_ms <= env.timestamp_ms {
             return Err(invalid(format!(
                 "transaction expired: expiration {} is not after the block time {}",
@@ -179,8 +186,8 @@ impl WalletFormat for TvmVm {
             return Err(invalid("Tron contract calls and deployments are not admitted yet"));
         };
         let fee = wallet.fee();
-        Ledger::debit(state, &NATIVE_MINT, &env.sender, fee)
-            .map_err(|e| TxError::InvalidPayload(e.to_string()))?;
+        // Admission checked the balance against this block's state: a failure here is the node's.
+        Ledger::debit(state, &NATIVE_MINT, &env.sender, fee).map_err(nvm_ledger::state_failure)?;
         state.set_encoded(tron_tx_key(&wallet.tx.txid), &env.block.height);
         let checkpoint = state.checkpoint();
         let moved = Registry::resolve_and_index(state, &VmAddress::Tvm(to))

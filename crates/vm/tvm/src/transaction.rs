@@ -3,7 +3,8 @@
 //! `CreateSmartContract` — whose txID is the SHA-256 of the `raw_data` bytes and whose one
 //! secp256k1 signature (r ‖ s ‖ v, v = recovery id or 27 + it) over the txID recovers the
 //! owner's address (`0x41 ‖ keccak256(public key)[12..]`). Decoding is strict: canonical proto3
-//! bytes only (what java-tron re-encodes and hashes), so a transaction has one txID.
+//! bytes only (what java-tron re-encodes and hashes), so a transaction has one txID, and a
+//! low-s signature with v in one of its two customary forms.
 
 use alloy_primitives::{B256, Signature};
 use prost::Message;
@@ -258,8 +259,16 @@ fn recover(signature: &[u8], txid: &[u8; 32]) -> Result<[u8; 20], TronTxError> {
     let bytes: [u8; 65] = signature
         .try_into()
         .map_err(|_| TronTxError::Signature(format!("{} bytes, expected 65", signature.len())))?;
+    // v as java-tron (the recovery id) or TronWeb (27 + it) writes it; s in the lower half. So a
+    // signature has no other encodings than those two (the txID does not cover it).
+    if ![0, 1, 27, 28].contains(&bytes[64]) {
+        return Err(TronTxError::Signature(format!("v = {}, expected 0, 1, 27 or 28", bytes[64])));
+    }
     let parsed =
         Signature::from_raw_array(&bytes).map_err(|e| TronTxError::Signature(e.to_string()))?;
+    if parsed.normalize_s().is_some() {
+        return Err(TronTxError::Signature("s is in the upper half of the curve order".into()));
+    }
     let address = parsed
         .recover_address_from_prehash(&B256::from(*txid))
         .map_err(|e| TronTxError::Signature(e.to_string()))?;

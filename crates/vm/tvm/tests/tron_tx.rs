@@ -54,6 +54,22 @@ fn signed(raw: &Raw, key: &PrivateKeySigner, recovery_id: bool) -> (Vec<u8>, [u8
     (TransactionWire { raw_data, signature: vec![signature] }.encode_to_vec(), txid)
 }
 
+/// The same signature with s replaced by n - s and the recovery parity flipped: also valid for
+/// the same key, the malleable form.
+fn flip_s(signature: &[u8]) -> Vec<u8> {
+    use alloy_primitives::U256;
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let s = U256::from_be_slice(&signature[32..64]);
+    let mut out = signature.to_vec();
+    out[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+    out[64] = if signature[64] == 27 { 28 } else { 27 };
+    out
+}
+
 #[test]
 fn a_signed_transfer_decodes_to_its_owner_and_txid() {
     let key = PrivateKeySigner::random();
@@ -95,6 +111,7 @@ fn bad_transactions_are_refused_by_name() {
     let (key, mallory) = (PrivateKeySigner::random(), PrivateKeySigner::random());
     let owner = key.address().into_array();
     let good = transfer_raw(owner, [9; 20], 1);
+    let good_copy = good.clone();
     // Signed by another key than the owner's.
     let err = TronTx::decode(&signed(&good, &mallory, false).0).unwrap_err();
     assert!(matches!(err, TronTxError::NotOwner { .. }), "{err}");
@@ -132,6 +149,14 @@ fn bad_transactions_are_refused_by_name() {
         TronTx::decode(&signed(&mislabelled, &key, false).0),
         Err(TronTxError::Malformed(_))
     ));
+    // v outside {0, 1, 27, 28}, and the same signature with s in the upper half.
+    let (bytes, _) = signed(&good_copy, &key, false);
+    let mut wire = TransactionWire::decode(bytes.as_slice()).unwrap();
+    wire.signature[0][64] = 35;
+    assert!(matches!(TronTx::decode(&wire.encode_to_vec()), Err(TronTxError::Signature(_))));
+    let mut wire = TransactionWire::decode(bytes.as_slice()).unwrap();
+    wire.signature[0] = flip_s(&wire.signature[0]);
+    assert!(matches!(TronTx::decode(&wire.encode_to_vec()), Err(TronTxError::Signature(_))));
     // Not protobuf at all, and no signature.
     assert!(TronTx::decode(&[0xff, 0xff, 0xff]).is_err());
     let unsigned = TransactionWire {

@@ -148,6 +148,11 @@ fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
     };
     let err = refusal(&node, signed(&key, call, reference, later));
     assert!(err.to_string().contains("not admitted yet"), "{err}");
+    // Nothing moved, or a move to oneself (as java-tron refuses them).
+    let nothing = signed(&key, transfer(owner, to, 0), reference, later);
+    assert!(refusal(&node, nothing).to_string().contains("more than 0 sun"));
+    let itself = signed(&key, transfer(owner, owner, 5), reference, later);
+    assert!(refusal(&node, itself).to_string().contains("yourself"));
     assert_eq!(node.pending_count(), 1);
 
     let before = balance(node.handle(), VmAddress::Tvm(owner));

@@ -13,8 +13,8 @@ pub use address::{
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use keys::{KeyError, SecretKey};
 pub use link::{
-    LinkError, btc_link_message, evm_link_message, svm_link_message, verify_evm_link,
-    verify_svm_link,
+    LinkError, btc_link_message, evm_link_message, svm_link_message, tron_link_message,
+    verify_evm_link, verify_svm_link, verify_tron_link,
 };
 pub use registry::{
     IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key, script_index_key,

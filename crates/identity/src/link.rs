@@ -18,6 +18,38 @@ pub fn svm_link_message(chain_id: u64, id_com: &IdCom) -> String {
     link_message("Solana", chain_id, id_com)
 }
 
+/// The text a Tron key signs (TronWeb's `signMessageV2`, TIP-191) to be linked to `id_com`.
+pub fn tron_link_message(chain_id: u64, id_com: &IdCom) -> String {
+    link_message("Tron", chain_id, id_com)
+}
+
+/// TIP-191's prefix: what `signMessageV2` hashes before the message's length and bytes.
+const TRON_MESSAGE_PREFIX: &[u8] = b"\x19TRON Signed Message:\n";
+
+/// Checks that `signature` (65 bytes, r ‖ s ‖ v) is the Tron key of `address` (the 20 bytes
+/// after `0x41`) signing the link message for `id_com` as TronWeb's `signMessageV2` does:
+/// `keccak256("\x19TRON Signed Message:\n" ‖ len ‖ message)`.
+pub fn verify_tron_link(
+    chain_id: u64,
+    id_com: &IdCom,
+    address: &[u8; 20],
+    signature: &[u8],
+) -> Result<(), LinkError> {
+    let message = tron_link_message(chain_id, id_com);
+    let digest = alloy_primitives::keccak256(
+        [TRON_MESSAGE_PREFIX, message.len().to_string().as_bytes(), message.as_bytes()].concat(),
+    );
+    let signature = Signature::try_from(signature).map_err(|_| LinkError::MalformedSignature)?;
+    let signer = signature
+        .recover_address_from_prehash(&digest)
+        .map_err(|_| LinkError::MalformedSignature)?;
+    let address = Address::from(*address);
+    if signer != address {
+        return Err(LinkError::WrongSigner { address, signer });
+    }
+    Ok(())
+}
+
 /// The text a Bitcoin key signs (Bitcoin Signed Message, BIP-137) to be linked to `id_com`.
 pub fn btc_link_message(chain_id: u64, id_com: &IdCom) -> String {
     link_message("Bitcoin", chain_id, id_com)

@@ -178,6 +178,9 @@ impl Vm for NativeVm {
             NativeOp::LinkSolanaKey { key, mints, .. } => {
                 declare_link(state, &VmAddress::Svm(key), sender, &mints, access)?;
             }
+            NativeOp::LinkTronKey { address, mints, .. } => {
+                declare_link(state, &VmAddress::Tvm(address), sender, &mints, access)?;
+            }
         }
         Ok(())
     }
@@ -259,6 +262,11 @@ impl Vm for NativeVm {
                 nvm_identity::verify_svm_link(env.block.chain_id, &sender, &key, &signature)
                     .map_err(VmError::from)?;
                 link(state, &sender, &VmAddress::Svm(key), &mints, &mut logs)?;
+            }
+            NativeOp::LinkTronKey { address, signature, mints } => {
+                nvm_identity::verify_tron_link(env.block.chain_id, &sender, &address, &signature)
+                    .map_err(VmError::from)?;
+                link(state, &sender, &VmAddress::Tvm(address), &mints, &mut logs)?;
             }
         }
         Ok(ExecOutput { logs, ..ExecOutput::default() })

@@ -38,6 +38,11 @@ pub enum NativeOp {
     /// its balances of `mints` move to the sender, and from then on its Solana transactions and
     /// token accounts act for the sender.
     LinkSolanaKey { key: [u8; 32], signature: Vec<u8>, mints: Vec<Mint> } = 0x0A,
+    /// Links the Tron key of `address` (the 20 bytes after `0x41`) to the sender: `signature` is
+    /// that key's TronWeb `signMessageV2` (TIP-191) signature of `tron_link_message(chain_id,
+    /// sender)`. Its TRX (native balance) and its balances of `mints` move to the sender, and
+    /// from then on its Tron transactions act for the sender.
+    LinkTronKey { address: [u8; 20], signature: Vec<u8>, mints: Vec<Mint> } = 0x0B,
 }
 
 impl NativeOp {
@@ -48,7 +53,7 @@ impl NativeOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x0A)
+        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x0B)
     }
 
     pub fn opcode(&self) -> u8 {

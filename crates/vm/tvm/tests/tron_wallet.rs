@@ -174,3 +174,83 @@ fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
         Some(txid)
     );
 }
+
+/// TronWeb's `signMessageV2` (TIP-191) of `message` by `key`.
+fn sign_message_v2(key: &PrivateKeySigner, message: &str) -> Vec<u8> {
+    let prefixed = [
+        &b"\x19TRON Signed Message:\n"[..],
+        message.len().to_string().as_bytes(),
+        message.as_bytes(),
+    ]
+    .concat();
+    let digest = alloy_primitives::keccak256(prefixed);
+    key.sign_hash_sync(&digest).unwrap().as_bytes().to_vec()
+}
+
+#[test]
+fn a_linked_tron_key_moves_its_trx_and_then_acts_for_the_identity() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let key = &PrivateKeySigner::random();
+    let owner = key.address().into_array();
+    let dev = nvm_vms::dev::dev_id();
+    let fund = NativeOp::Transfer {
+        mint: NATIVE_MINT,
+        to: VmAddress::Tvm(owner),
+        amount: 7 * UNITS_PER_SUN * 1_000_000,
+    };
+    node.submit(vec![nvm_vms::dev::dev_envelope(0, fund.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 1_000).unwrap();
+
+    let message = nvm_identity::tron_link_message(nvm_node::DEV_CHAIN_ID, &dev);
+    // Another identity's message, or another key's signature: the link fails, nothing moves.
+    let wrong = sign_message_v2(key, &nvm_identity::tron_link_message(1, &dev));
+    let forged = NativeOp::LinkTronKey { address: owner, signature: wrong, mints: vec![] };
+    let hash = node
+        .submit(vec![nvm_vms::dev::dev_envelope(1, forged.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 2_000).unwrap();
+    assert!(matches!(node.receipt(&hash).unwrap().unwrap().status, TxStatus::Failed { .. }));
+    assert_eq!(balance(node.handle(), VmAddress::Tvm(owner)), 7 * UNITS_PER_SUN * 1_000_000);
+
+    let dev_before = balance(node.handle(), VmAddress::Native(dev));
+    let link = NativeOp::LinkTronKey {
+        address: owner,
+        signature: sign_message_v2(key, &message),
+        mints: vec![],
+    };
+    let hash = node
+        .submit(vec![nvm_vms::dev::dev_envelope(2, link.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 3_000).unwrap();
+    assert_eq!(node.receipt(&hash).unwrap().unwrap().status, TxStatus::Success);
+    // The key's Tron address is the identity's now, with its TRX (less the link's fee).
+    let snapshot = node.snapshot().unwrap();
+    assert_eq!(
+        Registry::resolve(&mut TxOverlay::new(&snapshot), &VmAddress::Tvm(owner)).unwrap(),
+        dev
+    );
+    let fee = node.receipt(&hash).unwrap().unwrap().fee_paid;
+    assert_eq!(
+        balance(node.handle(), VmAddress::Native(dev)),
+        dev_before + 7 * UNITS_PER_SUN * 1_000_000 - fee
+    );
+    // And a Tron transfer the key signs is paid by the identity.
+    let head = node.head().unwrap();
+    let later = i64::try_from(head.timestamp_ms).unwrap() + 60_000;
+    let pay = signed(key, transfer(owner, [3; 20], 1_000_000), (head.height, head.hash), later);
+    let txid = node.submit(vec![pay]).unwrap().pop().unwrap().unwrap();
+    node.seal(10, 4_000).unwrap();
+    let receipt = node.receipt(&txid).unwrap().unwrap();
+    assert_eq!((receipt.status, receipt.sender), (TxStatus::Success, dev));
+    assert_eq!(balance(node.handle(), VmAddress::Tvm([3; 20])), 1_000_000 * UNITS_PER_SUN);
+}

@@ -268,8 +268,12 @@ pub enum IdentityCommand {
     /// hold — coins and tokens — moves to the identity, and what they are paid later credits it.
     /// The key signs `nvm identity link-message --bitcoin` as wallets sign messages (BIP-137).
     LinkBtc(crate::link::LinkBtcArgs),
+    /// Link a Tron key (e.g. TronLink's) to an identity: its TRX moves to the identity and its
+    /// Tron transactions then act for it. The key signs `nvm identity link-message --tron` with
+    /// TronWeb's signMessageV2.
+    LinkTron(crate::link::LinkTronArgs),
     /// Print the message an Ethereum account (or with --solana a Solana key, with --bitcoin a
-    /// Bitcoin key) signs to be linked.
+    /// Bitcoin key, with --tron a Tron key) signs to be linked.
     LinkMessage(crate::link::LinkMessageArgs),
     /// Show the identity behind any address (asks the node).
     Show {
@@ -353,6 +357,7 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
         IdentityCommand::LinkEvm(args) => crate::link::link_evm(args),
         IdentityCommand::LinkSol(args) => crate::link::link_sol(args),
         IdentityCommand::LinkBtc(args) => crate::link::link_btc(args),
+        IdentityCommand::LinkTron(args) => crate::link::link_tron(args),
         IdentityCommand::Show { address, rpc } => {
             let value =
                 Client::new(&rpc.rpc)?.call("nvm_getIdentity", vec![Value::String(address)])?;

@@ -1,4 +1,4 @@
-//! `nvm identity link-evm | link-sol | link-btc | link-message`: linking a wallet's key to an identity.
+//! `nvm identity link-evm | link-sol | link-btc | link-tron | link-message`: linking a wallet's key to an identity.
 //! Both keys consent: the identity's key signs the transaction, the wallet's key the link message.
 
 use crate::{
@@ -17,11 +17,14 @@ pub struct LinkMessageArgs {
     #[arg(long)]
     key: PathBuf,
     /// The message a Solana key signs (else an Ethereum account's).
-    #[arg(long, conflicts_with = "bitcoin")]
+    #[arg(long, conflicts_with_all = ["bitcoin", "tron"])]
     solana: bool,
     /// The message a Bitcoin key signs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tron")]
     bitcoin: bool,
+    /// The message a Tron key signs (with TronWeb's signMessageV2).
+    #[arg(long)]
+    tron: bool,
     #[command(flatten)]
     rpc: RpcArgs,
 }
@@ -90,6 +93,42 @@ pub struct LinkBtcArgs {
     rpc: RpcArgs,
 }
 
+#[derive(clap::Args)]
+pub struct LinkTronArgs {
+    /// The identity's key.
+    #[arg(long)]
+    key: PathBuf,
+    /// The Tron address (T… base58check).
+    #[arg(long)]
+    address: String,
+    /// Its TronWeb `signMessageV2` signature of the link message (0x…, 65 bytes).
+    #[arg(long)]
+    signature: String,
+    /// A token (0x-hex or base58 mint id) whose balance the address holds and that moves to the
+    /// identity with its TRX; repeat for each.
+    #[arg(long = "mint")]
+    mints: Vec<String>,
+    #[command(flatten)]
+    rpc: RpcArgs,
+}
+
+pub fn link_tron(args: LinkTronArgs) -> Result<(), String> {
+    let file = KeyFile::load(&args.key)?;
+    let client = Client::new(&args.rpc.rpc)?;
+    let address = match nvm_identity::VmAddress::parse(&args.address) {
+        Ok(nvm_identity::VmAddress::Tvm(address)) => address,
+        _ => return Err(format!("--address must be a Tron address (T…), got {:?}", args.address)),
+    };
+    let signature = decode_hex(&args.signature, "--signature")?;
+    // The same check the node makes, so that a wrong signature fails here with its reason.
+    nvm_identity::verify_tron_link(client.chain_id()?, &file.id_com(), &address, &signature)
+        .map_err(|e| e.to_string())?;
+    let mints = parse_mints(&args.mints)?;
+    let op = NativeOp::LinkTronKey { address, signature, mints };
+    let receipt = client.send(&file, file.id_com(), &op, true)?;
+    report(args.rpc.json, &receipt)
+}
+
 pub fn link_btc(args: LinkBtcArgs) -> Result<(), String> {
     use base64::Engine;
     let file = KeyFile::load(&args.key)?;
@@ -137,6 +176,8 @@ pub fn message(args: LinkMessageArgs) -> Result<(), String> {
         println!("{}", nvm_identity::svm_link_message(chain_id, &id));
     } else if args.bitcoin {
         println!("{}", nvm_identity::btc_link_message(chain_id, &id));
+    } else if args.tron {
+        println!("{}", nvm_identity::tron_link_message(chain_id, &id));
     } else {
         println!("{}", nvm_identity::evm_link_message(chain_id, &id));
     }

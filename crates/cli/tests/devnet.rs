@@ -458,3 +458,69 @@ fn ten_thousand_pending_from_one_sender_are_all_included() {
     let balance = node.call("eth_getBalance", vec![json!(to.to_string()), json!("latest")]);
     assert_eq!(balance, json!(format!("{COUNT:#x}")), "each transfer moved its wei once");
 }
+
+#[test]
+fn a_tron_key_is_linked_from_the_command_line() {
+    use alloy_signer::SignerSync;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _node = Node::start(dir.path(), port, 100);
+    let rpc = format!("http://127.0.0.1:{port}");
+    common::nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    let tron_key = alloy_signer_local::PrivateKeySigner::random();
+    let tron = VmAddress::Tvm(tron_key.address().into_array()).display();
+    let message = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .current_dir(dir.path())
+        .env("NVM_RPC", &rpc)
+        .args(["identity", "link-message", "--tron", "--key", "dev.json"])
+        .output()
+        .unwrap();
+    let message = String::from_utf8(message.stdout).unwrap().trim().to_string();
+    assert!(message.contains("link this Tron account"), "{message}");
+    // TronWeb's signMessageV2 (TIP-191) of it.
+    let prefixed = [
+        &b"\x19TRON Signed Message:\n"[..],
+        message.len().to_string().as_bytes(),
+        message.as_bytes(),
+    ]
+    .concat();
+    let digest = alloy_primitives::keccak256(prefixed);
+    let signature = hex0x(&tron_key.sign_hash_sync(&digest).unwrap().as_bytes());
+    // A signature of something else is refused before anything is sent.
+    let wrong = hex0x(&tron_key.sign_hash_sync(&alloy_primitives::B256::ZERO).unwrap().as_bytes());
+    let refused = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .current_dir(dir.path())
+        .env("NVM_RPC", &rpc)
+        .args([
+            "identity",
+            "link-tron",
+            "--key",
+            "dev.json",
+            "--address",
+            &tron,
+            "--signature",
+            &wrong,
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("was made by"), "{refused:?}");
+    let linked = common::nvm(
+        dir.path(),
+        &rpc,
+        &[
+            "identity",
+            "link-tron",
+            "--key",
+            "dev.json",
+            "--address",
+            &tron,
+            "--signature",
+            &signature,
+        ],
+        &[],
+    );
+    assert_eq!(linked["status"], json!("success"), "{linked}");
+    let shown = common::nvm(dir.path(), &rpc, &["identity", "show", &tron], &[]);
+    assert_eq!(shown["id_com"], json!(hex0x(&dev_id())), "{shown}");
+}

@@ -181,13 +181,18 @@ pub trait Vm: std::any::Any + Send + Sync {
 
     /// Adds to `access` every key executing `payload` will read or write, resolving addresses
     /// against `state` (the state before the block). The scheduler relies on it and checks it.
+    /// By default the whole state: the transaction runs alone between the parallel batches (code
+    /// may touch anything), as a wallet format's does by default.
     fn declare(
         &self,
-        env: &TxEnv<'_>,
-        payload: &[u8],
-        state: &dyn StateReader,
+        _env: &TxEnv<'_>,
+        _payload: &[u8],
+        _state: &dyn StateReader,
         access: &mut AccessSet,
-    ) -> VmResult<()>;
+    ) -> VmResult<()> {
+        access.exclusive = true;
+        Ok(())
+    }
 
     /// Executes `payload`. On error the caller reverts every write made here.
     fn execute(

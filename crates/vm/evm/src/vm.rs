@@ -11,7 +11,7 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use nvm_identity::{Registry, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
 use nvm_primitives::{Log, VmKind};
-use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateReader, TxOverlay};
+use nvm_state_api::{StateAccess, StateAccessExt, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 use revm::{
     Context, MainContext,
@@ -282,18 +282,8 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         self.op(payload).map(|op| op.gas_limit()).unwrap_or(0)
     }
 
-    /// Contract code may touch any account or slot, so an EVM transaction runs alone between
-    /// the parallel batches (as the paper runs every EVM transaction).
-    fn declare(
-        &self,
-        _env: &TxEnv<'_>,
-        _payload: &[u8],
-        _state: &dyn StateReader,
-        access: &mut AccessSet,
-    ) -> VmResult<()> {
-        access.exclusive = true;
-        Ok(())
-    }
+    // `declare`: the default, exclusive — contract code may touch any account or slot, so an
+    // EVM transaction runs alone between the parallel batches (as the paper runs every one).
 
     fn execute(
         &self,

@@ -3,7 +3,7 @@
 use crate::{SvmVm, UNITS_PER_LAMPORT, accounts, ops::SvmOp};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::VmKind;
-use nvm_state_api::{AccessSet, StateReader, TxOverlay};
+use nvm_state_api::TxOverlay;
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 
 impl Vm for SvmVm {
@@ -19,17 +19,8 @@ impl Vm for SvmVm {
         SvmOp::decode(payload).map(|_| ()).map_err(VmError::Invalid)
     }
 
-    /// Programs may touch any account: an invocation runs alone.
-    fn declare(
-        &self,
-        _env: &TxEnv<'_>,
-        _payload: &[u8],
-        _state: &dyn StateReader,
-        access: &mut AccessSet,
-    ) -> VmResult<()> {
-        access.exclusive = true;
-        Ok(())
-    }
+    // `declare`: the default, exclusive — programs may touch any account, so an invocation
+    // runs alone.
 
     /// Every signer must resolve to the sender; then Agave runs the message, the fee payer's
     /// Solana fee goes to the proposer, and a failed message undoes everything but the envelope's

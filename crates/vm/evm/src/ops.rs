@@ -46,10 +46,18 @@ impl EvmOp {
     pub fn decode_at(payload: &[u8], vm: &str, base: u8) -> Result<Self, String> {
         match payload.first() {
             Some(&op) if (base..=base + 2).contains(&op) => {
-                let mut shifted = payload.to_vec();
-                shifted[0] = op - base + OPCODE_CALL;
-                borsh::from_slice(&shifted)
-                    .map_err(|e| format!("malformed body for {vm} opcode {op:#04x}: {e}"))
+                // The EVM's opcode, then the body in place: no copy of the payload (calldata).
+                let malformed = |e: &dyn std::fmt::Display| {
+                    format!("malformed body for {vm} opcode {op:#04x}: {e}")
+                };
+                let opcode = [op - base + OPCODE_CALL];
+                let mut reader = std::io::Read::chain(&opcode[..], &payload[1..]);
+                let decoded = Self::deserialize_reader(&mut reader).map_err(|e| malformed(&e))?;
+                let mut rest = [0u8; 1];
+                match std::io::Read::read(&mut reader, &mut rest) {
+                    Ok(0) => Ok(decoded),
+                    _ => Err(malformed(&"Not all bytes read")),
+                }
             }
             _ => nvm_vm_api::decode_payload(payload, vm, base..=base + 2),
         }
@@ -88,6 +96,9 @@ mod tests {
         assert!(wrong.contains("unknown TVM opcode 0x10"), "{wrong}");
         let malformed = EvmOp::decode_at(&[0x41, 0xff], "TVM", 0x40).unwrap_err();
         assert!(malformed.contains("malformed body for TVM opcode 0x41"), "{malformed}");
+        let mut trailing = EvmOp::Transfer { to: [1; 20], value: 5 }.encode_at(0x40);
+        trailing.push(0);
+        assert!(EvmOp::decode_at(&trailing, "TVM", 0x40).unwrap_err().contains("Not all bytes"));
     }
 
     #[test]

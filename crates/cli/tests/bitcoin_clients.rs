@@ -51,7 +51,7 @@ fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
     let empty =
         nvm(dir.path(), &rpc, &["bvm", "utxos", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"], &[]);
     assert_eq!(empty, serde_json::json!([]));
-    let funding = nvm_vm_bvm::funding_transaction(&[7; 32], 1_234, &[0x51]);
+    let funding = nvm_vm_bvm::funding_transaction(&[7; 32], 0, 1_234, &[0x51]);
     let hex = hex::encode(bitcoin::consensus::encode::serialize(&funding));
     let decoded = nvm(dir.path(), &rpc, &["bvm", "decode", &hex], &[]);
     assert_eq!(decoded["txid"], funding.compute_txid().to_string());

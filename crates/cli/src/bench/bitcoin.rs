@@ -118,7 +118,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
                 return Err("the bench made something other than a lock".to_string());
             };
             let sats = u64::try_from(amount / UNITS_PER_SAT).map_err(|e| e.to_string())?;
-            Ok(nvm_vm_bvm::funding_transaction(&envelope.hash(), sats, &script_pubkey)
+            Ok(nvm_vm_bvm::funding_transaction(&envelope.hash(), 0, sats, &script_pubkey)
                 .compute_txid())
         })
         .collect::<Result<_, String>>()?;

@@ -5,17 +5,15 @@
 //! program, so it could never be spent as a UTXO). The fee — inputs minus outputs — goes to the
 //! block's proposer. No nonce: an outpoint is spent once, and the txid is the replay key.
 
-use crate::{
-    script::verify_inputs,
-    utxo::{self, UNITS_PER_SAT, Utxo},
-};
+use crate::script::verify_inputs;
 use bitcoin::{
     OutPoint, Transaction, TxOut, Weight, absolute::LockTime, consensus::encode, hashes::Hash,
 };
-use nvm_identity::{Registry, VmAddress, index_key, legacy_btc_id, script_index_key};
+use nvm_identity::{Registry, legacy_btc_id, script_index_key};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{IdCom, TxHash, TxStatus, VmKind};
-use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
+use nvm_primitives::{TxHash, TxStatus, VmKind};
+use nvm_state_api::{StateAccess, StateAccessExt, TxOverlay};
+use nvm_utxo::{self as utxo, UNITS_PER_SAT, Utxo, credited_identity, declare_credited};
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, Rejection, Replay, TxEnv, TxError, WalletFormat, WalletOutcome,
     WalletTx,
@@ -90,38 +88,6 @@ impl WalletTx for BitcoinTx {
     fn conflicts(&self) -> Vec<nvm_primitives::StateKey> {
         self.tx.input.iter().map(|input| utxo::utxo_key(&input.previous_output)).collect()
     }
-}
-
-/// The identity an output's value credits instead of becoming a UTXO: the owner of the BVM
-/// address a witness-v1 program `OP_1 <32 bytes>` names, if an identity shows it, or the
-/// identity that linked the script (a linked Bitcoin key's).
-pub fn credited_identity(
-    state: &mut dyn StateAccess,
-    script_pubkey: &bitcoin::Script,
-) -> Result<Option<IdCom>, StateError> {
-    let bytes = script_pubkey.as_bytes();
-    if let Some(program) = bvm_program(bytes)
-        && let Some(id) = state.get_decoded(&index_key(&VmAddress::Bvm(program)))?
-    {
-        return Ok(Some(id));
-    }
-    Registry::script_owner(state, bytes)
-}
-
-/// The 32 bytes of a witness-v1 program `OP_1 PUSH32 <program>`.
-fn bvm_program(script_pubkey: &[u8]) -> Option<[u8; 32]> {
-    match script_pubkey {
-        [0x51, 0x20, program @ ..] => program.try_into().ok(),
-        _ => None,
-    }
-}
-
-/// Declares the reads [`credited_identity`] makes.
-pub fn declare_credited(access: &mut nvm_state_api::AccessSet, script_pubkey: &[u8]) {
-    if let Some(program) = bvm_program(script_pubkey) {
-        access.read(index_key(&VmAddress::Bvm(program)));
-    }
-    access.read(script_index_key(script_pubkey));
 }
 
 fn invalid(reason: String) -> TxError {

@@ -6,14 +6,12 @@ mod format;
 pub mod link;
 pub mod ops;
 pub mod script;
-pub mod utxo;
 mod vm;
 
-pub use format::{
-    BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND, credited_identity, declare_credited,
-};
+pub use format::{BITCOIN_TX_TAG, BitcoinTx, BvmVm, MAX_WEIGHT, OPCODE_SPEND};
 pub use link::{key_scripts, verify_link};
+pub use nvm_utxo::{
+    self as utxo, UNITS_PER_SAT, Utxo, credited_identity, declare_credited, funding_transaction,
+};
 pub use ops::{BvmOp, MAX_LINK_MINTS, OPCODE_LOCK, script_of};
 pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
-pub use utxo::{UNITS_PER_SAT, Utxo};
-pub use vm::funding_transaction;

@@ -6,8 +6,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::Mint;
 use std::str::FromStr;
 
-/// Longest output script a lock takes (Bitcoin's script size limit).
-pub const MAX_SCRIPT_LEN: usize = 10_000;
+pub use nvm_utxo::MAX_SCRIPT_LEN;
+use nvm_utxo::check_script;
 
 /// One BVM operation; the borsh discriminant is the opcode byte.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -49,12 +49,7 @@ impl BvmOp {
         match &op {
             Self::Lock { script_pubkey, amount } => {
                 check_script(script_pubkey)?;
-                if *amount == 0 || amount % crate::UNITS_PER_SAT != 0 {
-                    return Err(format!(
-                        "{amount} is not a whole number of satoshi (1 satoshi = {} base units)",
-                        crate::UNITS_PER_SAT
-                    ));
-                }
+                nvm_utxo::whole_satoshi(*amount)?;
             }
             Self::Hold { mint, script_pubkey, amount } => {
                 check_script(script_pubkey)?;
@@ -75,16 +70,6 @@ impl BvmOp {
         }
         Ok(op)
     }
-}
-
-fn check_script(script_pubkey: &[u8]) -> Result<(), String> {
-    if script_pubkey.is_empty() || script_pubkey.len() > MAX_SCRIPT_LEN {
-        return Err(format!(
-            "an output script has 1 to {MAX_SCRIPT_LEN} bytes, not {}",
-            script_pubkey.len()
-        ));
-    }
-    Ok(())
 }
 
 /// The output script a recipient names: a Bitcoin mainnet address (`bc1q…`, `bc1p…`, `1…`,

@@ -2,55 +2,23 @@
 //! hold moves another token to a script's holder, a link gives a Bitcoin key's scripts to an
 //! identity.
 
-use crate::{
-    BvmVm,
-    ops::BvmOp,
-    utxo::{self, UNITS_PER_SAT, Utxo},
-};
-use bitcoin::{
-    Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness, absolute::LockTime,
-    consensus::encode::serialize, hashes::Hash, script::PushBytesBuf, transaction::Version,
-};
+use crate::{BvmVm, ops::BvmOp};
+use bitcoin::hashes::Hash;
 use nvm_identity::{Registry, legacy_btc_id};
 use nvm_ledger::{Ledger, NATIVE_MINT, amount_log, transfer_topic};
-use nvm_primitives::{IdCom, TxHash, VmKind};
+use nvm_primitives::{IdCom, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateReader, TxOverlay};
+use nvm_utxo::{self as utxo, Paid, ScriptPayment, UNITS_PER_SAT};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 
-/// The synthetic transaction whose output a lock's UTXO is: one coinbase-style input whose
-/// scriptSig pushes the envelope's hash (so every lock has its own txid) and one output.
-pub fn funding_transaction(envelope: &TxHash, value_sat: u64, script_pubkey: &[u8]) -> Transaction {
-    let mut script_sig = ScriptBuf::new();
-    if let Ok(push) = PushBytesBuf::try_from(envelope.to_vec()) {
-        script_sig.push_slice(push);
-    }
-    Transaction {
-        version: Version::TWO,
-        lock_time: LockTime::ZERO,
-        input: vec![TxIn {
-            previous_output: OutPoint::null(),
-            script_sig,
-            sequence: Sequence::MAX,
-            witness: Witness::new(),
-        }],
-        output: vec![TxOut {
-            value: Amount::from_sat(value_sat),
-            script_pubkey: ScriptBuf::from_bytes(script_pubkey.to_vec()),
-        }],
-    }
-}
-
-/// The lock's funding transaction and the outpoint of its UTXO.
-fn funding(
+/// A lock as a payment into its script: the envelope's first (and only) one.
+fn payment<'a>(
     env: &TxEnv<'_>,
     amount: u128,
-    script_pubkey: &[u8],
-) -> VmResult<(Transaction, OutPoint)> {
-    let sats = u64::try_from(amount / UNITS_PER_SAT)
-        .map_err(|_| VmError::Invalid(format!("{amount} is more than any supply")))?;
-    let tx = funding_transaction(&env.tx_hash, sats, script_pubkey);
-    let outpoint = OutPoint { txid: tx.compute_txid(), vout: 0 };
-    Ok((tx, outpoint))
+    script_pubkey: &'a [u8],
+) -> VmResult<ScriptPayment<'a>> {
+    let value_sat = nvm_utxo::whole_satoshi(amount).map_err(VmError::Invalid)?;
+    Ok(ScriptPayment { origin: env.tx_hash, index: 0, value_sat, script_pubkey })
 }
 
 /// Who a script's value and tokens belong to: the identity it credits (its BVM address's, or the
@@ -90,16 +58,7 @@ impl Vm for BvmVm {
         let mut view = TxOverlay::new(state);
         match BvmOp::decode(payload).map_err(VmError::Invalid)? {
             BvmOp::Lock { script_pubkey, amount } => {
-                let (tx, outpoint) = funding(env, amount, &script_pubkey)?;
-                crate::declare_credited(access, &script_pubkey);
-                let script = bitcoin::Script::from_bytes(&script_pubkey);
-                if let Some(id) = crate::credited_identity(&mut view, script)? {
-                    access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
-                }
-                access
-                    .write(utxo::utxo_key(&outpoint))
-                    .write(utxo::script_key(&script_pubkey))
-                    .write(utxo::funding_key(&tx.compute_txid().to_byte_array()));
+                payment(env, amount, &script_pubkey)?.declare(&mut view, access)?;
             }
             BvmOp::Hold { mint, script_pubkey, .. } => {
                 crate::declare_credited(access, &script_pubkey);
@@ -151,25 +110,17 @@ fn lock(
     script_pubkey: Vec<u8>,
     amount: u128,
 ) -> VmResult<ExecOutput> {
-    let (tx, outpoint) = funding(env, amount, &script_pubkey)?;
+    let payment = payment(env, amount, &script_pubkey)?;
     Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(VmError::from)?;
-    let script = bitcoin::Script::from_bytes(&script_pubkey);
-    if let Some(id) = crate::credited_identity(state, script)? {
-        // An identity's BVM address or a linked key's script: its ledger balance, as a Bitcoin
-        // output paying it is.
-        Ledger::credit(state, &NATIVE_MINT, &id, amount).map_err(VmError::from)?;
-        return Ok(ExecOutput::default());
+    // A script an identity shows (its BVM address, a linked key's) credits its ledger balance,
+    // as a Bitcoin output paying it does; any other holds a new UTXO.
+    match payment.pay(state, env.block.height, env.block.timestamp_ms).map_err(VmError::from)? {
+        Paid::Credited(_) => Ok(ExecOutput::default()),
+        Paid::Locked(outpoint) => Ok(ExecOutput {
+            output: outpoint.txid.to_byte_array().to_vec(),
+            ..ExecOutput::default()
+        }),
     }
-    let created = Utxo {
-        value: tx.output[0].value.to_sat(),
-        script_pubkey,
-        height: env.block.height,
-        time_ms: env.block.timestamp_ms,
-    };
-    utxo::create(state, &outpoint, &created)?;
-    let txid = outpoint.txid.to_byte_array();
-    nvm_state_api::StateAccess::set(state, utxo::funding_key(&txid), serialize(&tx));
-    Ok(ExecOutput { output: txid.to_vec(), ..ExecOutput::default() })
 }
 
 /// Links `script_pubkey` to `id`: its legacy identity's holdings move to `id`, and so does the

@@ -1,5 +1,12 @@
 //! UTXOs in the unified state (SPEC §3): native-token value locked under a Bitcoin script, under
-//! the state root like every balance. 1 satoshi is 10¹⁰ of the native token's base units.
+//! the state root like every balance. 1 satoshi is 10¹⁰ of the native token's base units. Every
+//! VM pays into scripts through here; spending (verifying scripts) is the BVM's.
+
+mod funding;
+
+pub use funding::{
+    Paid, ScriptPayment, credited_identity, declare_credited, funding_transaction, whole_satoshi,
+};
 
 use bitcoin::{OutPoint, hashes::Hash};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -8,6 +15,20 @@ use nvm_state_api::{StateAccess, StateAccessExt, StateError};
 
 /// Native base units (18 decimals) per satoshi (8).
 pub const UNITS_PER_SAT: u128 = 10_000_000_000;
+
+/// Longest output script a payment takes (Bitcoin's script size limit).
+pub const MAX_SCRIPT_LEN: usize = 10_000;
+
+/// An output script of 1 to [`MAX_SCRIPT_LEN`] bytes, or why not.
+pub fn check_script(script_pubkey: &[u8]) -> Result<(), String> {
+    if script_pubkey.is_empty() || script_pubkey.len() > MAX_SCRIPT_LEN {
+        return Err(format!(
+            "an output script has 1 to {MAX_SCRIPT_LEN} bytes, not {}",
+            script_pubkey.len()
+        ));
+    }
+    Ok(())
+}
 
 /// Most outpoints the per-script list keeps for `nvm_getUtxos` (the UTXOs themselves are not
 /// bounded: past it, a script's further UTXOs are spendable but not listed).

@@ -64,15 +64,24 @@ pub fn whole_satoshi(amount: u128) -> Result<u64, String> {
 /// identity that linked the script (a linked Bitcoin key's).
 pub fn credited_identity(
     state: &mut dyn StateAccess,
-    script_pubkey: &bitcoin::Script,
+    bytes: &[u8],
 ) -> Result<Option<IdCom>, StateError> {
-    let bytes = script_pubkey.as_bytes();
     if let Some(program) = bvm_program(bytes)
         && let Some(id) = state.get_decoded(&index_key(&VmAddress::Bvm(program)))?
     {
         return Ok(Some(id));
     }
     Registry::script_owner(state, bytes)
+}
+
+/// Who a script's tokens other than the native one belong to: the identity it credits, else its
+/// legacy identity (SPEC §2), where they wait for a key of the script to link.
+pub fn script_holder(
+    state: &mut dyn StateAccess,
+    script_pubkey: &[u8],
+) -> Result<IdCom, StateError> {
+    Ok(credited_identity(state, script_pubkey)?
+        .unwrap_or_else(|| nvm_identity::legacy_btc_id(script_pubkey)))
 }
 
 /// The 32 bytes of a witness-v1 program `OP_1 PUSH32 <program>`.
@@ -115,6 +124,11 @@ impl ScriptPayment<'_> {
         funding_transaction(&self.origin, self.index, self.value_sat, self.script_pubkey)
     }
 
+    /// The funding transaction's txid in internal byte order (wallets show it reversed).
+    pub fn txid(&self) -> [u8; 32] {
+        self.funding().compute_txid().to_byte_array()
+    }
+
     /// Declares what [`Self::pay`] reads and writes, resolving the script against `view`.
     pub fn declare(
         &self,
@@ -122,7 +136,7 @@ impl ScriptPayment<'_> {
         access: &mut AccessSet,
     ) -> Result<(), StateError> {
         declare_credited(access, self.script_pubkey);
-        match credited_identity(view, bitcoin::Script::from_bytes(self.script_pubkey))? {
+        match credited_identity(view, self.script_pubkey)? {
             Some(id) => {
                 access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
             }
@@ -146,8 +160,7 @@ impl ScriptPayment<'_> {
         height: u64,
         time_ms: u64,
     ) -> Result<Paid, LedgerError> {
-        let script = bitcoin::Script::from_bytes(self.script_pubkey);
-        if let Some(id) = credited_identity(state, script)? {
+        if let Some(id) = credited_identity(state, self.script_pubkey)? {
             let amount = u128::from(self.value_sat) * UNITS_PER_SAT;
             Ledger::credit(state, &NATIVE_MINT, &id, amount)?;
             return Ok(Paid::Credited(id));

@@ -5,7 +5,8 @@
 mod funding;
 
 pub use funding::{
-    Paid, ScriptPayment, credited_identity, declare_credited, funding_transaction, whole_satoshi,
+    Paid, ScriptPayment, credited_identity, declare_credited, funding_transaction, script_holder,
+    whole_satoshi,
 };
 
 use bitcoin::{OutPoint, hashes::Hash};

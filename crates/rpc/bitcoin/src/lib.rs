@@ -27,8 +27,7 @@ fn get_holder(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let script = script_param(&required(params, 0, "address or scriptPubKey")?)?;
     let snapshot = ctx.node.snapshot().map_err(internal)?;
     let mut view = TxOverlay::new(&snapshot);
-    let credited = nvm_vm_bvm::credited_identity(&mut view, bitcoin::Script::from_bytes(&script))
-        .map_err(internal)?;
+    let credited = nvm_vm_bvm::credited_identity(&mut view, &script).map_err(internal)?;
     let id = credited.unwrap_or_else(|| nvm_identity::legacy_btc_id(&script));
     Ok(json!({ "idCom": format!("0x{}", hex::encode(id)), "linked": credited.is_some() }))
 }

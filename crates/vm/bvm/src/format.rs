@@ -284,7 +284,7 @@ impl WalletFormat for BvmVm {
         for (vout, out) in btc.tx.output.iter().enumerate() {
             let bytes = out.script_pubkey.as_bytes();
             declare_credited(access, bytes);
-            match credited_identity(&mut view, &out.script_pubkey) {
+            match credited_identity(&mut view, out.script_pubkey.as_bytes()) {
                 Ok(Some(id)) => {
                     access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
                 }
@@ -318,7 +318,7 @@ impl WalletFormat for BvmVm {
         for (vout, out) in btc.tx.output.iter().enumerate() {
             let value = out.value.to_sat();
             outputs += value;
-            match credited_identity(state, &out.script_pubkey)? {
+            match credited_identity(state, out.script_pubkey.as_bytes())? {
                 Some(id) => {
                     Ledger::credit(state, &NATIVE_MINT, &id, u128::from(value) * UNITS_PER_SAT)
                         .map_err(|e| TxError::State(nvm_ledger::state_failure(e)))?

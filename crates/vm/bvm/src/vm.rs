@@ -4,7 +4,7 @@
 
 use crate::{BvmVm, ops::BvmOp};
 use bitcoin::hashes::Hash;
-use nvm_identity::{Registry, legacy_btc_id};
+use nvm_identity::Registry;
 use nvm_ledger::{Ledger, NATIVE_MINT, amount_log, transfer_topic};
 use nvm_primitives::{IdCom, VmKind};
 use nvm_state_api::{AccessSet, StateAccess, StateReader, TxOverlay};
@@ -21,11 +21,8 @@ fn payment<'a>(
     Ok(ScriptPayment { origin: env.tx_hash, index: 0, value_sat, script_pubkey })
 }
 
-/// Who a script's value and tokens belong to: the identity it credits (its BVM address's, or the
-/// one that linked it), else its legacy identity.
 fn holder(state: &mut dyn StateAccess, script_pubkey: &[u8]) -> VmResult<IdCom> {
-    let script = bitcoin::Script::from_bytes(script_pubkey);
-    Ok(crate::credited_identity(state, script)?.unwrap_or_else(|| legacy_btc_id(script_pubkey)))
+    Ok(nvm_utxo::script_holder(state, script_pubkey)?)
 }
 
 impl Vm for BvmVm {

@@ -98,6 +98,9 @@ impl From<LedgerError> for DbError {
 pub struct UnifiedDb<'s, 'b> {
     pub(crate) state: &'s mut TxOverlay<'b>,
     space: AccountSpace,
+    /// The transaction running (what the funding transactions of its payments into scripts
+    /// name); zero in simulations.
+    origin: [u8; 32],
     /// Which addresses are ERC-20 views (asked on every account load, slot read and call).
     views: std::collections::HashMap<Address, Option<[u8; 32]>>,
 }
@@ -110,7 +113,13 @@ impl<'s, 'b> UnifiedDb<'s, 'b> {
 
     /// Over the accounts of `space`.
     pub fn in_space(state: &'s mut TxOverlay<'b>, space: AccountSpace) -> Self {
-        Self { state, space, views: Default::default() }
+        Self { state, space, origin: [0; 32], views: Default::default() }
+    }
+
+    /// Running the transaction `origin`.
+    pub fn with_origin(mut self, origin: [u8; 32]) -> Self {
+        self.origin = origin;
+        self
     }
 }
 
@@ -123,6 +132,9 @@ pub trait StateDb {
 
     /// Whose addresses the accounts are.
     fn space(&self) -> AccountSpace;
+
+    /// The hash of the transaction running (zero in simulations).
+    fn origin(&self) -> [u8; 32];
 }
 
 impl StateDb for UnifiedDb<'_, '_> {
@@ -132,6 +144,10 @@ impl StateDb for UnifiedDb<'_, '_> {
 
     fn space(&self) -> AccountSpace {
         self.space
+    }
+
+    fn origin(&self) -> [u8; 32] {
+        self.origin
     }
 
     fn view_mint(&mut self, address: &Address) -> Result<Option<[u8; 32]>, DbError> {

@@ -34,6 +34,14 @@ sol! {
     function transferFrom(address from, address to, uint256 value) external returns (bool);
     /// n-VM extension: pays a 32-byte address (an SVM address or an id_com).
     function transferToVmAddress(bytes32 to, uint256 value) external returns (bool);
+    /// n-VM extension: pays a Bitcoin output script (SPEC §3's BVM view). The native token
+    /// becomes a UTXO under the script and the call returns its funding transaction's txid
+    /// (display byte order, as wallets show it) — unless the script is one an identity shows
+    /// (its BVM address, a linked key's), whose balance it credits (returns zero). Any other
+    /// token goes to the script's holder (returns zero).
+    function transferToScript(bytes script, uint256 value) external returns (bytes32);
+    /// A payment of the native token into a UTXO; `txid` in display byte order, output 0.
+    event TransferToScript(address indexed from, bytes32 indexed txid, bytes script, uint256 value);
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
 }
@@ -44,6 +52,9 @@ const CALL_GAS: u64 = 2_600;
 const WRITE_GAS: u64 = 5_000;
 /// Gas of a Transfer or Approval log (LOG3 with 32 bytes of data).
 const LOG_GAS: u64 = 375 * 4 + 8 * 32;
+/// Gas per byte of a script a UTXO is locked under (kept twice: in the UTXO and in its funding
+/// transaction), as contract code is charged per byte it deposits.
+const SCRIPT_BYTE_GAS: u64 = 200;
 
 /// revm's Ethereum precompiles plus the ledger's ERC-20 views.
 #[derive(Clone, Debug)]
@@ -79,6 +90,13 @@ fn slot(key: [u8; 32]) -> U256 {
 /// it back); the EVM commit turns it into the identity's holdings entry and never stores it.
 pub(crate) fn credited_marker(id: &IdCom) -> [u8; 32] {
     nvm_primitives::sha256_parts(&[b"erc20:credited:", id])
+}
+
+/// The native view's bookkeeping slot `SHA-256("erc20:script-payments")`: how many payments into
+/// scripts the transaction has made so far, so each gets its own funding txid. Journaled like the
+/// balances (a reverted payment does not count); the EVM commit never stores it.
+pub(crate) fn script_payments_slot() -> [u8; 32] {
+    nvm_primitives::sha256(b"erc20:script-payments")
 }
 
 /// One call to one view, with the gas it has used so far.
@@ -202,6 +220,48 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
         self.log(Transfer { from, to: to_shown, value }.encode_log_data())
     }
 
+    /// `transferToScript`: see its declaration.
+    fn transfer_to_script(&mut self, script: &[u8], value: U256) -> ViewResult<B256> {
+        nvm_utxo::check_script(script).map_err(Stop::Revert)?;
+        let caller = self.caller;
+        let credited =
+            nvm_utxo::credited_identity(self.ctx.db_mut().state(), script).map_err(state_stop)?;
+        if self.mint != NATIVE_MINT || credited.is_some() {
+            let to = match credited {
+                Some(id) => id,
+                None => nvm_utxo::script_holder(self.ctx.db_mut().state(), script)
+                    .map_err(state_stop)?,
+            };
+            let shown = self.ctx.db_mut().space().account_of(&to);
+            self.move_value(caller, to, shown, value, false)?;
+            return Ok(B256::ZERO);
+        }
+        let amount = u128::try_from(value)
+            .map_err(|_| Stop::Revert("ERC20: transfer amount exceeds balance".into()))?;
+        let value_sat = nvm_utxo::whole_satoshi(amount).map_err(Stop::Revert)?;
+        let script_gas = SCRIPT_BYTE_GAS * script.len() as u64;
+        self.charge(2 * WRITE_GAS + script_gas)?;
+        let counter = script_payments_slot();
+        let index = self.load(counter)?;
+        self.store(counter, index + U256::from(1))?;
+        let index = u32::try_from(index)
+            .map_err(|_| Stop::Revert("too many payments into scripts".into()))?;
+        let origin = self.ctx.db_mut().origin();
+        let payment = nvm_utxo::ScriptPayment { origin, index, value_sat, script_pubkey: script };
+        let mut txid = payment.txid();
+        txid.reverse();
+        let view = self.view;
+        let failed = self.ctx.journal_mut().transfer(caller, view, value).map_err(state_stop)?;
+        if failed.is_some() {
+            return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
+        }
+        let txid = B256::from(txid);
+        let event = TransferToScript { from: caller, txid, script: script.to_vec().into(), value };
+        self.charge(8 * script.len() as u64)?;
+        self.log(event.encode_log_data())?;
+        Ok(txid)
+    }
+
     fn log(&mut self, data: alloy_primitives::LogData) -> ViewResult<()> {
         self.charge(LOG_GAS)?;
         let address = self.view;
@@ -244,6 +304,7 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 | approveCall::SELECTOR
                 | transferFromCall::SELECTOR
                 | transferToVmAddressCall::SELECTOR
+                | transferToScriptCall::SELECTOR
         );
         if writes && is_static {
             return Err(Stop::Revert("state change in a static call".into()));
@@ -280,6 +341,11 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 let shown = self.ctx.db_mut().space().account_of(&to);
                 self.move_value(caller, to, shown, call.value, false)?;
                 transferToVmAddressCall::abi_encode_returns(&true)
+            }
+            transferToScriptCall::SELECTOR => {
+                let call = transferToScriptCall::abi_decode(input).map_err(bad)?;
+                let txid = self.transfer_to_script(&call.script, call.value)?;
+                transferToScriptCall::abi_encode_returns(&txid)
             }
             approveCall::SELECTOR => {
                 let call = approveCall::abi_decode(input).map_err(bad)?;
@@ -373,4 +439,44 @@ impl<CTX: ContextTr<Db: StateDb>> PrecompileProvider<CTX> for LedgerPrecompiles 
     fn contains(&self, address: &Address) -> bool {
         self.eth.contains(address)
     }
+}
+
+/// Makes real the payments into scripts that a transaction's native view logged (a successful
+/// transaction's logs; a failed one has none): each a UTXO with its funding transaction, in log
+/// order, as `transferToScript` numbered them. Their value left its payers through the journal,
+/// to the view's account, which the commit does not store. Returns the value they hold.
+pub(crate) fn settle_script_payments(
+    state: &mut dyn nvm_state_api::StateAccess,
+    env: &nvm_vm_api::TxEnv<'_>,
+    logs: &[Log],
+) -> Result<u128, String> {
+    let native_view = erc20_address(&NATIVE_MINT);
+    let mut paid = 0u128;
+    let payments = logs.iter().filter(|log| {
+        log.address == native_view
+            && log.topics().first() == Some(&TransferToScript::SIGNATURE_HASH)
+    });
+    for (index, log) in payments.enumerate() {
+        let event = TransferToScript::decode_log_data(&log.data).map_err(|e| e.to_string())?;
+        let amount = u128::try_from(event.value).map_err(|e| e.to_string())?;
+        let payment = nvm_utxo::ScriptPayment {
+            origin: env.tx_hash,
+            index: u32::try_from(index).map_err(|e| e.to_string())?,
+            value_sat: nvm_utxo::whole_satoshi(amount)?,
+            script_pubkey: &event.script,
+        };
+        let paid_to = payment.pay(state, env.block.height, env.block.timestamp_ms);
+        let mut txid = payment.txid();
+        txid.reverse();
+        match paid_to.map_err(|e| e.to_string())? {
+            nvm_utxo::Paid::Locked(_) if txid == event.txid.0 => paid += amount,
+            other => {
+                return Err(format!(
+                    "a payment into a script logged {}, went to {other:?}",
+                    event.txid
+                ));
+            }
+        }
+    }
+    Ok(paid)
 }

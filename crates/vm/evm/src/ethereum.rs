@@ -218,7 +218,7 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
             other => other,
         })?;
         let (status, gas, logs) = match outcome.result {
-            ExecutionResult::Success { logs, gas, .. } => (TxStatus::Success, gas, to_logs(logs)),
+            ExecutionResult::Success { logs, gas, .. } => (TxStatus::Success, gas, logs),
             ExecutionResult::Revert { output, gas, .. } => {
                 (TxStatus::Reverted { data: output.to_vec() }, gas, Vec::new())
             }
@@ -226,7 +226,8 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
                 (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new())
             }
         };
-        commit(state, outcome.state, self.variant.space())?;
+        commit(state, outcome.state, self.variant.space(), env, &logs)?;
+        let logs = to_logs(logs);
         let gas_used = gas.tx_gas_used();
         let base_fee = u128::from(env.block.base_fee_per_gas);
         let fee_paid = u128::from(gas_used) * tx.effective_gas_price(env.block.base_fee_per_gas);

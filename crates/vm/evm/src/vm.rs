@@ -118,7 +118,7 @@ impl<V: EvmVariant> EvmVm<V> {
         cfg.disable_base_fee = !pays_gas;
         let space = self.variant.space();
         let context = Context::mainnet()
-            .with_db(UnifiedDb::in_space(state, space))
+            .with_db(UnifiedDb::in_space(state, space).with_origin(env.tx_hash))
             .with_block(revm_block_in(env, space))
             .with_cfg(cfg)
             .with_tx(tx);
@@ -147,24 +147,36 @@ fn ledger_failure(e: LedgerError) -> VmError {
 /// Several addresses can be one identity (its derived address, a linked Ethereum account, the
 /// coinbase): revm loads each with the identity's balance and changes them apart, so the
 /// identity's new balance is its old one plus every address's change, and its nonce the highest.
+///
+/// `logs` are the transaction's (none if it failed): the payments into scripts they record become
+/// UTXOs. The native value a view's account received is theirs; any more (sent to a view by
+/// `SELFDESTRUCT`, which no call can refuse) is burned.
 pub(crate) fn commit(
     state: &mut TxOverlay<'_>,
     changes: EvmState,
     space: AccountSpace,
+    env: &TxEnv<'_>,
+    logs: &[revm::primitives::Log],
 ) -> Result<(), VmError> {
     // Per identity: the sum of its addresses' balances, how many, the highest nonce.
     let mut identities: std::collections::HashMap<[u8; 32], (U256, u32, u64)> = Default::default();
+    let mut views_received = U256::ZERO;
     for (address, account) in changes {
         if !account.is_touched() {
             continue;
         }
         if let Some(mint) = view_mint(state, &address).map_err(|e| VmError::State(e.0))? {
-            // An ERC-20 view's changed slots are ledger balances and allowances, and markers of
-            // the identities it credited (their holdings).
+            views_received += account.info.balance;
+            // An ERC-20 view's changed slots are ledger balances and allowances, markers of
+            // the identities it credited (their holdings), and the count of payments into
+            // scripts (the transaction's own).
             for (slot, value) in account.changed_storage_slots() {
                 let credited = value.present_value.to_be_bytes::<32>();
                 if slot.to_be_bytes::<32>() == crate::erc20::credited_marker(&credited) {
                     Ledger::note_holding(state, &mint, &credited).map_err(ledger_failure)?;
+                    continue;
+                }
+                if slot.to_be_bytes::<32>() == crate::erc20::script_payments_slot() {
                     continue;
                 }
                 let amount = u128::try_from(value.present_value).map_err(|_| {
@@ -200,6 +212,17 @@ pub(crate) fn commit(
                 state.set(key, value.present_value.to_be_bytes::<32>().to_vec());
             }
         }
+    }
+    let in_scripts = crate::erc20::settle_script_payments(state, env, logs)
+        .map_err(|e| VmError::Failed(format!("ledger: {e}")))?;
+    let burned = views_received
+        .checked_sub(U256::from(in_scripts))
+        .and_then(|b| u128::try_from(b).ok())
+        .ok_or_else(|| {
+            VmError::Failed("ledger: scripts hold more than their payers paid".into())
+        })?;
+    if burned > 0 {
+        Ledger::retire_supply(state, &NATIVE_MINT, burned).map_err(ledger_failure)?;
     }
     for (id, (sum, addresses, nonce)) in identities {
         let key = balance_key(&NATIVE_MINT, &id);
@@ -297,7 +320,7 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         let outcome = self.transact(state, env, tx, false)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
-                commit(state, outcome.state, space)?;
+                commit(state, outcome.state, space, env, &logs)?;
                 let output = match output {
                     Output::Call(bytes) => bytes.to_vec(),
                     Output::Create(_, address) => address.map(|a| a.to_vec()).unwrap_or_default(),

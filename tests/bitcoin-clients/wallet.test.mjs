@@ -158,8 +158,8 @@ test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay 
   forged.ins[0].witness = [Buffer.from(ecc.signSchnorr(Buffer.alloc(32, 9), keys[4].privateKey.subarray(0, 32)))];
   const refused = await nvm("nvm_testBitcoinTransaction", [forged.toHex()]);
   assert.equal(refused.allowed, false);
-  assert.match(refused["reject-reason"], /input 0/);
-  await assert.rejects(nvm("nvm_sendBitcoinTransaction", [forged.toHex()]), /input 0/);
+  assert.match(refused["reject-reason"], /input 0: SCRIPT_ERR_SCHNORR_SIG/);
+  await assert.rejects(nvm("nvm_sendBitcoinTransaction", [forged.toHex()]), /input 0: SCRIPT_ERR_SCHNORR_SIG/);
   assert.equal((await nvm("nvm_getUtxos", [taproot.address])).length, 1, "the coin is still unspent");
 
   psbt.signInput(0, tweaked);

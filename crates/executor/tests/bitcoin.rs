@@ -68,7 +68,8 @@ fn a_wallet_signed_spend_pays_an_identity_and_change_and_nothing_is_spent_twice(
         node.execute_block(&state, &next, vec![tagged(&forged)], ExecutionMode::Parallel).unwrap();
     assert!(outcome.included.is_empty(), "a verdict for one witness covered another");
     assert!(
-        matches!(&outcome.rejected[0].1, TxError::Rejected { message, .. } if message.contains("input 0")),
+        matches!(&outcome.rejected[0].1, TxError::Rejected { message, .. }
+            if message.contains("input 0: SCRIPT_ERR_EQUALVERIFY")),
         "{:?}",
         outcome.rejected
     );
@@ -141,6 +142,72 @@ fn timelocks_count_in_n_vm_blocks_and_a_premature_spend_changes_nothing() {
     let outcome = block(&mut state, 11, vec![tagged(&later)]);
     assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
     assert_eq!((unspent(&state, &relative), unspent(&state, &absolute)), (None, None));
+}
+
+/// Closes a block at `time_s` as the node does: the BVM's hook records its time.
+fn close_block(state: &mut MemoryState, height: u64, time_s: u64) {
+    use nvm_vm_api::ChainHooks;
+    let env = nvm_vm_api::BlockEnv { height, timestamp_ms: time_s * 1000, ..env() };
+    let mut writes = nvm_vm_api::BlockWrites::new();
+    let parent = nvm_vm_api::ParentBlock::default();
+    nvm_vm_bvm::BvmVm::default().end_block(&*state, &parent, &env, &mut writes).unwrap();
+    state.apply(&writes.into_iter().collect());
+}
+
+#[test]
+fn time_locks_follow_the_median_of_the_last_eleven_blocks_not_one_proposers_clock() {
+    const T0: u64 = 1_700_000_000;
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let wallet = Wallet::new(10);
+    let coin = |time_s: u64| Utxo {
+        value: FUNDED,
+        script_pubkey: wallet.script().to_bytes(),
+        height: 1,
+        time_ms: time_s * 1000,
+    };
+    let (absolute, relative) = (
+        OutPoint { txid: Txid::from_byte_array([4; 32]), vout: 0 },
+        OutPoint { txid: Txid::from_byte_array([5; 32]), vout: 0 },
+    );
+    let mut overlay = TxOverlay::new(&state);
+    utxo::create(&mut overlay, &absolute, &coin(T0)).unwrap();
+    utxo::create(&mut overlay, &relative, &coin(T0)).unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    // Final once the median time past is above T0 + 600; 2 × 512 s after the coin's time.
+    let mut later = spend(absolute, vec![(FUNDED - 500, wallet.script())]);
+    later.lock_time = LockTime::from_time(u32::try_from(T0 + 600).unwrap()).unwrap();
+    later.input[0].sequence = Sequence::ENABLE_LOCKTIME_NO_RBF;
+    wallet.sign(&mut later, 0, FUNDED);
+    let mut waits = spend(relative, vec![(FUNDED - 500, wallet.script())]);
+    waits.input[0].sequence = Sequence::from_512_second_intervals(2);
+    wallet.sign(&mut waits, 0, FUNDED);
+
+    // Eleven blocks 100 s apart: the median is the sixth, T0 + 500.
+    for i in 0..11 {
+        close_block(&mut state, i + 1, T0 + 100 * i);
+    }
+    // A proposer whose clock runs far ahead moves the median by one block only (to T0 + 600,
+    // not above the lock): both stay locked, and nothing changes.
+    close_block(&mut state, 12, T0 + 100_000);
+    let outcome = block(&mut state, 13, vec![tagged(&later), tagged(&waits)]);
+    assert!(outcome.included.is_empty());
+    let reasons: Vec<String> = outcome.rejected.iter().map(|(_, e)| e.to_string()).collect();
+    assert!(reasons[0].contains("nLockTime"), "{reasons:?}");
+    assert!(reasons[1].contains("relative lock of 1024 s"), "{reasons:?}");
+    assert_eq!(unspent(&state, &absolute), Some(coin(T0)));
+
+    // One more block on time: the median passes T0 + 600 (the nLockTime), then T0 + 1024.
+    close_block(&mut state, 13, T0 + 1_100);
+    let outcome = block(&mut state, 14, vec![tagged(&later), tagged(&waits)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
+    for (i, time) in [T0 + 1_200, T0 + 1_300, T0 + 1_400, T0 + 1_500].into_iter().enumerate() {
+        close_block(&mut state, 14 + i as u64, time);
+    }
+    let outcome = block(&mut state, 18, vec![tagged(&waits)]);
+    assert_eq!(outcome.included.len(), 1, "{:?}", outcome.rejected);
 }
 
 #[test]

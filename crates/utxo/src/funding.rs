@@ -136,6 +136,7 @@ impl ScriptPayment<'_> {
         access: &mut AccessSet,
     ) -> Result<(), StateError> {
         declare_credited(access, self.script_pubkey);
+        access.read(crate::recent_times_key());
         match credited_identity(view, self.script_pubkey)? {
             Some(id) => {
                 access.write(nvm_ledger::balance_key(&NATIVE_MINT, &id));
@@ -151,15 +152,10 @@ impl ScriptPayment<'_> {
         Ok(())
     }
 
-    /// Puts the value (taken from its payer already) under the script at `height`/`time_ms`: a
-    /// new UTXO with its funding transaction kept for `nvm_getBitcoinTransaction`, or the
+    /// Puts the value (taken from its payer already) under the script in the block at `height`:
+    /// a new UTXO with its funding transaction kept for `nvm_getBitcoinTransaction`, or the
     /// credited identity's balance.
-    pub fn pay(
-        &self,
-        state: &mut dyn StateAccess,
-        height: u64,
-        time_ms: u64,
-    ) -> Result<Paid, LedgerError> {
+    pub fn pay(&self, state: &mut dyn StateAccess, height: u64) -> Result<Paid, LedgerError> {
         if let Some(id) = credited_identity(state, self.script_pubkey)? {
             let amount = u128::from(self.value_sat) * UNITS_PER_SAT;
             Ledger::credit(state, &NATIVE_MINT, &id, amount)?;
@@ -171,7 +167,7 @@ impl ScriptPayment<'_> {
             value: self.value_sat,
             script_pubkey: self.script_pubkey.to_vec(),
             height,
-            time_ms,
+            time_ms: crate::median_time_past(state)?.saturating_mul(1000),
         };
         crate::create(state, &outpoint, &created)?;
         state.set(funding_key(&outpoint.txid.to_byte_array()), serialize(&tx));

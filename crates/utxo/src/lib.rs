@@ -3,10 +3,15 @@
 //! VM pays into scripts through here; spending (verifying scripts) is the BVM's.
 
 mod funding;
+mod time;
 
 pub use funding::{
     Paid, ScriptPayment, credited_identity, declare_credited, funding_transaction, script_holder,
     whole_satoshi,
+};
+pub use time::{
+    MEDIAN_TIME_BLOCKS, decode_times, median, median_time_past, recent_times, recent_times_key,
+    times_after_block,
 };
 
 use bitcoin::{OutPoint, hashes::Hash};
@@ -63,8 +68,10 @@ pub struct Utxo {
     /// In satoshi.
     pub value: u64,
     pub script_pubkey: Vec<u8>,
-    /// The block that created it (BIP68 relative locks count from here).
+    /// The block that created it (BIP68 height locks count from here).
     pub height: u64,
+    /// The median time past ([`median_time_past`]) when it was created, in milliseconds: BIP68
+    /// time locks count from here, as Core counts from its block's predecessor's median.
     pub time_ms: u64,
 }
 

@@ -23,8 +23,8 @@ pub fn registry() -> Result<VmRegistry, RegistryError> {
         .register(svm.clone())?
         .register_format(svm.clone())?
         .register(bvm.clone())?
-        .register_format(bvm)?
+        .register_format(bvm.clone())?
         .register(tvm.clone())?
         .register_format(tvm.clone())?;
-    Ok(vms.register_hooks(evm).register_hooks(svm).register_hooks(tvm))
+    Ok(vms.register_hooks(evm).register_hooks(svm).register_hooks(bvm).register_hooks(tvm))
 }

@@ -113,13 +113,14 @@ fn spent_outputs(
 }
 
 /// nLockTime and BIP68 relative locks against the block at `env`: heights are n-VM block
-/// heights, times the block's timestamp (docs/BVM.md).
+/// heights; times the median time past of the blocks before it, `now` (BIP113), and a coin's
+/// the median when it was created (docs/BVM.md).
 fn check_timelocks(
     tx: &Transaction,
     spent: &[(OutPoint, Utxo)],
     env: &BlockEnv,
+    now: u64,
 ) -> Result<(), TxError> {
-    let now = env.timestamp_ms / 1000;
     if tx.is_lock_time_enabled() {
         let final_at = match tx.lock_time {
             LockTime::Blocks(h) => u64::from(h.to_consensus_u32()) < env.height,
@@ -228,7 +229,7 @@ impl WalletFormat for BvmVm {
         if outputs > inputs {
             return Err(invalid(format!("outputs ({outputs} sat) above inputs ({inputs} sat)")));
         }
-        check_timelocks(&btc.tx, &spent, env)?;
+        check_timelocks(&btc.tx, &spent, env, utxo::median_time_past(state)?)?;
         let prevouts: Vec<TxOut> = spent
             .iter()
             .map(|(_, u)| TxOut {
@@ -269,7 +270,7 @@ impl WalletFormat for BvmVm {
             return;
         };
         let mut view = TxOverlay::new(state);
-        access.write(utxo::tx_key(&btc.txid));
+        access.write(utxo::tx_key(&btc.txid)).read(utxo::recent_times_key());
         for (i, input) in btc.tx.input.iter().enumerate() {
             access.write(utxo::utxo_key(&input.previous_output));
             if let Ok(Some(coin)) = utxo::get(&mut view, &input.previous_output) {
@@ -315,6 +316,7 @@ impl WalletFormat for BvmVm {
         }
         let mut outputs = 0u64;
         let txid = bitcoin::Txid::from_byte_array(btc.txid);
+        let time_ms = utxo::median_time_past(state)?.saturating_mul(1000);
         for (vout, out) in btc.tx.output.iter().enumerate() {
             let value = out.value.to_sat();
             outputs += value;
@@ -329,7 +331,7 @@ impl WalletFormat for BvmVm {
                         value,
                         script_pubkey: out.script_pubkey.to_bytes(),
                         height: env.block.height,
-                        time_ms: env.block.timestamp_ms,
+                        time_ms,
                     };
                     utxo::create(state, &outpoint, &created)?;
                 }

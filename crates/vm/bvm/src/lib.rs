@@ -2,6 +2,7 @@
 //! script — locked there by an envelope operation, spent by the transactions Bitcoin wallets
 //! sign — verified by Bitcoin Core's own interpreter (docs/BVM.md).
 
+mod chain;
 mod format;
 pub mod link;
 pub mod ops;
@@ -14,4 +15,6 @@ pub use nvm_utxo::{
     self as utxo, UNITS_PER_SAT, Utxo, credited_identity, declare_credited, funding_transaction,
 };
 pub use ops::{BvmOp, MAX_LINK_MINTS, OPCODE_LOCK, script_of};
-pub use script::{CONSENSUS_FLAGS, ScriptError, verify_input, verify_inputs};
+pub use script::{
+    CONSENSUS_FLAGS, CoreScriptError, ScriptError, flags, verify_input, verify_inputs,
+};

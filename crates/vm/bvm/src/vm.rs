@@ -111,7 +111,7 @@ fn lock(
     Ledger::debit(state, &NATIVE_MINT, &env.sender, amount).map_err(VmError::from)?;
     // A script an identity shows (its BVM address, a linked key's) credits its ledger balance,
     // as a Bitcoin output paying it does; any other holds a new UTXO.
-    match payment.pay(state, env.block.height, env.block.timestamp_ms).map_err(VmError::from)? {
+    match payment.pay(state, env.block.height).map_err(VmError::from)? {
         Paid::Credited(_) => Ok(ExecOutput::default()),
         Paid::Locked(outpoint) => Ok(ExecOutput {
             output: outpoint.txid.to_byte_array().to_vec(),

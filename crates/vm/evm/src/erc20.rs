@@ -465,7 +465,7 @@ pub(crate) fn settle_script_payments(
             value_sat: nvm_utxo::whole_satoshi(amount)?,
             script_pubkey: &event.script,
         };
-        let paid_to = payment.pay(state, env.block.height, env.block.timestamp_ms);
+        let paid_to = payment.pay(state, env.block.height);
         let mut txid = payment.txid();
         txid.reverse();
         match paid_to.map_err(|e| e.to_string())? {

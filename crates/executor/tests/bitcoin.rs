@@ -85,11 +85,8 @@ fn a_wallet_signed_spend_pays_an_identity_and_change_and_nothing_is_spent_twice(
     let outcome = block(&mut state, 1, vec![tagged(&tx), tagged(&again)]);
     assert_eq!(outcome.included.len(), 1);
     assert_eq!(outcome.included[0].receipt.status, TxStatus::Success);
-    assert!(
-        outcome.rejected[0].1.to_string().contains("not an unspent output"),
-        "{:?}",
-        outcome.rejected
-    );
+    let spent_here = format!("input 0: {funding} already spent in block 1");
+    assert!(outcome.rejected[0].1.to_string().contains(&spent_here), "{:?}", outcome.rejected);
     assert_eq!(native(&state, &a), before + 60_000 * UNITS_PER_SAT);
     assert_eq!(native(&state, &env().proposer), proposer + 1_000 * UNITS_PER_SAT);
     assert_eq!(unspent(&state, &funding), None);
@@ -97,10 +94,57 @@ fn a_wallet_signed_spend_pays_an_identity_and_change_and_nothing_is_spent_twice(
     assert_eq!(unspent(&state, &change).map(|u| (u.value, u.height)), Some((39_000, 1)));
     let listed = utxo::of_script(&mut TxOverlay::new(&state), wallet.script().as_bytes()).unwrap();
     assert_eq!(listed.iter().map(|(o, _)| *o).collect::<Vec<_>>(), vec![change]);
+    // Across blocks too, by the block that spent it.
+    let outcome = block(&mut state, 2, vec![tagged(&again)]);
+    assert!(outcome.rejected[0].1.to_string().contains(&spent_here), "{:?}", outcome.rejected);
 
     // The same transaction again, in a later block: already processed.
     let outcome = block(&mut state, 2, vec![tagged(&tx)]);
     assert_eq!(outcome.rejected[0].1, TxError::AlreadyProcessed);
+}
+
+#[test]
+fn inputs_verify_in_parallel_and_the_first_bad_one_is_named_with_cores_reason() {
+    let actors: Vec<_> = (0..ACTORS).map(actor).collect();
+    let mut state = genesis(&actors);
+    let wallet = Wallet::new(11);
+    let coins: Vec<OutPoint> = (0..4u8)
+        .map(|i| OutPoint { txid: Txid::from_byte_array([0x40 + i; 32]), vout: 0 })
+        .collect();
+    let coin =
+        Utxo { value: FUNDED, script_pubkey: wallet.script().to_bytes(), height: 0, time_ms: 0 };
+    let mut overlay = TxOverlay::new(&state);
+    for outpoint in &coins {
+        utxo::create(&mut overlay, outpoint, &coin).unwrap();
+    }
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+
+    let mut tx = spend(coins[0], vec![(4 * FUNDED - 1_000, bvm_output(&actors[0].id))]);
+    for outpoint in &coins[1..] {
+        let mut input = tx.input[0].clone();
+        input.previous_output = *outpoint;
+        tx.input.push(input);
+    }
+    // Inputs 2 and 3 signed by another key, input 1 for a wrong amount (its segwit sighash
+    // commits to the amount): input 1 is the one named, with Core's reason.
+    let mut bad = tx.clone();
+    wallet.sign(&mut bad, 0, FUNDED);
+    wallet.sign(&mut bad, 1, FUNDED + 1);
+    Wallet::new(12).sign(&mut bad, 2, FUNDED);
+    Wallet::new(12).sign(&mut bad, 3, FUNDED);
+    let outcome = block(&mut state, 1, vec![tagged(&bad)]);
+    let reasons: Vec<String> = outcome.rejected.iter().map(|(_, e)| e.to_string()).collect();
+    // (CHECKSIG fails: the script ends false.)
+    assert!(reasons[0].contains("input 1: SCRIPT_ERR_EVAL_FALSE"), "{reasons:?}");
+    assert!(coins.iter().all(|c| unspent(&state, c).is_some()));
+
+    for input in 0..coins.len() {
+        wallet.sign(&mut tx, input, FUNDED);
+    }
+    let outcome = block(&mut state, 1, vec![tagged(&tx)]);
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    assert!(coins.iter().all(|c| unspent(&state, c).is_none()));
 }
 
 #[test]

@@ -56,6 +56,20 @@ pub fn tx_key(txid: &[u8; 32]) -> StateKey {
     sha256_parts(&[b"bvm:tx:", txid])
 }
 
+/// `SHA-256("bvm:spent:" ‖ txid ‖ u32_le(vout))` → the height of the block that spent the output,
+/// so a later spend of it is refused by name (`already spent in block 812`).
+pub fn spent_key(outpoint: &OutPoint) -> StateKey {
+    sha256_parts(&[b"bvm:spent:", outpoint.txid.as_byte_array(), &outpoint.vout.to_le_bytes()])
+}
+
+/// The block that spent the output at `outpoint`, if one did.
+pub fn spent_in(
+    state: &mut dyn StateAccess,
+    outpoint: &OutPoint,
+) -> Result<Option<u64>, StateError> {
+    state.get_decoded(&spent_key(outpoint))
+}
+
 /// `SHA-256("bvm:funding:" ‖ txid)` → the consensus bytes of a synthetic funding transaction (a
 /// lock's), for `nvm_getBitcoinTransaction`: it is in no block.
 pub fn funding_key(txid: &[u8; 32]) -> StateKey {
@@ -102,10 +116,16 @@ pub fn create(
     Ok(())
 }
 
-/// Removes the output at `outpoint`, returning it; `None` if it is not unspent.
-pub fn spend(state: &mut dyn StateAccess, outpoint: &OutPoint) -> Result<Option<Utxo>, StateError> {
+/// Removes the output at `outpoint`, spent in the block at `height`, returning it; `None` if it
+/// is not unspent.
+pub fn spend(
+    state: &mut dyn StateAccess,
+    outpoint: &OutPoint,
+    height: u64,
+) -> Result<Option<Utxo>, StateError> {
     let Some(utxo) = get(state, outpoint)? else { return Ok(None) };
     state.delete(utxo_key(outpoint));
+    state.set_encoded(spent_key(outpoint), &height);
     let key = script_key(&utxo.script_pubkey);
     let mut list: Vec<Listed> = state.get_decoded(&key)?.unwrap_or_default();
     list.retain(|l| *l != listed(outpoint));

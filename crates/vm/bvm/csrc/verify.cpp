@@ -2,7 +2,7 @@
 // libbitcoinconsensus 26 compiles, linked from the `bitcoinconsensus` crate), reporting Core's
 // own ScriptError for a failing input — which libbitcoinconsensus's C API discards — and taking
 // any of Core's verification flags, its policy ones included. The transaction is deserialized and
-// its signature-hash data precomputed once for all its inputs.
+// its signature-hash data precomputed once; its inputs can then be verified in parallel.
 
 #include <primitives/transaction.h>
 #include <script/interpreter.h>
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <ios>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,26 +55,65 @@ private:
 
 } // namespace
 
+// A transaction ready to have its inputs verified, from any number of threads at once: the
+// transaction and its signature-hash data are read-only once prepared (as in Core's parallel
+// script checks).
+struct NvmPreparedTx {
+    CTransaction tx;
+    PrecomputedTransactionData txdata;
+};
+
 extern "C" {
 
-// What nvm_verify_inputs found.
+// What the functions below found.
 enum NvmVerifyStatus {
     NVM_VERIFY_OK = 0,
-    NVM_VERIFY_SCRIPT_FAILED = 1,       // *failed_input failed with *script_error
+    NVM_VERIFY_SCRIPT_FAILED = 1,       // the input failed with *script_error
     NVM_VERIFY_MALFORMED = 2,           // the bytes are not exactly one transaction
-    NVM_VERIFY_SPENT_MISMATCH = 3,      // n_spent is not *failed_input, the number of inputs
-    NVM_VERIFY_INPUT_OUT_OF_RANGE = 4,  // `only` names no input
+    NVM_VERIFY_SPENT_MISMATCH = 3,      // n_spent is not *n_inputs, the number of inputs
+    NVM_VERIFY_INPUT_OUT_OF_RANGE = 4,  // no such input
     NVM_VERIFY_INVALID_FLAGS = 5,       // flags the interpreter asserts against (it would abort)
 };
 
-// Verifies input `only` of the transaction `tx` (or every input, in order, when `only` is
-// SIZE_MAX) against the outputs its inputs spend — scripts[i] of script_lens[i] bytes holding
-// amounts[i] satoshi, for each of its n_spent inputs — under `flags`. On a failure,
-// `*failed_input` and `*script_error` (Core's ScriptError) say where and why.
-int nvm_verify_inputs(const unsigned char* tx_bytes, size_t tx_len,
-                      const unsigned char* const* scripts, const size_t* script_lens,
-                      const int64_t* amounts, size_t n_spent, size_t only, unsigned int flags,
-                      size_t* failed_input, int* script_error)
+// Deserializes the transaction `tx_bytes` and precomputes its signature-hash data over the outputs
+// its inputs spend — scripts[i] of script_lens[i] bytes holding amounts[i] satoshi, for each of
+// its n_spent inputs. Returns null with *status set if it cannot; *n_inputs is its input count.
+NvmPreparedTx* nvm_prepare_tx(const unsigned char* tx_bytes, size_t tx_len,
+                              const unsigned char* const* scripts, const size_t* script_lens,
+                              const int64_t* amounts, size_t n_spent, int* status, size_t* n_inputs)
+{
+    try {
+        ByteReader reader{tx_bytes, tx_len};
+        std::unique_ptr<NvmPreparedTx> prepared{
+            new NvmPreparedTx{CTransaction(deserialize, reader), PrecomputedTransactionData{}}};
+        if (!reader.empty()) {
+            *status = NVM_VERIFY_MALFORMED;
+            return nullptr;
+        }
+        const CTransaction& tx = prepared->tx;
+        *n_inputs = tx.vin.size();
+        if (n_spent != tx.vin.size()) {
+            *status = NVM_VERIFY_SPENT_MISMATCH;
+            return nullptr;
+        }
+        std::vector<CTxOut> spent;
+        spent.reserve(n_spent);
+        for (size_t i = 0; i < n_spent; i++) {
+            spent.emplace_back(CAmount{amounts[i]}, CScript(scripts[i], scripts[i] + script_lens[i]));
+        }
+        prepared->txdata.Init(tx, std::move(spent));
+        *status = NVM_VERIFY_OK;
+        return prepared.release();
+    } catch (const std::exception&) {
+        *status = NVM_VERIFY_MALFORMED;
+        return nullptr;
+    }
+}
+
+// Verifies input `input` of a prepared transaction under `flags`; safe to call from several
+// threads at once on the same transaction.
+int nvm_verify_prepared_input(const NvmPreparedTx* prepared, size_t input, unsigned int flags,
+                              int* script_error)
 {
     // VerifyScript asserts that WITNESS comes with P2SH, and CLEANSTACK with both.
     if ((flags & SCRIPT_VERIFY_WITNESS) && !(flags & SCRIPT_VERIFY_P2SH)) return NVM_VERIFY_INVALID_FLAGS;
@@ -81,42 +121,27 @@ int nvm_verify_inputs(const unsigned char* tx_bytes, size_t tx_len,
         return NVM_VERIFY_INVALID_FLAGS;
     }
     if (flags >= (1U << 21)) return NVM_VERIFY_INVALID_FLAGS;
+    const CTransaction& tx = prepared->tx;
+    if (input >= tx.vin.size()) return NVM_VERIFY_INPUT_OUT_OF_RANGE;
     try {
-        ByteReader reader{tx_bytes, tx_len};
-        const CTransaction tx(deserialize, reader);
-        if (!reader.empty()) return NVM_VERIFY_MALFORMED;
-        if (n_spent != tx.vin.size()) {
-            *failed_input = tx.vin.size();
-            return NVM_VERIFY_SPENT_MISMATCH;
-        }
-        if (only != SIZE_MAX && only >= tx.vin.size()) return NVM_VERIFY_INPUT_OUT_OF_RANGE;
-
-        std::vector<CTxOut> spent;
-        spent.reserve(n_spent);
-        for (size_t i = 0; i < n_spent; i++) {
-            spent.emplace_back(CAmount{amounts[i]}, CScript(scripts[i], scripts[i] + script_lens[i]));
-        }
-        PrecomputedTransactionData txdata;
-        txdata.Init(tx, std::move(spent));
-
-        const size_t first = only == SIZE_MAX ? 0 : only;
-        const size_t end = only == SIZE_MAX ? tx.vin.size() : only + 1;
-        for (size_t i = first; i < end; i++) {
-            const CTxOut& prevout = txdata.m_spent_outputs[i];
-            ScriptError error = SCRIPT_ERR_UNKNOWN_ERROR;
-            const TransactionSignatureChecker checker(&tx, static_cast<unsigned int>(i), prevout.nValue,
-                                                      txdata, MissingDataBehavior::FAIL);
-            if (!VerifyScript(tx.vin[i].scriptSig, prevout.scriptPubKey, &tx.vin[i].scriptWitness, flags,
-                              checker, &error)) {
-                *failed_input = i;
-                *script_error = static_cast<int>(error);
-                return NVM_VERIFY_SCRIPT_FAILED;
-            }
+        const CTxOut& prevout = prepared->txdata.m_spent_outputs[input];
+        ScriptError error = SCRIPT_ERR_UNKNOWN_ERROR;
+        const TransactionSignatureChecker checker(&tx, static_cast<unsigned int>(input), prevout.nValue,
+                                                  prepared->txdata, MissingDataBehavior::FAIL);
+        if (!VerifyScript(tx.vin[input].scriptSig, prevout.scriptPubKey, &tx.vin[input].scriptWitness,
+                          flags, checker, &error)) {
+            *script_error = static_cast<int>(error);
+            return NVM_VERIFY_SCRIPT_FAILED;
         }
         return NVM_VERIFY_OK;
     } catch (const std::exception&) {
         return NVM_VERIFY_MALFORMED;
     }
+}
+
+void nvm_free_prepared_tx(NvmPreparedTx* prepared)
+{
+    delete prepared;
 }
 
 } // extern "C"

@@ -105,7 +105,13 @@ fn spent_outputs(
         match utxo::get(state, &outpoint)? {
             Some(found) => spent.push((outpoint, found)),
             None => {
-                return Err(invalid(format!("input {i}: {outpoint} is not an unspent output")));
+                let reason = match utxo::spent_in(state, &outpoint)? {
+                    Some(height) => {
+                        format!("input {i}: {outpoint} already spent in block {height}")
+                    }
+                    None => format!("input {i}: {outpoint} is not an unspent output"),
+                };
+                return Err(invalid(reason));
             }
         }
     }
@@ -272,7 +278,9 @@ impl WalletFormat for BvmVm {
         let mut view = TxOverlay::new(state);
         access.write(utxo::tx_key(&btc.txid)).read(utxo::recent_times_key());
         for (i, input) in btc.tx.input.iter().enumerate() {
-            access.write(utxo::utxo_key(&input.previous_output));
+            access
+                .write(utxo::utxo_key(&input.previous_output))
+                .write(utxo::spent_key(&input.previous_output));
             if let Ok(Some(coin)) = utxo::get(&mut view, &input.previous_output) {
                 access.write(utxo::script_key(&coin.script_pubkey));
                 if i == 0 {
@@ -309,7 +317,7 @@ impl WalletFormat for BvmVm {
         let btc = Self::bitcoin(tx)?;
         let mut inputs = 0u64;
         for (i, input) in btc.tx.input.iter().enumerate() {
-            let Some(spent) = utxo::spend(state, &input.previous_output)? else {
+            let Some(spent) = utxo::spend(state, &input.previous_output, env.block.height)? else {
                 return Err(invalid(format!("input {i}: already spent")));
             };
             inputs += spent.value;

@@ -5,6 +5,7 @@
 //! output would be spendable by anyone) and with every consensus rule on.
 
 use bitcoin::{Transaction, TxOut, consensus::encode::serialize};
+use rayon::prelude::*;
 use std::ffi::{c_int, c_uint};
 
 /// Bitcoin Core's script verification flags (`SCRIPT_VERIFY_*` in `script/interpreter.h`).
@@ -165,63 +166,101 @@ pub enum ScriptError {
     InvalidFlags(u32),
 }
 
+/// `csrc/verify.cpp`'s prepared transaction.
+#[repr(C)]
+struct NvmPreparedTx {
+    _opaque: [u8; 0],
+}
+
 unsafe extern "C" {
-    /// `csrc/verify.cpp`.
-    fn nvm_verify_inputs(
+    fn nvm_prepare_tx(
         tx_bytes: *const u8,
         tx_len: usize,
         scripts: *const *const u8,
         script_lens: *const usize,
         amounts: *const i64,
         n_spent: usize,
-        only: usize,
+        status: *mut c_int,
+        n_inputs: *mut usize,
+    ) -> *mut NvmPreparedTx;
+    fn nvm_verify_prepared_input(
+        prepared: *const NvmPreparedTx,
+        input: usize,
         flags: c_uint,
-        failed_input: *mut usize,
         script_error: *mut c_int,
     ) -> c_int;
+    fn nvm_free_prepared_tx(prepared: *mut NvmPreparedTx);
 }
 
-/// Runs the interpreter over input `only` of `tx_bytes` (every input, in order, when `None`).
-fn verify(
-    tx_bytes: &[u8],
-    only: Option<usize>,
-    spent: &[TxOut],
-    flags: u32,
-) -> Result<(), ScriptError> {
-    let scripts: Vec<*const u8> =
-        spent.iter().map(|o| o.script_pubkey.as_bytes().as_ptr()).collect();
-    let lens: Vec<usize> = spent.iter().map(|o| o.script_pubkey.len()).collect();
-    let amounts: Vec<i64> =
-        spent.iter().map(|o| i64::try_from(o.value.to_sat()).unwrap_or(i64::MAX)).collect();
-    let (mut failed_input, mut script_error) = (0usize, 0 as c_int);
-    // SAFETY: every pointer is to a live buffer of the length passed beside it (`spent`'s
-    // scripts outlive the call; `scripts`, `lens` and `amounts` have `spent.len()` entries), and
-    // the two out-pointers are to locals. The shim reads only within those bounds and catches
-    // every C++ exception.
-    let status = unsafe {
-        nvm_verify_inputs(
-            tx_bytes.as_ptr(),
-            tx_bytes.len(),
-            scripts.as_ptr(),
-            lens.as_ptr(),
-            amounts.as_ptr(),
-            spent.len(),
-            only.unwrap_or(usize::MAX),
-            flags,
-            &mut failed_input,
-            &mut script_error,
-        )
-    };
-    match status {
-        0 => Ok(()),
-        1 => Err(ScriptError::Failed {
-            input: failed_input,
-            error: CoreScriptError(u32::try_from(script_error).unwrap_or(1)),
-        }),
-        3 => Err(ScriptError::SpentOutputsMismatch { inputs: failed_input, spent: spent.len() }),
-        4 => Err(ScriptError::NoSuchInput(only.unwrap_or(0))),
-        5 => Err(ScriptError::InvalidFlags(flags)),
-        _ => Err(ScriptError::Malformed),
+/// A transaction deserialized by Core's code with its signature-hash data precomputed over the
+/// outputs it spends: its inputs can be verified from many threads at once.
+struct PreparedTx {
+    ptr: std::ptr::NonNull<NvmPreparedTx>,
+    inputs: usize,
+}
+
+// SAFETY: the prepared transaction is never written after `nvm_prepare_tx` returns; verifying
+// inputs only reads it (Core verifies one transaction's inputs on parallel threads the same way).
+unsafe impl Send for PreparedTx {}
+unsafe impl Sync for PreparedTx {}
+
+impl PreparedTx {
+    fn new(tx_bytes: &[u8], spent: &[TxOut]) -> Result<Self, ScriptError> {
+        let scripts: Vec<*const u8> =
+            spent.iter().map(|o| o.script_pubkey.as_bytes().as_ptr()).collect();
+        let lens: Vec<usize> = spent.iter().map(|o| o.script_pubkey.len()).collect();
+        let amounts: Vec<i64> =
+            spent.iter().map(|o| i64::try_from(o.value.to_sat()).unwrap_or(i64::MAX)).collect();
+        let (mut status, mut inputs) = (0 as c_int, 0usize);
+        // SAFETY: every pointer is to a live buffer of the length passed beside it (`spent`'s
+        // scripts outlive the call; `scripts`, `lens` and `amounts` have `spent.len()` entries;
+        // the shim copies what it keeps), and the out-pointers are to locals. The shim catches
+        // every C++ exception.
+        let ptr = unsafe {
+            nvm_prepare_tx(
+                tx_bytes.as_ptr(),
+                tx_bytes.len(),
+                scripts.as_ptr(),
+                lens.as_ptr(),
+                amounts.as_ptr(),
+                spent.len(),
+                &mut status,
+                &mut inputs,
+            )
+        };
+        match std::ptr::NonNull::new(ptr) {
+            Some(ptr) => Ok(Self { ptr, inputs }),
+            None if status == 3 => {
+                Err(ScriptError::SpentOutputsMismatch { inputs, spent: spent.len() })
+            }
+            None => Err(ScriptError::Malformed),
+        }
+    }
+
+    fn verify(&self, input: usize, flags: u32) -> Result<(), ScriptError> {
+        let mut script_error = 0 as c_int;
+        // SAFETY: `ptr` is a live prepared transaction (freed only on drop); the out-pointer is
+        // to a local.
+        let status = unsafe {
+            nvm_verify_prepared_input(self.ptr.as_ptr(), input, flags, &mut script_error)
+        };
+        match status {
+            0 => Ok(()),
+            1 => Err(ScriptError::Failed {
+                input,
+                error: CoreScriptError(u32::try_from(script_error).unwrap_or(1)),
+            }),
+            4 => Err(ScriptError::NoSuchInput(input)),
+            5 => Err(ScriptError::InvalidFlags(flags)),
+            _ => Err(ScriptError::Malformed),
+        }
+    }
+}
+
+impl Drop for PreparedTx {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `nvm_prepare_tx`, freed once, here.
+        unsafe { nvm_free_prepared_tx(self.ptr.as_ptr()) }
     }
 }
 
@@ -234,11 +273,11 @@ pub fn verify_input(
     spent: &[TxOut],
     flags: u32,
 ) -> Result<(), ScriptError> {
-    verify(tx_bytes, Some(input), spent, flags)
+    PreparedTx::new(tx_bytes, spent)?.verify(input, flags)
 }
 
 /// Verifies every input of `tx` against the outputs it spends (in input order) under the
-/// consensus rules; the first failing input is the error.
+/// consensus rules, the inputs in parallel; the failing input of lowest index is the error.
 pub fn verify_inputs(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptError> {
     if spent.len() != tx.input.len() {
         return Err(ScriptError::SpentOutputsMismatch {
@@ -246,5 +285,16 @@ pub fn verify_inputs(tx: &Transaction, spent: &[TxOut]) -> Result<(), ScriptErro
             spent: spent.len(),
         });
     }
-    verify(&serialize(tx), None, spent, CONSENSUS_FLAGS)
+    let prepared = PreparedTx::new(&serialize(tx), spent)?;
+    if prepared.inputs == 1 {
+        return prepared.verify(0, CONSENSUS_FLAGS);
+    }
+    (0..prepared.inputs)
+        .into_par_iter()
+        .filter_map(|input| prepared.verify(input, CONSENSUS_FLAGS).err())
+        .min_by_key(|e| match e {
+            ScriptError::Failed { input, .. } | ScriptError::NoSuchInput(input) => *input,
+            _ => 0,
+        })
+        .map_or(Ok(()), Err)
 }

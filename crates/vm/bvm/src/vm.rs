@@ -93,7 +93,14 @@ impl Vm for BvmVm {
                     .map_err(VmError::Failed)?;
                 let mut logs = Vec::new();
                 for script in crate::link::key_scripts(&public_key).map_err(VmError::Invalid)? {
-                    sweep_script(state, &env.sender, script.as_bytes(), &mints, &mut logs)?;
+                    sweep_script(
+                        state,
+                        env.block.height,
+                        &env.sender,
+                        script.as_bytes(),
+                        &mints,
+                        &mut logs,
+                    )?;
                 }
                 Ok(ExecOutput { logs, ..ExecOutput::default() })
             }
@@ -121,9 +128,10 @@ fn lock(
 }
 
 /// Links `script_pubkey` to `id`: its legacy identity's holdings move to `id`, and so does the
-/// value of each of its listed UTXOs, which are spent.
+/// value of each of its listed UTXOs, which are spent (in the block at `height`).
 fn sweep_script(
     state: &mut TxOverlay<'_>,
+    height: u64,
     id: &IdCom,
     script_pubkey: &[u8],
     mints: &[nvm_primitives::Mint],
@@ -132,7 +140,7 @@ fn sweep_script(
     let legacy = Registry::link_script(state, id, script_pubkey)?;
     Ledger::move_all(state, &legacy, id, mints, logs).map_err(VmError::from)?;
     for (outpoint, coin) in utxo::of_script(state, script_pubkey)? {
-        utxo::spend(state, &outpoint)?;
+        utxo::spend(state, &outpoint, height)?;
         let amount = u128::from(coin.value) * UNITS_PER_SAT;
         Ledger::credit(state, &NATIVE_MINT, id, amount).map_err(VmError::from)?;
         logs.push(amount_log(&NATIVE_MINT, transfer_topic(), &legacy, id, amount));

@@ -376,6 +376,7 @@ const nodeKinds = {
       "--data-dir", path.join(dir, "data"),
       "--rpc-addr", `127.0.0.1:${port}`,
       "--solana-rpc-addr", "127.0.0.1:0",
+      "--tron-http-addr", "127.0.0.1:0",
       "--block-time-ms", String(env.opts.blockTimeMs),
       "--p2p-addr", "127.0.0.1:0",
     ];

@@ -48,6 +48,9 @@ pub struct NodeArgs {
     /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
     #[arg(long, default_value = "127.0.0.1:8899")]
     solana_rpc_addr: SocketAddr,
+    /// Tron's HTTP API (java-tron's `/wallet/*`, what TronWeb calls), on java-tron's port.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    tron_http_addr: SocketAddr,
     /// Least milliseconds between blocks.
     #[arg(long, default_value_t = 400)]
     block_time_ms: u64,
@@ -81,6 +84,7 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         data_dir,
         rpc_addr,
         solana_rpc_addr,
+        tron_http_addr,
         block_time_ms,
         max_block_txs,
         gas_limit,
@@ -119,6 +123,7 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         data_dir,
         rpc_addr,
         solana_rpc_addr,
+        tron_http_addr,
         metrics_addr,
         faucet: Some(nvm_vm_svm::Faucet::dev()),
         max_pending_per_sender,

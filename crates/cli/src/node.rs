@@ -33,6 +33,7 @@ pub struct NodeSetup {
     pub rpc_addr: SocketAddr,
     /// Solana JSON-RPC; its pub-sub listens on the next port.
     pub solana_rpc_addr: SocketAddr,
+    pub tron_http_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     /// Pays Solana `requestAirdrop` (dev networks only).
     pub faucet: Option<nvm_vm_svm::Faucet>,
@@ -187,6 +188,10 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone(), ECOSYSTEM_APIS)
             .await
             .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
+        let tron =
+            nvm_rpc_tron::start(setup.tron_http_addr, node.node.clone()).await.map_err(|e| {
+                format!("cannot serve the Tron HTTP API on {}: {e}", setup.tron_http_addr)
+            })?;
         let solana = nvm_rpc_solana::SolanaContext::new(node.node, setup.faucet);
         let ([solana_rpc, pubsub], _solana_handles) =
             nvm_rpc_solana::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
@@ -194,6 +199,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             })?;
         println!("JSON-RPC listening on http://{rpc}");
         println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
+        println!("Tron HTTP API listening on http://{tron}");
         if let Some(addr) = setup.metrics_addr {
             let progress = (engine.progress.clone(), stall_after);
             crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;

@@ -92,6 +92,7 @@ pub fn init(plan: &Plan, out: &Path) -> Result<(), String> {
             p2p_addr: port(i, 0)?,
             rpc_addr: port(i, 1)?,
             solana_rpc_addr: port(i, 2)?,
+            tron_http_addr: port(i, 5)?,
             metrics_addr: port(i, 4)?,
             data_dir: std::path::absolute(dir.join("data")).map_err(|e| e.to_string())?,
             genesis: genesis_path.clone(),

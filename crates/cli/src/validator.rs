@@ -25,6 +25,9 @@ pub struct ValidatorConfig {
     pub rpc_addr: SocketAddr,
     /// Solana JSON-RPC; its pub-sub listens on the next port.
     pub solana_rpc_addr: SocketAddr,
+    /// Tron's HTTP API (java-tron's `/wallet/*`).
+    #[serde(default = "default_tron_http_addr")]
+    pub tron_http_addr: SocketAddr,
     /// Prometheus metrics (`GET /metrics`).
     pub metrics_addr: SocketAddr,
     pub data_dir: PathBuf,
@@ -170,6 +173,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         data_dir: config.data_dir,
         rpc_addr: config.rpc_addr,
         solana_rpc_addr: config.solana_rpc_addr,
+        tron_http_addr: config.tron_http_addr,
         metrics_addr: Some(config.metrics_addr),
         faucet: None,
         // A validator network's pool stays bounded per sender (docs/CONSENSUS.md).
@@ -188,4 +192,9 @@ pub fn run(config_path: &Path) -> Result<(), String> {
             chain.head().map_or(0, |h| h.height),
         );
     })
+}
+
+/// A configuration written before the Tron API had a port: any free one.
+fn default_tron_http_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
 }

@@ -84,6 +84,8 @@ impl Rpc {
 pub struct Node {
     pub child: Child,
     rpc: Rpc,
+    /// Where its Tron HTTP API answers (`http://127.0.0.1:<free port>`).
+    pub tron_url: String,
     /// The data directory, where `node.log` is.
     dir: PathBuf,
 }
@@ -131,6 +133,7 @@ impl Node {
         extra: &[&str],
     ) -> Self {
         std::fs::create_dir_all(dir).unwrap();
+        let tron_addr = format!("127.0.0.1:{}", free_port());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -144,6 +147,8 @@ impl Node {
                 &format!("127.0.0.1:{port}"),
                 "--solana-rpc-addr",
                 &format!("127.0.0.1:{solana_port}"),
+                "--tron-http-addr",
+                &tron_addr,
                 "--block-time-ms",
                 &block_time_ms.to_string(),
             ])
@@ -153,7 +158,8 @@ impl Node {
             .spawn()
             .expect("start nvm node");
         let rpc = Rpc::new(&format!("http://127.0.0.1:{port}"));
-        let node = Self { child, rpc, dir: dir.to_path_buf() };
+        let tron_url = format!("http://{tron_addr}");
+        let node = Self { child, rpc, tron_url, dir: dir.to_path_buf() };
         node.wait_for(START_WITHIN, "the node's first JSON-RPC answer", || {
             node.try_call("nvm_chainInfo", vec![]).ok()
         });

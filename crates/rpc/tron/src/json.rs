@@ -1,0 +1,198 @@
+//! Tron's JSON forms as java-tron's HTTP API writes them (with `visible: false`: addresses as hex
+//! with the `0x41` prefix), for transactions decoded from and built into the protobuf bytes the
+//! node runs — so what TronWeb re-encodes from the JSON is exactly the bytes its txID hashes.
+
+use nvm_vm_tvm::{
+    Any, Contract, CreateSmartContract, Raw, TRON_ADDRESS_PREFIX, TransferContract,
+    TriggerSmartContract,
+};
+use prost::Message;
+use serde_json::{Value, json};
+
+/// `type.googleapis.com/protocol.` ‖ a contract type's name: the `type_url` Tron packs it under.
+const TYPE_URL_PREFIX: &str = "type.googleapis.com/protocol.";
+/// `Transaction.Contract.ContractType` numbers (core/Tron.proto).
+pub const TRANSFER_CONTRACT: i32 = 1;
+pub const CREATE_SMART_CONTRACT: i32 = 30;
+pub const TRIGGER_SMART_CONTRACT: i32 = 31;
+
+/// A Tron address as the HTTP API takes it: `41` ‖ 40 hex digits, or base58check `T…`.
+pub fn parse_address(text: &str) -> Result<[u8; 20], String> {
+    let bytes = if text.len() == 42 && text.starts_with("41") {
+        hex::decode(text).map_err(|e| format!("{text}: not hex: {e}"))?
+    } else {
+        bs58::decode(text)
+            .with_check(None)
+            .into_vec()
+            .map_err(|e| format!("{text}: not a Tron address: {e}"))?
+    };
+    match bytes.split_first() {
+        Some((&TRON_ADDRESS_PREFIX, rest)) if rest.len() == 20 => {
+            Ok(rest.try_into().expect("20 bytes"))
+        }
+        _ => Err(format!("{text}: a Tron address is 21 bytes starting 0x41")),
+    }
+}
+
+/// `41` ‖ hex, as `visible: false` responses show an address.
+pub fn hex_address(address: &[u8; 20]) -> String {
+    format!("41{}", hex::encode(address))
+}
+
+/// `T…`, as wallets show an address.
+pub fn base58_address(address: &[u8; 20]) -> String {
+    let mut bytes = vec![TRON_ADDRESS_PREFIX];
+    bytes.extend_from_slice(address);
+    bs58::encode(bytes).with_check().into_string()
+}
+
+/// A contract's parameter as JSON: `{value: {…}, type_url}`, fields named as in the proto.
+fn parameter_json(contract: &Contract) -> Option<Value> {
+    let any = contract.parameter.as_ref()?;
+    let value = match contract.r#type {
+        TRANSFER_CONTRACT => {
+            let c = TransferContract::decode(&any.value[..]).ok()?;
+            json!({
+                "amount": c.amount,
+                "owner_address": hex::encode(&c.owner_address),
+                "to_address": hex::encode(&c.to_address),
+            })
+        }
+        TRIGGER_SMART_CONTRACT => {
+            let c = TriggerSmartContract::decode(&any.value[..]).ok()?;
+            let mut value = json!({
+                "owner_address": hex::encode(&c.owner_address),
+                "contract_address": hex::encode(&c.contract_address),
+                "data": hex::encode(&c.data),
+            });
+            if c.call_value != 0 {
+                value["call_value"] = json!(c.call_value);
+            }
+            value
+        }
+        CREATE_SMART_CONTRACT => {
+            let c = CreateSmartContract::decode(&any.value[..]).ok()?;
+            json!({ "owner_address": hex::encode(&c.owner_address) })
+        }
+        _ => return None,
+    };
+    Some(json!({ "value": value, "type_url": any.type_url }))
+}
+
+fn contract_name(kind: i32) -> &'static str {
+    match kind {
+        TRANSFER_CONTRACT => "TransferContract",
+        CREATE_SMART_CONTRACT => "CreateSmartContract",
+        TRIGGER_SMART_CONTRACT => "TriggerSmartContract",
+        _ => "UnknownContract",
+    }
+}
+
+/// `raw_data` as JSON: only the fields present, as java-tron prints them.
+pub fn raw_json(raw: &Raw) -> Value {
+    let contracts: Vec<Value> = raw
+        .contract
+        .iter()
+        .map(|c| {
+            let mut entry = json!({ "type": contract_name(c.r#type) });
+            if let Some(parameter) = parameter_json(c) {
+                entry["parameter"] = parameter;
+            }
+            if c.permission_id != 0 {
+                entry["Permission_id"] = json!(c.permission_id);
+            }
+            entry
+        })
+        .collect();
+    let mut out = json!({
+        "contract": contracts,
+        "ref_block_bytes": hex::encode(&raw.ref_block_bytes),
+        "ref_block_hash": hex::encode(&raw.ref_block_hash),
+        "expiration": raw.expiration,
+        "timestamp": raw.timestamp,
+    });
+    if !raw.data.is_empty() {
+        out["data"] = json!(hex::encode(&raw.data));
+    }
+    if raw.fee_limit != 0 {
+        out["fee_limit"] = json!(raw.fee_limit);
+    }
+    out
+}
+
+/// A transaction as JSON from its `raw_data` bytes (and signatures): `{visible, txID,
+/// raw_data, raw_data_hex, signature}`; `None` if the bytes are not a `raw`.
+pub fn transaction_json(raw_bytes: &[u8], signatures: &[Vec<u8>]) -> Option<Value> {
+    let raw = Raw::decode(raw_bytes).ok()?;
+    let mut out = json!({
+        "visible": false,
+        "txID": hex::encode(nvm_primitives::sha256(raw_bytes)),
+        "raw_data": raw_json(&raw),
+        "raw_data_hex": hex::encode(raw_bytes),
+    });
+    if !signatures.is_empty() {
+        out["signature"] = signatures.iter().map(hex::encode).collect();
+    }
+    Some(out)
+}
+
+/// The `raw` of an unsigned TRX transfer referencing the block `ref_height`/`ref_hash`.
+pub fn transfer_raw(
+    owner: &[u8; 20],
+    to: &[u8; 20],
+    amount: i64,
+    (ref_height, ref_hash): (u64, &[u8; 32]),
+    (timestamp_ms, expiration_ms): (i64, i64),
+) -> Raw {
+    let with_prefix = |a: &[u8; 20]| [&[TRON_ADDRESS_PREFIX][..], a].concat();
+    let transfer =
+        TransferContract { owner_address: with_prefix(owner), to_address: with_prefix(to), amount };
+    Raw {
+        ref_block_bytes: ((ref_height & 0xffff) as u16).to_be_bytes().to_vec(),
+        ref_block_num: 0,
+        ref_block_hash: ref_hash[8..16].to_vec(),
+        expiration: expiration_ms,
+        data: Vec::new(),
+        contract: vec![Contract {
+            r#type: TRANSFER_CONTRACT,
+            parameter: Some(Any {
+                type_url: format!("{TYPE_URL_PREFIX}TransferContract"),
+                value: transfer.encode_to_vec(),
+            }),
+            permission_id: 0,
+        }],
+        timestamp: timestamp_ms,
+        fee_limit: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_read_in_both_forms_and_show_as_tron_does() {
+        // TronWeb's documentation's example pair.
+        let base58 = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8";
+        let address = parse_address(base58).unwrap();
+        assert_eq!(hex_address(&address), "415cbdd86a2fa8dc4bddd8a8f69dba48572eec07fb");
+        assert_eq!(parse_address(&hex_address(&address)).unwrap(), address);
+        assert_eq!(base58_address(&address), base58);
+        assert!(parse_address("TJRabPrwbZy45sbavfcjinPJC18kjpRTv9").is_err()); // checksum
+        assert!(parse_address("425cbdd86a2fa8dc4bddd8a8f69dba48572eec07fb").is_err());
+    }
+
+    #[test]
+    fn a_built_transfer_reads_back_as_the_same_json() {
+        let raw = transfer_raw(&[1; 20], &[2; 20], 1_000, (300, &[7; 32]), (5, 60_005));
+        let bytes = raw.encode_to_vec();
+        let tx = transaction_json(&bytes, &[]).unwrap();
+        assert_eq!(tx["raw_data"]["ref_block_bytes"], "012c");
+        assert_eq!(tx["raw_data"]["ref_block_hash"], "0707070707070707");
+        let value = &tx["raw_data"]["contract"][0]["parameter"]["value"];
+        assert_eq!(value["amount"], 1_000);
+        assert_eq!(value["to_address"], hex_address(&[2; 20]));
+        assert_eq!(tx["raw_data_hex"], hex::encode(&bytes));
+        assert_eq!(tx["txID"], hex::encode(nvm_primitives::sha256(&bytes)));
+    }
+}

@@ -1,0 +1,115 @@
+//! The Tron HTTP API over an in-memory node (no server, no process): a transfer the node builds
+//! (`createtransaction`), signed as TronWeb signs (the txID bytes, r ‖ s ‖ v+27), broadcast and
+//! found by id in its block; each bad request answered as java-tron answers it, nothing changed.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use alloy_primitives::B256;
+use alloy_signer::SignerSync;
+use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use axum::{body::Body, http::Request};
+use http_body_util::BodyExt;
+use nvm_node::MemoryNode;
+use nvm_node_api::{ChainReader, TxSubmitter};
+use nvm_rpc_tron::json::{base58_address, hex_address};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn post(app: &axum::Router, path: &str, body: Value) -> Value {
+    let request = Request::post(path).body(Body::from(body.to_string())).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn dev_key() -> PrivateKeySigner {
+    MnemonicBuilder::<English>::default()
+        .phrase(nvm_vm_evm::DEV_MNEMONIC)
+        .index(0)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// TronWeb's `trx.sign`: the txID's bytes signed, r ‖ s ‖ v (27 or 28), hex.
+fn sign(key: &PrivateKeySigner, tx: &Value) -> Value {
+    let txid: [u8; 32] = hex::decode(tx["txID"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let signature = key.sign_hash_sync(&B256::from(txid)).unwrap().as_bytes();
+    let mut signed = tx.clone();
+    signed["signature"] = json!([hex::encode(signature)]);
+    signed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_built_here_signed_as_tronweb_signs_is_broadcast_and_found() {
+    let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
+    let app = nvm_rpc_tron::router(node.api());
+    let key = dev_key();
+    let owner = key.address().into_array();
+    let to = [0x77; 20];
+
+    let account =
+        post(&app, "/walletsolidity/getaccount", json!({ "address": hex_address(&owner) })).await;
+    assert_eq!(account["balance"], json!(10_000_000_000u64), "{account}");
+    // An address nobody holds anything at is no account, as java-tron answers.
+    assert_eq!(
+        post(&app, "/wallet/getaccount", json!({ "address": base58_address(&to) })).await,
+        json!({})
+    );
+
+    let tx = post(
+        &app,
+        "/wallet/createtransaction",
+        json!({ "owner_address": hex_address(&owner), "to_address": base58_address(&to), "amount": 2_500 }),
+    )
+    .await;
+    let head = node.head().unwrap();
+    assert_eq!(tx["raw_data"]["ref_block_hash"], json!(hex::encode(&head.hash[8..16])), "{tx}");
+    let signed = sign(&key, &tx);
+    let sent = post(&app, "/wallet/broadcasttransaction", signed.clone()).await;
+    assert_eq!(sent, json!({ "result": true, "txid": tx["txID"] }));
+    // Pending: the full node shows it, the solidity node not yet.
+    let by_id = json!({ "value": tx["txID"] });
+    assert_eq!(post(&app, "/wallet/gettransactionbyid", by_id.clone()).await["txID"], tx["txID"]);
+    assert_eq!(post(&app, "/walletsolidity/gettransactionbyid", by_id.clone()).await, json!({}));
+    assert_eq!(post(&app, "/wallet/gettransactioninfobyid", by_id.clone()).await, json!({}));
+
+    assert_eq!(node.seal(100, head.timestamp_ms + 1_000).unwrap().included, 1);
+    let found = post(&app, "/walletsolidity/gettransactionbyid", by_id.clone()).await;
+    assert_eq!(found["ret"], json!([{ "contractRet": "SUCCESS" }]));
+    assert_eq!(found["raw_data_hex"], tx["raw_data_hex"]);
+    let info = post(&app, "/walletsolidity/gettransactioninfobyid", by_id.clone()).await;
+    assert_eq!(info["blockNumber"], json!(head.height + 1));
+    let fee = info["fee"].as_u64().unwrap();
+    let block = post(&app, "/wallet/getblockbynum", json!({ "num": head.height + 1 })).await;
+    assert_eq!(block["transactions"][0]["txID"], tx["txID"]);
+    assert_eq!(
+        post(&app, "/wallet/getblock", json!({ "id_or_num": block["blockID"] })).await,
+        block
+    );
+    assert_eq!(post(&app, "/wallet/getnowblock", json!({})).await, block);
+    let paid = post(&app, "/wallet/getaccount", json!({ "address": hex_address(&to) })).await;
+    assert_eq!(paid["balance"], json!(2_500));
+    let left = post(&app, "/wallet/getaccount", json!({ "address": hex_address(&owner) })).await;
+    assert_eq!(left["balance"], json!(10_000_000_000u64 - 2_500 - fee));
+
+    // Refused, each by name, with nothing admitted: the same transaction again; a signature of
+    // another key; bytes that are no transaction; a request that names no address.
+    let again = post(&app, "/wallet/broadcasttransaction", signed.clone()).await;
+    assert_ne!(again["result"], json!(true), "{again}");
+    let mut forged = signed.clone();
+    forged["signature"] = sign(&PrivateKeySigner::random(), &tx)["signature"].clone();
+    let refused = post(&app, "/wallet/broadcasttransaction", forged).await;
+    assert_eq!(refused["code"], json!("SIGERROR"), "{refused}");
+    let reason =
+        String::from_utf8(hex::decode(refused["message"].as_str().unwrap()).unwrap()).unwrap();
+    assert!(reason.contains("signature"), "{reason}");
+    let garbage = post(&app, "/wallet/broadcasthex", json!({ "transaction": "0a02ff" })).await;
+    assert!(garbage["Error"].is_string() || garbage["code"].is_string(), "{garbage}");
+    let nameless = post(&app, "/wallet/getaccount", json!({ "address": "T-not-an-address" })).await;
+    assert!(nameless["Error"].as_str().unwrap().contains("not a Tron address"), "{nameless}");
+    let unknown = post(&app, "/wallet/freezebalancev2", json!({})).await;
+    assert!(unknown["Error"].as_str().unwrap().contains("no method"), "{unknown}");
+    assert_eq!(node.pending_count(), 0);
+}

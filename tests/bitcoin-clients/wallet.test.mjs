@@ -1,7 +1,7 @@
 // A Bitcoin wallet library, unmodified, against a real n-VM dev node: the dev identity locks ledger
 // value under Bitcoin addresses with `nvm transfer --to <address>`; bitcoinjs-lib finds the UTXOs
-// (`nvm_getUtxos`), builds and signs PSBTs — P2WPKH, a 2-of-3 P2WSH multisig, a P2TR key-path
-// spend — paying an identity's BVM address (`OP_1 <32 bytes>`, its `bc1p…`) and a change
+// (`nvm_getUtxos`), builds and signs PSBTs — P2WPKH, a 2-of-3 P2WSH multisig, P2TR key-path and
+// script-path spends — paying an identity's BVM address (`OP_1 <32 bytes>`, its `bc1p…`) and a change
 // output; the payee identity's balance then shows in `eth_getBalance` (wei) and Solana's `getBalance`
 // (lamports). Bad spends are refused with the input named, and nothing changes.
 // Needs NVM_RPC_URL, NVM_SOLANA_RPC_URL, NVM_BIN and NVM_DEV_KEY.
@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as bitcoin from "bitcoinjs-lib";
 import * as ecc from "@bitcoinerlab/secp256k1";
 import { ECPairFactory } from "ecpair";
+import { call } from "../js-common/rpc.mjs";
 
 bitcoin.initEccLib(ecc);
 const ECPair = ECPairFactory(ecc);
@@ -18,16 +19,6 @@ const network = bitcoin.networks.bitcoin;
 const WAIT_MS = 30_000;
 const WEI_PER_SAT = 10_000_000_000n;
 
-async function call(url, method, params) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await response.json();
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
 const nvm = (method, params) => call(process.env.NVM_RPC_URL, method, params);
 
 /// Polls `probe` until it returns something, within WAIT_MS, or fails naming `what`.
@@ -97,7 +88,7 @@ function psbtFor(utxo, input, change) {
 
 const keys = [1, 2, 3, 4, 5].map((i) => ECPair.fromPrivateKey(Buffer.alloc(32, i), { network }));
 
-test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay an identity seen by every VM", { timeout: 180_000 }, async () => {
+test("P2WPKH, 2-of-3 P2WSH and P2TR key-path and script-path spends signed by bitcoinjs-lib pay an identity seen by every VM", { timeout: 180_000 }, async () => {
   const expected = [60_000n * WEI_PER_SAT, 600_000n];
   devOutput = await payeeOutput();
   assert.equal(await weiOf(), 10n ** 18n);
@@ -165,6 +156,20 @@ test("P2WPKH, 2-of-3 P2WSH and P2TR key-path spends signed by bitcoinjs-lib pay 
   psbt.signInput(0, tweaked);
   psbt.finalizeAllInputs();
   assert.deepEqual(await spend(psbt.extractTransaction()), expected, "P2TR key path");
+
+  // A taproot script-path spend: the leaf `<keys[2]> OP_CHECKSIG` under keys[1] as internal key,
+  // revealed with its control block and satisfied by keys[2]'s Schnorr signature.
+  const leaf = bitcoin.script.compile([keys[2].publicKey.subarray(1, 33), bitcoin.opcodes.OP_CHECKSIG]);
+  const redeem = { output: leaf, redeemVersion: 0xc0 };
+  const tree = bitcoin.payments.p2tr({ internalPubkey: keys[1].publicKey.subarray(1, 33), scriptTree: { output: leaf }, redeem, network });
+  const leafCoin = await fund(tree.address, "0.001");
+  const controlBlock = tree.witness[tree.witness.length - 1];
+  psbt = psbtFor(leafCoin, { tapLeafScript: [{ leafVersion: redeem.redeemVersion, script: leaf, controlBlock }] }, tree.address);
+  // The internal key cannot sign for the leaf.
+  assert.throws(() => psbt.clone().signInput(0, keys[1]));
+  psbt.signInput(0, keys[2]);
+  psbt.finalizeAllInputs();
+  assert.deepEqual(await spend(psbt.extractTransaction()), expected, "P2TR script path");
 });
 
 /// Signs `text` as Bitcoin wallets' "sign message" does (Bitcoin Signed Message, BIP-137, a

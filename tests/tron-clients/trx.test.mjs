@@ -7,6 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TronWeb } from "tronweb";
+import { call } from "../js-common/rpc.mjs";
 
 const TRON_URL = process.env.NVM_TRON_URL;
 const RPC_URL = process.env.NVM_RPC_URL;
@@ -15,16 +16,7 @@ const RPC_URL = process.env.NVM_RPC_URL;
 const DEV_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const UNITS_PER_SUN = 10n ** 12n;
 
-async function nvm(method, params) {
-  const response = await fetch(RPC_URL, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await response.json();
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
+const nvm = (method, params) => call(RPC_URL, method, params);
 
 async function until(what, probe, seconds = 30) {
   const deadline = Date.now() + seconds * 1000;

@@ -9,22 +9,12 @@
 
 mod common;
 
-use common::{Node, free_port, free_port_pair, nvm, run};
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bitcoin-clients")
-}
+use common::{Node, free_port, free_port_pair, installed_clients, nvm, run};
+use std::time::Duration;
 
 #[test]
 fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
-    assert!(
-        clients_dir().join("node_modules/bitcoinjs-lib").is_dir(),
-        "the client library is not installed: run `npm ci` in tests/bitcoin-clients, as .ci/run does"
-    );
+    let clients = installed_clients("bitcoin-clients", "bitcoinjs-lib");
     let dir = tempfile::tempdir().unwrap();
     let (port, solana_port) = (free_port(), free_port_pair());
     let node = Node::start_with_solana(&dir.path().join("chain"), port, solana_port, 200);
@@ -38,7 +28,7 @@ fn bitcoinjs_lib_spends_utxos_to_an_identity_every_vm_sees() {
     ];
     // Each wait inside the script has its own deadline; this bounds the file whole.
     run(
-        &clients_dir(),
+        &clients,
         "node",
         &["--test", "wallet.test.mjs"],
         &env,

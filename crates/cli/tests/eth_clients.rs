@@ -8,28 +8,17 @@
 
 mod common;
 
-use common::{Node, free_port, nvm, run};
+use common::{Node, free_port, installed_clients, nvm, run};
 use serde_json::json;
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/eth-clients")
-}
+use std::time::Duration;
 
 #[test]
 fn ethers_web3py_and_solc_work_unmodified() {
-    assert!(
-        clients_dir().join("node_modules/ethers").is_dir(),
-        "the client libraries are not installed: run `npm ci` in tests/eth-clients (and \
-         `pip install -r tests/eth-clients/requirements.txt`), as .ci/run does"
-    );
+    let clients = installed_clients("eth-clients", "ethers");
     let dir = tempfile::tempdir().unwrap();
     let artifacts = dir.path().join("artifacts.json");
     let compile = ["compile.mjs", artifacts.to_str().unwrap()];
-    run(&clients_dir(), "node", &compile, &[], Duration::from_secs(120), None);
+    run(&clients, "node", &compile, &[], Duration::from_secs(120), None);
     let port = free_port();
     let node = Node::start(&dir.path().join("chain"), port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
@@ -68,8 +57,8 @@ fn ethers_web3py_and_solc_work_unmodified() {
     ];
     // Each wait inside the scripts has its own deadline (30 s); these bound the scripts whole.
     let within = Duration::from_secs(240);
-    run(&clients_dir(), "node", &["--test", "ethers.test.mjs"], &env, within, Some(&node));
-    run(&clients_dir(), "python3", &["test_web3.py"], &env, within, Some(&node));
+    run(&clients, "node", &["--test", "ethers.test.mjs"], &env, within, Some(&node));
+    run(&clients, "python3", &["test_web3.py"], &env, within, Some(&node));
 
     // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.
     let rpc = &env[0].1;

@@ -8,23 +8,13 @@
 
 mod common;
 
-use common::{Node, free_port, free_port_pair, nvm, run};
+use common::{Node, free_port, free_port_pair, installed_clients, nvm, run};
 use serde_json::json;
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/solana-clients")
-}
+use std::time::Duration;
 
 #[test]
 fn solana_web3_and_spl_token_work_unmodified() {
-    assert!(
-        clients_dir().join("node_modules/@solana/web3.js").is_dir(),
-        "the client libraries are not installed: run `npm ci` in tests/solana-clients, as .ci/run does"
-    );
+    let clients = installed_clients("solana-clients", "@solana/web3.js");
     let dir = tempfile::tempdir().unwrap();
     let (port, solana_port) = (free_port(), free_port_pair());
     let node = Node::start_with_solana(&dir.path().join("chain"), port, solana_port, 200);
@@ -59,7 +49,7 @@ fn solana_web3_and_spl_token_work_unmodified() {
         "identity.test.mjs",
     ];
     // Each wait inside the scripts has its own deadline; this bounds the three files whole.
-    run(&clients_dir(), "node", &tests, &env, Duration::from_secs(300), Some(&node));
+    run(&clients, "node", &tests, &env, Duration::from_secs(300), Some(&node));
 
     // The dev identity's balance, three ways: the CLI (with a state proof), nvm_* and eth_*.
     let svm = format!("svm:{}", env[2].1);

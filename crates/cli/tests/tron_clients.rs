@@ -7,22 +7,12 @@
 
 mod common;
 
-use common::{Node, free_port, run};
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/tron-clients")
-}
+use common::{Node, free_port, installed_clients, run};
+use std::time::Duration;
 
 #[test]
 fn tronweb_sends_trx_over_the_ledger_unmodified() {
-    assert!(
-        clients_dir().join("node_modules/tronweb").is_dir(),
-        "the client library is not installed: run `npm ci` in tests/tron-clients, as .ci/run does"
-    );
+    let clients = installed_clients("tron-clients", "tronweb");
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let node = Node::start(&dir.path().join("chain"), port, 200);
@@ -31,12 +21,5 @@ fn tronweb_sends_trx_over_the_ledger_unmodified() {
         ("NVM_TRON_URL", node.tron_url.clone()),
     ];
     // Each wait inside the script has its own deadline; this bounds the file whole.
-    run(
-        &clients_dir(),
-        "node",
-        &["--test", "trx.test.mjs"],
-        &env,
-        Duration::from_secs(180),
-        Some(&node),
-    );
+    run(&clients, "node", &["--test", "trx.test.mjs"], &env, Duration::from_secs(180), Some(&node));
 }

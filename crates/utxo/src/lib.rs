@@ -40,7 +40,10 @@ pub fn check_script(script_pubkey: &[u8]) -> Result<(), String> {
 /// bounded: past it, a script's further UTXOs are spendable but not listed).
 pub const MAX_LISTED_PER_SCRIPT: usize = 4_096;
 
-/// `SHA-256("bvm:utxo:" ‖ txid ‖ u32_le(vout))` → [`Utxo`].
+/// `SHA-256("bvm:utxo:" ‖ txid ‖ u32_le(vout))` → the output: unspent (a [`Utxo`]), or the height
+/// of the block that spent it — kept in the same entry, so spending updates one key (no more
+/// work for the state root than deleting it) and a later spend is refused by name
+/// (`already spent in block 812`).
 pub fn utxo_key(outpoint: &OutPoint) -> StateKey {
     sha256_parts(&[b"bvm:utxo:", outpoint.txid.as_byte_array(), &outpoint.vout.to_le_bytes()])
 }
@@ -56,10 +59,15 @@ pub fn tx_key(txid: &[u8; 32]) -> StateKey {
     sha256_parts(&[b"bvm:tx:", txid])
 }
 
-/// `SHA-256("bvm:spent:" ‖ txid ‖ u32_le(vout))` → the height of the block that spent the output,
-/// so a later spend of it is refused by name (`already spent in block 812`).
-pub fn spent_key(outpoint: &OutPoint) -> StateKey {
-    sha256_parts(&[b"bvm:spent:", outpoint.txid.as_byte_array(), &outpoint.vout.to_le_bytes()])
+/// An output's entry under [`utxo_key`].
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+enum Coin {
+    Unspent(Utxo),
+    Spent { height: u64 },
+}
+
+fn coin(state: &mut dyn StateAccess, outpoint: &OutPoint) -> Result<Option<Coin>, StateError> {
+    state.get_decoded(&utxo_key(outpoint))
 }
 
 /// The block that spent the output at `outpoint`, if one did.
@@ -67,7 +75,10 @@ pub fn spent_in(
     state: &mut dyn StateAccess,
     outpoint: &OutPoint,
 ) -> Result<Option<u64>, StateError> {
-    state.get_decoded(&spent_key(outpoint))
+    Ok(match coin(state, outpoint)? {
+        Some(Coin::Spent { height }) => Some(height),
+        _ => None,
+    })
 }
 
 /// `SHA-256("bvm:funding:" ‖ txid)` → the consensus bytes of a synthetic funding transaction (a
@@ -96,8 +107,12 @@ fn listed(outpoint: &OutPoint) -> Listed {
     (outpoint.txid.to_byte_array(), outpoint.vout)
 }
 
+/// The output at `outpoint` if it is unspent.
 pub fn get(state: &mut dyn StateAccess, outpoint: &OutPoint) -> Result<Option<Utxo>, StateError> {
-    state.get_decoded(&utxo_key(outpoint))
+    Ok(match coin(state, outpoint)? {
+        Some(Coin::Unspent(utxo)) => Some(utxo),
+        _ => None,
+    })
 }
 
 /// Creates the output at `outpoint` and lists it under its script.
@@ -106,7 +121,7 @@ pub fn create(
     outpoint: &OutPoint,
     utxo: &Utxo,
 ) -> Result<(), StateError> {
-    state.set_encoded(utxo_key(outpoint), utxo);
+    state.set_encoded(utxo_key(outpoint), &Coin::Unspent(utxo.clone()));
     let key = script_key(&utxo.script_pubkey);
     let mut list: Vec<Listed> = state.get_decoded(&key)?.unwrap_or_default();
     if list.len() < MAX_LISTED_PER_SCRIPT {
@@ -116,16 +131,15 @@ pub fn create(
     Ok(())
 }
 
-/// Removes the output at `outpoint`, spent in the block at `height`, returning it; `None` if it
-/// is not unspent.
+/// Marks the output at `outpoint` spent in the block at `height`, returning it; `None` if it is
+/// not unspent.
 pub fn spend(
     state: &mut dyn StateAccess,
     outpoint: &OutPoint,
     height: u64,
 ) -> Result<Option<Utxo>, StateError> {
     let Some(utxo) = get(state, outpoint)? else { return Ok(None) };
-    state.delete(utxo_key(outpoint));
-    state.set_encoded(spent_key(outpoint), &height);
+    state.set_encoded(utxo_key(outpoint), &Coin::Spent { height });
     let key = script_key(&utxo.script_pubkey);
     let mut list: Vec<Listed> = state.get_decoded(&key)?.unwrap_or_default();
     list.retain(|l| *l != listed(outpoint));

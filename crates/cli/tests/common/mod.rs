@@ -97,6 +97,17 @@ impl Drop for Node {
     }
 }
 
+/// The client-library folder `tests/<folder>`, once its `npm ci` (what `.ci/run` does) has
+/// installed `package` there.
+pub fn installed_clients(folder: &str, package: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(folder);
+    assert!(
+        dir.join("node_modules").join(package).is_dir(),
+        "{package} is not installed: run `npm ci` in tests/{folder} (and the rest of .ci/run's installs)"
+    );
+    dir
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

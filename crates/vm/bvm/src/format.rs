@@ -278,9 +278,7 @@ impl WalletFormat for BvmVm {
         let mut view = TxOverlay::new(state);
         access.write(utxo::tx_key(&btc.txid)).read(utxo::recent_times_key());
         for (i, input) in btc.tx.input.iter().enumerate() {
-            access
-                .write(utxo::utxo_key(&input.previous_output))
-                .write(utxo::spent_key(&input.previous_output));
+            access.write(utxo::utxo_key(&input.previous_output));
             if let Ok(Some(coin)) = utxo::get(&mut view, &input.previous_output) {
                 access.write(utxo::script_key(&coin.script_pubkey));
                 if i == 0 {

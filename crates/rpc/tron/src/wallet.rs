@@ -319,11 +319,15 @@ pub fn transaction_info(node: &dyn NodeApi, request: &Value) -> Answer {
     Ok(out)
 }
 
-/// `getchainparameters`: the prices this chain charges, under java-tron's keys.
+/// `getchainparameters`: the prices this chain charges (bandwidth and energy, sun), under
+/// java-tron's keys.
 pub fn chain_parameters() -> Answer {
     let bandwidth = u64::try_from(nvm_vm_tvm::BANDWIDTH_PRICE_SUN).unwrap_or(u64::MAX);
+    let energy = u64::try_from(nvm_vm_tvm::ENERGY_PRICE_SUN).unwrap_or(u64::MAX);
     Ok(json!({ "chainParameter": [
         { "key": "getTransactionFee", "value": bandwidth },
+        { "key": "getEnergyFee", "value": energy },
+        { "key": "getMaxFeeLimit", "value": nvm_vm_tvm::MAX_FEE_LIMIT_SUN },
         { "key": "getFreeNetLimit", "value": 0 },
         { "key": "getMaintenanceTimeInterval", "value": 21_600_000 },
     ] }))

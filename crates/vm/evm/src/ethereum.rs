@@ -213,10 +213,31 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         tx: &EthereumTx,
         state: &mut TxOverlay<'_>,
     ) -> VmResult<EthereumOutcome> {
-        let outcome = self.transact(state, env, tx.revm_tx(), true).map_err(|e| match e {
+        let price = tx.effective_gas_price(env.block.base_fee_per_gas);
+        self.execute_priced(env, tx.revm_tx(), price, state, false)
+    }
+
+    /// Executes `tx`, a transaction that pays for its gas at `price` (wei per gas, at least the
+    /// block's base fee: the base-fee part burned, the rest to the proposer's coinbase), as
+    /// [`Self::execute_ethereum`] does. `keep_nonce`: the sender's nonce stays as it was — for
+    /// wallet formats whose replay protection is not the identity's nonce (Tron's), which revm
+    /// would otherwise bump.
+    pub fn execute_priced(
+        &self,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        price: u128,
+        state: &mut TxOverlay<'_>,
+        keep_nonce: bool,
+    ) -> VmResult<EthereumOutcome> {
+        let caller = tx.caller;
+        let mut outcome = self.transact(state, env, tx, true).map_err(|e| match e {
             VmError::Failed(reason) => VmError::Invalid(reason),
             other => other,
         })?;
+        if keep_nonce && let Some(account) = outcome.state.get_mut(&caller) {
+            account.info.nonce = account.info.nonce.saturating_sub(1);
+        }
         let (status, gas, logs) = match outcome.result {
             ExecutionResult::Success { logs, gas, .. } => (TxStatus::Success, gas, logs),
             ExecutionResult::Revert { output, gas, .. } => {
@@ -230,7 +251,7 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         let logs = to_logs(logs);
         let gas_used = gas.tx_gas_used();
         let base_fee = u128::from(env.block.base_fee_per_gas);
-        let fee_paid = u128::from(gas_used) * tx.effective_gas_price(env.block.base_fee_per_gas);
+        let fee_paid = u128::from(gas_used) * price;
         let burned = u128::from(gas_used) * base_fee;
         Ledger::retire_supply(state, &NATIVE_MINT, burned)?;
         Ok(EthereumOutcome { status, gas_used, logs, fee_paid, burned })

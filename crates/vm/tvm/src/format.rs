@@ -2,8 +2,9 @@
 //! block is one of the last [`nvm_vm_api::BLOCK_HASH_WINDOW`] n-VM blocks (TAPoS), they have not
 //! expired, their txID was never processed and the owner's identity can pay; a `TransferContract`
 //! moves TRX (the native token: 1 sun = 10¹² base units) and pays Tron's bandwidth price for its
-//! bytes. Contract calls and deployments (`TriggerSmartContract`, `CreateSmartContract`) decode but
-//! are refused at admission until energy pricing lands (`docs/TVM.md`).
+//! bytes; a `TriggerSmartContract` calls a contract on the Tron variant, its energy paid from its
+//! `fee_limit` (`contract.rs`). Deployments (`CreateSmartContract`) decode but are refused at
+//! admission until Tron's contract addresses land (`docs/TVM.md`).
 
 use crate::{TronCall, TronTx, TronTxError, TvmVm, transaction::TransactionWire};
 use nvm_identity::{Registry, VmAddress};
@@ -25,7 +26,8 @@ pub const UNITS_PER_SUN: u128 = 1_000_000_000_000;
 pub const BANDWIDTH_PRICE_SUN: u128 = 1_000;
 /// Furthest ahead of the block's time an expiration may be (java-tron's 24 hours).
 pub const MAX_EXPIRATION_MS: u64 = 24 * 60 * 60 * 1_000;
-/// The receipt's opcode for a TRX transfer (the Tron VM's transfer, 0x42).
+/// The receipt's opcodes: a contract call (the Tron VM's call, 0x40) and a TRX transfer (0x42).
+const OPCODE_CALL: u8 = 0x40;
 const OPCODE_TRANSFER: u8 = 0x42;
 
 /// `SHA-256("tvm:txid:" ‖ txID)`: written when a Tron transaction is included, so it never runs
@@ -127,16 +129,24 @@ impl WalletFormat for TvmVm {
     ) -> Result<EnvelopeCheck, TxError> {
         let wallet = tron(tx)?;
         let tx = &wallet.tx;
-        let TronCall::Transfer { to, amount } = tx.call else {
-            return Err(invalid("Tron contract calls and deployments are not admitted yet"));
+        // What it may move (sun) and the energy it reserves.
+        let (value_sun, energy) = match &tx.call {
+            // As java-tron: nothing to move, or a move to oneself, is no transfer.
+            TronCall::Transfer { amount: 0, .. } => {
+                return Err(invalid("a TRX transfer must move more than 0 sun"));
+            }
+            TronCall::Transfer { to, .. } if *to == tx.owner => {
+                return Err(invalid("cannot transfer TRX to yourself"));
+            }
+            TronCall::Transfer { amount, .. } => (*amount, 0),
+            TronCall::Trigger { contract, call_value, .. } => {
+                crate::contract::check_trigger(state, tx.fee_limit, contract).map_err(invalid)?;
+                (*call_value, crate::energy_limit(tx.fee_limit))
+            }
+            TronCall::Create { .. } => {
+                return Err(invalid("Tron contract deployments are not admitted yet"));
+            }
         };
-        // As java-tron: nothing to move, or a move to oneself, is no transfer.
-        if amount == 0 {
-            return Err(invalid("a TRX transfer must move more than 0 sun"));
-        }
-        if to == tx.owner {
-            return Err(invalid("cannot transfer TRX to yourself"));
-        }
         if tx.expiration_ms <= env.timestamp_ms {
             return Err(invalid(format!(
                 "transaction expired: expiration {} is not after the block time {}",
@@ -160,21 +170,22 @@ impl WalletFormat for TvmVm {
             return Err(TxError::AlreadyProcessed);
         }
         let sender = Registry::resolve(state, &VmAddress::Tvm(tx.owner))?;
-        let value = u128::from(amount) * UNITS_PER_SUN;
-        let max_cost = wallet.fee().saturating_add(value);
+        let value = u128::from(value_sun) * UNITS_PER_SUN;
+        let energy_cost = u128::from(energy) * crate::contract::energy_price_units();
+        let max_cost = wallet.fee().saturating_add(value).saturating_add(energy_cost);
         let native_balance = check_funds(state, &sender, max_cost)?;
         Ok(EnvelopeCheck {
             sender,
             next_nonce: Registry::nonce(state, &sender)?,
             native_balance,
             max_cost,
-            gas_reserved: 0,
+            gas_reserved: energy,
             units_reserved: 0,
         })
     }
 
-    /// The bandwidth fee to the proposer, the txID recorded, then the transfer (an overdraft
-    /// fails it, the fee still paid).
+    /// The bandwidth fee to the proposer and the txID recorded, then the transfer (an overdraft
+    /// fails it, the fee still paid) or the contract call (its energy paid whatever the outcome).
     fn execute(
         &self,
         tx: &dyn WalletTx,
@@ -182,38 +193,64 @@ impl WalletFormat for TvmVm {
         state: &mut TxOverlay<'_>,
     ) -> Result<WalletOutcome, TxError> {
         let wallet = tron(tx)?;
-        let TronCall::Transfer { to, amount } = wallet.tx.call else {
-            return Err(invalid("Tron contract calls and deployments are not admitted yet"));
-        };
         let fee = wallet.fee();
         // Admission checked the balance against this block's state: a failure here is the node's.
         Ledger::debit(state, &NATIVE_MINT, &env.sender, fee).map_err(nvm_ledger::state_failure)?;
         state.set_encoded(tron_tx_key(&wallet.tx.txid), &env.block.height);
-        let checkpoint = state.checkpoint();
-        let moved = Registry::resolve_and_index(state, &VmAddress::Tvm(to))
-            .map_err(nvm_ledger::LedgerError::State)
-            .and_then(|recipient| {
-                let value = u128::from(amount) * UNITS_PER_SUN;
-                Ledger::transfer(state, &NATIVE_MINT, &env.sender, &recipient, value)
-            });
-        let status = match moved {
-            Ok(()) => TxStatus::Success,
-            Err(nvm_ledger::LedgerError::State(e)) => return Err(TxError::State(e)),
-            Err(e) => {
-                state.revert(checkpoint);
-                TxStatus::Failed { reason: e.to_string() }
-            }
-        };
-        Ok(WalletOutcome {
+        let outcome = |status, opcode| WalletOutcome {
             status,
             proposer_fee: fee,
             fee_paid: fee,
             gas_used: 0,
             logs: Vec::new(),
             vm_data: Vec::new(),
-            opcode: OPCODE_TRANSFER,
+            opcode,
             units_used: 0,
-        })
+        };
+        match &wallet.tx.call {
+            TronCall::Transfer { to, amount } => {
+                let status = transfer(state, env, *to, *amount)?;
+                Ok(outcome(status, OPCODE_TRANSFER))
+            }
+            TronCall::Trigger { contract, call_value, data } => {
+                let call = (*contract, *call_value, data.as_slice());
+                let ran = self.trigger(env, state, wallet.tx.owner, call, wallet.tx.fee_limit)?;
+                Ok(WalletOutcome {
+                    fee_paid: fee + ran.fee_paid,
+                    gas_used: ran.gas_used,
+                    logs: ran.logs,
+                    ..outcome(ran.status, OPCODE_CALL)
+                })
+            }
+            TronCall::Create { .. } => {
+                Err(invalid("Tron contract deployments are not admitted yet"))
+            }
+        }
+    }
+}
+
+/// Moves `amount` sun from the sender to `to`'s identity; an overdraft fails the transfer (its
+/// writes undone), a state failure is the node's.
+fn transfer(
+    state: &mut TxOverlay<'_>,
+    env: &TxEnv<'_>,
+    to: [u8; 20],
+    amount: u64,
+) -> Result<TxStatus, TxError> {
+    let checkpoint = state.checkpoint();
+    let moved = Registry::resolve_and_index(state, &VmAddress::Tvm(to))
+        .map_err(nvm_ledger::LedgerError::State)
+        .and_then(|recipient| {
+            let value = u128::from(amount) * UNITS_PER_SUN;
+            Ledger::transfer(state, &NATIVE_MINT, &env.sender, &recipient, value)
+        });
+    match moved {
+        Ok(()) => Ok(TxStatus::Success),
+        Err(nvm_ledger::LedgerError::State(e)) => Err(TxError::State(e)),
+        Err(e) => {
+            state.revert(checkpoint);
+            Ok(TxStatus::Failed { reason: e.to_string() })
+        }
     }
 }
 

@@ -10,11 +10,13 @@
 //! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
 
 mod chain;
+mod contract;
 mod format;
 
 pub use chain::dev_tron_addresses;
 mod transaction;
 
+pub use contract::{ENERGY_PRICE_SUN, MAX_FEE_LIMIT_SUN, energy_limit};
 pub use format::{BANDWIDTH_PRICE_SUN, MAX_EXPIRATION_MS, TRON_TX_TAG, UNITS_PER_SUN, tron_tx_key};
 
 pub use transaction::{

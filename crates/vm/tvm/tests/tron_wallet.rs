@@ -1,78 +1,25 @@
 //! A TRX transfer signed as TronWeb signs it, on the chain: admitted against a recent block
 //! (TAPoS), included, paying the recipient's Tron address and the bandwidth fee; a replay, an
-//! expired transaction, an unknown reference block and a contract call are refused with nothing
-//! changed.
+//! expired transaction, an unknown reference block and a contract call with no fee limit are
+//! refused with nothing changed.
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use alloy_primitives::B256;
+mod common;
+
+use common::*;
+
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use nvm_executor::{AdmissionError, TxError};
 use nvm_identity::{Registry, VmAddress};
-use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_ledger::NATIVE_MINT;
 use nvm_node::MemoryNode;
-use nvm_node_api::{ChainReader, NodeApi, TxSubmitter};
+use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_state_api::TxOverlay;
 use nvm_vm_native::NativeOp;
-use nvm_vm_tvm::{
-    Any, Contract, Raw, TRON_TX_TAG, TransactionWire, TransferContract, TriggerSmartContract,
-    UNITS_PER_SUN,
-};
-use prost::Message;
-
-fn tron(address: [u8; 20]) -> Vec<u8> {
-    [&[0x41][..], &address].concat()
-}
-
-/// A signed transaction of one contract, referencing block `(height, hash)`, expiring at
-/// `expiration` ms, as a block carries it.
-fn signed(
-    key: &PrivateKeySigner,
-    contract: Contract,
-    reference: (u64, [u8; 32]),
-    expiration: i64,
-) -> Vec<u8> {
-    let raw = Raw {
-        ref_block_bytes: (reference.0 as u16).to_be_bytes().to_vec(),
-        ref_block_num: 0,
-        ref_block_hash: reference.1[8..16].to_vec(),
-        expiration,
-        data: vec![],
-        contract: vec![contract],
-        timestamp: 0,
-        fee_limit: 0,
-    };
-    let raw_data = raw.encode_to_vec();
-    let txid = nvm_primitives::sha256(&raw_data);
-    let signature = key.sign_hash_sync(&B256::from(txid)).unwrap().as_bytes().to_vec();
-    let wire = TransactionWire { raw_data, signature: vec![signature] }.encode_to_vec();
-    [&[TRON_TX_TAG][..], &wire].concat()
-}
-
-fn transfer(owner: [u8; 20], to: [u8; 20], sun: i64) -> Contract {
-    let c = TransferContract { owner_address: tron(owner), to_address: tron(to), amount: sun };
-    Contract {
-        r#type: 1,
-        parameter: Some(Any {
-            type_url: "type.googleapis.com/protocol.TransferContract".into(),
-            value: c.encode_to_vec(),
-        }),
-        permission_id: 0,
-    }
-}
-
-fn balance(node: &dyn NodeApi, address: VmAddress) -> u128 {
-    let snapshot = node.snapshot().unwrap();
-    let mut view = TxOverlay::new(&snapshot);
-    let id = Registry::resolve(&mut view, &address).unwrap();
-    Ledger::balance(&mut view, &NATIVE_MINT, &id).unwrap()
-}
-
-fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
-    node.submit(vec![raw]).unwrap().pop().unwrap().unwrap_err()
-}
+use nvm_vm_tvm::UNITS_PER_SUN;
 
 #[test]
 fn the_dev_chain_funds_the_dev_mnemonics_keys_as_tron_keys() {
@@ -123,31 +70,17 @@ fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
     let pay = signed(&key, transfer(owner, to, 1_500_000), reference, later);
     let txid = node.submit(vec![pay.clone()]).unwrap().pop().unwrap().unwrap();
     // Refused, nothing kept: the same bytes again, an expired one, an unknown reference block,
-    // a contract call (not admitted yet).
+    // a contract call offering nothing for its energy.
     assert!(matches!(refusal(&node, pay.clone()), AdmissionError::AlreadyKnown(_)));
     let expired = signed(&key, transfer(owner, to, 1), reference, 1);
     assert!(matches!(refusal(&node, expired), AdmissionError::Invalid(TxError::Rejected { .. })));
     let nowhere = signed(&key, transfer(owner, to, 1), (head.height, [9; 32]), later);
     let err = refusal(&node, nowhere);
     assert!(err.to_string().contains("TAPoS"), "{err}");
-    let call = TriggerSmartContract {
-        owner_address: tron(owner),
-        contract_address: tron([5; 20]),
-        call_value: 0,
-        data: vec![],
-        call_token_value: 0,
-        token_id: 0,
-    };
-    let call = Contract {
-        r#type: 31,
-        parameter: Some(Any {
-            type_url: "type.googleapis.com/protocol.TriggerSmartContract".into(),
-            value: call.encode_to_vec(),
-        }),
-        permission_id: 0,
-    };
+    let call = trigger(owner, [5; 20], vec![]);
+    // A contract call that offers nothing for its energy.
     let err = refusal(&node, signed(&key, call, reference, later));
-    assert!(err.to_string().contains("not admitted yet"), "{err}");
+    assert!(err.to_string().contains("buys no energy"), "{err}");
     // Nothing moved, or a move to oneself (as java-tron refuses them).
     let nothing = signed(&key, transfer(owner, to, 0), reference, later);
     assert!(refusal(&node, nothing).to_string().contains("more than 0 sun"));

@@ -1,0 +1,100 @@
+//! Tron transactions for the tests: built and signed as TronWeb builds and signs them.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use alloy_primitives::B256;
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use nvm_executor::AdmissionError;
+use nvm_identity::{Registry, VmAddress};
+use nvm_ledger::{Ledger, NATIVE_MINT};
+use nvm_node::MemoryNode;
+use nvm_node_api::{NodeApi, TxSubmitter};
+use nvm_state_api::TxOverlay;
+use nvm_vm_tvm::{
+    Any, Contract, Raw, TRON_TX_TAG, TransactionWire, TransferContract, TriggerSmartContract,
+};
+use prost::Message;
+
+pub fn tron(address: [u8; 20]) -> Vec<u8> {
+    [&[0x41][..], &address].concat()
+}
+
+/// A signed transaction of one contract, referencing block `(height, hash)`, expiring at
+/// `expiration` ms, as a block carries it.
+pub fn signed(
+    key: &PrivateKeySigner,
+    contract: Contract,
+    reference: (u64, [u8; 32]),
+    expiration: i64,
+) -> Vec<u8> {
+    signed_with_fee_limit(key, contract, reference, expiration, 0)
+}
+
+/// [`signed`] offering `fee_limit` sun for energy.
+pub fn signed_with_fee_limit(
+    key: &PrivateKeySigner,
+    contract: Contract,
+    reference: (u64, [u8; 32]),
+    expiration: i64,
+    fee_limit: i64,
+) -> Vec<u8> {
+    let raw = Raw {
+        ref_block_bytes: (reference.0 as u16).to_be_bytes().to_vec(),
+        ref_block_num: 0,
+        ref_block_hash: reference.1[8..16].to_vec(),
+        expiration,
+        data: vec![],
+        contract: vec![contract],
+        timestamp: 0,
+        fee_limit,
+    };
+    let raw_data = raw.encode_to_vec();
+    let txid = nvm_primitives::sha256(&raw_data);
+    let signature = key.sign_hash_sync(&B256::from(txid)).unwrap().as_bytes().to_vec();
+    let wire = TransactionWire { raw_data, signature: vec![signature] }.encode_to_vec();
+    [&[TRON_TX_TAG][..], &wire].concat()
+}
+
+pub fn transfer(owner: [u8; 20], to: [u8; 20], sun: i64) -> Contract {
+    let c = TransferContract { owner_address: tron(owner), to_address: tron(to), amount: sun };
+    Contract {
+        r#type: 1,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.TransferContract".into(),
+            value: c.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}
+
+pub fn balance(node: &dyn NodeApi, address: VmAddress) -> u128 {
+    let snapshot = node.snapshot().unwrap();
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).unwrap();
+    Ledger::balance(&mut view, &NATIVE_MINT, &id).unwrap()
+}
+
+pub fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
+    node.submit(vec![raw]).unwrap().pop().unwrap().unwrap_err()
+}
+
+/// A `TriggerSmartContract` of `owner` calling `contract` with `data`.
+pub fn trigger(owner: [u8; 20], contract: [u8; 20], data: Vec<u8>) -> Contract {
+    let call = TriggerSmartContract {
+        owner_address: tron(owner),
+        contract_address: tron(contract),
+        call_value: 0,
+        data,
+        call_token_value: 0,
+        token_id: 0,
+    };
+    Contract {
+        r#type: 31,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.TriggerSmartContract".into(),
+            value: call.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}

@@ -1,4 +1,5 @@
-//! Tron contract calls (`TriggerSmartContract`) on the Tron variant of the EVM, paid in energy:
+//! Tron contract calls and deployments (`TriggerSmartContract`, `CreateSmartContract`) on the
+//! Tron variant of the EVM, paid in energy:
 //! the transaction's `fee_limit` (sun) buys at most `fee_limit / ENERGY_PRICE_SUN` energy, each
 //! unit of the gas revm meters (Tron's energy costs are the EVM's gas costs), charged at the
 //! chain's energy price whatever the outcome — an out-of-energy failure pays all it was allowed.
@@ -9,7 +10,9 @@ use nvm_identity::Registry;
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::{TxEnv, TxError, VmError};
 use nvm_vm_evm::{AccountSpace, EthereumOutcome, TX_GAS_CAP};
-use revm::{context::TxEnv as RevmTx, primitives::TxKind};
+use revm::{
+    context::TxEnv as RevmTx, handler::validation::validate_initial_tx_gas, primitives::TxKind,
+};
 
 /// Sun per unit of energy (java-tron's `getEnergyFee` chain parameter; Tron's mainnet price).
 pub const ENERGY_PRICE_SUN: u128 = 210;
@@ -27,13 +30,8 @@ pub fn energy_limit(fee_limit_sun: u64) -> u64 {
     u64::try_from(energy).unwrap_or(u64::MAX).min(TX_GAS_CAP)
 }
 
-/// A contract call is admitted when its `fee_limit` is within Tron's bound and buys some energy,
-/// and `contract` has code in Tron's account space (java-tron refuses a call to anything else).
-pub fn check_trigger(
-    state: &mut dyn StateAccess,
-    fee_limit_sun: u64,
-    contract: &[u8; 20],
-) -> Result<(), String> {
+/// A contract transaction's `fee_limit` must be within Tron's bound and buy some energy.
+pub fn check_fee_limit(fee_limit_sun: u64) -> Result<(), String> {
     if fee_limit_sun > MAX_FEE_LIMIT_SUN {
         return Err(format!(
             "fee_limit {fee_limit_sun} sun is above the most, {MAX_FEE_LIMIT_SUN}"
@@ -44,6 +42,17 @@ pub fn check_trigger(
             "fee_limit {fee_limit_sun} sun buys no energy at {ENERGY_PRICE_SUN} sun per unit"
         ));
     }
+    Ok(())
+}
+
+/// A contract call is admitted when its `fee_limit` is admissible and `contract` has code in
+/// Tron's account space (java-tron refuses a call to anything else).
+pub fn check_trigger(
+    state: &mut dyn StateAccess,
+    fee_limit_sun: u64,
+    contract: &[u8; 20],
+) -> Result<(), String> {
+    check_fee_limit(fee_limit_sun)?;
     let code = state
         .get(&AccountSpace::TRON.code_hash_key(&Address::from(*contract)))
         .map_err(|e| e.to_string())?;
@@ -53,31 +62,67 @@ pub fn check_trigger(
     Ok(())
 }
 
+/// What a contract transaction runs: a call of a contract, or a deployment (its init code), with
+/// a value in sun and the sun offered for energy.
+pub(crate) struct ContractRun<'a> {
+    pub kind: TxKind,
+    pub value_sun: u64,
+    pub data: &'a [u8],
+    pub fee_limit_sun: u64,
+}
+
+impl ContractRun<'_> {
+    /// The call or deployment as revm's transaction from `owner` with `nonce`.
+    fn revm_tx(&self, owner: [u8; 20], nonce: u64, chain_id: u64) -> Result<RevmTx, String> {
+        let value = u128::from(self.value_sun) * crate::UNITS_PER_SUN;
+        RevmTx::builder()
+            .caller(Address::from(owner))
+            .kind(self.kind)
+            .value(U256::from(value))
+            .data(Bytes::copy_from_slice(self.data))
+            .gas_limit(energy_limit(self.fee_limit_sun))
+            .gas_price(energy_price_units())
+            .nonce(nonce)
+            .chain_id(Some(chain_id))
+            .build()
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
 impl TvmVm {
-    /// Runs a contract call by `owner` on the Tron variant, its energy paid from `fee_limit`:
+    /// Whether the energy `run`'s `fee_limit` buys covers its base cost (revm's intrinsic gas:
+    /// the transaction, its data, a deployment's creation) — else it could never start, and is
+    /// refused at admission rather than left out of a block.
+    pub(crate) fn check_base_cost(
+        &self,
+        run: &ContractRun<'_>,
+        chain_id: u64,
+    ) -> Result<(), String> {
+        let tx = run.revm_tx([0; 20], 0, chain_id)?;
+        validate_initial_tx_gas(tx, self.evm.spec, false, false, TX_GAS_CAP, None)
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "fee_limit {} sun buys {} energy, less than the transaction's base cost ({e:?})",
+                    run.fee_limit_sun,
+                    energy_limit(run.fee_limit_sun)
+                )
+            })
+    }
+
+    /// Runs a contract call or deployment by `owner` on the Tron variant (a deployment lands at
+    /// [`crate::contract_address`] of the transaction), its energy paid from `fee_limit`:
     /// revm's outcome, with what the energy cost (the base-fee part burned, the rest to the
     /// proposer). Invalid only if the owner can no longer pay the energy it offered.
-    pub(crate) fn trigger(
+    pub(crate) fn run_contract(
         &self,
         env: &TxEnv<'_>,
         state: &mut TxOverlay<'_>,
         owner: [u8; 20],
-        (contract, call_value_sun, data): ([u8; 20], u64, &[u8]),
-        fee_limit_sun: u64,
+        run: ContractRun<'_>,
     ) -> Result<EthereumOutcome, TxError> {
         let nonce = Registry::nonce(state, &env.sender)?;
-        let value = u128::from(call_value_sun) * crate::UNITS_PER_SUN;
-        let tx = RevmTx::builder()
-            .caller(Address::from(owner))
-            .kind(TxKind::Call(Address::from(contract)))
-            .value(U256::from(value))
-            .data(Bytes::copy_from_slice(data))
-            .gas_limit(energy_limit(fee_limit_sun))
-            .gas_price(energy_price_units())
-            .nonce(nonce)
-            .chain_id(Some(env.block.chain_id))
-            .build()
-            .map_err(|e| TxError::InvalidPayload(format!("{e:?}")))?;
+        let tx = run.revm_tx(owner, nonce, env.block.chain_id).map_err(TxError::InvalidPayload)?;
         // Tron transactions are replay-protected by their txID, not the identity's nonce.
         match self.evm.execute_priced(env, tx, energy_price_units(), state, true) {
             Ok(outcome) => Ok(outcome),

@@ -2,11 +2,13 @@
 //! block is one of the last [`nvm_vm_api::BLOCK_HASH_WINDOW`] n-VM blocks (TAPoS), they have not
 //! expired, their txID was never processed and the owner's identity can pay; a `TransferContract`
 //! moves TRX (the native token: 1 sun = 10¹² base units) and pays Tron's bandwidth price for its
-//! bytes; a `TriggerSmartContract` calls a contract on the Tron variant, its energy paid from its
-//! `fee_limit` (`contract.rs`). Deployments (`CreateSmartContract`) decode but are refused at
-//! admission until Tron's contract addresses land (`docs/TVM.md`).
+//! bytes; a `TriggerSmartContract` calls a contract and a `CreateSmartContract` deploys one (at
+//! Tron's address for it) on the Tron variant, their energy paid from `fee_limit` (`contract.rs`).
 
-use crate::{TronCall, TronTx, TronTxError, TvmVm, transaction::TransactionWire};
+use crate::{
+    TronCall, TronTx, TronTxError, TvmVm, contract::ContractRun, transaction::TransactionWire,
+};
+use alloy_primitives::Address;
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{StateKey, TxHash, TxStatus, VmKind, sha256_parts};
@@ -15,7 +17,9 @@ use nvm_vm_api::{
     BLOCK_HASH_WINDOW, BlockEnv, EnvelopeCheck, Rejection, Replay, TxEnv, TxError, WalletFormat,
     WalletOutcome, WalletTx, block_hash_key, check_funds,
 };
+use nvm_vm_evm::EthereumOutcome;
 use prost::Message;
+use revm::primitives::TxKind;
 use std::sync::Arc;
 
 /// First byte of a block transaction that is a Tron transaction (its protobuf bytes follow).
@@ -26,8 +30,10 @@ pub const UNITS_PER_SUN: u128 = 1_000_000_000_000;
 pub const BANDWIDTH_PRICE_SUN: u128 = 1_000;
 /// Furthest ahead of the block's time an expiration may be (java-tron's 24 hours).
 pub const MAX_EXPIRATION_MS: u64 = 24 * 60 * 60 * 1_000;
-/// The receipt's opcodes: a contract call (the Tron VM's call, 0x40) and a TRX transfer (0x42).
+/// The receipt's opcodes: a contract call (the Tron VM's call, 0x40), a deployment (0x41) and a
+/// TRX transfer (0x42).
 const OPCODE_CALL: u8 = 0x40;
+const OPCODE_CREATE: u8 = 0x41;
 const OPCODE_TRANSFER: u8 = 0x42;
 
 /// `SHA-256("tvm:txid:" ‖ txID)`: written when a Tron transaction is included, so it never runs
@@ -139,12 +145,17 @@ impl WalletFormat for TvmVm {
                 return Err(invalid("cannot transfer TRX to yourself"));
             }
             TronCall::Transfer { amount, .. } => (*amount, 0),
-            TronCall::Trigger { contract, call_value, .. } => {
-                crate::contract::check_trigger(state, tx.fee_limit, contract).map_err(invalid)?;
-                (*call_value, crate::energy_limit(tx.fee_limit))
-            }
-            TronCall::Create { .. } => {
-                return Err(invalid("Tron contract deployments are not admitted yet"));
+            TronCall::Trigger { .. } | TronCall::Create { .. } => {
+                match &tx.call {
+                    TronCall::Trigger { contract, .. } => {
+                        crate::contract::check_trigger(state, tx.fee_limit, contract)
+                    }
+                    _ => crate::contract::check_fee_limit(tx.fee_limit),
+                }
+                .map_err(invalid)?;
+                let run = contract_run(tx);
+                self.check_base_cost(&run, env.chain_id).map_err(invalid)?;
+                (run.value_sun, crate::energy_limit(tx.fee_limit))
             }
         };
         if tx.expiration_ms <= env.timestamp_ms {
@@ -212,20 +223,42 @@ impl WalletFormat for TvmVm {
                 let status = transfer(state, env, *to, *amount)?;
                 Ok(outcome(status, OPCODE_TRANSFER))
             }
-            TronCall::Trigger { contract, call_value, data } => {
-                let call = (*contract, *call_value, data.as_slice());
-                let ran = self.trigger(env, state, wallet.tx.owner, call, wallet.tx.fee_limit)?;
-                Ok(WalletOutcome {
-                    fee_paid: fee + ran.fee_paid,
-                    gas_used: ran.gas_used,
-                    logs: ran.logs,
-                    ..outcome(ran.status, OPCODE_CALL)
-                })
-            }
-            TronCall::Create { .. } => {
-                Err(invalid("Tron contract deployments are not admitted yet"))
+            TronCall::Trigger { .. } | TronCall::Create { .. } => {
+                let opcode = if matches!(wallet.tx.call, TronCall::Create { .. }) {
+                    OPCODE_CREATE
+                } else {
+                    OPCODE_CALL
+                };
+                let ran =
+                    self.run_contract(env, state, wallet.tx.owner, contract_run(&wallet.tx))?;
+                Ok(ran_outcome(outcome(ran.status.clone(), opcode), fee, ran))
             }
         }
+    }
+}
+
+/// What a contract transaction runs (a transfer runs nothing: an empty call).
+fn contract_run(tx: &TronTx) -> ContractRun<'_> {
+    let (kind, value_sun, data) = match &tx.call {
+        TronCall::Trigger { contract, call_value, data } => {
+            (TxKind::Call(Address::from(*contract)), *call_value, data.as_slice())
+        }
+        TronCall::Create { bytecode, call_value, .. } => {
+            (TxKind::Create, *call_value, bytecode.as_slice())
+        }
+        TronCall::Transfer { .. } => (TxKind::Call(Address::ZERO), 0, &[][..]),
+    };
+    ContractRun { kind, value_sun, data, fee_limit_sun: tx.fee_limit }
+}
+
+/// A contract transaction's receipt fields: its energy's fee beside the bandwidth's, its gas and
+/// logs.
+fn ran_outcome(base: WalletOutcome, bandwidth_fee: u128, ran: EthereumOutcome) -> WalletOutcome {
+    WalletOutcome {
+        fee_paid: bandwidth_fee + ran.fee_paid,
+        gas_used: ran.gas_used,
+        logs: ran.logs,
+        ..base
     }
 }
 

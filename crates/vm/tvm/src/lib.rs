@@ -12,6 +12,7 @@
 mod chain;
 mod contract;
 mod format;
+mod variant;
 
 pub use chain::dev_tron_addresses;
 mod transaction;
@@ -26,21 +27,9 @@ pub use transaction::{
 
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmResult};
-use nvm_vm_evm::{AccountSpace, EvmContext, EvmInstructions, EvmVariant, EvmVm};
-use revm::{
-    interpreter::{
-        Instruction, InstructionContext, InstructionExecResult, InstructionResult,
-        instructions::host::extcodesize, interpreter::EthInterpreter,
-    },
-    primitives::{U256, hardfork::SpecId},
-};
+use nvm_vm_evm::EvmVm;
 
-/// java-tron's `ISCONTRACT`: pops an address, pushes 1 if it holds code, else 0.
-pub const ISCONTRACT: u8 = 0xd4;
-/// Tron's resource opcodes (freeze, unfreeze, vote, delegate, …), not activated here.
-pub const RESOURCE_OPCODES: std::ops::RangeInclusive<u8> = 0xd5..=0xdf;
-/// `EXTCODESIZE`, whose account access `ISCONTRACT` is.
-const EXTCODESIZE: u8 = 0x3b;
+pub use variant::{ISCONTRACT, RESOURCE_OPCODES, Tron, contract_address, create2_address};
 
 /// The Tron VM: the EVM crate's VM with the [`Tron`] variant (0x40–0x4F), wrapped so it can also
 /// be Tron's wallet format (`format.rs`). Its EVM side is reached through `Deref`
@@ -98,40 +87,4 @@ impl Vm for TvmVm {
     ) -> VmResult<ExecOutput> {
         self.evm.execute(env, payload, state)
     }
-}
-
-/// Tron's changes to mainline revm.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tron;
-
-impl EvmVariant for Tron {
-    fn space(&self) -> AccountSpace {
-        AccountSpace::TRON
-    }
-
-    fn instructions(&self, table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {
-        // ISCONTRACT costs what EXTCODESIZE does: the same account access.
-        let gas = table.gas_table()[EXTCODESIZE as usize];
-        table.insert_instruction(ISCONTRACT, Instruction::new(is_contract), gas);
-        for opcode in RESOURCE_OPCODES {
-            table.insert_instruction(opcode, Instruction::new(not_activated), 0);
-        }
-    }
-}
-
-type TronContext<'a, 's, 'b> = InstructionContext<'a, EvmContext<'s, 'b>, EthInterpreter>;
-
-fn is_contract(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
-    let InstructionContext { interpreter, host } = context;
-    extcodesize(InstructionContext { interpreter: &mut *interpreter, host: &mut *host })?;
-    let size = interpreter.stack.pop()?;
-    if !interpreter.stack.push(U256::from(!size.is_zero())) {
-        return Err(InstructionResult::StackOverflow);
-    }
-    Ok(())
-}
-
-/// Tron's resource opcodes: staking and voting have no counterpart on this chain.
-fn not_activated(_context: TronContext<'_, '_, '_>) -> InstructionExecResult {
-    Err(InstructionResult::NotActivated)
 }

@@ -48,12 +48,17 @@ fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
         to: VmAddress::Tvm(owner),
         amount: 100 * 1_000_000 * UNITS_PER_SUN,
     };
-    for (nonce, payload) in [deploy, fund.encode()].into_iter().enumerate() {
-        let raw = nvm_vms::dev::dev_envelope(nonce as u64, payload);
-        node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
-    }
+    let hashes: Vec<_> = [deploy, fund.encode()]
+        .into_iter()
+        .enumerate()
+        .map(|(nonce, payload)| {
+            let raw = nvm_vms::dev::dev_envelope(nonce as u64, payload);
+            node.submit(vec![raw]).unwrap().pop().unwrap().unwrap()
+        })
+        .collect();
     assert_eq!(node.seal(10, 1_000).unwrap().included, 2);
-    let contract = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id()).create(0);
+    let deployer = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id());
+    let contract = nvm_vm_tvm::contract_address(&hashes[0], &deployer);
     let head = node.head().unwrap();
     let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
     let call = |data: Vec<u8>, fee_limit: i64| {
@@ -130,4 +135,107 @@ fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
     assert_eq!(nvm_identity::Registry::nonce(&mut view, &id).unwrap(), 0);
     // Replays are refused for good.
     assert!(refusal(&node, ok).to_string().contains("processed"));
+}
+
+/// A `CreateSmartContract` of `owner` deploying `bytecode`.
+fn create(owner: [u8; 20], bytecode: Vec<u8>) -> nvm_vm_tvm::Contract {
+    use prost::Message;
+    let smart = nvm_vm_tvm::SmartContract {
+        origin_address: tron(owner),
+        bytecode,
+        consume_user_resource_percent: 100,
+        origin_energy_limit: 10_000_000,
+        ..Default::default()
+    };
+    let deploy = nvm_vm_tvm::CreateSmartContract {
+        owner_address: tron(owner),
+        new_contract: Some(smart),
+        ..Default::default()
+    };
+    nvm_vm_tvm::Contract {
+        r#type: 30,
+        parameter: Some(nvm_vm_tvm::Any {
+            type_url: "type.googleapis.com/protocol.CreateSmartContract".into(),
+            value: deploy.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}
+
+/// Init code of a factory whose runtime, called, deploys an empty contract with `CREATE2` (salt
+/// 7) and returns its address.
+fn factory_init() -> Vec<u8> {
+    // Runtime: MSTORE8 0x00 at 0 (the child's init code: STOP, one byte); CREATE2(value 0,
+    // offset 0, size 1, salt 7); MSTORE it at 0; RETURN(0, 32).
+    let runtime = "6000600053600760016000 6000f5 60005260206000f3".replace(' ', "");
+    let len = runtime.len() / 2;
+    hex::decode(format!("60{len:02x}80600b6000396000f3{runtime}")).unwrap()
+}
+
+#[test]
+fn a_tron_transaction_deploys_at_trons_address_and_create2_uses_trons_prefix() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let key = PrivateKeySigner::random();
+    let owner = key.address().into_array();
+    let fund = NativeOp::Transfer {
+        mint: NATIVE_MINT,
+        to: VmAddress::Tvm(owner),
+        amount: 100 * 1_000_000 * UNITS_PER_SUN,
+    };
+    node.submit(vec![nvm_vms::dev::dev_envelope(0, fund.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 1_000).unwrap();
+    let head = node.head().unwrap();
+    let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
+
+    // Too little for a deployment's base cost (the transaction's and the creation's): refused.
+    let deploy_with = |fee_limit| {
+        signed_with_fee_limit(&key, create(owner, factory_init()), reference, later, fee_limit)
+    };
+    let err = refusal(&node, deploy_with(10_000_000)).to_string();
+    assert!(err.contains("less than the transaction's base cost"), "{err}");
+    let deploy = deploy_with(20_000_000);
+    let txid = node.submit(vec![deploy]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 2_000).unwrap().included, 1);
+    let receipt = node.receipt(&txid).unwrap().unwrap();
+    assert_eq!((receipt.status, receipt.opcode), (TxStatus::Success, 0x41));
+    // java-tron's address for it: keccak256(txID ‖ 0x41 ‖ owner)[12..].
+    let factory = nvm_vm_tvm::contract_address(&txid, &Address::from(owner));
+    let snapshot = node.snapshot().unwrap();
+    assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&factory)).unwrap().is_some());
+    assert!(
+        snapshot
+            .get(&AccountSpace::TRON.code_hash_key(&Address::from(owner).create(0)))
+            .unwrap()
+            .is_none()
+    );
+
+    // The factory's CREATE2 child is at Tron's CREATE2 address (0x41, not Ethereum's 0xff).
+    let call = signed_with_fee_limit(
+        &key,
+        trigger(owner, factory.into_array(), vec![]),
+        reference,
+        later,
+        20_000_000,
+    );
+    let txid = node.submit(vec![call]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 3_000).unwrap().included, 1);
+    assert_eq!(node.receipt(&txid).unwrap().unwrap().status, TxStatus::Success);
+    let child_init_hash = alloy_primitives::keccak256([0x00]);
+    let child = nvm_vm_tvm::create2_address(&factory, U256::from(7), child_init_hash);
+    assert_ne!(child, factory.create2(U256::from(7).to_be_bytes::<32>(), child_init_hash));
+    let snapshot = node.snapshot().unwrap();
+    // An empty runtime leaves no code, but the account exists with nonce 1 (EIP-161).
+    let created = snapshot
+        .get(&nvm_identity::nonce_key(
+            &nvm_identity::legacy_id_com(&VmAddress::Tvm(child.into_array())).unwrap(),
+        ))
+        .unwrap();
+    assert!(created.is_some(), "no account at Tron's CREATE2 address {child}");
+    let ethereum = factory.create2(U256::from(7).to_be_bytes::<32>(), child_init_hash);
+    let id = nvm_identity::legacy_id_com(&VmAddress::Tvm(ethereum.into_array())).unwrap();
+    assert_eq!(snapshot.get(&nvm_identity::nonce_key(&id)).unwrap(), None);
 }

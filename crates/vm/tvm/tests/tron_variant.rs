@@ -121,8 +121,11 @@ fn the_tron_vm_deploys_at_its_own_opcodes_into_its_own_space() {
     let stray = nvm_vms::dev::dev_envelope(1, vec![0x43]);
     let refused = node.submit(vec![stray]).unwrap().pop().unwrap();
     assert!(refused.is_err(), "{refused:?}");
-    // Created by the dev identity's Tron account, its code is in Tron's space only.
-    let contract = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id()).create(0);
+    // Created by the dev identity's Tron account at Tron's address for the transaction (not
+    // Ethereum's nonce-derived one), its code is in Tron's space only.
+    let deployer = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id());
+    let contract = nvm_vm_tvm::contract_address(&hash, &deployer);
+    assert_ne!(contract, deployer.create(0));
     let snapshot = node.snapshot().unwrap();
     assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&contract)).unwrap().is_some());
     assert!(snapshot.get(&AccountSpace::ETHEREUM.code_hash_key(&contract)).unwrap().is_none());

@@ -1,0 +1,136 @@
+//! The Tron variant of the EVM (as op-revm varies revm): Tron's account space, `ISCONTRACT`,
+//! Tron's resource opcodes refused, and Tron's contract addresses — a deployment's from its
+//! transaction's id and owner, `CREATE2`'s with Tron's `0x41` in place of Ethereum's `0xff`.
+
+use nvm_vm_evm::{
+    AccountSpace, EvmContext, EvmInstructions, EvmVariant, StateDb, VariantError, VariantEvm,
+};
+use revm::{
+    context::{ContextTr, result::ExecutionResult},
+    context_interface::result::HaltReason,
+    handler::{EthFrame, EvmTr, Handler, MainnetHandler},
+    interpreter::{
+        CreateScheme, FrameInput, GasTracker, Instruction, InstructionContext,
+        InstructionExecResult, InstructionResult, InterpreterAction,
+        instructions::contract::create, instructions::host::extcodesize,
+        interpreter::EthInterpreter, interpreter_action::FrameInit, interpreter_types::LoopControl,
+    },
+    primitives::{Address, B256, U256, hardfork::SpecId, keccak256},
+};
+
+/// java-tron's `ISCONTRACT`: pops an address, pushes 1 if it holds code, else 0.
+pub const ISCONTRACT: u8 = 0xd4;
+/// Tron's resource opcodes (freeze, unfreeze, vote, delegate, …), not activated here.
+pub const RESOURCE_OPCODES: std::ops::RangeInclusive<u8> = 0xd5..=0xdf;
+/// `EXTCODESIZE`, whose account access `ISCONTRACT` is.
+const EXTCODESIZE: u8 = 0x3b;
+/// `CREATE2`, whose address Tron derives its own way.
+const CREATE2: u8 = 0xf5;
+
+/// Where a contract a transaction deploys lives (java-tron's `generateContractAddress`):
+/// `keccak256(txID ‖ 0x41 ‖ owner)[12..]`.
+pub fn contract_address(txid: &[u8; 32], owner: &Address) -> Address {
+    let digest = keccak256([&txid[..], &[crate::TRON_ADDRESS_PREFIX], owner.as_slice()].concat());
+    Address::from_slice(&digest[12..])
+}
+
+/// Where `CREATE2` by `sender` puts a contract (java-tron's `generateContractAddress2`):
+/// `keccak256(0x41 ‖ sender ‖ salt ‖ keccak256(init code))[12..]`.
+pub fn create2_address(sender: &Address, salt: U256, init_code_hash: B256) -> Address {
+    let bytes = [
+        &[crate::TRON_ADDRESS_PREFIX][..],
+        sender.as_slice(),
+        &salt.to_be_bytes::<32>(),
+        init_code_hash.as_slice(),
+    ]
+    .concat();
+    Address::from_slice(&keccak256(bytes)[12..])
+}
+
+/// Tron's changes to mainline revm.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tron;
+
+impl EvmVariant for Tron {
+    fn space(&self) -> AccountSpace {
+        AccountSpace::TRON
+    }
+
+    fn instructions(&self, table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {
+        // ISCONTRACT costs what EXTCODESIZE does: the same account access.
+        let gas = table.gas_table()[EXTCODESIZE as usize];
+        table.insert_instruction(ISCONTRACT, Instruction::new(is_contract), gas);
+        for opcode in RESOURCE_OPCODES {
+            table.insert_instruction(opcode, Instruction::new(not_activated), 0);
+        }
+        let gas = table.gas_table()[CREATE2 as usize];
+        table.insert_instruction(CREATE2, Instruction::new(tron_create2), gas);
+    }
+
+    /// Mainline's handler, but a deployment's contract lives at Tron's address for it.
+    fn run(&self, evm: &mut VariantEvm<'_, '_>) -> Result<ExecutionResult, VariantError> {
+        TronHandler::default().run(evm)
+    }
+}
+
+/// revm's mainnet handler with one change: the transaction's own deployment (its first frame)
+/// creates at [`contract_address`] of the transaction's id (the state's origin) and caller.
+#[derive(Default)]
+struct TronHandler<'s, 'b> {
+    mainnet: MainnetHandler<VariantEvm<'s, 'b>, VariantError, EthFrame<EthInterpreter>>,
+}
+
+impl<'s, 'b> Handler for TronHandler<'s, 'b> {
+    type Evm = VariantEvm<'s, 'b>;
+    type Error = VariantError;
+    type HaltReason = HaltReason;
+
+    fn first_frame_input(
+        &mut self,
+        evm: &mut Self::Evm,
+        gas: &mut GasTracker,
+    ) -> Result<Option<FrameInit>, Self::Error> {
+        let mut init = self.mainnet.first_frame_input(evm, gas)?;
+        if let Some(FrameInit { frame_input: FrameInput::Create(inputs), .. }) = &mut init {
+            let txid = evm.ctx_mut().db_mut().origin();
+            let address = contract_address(&txid, &inputs.caller());
+            inputs.set_scheme(CreateScheme::Custom { address });
+        }
+        Ok(init)
+    }
+}
+
+/// `CREATE2` as mainline runs it, its new frame then sent to Tron's address for it. (Mainline's
+/// instruction ends by suspending the frame with the new one as its action.)
+fn tron_create2(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
+    let InstructionContext { interpreter, host } = context;
+    let result = create::<true, _, _>(InstructionContext {
+        interpreter: &mut *interpreter,
+        host: &mut *host,
+    });
+    if let Some(InterpreterAction::NewFrame(FrameInput::Create(inputs))) =
+        interpreter.bytecode.action()
+        && let CreateScheme::Create2 { salt } = inputs.scheme()
+    {
+        let address = create2_address(&inputs.caller(), salt, inputs.init_code_hash());
+        inputs.set_scheme(CreateScheme::Custom { address });
+    }
+    result
+}
+
+type TronContext<'a, 's, 'b> = InstructionContext<'a, EvmContext<'s, 'b>, EthInterpreter>;
+
+fn is_contract(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
+    let InstructionContext { interpreter, host } = context;
+    extcodesize(InstructionContext { interpreter: &mut *interpreter, host: &mut *host })?;
+    let size = interpreter.stack.pop()?;
+    if !interpreter.stack.push(U256::from(!size.is_zero())) {
+        return Err(InstructionResult::StackOverflow);
+    }
+    Ok(())
+}
+
+/// Tron's resource opcodes: staking and voting have no counterpart on this chain.
+fn not_activated(_context: TronContext<'_, '_, '_>) -> InstructionExecResult {
+    Err(InstructionResult::NotActivated)
+}

@@ -1,6 +1,7 @@
-//! TronWeb 6, unmodified, against the real `nvm node --dev`'s Tron HTTP API on loopback
-//! (`node --test` in `tests/tron-clients`): TRX sent with `trx.sendTransaction`, balances,
-//! transactions and blocks read back, a replay and a forged signature refused. `.ci/run` installs
+//! TronWeb 6 and solc-js, unmodified, against the real `nvm node --dev`'s Tron HTTP API on
+//! loopback (`node --test` in `tests/tron-clients`): TRX sent with `trx.sendTransaction`, balances,
+//! transactions and blocks read back, a replay and a forged signature refused; a TRC-20 deployed,
+//! read and moved. `.ci/run` installs
 //! the library (`npm ci` in `tests/tron-clients`).
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -21,5 +22,12 @@ fn tronweb_sends_trx_over_the_ledger_unmodified() {
         ("NVM_TRON_URL", node.tron_url.clone()),
     ];
     // Each wait inside the script has its own deadline; this bounds the file whole.
-    run(&clients, "node", &["--test", "trx.test.mjs"], &env, Duration::from_secs(180), Some(&node));
+    run(
+        &clients,
+        "node",
+        &["--test", "trx.test.mjs", "trc20.test.mjs"],
+        &env,
+        Duration::from_secs(180),
+        Some(&node),
+    );
 }

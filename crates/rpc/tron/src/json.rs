@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 const TYPE_URL_PREFIX: &str = "type.googleapis.com/protocol.";
 /// `Transaction.Contract.ContractType` numbers (core/Tron.proto).
 pub const TRANSFER_CONTRACT: i32 = 1;
+pub const TRANSFER_ASSET_CONTRACT: i32 = 2;
 pub const CREATE_SMART_CONTRACT: i32 = 30;
 pub const TRIGGER_SMART_CONTRACT: i32 = 31;
 
@@ -136,34 +137,146 @@ pub fn transaction_json(raw_bytes: &[u8], signatures: &[Vec<u8>]) -> Option<Valu
     Some(out)
 }
 
-/// The `raw` of an unsigned TRX transfer referencing the block `ref_height`/`ref_hash`.
-pub fn transfer_raw(
-    owner: &[u8; 20],
-    to: &[u8; 20],
-    amount: i64,
-    (ref_height, ref_hash): (u64, &[u8; 32]),
-    (timestamp_ms, expiration_ms): (i64, i64),
-) -> Raw {
-    let with_prefix = |a: &[u8; 20]| [&[TRON_ADDRESS_PREFIX][..], a].concat();
-    let transfer =
-        TransferContract { owner_address: with_prefix(owner), to_address: with_prefix(to), amount };
+/// `0x41` ‖ address, as Tron's protobuf messages carry an address.
+pub fn prefixed(address: &[u8; 20]) -> Vec<u8> {
+    [&[TRON_ADDRESS_PREFIX][..], address].concat()
+}
+
+/// A transaction's one contract: `kind` with its message's bytes packed in an `Any`.
+pub fn contract_entry(kind: i32, value: &[u8]) -> Contract {
+    Contract {
+        r#type: kind,
+        parameter: Some(Any {
+            type_url: format!("{TYPE_URL_PREFIX}{}", contract_name(kind)),
+            value: value.to_vec(),
+        }),
+        permission_id: 0,
+    }
+}
+
+/// The block a transaction built here references and the times it carries: the head's height
+/// and hash, stamped with the head's time and expiring `EXPIRATION_MS` after it (as TronWeb and
+/// java-tron build transactions).
+#[derive(Clone, Copy, Debug)]
+pub struct Reference {
+    pub height: u64,
+    pub hash: [u8; 32],
+    pub timestamp_ms: i64,
+}
+
+/// How long after its reference block a transaction built here stays valid (java-tron's default).
+pub const EXPIRATION_MS: i64 = 60_000;
+
+/// The unsigned `raw` of one `contract`, referencing `reference`.
+pub fn raw_of(contract: Contract, reference: Reference) -> Raw {
     Raw {
-        ref_block_bytes: ((ref_height & 0xffff) as u16).to_be_bytes().to_vec(),
+        ref_block_bytes: ((reference.height & 0xffff) as u16).to_be_bytes().to_vec(),
         ref_block_num: 0,
-        ref_block_hash: ref_hash[8..16].to_vec(),
-        expiration: expiration_ms,
+        ref_block_hash: reference.hash[8..16].to_vec(),
+        expiration: reference.timestamp_ms.saturating_add(EXPIRATION_MS),
         data: Vec::new(),
-        contract: vec![Contract {
-            r#type: TRANSFER_CONTRACT,
-            parameter: Some(Any {
-                type_url: format!("{TYPE_URL_PREFIX}TransferContract"),
-                value: transfer.encode_to_vec(),
-            }),
-            permission_id: 0,
-        }],
-        timestamp: timestamp_ms,
+        contract: vec![contract],
+        timestamp: reference.timestamp_ms,
         fee_limit: 0,
     }
+}
+
+/// The unsigned `raw` of a TRX transfer referencing `reference`.
+pub fn transfer_raw(owner: &[u8; 20], to: &[u8; 20], amount: i64, reference: Reference) -> Raw {
+    let transfer =
+        TransferContract { owner_address: prefixed(owner), to_address: prefixed(to), amount };
+    raw_of(contract_entry(TRANSFER_CONTRACT, &transfer.encode_to_vec()), reference)
+}
+
+/// `SmartContract.ABI` (core/Tron.proto), to show a deployment's declared ABI.
+#[derive(Clone, PartialEq, Message)]
+struct Abi {
+    #[prost(message, repeated, tag = "1")]
+    entrys: Vec<AbiEntry>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct AbiEntry {
+    #[prost(bool, tag = "1")]
+    anonymous: bool,
+    #[prost(bool, tag = "2")]
+    constant: bool,
+    #[prost(string, tag = "3")]
+    name: String,
+    #[prost(message, repeated, tag = "4")]
+    inputs: Vec<AbiParam>,
+    #[prost(message, repeated, tag = "5")]
+    outputs: Vec<AbiParam>,
+    #[prost(int32, tag = "6")]
+    r#type: i32,
+    #[prost(bool, tag = "7")]
+    payable: bool,
+    #[prost(int32, tag = "8")]
+    state_mutability: i32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct AbiParam {
+    #[prost(bool, tag = "1")]
+    indexed: bool,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(string, tag = "3")]
+    r#type: String,
+}
+
+/// A deployment's ABI bytes as java-tron shows them: `{entrys: [{name, inputs, outputs, type:
+/// "Function", stateMutability: "View", …}]}` (defaults left out); `{}` for none or bytes that
+/// are no ABI.
+pub fn abi_json(bytes: &[u8]) -> Value {
+    let Ok(abi) = Abi::decode(bytes) else { return json!({}) };
+    let params = |list: &[AbiParam]| -> Vec<Value> {
+        list.iter()
+            .map(|p| {
+                let mut param = json!({ "name": p.name, "type": p.r#type });
+                if p.indexed {
+                    param["indexed"] = json!(true);
+                }
+                param
+            })
+            .collect()
+    };
+    const TYPES: [&str; 7] =
+        ["UnknownEntryType", "Constructor", "Function", "Event", "Fallback", "Receive", "Error"];
+    const MUTABILITY: [&str; 5] =
+        ["UnknownMutabilityType", "Pure", "View", "Nonpayable", "Payable"];
+    let entries: Vec<Value> = abi
+        .entrys
+        .iter()
+        .map(|e| {
+            let mut entry = json!({});
+            if !e.name.is_empty() {
+                entry["name"] = json!(e.name);
+            }
+            for (flag, key) in
+                [(e.anonymous, "anonymous"), (e.constant, "constant"), (e.payable, "payable")]
+            {
+                if flag {
+                    entry[key] = json!(true);
+                }
+            }
+            if !e.inputs.is_empty() {
+                entry["inputs"] = json!(params(&e.inputs));
+            }
+            if !e.outputs.is_empty() {
+                entry["outputs"] = json!(params(&e.outputs));
+            }
+            let kind = usize::try_from(e.r#type).ok().and_then(|i| TYPES.get(i));
+            entry["type"] = json!(kind.unwrap_or(&TYPES[0]));
+            let mutability =
+                usize::try_from(e.state_mutability).ok().and_then(|i| MUTABILITY.get(i));
+            if e.state_mutability != 0 {
+                entry["stateMutability"] = json!(mutability.unwrap_or(&MUTABILITY[0]));
+            }
+            entry
+        })
+        .collect();
+    json!({ "entrys": entries })
 }
 
 #[cfg(test)]
@@ -184,7 +297,9 @@ mod tests {
 
     #[test]
     fn a_built_transfer_reads_back_as_the_same_json() {
-        let raw = transfer_raw(&[1; 20], &[2; 20], 1_000, (300, &[7; 32]), (5, 60_005));
+        let reference = Reference { height: 300, hash: [7; 32], timestamp_ms: 5 };
+        let raw = transfer_raw(&[1; 20], &[2; 20], 1_000, reference);
+        assert_eq!(raw.expiration, 60_005);
         let bytes = raw.encode_to_vec();
         let tx = transaction_json(&bytes, &[]).unwrap();
         assert_eq!(tx["raw_data"]["ref_block_bytes"], "012c");

@@ -3,13 +3,14 @@
 //! java-tron's full node). TRX is the native token in sun (1 sun = 10¹² base units); an address
 //! is the identity whose TVM address it is, or its legacy identity (SPEC §2).
 
+mod contracts;
 pub mod json;
 mod wallet;
 
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::any,
@@ -52,17 +53,24 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
 }
 
-/// The request's JSON body (none, as GET requests send, is `{}`).
-fn request_json(body: &[u8]) -> Result<Value, String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
+/// The request: its JSON body, or — a GET's, as TronWeb sends `getcontract?value=…` — its query
+/// string's `key=value` pairs (no body and no query is `{}`).
+fn request_json(body: &[u8], query: Option<&str>) -> Result<Value, String> {
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        return serde_json::from_slice(body).map_err(|e| format!("request body is not JSON: {e}"));
     }
-    serde_json::from_slice(body).map_err(|e| format!("request body is not JSON: {e}"))
+    let mut request = serde_json::Map::new();
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        request.insert(key.to_string(), Value::String(value.to_string()));
+    }
+    Ok(Value::Object(request))
 }
 
 async fn dispatch(
     State(node): State<Node>,
     Path((service, method)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let solidity = match service.as_str() {
@@ -75,7 +83,7 @@ async fn dispatch(
             );
         }
     };
-    let request = match request_json(&body) {
+    let request = match request_json(&body, query.as_deref()) {
         Ok(request) => request,
         Err(e) => return json_response(StatusCode::OK, &json!({ "Error": e })),
     };
@@ -104,6 +112,10 @@ fn answer(node: &dyn NodeApi, method: &str, request: &Value, solidity: bool) -> 
         "gettransactioninfobyid" => wallet::transaction_info(node, request),
         "getnodeinfo" => wallet::node_info(node),
         "getchainparameters" if !solidity => wallet::chain_parameters(),
+        "getcontract" => contracts::get_contract(node, request),
+        "triggerconstantcontract" => contracts::constant_call(node, request, false),
+        "estimateenergy" if !solidity => contracts::constant_call(node, request, true),
+        "triggersmartcontract" if !solidity => contracts::trigger(node, request),
         "createtransaction" if !solidity => wallet::create_transaction(node, request),
         "broadcasttransaction" if !solidity => {
             wallet::broadcast(node, wallet::wire_of_json(request)?)

@@ -14,9 +14,6 @@ use nvm_vm_tvm::{TRON_TX_TAG, TransactionWire, UNITS_PER_SUN};
 use prost::Message;
 use serde_json::{Value, json};
 
-/// How long after its reference block a transaction built here stays valid (java-tron's default).
-const EXPIRATION_MS: u64 = 60_000;
-
 /// Why a request gets no answer of its method's shape.
 pub enum Failure {
     /// The request is wrong (an address that is not one, a missing field): `{"Error": …}`.
@@ -37,14 +34,14 @@ fn field<'a>(request: &'a Value, name: &str) -> Result<&'a Value, Failure> {
     request.get(name).ok_or_else(|| Failure::Bad(format!("missing field {name}")))
 }
 
-fn address_field(request: &Value, name: &str) -> Result<[u8; 20], Failure> {
+pub(crate) fn address_field(request: &Value, name: &str) -> Result<[u8; 20], Failure> {
     let text = field(request, name)?
         .as_str()
         .ok_or_else(|| Failure::Bad(format!("{name} is not a string")))?;
     parse_address(text).map_err(Failure::Bad)
 }
 
-fn u64_field(request: &Value, name: &str) -> Result<u64, Failure> {
+pub(crate) fn u64_field(request: &Value, name: &str) -> Result<u64, Failure> {
     let value = field(request, name)?;
     value
         .as_u64()
@@ -197,14 +194,16 @@ pub fn create_transaction(node: &dyn NodeApi, request: &Value) -> Answer {
     if owner == to {
         return Err(Failure::Bad("Cannot transfer TRX to yourself.".into()));
     }
-    // As TronWeb builds it: stamped with the head block's time, expiring a minute after it.
-    let head = node.head()?;
-    let timestamp = i64::try_from(head.timestamp_ms).unwrap_or(i64::MAX);
-    let expiration = timestamp.saturating_add(EXPIRATION_MS as i64);
-    let raw =
-        json::transfer_raw(&owner, &to, amount, (head.height, &head.hash), (timestamp, expiration));
+    let raw = json::transfer_raw(&owner, &to, amount, head_reference(node)?);
     let bytes = raw.encode_to_vec();
     json::transaction_json(&bytes, &[]).ok_or_else(|| Failure::Bad("cannot encode".into()))
+}
+
+/// The head block, as a transaction built here references it (TronWeb does the same).
+pub(crate) fn head_reference(node: &dyn NodeApi) -> Result<json::Reference, Failure> {
+    let head = node.head()?;
+    let timestamp_ms = i64::try_from(head.timestamp_ms).unwrap_or(i64::MAX);
+    Ok(json::Reference { height: head.height, hash: head.hash, timestamp_ms })
 }
 
 /// java-tron's refusal of a broadcast: a response code, the reason hex-encoded (as TronWeb
@@ -298,7 +297,8 @@ pub fn transaction_by_id(node: &dyn NodeApi, request: &Value, solidity: bool) ->
 /// `{}` until it is in a block.
 pub fn transaction_info(node: &dyn NodeApi, request: &Value) -> Answer {
     let txid = txid_field(request)?;
-    let (Some((block, _)), Some(receipt)) = (committed(node, &txid)?, node.receipt(&txid)?) else {
+    let (Some((block, wire)), Some(receipt)) = (committed(node, &txid)?, node.receipt(&txid)?)
+    else {
         return Ok(json!({}));
     };
     let fee = receipt.fee_paid / UNITS_PER_SUN;
@@ -306,11 +306,22 @@ pub fn transaction_info(node: &dyn NodeApi, request: &Value) -> Answer {
         "id": hex::encode(txid),
         "blockNumber": block.header.height,
         "blockTimeStamp": block.header.timestamp_ms,
-        "contractResult": [""],
+        // What a contract call returned (the Tron VM keeps it as the receipt's own data).
+        "contractResult": [hex::encode(&receipt.vm_data)],
         "receipt": { "net_fee": u64::try_from(fee).unwrap_or(u64::MAX) },
     });
     if fee > 0 {
         out["fee"] = json!(u64::try_from(fee).unwrap_or(u64::MAX));
+    }
+    if receipt.gas_used > 0 {
+        out["receipt"]["energy_usage_total"] = json!(receipt.gas_used);
+    }
+    // A deployment's contract, at Tron's address for it.
+    if let Ok(tx) = nvm_vm_tvm::TronTx::decode(&wire.encode_to_vec())
+        && matches!(tx.call, nvm_vm_tvm::TronCall::Create { .. })
+    {
+        let address = nvm_vm_tvm::contract_address(&txid, &tx.owner.into());
+        out["contract_address"] = json!(hex_address(&address.into_array()));
     }
     if let Some(reason) = receipt.status.error() {
         out["result"] = json!("FAILED");

@@ -111,5 +111,18 @@ async fn a_transfer_built_here_signed_as_tronweb_signs_is_broadcast_and_found() 
     assert!(nameless["Error"].as_str().unwrap().contains("not a Tron address"), "{nameless}");
     let unknown = post(&app, "/wallet/freezebalancev2", json!({})).await;
     assert!(unknown["Error"].as_str().unwrap().contains("no method"), "{unknown}");
+    // Contract methods over an address with no contract: nothing to show or call.
+    let nowhere = json!({ "value": hex_address(&to) });
+    assert_eq!(post(&app, "/wallet/getcontract", nowhere).await, json!({}));
+    let call = json!({
+        "owner_address": hex_address(&owner),
+        "contract_address": hex_address(&to),
+        "function_selector": "balanceOf(address)",
+        "parameter": "",
+    });
+    let refused = post(&app, "/wallet/triggerconstantcontract", call.clone()).await;
+    assert_eq!(refused["result"]["code"], json!("CONTRACT_VALIDATE_ERROR"), "{refused}");
+    let refused = post(&app, "/wallet/triggersmartcontract", call).await;
+    assert_eq!(refused["result"]["code"], json!("CONTRACT_VALIDATE_ERROR"), "{refused}");
     assert_eq!(node.pending_count(), 0);
 }

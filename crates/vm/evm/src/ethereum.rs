@@ -197,6 +197,8 @@ pub struct EthereumOutcome {
     pub status: TxStatus,
     pub gas_used: u64,
     pub logs: Vec<Log>,
+    /// What the call returned (a revert's data too); empty for a deployment.
+    pub output: Vec<u8>,
     /// What the sender paid: `gas_used × effective gas price`.
     pub fee_paid: u128,
     /// The base-fee part of that, burned (taken out of the native supply).
@@ -238,13 +240,19 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         if keep_nonce && let Some(account) = outcome.state.get_mut(&caller) {
             account.info.nonce = account.info.nonce.saturating_sub(1);
         }
-        let (status, gas, logs) = match outcome.result {
-            ExecutionResult::Success { logs, gas, .. } => (TxStatus::Success, gas, logs),
+        let (status, gas, logs, output) = match outcome.result {
+            ExecutionResult::Success { logs, gas, output, .. } => {
+                let returned = match output {
+                    revm::context::result::Output::Call(bytes) => bytes.to_vec(),
+                    revm::context::result::Output::Create(..) => Vec::new(),
+                };
+                (TxStatus::Success, gas, logs, returned)
+            }
             ExecutionResult::Revert { output, gas, .. } => {
-                (TxStatus::Reverted { data: output.to_vec() }, gas, Vec::new())
+                (TxStatus::Reverted { data: output.to_vec() }, gas, Vec::new(), output.to_vec())
             }
             ExecutionResult::Halt { reason, gas, .. } => {
-                (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new())
+                (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new(), Vec::new())
             }
         };
         commit(state, outcome.state, self.variant.space(), env, &logs)?;
@@ -254,7 +262,7 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         let fee_paid = u128::from(gas_used) * price;
         let burned = u128::from(gas_used) * base_fee;
         Ledger::retire_supply(state, &NATIVE_MINT, burned)?;
-        Ok(EthereumOutcome { status, gas_used, logs, fee_paid, burned })
+        Ok(EthereumOutcome { status, gas_used, logs, output, fee_paid, burned })
     }
 }
 

@@ -62,6 +62,24 @@ pub fn check_trigger(
     Ok(())
 }
 
+/// `SHA-256("tvm:contract:" ‖ address)` → [`TronContractInfo`] of a contract a Tron transaction
+/// deployed: what `wallet/getcontract` shows beside its code.
+pub fn tron_contract_key(address: &[u8; 20]) -> nvm_primitives::StateKey {
+    nvm_primitives::sha256_parts(&[b"tvm:contract:", address])
+}
+
+/// What a deployment declared of its contract.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct TronContractInfo {
+    /// `SmartContract.ABI` as the deployment's protobuf bytes.
+    pub abi: Vec<u8>,
+    pub name: String,
+    /// The deployer (without `0x41`).
+    pub origin: [u8; 20],
+    pub consume_user_resource_percent: u8,
+    pub origin_energy_limit: u64,
+}
+
 /// What a contract transaction runs: a call of a contract, or a deployment (its init code), with
 /// a value in sun and the sun offered for energy.
 pub(crate) struct ContractRun<'a> {

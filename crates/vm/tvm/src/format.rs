@@ -231,6 +231,9 @@ impl WalletFormat for TvmVm {
                 };
                 let ran =
                     self.run_contract(env, state, wallet.tx.owner, contract_run(&wallet.tx))?;
+                if ran.status == TxStatus::Success {
+                    record_deployment(state, &wallet.tx);
+                }
                 Ok(ran_outcome(outcome(ran.status.clone(), opcode), fee, ran))
             }
         }
@@ -251,6 +254,24 @@ fn contract_run(tx: &TronTx) -> ContractRun<'_> {
     ContractRun { kind, value_sun, data, fee_limit_sun: tx.fee_limit }
 }
 
+/// A deployment's declared ABI, name and energy terms, kept by the contract's address.
+fn record_deployment(state: &mut TxOverlay<'_>, tx: &TronTx) {
+    if let TronCall::Create {
+        abi, name, consume_user_resource_percent, origin_energy_limit, ..
+    } = &tx.call
+    {
+        let address = crate::contract_address(&tx.txid, &Address::from(tx.owner));
+        let info = crate::TronContractInfo {
+            abi: abi.clone(),
+            name: name.clone(),
+            origin: tx.owner,
+            consume_user_resource_percent: *consume_user_resource_percent,
+            origin_energy_limit: *origin_energy_limit,
+        };
+        state.set_encoded(crate::tron_contract_key(&address.into_array()), &info);
+    }
+}
+
 /// A contract transaction's receipt fields: its energy's fee beside the bandwidth's, its gas and
 /// logs.
 fn ran_outcome(base: WalletOutcome, bandwidth_fee: u128, ran: EthereumOutcome) -> WalletOutcome {
@@ -258,6 +279,8 @@ fn ran_outcome(base: WalletOutcome, bandwidth_fee: u128, ran: EthereumOutcome) -
         fee_paid: bandwidth_fee + ran.fee_paid,
         gas_used: ran.gas_used,
         logs: ran.logs,
+        // What the call returned, for `gettransactioninfobyid`'s `contractResult`.
+        vm_data: ran.output,
         ..base
     }
 }

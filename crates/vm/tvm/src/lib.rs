@@ -17,7 +17,9 @@ mod variant;
 pub use chain::dev_tron_addresses;
 mod transaction;
 
-pub use contract::{ENERGY_PRICE_SUN, MAX_FEE_LIMIT_SUN, energy_limit};
+pub use contract::{
+    ENERGY_PRICE_SUN, MAX_FEE_LIMIT_SUN, TronContractInfo, energy_limit, tron_contract_key,
+};
 pub use format::{BANDWIDTH_PRICE_SUN, MAX_EXPIRATION_MS, TRON_TX_TAG, UNITS_PER_SUN, tron_tx_key};
 
 pub use transaction::{

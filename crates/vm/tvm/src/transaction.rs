@@ -110,13 +110,14 @@ pub struct CreateSmartContract {
     pub token_id: i64,
 }
 
-/// `SmartContract`, the fields a deployment sets (the ABI is kept as its bytes).
+/// `SmartContract`, the fields a deployment sets (the ABI is kept as its bytes: present, even
+/// empty, whenever the wallet gave one, as TronWeb always does).
 #[derive(Clone, PartialEq, Message)]
 pub struct SmartContract {
     #[prost(bytes = "vec", tag = "1")]
     pub origin_address: Vec<u8>,
-    #[prost(bytes = "vec", tag = "3")]
-    pub abi: Vec<u8>,
+    #[prost(bytes = "vec", optional, tag = "3")]
+    pub abi: Option<Vec<u8>>,
     #[prost(bytes = "vec", tag = "4")]
     pub bytecode: Vec<u8>,
     #[prost(int64, tag = "5")]
@@ -141,9 +142,12 @@ pub enum TronCall {
     Transfer { to: [u8; 20], amount: u64 },
     /// `TriggerSmartContract`: a call of `contract` with `call_value` sun and `data`.
     Trigger { contract: [u8; 20], call_value: u64, data: Vec<u8> },
-    /// `CreateSmartContract`: deploys `bytecode` (init code and constructor arguments).
+    /// `CreateSmartContract`: deploys `bytecode` (init code and constructor arguments), with its
+    /// ABI (`SmartContract.ABI`'s protobuf bytes) and name, which `getcontract` shows.
     Create {
         bytecode: Vec<u8>,
+        abi: Vec<u8>,
+        name: String,
         call_value: u64,
         consume_user_resource_percent: u8,
         origin_energy_limit: u64,
@@ -327,6 +331,8 @@ fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
                 .ok_or_else(|| malformed("consume_user_resource_percent must be 0-100"))?;
             let call = TronCall::Create {
                 bytecode: new.bytecode,
+                abi: new.abi.unwrap_or_default(),
+                name: new.name,
                 call_value: amount(new.call_value, "call_value")?,
                 consume_user_resource_percent: percent,
                 origin_energy_limit: amount(new.origin_energy_limit, "origin_energy_limit")?,

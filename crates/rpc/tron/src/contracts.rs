@@ -1,0 +1,167 @@
+//! The contract methods TronWeb calls: `triggerconstantcontract` (a call simulated on the Tron
+//! variant, what `.call()` reads), `triggersmartcontract` (an unsigned call the wallet signs, what
+//! `.send()` checks byte for byte against its own encoding), `estimateenergy` and `getcontract`
+//! (code, and the ABI the deployment declared, what `contract().at()` loads).
+
+use crate::{
+    json::{self, hex_address},
+    wallet::{Answer, Failure, address_field, head_reference, u64_field},
+};
+use alloy_primitives::{Address, Bytes, U256, keccak256};
+use nvm_node_api::{NodeApi, NodeError};
+use nvm_state_api::{StateAccessExt, StateReader, TxOverlay};
+use nvm_vm_evm::{AccountSpace, CallOutcome, CallRequest};
+use nvm_vm_tvm::{TronContractInfo, TvmVm, UNITS_PER_SUN, tron_contract_key};
+use prost::Message;
+use serde_json::{Value, json};
+
+/// The call's data: `data` as given, or `keccak256(function_selector)[..4] ‖ parameter`.
+fn call_data(request: &Value) -> Result<Vec<u8>, Failure> {
+    let hex_of = |name: &str| {
+        let text = request.get(name).and_then(Value::as_str).unwrap_or_default();
+        hex::decode(text.trim_start_matches("0x")).map_err(|e| Failure::Bad(format!("{name}: {e}")))
+    };
+    if request.get("data").is_some() {
+        return hex_of("data");
+    }
+    let selector = request.get("function_selector").and_then(Value::as_str).unwrap_or_default();
+    let selector: String = selector.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut data = if selector.is_empty() { Vec::new() } else { keccak256(selector)[..4].to_vec() };
+    data.extend(hex_of("parameter")?);
+    Ok(data)
+}
+
+fn optional_u64(request: &Value, name: &str) -> Result<u64, Failure> {
+    if request.get(name).is_some() { u64_field(request, name) } else { Ok(0) }
+}
+
+fn tvm(node: &dyn NodeApi) -> Result<&TvmVm, Failure> {
+    node.executor()
+        .vms
+        .format_of::<TvmVm>()
+        .ok_or_else(|| Failure::Node(NodeError::Failed("this node runs no Tron VM".into())))
+}
+
+/// Whether `contract` holds code in Tron's account space at the tip.
+fn is_contract(node: &dyn NodeApi, contract: &[u8; 20]) -> Result<bool, Failure> {
+    let state = node.tip_state()?;
+    let key = AccountSpace::TRON.code_hash_key(&Address::from(*contract));
+    Ok(state.get(&key).map_err(|e| Failure::Node(NodeError::Storage(e.to_string())))?.is_some())
+}
+
+/// java-tron's answer to a call that did not run to success: `result.code` and its reason hex.
+fn failed(code: &str, reason: &str) -> Value {
+    json!({ "result": { "code": code, "message": hex::encode(reason) } })
+}
+
+/// `triggerconstantcontract` and `estimateenergy`: `request`'s call simulated at the tip on the
+/// Tron variant, nothing written.
+pub fn constant_call(node: &dyn NodeApi, request: &Value, estimate: bool) -> Answer {
+    let contract = address_field(request, "contract_address")?;
+    let owner = if request.get("owner_address").is_some() {
+        address_field(request, "owner_address")?
+    } else {
+        [0; 20]
+    };
+    if !is_contract(node, &contract)? {
+        return Ok(failed("CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"));
+    }
+    let value = u128::from(optional_u64(request, "call_value")?) * UNITS_PER_SUN;
+    let call = CallRequest {
+        from: Some(Address::from(owner)),
+        to: Some(Address::from(contract)),
+        value: U256::from(value),
+        data: Bytes::from(call_data(request)?),
+        gas: None,
+    };
+    let head = node.head()?;
+    let (block, state) = node.next_block(head.timestamp_ms)?;
+    let outcome = tvm(node)?
+        .simulate(&*state, &block, &call)
+        .map_err(|e| Failure::Node(NodeError::Failed(e.to_string())))?;
+    Ok(match outcome {
+        CallOutcome::Success { gas_used, .. } if estimate => {
+            json!({ "result": { "result": true }, "energy_required": gas_used })
+        }
+        CallOutcome::Success { output, gas_used } => json!({
+            "result": { "result": true },
+            "energy_used": gas_used,
+            "constant_result": [hex::encode(output)],
+        }),
+        CallOutcome::Revert { output, gas_used } => {
+            let mut out = failed("CONTRACT_EXE_ERROR", "REVERT opcode executed");
+            out["energy_used"] = json!(gas_used);
+            out["constant_result"] = json!([hex::encode(output)]);
+            out
+        }
+        CallOutcome::Halt { reason, gas_used } => {
+            let mut out = failed("CONTRACT_EXE_ERROR", &reason);
+            out["energy_used"] = json!(gas_used);
+            out
+        }
+    })
+}
+
+/// `triggersmartcontract`: an unsigned `TriggerSmartContract` referencing the head block, with
+/// the request's `fee_limit`, for the wallet to sign.
+pub fn trigger(node: &dyn NodeApi, request: &Value) -> Answer {
+    let owner = address_field(request, "owner_address")?;
+    let contract = address_field(request, "contract_address")?;
+    if !is_contract(node, &contract)? {
+        return Ok(failed("CONTRACT_VALIDATE_ERROR", "No contract or not a smart contract"));
+    }
+    let call_value = optional_u64(request, "call_value")?;
+    let fee_limit = optional_u64(request, "fee_limit")?;
+    let signed = |v: u64, name: &str| {
+        i64::try_from(v).map_err(|_| Failure::Bad(format!("{name} is above Tron's range")))
+    };
+    let call = nvm_vm_tvm::TriggerSmartContract {
+        owner_address: json::prefixed(&owner),
+        contract_address: json::prefixed(&contract),
+        call_value: signed(call_value, "call_value")?,
+        data: call_data(request)?,
+        call_token_value: 0,
+        token_id: 0,
+    };
+    let contract_entry = json::contract_entry(json::TRIGGER_SMART_CONTRACT, &call.encode_to_vec());
+    let mut raw = json::raw_of(contract_entry, head_reference(node)?);
+    raw.fee_limit = signed(fee_limit, "fee_limit")?;
+    let transaction = json::transaction_json(&raw.encode_to_vec(), &[])
+        .ok_or_else(|| Failure::Bad("cannot encode".into()))?;
+    Ok(json!({ "result": { "result": true }, "transaction": transaction }))
+}
+
+/// `getcontract {value}`: a Tron contract's code and the ABI its deployment declared (`{}` when
+/// there is no contract).
+pub fn get_contract(node: &dyn NodeApi, request: &Value) -> Answer {
+    let address = address_field(request, "value")?;
+    let snapshot = node.snapshot()?;
+    let failed = |e: &dyn std::fmt::Display| Failure::Node(NodeError::Storage(e.to_string()));
+    let hash_key = AccountSpace::TRON.code_hash_key(&Address::from(address));
+    let Some(hash) = snapshot.get(&hash_key).map_err(|e| failed(&e))? else {
+        return Ok(json!({}));
+    };
+    let hash: [u8; 32] = hash.try_into().unwrap_or_default();
+    let code_key = nvm_vm_evm::code_key(&hash.into());
+    let code = snapshot.get(&code_key).map_err(|e| failed(&e))?.unwrap_or_default();
+    let mut out = json!({
+        "contract_address": hex_address(&address),
+        "bytecode": hex::encode(code),
+        "code_hash": hex::encode(hash),
+    });
+    let mut view = TxOverlay::new(&*snapshot);
+    let info: Option<TronContractInfo> =
+        view.get_decoded(&tron_contract_key(&address)).map_err(|e| failed(&e))?;
+    if let Some(info) = info {
+        out["abi"] = json::abi_json(&info.abi);
+        out["origin_address"] = json!(hex_address(&info.origin));
+        out["consume_user_resource_percent"] = json!(info.consume_user_resource_percent);
+        out["origin_energy_limit"] = json!(info.origin_energy_limit);
+        if !info.name.is_empty() {
+            out["name"] = json!(info.name);
+        }
+    } else {
+        out["abi"] = json!({});
+    }
+    Ok(out)
+}

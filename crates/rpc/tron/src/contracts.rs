@@ -1,13 +1,16 @@
 //! The contract methods TronWeb calls: `triggerconstantcontract` (a call simulated on the Tron
 //! variant, what `.call()` reads), `triggersmartcontract` (an unsigned call the wallet signs, what
 //! `.send()` checks byte for byte against its own encoding), `estimateenergy` and `getcontract`
-//! (code, and the ABI the deployment declared, what `contract().at()` loads).
+//! (code, and the ABI the deployment declared, what `contract().at()` loads). Every ledger token
+//! is a TRC-20 at its view address (the ERC-20 view, SPEC §3): `getcontract` shows it with the
+//! TRC-20 ABI, and calls to it run the view in Tron's account space.
 
 use crate::{
     json::{self, hex_address},
     wallet::{Answer, Failure, address_field, head_reference, u64_field},
 };
 use alloy_primitives::{Address, Bytes, U256, keccak256};
+use nvm_ledger::Ledger;
 use nvm_node_api::{NodeApi, NodeError};
 use nvm_state_api::{StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_evm::{AccountSpace, CallOutcome, CallRequest};
@@ -42,11 +45,66 @@ fn tvm(node: &dyn NodeApi) -> Result<&TvmVm, Failure> {
         .ok_or_else(|| Failure::Node(NodeError::Failed("this node runs no Tron VM".into())))
 }
 
-/// Whether `contract` holds code in Tron's account space at the tip.
+fn storage(e: impl std::fmt::Display) -> Failure {
+    Failure::Node(NodeError::Storage(e.to_string()))
+}
+
+/// Whether `contract` holds code in Tron's account space at the tip, or is a ledger token's
+/// TRC-20 view.
 fn is_contract(node: &dyn NodeApi, contract: &[u8; 20]) -> Result<bool, Failure> {
     let state = node.tip_state()?;
     let key = AccountSpace::TRON.code_hash_key(&Address::from(*contract));
-    Ok(state.get(&key).map_err(|e| Failure::Node(NodeError::Storage(e.to_string())))?.is_some())
+    if state.get(&key).map_err(storage)?.is_some() {
+        return Ok(true);
+    }
+    let mut view = TxOverlay::new(&*state);
+    Ok(Ledger::mint_of_erc20_view(&mut view, contract).map_err(storage)?.is_some())
+}
+
+/// The TRC-20 ABI every ledger token's view answers (the ERC-20 one), in java-tron's JSON.
+fn trc20_abi() -> Value {
+    let param = |name: &str, kind: &str| json!({ "name": name, "type": kind });
+    let view = |name: &str, inputs: Vec<Value>, output: &str| {
+        json!({ "constant": true, "name": name, "inputs": inputs, "outputs": [{ "type": output }],
+                "type": "Function", "stateMutability": "View" })
+    };
+    let write = |name: &str, inputs: Vec<Value>| {
+        json!({ "name": name, "inputs": inputs, "outputs": [{ "type": "bool" }],
+                "type": "Function", "stateMutability": "Nonpayable" })
+    };
+    let event = |name: &str, a: &str, b: &str| {
+        json!({ "name": name, "type": "Event", "inputs": [
+            { "indexed": true, "name": a, "type": "address" },
+            { "indexed": true, "name": b, "type": "address" },
+            { "name": "value", "type": "uint256" } ] })
+    };
+    json!({ "entrys": [
+        view("name", vec![], "string"),
+        view("symbol", vec![], "string"),
+        view("decimals", vec![], "uint8"),
+        view("totalSupply", vec![], "uint256"),
+        view("balanceOf", vec![param("owner", "address")], "uint256"),
+        view("allowance", vec![param("owner", "address"), param("spender", "address")], "uint256"),
+        write("transfer", vec![param("to", "address"), param("value", "uint256")]),
+        write("approve", vec![param("spender", "address"), param("value", "uint256")]),
+        write("transferFrom", vec![param("from", "address"), param("to", "address"), param("value", "uint256")]),
+        event("Transfer", "from", "to"),
+        event("Approval", "owner", "spender"),
+    ] })
+}
+
+/// `getcontract` of a ledger token's TRC-20 view: its stub code and the TRC-20 ABI.
+fn view_contract(view: &mut TxOverlay<'_>, address: &[u8; 20]) -> Result<Option<Value>, Failure> {
+    let Some(mint) = Ledger::mint_of_erc20_view(view, address).map_err(storage)? else {
+        return Ok(None);
+    };
+    let token = Ledger::token(view, &mint).map_err(storage)?;
+    Ok(Some(json!({
+        "contract_address": hex_address(address),
+        "bytecode": hex::encode(nvm_vm_evm::ERC20_VIEW_CODE),
+        "abi": trc20_abi(),
+        "name": token.map(|t| t.name).unwrap_or_default(),
+    })))
 }
 
 /// java-tron's answer to a call that did not run to success: `result.code` and its reason hex.
@@ -139,7 +197,8 @@ pub fn get_contract(node: &dyn NodeApi, request: &Value) -> Answer {
     let failed = |e: &dyn std::fmt::Display| Failure::Node(NodeError::Storage(e.to_string()));
     let hash_key = AccountSpace::TRON.code_hash_key(&Address::from(address));
     let Some(hash) = snapshot.get(&hash_key).map_err(|e| failed(&e))? else {
-        return Ok(json!({}));
+        let mut view = TxOverlay::new(&*snapshot);
+        return Ok(view_contract(&mut view, &address)?.unwrap_or_else(|| json!({})));
     };
     let hash: [u8; 32] = hash.try_into().unwrap_or_default();
     let code_key = nvm_vm_evm::code_key(&hash.into());

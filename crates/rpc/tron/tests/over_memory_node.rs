@@ -126,3 +126,79 @@ async fn a_transfer_built_here_signed_as_tronweb_signs_is_broadcast_and_found() 
     assert_eq!(refused["result"]["code"], json!("CONTRACT_VALIDATE_ERROR"), "{refused}");
     assert_eq!(node.pending_count(), 0);
 }
+
+/// A 32-byte ABI word of `value`.
+fn word(value: u64) -> String {
+    format!("{value:064x}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_ledger_token_is_a_trc20_that_tron_calls_read_and_move() {
+    use nvm_ledger::{Ledger, erc20_view_address};
+    use nvm_vm_native::NativeOp;
+    let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
+    let app = nvm_rpc_tron::router(node.api());
+    let key = dev_key();
+    let owner = key.address().into_array();
+    let to = [0x66; 20];
+    // The dev identity creates a token and sends 5,000 units of it to the dev key's Tron address.
+    let create = NativeOp::CreateToken {
+        name: "Gold".into(),
+        symbol: "GLD".into(),
+        decimals: 6,
+        initial_supply: 10_000,
+    };
+    let mint = nvm_vm_native::token_mint_id(&nvm_vms::dev::dev_id(), 0);
+    let send = NativeOp::Transfer { mint, to: nvm_identity::VmAddress::Tvm(owner), amount: 5_000 };
+    for (nonce, op) in [create, send].into_iter().enumerate() {
+        let raw = nvm_vms::dev::dev_envelope(nonce as u64, op.encode());
+        node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+    }
+    let head = node.head().unwrap();
+    assert_eq!(node.seal(100, head.timestamp_ms + 1_000).unwrap().included, 2);
+    let view = erc20_view_address(&mint);
+
+    // Shown as a contract with the TRC-20 ABI, read as one.
+    let contract = post(&app, "/wallet/getcontract", json!({ "value": hex_address(&view) })).await;
+    assert_eq!(contract["name"], json!("Gold"), "{contract}");
+    let entries = contract["abi"]["entrys"].as_array().unwrap();
+    assert!(entries.iter().any(|e| e["name"] == "transfer" && e["type"] == "Function"));
+    let balance_of = |who: [u8; 20]| {
+        json!({
+            "owner_address": hex_address(&owner),
+            "contract_address": hex_address(&view),
+            "function_selector": "balanceOf(address)",
+            "parameter": format!("{:0>64}", hex::encode(who)),
+        })
+    };
+    let read = post(&app, "/wallet/triggerconstantcontract", balance_of(owner)).await;
+    assert_eq!(read["constant_result"], json!([word(5_000)]), "{read}");
+
+    // A TRC-20 transfer built by the node, signed as TronWeb signs, moves the ledger balance.
+    let transfer = json!({
+        "owner_address": hex_address(&owner),
+        "contract_address": hex_address(&view),
+        "function_selector": "transfer(address,uint256)",
+        "parameter": format!("{:0>64}{}", hex::encode(to), word(1_200)),
+        "fee_limit": 10_000_000,
+        "call_value": 0,
+    });
+    let built = post(&app, "/wallet/triggersmartcontract", transfer).await;
+    assert_eq!(built["result"]["result"], json!(true), "{built}");
+    let tx = &built["transaction"];
+    assert_eq!(tx["raw_data"]["fee_limit"], json!(10_000_000));
+    let sent = post(&app, "/wallet/broadcasttransaction", sign(&key, tx)).await;
+    assert_eq!(sent["result"], json!(true), "{sent}");
+    let head = node.head().unwrap();
+    assert_eq!(node.seal(100, head.timestamp_ms + 1_000).unwrap().included, 1);
+    let info = post(&app, "/wallet/gettransactioninfobyid", json!({ "value": tx["txID"] })).await;
+    assert_eq!(info["contractResult"], json!([word(1)]), "{info}");
+    let read = post(&app, "/wallet/triggerconstantcontract", balance_of(to)).await;
+    assert_eq!(read["constant_result"], json!([word(1_200)]));
+    // The ledger's own balance of the payee's identity, the one every VM sees.
+    let snapshot = node.snapshot().unwrap();
+    let mut state = nvm_state_api::TxOverlay::new(&*snapshot);
+    let payee =
+        nvm_identity::Registry::resolve(&mut state, &nvm_identity::VmAddress::Tvm(to)).unwrap();
+    assert_eq!(Ledger::balance(&mut state, &mint, &payee).unwrap(), 1_200);
+}

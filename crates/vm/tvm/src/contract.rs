@@ -46,7 +46,8 @@ pub fn check_fee_limit(fee_limit_sun: u64) -> Result<(), String> {
 }
 
 /// A contract call is admitted when its `fee_limit` is admissible and `contract` has code in
-/// Tron's account space (java-tron refuses a call to anything else).
+/// Tron's account space (java-tron refuses a call to anything else) or is a ledger token's
+/// TRC-20 view (the ERC-20 view precompile, answering in Tron's space too).
 pub fn check_trigger(
     state: &mut dyn StateAccess,
     fee_limit_sun: u64,
@@ -56,7 +57,11 @@ pub fn check_trigger(
     let code = state
         .get(&AccountSpace::TRON.code_hash_key(&Address::from(*contract)))
         .map_err(|e| e.to_string())?;
-    if code.is_none() {
+    if code.is_none()
+        && nvm_ledger::Ledger::mint_of_erc20_view(state, contract)
+            .map_err(|e| e.to_string())?
+            .is_none()
+    {
         return Err(format!("no contract at 41{}", hex::encode(contract)));
     }
     Ok(())

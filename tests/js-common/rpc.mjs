@@ -1,5 +1,5 @@
-// JSON-RPC over HTTP for the client-library tests (plain fetch: the node's own `nvm_*`, Ethereum and
-// Solana methods, beside what each library under test calls itself).
+// Helpers for the client-library tests: JSON-RPC over HTTP (plain fetch: the node's own `nvm_*`,
+// Ethereum and Solana methods, beside what each library under test calls itself) and polling.
 
 /// Calls `method` with `params` at `url`; an error answer throws with the node's message.
 export async function call(url, method, params) {
@@ -11,4 +11,16 @@ export async function call(url, method, params) {
   const body = await response.json();
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result;
+}
+
+/// Polls `probe` every 200 ms until it returns something truthy, within `seconds`, or fails
+/// naming `what`.
+export async function until(what, probe, seconds = 30) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

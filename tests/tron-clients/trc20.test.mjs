@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import solc from "solc";
 import { TronWeb } from "tronweb";
+import { until } from "../js-common/rpc.mjs";
 
 const TRON_URL = process.env.NVM_TRON_URL;
 // The standard dev mnemonic's second key (the first is trx.test.mjs's), funded as a Tron key by the
@@ -31,15 +32,6 @@ function compile() {
   return { abi: contract.abi, bytecode: contract.evm.bytecode.object };
 }
 
-async function until(what, probe, seconds = 30) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test("a TRC-20 compiled with solc-js is deployed, read and moved with TronWeb", { timeout: 120_000 }, async () => {
   const tronWeb = new TronWeb({ fullHost: TRON_URL, privateKey: DEV_KEY });

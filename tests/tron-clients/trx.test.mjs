@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TronWeb } from "tronweb";
-import { call } from "../js-common/rpc.mjs";
+import { call, until } from "../js-common/rpc.mjs";
 
 const TRON_URL = process.env.NVM_TRON_URL;
 const RPC_URL = process.env.NVM_RPC_URL;
@@ -18,15 +18,6 @@ const UNITS_PER_SUN = 10n ** 12n;
 
 const nvm = (method, params) => call(RPC_URL, method, params);
 
-async function until(what, probe, seconds = 30) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test("TronWeb sends TRX and reads it back from the ledger", async () => {
   const tronWeb = new TronWeb({ fullHost: TRON_URL, privateKey: DEV_KEY });

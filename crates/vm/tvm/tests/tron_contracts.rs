@@ -11,13 +11,11 @@ use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
 use common::*;
 use nvm_identity::VmAddress;
-use nvm_ledger::NATIVE_MINT;
 use nvm_node::MemoryNode;
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_state_api::StateReader;
 use nvm_vm_evm::{AccountSpace, EvmOp};
-use nvm_vm_native::NativeOp;
 use nvm_vm_tvm::{ENERGY_PRICE_SUN, UNITS_PER_SUN, energy_limit};
 
 /// Runtime: with no calldata, `slot0 += 1`, LOG0 and return the new value; with calldata, write
@@ -43,18 +41,9 @@ fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
     let deploy = EvmOp::Create { value: 0, init_code: init, gas_limit: 200_000 }.encode_at(0x40);
     let key = PrivateKeySigner::random();
     let owner = key.address().into_array();
-    let fund = NativeOp::Transfer {
-        mint: NATIVE_MINT,
-        to: VmAddress::Tvm(owner),
-        amount: 100 * 1_000_000 * UNITS_PER_SUN,
-    };
-    let hashes: Vec<_> = [deploy, fund.encode()]
+    let hashes: Vec<_> = [nvm_vms::dev::dev_envelope(0, deploy), fund_100_trx(1, owner)]
         .into_iter()
-        .enumerate()
-        .map(|(nonce, payload)| {
-            let raw = nvm_vms::dev::dev_envelope(nonce as u64, payload);
-            node.submit(vec![raw]).unwrap().pop().unwrap().unwrap()
-        })
+        .map(|raw| node.submit(vec![raw]).unwrap().pop().unwrap().unwrap())
         .collect();
     assert_eq!(node.seal(10, 1_000).unwrap().included, 2);
     let deployer = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id());
@@ -175,19 +164,7 @@ fn factory_init() -> Vec<u8> {
 #[test]
 fn a_tron_transaction_deploys_at_trons_address_and_create2_uses_trons_prefix() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
-    let key = PrivateKeySigner::random();
-    let owner = key.address().into_array();
-    let fund = NativeOp::Transfer {
-        mint: NATIVE_MINT,
-        to: VmAddress::Tvm(owner),
-        amount: 100 * 1_000_000 * UNITS_PER_SUN,
-    };
-    node.submit(vec![nvm_vms::dev::dev_envelope(0, fund.encode())])
-        .unwrap()
-        .pop()
-        .unwrap()
-        .unwrap();
-    node.seal(10, 1_000).unwrap();
+    let (key, owner) = funded_tron_key(&node);
     let head = node.head().unwrap();
     let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
 

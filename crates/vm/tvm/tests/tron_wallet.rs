@@ -48,20 +48,8 @@ fn hex_20(text: &str) -> [u8; 20] {
 #[test]
 fn a_trx_transfer_is_admitted_by_tapos_and_pays_the_recipient() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
-    let key = PrivateKeySigner::random();
-    let owner = key.address().into_array();
     // The key has no identity: its Tron address's legacy identity is funded, 100 TRX.
-    let fund = NativeOp::Transfer {
-        mint: NATIVE_MINT,
-        to: VmAddress::Tvm(owner),
-        amount: 100 * 1_000_000 * UNITS_PER_SUN,
-    };
-    node.submit(vec![nvm_vms::dev::dev_envelope(0, fund.encode())])
-        .unwrap()
-        .pop()
-        .unwrap()
-        .unwrap();
-    node.seal(10, 1_000).unwrap();
+    let (key, owner) = funded_tron_key(&node);
     let head = node.head().unwrap();
     let reference = (head.height, head.hash);
     let later = i64::try_from(head.timestamp_ms).unwrap() + 60_000;

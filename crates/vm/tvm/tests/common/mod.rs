@@ -98,3 +98,23 @@ pub fn trigger(owner: [u8; 20], contract: [u8; 20], data: Vec<u8>) -> Contract {
         permission_id: 0,
     }
 }
+
+/// The native envelope (dev identity, `nonce`) that gives a fresh Tron key 100 TRX: the key has no
+/// identity, so its Tron address's legacy identity holds them.
+pub fn fund_100_trx(nonce: u64, owner: [u8; 20]) -> Vec<u8> {
+    let fund = nvm_vm_native::NativeOp::Transfer {
+        mint: NATIVE_MINT,
+        to: VmAddress::Tvm(owner),
+        amount: 100 * 1_000_000 * nvm_vm_tvm::UNITS_PER_SUN,
+    };
+    nvm_vms::dev::dev_envelope(nonce, fund.encode())
+}
+
+/// A fresh Tron key holding 100 TRX on `node`, in a block of its own.
+pub fn funded_tron_key(node: &MemoryNode) -> (PrivateKeySigner, [u8; 20]) {
+    let key = PrivateKeySigner::random();
+    let owner = key.address().into_array();
+    node.submit(vec![fund_100_trx(0, owner)]).unwrap().pop().unwrap().unwrap();
+    node.seal(10, 1_000).unwrap();
+    (key, owner)
+}

@@ -1,12 +1,14 @@
 //! `nvm bench`: native transfers (or, with `--erc20`, ERC-20 transfers in signed Ethereum
-//! transactions; with `--spl`, SPL Token transfers in signed Solana transactions; with `--all`,
-//! the three in one run) through the node's own pipeline, timed per stage.
+//! transactions; with `--spl`, SPL Token transfers in signed Solana transactions; with
+//! `--bitcoin`, P2WPKH spends; with `--trc20`, TRC-20 transfers in signed Tron transactions; with
+//! `--all`, each in one run) through the node's own pipeline, timed per stage.
 
 mod bitcoin;
 mod erc20;
 mod network;
 mod pipeline;
 mod spl;
+mod trc20;
 
 use clap::Args;
 use nvm_executor::VerifiedTx;
@@ -48,12 +50,17 @@ pub struct BenchArgs {
     /// interpreter verifying them alone.
     #[arg(long)]
     pub bitcoin: bool,
-    /// Run native, ERC-20, SPL Token and P2WPKH workloads one after another and compare them.
-    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin"])]
+    /// Run TRC-20 transfers (a ledger token's TRC-20 view) in signed Tron transactions instead,
+    /// beside their signature recovery alone.
+    #[arg(long)]
+    pub trc20: bool,
+    /// Run native, ERC-20, SPL Token, P2WPKH and TRC-20 workloads one after another and compare
+    /// them.
+    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin", "trc20"])]
     pub all: bool,
     /// Run native transfers through a local network of this many validator processes on
     /// 127.0.0.1 (consensus, gossip, JSON-RPC submission): finalized TPS and time to finality.
-    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin", "all"])]
+    #[arg(long, conflicts_with_all = ["erc20", "spl", "bitcoin", "trc20", "all"])]
     pub validators: Option<usize>,
     /// Least time between blocks, with `--validators`.
     #[arg(long, default_value_t = 200)]
@@ -133,12 +140,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         let spl = spl::run(&args)?;
         println!();
         let btc = bitcoin::run(&args)?;
+        println!();
+        let trc20 = trc20::run(&args)?;
         println!("\nsustained throughput, same run ({} transactions each):", args.txs);
         for (what, tps) in [
             ("native transfers", native),
             ("ERC-20 (EVM)", erc20),
             ("SPL Token (SVM)", spl),
             ("P2WPKH (BVM)", btc),
+            ("TRC-20 (TVM)", trc20),
         ] {
             println!("  {what:<18} {tps:>10.0} tx/s");
         }
@@ -152,6 +162,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
     if args.bitcoin {
         return bitcoin::run(&args).map(drop);
+    }
+    if args.trc20 {
+        return trc20::run(&args).map(drop);
     }
     native(&args).map(drop)
 }

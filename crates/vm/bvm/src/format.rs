@@ -357,3 +357,59 @@ impl WalletFormat for BvmVm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::{
+        Amount, ScriptBuf, Sequence, TxIn, Txid, Witness, consensus::encode::serialize,
+        transaction::Version,
+    };
+
+    fn tx(inputs: Vec<OutPoint>, outputs: Vec<(u64, usize)>) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: inputs
+                .into_iter()
+                .map(|previous_output| TxIn {
+                    previous_output,
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::MAX,
+                    witness: Witness::new(),
+                })
+                .collect(),
+            output: outputs
+                .into_iter()
+                .map(|(sats, script_len)| TxOut {
+                    value: Amount::from_sat(sats),
+                    script_pubkey: ScriptBuf::from_bytes(vec![0x51; script_len]),
+                })
+                .collect(),
+        }
+    }
+
+    fn refusal(tx: &Transaction) -> String {
+        BitcoinTx::decode(&serialize(tx)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn malformed_oversized_and_impossible_transactions_are_refused_by_name() {
+        let coin = |n: u8| OutPoint { txid: Txid::from_byte_array([n; 32]), vout: 0 };
+        let fine = tx(vec![coin(1)], vec![(1_000, 22)]);
+        assert!(BitcoinTx::decode(&serialize(&fine)).is_ok());
+        let mut trailing = serialize(&fine);
+        trailing.push(0);
+        let err = BitcoinTx::decode(&trailing).unwrap_err().to_string();
+        assert!(err.contains("malformed"), "{err}");
+        assert!(BitcoinTx::decode(&serialize(&fine)[..10]).is_err());
+        // Over Bitcoin's standard weight (400,000): a 100 kB output script.
+        assert!(refusal(&tx(vec![coin(1)], vec![(1, 100_001)])).contains("weight"));
+        assert!(refusal(&tx(vec![], vec![(1, 22)])).contains("at least one input"));
+        assert!(refusal(&tx(vec![coin(1)], vec![])).contains("at least one input"));
+        assert!(refusal(&tx(vec![OutPoint::null()], vec![(1, 22)])).contains("coinbase"));
+        assert!(refusal(&tx(vec![coin(1), coin(1)], vec![(1, 22)])).contains("spent twice"));
+        let too_much = Amount::MAX_MONEY.to_sat();
+        assert!(refusal(&tx(vec![coin(1)], vec![(too_much, 22), (1, 22)])).contains("21 million"));
+    }
+}

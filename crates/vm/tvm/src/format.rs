@@ -195,6 +195,26 @@ impl WalletFormat for TvmVm {
         })
     }
 
+    /// A TRX transfer's accesses, so transfers of different owners run in one parallel batch: its
+    /// replay key, the reference block's hash, the owner's identity (index, nonce, balance) and the
+    /// recipient's (resolved, indexed if new, credited). Contract calls and deployments run code
+    /// that may touch anything: they run alone, as EVM transactions do.
+    fn declare(
+        &self,
+        tx: &dyn WalletTx,
+        env: &BlockEnv,
+        state: &dyn nvm_state_api::StateReader,
+        access: &mut nvm_state_api::AccessSet,
+    ) {
+        let declared = tron(tx).ok().and_then(|wallet| match wallet.tx.call {
+            TronCall::Transfer { to, .. } => declare_transfer(&wallet.tx, to, env, state, access),
+            _ => None,
+        });
+        if declared.is_none() {
+            access.exclusive = true;
+        }
+    }
+
     /// The bandwidth fee to the proposer and the txID recorded, then the transfer (an overdraft
     /// fails it, the fee still paid) or the contract call (its energy paid whatever the outcome).
     fn execute(
@@ -283,6 +303,39 @@ fn ran_outcome(base: WalletOutcome, bandwidth_fee: u128, ran: EthereumOutcome) -
         vm_data: ran.output,
         ..base
     }
+}
+
+/// [`WalletFormat::declare`] of a TRX transfer to `to`; `None` if the state cannot say (the
+/// transaction then runs alone).
+fn declare_transfer(
+    tx: &TronTx,
+    to: [u8; 20],
+    env: &BlockEnv,
+    state: &dyn nvm_state_api::StateReader,
+    access: &mut nvm_state_api::AccessSet,
+) -> Option<()> {
+    let mut view = TxOverlay::new(state);
+    let owner = VmAddress::Tvm(tx.owner);
+    Registry::declare_resolve(access, &owner);
+    let sender = Registry::resolve(&mut view, &owner).ok()?;
+    access
+        .write(tron_tx_key(&tx.txid))
+        .write(nvm_ledger::balance_key(&NATIVE_MINT, &sender))
+        .read(nvm_ledger::token_key(&NATIVE_MINT))
+        .read(nvm_identity::nonce_key(&sender));
+    // TAPoS reads the one recent block whose number ends in the reference's two bytes.
+    let parent = env.height.saturating_sub(1);
+    for height in parent.saturating_sub(BLOCK_HASH_WINDOW - 1)..parent {
+        if (height & 0xffff) as u16 == u16::from_be_bytes(tx.ref_block_bytes) {
+            access.read(block_hash_key(height));
+        }
+    }
+    let to = VmAddress::Tvm(to);
+    Registry::declare_resolve_and_index(access, &to);
+    let recipient = Registry::resolve(&mut view, &to).ok()?;
+    // The ledger notes who holds what: a first credit, or a debit to zero, updates the list.
+    access.write(nvm_ledger::holdings_key(&sender)).write(nvm_ledger::holdings_key(&recipient));
+    Registry::declare_credit(&mut view, access, &NATIVE_MINT, &to, &recipient).ok()
 }
 
 /// Moves `amount` sun from the sender to `to`'s identity; an overdraft fails the transfer (its

@@ -175,3 +175,37 @@ fn a_linked_tron_key_moves_its_trx_and_then_acts_for_the_identity() {
     assert_eq!((receipt.status, receipt.sender), (TxStatus::Success, dev));
     assert_eq!(balance(node.handle(), VmAddress::Tvm([3; 20])), 1_000_000 * UNITS_PER_SUN);
 }
+
+#[test]
+fn trx_transfers_of_different_owners_run_in_one_parallel_batch() {
+    use nvm_executor::{ExecutionMode, VerifiedTx};
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let keys: Vec<PrivateKeySigner> = (0..4).map(|_| PrivateKeySigner::random()).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let raw = fund_100_trx(i as u64, key.address().into_array());
+        node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+    }
+    node.seal(10, 1_000).unwrap();
+    let head = node.head().unwrap();
+    let reference = (head.height, head.hash);
+    let later = i64::try_from(head.timestamp_ms).unwrap() + 60_000;
+    // Each owner pays a recipient of its own, one new to the chain.
+    let txs: Vec<VerifiedTx> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let owner = key.address().into_array();
+            let pay = transfer(owner, [0x90 + i as u8; 20], 1_000 + i as i64);
+            VerifiedTx::verify(&node.executor().vms, signed(key, pay, reference, later)).unwrap()
+        })
+        .collect();
+    let (env, state) = node.next_block(head.timestamp_ms + 1_000).unwrap();
+    let executor = node.executor();
+    let parallel =
+        executor.execute_block(&*state, &env, txs.clone(), ExecutionMode::Parallel).unwrap();
+    let serial = executor.execute_block(&*state, &env, txs, ExecutionMode::Serial).unwrap();
+    assert_eq!(parallel.included.len(), 4, "{:?}", parallel.rejected);
+    assert!(!parallel.fell_back_to_serial, "a transfer touched what it did not declare");
+    assert_eq!(parallel.widest_batch, 4, "the transfers did not run side by side");
+    assert_eq!(parallel.writes, serial.writes, "parallel != serial");
+}

@@ -221,7 +221,11 @@ impl Registry {
     /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
     /// touches ([`Registry::sweep`]).
     pub(crate) fn declare_derived(access: &mut AccessSet, id: &IdCom) {
-        access.write(balance_key(&NATIVE_MINT, id)).write(spl_owners_key(id));
+        // A sweep into `id` reads its holdings (and extends them when stranded tokens arrive).
+        access
+            .write(balance_key(&NATIVE_MINT, id))
+            .write(spl_owners_key(id))
+            .write(holdings_key(id));
         for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
             let derived = derive_address(vm, id);
             access.write(index_key(&derived));

@@ -119,6 +119,22 @@ pub enum Paid {
     Locked(OutPoint),
 }
 
+impl Paid {
+    /// The new UTXO's txid as wallets show it (display byte order), if the payment made one.
+    pub fn shown_txid(&self) -> Option<[u8; 32]> {
+        match self {
+            Self::Locked(outpoint) => Some(shown(outpoint.txid.to_byte_array())),
+            Self::Credited(_) => None,
+        }
+    }
+}
+
+/// A txid in internal byte order as wallets show it (reversed).
+fn shown(mut txid: [u8; 32]) -> [u8; 32] {
+    txid.reverse();
+    txid
+}
+
 impl ScriptPayment<'_> {
     pub fn funding(&self) -> Transaction {
         funding_transaction(&self.origin, self.index, self.value_sat, self.script_pubkey)
@@ -127,6 +143,11 @@ impl ScriptPayment<'_> {
     /// The funding transaction's txid in internal byte order (wallets show it reversed).
     pub fn txid(&self) -> [u8; 32] {
         self.funding().compute_txid().to_byte_array()
+    }
+
+    /// [`Self::txid`] as wallets show it (display byte order).
+    pub fn shown_txid(&self) -> [u8; 32] {
+        shown(self.txid())
     }
 
     /// Declares what [`Self::pay`] reads and writes, resolving the script against `view`.

@@ -7,7 +7,7 @@
 
 use crate::{
     json::{self, hex_address},
-    wallet::{Answer, Failure, address_field, head_reference, u64_field},
+    wallet::{Answer, Failure, address_field, head_reference, storage, u64_field},
 };
 use alloy_primitives::{Address, Bytes, U256, keccak256};
 use nvm_ledger::Ledger;
@@ -43,10 +43,6 @@ fn tvm(node: &dyn NodeApi) -> Result<&TvmVm, Failure> {
         .vms
         .format_of::<TvmVm>()
         .ok_or_else(|| Failure::Node(NodeError::Failed("this node runs no Tron VM".into())))
-}
-
-fn storage(e: impl std::fmt::Display) -> Failure {
-    Failure::Node(NodeError::Storage(e.to_string()))
 }
 
 /// Whether `contract` holds code in Tron's account space at the tip, or is a ledger token's
@@ -194,15 +190,14 @@ pub fn trigger(node: &dyn NodeApi, request: &Value) -> Answer {
 pub fn get_contract(node: &dyn NodeApi, request: &Value) -> Answer {
     let address = address_field(request, "value")?;
     let snapshot = node.snapshot()?;
-    let failed = |e: &dyn std::fmt::Display| Failure::Node(NodeError::Storage(e.to_string()));
     let hash_key = AccountSpace::TRON.code_hash_key(&Address::from(address));
-    let Some(hash) = snapshot.get(&hash_key).map_err(|e| failed(&e))? else {
+    let Some(hash) = snapshot.get(&hash_key).map_err(storage)? else {
         let mut view = TxOverlay::new(&*snapshot);
         return Ok(view_contract(&mut view, &address)?.unwrap_or_else(|| json!({})));
     };
     let hash: [u8; 32] = hash.try_into().unwrap_or_default();
     let code_key = nvm_vm_evm::code_key(&hash.into());
-    let code = snapshot.get(&code_key).map_err(|e| failed(&e))?.unwrap_or_default();
+    let code = snapshot.get(&code_key).map_err(storage)?.unwrap_or_default();
     let mut out = json!({
         "contract_address": hex_address(&address),
         "bytecode": hex::encode(code),
@@ -210,7 +205,7 @@ pub fn get_contract(node: &dyn NodeApi, request: &Value) -> Answer {
     });
     let mut view = TxOverlay::new(&*snapshot);
     let info: Option<TronContractInfo> =
-        view.get_decoded(&tron_contract_key(&address)).map_err(|e| failed(&e))?;
+        view.get_decoded(&tron_contract_key(&address)).map_err(storage)?;
     if let Some(info) = info {
         out["abi"] = json::abi_json(&info.abi);
         out["origin_address"] = json!(hex_address(&info.origin));

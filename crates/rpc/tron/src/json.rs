@@ -137,6 +137,18 @@ pub fn transaction_json(raw_bytes: &[u8], signatures: &[Vec<u8>]) -> Option<Valu
     Some(out)
 }
 
+/// The owner of a `CreateSmartContract` whose `raw_data` bytes these are (`None` for any other
+/// transaction).
+pub fn deployer(raw_bytes: &[u8]) -> Option<[u8; 20]> {
+    let raw = Raw::decode(raw_bytes).ok()?;
+    let contract = raw.contract.first().filter(|c| c.r#type == CREATE_SMART_CONTRACT)?;
+    let deploy = CreateSmartContract::decode(&contract.parameter.as_ref()?.value[..]).ok()?;
+    match deploy.owner_address.split_first() {
+        Some((&TRON_ADDRESS_PREFIX, rest)) => rest.try_into().ok(),
+        _ => None,
+    }
+}
+
 /// `0x41` ‖ address, as Tron's protobuf messages carry an address.
 pub fn prefixed(address: &[u8; 20]) -> Vec<u8> {
     [&[TRON_ADDRESS_PREFIX][..], address].concat()

@@ -34,6 +34,11 @@ fn field<'a>(request: &'a Value, name: &str) -> Result<&'a Value, Failure> {
     request.get(name).ok_or_else(|| Failure::Bad(format!("missing field {name}")))
 }
 
+/// The node's storage failed under a read.
+pub(crate) fn storage(e: impl std::fmt::Display) -> Failure {
+    Failure::Node(NodeError::Storage(e.to_string()))
+}
+
 pub(crate) fn address_field(request: &Value, name: &str) -> Result<[u8; 20], Failure> {
     let text = field(request, name)?
         .as_str()
@@ -166,10 +171,9 @@ pub fn account(node: &dyn NodeApi, request: &Value) -> Answer {
     let address = address_field(request, "address")?;
     let snapshot = node.snapshot()?;
     let mut state = TxOverlay::new(&*snapshot);
-    let failed = |e: &dyn std::fmt::Display| Failure::Node(NodeError::Storage(e.to_string()));
-    let id = Registry::resolve(&mut state, &VmAddress::Tvm(address)).map_err(|e| failed(&e))?;
-    let balance = Ledger::balance(&mut state, &NATIVE_MINT, &id).map_err(|e| failed(&e))?;
-    let known = Registry::get(&mut state, &id).map_err(|e| failed(&e))?.is_some();
+    let id = Registry::resolve(&mut state, &VmAddress::Tvm(address)).map_err(storage)?;
+    let balance = Ledger::balance(&mut state, &NATIVE_MINT, &id).map_err(storage)?;
+    let known = Registry::get(&mut state, &id).map_err(storage)?.is_some();
     if balance == 0 && !known {
         return Ok(json!({}));
     }
@@ -316,11 +320,10 @@ pub fn transaction_info(node: &dyn NodeApi, request: &Value) -> Answer {
     if receipt.gas_used > 0 {
         out["receipt"]["energy_usage_total"] = json!(receipt.gas_used);
     }
-    // A deployment's contract, at Tron's address for it.
-    if let Ok(tx) = nvm_vm_tvm::TronTx::decode(&wire.encode_to_vec())
-        && matches!(tx.call, nvm_vm_tvm::TronCall::Create { .. })
-    {
-        let address = nvm_vm_tvm::contract_address(&txid, &tx.owner.into());
+    // A deployment's contract, at Tron's address for it: the committed bytes' owner, read
+    // without verifying the signature again.
+    if let Some(owner) = json::deployer(&wire.raw_data) {
+        let address = nvm_vm_tvm::contract_address(&txid, &owner.into());
         out["contract_address"] = json!(hex_address(&address.into_array()));
     }
     if let Some(reason) = receipt.status.error() {

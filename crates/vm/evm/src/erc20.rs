@@ -248,8 +248,7 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             .map_err(|_| Stop::Revert("too many payments into scripts".into()))?;
         let origin = self.ctx.db_mut().origin();
         let payment = nvm_utxo::ScriptPayment { origin, index, value_sat, script_pubkey: script };
-        let mut txid = payment.txid();
-        txid.reverse();
+        let txid = payment.shown_txid();
         let view = self.view;
         let failed = self.ctx.journal_mut().transfer(caller, view, value).map_err(state_stop)?;
         if failed.is_some() {
@@ -465,11 +464,9 @@ pub(crate) fn settle_script_payments(
             value_sat: nvm_utxo::whole_satoshi(amount)?,
             script_pubkey: &event.script,
         };
-        let paid_to = payment.pay(state, env.block.height);
-        let mut txid = payment.txid();
-        txid.reverse();
-        match paid_to.map_err(|e| e.to_string())? {
-            nvm_utxo::Paid::Locked(_) if txid == event.txid.0 => paid += amount,
+        // The UTXO the precompile numbered and logged: the same funding transaction.
+        match payment.pay(state, env.block.height).map_err(|e| e.to_string())? {
+            made if made.shown_txid() == Some(event.txid.0) => paid += amount,
             other => {
                 return Err(format!(
                     "a payment into a script logged {}, went to {other:?}",

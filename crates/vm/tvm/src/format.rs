@@ -333,8 +333,6 @@ fn declare_transfer(
     let to = VmAddress::Tvm(to);
     Registry::declare_resolve_and_index(access, &to);
     let recipient = Registry::resolve(&mut view, &to).ok()?;
-    // The ledger notes who holds what: a first credit, or a debit to zero, updates the list.
-    access.write(nvm_ledger::holdings_key(&sender)).write(nvm_ledger::holdings_key(&recipient));
     Registry::declare_credit(&mut view, access, &NATIVE_MINT, &to, &recipient).ok()
 }
 

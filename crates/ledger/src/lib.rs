@@ -63,6 +63,23 @@ pub fn token_key(mint: &Mint) -> StateKey {
     sha256_parts(&[b"token:", mint])
 }
 
+/// `SHA-256("token-count")` → how many tokens other than the native one exist: each new one is
+/// numbered next, from 1 (a VM view that names tokens by a number, as Tron's TRC-10 ids do,
+/// derives its ids from these numbers).
+pub fn token_count_key() -> StateKey {
+    nvm_primitives::sha256(b"token-count")
+}
+
+/// `SHA-256("token-number:" ‖ number)` → the mint numbered `number` (big-endian u64).
+pub fn token_by_number_key(number: u64) -> StateKey {
+    sha256_parts(&[b"token-number:", &number.to_be_bytes()])
+}
+
+/// `SHA-256("token-number-of:" ‖ mint)` → the mint's number.
+pub fn token_number_key(mint: &Mint) -> StateKey {
+    sha256_parts(&[b"token-number-of:", mint])
+}
+
 /// Per-mint state.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct TokenInfo {
@@ -337,7 +354,43 @@ impl Ledger {
         }
         state.set_encoded(token_key(mint), &TokenInfo { supply: 0, ..info });
         state.set(erc20_index_key(&erc20_view_address(mint)), mint.to_vec());
+        if *mint != NATIVE_MINT {
+            let number = state
+                .get_u64(&token_count_key())?
+                .checked_add(1)
+                .ok_or_else(|| LedgerError::InvalidMetadata("no token number left".into()))?;
+            state.set_encoded(token_count_key(), &number);
+            state.set_encoded(token_number_key(mint), &number);
+            state.set(token_by_number_key(number), mint.to_vec());
+        }
         Ok(())
+    }
+
+    /// Declares what [`Ledger::create_token`] writes, its number the one `state` gives next.
+    pub fn declare_create_token(
+        state: &mut dyn StateAccess,
+        access: &mut AccessSet,
+        mint: &Mint,
+    ) -> LedgerResult<()> {
+        access.write(token_key(mint)).write(erc20_index_key(&erc20_view_address(mint)));
+        if *mint != NATIVE_MINT {
+            let next = state.get_u64(&token_count_key())?.saturating_add(1);
+            access
+                .write(token_count_key())
+                .write(token_number_key(mint))
+                .write(token_by_number_key(next));
+        }
+        Ok(())
+    }
+
+    /// The number [`Ledger::create_token`] gave `mint` (none for the native token).
+    pub fn token_number(state: &mut dyn StateAccess, mint: &Mint) -> LedgerResult<Option<u64>> {
+        Ok(state.get_decoded(&token_number_key(mint))?)
+    }
+
+    /// The mint numbered `number`, if any.
+    pub fn token_by_number(state: &mut dyn StateAccess, number: u64) -> LedgerResult<Option<Mint>> {
+        Ok(state.get(&token_by_number_key(number))?.and_then(|bytes| bytes.try_into().ok()))
     }
 
     /// The mint whose ERC-20 view answers at `address`, if any.

@@ -203,3 +203,23 @@ fn holdings_list_every_mint_credited_but_the_native_one() {
     Ledger::transfer(&mut state, &TOKEN, &B, &A, 10).unwrap();
     assert_eq!(Ledger::holdings(&mut state, &B).unwrap(), vec![TOKEN]);
 }
+
+#[test]
+fn tokens_are_numbered_in_creation_order_from_one() {
+    let base = MemoryState::default();
+    let mut state = TxOverlay::new(&base);
+    Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native()).unwrap();
+    assert_eq!(Ledger::token_number(&mut state, &NATIVE_MINT).unwrap(), None);
+    let mut declared = AccessSet::default();
+    Ledger::declare_create_token(&mut state, &mut declared, &TOKEN).unwrap();
+    assert!(declared.writes.contains(&token_by_number_key(1)));
+    Ledger::create_token(&mut state, &TOKEN, token(A)).unwrap();
+    Ledger::create_token(&mut state, &[8; 32], token(B)).unwrap();
+    assert_eq!(Ledger::token_number(&mut state, &TOKEN).unwrap(), Some(1));
+    assert_eq!(Ledger::token_number(&mut state, &[8; 32]).unwrap(), Some(2));
+    assert_eq!(Ledger::token_by_number(&mut state, 2).unwrap(), Some([8; 32]));
+    assert_eq!(Ledger::token_by_number(&mut state, 3).unwrap(), None);
+    // A refused creation takes no number.
+    assert!(Ledger::create_token(&mut state, &TOKEN, token(A)).is_err());
+    assert_eq!(state.get_u64(&token_count_key()).unwrap(), 2);
+}

@@ -154,9 +154,7 @@ impl Vm for NativeVm {
             }
             NativeOp::CreateToken { .. } => {
                 let mint = token_mint_id(sender, env.nonce);
-                access
-                    .write(token_key(&mint))
-                    .write(nvm_ledger::erc20_index_key(&nvm_ledger::erc20_view_address(&mint)));
+                Ledger::declare_create_token(&mut TxOverlay::new(state), access, &mint)?;
                 Registry::declare_credit(
                     &mut TxOverlay::new(state),
                     access,

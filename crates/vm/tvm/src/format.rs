@@ -138,13 +138,16 @@ impl WalletFormat for TvmVm {
         // What it may move (sun) and the energy it reserves.
         let (value_sun, energy) = match &tx.call {
             // As java-tron: nothing to move, or a move to oneself, is no transfer.
-            TronCall::Transfer { amount: 0, .. } => {
-                return Err(invalid("a TRX transfer must move more than 0 sun"));
+            TronCall::Transfer { amount: 0, .. } | TronCall::TransferAsset { amount: 0, .. } => {
+                return Err(invalid("a transfer must move more than 0"));
             }
-            TronCall::Transfer { to, .. } if *to == tx.owner => {
-                return Err(invalid("cannot transfer TRX to yourself"));
+            TronCall::Transfer { to, .. } | TronCall::TransferAsset { to, .. }
+                if *to == tx.owner =>
+            {
+                return Err(invalid("cannot transfer to yourself"));
             }
             TronCall::Transfer { amount, .. } => (*amount, 0),
+            TronCall::TransferAsset { .. } => (0, 0),
             TronCall::Trigger { .. } | TronCall::Create { .. } => {
                 match &tx.call {
                     TronCall::Trigger { contract, .. } => {
@@ -181,6 +184,9 @@ impl WalletFormat for TvmVm {
             return Err(TxError::AlreadyProcessed);
         }
         let sender = Registry::resolve(state, &VmAddress::Tvm(tx.owner))?;
+        if let TronCall::TransferAsset { asset_id, amount, .. } = tx.call {
+            check_asset_funds(state, &sender, asset_id, amount)?;
+        }
         let value = u128::from(value_sun) * UNITS_PER_SUN;
         let energy_cost = u128::from(energy) * crate::contract::energy_price_units();
         let max_cost = wallet.fee().saturating_add(value).saturating_add(energy_cost);
@@ -207,7 +213,12 @@ impl WalletFormat for TvmVm {
         access: &mut nvm_state_api::AccessSet,
     ) {
         let declared = tron(tx).ok().and_then(|wallet| match wallet.tx.call {
-            TronCall::Transfer { to, .. } => declare_transfer(&wallet.tx, to, env, state, access),
+            TronCall::Transfer { to, .. } => {
+                declare_transfer(&wallet.tx, to, None, env, state, access)
+            }
+            TronCall::TransferAsset { to, asset_id, .. } => {
+                declare_transfer(&wallet.tx, to, Some(asset_id), env, state, access)
+            }
             _ => None,
         });
         if declared.is_none() {
@@ -240,7 +251,18 @@ impl WalletFormat for TvmVm {
         };
         match &wallet.tx.call {
             TronCall::Transfer { to, amount } => {
-                let status = transfer(state, env, *to, *amount)?;
+                let value = u128::from(*amount) * UNITS_PER_SUN;
+                let status = transfer(state, env, *to, &NATIVE_MINT, value)?;
+                Ok(outcome(status, OPCODE_TRANSFER))
+            }
+            TronCall::TransferAsset { asset_id, to, amount } => {
+                // Assets are never removed: admission found this one.
+                let mint = crate::asset_mint(state, *asset_id)
+                    .map_err(nvm_ledger::state_failure)?
+                    .ok_or_else(|| {
+                        TxError::InvalidPayload(format!("no TRC-10 asset {asset_id}"))
+                    })?;
+                let status = transfer(state, env, *to, &mint, u128::from(*amount))?;
                 Ok(outcome(status, OPCODE_TRANSFER))
             }
             TronCall::Trigger { .. } | TronCall::Create { .. } => {
@@ -269,7 +291,9 @@ fn contract_run(tx: &TronTx) -> ContractRun<'_> {
         TronCall::Create { bytecode, call_value, .. } => {
             (TxKind::Create, *call_value, bytecode.as_slice())
         }
-        TronCall::Transfer { .. } => (TxKind::Call(Address::ZERO), 0, &[][..]),
+        TronCall::Transfer { .. } | TronCall::TransferAsset { .. } => {
+            (TxKind::Call(Address::ZERO), 0, &[][..])
+        }
     };
     ContractRun { kind, value_sun, data, fee_limit_sun: tx.fee_limit }
 }
@@ -305,11 +329,12 @@ fn ran_outcome(base: WalletOutcome, bandwidth_fee: u128, ran: EthereumOutcome) -
     }
 }
 
-/// [`WalletFormat::declare`] of a TRX transfer to `to`; `None` if the state cannot say (the
-/// transaction then runs alone).
+/// [`WalletFormat::declare`] of a transfer to `to` of TRX or of the TRC-10 asset `asset_id`;
+/// `None` if the state cannot say (the transaction then runs alone).
 fn declare_transfer(
     tx: &TronTx,
     to: [u8; 20],
+    asset_id: Option<u64>,
     env: &BlockEnv,
     state: &dyn nvm_state_api::StateReader,
     access: &mut nvm_state_api::AccessSet,
@@ -330,27 +355,58 @@ fn declare_transfer(
             access.read(block_hash_key(height));
         }
     }
+    let mint = match asset_id {
+        None => NATIVE_MINT,
+        Some(id) => {
+            let mint = crate::asset_mint(&mut view, id).ok()??;
+            let number = nvm_ledger::Ledger::token_number(&mut view, &mint).ok()??;
+            access
+                .read(nvm_ledger::token_by_number_key(number))
+                .read(nvm_ledger::token_key(&mint))
+                .write(nvm_ledger::balance_key(&mint, &sender));
+            mint
+        }
+    };
     let to = VmAddress::Tvm(to);
     Registry::declare_resolve_and_index(access, &to);
     let recipient = Registry::resolve(&mut view, &to).ok()?;
-    Registry::declare_credit(&mut view, access, &NATIVE_MINT, &to, &recipient).ok()
+    Registry::declare_credit(&mut view, access, &mint, &to, &recipient).ok()
 }
 
-/// Moves `amount` sun from the sender to `to`'s identity; an overdraft fails the transfer (its
-/// writes undone), a state failure is the node's.
+/// A TRC-10 transfer is admitted when the asset exists and the owner holds the amount (as
+/// java-tron refuses it otherwise).
+fn check_asset_funds(
+    state: &mut TxOverlay<'_>,
+    owner: &nvm_primitives::IdCom,
+    asset_id: u64,
+    amount: u64,
+) -> Result<(), TxError> {
+    let state_error = |e| TxError::State(nvm_ledger::state_failure(e));
+    let mint = crate::asset_mint(state, asset_id)
+        .map_err(state_error)?
+        .ok_or_else(|| invalid(format!("no TRC-10 asset {asset_id}")))?;
+    let held = Ledger::balance(state, &mint, owner).map_err(state_error)?;
+    if held < u128::from(amount) {
+        return Err(invalid(format!(
+            "asset {asset_id} balance is not sufficient: need {amount}, have {held}"
+        )));
+    }
+    Ok(())
+}
+
+/// Moves `value` of `mint` (base units) from the sender to `to`'s identity; an overdraft fails
+/// the transfer (its writes undone), a state failure is the node's.
 fn transfer(
     state: &mut TxOverlay<'_>,
     env: &TxEnv<'_>,
     to: [u8; 20],
-    amount: u64,
+    mint: &nvm_primitives::Mint,
+    value: u128,
 ) -> Result<TxStatus, TxError> {
     let checkpoint = state.checkpoint();
     let moved = Registry::resolve_and_index(state, &VmAddress::Tvm(to))
         .map_err(nvm_ledger::LedgerError::State)
-        .and_then(|recipient| {
-            let value = u128::from(amount) * UNITS_PER_SUN;
-            Ledger::transfer(state, &NATIVE_MINT, &env.sender, &recipient, value)
-        });
+        .and_then(|recipient| Ledger::transfer(state, mint, &env.sender, &recipient, value));
     match moved {
         Ok(()) => Ok(TxStatus::Success),
         Err(nvm_ledger::LedgerError::State(e)) => Err(TxError::State(e)),

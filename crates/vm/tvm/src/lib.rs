@@ -9,11 +9,13 @@
 //! The rest of issue 17 (TRC-10 opcodes and views, energy and fee limits, Tron's protobuf
 //! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
 
+mod asset;
 mod chain;
 mod contract;
 mod format;
 mod variant;
 
+pub use asset::{FIRST_ASSET_ID, asset_id, asset_mint, parse_asset_id};
 pub use chain::dev_tron_addresses;
 mod transaction;
 
@@ -24,7 +26,8 @@ pub use format::{BANDWIDTH_PRICE_SUN, MAX_EXPIRATION_MS, TRON_TX_TAG, UNITS_PER_
 
 pub use transaction::{
     Any, Contract, CreateSmartContract, MAX_TRON_TX_SIZE, Raw, SmartContract, TRON_ADDRESS_PREFIX,
-    TransactionWire, TransferContract, TriggerSmartContract, TronCall, TronTx, TronTxError,
+    TransactionWire, TransferAssetContract, TransferContract, TriggerSmartContract, TronCall,
+    TronTx, TronTxError,
 };
 
 use nvm_state_api::{AccessSet, StateReader, TxOverlay};

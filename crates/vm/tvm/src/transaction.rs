@@ -80,6 +80,20 @@ pub struct TransferContract {
     pub amount: i64,
 }
 
+/// `TransferAssetContract`: `amount` of the TRC-10 asset `asset_name` (its id, decimal digits)
+/// from the owner to `to_address`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TransferAssetContract {
+    #[prost(bytes = "vec", tag = "1")]
+    pub asset_name: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    pub owner_address: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    pub to_address: Vec<u8>,
+    #[prost(int64, tag = "4")]
+    pub amount: i64,
+}
+
 /// `TriggerSmartContract`: a contract call with `call_value` sun.
 #[derive(Clone, PartialEq, Message)]
 pub struct TriggerSmartContract {
@@ -132,6 +146,7 @@ pub struct SmartContract {
 
 /// `ContractType` values this chain runs.
 const TRANSFER: i32 = 1;
+const TRANSFER_ASSET: i32 = 2;
 const CREATE_SMART_CONTRACT: i32 = 30;
 const TRIGGER_SMART_CONTRACT: i32 = 31;
 
@@ -140,6 +155,8 @@ const TRIGGER_SMART_CONTRACT: i32 = 31;
 pub enum TronCall {
     /// `TransferContract`: `amount` sun to `to`.
     Transfer { to: [u8; 20], amount: u64 },
+    /// `TransferAssetContract`: `amount` of the TRC-10 asset `asset_id` to `to`.
+    TransferAsset { asset_id: u64, to: [u8; 20], amount: u64 },
     /// `TriggerSmartContract`: a call of `contract` with `call_value` sun and `data`.
     Trigger { contract: [u8; 20], call_value: u64, data: Vec<u8> },
     /// `CreateSmartContract`: deploys `bytecode` (init code and constructor arguments), with its
@@ -177,7 +194,7 @@ pub enum TronTxError {
     #[error("malformed Tron transaction: {0}")]
     Malformed(String),
     #[error(
-        "unsupported Tron contract type {0} (this chain runs TransferContract, TriggerSmartContract and CreateSmartContract)"
+        "unsupported Tron contract type {0} (this chain runs TransferContract, TransferAssetContract, TriggerSmartContract and CreateSmartContract)"
     )]
     Unsupported(i32),
     #[error("bad Tron signature: {0}")]
@@ -295,6 +312,19 @@ fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
             expect("TransferContract")?;
             let c: TransferContract = canonical(&parameter.value, "TransferContract")?;
             let call = TronCall::Transfer {
+                to: address(&c.to_address, "to_address")?,
+                amount: amount(c.amount, "amount")?,
+            };
+            Ok((address(&c.owner_address, "owner_address")?, call))
+        }
+        TRANSFER_ASSET => {
+            expect("TransferAssetContract")?;
+            let c: TransferAssetContract = canonical(&parameter.value, "TransferAssetContract")?;
+            let asset_id = crate::asset::parse_asset_id(&c.asset_name).ok_or_else(|| {
+                malformed("asset_name must be a TRC-10 id: decimal digits, from 1000001")
+            })?;
+            let call = TronCall::TransferAsset {
+                asset_id,
                 to: address(&c.to_address, "to_address")?,
                 amount: amount(c.amount, "amount")?,
             };

@@ -12,7 +12,8 @@ use nvm_node::MemoryNode;
 use nvm_node_api::{NodeApi, TxSubmitter};
 use nvm_state_api::TxOverlay;
 use nvm_vm_tvm::{
-    Any, Contract, Raw, TRON_TX_TAG, TransactionWire, TransferContract, TriggerSmartContract,
+    Any, Contract, Raw, TRON_TX_TAG, TransactionWire, TransferAssetContract, TransferContract,
+    TriggerSmartContract,
 };
 use prost::Message;
 
@@ -68,6 +69,32 @@ pub fn transfer(owner: [u8; 20], to: [u8; 20], sun: i64) -> Contract {
     }
 }
 
+/// A `TransferAssetContract` of `amount` of the TRC-10 asset `asset_name` (its id's digits).
+pub fn transfer_asset(owner: [u8; 20], to: [u8; 20], asset_name: &str, amount: i64) -> Contract {
+    let c = TransferAssetContract {
+        asset_name: asset_name.as_bytes().to_vec(),
+        owner_address: tron(owner),
+        to_address: tron(to),
+        amount,
+    };
+    Contract {
+        r#type: 2,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.TransferAssetContract".into(),
+            value: c.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}
+
+/// `address`'s identity's balance of `mint`.
+pub fn token_balance(node: &dyn NodeApi, mint: &nvm_primitives::Mint, address: VmAddress) -> u128 {
+    let snapshot = node.snapshot().unwrap();
+    let mut view = TxOverlay::new(&snapshot);
+    let id = Registry::resolve(&mut view, &address).unwrap();
+    Ledger::balance(&mut view, mint, &id).unwrap()
+}
+
 pub fn balance(node: &dyn NodeApi, address: VmAddress) -> u128 {
     let snapshot = node.snapshot().unwrap();
     let mut view = TxOverlay::new(&snapshot);
@@ -117,4 +144,24 @@ pub fn funded_tron_key(node: &MemoryNode) -> (PrivateKeySigner, [u8; 20]) {
     node.submit(vec![fund_100_trx(0, owner)]).unwrap().pop().unwrap().unwrap();
     node.seal(10, 1_000).unwrap();
     (key, owner)
+}
+
+/// Runs `txs` (block transactions) as the next block, in parallel and serially: all included,
+/// side by side in one batch, none touching what it did not declare, the same writes both ways.
+pub fn run_side_by_side(node: &MemoryNode, txs: Vec<Vec<u8>>) {
+    use nvm_executor::{ExecutionMode, VerifiedTx};
+    use nvm_node_api::ChainReader;
+    let count = txs.len();
+    let executor = node.executor();
+    let txs: Vec<VerifiedTx> =
+        txs.into_iter().map(|raw| VerifiedTx::verify(&executor.vms, raw).unwrap()).collect();
+    let head = node.head().unwrap();
+    let (env, state) = node.next_block(head.timestamp_ms + 1_000).unwrap();
+    let parallel =
+        executor.execute_block(&*state, &env, txs.clone(), ExecutionMode::Parallel).unwrap();
+    let serial = executor.execute_block(&*state, &env, txs, ExecutionMode::Serial).unwrap();
+    assert_eq!(parallel.included.len(), count, "{:?}", parallel.rejected);
+    assert!(!parallel.fell_back_to_serial, "a transfer touched what it did not declare");
+    assert_eq!(parallel.widest_batch, count, "the transfers did not run side by side");
+    assert_eq!(parallel.writes, serial.writes, "parallel != serial");
 }

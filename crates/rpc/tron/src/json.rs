@@ -3,8 +3,8 @@
 //! node runs — so what TronWeb re-encodes from the JSON is exactly the bytes its txID hashes.
 
 use nvm_vm_tvm::{
-    Any, Contract, CreateSmartContract, Raw, TRON_ADDRESS_PREFIX, TransferContract,
-    TriggerSmartContract,
+    Any, Contract, CreateSmartContract, Raw, TRON_ADDRESS_PREFIX, TransferAssetContract,
+    TransferContract, TriggerSmartContract,
 };
 use prost::Message;
 use serde_json::{Value, json};
@@ -59,6 +59,15 @@ fn parameter_json(contract: &Contract) -> Option<Value> {
                 "to_address": hex::encode(&c.to_address),
             })
         }
+        TRANSFER_ASSET_CONTRACT => {
+            let c = TransferAssetContract::decode(&any.value[..]).ok()?;
+            json!({
+                "amount": c.amount,
+                "asset_name": hex::encode(&c.asset_name),
+                "owner_address": hex::encode(&c.owner_address),
+                "to_address": hex::encode(&c.to_address),
+            })
+        }
         TRIGGER_SMART_CONTRACT => {
             let c = TriggerSmartContract::decode(&any.value[..]).ok()?;
             let mut value = json!({
@@ -66,8 +75,14 @@ fn parameter_json(contract: &Contract) -> Option<Value> {
                 "contract_address": hex::encode(&c.contract_address),
                 "data": hex::encode(&c.data),
             });
-            if c.call_value != 0 {
-                value["call_value"] = json!(c.call_value);
+            for (amount, key) in [
+                (c.call_value, "call_value"),
+                (c.call_token_value, "call_token_value"),
+                (c.token_id, "token_id"),
+            ] {
+                if amount != 0 {
+                    value[key] = json!(amount);
+                }
             }
             value
         }
@@ -83,6 +98,7 @@ fn parameter_json(contract: &Contract) -> Option<Value> {
 fn contract_name(kind: i32) -> &'static str {
     match kind {
         TRANSFER_CONTRACT => "TransferContract",
+        TRANSFER_ASSET_CONTRACT => "TransferAssetContract",
         CREATE_SMART_CONTRACT => "CreateSmartContract",
         TRIGGER_SMART_CONTRACT => "TriggerSmartContract",
         _ => "UnknownContract",

@@ -3,6 +3,7 @@
 //! java-tron's full node). TRX is the native token in sun (1 sun = 10¹² base units); an address
 //! is the identity whose TVM address it is, or its legacy identity (SPEC §2).
 
+mod assets;
 mod contracts;
 pub mod json;
 mod wallet;
@@ -117,6 +118,11 @@ fn answer(node: &dyn NodeApi, method: &str, request: &Value, solidity: bool) -> 
         "estimateenergy" if !solidity => contracts::constant_call(node, request, true),
         "triggersmartcontract" if !solidity => contracts::trigger(node, request),
         "createtransaction" if !solidity => wallet::create_transaction(node, request),
+        "transferasset" if !solidity => assets::transfer_asset(node, request),
+        "getassetissuebyid" => assets::asset_issue_by_id(node, request),
+        "getassetissuelist" => assets::asset_issue_list(node, request, false),
+        "getpaginatedassetissuelist" => assets::asset_issue_list(node, request, true),
+        "getaccountresource" if !solidity => wallet::account_resource(node, request),
         "broadcasttransaction" if !solidity => {
             wallet::broadcast(node, wallet::wire_of_json(request)?)
         }

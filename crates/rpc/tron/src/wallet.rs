@@ -171,10 +171,11 @@ pub fn account(node: &dyn NodeApi, request: &Value) -> Answer {
     let address = address_field(request, "address")?;
     let snapshot = node.snapshot()?;
     let mut state = TxOverlay::new(&*snapshot);
-    let id = Registry::resolve(&mut state, &VmAddress::Tvm(address)).map_err(storage)?;
+    let id = crate::assets::identity_of(&mut state, address)?;
     let balance = Ledger::balance(&mut state, &NATIVE_MINT, &id).map_err(storage)?;
     let known = Registry::get(&mut state, &id).map_err(storage)?.is_some();
-    if balance == 0 && !known {
+    let assets = crate::assets::account_assets(&mut state, &id)?;
+    if balance == 0 && !known && assets.is_empty() {
         return Ok(json!({}));
     }
     let mut out = json!({ "address": hex_address(&address) });
@@ -182,7 +183,18 @@ pub fn account(node: &dyn NodeApi, request: &Value) -> Answer {
     if sun > 0 {
         out["balance"] = json!(u64::try_from(sun).unwrap_or(u64::MAX));
     }
+    if !assets.is_empty() {
+        out["assetV2"] = json!(assets);
+    }
     Ok(out)
+}
+
+/// `getaccountresource {address}`: this chain has no free bandwidth and no staked resources (every
+/// byte and unit of energy is paid in TRX), and java-tron leaves zero fields out — `{}`; an
+/// address that is not one is refused.
+pub fn account_resource(_node: &dyn NodeApi, request: &Value) -> Answer {
+    address_field(request, "address")?;
+    Ok(json!({}))
 }
 
 /// `createtransaction {owner_address, to_address, amount}`: an unsigned TRX transfer

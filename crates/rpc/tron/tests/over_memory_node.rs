@@ -201,4 +201,48 @@ async fn every_ledger_token_is_a_trc20_that_tron_calls_read_and_move() {
     let payee =
         nvm_identity::Registry::resolve(&mut state, &nvm_identity::VmAddress::Tvm(to)).unwrap();
     assert_eq!(Ledger::balance(&mut state, &mint, &payee).unwrap(), 1_200);
+
+    // The same token as a TRC-10 asset: described by id, listed, held in `assetV2`.
+    let id = nvm_vm_tvm::asset_id(&mut state, &mint).unwrap().unwrap().to_string();
+    let asset = post(&app, "/wallet/getassetissuebyid", json!({ "value": id })).await;
+    assert_eq!(asset["name"], json!(hex::encode("Gold")), "{asset}");
+    assert_eq!(asset["abbr"], json!(hex::encode("GLD")));
+    assert_eq!((&asset["total_supply"], &asset["precision"]), (&json!(10_000), &json!(6)));
+    assert_eq!(asset["id"], json!(id));
+    let list = post(&app, "/wallet/getassetissuelist", json!({})).await;
+    assert_eq!(list["assetIssue"], json!([asset]));
+    let none = post(&app, "/wallet/getassetissuebyid", json!({ "value": "1000000" })).await;
+    assert_eq!(none, json!({}));
+    let held = |who: [u8; 20]| {
+        let app = app.clone();
+        async move {
+            let account = post(&app, "/wallet/getaccount", json!({ "address": hex_address(&who) }));
+            account.await["assetV2"].clone()
+        }
+    };
+    assert_eq!(held(to).await, json!([{ "key": id, "value": 1_200 }]));
+    // A TRC-10 transfer built by the node (asset_name: the id's digits as hex), signed, sent.
+    let transfer = json!({
+        "owner_address": hex_address(&owner),
+        "to_address": hex_address(&to),
+        "asset_name": hex::encode(&id),
+        "amount": 300,
+    });
+    let tx = post(&app, "/wallet/transferasset", transfer.clone()).await;
+    assert_eq!(tx["raw_data"]["contract"][0]["type"], json!("TransferAssetContract"), "{tx}");
+    let sent = post(&app, "/wallet/broadcasttransaction", sign(&key, &tx)).await;
+    assert_eq!(sent["result"], json!(true), "{sent}");
+    let head = node.head().unwrap();
+    assert_eq!(node.seal(100, head.timestamp_ms + 1_000).unwrap().included, 1);
+    assert_eq!(held(to).await, json!([{ "key": id, "value": 1_500 }]));
+    assert_eq!(held(owner).await, json!([{ "key": id, "value": 3_500 }]));
+    // An asset that does not exist, or an amount of nothing, is refused as java-tron words it.
+    let mut unknown = transfer.clone();
+    unknown["asset_name"] = json!(hex::encode("1000099"));
+    let refused = post(&app, "/wallet/transferasset", unknown).await;
+    assert_eq!(refused["Error"], json!("No asset !"));
+    let mut nothing = transfer;
+    nothing["amount"] = json!(0);
+    let refused = post(&app, "/wallet/transferasset", nothing).await;
+    assert_eq!(refused["Error"], json!("Amount must be greater than 0."));
 }

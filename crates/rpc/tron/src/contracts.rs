@@ -166,6 +166,9 @@ pub fn trigger(node: &dyn NodeApi, request: &Value) -> Answer {
     }
     let call_value = optional_u64(request, "call_value")?;
     let fee_limit = optional_u64(request, "fee_limit")?;
+    // TronWeb's `tokenId`/`tokenValue` options (fields 5 and 6, absent when 0, as it encodes them).
+    let call_token_value = optional_u64(request, "call_token_value")?;
+    let token_id = optional_u64(request, "token_id")?;
     let signed = |v: u64, name: &str| {
         i64::try_from(v).map_err(|_| Failure::Bad(format!("{name} is above Tron's range")))
     };
@@ -174,8 +177,8 @@ pub fn trigger(node: &dyn NodeApi, request: &Value) -> Answer {
         contract_address: json::prefixed(&contract),
         call_value: signed(call_value, "call_value")?,
         data: call_data(request)?,
-        call_token_value: 0,
-        token_id: 0,
+        call_token_value: signed(call_token_value, "call_token_value")?,
+        token_id: signed(token_id, "token_id")?,
     };
     let contract_entry = json::contract_entry(json::TRIGGER_SMART_CONTRACT, &call.encode_to_vec());
     let mut raw = json::raw_of(contract_entry, head_reference(node)?);

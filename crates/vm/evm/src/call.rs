@@ -98,7 +98,7 @@ impl<V: EvmVariant> EvmVm<V> {
             .build()
             .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
         let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-        let result = self.transact(&mut view, &env, tx, false)?;
+        let result = self.transact(&mut view, &env, tx, false, None)?;
         Ok(match result.result {
             ExecutionResult::Success { output, gas, .. } => {
                 let output = match output {

@@ -190,25 +190,7 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
             }
         } else {
-            let from_id = self.resolve20(from)?;
-            let (from_key, to_key) =
-                (balance_key(&self.mint, &from_id), balance_key(&self.mint, &to));
-            let available = self.load(from_key)?;
-            if available < value {
-                return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
-            }
-            self.store(from_key, available - value)?;
-            let before = self.load(to_key)?;
-            let credited = before.checked_add(value).filter(|v| *v <= U256::from(u128::MAX));
-            let credited =
-                credited.ok_or_else(|| Stop::Revert("ERC20: balance overflow".into()))?;
-            self.store(to_key, credited)?;
-            if before.is_zero() && !value.is_zero() {
-                // A first credit: noted in the recipient's holdings when the transaction commits.
-                let view = self.view;
-                let marker = slot(credited_marker(&to));
-                self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
-            }
+            self.move_token(from, to, value)?;
         }
         if named {
             // The recipient's EVM account, touched, is resolved (and its legacy identity
@@ -218,6 +200,34 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
             self.ctx.journal_mut().touch_account(to_shown);
         }
         self.log(Transfer { from, to: to_shown, value }.encode_log_data())
+    }
+
+    /// Moves `value` of the (non-native) token from `from`'s identity to `to`, through the
+    /// journal; reverts on an overdraft.
+    fn move_token(&mut self, from: Address, to: IdCom, value: U256) -> ViewResult<()> {
+        let from_id = self.resolve20(from)?;
+        let (from_key, to_key) = (balance_key(&self.mint, &from_id), balance_key(&self.mint, &to));
+        let available = self.load(from_key)?;
+        if available < value {
+            return Err(Stop::Revert("ERC20: transfer amount exceeds balance".into()));
+        }
+        // Refused before anything is written (a move outside a view call has no frame of its
+        // own to revert).
+        let overflows =
+            |before: U256| before.checked_add(value).is_none_or(|v| v > U256::from(u128::MAX));
+        if from_key != to_key && overflows(self.load(to_key)?) {
+            return Err(Stop::Revert("ERC20: balance overflow".into()));
+        }
+        self.store(from_key, available - value)?;
+        let before = self.load(to_key)?;
+        self.store(to_key, before + value)?;
+        if before.is_zero() && !value.is_zero() {
+            // A first credit: noted in the recipient's holdings when the transaction commits.
+            let view = self.view;
+            let marker = slot(credited_marker(&to));
+            self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
+        }
+        Ok(())
     }
 
     /// `transferToScript`: see its declaration.
@@ -371,6 +381,52 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
                 )));
             }
         })
+    }
+}
+
+/// A ledger token's balance and moves for a variant's own instructions (Tron's TRC-10 opcodes),
+/// outside any view call: the view's own journaled reads and writes, so a frame that reverts
+/// undoes its moves. No gas is metered here (the instruction charges its own).
+fn outside_call<CTX: ContextTr<Db: StateDb>>(ctx: &mut CTX, mint: Mint) -> ViewCall<'_, CTX> {
+    let view = erc20_address(&mint);
+    ViewCall { ctx, view, mint, caller: Address::ZERO, gas: Gas::new(u64::MAX) }
+}
+
+/// What `owner`'s identity holds of the (non-native) token `mint`, as the journal has it.
+pub fn journaled_token_balance<CTX: ContextTr<Db: StateDb>>(
+    ctx: &mut CTX,
+    mint: Mint,
+    owner: Address,
+) -> Result<U256, String> {
+    match outside_call(ctx, mint).balance(owner) {
+        Ok(balance) => Ok(balance),
+        Err(Stop::State(e)) => Err(e),
+        Err(Stop::Revert(e)) => Err(e),
+        Err(Stop::OutOfGas) => Err("out of gas outside a call".into()),
+    }
+}
+
+/// Moves `amount` of the (non-native) token `mint` from `from`'s identity to `to`'s through the
+/// journal, touching `to` (its legacy identity is indexed when the transaction commits); `false`
+/// if `from` holds less (nothing moved). No log: the ERC-20 view did not move it.
+pub fn journaled_token_move<CTX: ContextTr<Db: StateDb>>(
+    ctx: &mut CTX,
+    mint: Mint,
+    from: Address,
+    to: Address,
+    amount: U256,
+) -> Result<bool, String> {
+    let mut call = outside_call(ctx, mint);
+    let moved = call.resolve20(to).and_then(|to_id| call.move_token(from, to_id, amount));
+    match moved {
+        Ok(()) => {
+            ctx.journal_mut().load_account(to).map_err(|e| e.to_string())?;
+            ctx.journal_mut().touch_account(to);
+            Ok(true)
+        }
+        Err(Stop::Revert(_)) => Ok(false),
+        Err(Stop::State(e)) => Err(e),
+        Err(Stop::OutOfGas) => Err("out of gas outside a call".into()),
     }
 }
 

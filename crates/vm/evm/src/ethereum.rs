@@ -216,14 +216,15 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         state: &mut TxOverlay<'_>,
     ) -> VmResult<EthereumOutcome> {
         let price = tx.effective_gas_price(env.block.base_fee_per_gas);
-        self.execute_priced(env, tx.revm_tx(), price, state, false)
+        self.execute_priced(env, tx.revm_tx(), price, state, false, None)
     }
 
     /// Executes `tx`, a transaction that pays for its gas at `price` (wei per gas, at least the
     /// block's base fee: the base-fee part burned, the rest to the proposer's coinbase), as
     /// [`Self::execute_ethereum`] does. `keep_nonce`: the sender's nonce stays as it was — for
     /// wallet formats whose replay protection is not the identity's nonce (Tron's), which revm
-    /// would otherwise bump.
+    /// would otherwise bump. `token`: a ledger token the transaction sends its first frame (a
+    /// variant's; see [`crate::TokenValue`]).
     pub fn execute_priced(
         &self,
         env: &TxEnv<'_>,
@@ -231,9 +232,10 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         price: u128,
         state: &mut TxOverlay<'_>,
         keep_nonce: bool,
+        token: Option<crate::TokenValue>,
     ) -> VmResult<EthereumOutcome> {
         let caller = tx.caller;
-        let mut outcome = self.transact(state, env, tx, true).map_err(|e| match e {
+        let mut outcome = self.transact(state, env, tx, true, token).map_err(|e| match e {
             VmError::Failed(reason) => VmError::Invalid(reason),
             other => other,
         })?;

@@ -19,9 +19,12 @@ pub use db::{
     AccountSpace, DbError, ERC20_VIEW_CODE, StateDb, UnifiedDb, code_hash_key, code_key,
     storage_key,
 };
-pub use erc20::{LedgerPrecompiles, erc20_address};
+pub use erc20::{LedgerPrecompiles, erc20_address, journaled_token_balance, journaled_token_move};
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};
 pub use format::{ETHEREUM_TX_TAG, tag_ethereum};
 pub use ops::{EvmOp, OPCODE_CALL, OPCODE_CREATE, TRANSFER_GAS};
-pub use variant::{EvmContext, EvmInstructions, EvmVariant, Mainline, VariantError, VariantEvm};
+pub use variant::{
+    EvmContext, EvmInstructions, EvmVariant, FrameValues, Mainline, TokenValue, VariantError,
+    VariantEvm,
+};
 pub use vm::{BLOCK_GAS_LIMIT, EvmVm, TX_GAS_CAP, evm_address, revm_block, revm_block_in, revm_tx};

@@ -16,9 +16,35 @@ use revm::{
 };
 
 /// The revm context every variant runs in: a block, a transaction and a config over the
-/// unified state (`'s` borrows the transaction's overlay, `'b` the state below it).
+/// unified state (`'s` borrows the transaction's overlay, `'b` the state below it), with the
+/// token values of its call frames in revm's `chain` slot.
 pub type EvmContext<'s, 'b> =
-    Context<BlockEnv, TxEnv, CfgEnv, UnifiedDb<'s, 'b>, Journal<UnifiedDb<'s, 'b>>, ()>;
+    Context<BlockEnv, TxEnv, CfgEnv, UnifiedDb<'s, 'b>, Journal<UnifiedDb<'s, 'b>>, FrameValues>;
+
+/// A ledger token a call frame was sent beside its native value — Tron's TRC-10 `CALLTOKEN`, or a
+/// transaction's `call_token_value`: the token's id as the variant numbers it, and the amount.
+/// Mainline never sends one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenValue {
+    pub id: u64,
+    pub amount: u64,
+}
+
+/// What a variant keeps beside revm's context for one transaction: the token value of each
+/// running frame (innermost last), and the one the frame about to start is sent (set by the
+/// instruction or transaction that starts it, taken by the variant's handler when it does).
+#[derive(Clone, Debug, Default)]
+pub struct FrameValues {
+    pub next: Option<TokenValue>,
+    pub frames: Vec<TokenValue>,
+}
+
+impl FrameValues {
+    /// The token value of the frame running (none: zero).
+    pub fn current(&self) -> TokenValue {
+        self.frames.last().copied().unwrap_or_default()
+    }
+}
 
 /// A variant's instruction table over that context.
 pub type EvmInstructions<'s, 'b> = EthInstructions<EthInterpreter, EvmContext<'s, 'b>>;

@@ -112,6 +112,7 @@ impl<V: EvmVariant> EvmVm<V> {
         env: &TxEnv<'_>,
         tx: RevmTx,
         pays_gas: bool,
+        token: Option<crate::TokenValue>,
     ) -> VmResult<ResultAndState> {
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
@@ -121,7 +122,8 @@ impl<V: EvmVariant> EvmVm<V> {
             .with_db(UnifiedDb::in_space(state, space).with_origin(env.tx_hash))
             .with_block(revm_block_in(env, space))
             .with_cfg(cfg)
-            .with_tx(tx);
+            .with_tx(tx)
+            .with_chain(crate::FrameValues { next: token, frames: Vec::new() });
         let mut instructions = EthInstructions::new_mainnet_with_spec(self.spec);
         self.variant.instructions(&mut instructions, self.spec);
         let mut evm = Evm::new(context, instructions, LedgerPrecompiles::new(self.spec));
@@ -317,7 +319,7 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         let op = self.op(payload).map_err(VmError::Invalid)?;
         let space = self.variant.space();
         let tx = revm_tx(op, space.account_of(&env.sender), env.nonce, env.block.chain_id)?;
-        let outcome = self.transact(state, env, tx, false)?;
+        let outcome = self.transact(state, env, tx, false, None)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state, space, env, &logs)?;

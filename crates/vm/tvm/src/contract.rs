@@ -92,6 +92,8 @@ pub(crate) struct ContractRun<'a> {
     pub value_sun: u64,
     pub data: &'a [u8],
     pub fee_limit_sun: u64,
+    /// The TRC-10 asset sent with a call (its first frame's `CALLTOKENVALUE`/`CALLTOKENID`).
+    pub token: Option<nvm_vm_evm::TokenValue>,
 }
 
 impl ContractRun<'_> {
@@ -147,7 +149,7 @@ impl TvmVm {
         let nonce = Registry::nonce(state, &env.sender)?;
         let tx = run.revm_tx(owner, nonce, env.block.chain_id).map_err(TxError::InvalidPayload)?;
         // Tron transactions are replay-protected by their txID, not the identity's nonce.
-        match self.evm.execute_priced(env, tx, energy_price_units(), state, true) {
+        match self.evm.execute_priced(env, tx, energy_price_units(), state, true, run.token) {
             Ok(outcome) => Ok(outcome),
             Err(VmError::State(e)) => Err(TxError::State(e)),
             Err(e) => Err(TxError::InvalidPayload(e.to_string())),

@@ -17,7 +17,7 @@ use nvm_vm_api::{
     BLOCK_HASH_WINDOW, BlockEnv, EnvelopeCheck, Rejection, Replay, TxEnv, TxError, WalletFormat,
     WalletOutcome, WalletTx, block_hash_key, check_funds,
 };
-use nvm_vm_evm::EthereumOutcome;
+use nvm_vm_evm::{EthereumOutcome, TokenValue};
 use prost::Message;
 use revm::primitives::TxKind;
 use std::sync::Arc;
@@ -184,8 +184,14 @@ impl WalletFormat for TvmVm {
             return Err(TxError::AlreadyProcessed);
         }
         let sender = Registry::resolve(state, &VmAddress::Tvm(tx.owner))?;
-        if let TronCall::TransferAsset { asset_id, amount, .. } = tx.call {
-            check_asset_funds(state, &sender, asset_id, amount)?;
+        match tx.call {
+            TronCall::TransferAsset { asset_id, amount, .. }
+            | TronCall::Trigger { token_id: asset_id, call_token_value: amount, .. }
+                if amount > 0 =>
+            {
+                check_asset_funds(state, &sender, asset_id, amount)?
+            }
+            _ => {}
         }
         let value = u128::from(value_sun) * UNITS_PER_SUN;
         let energy_cost = u128::from(energy) * crate::contract::energy_price_units();
@@ -284,8 +290,12 @@ impl WalletFormat for TvmVm {
 
 /// What a contract transaction runs (a transfer runs nothing: an empty call).
 fn contract_run(tx: &TronTx) -> ContractRun<'_> {
+    let mut token = None;
     let (kind, value_sun, data) = match &tx.call {
-        TronCall::Trigger { contract, call_value, data } => {
+        TronCall::Trigger { contract, call_value, data, token_id, call_token_value } => {
+            if *token_id != 0 {
+                token = Some(TokenValue { id: *token_id, amount: *call_token_value });
+            }
             (TxKind::Call(Address::from(*contract)), *call_value, data.as_slice())
         }
         TronCall::Create { bytecode, call_value, .. } => {
@@ -295,7 +305,7 @@ fn contract_run(tx: &TronTx) -> ContractRun<'_> {
             (TxKind::Call(Address::ZERO), 0, &[][..])
         }
     };
-    ContractRun { kind, value_sun, data, fee_limit_sun: tx.fee_limit }
+    ContractRun { kind, value_sun, data, fee_limit_sun: tx.fee_limit, token }
 }
 
 /// A deployment's declared ABI, name and energy terms, kept by the contract's address.

@@ -17,6 +17,7 @@ mod variant;
 
 pub use asset::{FIRST_ASSET_ID, asset_id, asset_mint, parse_asset_id};
 pub use chain::dev_tron_addresses;
+mod token_ops;
 mod transaction;
 
 pub use contract::{
@@ -34,6 +35,7 @@ use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmResult};
 use nvm_vm_evm::EvmVm;
 
+pub use token_ops::{CALLTOKEN, CALLTOKENID, CALLTOKENVALUE, TOKENBALANCE};
 pub use variant::{ISCONTRACT, RESOURCE_OPCODES, Tron, contract_address, create2_address};
 
 /// The Tron VM: the EVM crate's VM with the [`Tron`] variant (0x40–0x4F), wrapped so it can also

@@ -157,8 +157,15 @@ pub enum TronCall {
     Transfer { to: [u8; 20], amount: u64 },
     /// `TransferAssetContract`: `amount` of the TRC-10 asset `asset_id` to `to`.
     TransferAsset { asset_id: u64, to: [u8; 20], amount: u64 },
-    /// `TriggerSmartContract`: a call of `contract` with `call_value` sun and `data`.
-    Trigger { contract: [u8; 20], call_value: u64, data: Vec<u8> },
+    /// `TriggerSmartContract`: a call of `contract` with `call_value` sun and `data`, and
+    /// `call_token_value` of the TRC-10 asset `token_id` (0: none).
+    Trigger {
+        contract: [u8; 20],
+        call_value: u64,
+        data: Vec<u8>,
+        token_id: u64,
+        call_token_value: u64,
+    },
     /// `CreateSmartContract`: deploys `bytecode` (init code and constructor arguments), with its
     /// ABI (`SmartContract.ABI`'s protobuf bytes) and name, which `getcontract` shows.
     Create {
@@ -333,13 +340,20 @@ fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
         TRIGGER_SMART_CONTRACT => {
             expect("TriggerSmartContract")?;
             let c: TriggerSmartContract = canonical(&parameter.value, "TriggerSmartContract")?;
-            if c.call_token_value != 0 || c.token_id != 0 {
-                return Err(malformed("TRC-10 call values are not supported yet"));
+            // As java-tron checks them: an asset id or none, and no amount of no asset.
+            let token_id = amount(c.token_id, "token_id")?;
+            if token_id != 0 && token_id < crate::FIRST_ASSET_ID {
+                return Err(malformed("token_id must be > 1000000"));
+            }
+            if token_id == 0 && c.call_token_value != 0 {
+                return Err(malformed("call_token_value without a token_id"));
             }
             let call = TronCall::Trigger {
                 contract: address(&c.contract_address, "contract_address")?,
                 call_value: amount(c.call_value, "call_value")?,
                 data: c.data,
+                token_id,
+                call_token_value: amount(c.call_token_value, "call_token_value")?,
             };
             Ok((address(&c.owner_address, "owner_address")?, call))
         }

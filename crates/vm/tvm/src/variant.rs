@@ -1,6 +1,7 @@
 //! The Tron variant of the EVM (as op-revm varies revm): Tron's account space, `ISCONTRACT`,
-//! Tron's resource opcodes refused, and Tron's contract addresses — a deployment's from its
-//! transaction's id and owner, `CREATE2`'s with Tron's `0x41` in place of Ethereum's `0xff`.
+//! the TRC-10 opcodes (`token_ops.rs`), Tron's resource opcodes refused, and Tron's contract
+//! addresses — a deployment's from its transaction's id and owner, `CREATE2`'s with Tron's
+//! `0x41` in place of Ethereum's `0xff`.
 
 use nvm_vm_evm::{
     AccountSpace, EvmContext, EvmInstructions, EvmVariant, StateDb, VariantError, VariantEvm,
@@ -8,7 +9,7 @@ use nvm_vm_evm::{
 use revm::{
     context::{ContextTr, result::ExecutionResult},
     context_interface::result::HaltReason,
-    handler::{EthFrame, EvmTr, Handler, MainnetHandler},
+    handler::{EthFrame, EvmTr, FrameResult, Handler, ItemOrResult, MainnetHandler},
     interpreter::{
         CreateScheme, FrameInput, GasTracker, Instruction, InstructionContext,
         InstructionExecResult, InstructionResult, InterpreterAction,
@@ -26,6 +27,11 @@ pub const RESOURCE_OPCODES: std::ops::RangeInclusive<u8> = 0xd5..=0xdf;
 const EXTCODESIZE: u8 = 0x3b;
 /// `CREATE2`, whose address Tron derives its own way.
 const CREATE2: u8 = 0xf5;
+/// `CALL` and `BALANCE`, whose static costs `CALLTOKEN` and `TOKENBALANCE` have.
+const CALL: u8 = 0xf1;
+const BALANCE: u8 = 0x31;
+/// The base tier's cost (`CALLVALUE`'s), `CALLTOKENVALUE`'s and `CALLTOKENID`'s.
+const BASE_GAS: u16 = 2;
 
 /// Where a contract a transaction deploys lives (java-tron's `generateContractAddress`):
 /// `keccak256(txID ‖ 0x41 ‖ owner)[12..]`.
@@ -65,6 +71,15 @@ impl EvmVariant for Tron {
         }
         let gas = table.gas_table()[CREATE2 as usize];
         table.insert_instruction(CREATE2, Instruction::new(tron_create2), gas);
+        use crate::token_ops as ops;
+        let gas = table.gas_table()[CALL as usize];
+        table.insert_instruction(ops::CALLTOKEN, Instruction::new(ops::call_token), gas);
+        let gas = table.gas_table()[BALANCE as usize];
+        table.insert_instruction(ops::TOKENBALANCE, Instruction::new(ops::token_balance), gas);
+        let (value, id) =
+            (Instruction::new(ops::call_token_value), Instruction::new(ops::call_token_id));
+        table.insert_instruction(ops::CALLTOKENVALUE, value, BASE_GAS);
+        table.insert_instruction(ops::CALLTOKENID, id, BASE_GAS);
     }
 
     /// Mainline's handler, but a deployment's contract lives at Tron's address for it.
@@ -98,6 +113,74 @@ impl<'s, 'b> Handler for TronHandler<'s, 'b> {
         }
         Ok(init)
     }
+
+    /// Mainline's loop of frames, each started by [`start_frame`] (which sends it its token
+    /// value) and its token value dropped when it returns.
+    fn run_exec_loop(
+        &mut self,
+        evm: &mut Self::Evm,
+        first_frame_input: FrameInit,
+    ) -> Result<FrameResult, Self::Error> {
+        if let Some(result) = start_frame(evm, first_frame_input)? {
+            return Ok(result);
+        }
+        loop {
+            let result = match evm.frame_run()? {
+                ItemOrResult::Item(init) => match start_frame(evm, init)? {
+                    None => continue,
+                    Some(result) => result,
+                },
+                ItemOrResult::Result(result) => {
+                    let values = evm.ctx_mut().chain_mut();
+                    values.frames.pop();
+                    // A `CALLTOKEN` that halted before its frame started sends nothing.
+                    values.next = None;
+                    result
+                }
+            };
+            if let Some(result) = evm.frame_return_result(result)? {
+                return Ok(result);
+            }
+        }
+    }
+}
+
+/// Starts a frame and sends it the token value its instruction (or transaction) set: inside
+/// the frame's checkpoint when it runs code, so a revert gives the tokens back; after it when it
+/// ends at once (no code, a precompile), if it succeeded. `None` while the frame runs.
+fn start_frame(
+    evm: &mut VariantEvm<'_, '_>,
+    init: FrameInit,
+) -> Result<Option<FrameResult>, VariantError> {
+    let token = evm.ctx_mut().chain_mut().next.take().unwrap_or_default();
+    let parties = match &init.frame_input {
+        FrameInput::Call(inputs) => Some((inputs.caller, inputs.target_address)),
+        _ => None,
+    };
+    let ended = match evm.frame_init(init)? {
+        ItemOrResult::Item(_) => None,
+        ItemOrResult::Result(result) => Some(result),
+    };
+    let succeeded = ended.as_ref().is_none_or(|r| r.instruction_result().is_ok());
+    if token.amount > 0
+        && succeeded
+        && let Some((from, to)) = parties
+    {
+        // The sender's holding was checked (by `CALLTOKEN`, or at admission) with nothing run
+        // since: a shortfall here is this node's failure.
+        let sent = crate::token_ops::send(evm.ctx_mut(), token, from, to)
+            .map_err(revm::context::result::EVMError::Custom)?;
+        if !sent {
+            return Err(revm::context::result::EVMError::Custom(format!(
+                "asset {} held by {from} fell short of {} between its check and its move",
+                token.id, token.amount
+            )));
+        }
+    }
+    if ended.is_none() {
+        evm.ctx_mut().chain_mut().frames.push(token);
+    }
+    Ok(ended)
 }
 
 /// `CREATE2` as mainline runs it, its new frame then sent to Tron's address for it. (Mainline's
@@ -118,7 +201,8 @@ fn tron_create2(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
     result
 }
 
-type TronContext<'a, 's, 'b> = InstructionContext<'a, EvmContext<'s, 'b>, EthInterpreter>;
+pub(crate) type TronContext<'a, 's, 'b> =
+    InstructionContext<'a, EvmContext<'s, 'b>, EthInterpreter>;
 
 fn is_contract(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
     let InstructionContext { interpreter, host } = context;

@@ -27,17 +27,11 @@ const RUNTIME: &str = concat!(
     "5b600760015560006000fd",               // JUMPDEST; slot1 = 7; REVERT(0, 0)
 );
 
-fn slot(node: &MemoryNode, contract: &Address, index: u64) -> U256 {
-    let snapshot = node.snapshot().unwrap();
-    let key = AccountSpace::TRON.storage_key(contract, &U256::from(index));
-    snapshot.get(&key).unwrap().map(|b| U256::from_be_slice(&b)).unwrap_or_default()
-}
-
 #[test]
 fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     // The dev identity deploys the contract in Tron's space; a fresh Tron key gets 100 TRX.
-    let init = hex::decode(format!("602680600b6000396000f3{RUNTIME}")).unwrap();
+    let init = init_code(RUNTIME);
     let deploy = EvmOp::Create { value: 0, init_code: init, gas_limit: 200_000 }.encode_at(0x40);
     let key = PrivateKeySigner::random();
     let owner = key.address().into_array();
@@ -156,9 +150,7 @@ fn create(owner: [u8; 20], bytecode: Vec<u8>) -> nvm_vm_tvm::Contract {
 fn factory_init() -> Vec<u8> {
     // Runtime: MSTORE8 0x00 at 0 (the child's init code: STOP, one byte); CREATE2(value 0,
     // offset 0, size 1, salt 7); MSTORE it at 0; RETURN(0, 32).
-    let runtime = "6000600053600760016000 6000f5 60005260206000f3".replace(' ', "");
-    let len = runtime.len() / 2;
-    hex::decode(format!("60{len:02x}80600b6000396000f3{runtime}")).unwrap()
+    init_code(&"6000600053600760016000 6000f5 60005260206000f3".replace(' ', ""))
 }
 
 #[test]

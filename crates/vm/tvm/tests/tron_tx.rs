@@ -101,7 +101,13 @@ fn a_contract_call_decodes() {
     let tx = TronTx::decode(&signed(&raw, &key, false).0).unwrap();
     assert_eq!(
         tx.call,
-        TronCall::Trigger { contract: [5; 20], call_value: 0, data: vec![0xa9, 0x05, 0x9c, 0xbb] }
+        TronCall::Trigger {
+            contract: [5; 20],
+            call_value: 0,
+            data: vec![0xa9, 0x05, 0x9c, 0xbb],
+            token_id: 0,
+            call_token_value: 0,
+        }
     );
     assert_eq!(tx.fee_limit, 100_000_000);
 }

@@ -95,12 +95,69 @@ proptest! {
     fn code_without_tron_opcodes_runs_as_on_mainline(
         code in proptest::collection::vec(any::<u8>(), 0..64)
     ) {
-        let code: Vec<u8> = code.into_iter().filter(|b| !(0xd4..=0xdf).contains(b)).collect();
+        // No Tron opcode (0xd0–0xdf), and no CREATE2 (Tron derives its address its own way).
+        let code: Vec<u8> =
+            code.into_iter().filter(|b| !(0xd0..=0xdf).contains(b) && *b != 0xf5).collect();
         let state = MemoryState::default();
         let request = create(&code);
         let tron = TvmVm::default().simulate(&state, &block(), &request);
         let mainline = <EvmVm>::default().simulate(&state, &block(), &request);
         prop_assert_eq!(format!("{tron:?}"), format!("{mainline:?}"));
+    }
+}
+
+/// Runs `init_code` as a deployment in a native envelope at `opcode_base` (0x10 the EVM, 0x40
+/// the Tron VM) on a fresh dev chain: the receipt's status and gas, and the first slots of the
+/// contract (wherever each VM puts it) with the deployer's balance after.
+fn deployed(opcode_base: u8, init_code: &[u8]) -> (String, u64, Vec<U256>, u128) {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let op = EvmOp::Create { value: 0, init_code: init_code.to_vec(), gas_limit: 1_000_000 };
+    let raw = nvm_vms::dev::dev_envelope(0, op.encode_at(opcode_base));
+    let hash = node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 1_000).unwrap().included, 1);
+    let receipt = node.receipt(&hash).unwrap().unwrap();
+    let dev = nvm_vms::dev::dev_id();
+    let (space, contract) = if opcode_base == 0x40 {
+        let deployer = AccountSpace::TRON.account_of(&dev);
+        (AccountSpace::TRON, nvm_vm_tvm::contract_address(&hash, &deployer))
+    } else {
+        (AccountSpace::ETHEREUM, AccountSpace::ETHEREUM.account_of(&dev).create(0))
+    };
+    let snapshot = node.snapshot().unwrap();
+    let slots = (0..4)
+        .map(|i| {
+            let value = snapshot.get(&space.storage_key(&contract, &U256::from(i))).unwrap();
+            value.map(|b| U256::from_be_slice(&b)).unwrap_or_default()
+        })
+        .collect();
+    let mut view = TxOverlay::new(&snapshot);
+    let balance = nvm_ledger::Ledger::balance(&mut view, &nvm_ledger::NATIVE_MINT, &dev).unwrap();
+    (format!("{:?}", receipt.status), receipt.gas_used, slots, balance)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Deployed on a chain, code without a Tron opcode leaves the same post-state on both: the
+    /// same outcome, gas = energy, the same storage and the same balance left to its deployer.
+    #[test]
+    fn deployments_without_tron_opcodes_leave_the_same_state(
+        writes in proptest::collection::vec((any::<u64>(), 0u8..4), 0..4),
+        tail in proptest::collection::vec(any::<u8>(), 0..32)
+    ) {
+        let mut code = Vec::new();
+        for (value, slot) in writes {
+            code.push(0x67); // PUSH8 value, PUSH1 slot, SSTORE
+            code.extend_from_slice(&value.to_be_bytes());
+            code.extend_from_slice(&[0x60, slot, 0x55]);
+        }
+        // Then random code, as above, without what shows an address (each VM puts the contract
+        // elsewhere and shows the deployer and proposer in its own space): ADDRESS, ORIGIN,
+        // CALLER, COINBASE.
+        let shows_address = [0x30, 0x32, 0x33, 0x41];
+        let kept = |b: &u8| !(0xd0..=0xdf).contains(b) && *b != 0xf5 && !shows_address.contains(b);
+        code.extend(tail.into_iter().filter(kept));
+        prop_assert_eq!(deployed(0x40, &code), deployed(0x10, &code));
     }
 }
 

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use alloy_primitives::B256;
+use alloy_primitives::{B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use nvm_executor::AdmissionError;
@@ -108,13 +108,24 @@ pub fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
 
 /// A `TriggerSmartContract` of `owner` calling `contract` with `data`.
 pub fn trigger(owner: [u8; 20], contract: [u8; 20], data: Vec<u8>) -> Contract {
+    trigger_with_token(owner, contract, data, 0, 0)
+}
+
+/// [`trigger`] sending `call_token_value` of the TRC-10 asset `token_id`.
+pub fn trigger_with_token(
+    owner: [u8; 20],
+    contract: [u8; 20],
+    data: Vec<u8>,
+    token_id: i64,
+    call_token_value: i64,
+) -> Contract {
     let call = TriggerSmartContract {
         owner_address: tron(owner),
         contract_address: tron(contract),
         call_value: 0,
         data,
-        call_token_value: 0,
-        token_id: 0,
+        call_token_value,
+        token_id,
     };
     Contract {
         r#type: 31,
@@ -164,4 +175,20 @@ pub fn run_side_by_side(node: &MemoryNode, txs: Vec<Vec<u8>>) {
     assert!(!parallel.fell_back_to_serial, "a transfer touched what it did not declare");
     assert_eq!(parallel.widest_batch, count, "the transfers did not run side by side");
     assert_eq!(parallel.writes, serial.writes, "parallel != serial");
+}
+
+/// Slot `index` of a contract in Tron's account space.
+pub fn slot(node: &MemoryNode, contract: &alloy_primitives::Address, index: u64) -> U256 {
+    use nvm_node_api::ChainReader;
+    use nvm_state_api::StateReader;
+    let snapshot = node.snapshot().unwrap();
+    let key = nvm_vm_evm::AccountSpace::TRON.storage_key(contract, &U256::from(index));
+    snapshot.get(&key).unwrap().map(|b| U256::from_be_slice(&b)).unwrap_or_default()
+}
+
+/// Init code that deploys `runtime` (hex) as it is.
+pub fn init_code(runtime: &str) -> Vec<u8> {
+    let len = runtime.len() / 2;
+    assert!(len < 256, "a one-byte length");
+    hex::decode(format!("60{len:02x}80600b6000396000f3{runtime}")).unwrap()
 }

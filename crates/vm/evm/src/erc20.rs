@@ -56,15 +56,16 @@ const LOG_GAS: u64 = 375 * 4 + 8 * 32;
 /// transaction), as contract code is charged per byte it deposits.
 const SCRIPT_BYTE_GAS: u64 = 200;
 
-/// revm's Ethereum precompiles plus the ledger's ERC-20 views.
+/// revm's Ethereum precompiles (or a variant's set) plus the ledger's ERC-20 views.
 #[derive(Clone, Debug)]
 pub struct LedgerPrecompiles {
     eth: EthPrecompiles,
 }
 
 impl LedgerPrecompiles {
-    pub fn new(spec: SpecId) -> Self {
-        Self { eth: EthPrecompiles::new(spec) }
+    /// `precompiles` (a variant's set at `spec`) and the ERC-20 views.
+    pub fn with(precompiles: &'static revm::precompile::Precompiles, spec: SpecId) -> Self {
+        Self { eth: EthPrecompiles { precompiles, spec } }
     }
 }
 

@@ -12,6 +12,7 @@ use revm::{
     context_interface::result::{ExecutionResult, InvalidTransaction},
     handler::{EthFrame, Handler, MainnetHandler, instructions::EthInstructions},
     interpreter::interpreter::EthInterpreter,
+    precompile::{PrecompileSpecId, Precompiles},
     primitives::hardfork::SpecId,
 };
 
@@ -37,6 +38,10 @@ pub struct TokenValue {
 pub struct FrameValues {
     pub next: Option<TokenValue>,
     pub frames: Vec<TokenValue>,
+    /// How many internal transactions (calls and creations below the first frame, in the order
+    /// they start, reverted ones too) the transaction has made so far: Tron numbers its nested
+    /// `CREATE`s' addresses by it.
+    pub internal_txs: u64,
 }
 
 impl FrameValues {
@@ -72,6 +77,12 @@ pub trait EvmVariant: Clone + Default + Send + Sync + 'static {
     /// Changes mainline's instruction table at `spec` (opcodes in, out or replaced, with their
     /// static gas; [`EthInstructions::insert_instruction`]).
     fn instructions(&self, _table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {}
+
+    /// The precompiles at `spec` (mainline: Ethereum's; a variant may replace some, as Tron
+    /// does at 0x09 and 0x0a). The ledger's ERC-20 views answer beside them either way.
+    fn precompiles(&self, spec: SpecId) -> &'static Precompiles {
+        Precompiles::new(PrecompileSpecId::from_spec_id(spec))
+    }
 
     /// Runs the transaction `evm`'s context holds to its result, through the variant's
     /// [`Handler`] (mainline: revm's [`MainnetHandler`]). The journal is finalized by the

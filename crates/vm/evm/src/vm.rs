@@ -123,10 +123,11 @@ impl<V: EvmVariant> EvmVm<V> {
             .with_block(revm_block_in(env, space))
             .with_cfg(cfg)
             .with_tx(tx)
-            .with_chain(crate::FrameValues { next: token, frames: Vec::new() });
+            .with_chain(crate::FrameValues { next: token, ..Default::default() });
         let mut instructions = EthInstructions::new_mainnet_with_spec(self.spec);
         self.variant.instructions(&mut instructions, self.spec);
-        let mut evm = Evm::new(context, instructions, LedgerPrecompiles::new(self.spec));
+        let precompiles = LedgerPrecompiles::with(self.variant.precompiles(self.spec), self.spec);
+        let mut evm = Evm::new(context, instructions, precompiles);
         let result = self.variant.run(&mut evm);
         // Finalizing clears the journal whether the run succeeded or not (as revm's own
         // `transact` does).

@@ -17,6 +17,7 @@ mod variant;
 
 pub use asset::{FIRST_ASSET_ID, asset_id, asset_mint, parse_asset_id};
 pub use chain::dev_tron_addresses;
+mod precompiles;
 mod token_ops;
 mod transaction;
 
@@ -35,8 +36,11 @@ use nvm_state_api::{AccessSet, StateReader, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmResult};
 use nvm_vm_evm::EvmVm;
 
+pub use precompiles::{BATCH_VALIDATE_SIGN, VALIDATE_MULTI_SIGN};
 pub use token_ops::{CALLTOKEN, CALLTOKENID, CALLTOKENVALUE, TOKENBALANCE};
-pub use variant::{ISCONTRACT, RESOURCE_OPCODES, Tron, contract_address, create2_address};
+pub use variant::{
+    ISCONTRACT, RESOURCE_OPCODES, Tron, contract_address, create2_address, nested_contract_address,
+};
 
 /// The Tron VM: the EVM crate's VM with the [`Tron`] variant (0x40–0x4F), wrapped so it can also
 /// be Tron's wallet format (`format.rs`). Its EVM side is reached through `Deref`

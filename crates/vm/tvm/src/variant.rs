@@ -4,17 +4,23 @@
 //! `0x41` in place of Ethereum's `0xff`.
 
 use nvm_vm_evm::{
-    AccountSpace, EvmContext, EvmInstructions, EvmVariant, StateDb, VariantError, VariantEvm,
+    AccountSpace, EvmContext, EvmInstructions, EvmVariant, LedgerPrecompiles, StateDb,
+    VariantError, VariantEvm,
 };
 use revm::{
     context::{ContextTr, result::ExecutionResult},
     context_interface::result::HaltReason,
-    handler::{EthFrame, EvmTr, FrameResult, Handler, ItemOrResult, MainnetHandler},
+    handler::{
+        EthFrame, EvmTr, FrameResult, Handler, ItemOrResult, MainnetHandler, PrecompileProvider,
+    },
     interpreter::{
         CreateScheme, FrameInput, GasTracker, Instruction, InstructionContext,
         InstructionExecResult, InstructionResult, InterpreterAction,
-        instructions::contract::create, instructions::host::extcodesize,
-        interpreter::EthInterpreter, interpreter_action::FrameInit, interpreter_types::LoopControl,
+        instructions::contract::create,
+        instructions::host::{extcodesize, selfdestruct},
+        interpreter::EthInterpreter,
+        interpreter_action::FrameInit,
+        interpreter_types::LoopControl,
     },
     primitives::{Address, B256, U256, hardfork::SpecId, keccak256},
 };
@@ -27,6 +33,8 @@ pub const RESOURCE_OPCODES: std::ops::RangeInclusive<u8> = 0xd5..=0xdf;
 const EXTCODESIZE: u8 = 0x3b;
 /// `CREATE2`, whose address Tron derives its own way.
 const CREATE2: u8 = 0xf5;
+/// `SELFDESTRUCT`, an internal transaction on Tron.
+const SELFDESTRUCT: u8 = 0xff;
 /// `CALL` and `BALANCE`, whose static costs `CALLTOKEN` and `TOKENBALANCE` have.
 const CALL: u8 = 0xf1;
 const BALANCE: u8 = 0x31;
@@ -37,6 +45,14 @@ const BASE_GAS: u16 = 2;
 /// `keccak256(txID ‖ 0x41 ‖ owner)[12..]`.
 pub fn contract_address(txid: &[u8; 32], owner: &Address) -> Address {
     let digest = keccak256([&txid[..], &[crate::TRON_ADDRESS_PREFIX], owner.as_slice()].concat());
+    Address::from_slice(&digest[12..])
+}
+
+/// Where a `CREATE` inside a transaction puts a contract (java-tron's `generateContractAddress`
+/// of the root transaction): `keccak256(txID ‖ n)[12..]`, `n` (8 bytes, big-endian) the number of
+/// internal transactions the transaction had started before it.
+pub fn nested_contract_address(txid: &[u8; 32], internal_txs: u64) -> Address {
+    let digest = keccak256([&txid[..], &internal_txs.to_be_bytes()].concat());
     Address::from_slice(&digest[12..])
 }
 
@@ -71,6 +87,8 @@ impl EvmVariant for Tron {
         }
         let gas = table.gas_table()[CREATE2 as usize];
         table.insert_instruction(CREATE2, Instruction::new(tron_create2), gas);
+        let gas = table.gas_table()[SELFDESTRUCT as usize];
+        table.insert_instruction(SELFDESTRUCT, Instruction::new(tron_selfdestruct), gas);
         use crate::token_ops as ops;
         let gas = table.gas_table()[CALL as usize];
         table.insert_instruction(ops::CALLTOKEN, Instruction::new(ops::call_token), gas);
@@ -80,6 +98,10 @@ impl EvmVariant for Tron {
             (Instruction::new(ops::call_token_value), Instruction::new(ops::call_token_id));
         table.insert_instruction(ops::CALLTOKENVALUE, value, BASE_GAS);
         table.insert_instruction(ops::CALLTOKENID, id, BASE_GAS);
+    }
+
+    fn precompiles(&self, spec: SpecId) -> &'static revm::precompile::Precompiles {
+        crate::precompiles::tron_precompiles(revm::precompile::PrecompileSpecId::from_spec_id(spec))
     }
 
     /// Mainline's handler, but a deployment's contract lives at Tron's address for it.
@@ -148,19 +170,48 @@ impl<'s, 'b> Handler for TronHandler<'s, 'b> {
 /// Starts a frame and sends it the token value its instruction (or transaction) set: inside
 /// the frame's checkpoint when it runs code, so a revert gives the tokens back; after it when it
 /// ends at once (no code, a precompile), if it succeeded. `None` while the frame runs.
+///
+/// A frame below the first is an internal transaction, counted as java-tron counts them (not a
+/// precompile's, not one refused before it starts for depth or funds); a `CREATE` among them
+/// lands at [`nested_contract_address`] of the count so far.
 fn start_frame(
     evm: &mut VariantEvm<'_, '_>,
-    init: FrameInit,
+    mut init: FrameInit,
 ) -> Result<Option<FrameResult>, VariantError> {
-    let token = evm.ctx_mut().chain_mut().next.take().unwrap_or_default();
-    let parties = match &init.frame_input {
+    let values = evm.ctx_mut().chain_mut();
+    let token = values.next.take().unwrap_or_default();
+    let (internal, count) = (!values.frames.is_empty(), values.internal_txs);
+    let parties = match &mut init.frame_input {
         FrameInput::Call(inputs) => Some((inputs.caller, inputs.target_address)),
+        FrameInput::Create(inputs) => {
+            if internal && inputs.scheme() == CreateScheme::Create {
+                let txid = evm.ctx_mut().db_mut().origin();
+                let address = nested_contract_address(&txid, count);
+                inputs.set_scheme(CreateScheme::Custom { address });
+            }
+            None
+        }
         _ => None,
     };
+    let precompile = parties.is_some_and(|(_, to)| {
+        <LedgerPrecompiles as PrecompileProvider<EvmContext<'_, '_>>>::contains(
+            &evm.precompiles,
+            &to,
+        )
+    });
     let ended = match evm.frame_init(init)? {
         ItemOrResult::Item(_) => None,
         ItemOrResult::Result(result) => Some(result),
     };
+    let refused = ended.as_ref().is_some_and(|r| {
+        matches!(
+            r.instruction_result(),
+            InstructionResult::CallTooDeep | InstructionResult::OutOfFunds
+        )
+    });
+    if internal && !precompile && !refused {
+        evm.ctx_mut().chain_mut().internal_txs += 1;
+    }
     let succeeded = ended.as_ref().is_none_or(|r| r.instruction_result().is_ok());
     if token.amount > 0
         && succeeded
@@ -211,6 +262,14 @@ fn is_contract(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
     if !interpreter.stack.push(U256::from(!size.is_zero())) {
         return Err(InstructionResult::StackOverflow);
     }
+    Ok(())
+}
+
+/// `SELFDESTRUCT` as mainline runs it, counted as an internal transaction (java-tron makes one).
+fn tron_selfdestruct(context: TronContext<'_, '_, '_>) -> InstructionExecResult {
+    let InstructionContext { interpreter, host } = context;
+    selfdestruct(InstructionContext { interpreter: &mut *interpreter, host: &mut *host })?;
+    host.chain_mut().internal_txs += 1;
     Ok(())
 }
 

@@ -208,3 +208,39 @@ fn a_tron_transaction_deploys_at_trons_address_and_create2_uses_trons_prefix() {
     let id = nvm_identity::legacy_id_com(&VmAddress::Tvm(ethereum.into_array())).unwrap();
     assert_eq!(snapshot.get(&nvm_identity::nonce_key(&id)).unwrap(), None);
 }
+
+/// Init code of a factory whose runtime, called, makes two contracts with `CREATE` (init code
+/// `STOP`) with a `CALL` to a key between them, and keeps their addresses in slots 0 and 1.
+fn nested_factory_init() -> Vec<u8> {
+    let create_into = |slot: u8| format!("600160006000f060{slot:02x}55");
+    let call_a_key = format!("60006000600060006000 73{} 5a f1 50", "5a".repeat(20));
+    let runtime = format!("6000600053 {} {call_a_key} {} 00", create_into(0), create_into(1));
+    init_code(&runtime.replace(' ', ""))
+}
+
+#[test]
+fn nested_creates_are_numbered_by_the_transactions_internal_transactions() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let (key, owner) = funded_tron_key(&node);
+    let head = node.head().unwrap();
+    let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
+    let deploy = create(owner, nested_factory_init());
+    let deploy = signed_with_fee_limit(&key, deploy, reference, later, 20_000_000);
+    let txid = node.submit(vec![deploy]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 2_000).unwrap().included, 1);
+    let factory = nvm_vm_tvm::contract_address(&txid, &Address::from(owner));
+
+    let call = trigger(owner, factory.into_array(), vec![]);
+    let call = signed_with_fee_limit(&key, call, reference, later, 50_000_000);
+    let txid = node.submit(vec![call]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(10, 3_000).unwrap().included, 1);
+    assert_eq!(node.receipt(&txid).unwrap().unwrap().status, TxStatus::Success);
+    // java-tron's numbering: the first CREATE is internal transaction 0, its child frame 1 had
+    // none of its own, the CALL was 1, so the second CREATE is 2.
+    let first = nvm_vm_tvm::nested_contract_address(&txid, 0);
+    let second = nvm_vm_tvm::nested_contract_address(&txid, 2);
+    let word = |address: Address| U256::from_be_slice(address.as_slice());
+    assert_eq!(slot(&node, &factory, 0), word(first));
+    assert_eq!(slot(&node, &factory, 1), word(second));
+    assert_ne!(first, factory.create(1), "not Ethereum's sender-and-nonce address");
+}

@@ -187,3 +187,72 @@ fn the_tron_vm_deploys_at_its_own_opcodes_into_its_own_space() {
     assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&contract)).unwrap().is_some());
     assert!(snapshot.get(&AccountSpace::ETHEREUM.code_hash_key(&contract)).unwrap().is_none());
 }
+
+fn call(to: Address, data: Vec<u8>) -> CallRequest {
+    CallRequest {
+        from: None,
+        to: Some(to),
+        value: U256::ZERO,
+        data: data.into(),
+        gas: Some(500_000),
+    }
+}
+
+#[test]
+fn trons_precompiles_validate_signatures_at_0x09_and_0x0a() {
+    use alloy_signer::SignerSync;
+    use alloy_sol_types::SolValue;
+    let (tron, state) = (TvmVm::default(), MemoryState::default());
+    let keys: Vec<_> = (0..2).map(|_| alloy_signer_local::PrivateKeySigner::random()).collect();
+    let hash = keccak256(b"a message");
+    let sign = |key: &alloy_signer_local::PrivateKeySigner, hash| {
+        Bytes::from(key.sign_hash_sync(&hash).unwrap().as_bytes().to_vec())
+    };
+    let run = |to, data: Vec<u8>| tron.simulate(&state, &block(), &call(to, data)).unwrap();
+
+    // batchvalidatesign: one byte per signature, from the most significant.
+    let signatures = vec![sign(&keys[0], hash), sign(&keys[1], hash)];
+    let signers = vec![keys[0].address(), keys[0].address()];
+    let input = (hash, signatures, signers).abi_encode_params();
+    let mut expected = [0u8; 32];
+    expected[0] = 1;
+    assert_eq!(
+        word(run(nvm_vm_tvm::BATCH_VALIDATE_SIGN, input.clone())),
+        U256::from_be_bytes(expected)
+    );
+    // Mainline's 0x09 is BLAKE2F, which refuses this input.
+    let mainline = <EvmVm>::default().simulate(
+        &state,
+        &block(),
+        &call(nvm_vm_tvm::BATCH_VALIDATE_SIGN, input),
+    );
+    assert!(!matches!(mainline.unwrap(), CallOutcome::Success { .. }));
+    // Unreadable input: all zeros, as java-tron answers.
+    assert_eq!(word(run(nvm_vm_tvm::BATCH_VALIDATE_SIGN, vec![1, 2, 3])), U256::ZERO);
+
+    // validatemultisign: the account's own key over SHA-256(0x41 ‖ account ‖ permission ‖ content).
+    let account = keys[0].address();
+    let content = keccak256(b"content");
+    let signed_for = |permission: u32, key| {
+        let preimage =
+            [&[0x41][..], account.as_slice(), &permission.to_be_bytes(), &content[..]].concat();
+        sign(key, alloy_primitives::B256::from(nvm_primitives::sha256(&preimage)))
+    };
+    let ask = |permission: u32, signatures: Vec<Bytes>| {
+        let input = (account, U256::from(permission), content, signatures).abi_encode_params();
+        word(run(nvm_vm_tvm::VALIDATE_MULTI_SIGN, input))
+    };
+    assert_eq!(ask(0, vec![signed_for(0, &keys[0])]), U256::from(1));
+    assert_eq!(
+        ask(2, vec![signed_for(2, &keys[0])]),
+        U256::from(1),
+        "the default active permission"
+    );
+    assert_eq!(ask(0, vec![signed_for(0, &keys[1])]), U256::ZERO, "another key");
+    assert_eq!(ask(0, vec![signed_for(0, &keys[0]), signed_for(0, &keys[1])]), U256::ZERO);
+    assert_eq!(ask(0, vec![signed_for(2, &keys[0])]), U256::ZERO, "signed for another permission");
+    assert_eq!(ask(1, vec![signed_for(1, &keys[0])]), U256::ZERO, "no witness permission");
+    assert_eq!(ask(0, vec![]), U256::ZERO);
+    let malformed = run(nvm_vm_tvm::VALIDATE_MULTI_SIGN, vec![1, 2, 3]);
+    assert!(matches!(malformed, CallOutcome::Halt { .. }), "{malformed:?}");
+}

@@ -142,6 +142,7 @@ fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
         value: text("value").map(parse_u256).transpose()?.unwrap_or_default(),
         data: Bytes::from(data),
         gas: text("gas").map(parse_u256).transpose()?.map(|g| g.saturating_to::<u64>()),
+        token: None,
     })
 }
 

@@ -34,6 +34,13 @@ fn call_data(request: &Value) -> Result<Vec<u8>, Failure> {
     Ok(data)
 }
 
+/// The TRC-10 value a call request sends (`token_id`, `call_token_value`), if any.
+fn token_value(request: &Value) -> Result<Option<nvm_vm_evm::TokenValue>, Failure> {
+    let id = optional_u64(request, "token_id")?;
+    let amount = optional_u64(request, "call_token_value")?;
+    Ok((id != 0).then_some(nvm_vm_evm::TokenValue { id, amount }))
+}
+
 fn optional_u64(request: &Value, name: &str) -> Result<u64, Failure> {
     if request.get(name).is_some() { u64_field(request, name) } else { Ok(0) }
 }
@@ -127,6 +134,7 @@ pub fn constant_call(node: &dyn NodeApi, request: &Value, estimate: bool) -> Ans
         value: U256::from(value),
         data: Bytes::from(call_data(request)?),
         gas: None,
+        token: token_value(request)?,
     };
     let head = node.head()?;
     let (block, state) = node.next_block(head.timestamp_ms)?;
@@ -186,6 +194,55 @@ pub fn trigger(node: &dyn NodeApi, request: &Value) -> Answer {
     let transaction = json::transaction_json(&raw.encode_to_vec(), &[])
         .ok_or_else(|| Failure::Bad("cannot encode".into()))?;
     Ok(json!({ "result": { "result": true }, "transaction": transaction }))
+}
+
+/// `deploycontract {owner_address, abi, bytecode, parameter, call_value, fee_limit,
+/// consume_user_resource_percent, origin_energy_limit, name}`: an unsigned `CreateSmartContract`
+/// referencing the head block (java-tron's transaction JSON, with the `contract_address` it will
+/// deploy at).
+pub fn deploy(node: &dyn NodeApi, request: &Value) -> Answer {
+    let owner = address_field(request, "owner_address")?;
+    let hex_field = |name: &str| {
+        let text = request.get(name).and_then(Value::as_str).unwrap_or_default();
+        hex::decode(text.trim_start_matches("0x")).map_err(|e| Failure::Bad(format!("{name}: {e}")))
+    };
+    let mut bytecode = hex_field("bytecode")?;
+    if bytecode.is_empty() {
+        return Err(Failure::Bad("bytecode is empty".into()));
+    }
+    bytecode.extend(hex_field("parameter")?);
+    let abi = match request.get("abi") {
+        Some(abi) => json::abi_bytes(abi).map_err(Failure::Bad)?,
+        None => Vec::new(),
+    };
+    let signed = |name: &str| {
+        let value = optional_u64(request, name)?;
+        i64::try_from(value).map_err(|_| Failure::Bad(format!("{name} is above Tron's range")))
+    };
+    let percent = signed("consume_user_resource_percent")?;
+    if percent > 100 {
+        return Err(Failure::Bad("consume_user_resource_percent must be 0-100".into()));
+    }
+    let smart = nvm_vm_tvm::SmartContract {
+        origin_address: json::prefixed(&owner),
+        abi: Some(abi),
+        bytecode,
+        call_value: signed("call_value")?,
+        consume_user_resource_percent: percent,
+        name: request.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+        origin_energy_limit: signed("origin_energy_limit")?,
+    };
+    let deploy = nvm_vm_tvm::CreateSmartContract {
+        owner_address: json::prefixed(&owner),
+        new_contract: Some(smart),
+        call_token_value: signed("call_token_value")?,
+        token_id: signed("token_id")?,
+    };
+    let entry = json::contract_entry(json::CREATE_SMART_CONTRACT, &deploy.encode_to_vec());
+    let mut raw = json::raw_of(entry, head_reference(node)?);
+    raw.fee_limit = signed("fee_limit")?;
+    json::transaction_json(&raw.encode_to_vec(), &[])
+        .ok_or_else(|| Failure::Bad("cannot encode".into()))
 }
 
 /// `getcontract {value}`: a Tron contract's code and the ABI its deployment declared (`{}` when

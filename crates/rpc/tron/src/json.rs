@@ -150,6 +150,12 @@ pub fn transaction_json(raw_bytes: &[u8], signatures: &[Vec<u8>]) -> Option<Valu
     if !signatures.is_empty() {
         out["signature"] = signatures.iter().map(hex::encode).collect();
     }
+    // A deployment's contract, where it will be (as java-tron prints every deployment).
+    if let Some(owner) = deployer(raw_bytes) {
+        let txid = nvm_primitives::sha256(raw_bytes);
+        let address = nvm_vm_tvm::contract_address(&txid, &owner.into());
+        out["contract_address"] = json!(hex_address(&address.into_array()));
+    }
     Some(out)
 }
 
@@ -253,6 +259,67 @@ struct AbiParam {
     r#type: String,
 }
 
+/// `SmartContract.ABI.Entry.EntryType` names, by number.
+const TYPES: [&str; 7] =
+    ["UnknownEntryType", "Constructor", "Function", "Event", "Fallback", "Receive", "Error"];
+/// `StateMutabilityType` names, by number.
+const MUTABILITY: [&str; 5] = ["UnknownMutabilityType", "Pure", "View", "Nonpayable", "Payable"];
+
+/// The number of `name` among `names`, in any case (java-tron writes `Function`, solc `function`).
+fn enum_number(names: &[&str], name: &str, what: &str) -> Result<i32, String> {
+    let found = names.iter().position(|n| n.eq_ignore_ascii_case(name));
+    found.and_then(|i| i32::try_from(i).ok()).ok_or_else(|| format!("abi: unknown {what} {name:?}"))
+}
+
+/// A `deploycontract` request's ABI — entries as solc or java-tron writes them (a JSON array, or
+/// a string of one; or `{entrys: […]}`) — as `SmartContract.ABI`'s protobuf bytes.
+pub fn abi_bytes(value: &Value) -> Result<Vec<u8>, String> {
+    let parsed;
+    let value = match value {
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text).map_err(|e| format!("abi: {e}"))?;
+            &parsed
+        }
+        other => other,
+    };
+    let list = value.get("entrys").unwrap_or(value);
+    let entries = list.as_array().ok_or("abi: not a list of entries")?;
+    fn text<'v>(entry: &'v Value, key: &str) -> &'v str {
+        entry.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+    let flag = |entry: &Value, key: &str| entry.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let params = |entry: &Value, key: &str| -> Vec<AbiParam> {
+        let list = entry.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        list.iter()
+            .map(|p| AbiParam {
+                indexed: flag(p, "indexed"),
+                name: text(p, "name").to_string(),
+                r#type: text(p, "type").to_string(),
+            })
+            .collect()
+    };
+    let entrys = entries
+        .iter()
+        .map(|e| {
+            let mutability = match text(e, "stateMutability") {
+                "" => 0,
+                name => enum_number(&MUTABILITY, name, "stateMutability")?,
+            };
+            Ok(AbiEntry {
+                anonymous: flag(e, "anonymous"),
+                constant: flag(e, "constant"),
+                name: text(e, "name").to_string(),
+                inputs: params(e, "inputs"),
+                outputs: params(e, "outputs"),
+                r#type: enum_number(&TYPES, text(e, "type"), "type")?,
+                payable: flag(e, "payable"),
+                state_mutability: mutability,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Abi { entrys }.encode_to_vec())
+}
+
 /// A deployment's ABI bytes as java-tron shows them: `{entrys: [{name, inputs, outputs, type:
 /// "Function", stateMutability: "View", …}]}` (defaults left out); `{}` for none or bytes that
 /// are no ABI.
@@ -269,10 +336,6 @@ pub fn abi_json(bytes: &[u8]) -> Value {
             })
             .collect()
     };
-    const TYPES: [&str; 7] =
-        ["UnknownEntryType", "Constructor", "Function", "Event", "Fallback", "Receive", "Error"];
-    const MUTABILITY: [&str; 5] =
-        ["UnknownMutabilityType", "Pure", "View", "Nonpayable", "Payable"];
     let entries: Vec<Value> = abi
         .entrys
         .iter()

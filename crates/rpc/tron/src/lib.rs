@@ -117,6 +117,7 @@ fn answer(node: &dyn NodeApi, method: &str, request: &Value, solidity: bool) -> 
         "triggerconstantcontract" => contracts::constant_call(node, request, false),
         "estimateenergy" if !solidity => contracts::constant_call(node, request, true),
         "triggersmartcontract" if !solidity => contracts::trigger(node, request),
+        "deploycontract" if !solidity => contracts::deploy(node, request),
         "createtransaction" if !solidity => wallet::create_transaction(node, request),
         "transferasset" if !solidity => assets::transfer_asset(node, request),
         "getassetissuebyid" => assets::asset_issue_by_id(node, request),

@@ -246,3 +246,56 @@ async fn every_ledger_token_is_a_trc20_that_tron_calls_read_and_move() {
     let refused = post(&app, "/wallet/transferasset", nothing).await;
     assert_eq!(refused["Error"], json!("Amount must be greater than 0."));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployment_built_here_lands_where_its_json_says_with_its_abi() {
+    let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
+    let app = nvm_rpc_tron::router(node.api());
+    let key = dev_key();
+    let owner = key.address().into_array();
+    // Init code that deploys the one-byte runtime STOP; the ABI as solc writes it.
+    let abi = json!([
+        { "inputs": [{ "name": "to", "type": "address" }], "name": "ping", "outputs": [],
+          "stateMutability": "nonpayable", "type": "function" },
+        { "anonymous": false, "inputs": [{ "indexed": true, "name": "who", "type": "address" }],
+          "name": "Pinged", "type": "event" },
+    ]);
+    let request = json!({
+        "owner_address": hex_address(&owner),
+        "abi": abi.to_string(),
+        "bytecode": "600180600b6000396000f300",
+        "fee_limit": 100_000_000,
+        "consume_user_resource_percent": 100,
+        "origin_energy_limit": 10_000_000,
+        "name": "Pinger",
+    });
+    let tx = post(&app, "/wallet/deploycontract", request.clone()).await;
+    assert_eq!(tx["raw_data"]["contract"][0]["type"], json!("CreateSmartContract"), "{tx}");
+    assert_eq!(tx["raw_data"]["fee_limit"], json!(100_000_000));
+    let sent = post(&app, "/wallet/broadcasttransaction", sign(&key, &tx)).await;
+    assert_eq!(sent["result"], json!(true), "{sent}");
+    let head = node.head().unwrap();
+    assert_eq!(node.seal(100, head.timestamp_ms + 1_000).unwrap().included, 1);
+    let info = post(&app, "/wallet/gettransactioninfobyid", json!({ "value": tx["txID"] })).await;
+    assert_eq!(info["contract_address"], tx["contract_address"], "{info}");
+    let contract =
+        post(&app, "/wallet/getcontract", json!({ "value": tx["contract_address"] })).await;
+    assert_eq!(contract["bytecode"], json!("00"), "{contract}");
+    assert_eq!(contract["name"], json!("Pinger"));
+    let entries = &contract["abi"]["entrys"];
+    assert_eq!(entries[0]["name"], json!("ping"));
+    assert_eq!(entries[0]["type"], json!("Function"));
+    assert_eq!(entries[0]["stateMutability"], json!("Nonpayable"));
+    assert_eq!(entries[1]["type"], json!("Event"));
+    assert_eq!(entries[1]["inputs"][0]["indexed"], json!(true));
+
+    // Refused as java-tron would: an ABI entry of no known type, no code.
+    let mut bad = request.clone();
+    bad["abi"] = json!([{ "name": "x", "type": "method" }]);
+    let refused = post(&app, "/wallet/deploycontract", bad).await;
+    assert!(refused["Error"].as_str().unwrap().contains("unknown type"), "{refused}");
+    let mut empty = request;
+    empty["bytecode"] = json!("");
+    let refused = post(&app, "/wallet/deploycontract", empty).await;
+    assert!(refused["Error"].as_str().unwrap().contains("bytecode"), "{refused}");
+}

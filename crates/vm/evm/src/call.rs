@@ -19,6 +19,8 @@ pub struct CallRequest {
     pub value: U256,
     pub data: Bytes,
     pub gas: Option<u64>,
+    /// A ledger token sent with the call (a variant's; see [`crate::TokenValue`]).
+    pub token: Option<crate::TokenValue>,
 }
 
 /// What `eth_call`'s third parameter may change for one account before the call runs.
@@ -98,7 +100,7 @@ impl<V: EvmVariant> EvmVm<V> {
             .build()
             .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
         let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-        let result = self.transact(&mut view, &env, tx, false, None)?;
+        let result = self.transact(&mut view, &env, tx, false, request.token)?;
         Ok(match result.result {
             ExecutionResult::Success { output, gas, .. } => {
                 let output = match output {

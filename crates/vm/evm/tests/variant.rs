@@ -90,6 +90,7 @@ fn create(code: &[u8], value: u64) -> CallRequest {
         value: U256::from(value),
         data: Bytes::copy_from_slice(code),
         gas: Some(100_000),
+        token: None,
     }
 }
 

@@ -187,6 +187,7 @@ impl WalletFormat for TvmVm {
         match tx.call {
             TronCall::TransferAsset { asset_id, amount, .. }
             | TronCall::Trigger { token_id: asset_id, call_token_value: amount, .. }
+            | TronCall::Create { token_id: asset_id, call_token_value: amount, .. }
                 if amount > 0 =>
             {
                 check_asset_funds(state, &sender, asset_id, amount)?
@@ -298,7 +299,10 @@ fn contract_run(tx: &TronTx) -> ContractRun<'_> {
             }
             (TxKind::Call(Address::from(*contract)), *call_value, data.as_slice())
         }
-        TronCall::Create { bytecode, call_value, .. } => {
+        TronCall::Create { bytecode, call_value, token_id, call_token_value, .. } => {
+            if *token_id != 0 {
+                token = Some(TokenValue { id: *token_id, amount: *call_token_value });
+            }
             (TxKind::Create, *call_value, bytecode.as_slice())
         }
         TronCall::Transfer { .. } | TronCall::TransferAsset { .. } => {

@@ -175,6 +175,8 @@ pub enum TronCall {
         call_value: u64,
         consume_user_resource_percent: u8,
         origin_energy_limit: u64,
+        token_id: u64,
+        call_token_value: u64,
     },
 }
 
@@ -303,6 +305,19 @@ fn recover(signature: &[u8], txid: &[u8; 32]) -> Result<[u8; 20], TronTxError> {
     Ok(address.into_array())
 }
 
+/// A contract transaction's TRC-10 value, checked as java-tron checks it: an asset id or none,
+/// and no amount of no asset.
+fn token_value(token_id: i64, call_token_value: i64) -> Result<(u64, u64), TronTxError> {
+    let token_id = amount(token_id, "token_id")?;
+    if token_id != 0 && token_id < crate::FIRST_ASSET_ID {
+        return Err(malformed("token_id must be > 1000000"));
+    }
+    if token_id == 0 && call_token_value != 0 {
+        return Err(malformed("call_token_value without a token_id"));
+    }
+    Ok((token_id, amount(call_token_value, "call_token_value")?))
+}
+
 /// The owner and what the one contract does.
 fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
     let parameter =
@@ -340,29 +355,20 @@ fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
         TRIGGER_SMART_CONTRACT => {
             expect("TriggerSmartContract")?;
             let c: TriggerSmartContract = canonical(&parameter.value, "TriggerSmartContract")?;
-            // As java-tron checks them: an asset id or none, and no amount of no asset.
-            let token_id = amount(c.token_id, "token_id")?;
-            if token_id != 0 && token_id < crate::FIRST_ASSET_ID {
-                return Err(malformed("token_id must be > 1000000"));
-            }
-            if token_id == 0 && c.call_token_value != 0 {
-                return Err(malformed("call_token_value without a token_id"));
-            }
+            let (token_id, call_token_value) = token_value(c.token_id, c.call_token_value)?;
             let call = TronCall::Trigger {
                 contract: address(&c.contract_address, "contract_address")?,
                 call_value: amount(c.call_value, "call_value")?,
                 data: c.data,
                 token_id,
-                call_token_value: amount(c.call_token_value, "call_token_value")?,
+                call_token_value,
             };
             Ok((address(&c.owner_address, "owner_address")?, call))
         }
         CREATE_SMART_CONTRACT => {
             expect("CreateSmartContract")?;
             let c: CreateSmartContract = canonical(&parameter.value, "CreateSmartContract")?;
-            if c.call_token_value != 0 || c.token_id != 0 {
-                return Err(malformed("TRC-10 call values are not supported yet"));
-            }
+            let (token_id, call_token_value) = token_value(c.token_id, c.call_token_value)?;
             let new = c
                 .new_contract
                 .ok_or_else(|| malformed("CreateSmartContract without new_contract"))?;
@@ -380,6 +386,8 @@ fn call_of(contract: &Contract) -> Result<([u8; 20], TronCall), TronTxError> {
                 call_value: amount(new.call_value, "call_value")?,
                 consume_user_resource_percent: percent,
                 origin_energy_limit: amount(new.origin_energy_limit, "origin_energy_limit")?,
+                token_id,
+                call_token_value,
             };
             Ok((address(&c.owner_address, "owner_address")?, call))
         }

@@ -11,7 +11,8 @@ use revm::{
     context::{ContextTr, result::ExecutionResult},
     context_interface::result::HaltReason,
     handler::{
-        EthFrame, EvmTr, FrameResult, Handler, ItemOrResult, MainnetHandler, PrecompileProvider,
+        EthFrame, EvmTr, FrameData, FrameResult, Handler, ItemOrResult, MainnetHandler,
+        PrecompileProvider,
     },
     interpreter::{
         CreateScheme, FrameInput, GasTracker, Instruction, InstructionContext,
@@ -181,18 +182,20 @@ fn start_frame(
     let values = evm.ctx_mut().chain_mut();
     let token = values.next.take().unwrap_or_default();
     let (internal, count) = (!values.frames.is_empty(), values.internal_txs);
-    let parties = match &mut init.frame_input {
-        FrameInput::Call(inputs) => Some((inputs.caller, inputs.target_address)),
+    // Who sends the frame's tokens to whom (a creation's recipient is known once it starts).
+    let (mut parties, mut creator) = (None, None);
+    match &mut init.frame_input {
+        FrameInput::Call(inputs) => parties = Some((inputs.caller, inputs.target_address)),
         FrameInput::Create(inputs) => {
             if internal && inputs.scheme() == CreateScheme::Create {
                 let txid = evm.ctx_mut().db_mut().origin();
                 let address = nested_contract_address(&txid, count);
                 inputs.set_scheme(CreateScheme::Custom { address });
             }
-            None
+            creator = Some(inputs.caller());
         }
-        _ => None,
-    };
+        _ => {}
+    }
     let precompile = parties.is_some_and(|(_, to)| {
         <LedgerPrecompiles as PrecompileProvider<EvmContext<'_, '_>>>::contains(
             &evm.precompiles,
@@ -200,7 +203,12 @@ fn start_frame(
         )
     });
     let ended = match evm.frame_init(init)? {
-        ItemOrResult::Item(_) => None,
+        ItemOrResult::Item(frame) => {
+            if let (Some(from), FrameData::Create(created)) = (creator.take(), &frame.data) {
+                parties = Some((from, created.created_address));
+            }
+            None
+        }
         ItemOrResult::Result(result) => Some(result),
     };
     let refused = ended.as_ref().is_some_and(|r| {

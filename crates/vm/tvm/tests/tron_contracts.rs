@@ -122,27 +122,7 @@ fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
 
 /// A `CreateSmartContract` of `owner` deploying `bytecode`.
 fn create(owner: [u8; 20], bytecode: Vec<u8>) -> nvm_vm_tvm::Contract {
-    use prost::Message;
-    let smart = nvm_vm_tvm::SmartContract {
-        origin_address: tron(owner),
-        bytecode,
-        consume_user_resource_percent: 100,
-        origin_energy_limit: 10_000_000,
-        ..Default::default()
-    };
-    let deploy = nvm_vm_tvm::CreateSmartContract {
-        owner_address: tron(owner),
-        new_contract: Some(smart),
-        ..Default::default()
-    };
-    nvm_vm_tvm::Contract {
-        r#type: 30,
-        parameter: Some(nvm_vm_tvm::Any {
-            type_url: "type.googleapis.com/protocol.CreateSmartContract".into(),
-            value: deploy.encode_to_vec(),
-        }),
-        permission_id: 0,
-    }
+    deployment(owner, bytecode, 0, 0)
 }
 
 /// Init code of a factory whose runtime, called, deploys an empty contract with `CREATE2` (salt

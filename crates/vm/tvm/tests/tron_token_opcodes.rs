@@ -198,3 +198,33 @@ fn bad_token_ids_halt_and_reverted_transactions_keep_their_tokens() {
     }
     assert_eq!(chain.node.pending_count(), 0);
 }
+
+#[test]
+fn a_deployment_sends_its_tokens_to_the_contract_it_creates() {
+    let chain = Chain::new();
+    let head = chain.node.head().unwrap();
+    let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
+    let deploy = |init: &str, tokens: i64| {
+        let bytecode = hex::decode(init).unwrap();
+        let contract = deployment(chain.owner, bytecode, chain.id as i64, tokens);
+        signed_with_fee_limit(&chain.key, contract, reference, later, 100_000_000)
+    };
+    // Init code: slot0 = CALLTOKENVALUE, slot1 = TOKENBALANCE(CALLTOKENID, this); runtime STOP.
+    let keeps = deploy("d2600055 30d3d1600155 60016000f3".replace(' ', "").as_str(), 400);
+    // Init code that reverts after reading its value.
+    let refuses = deploy("d260005560006000fd", 700);
+    let hashes: Vec<_> = [keeps, refuses]
+        .into_iter()
+        .map(|raw| chain.node.submit(vec![raw]).unwrap().pop().unwrap().unwrap())
+        .collect();
+    assert_eq!(chain.node.seal(10, head.timestamp_ms + 1_000).unwrap().included, 2);
+    let receipts: Vec<_> =
+        hashes.iter().map(|h| chain.node.receipt(h).unwrap().unwrap().status).collect();
+    assert_eq!(receipts[0], TxStatus::Success);
+    assert!(matches!(receipts[1], TxStatus::Reverted { .. }), "{:?}", receipts[1]);
+    let created = nvm_vm_tvm::contract_address(&hashes[0], &Address::from(chain.owner));
+    assert_eq!(chain.slots(&created, 2), u(&[400, 400]));
+    assert_eq!(chain.held(created.into_array()), 400);
+    // The reverted deployment's 700 stayed with the key.
+    assert_eq!(chain.held(chain.owner), 4_600);
+}

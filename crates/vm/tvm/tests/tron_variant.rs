@@ -31,6 +31,7 @@ fn create(init_code: &[u8]) -> CallRequest {
         value: U256::ZERO,
         data: Bytes::copy_from_slice(init_code),
         gas: Some(200_000),
+        token: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn call(to: Address, data: Vec<u8>) -> CallRequest {
         value: U256::ZERO,
         data: data.into(),
         gas: Some(500_000),
+        token: None,
     }
 }
 
@@ -255,4 +257,17 @@ fn trons_precompiles_validate_signatures_at_0x09_and_0x0a() {
     assert_eq!(ask(0, vec![]), U256::ZERO);
     let malformed = run(nvm_vm_tvm::VALIDATE_MULTI_SIGN, vec![1, 2, 3]);
     assert!(matches!(malformed, CallOutcome::Halt { .. }), "{malformed:?}");
+}
+
+#[test]
+fn a_simulated_call_sees_the_token_value_it_is_sent() {
+    let (tron, state) = (TvmVm::default(), MemoryState::default());
+    // Init code returning CALLTOKENID as a word.
+    let request = CallRequest {
+        token: Some(nvm_vm_evm::TokenValue { id: 1_000_007, amount: 0 }),
+        ..create(&[nvm_vm_tvm::CALLTOKENID, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3])
+    };
+    assert_eq!(word(tron.simulate(&state, &block(), &request).unwrap()), U256::from(1_000_007));
+    let plain = CallRequest { token: None, ..request };
+    assert_eq!(word(tron.simulate(&state, &block(), &plain).unwrap()), U256::ZERO);
 }

@@ -192,3 +192,34 @@ pub fn init_code(runtime: &str) -> Vec<u8> {
     assert!(len < 256, "a one-byte length");
     hex::decode(format!("60{len:02x}80600b6000396000f3{runtime}")).unwrap()
 }
+
+/// A `CreateSmartContract` of `owner` deploying `bytecode` (init code), sending
+/// `call_token_value` of the TRC-10 asset `token_id`.
+pub fn deployment(
+    owner: [u8; 20],
+    bytecode: Vec<u8>,
+    token_id: i64,
+    call_token_value: i64,
+) -> Contract {
+    let smart = nvm_vm_tvm::SmartContract {
+        origin_address: tron(owner),
+        bytecode,
+        consume_user_resource_percent: 100,
+        origin_energy_limit: 10_000_000,
+        ..Default::default()
+    };
+    let deploy = nvm_vm_tvm::CreateSmartContract {
+        owner_address: tron(owner),
+        new_contract: Some(smart),
+        call_token_value,
+        token_id,
+    };
+    Contract {
+        r#type: 30,
+        parameter: Some(Any {
+            type_url: "type.googleapis.com/protocol.CreateSmartContract".into(),
+            value: deploy.encode_to_vec(),
+        }),
+        permission_id: 0,
+    }
+}

@@ -1,7 +1,7 @@
 // TronWeb 6, unmodified, moving a ledger token as a TRC-10 asset: a token n-VM's CLI created
 // (NVM_LEDGER_TOKEN, 0x-hex mint) is listed with its numeric id (`listTokens`, `getTokenByID`),
 // held in `assetV2`, sent with `trx.sendToken` (a TransferAssetContract TronWeb builds and signs
-// itself) — and the recipient's balance is the same one its identity's ERC-20 `balanceOf` (Ethereum
+// itself) and with its TRC-20 view (`contract().at`, `.send()`) — and the recipient's balance is the same one its identity's ERC-20 `balanceOf` (Ethereum
 // JSON-RPC) and SPL token account (Solana JSON-RPC) show in one block. A send beyond the balance, or
 // of an asset that does not exist, is refused and moves nothing.
 
@@ -77,14 +77,23 @@ test("a ledger token moves as a TRC-10 asset with TronWeb's sendToken", { timeou
   assert.equal(spl.amount, 1_200n);
   assert.equal(await erc20Balance(identity.evm_display, spl.slot), 1_200n);
 
+  // The same token as a TRC-20 (its ERC-20 view in Tron form): loaded with `contract().at`, moved
+  // with `.send()`, and the move shows in the TRC-10 balances too.
+  const trc20 = await tronWeb.contract().at(tronWeb.address.fromHex("41" + erc20View(MINT).slice(2)));
+  assert.equal(BigInt(await trc20.balanceOf(to).call()), 1_200n);
+  const moved = await trc20.transfer(to, 300).send({ feeLimit: 100_000_000, shouldPollResponse: true });
+  assert.equal(moved, true);
+  assert.equal((await assets(tronWeb, to))[id], 1_500);
+  assert.equal((await assets(tronWeb, from))[id], 3_500);
+
   // Refused, nothing moved: more than the sender holds; an asset that does not exist.
   for (const [amount, asset, reason] of [
-    [3_801, id, /balance is not sufficient/],
+    [3_501, id, /balance is not sufficient/],
     [1, String(Number(id) + 1000), /no TRC-10 asset/],
   ]) {
     const refused = await tronWeb.trx.sendToken(to, amount, asset);
     assert.equal(refused.code, "CONTRACT_VALIDATE_ERROR", JSON.stringify(refused));
     assert.match(Buffer.from(refused.message, "hex").toString(), reason);
   }
-  assert.equal((await assets(tronWeb, from))[id], 3_800);
+  assert.equal((await assets(tronWeb, from))[id], 3_500);
 });

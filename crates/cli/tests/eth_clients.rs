@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Node, free_port, installed_clients, nvm, run};
+use common::{Node, free_port, gold_token, installed_clients, nvm, run};
 use serde_json::json;
 use std::time::Duration;
 
@@ -24,14 +24,7 @@ fn ethers_web3py_and_solc_work_unmodified() {
     let rpc = format!("http://127.0.0.1:{port}");
 
     // A ledger token made with n-VM's own CLI; the clients meet it as an ERC-20.
-    nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
-    let token = nvm(
-        dir.path(),
-        &rpc,
-        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
-        &["--decimals", "6", "--supply", "1000"],
-    );
-    let mint = token["token"].as_str().unwrap().to_string();
+    let mint = gold_token(dir.path(), &rpc);
     let account0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
     nvm(
         dir.path(),

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Node, free_port, free_port_pair, installed_clients, nvm, run};
+use common::{Node, free_port, free_port_pair, gold_token, installed_clients, nvm, run};
 use serde_json::json;
 use std::time::Duration;
 
@@ -19,15 +19,9 @@ fn solana_web3_and_spl_token_work_unmodified() {
     let (port, solana_port) = (free_port(), free_port_pair());
     let node = Node::start_with_solana(&dir.path().join("chain"), port, solana_port, 200);
     let rpc = format!("http://127.0.0.1:{port}");
-    nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
-    let dev = nvm(dir.path(), &rpc, &["identity", "derive", "--key", "dev.json"], &[]);
     // A token made with n-VM's own CLI; the Solana clients meet it as an SPL mint.
-    let token = nvm(
-        dir.path(),
-        &rpc,
-        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
-        &["--decimals", "6", "--supply", "1000"],
-    );
+    let token = gold_token(dir.path(), &rpc);
+    let dev = nvm(dir.path(), &rpc, &["identity", "derive", "--key", "dev.json"], &[]);
     let memo = dir.path().join("spl_memo.so");
     std::fs::write(&memo, memo_elf()).unwrap();
     let env = [
@@ -36,7 +30,7 @@ fn solana_web3_and_spl_token_work_unmodified() {
         ("NVM_DEV_SVM", dev["svm_display"].as_str().unwrap().to_string()),
         ("NVM_DEV_EVM", dev["evm_display"].as_str().unwrap().to_string()),
         ("NVM_MEMO_SO", memo.display().to_string()),
-        ("NVM_LEDGER_TOKEN", token["token"].as_str().unwrap().to_string()),
+        ("NVM_LEDGER_TOKEN", token),
         ("NVM_BIN", env!("CARGO_BIN_EXE_nvm").to_string()),
         ("NVM_DEV_KEY", dir.path().join("dev.json").display().to_string()),
     ];

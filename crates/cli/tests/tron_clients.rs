@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{Node, free_port, free_port_pair, installed_clients, mnemonic_signer, nvm, run};
+use common::{
+    Node, free_port, free_port_pair, gold_token, installed_clients, mnemonic_signer, nvm, run,
+};
 use std::time::Duration;
 
 #[test]
@@ -21,14 +23,7 @@ fn tronweb_sends_trx_over_the_ledger_unmodified() {
     let rpc = format!("http://127.0.0.1:{port}");
     // A token made with n-VM's own CLI, 5,000 units of it sent to the dev mnemonic's third key's
     // Tron address: TronWeb meets it as a TRC-10 asset.
-    nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
-    let token = nvm(
-        dir.path(),
-        &rpc,
-        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
-        &["--decimals", "6", "--supply", "1000"],
-    );
-    let token = token["token"].as_str().unwrap().to_string();
+    let token = gold_token(dir.path(), &rpc);
     let holder = nvm_rpc_tron::json::base58_address(&mnemonic_signer(2).address().into_array());
     nvm(
         dir.path(),

@@ -303,6 +303,19 @@ pub fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> Value {
     }
 }
 
+/// The dev key written to `dir/dev.json` and a ledger token made with it by n-VM's own CLI
+/// ("Gold", GLD, 6 decimals, 1,000 units to the dev identity); returns the token's id (0x-hex).
+pub fn gold_token(dir: &Path, rpc: &str) -> String {
+    nvm(dir, rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    let token = nvm(
+        dir,
+        rpc,
+        &["token", "create", "--key", "dev.json", "--name", "Gold", "--symbol", "GLD"],
+        &["--decimals", "6", "--supply", "1000"],
+    );
+    token["token"].as_str().unwrap().to_string()
+}
+
 pub fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }

@@ -1,6 +1,13 @@
 //! Signature verification for every credential scheme.
 //!
 //! Every scheme signs the 32-byte transaction hash (or another 32-byte domain-separated digest).
+//!
+//! Ed25519 follows one rule in every path, ZIP-215's (`ed25519-zebra`): the cofactored equation,
+//! which a batch checks exactly, so whether a signature is valid never depends on the batch it
+//! arrives in. (ed25519-dalek's strict single check is cofactorless and its batch cofactored: they
+//! disagree on a signature whose `R` has a small-order part, which one node could accept and
+//! another refuse.) Keys are held to more than ZIP-215 asks: a canonical encoding, not of small
+//! order (a weak key's signatures verify for many messages).
 
 use fips204::traits::{SerDes, Verifier as _};
 use nvm_primitives::SchemeId;
@@ -10,19 +17,24 @@ use std::{collections::HashMap, sync::LazyLock};
 /// Decompressing an Ed25519 public key costs about a third of a verification, and an active
 /// sender signs many transactions, so decompressed keys are kept: 16 shards of at most 4096 keys,
 /// a shard being emptied when full (bounded memory, no eviction bookkeeping).
-type KeyShard = Mutex<HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>;
+type KeyShard = Mutex<HashMap<[u8; 32], ed25519_zebra::VerificationKey>>;
 static ED25519_KEYS: LazyLock<Vec<KeyShard>> =
     LazyLock::new(|| (0..16).map(|_| Mutex::new(HashMap::new())).collect());
 const ED25519_SHARD_CAPACITY: usize = 4096;
 
-/// The decompressed Ed25519 key for `bytes`, or `None` if it is not a valid point.
-fn ed25519_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+/// The decompressed Ed25519 key for `bytes`, or `None` if it is no acceptable key: not a point,
+/// not its canonical encoding, or of small order.
+fn ed25519_key(bytes: &[u8]) -> Option<ed25519_zebra::VerificationKey> {
     let bytes: [u8; 32] = bytes.try_into().ok()?;
     let shard = &ED25519_KEYS[(bytes[0] & 0x0F) as usize];
     if let Some(key) = shard.lock().get(&bytes).copied() {
         return Some(key);
     }
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    let point = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    if point.is_weak() || point.to_edwards().compress().to_bytes() != bytes {
+        return None;
+    }
+    let key = ed25519_zebra::VerificationKey::try_from(bytes).ok()?;
     let mut shard = shard.lock();
     if shard.len() >= ED25519_SHARD_CAPACITY {
         shard.clear();
@@ -120,8 +132,8 @@ pub fn verify(
     match scheme {
         SchemeId::Ed25519 => {
             let key = ed25519_key(public_key).ok_or(invalid_key)?;
-            let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad.clone())?;
-            key.verify_strict(message, &sig).map_err(|_| bad)
+            let sig = ed25519_signature(signature).ok_or(bad.clone())?;
+            key.verify(&sig, message).map_err(|_| bad)
         }
         SchemeId::Secp256k1Ecdsa => {
             use k256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -150,6 +162,10 @@ pub fn verify(
     }
 }
 
+fn ed25519_signature(bytes: &[u8]) -> Option<ed25519_zebra::Signature> {
+    Some(ed25519_zebra::Signature::from_bytes(bytes.try_into().ok()?))
+}
+
 /// One signature to check in a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct SignatureCheck<'a> {
@@ -165,32 +181,27 @@ pub struct SignatureCheck<'a> {
 pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialError>> {
     let mut results: Vec<Option<Result<(), CredentialError>>> = vec![None; checks.len()];
     let mut ed_index = Vec::new();
-    let mut ed_keys = Vec::new();
-    let mut ed_sigs = Vec::new();
-    let mut ed_msgs: Vec<&[u8]> = Vec::new();
+    let mut batch = ed25519_zebra::batch::Verifier::new();
     for (i, check) in checks.iter().enumerate() {
         let parsed = (check.scheme == SchemeId::Ed25519)
             .then(|| {
                 let key = ed25519_key(check.public_key)?;
-                let sig = ed25519_dalek::Signature::from_slice(check.signature).ok()?;
-                Some((key, sig))
+                Some((key, ed25519_signature(check.signature)?))
             })
             .flatten();
         match parsed {
-            Some((key, sig)) if !key.is_weak() => {
+            Some((key, sig)) => {
                 ed_index.push(i);
-                ed_keys.push(key);
-                ed_sigs.push(sig);
-                ed_msgs.push(check.message.as_slice());
+                batch.queue((ed25519_zebra::VerificationKeyBytes::from(key), sig, check.message));
             }
-            _ => {
+            None => {
                 results[i] =
                     Some(verify(check.scheme, check.public_key, check.message, check.signature))
             }
         }
     }
     if !ed_index.is_empty() {
-        let batch_ok = ed25519_dalek::verify_batch(&ed_msgs, &ed_sigs, &ed_keys).is_ok();
+        let batch_ok = batch.verify(rand_core::OsRng).is_ok();
         for &i in &ed_index {
             let check = &checks[i];
             results[i] = Some(if batch_ok {

@@ -367,6 +367,11 @@ impl Chain {
     /// Transactions a journal kept from before a restart go back into `mempool` and to the
     /// other validators; the journal keeps only those still valid (the rest were included
     /// meanwhile). Returns how many were journaled and how many re-admitted.
+    ///
+    /// They were acknowledged when the base fee allowed them: one whose fee cap the base fee has
+    /// since passed waits in the pool for it to fall, as any pending transaction does (block
+    /// building skips it meanwhile), instead of being dropped — so they are checked against
+    /// every rule but the base fee.
     pub fn readmit(
         &self,
         mempool: &crate::Mempool,
@@ -375,7 +380,9 @@ impl Chain {
         if journaled.is_empty() {
             return Ok((0, 0));
         }
-        let results = self.submit_from_peer(mempool, journaled.clone())?;
+        let (mut next, state) = self.next_block(0)?;
+        next.base_fee_per_gas = 0;
+        let results = mempool.submit_raw(&self.executor, &state, &next, journaled.clone());
         let admitted = crate::admitted(&journaled, &results);
         mempool
             .reset_journal(&admitted)

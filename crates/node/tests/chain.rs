@@ -106,6 +106,11 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
 /// A signed EIP-1559 transaction of the dev mnemonic's first account (its block encoding):
 /// a value transfer to `0x0909…`, or with `create`, a deployment of empty runtime code.
 fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
+    eth_tx_priced(nonce, gas_limit, create, 10_000_000_000)
+}
+
+/// [`eth_tx`] with a fee cap of `max_fee_per_gas` (and no tip).
+fn eth_tx_priced(nonce: u64, gas_limit: u64, create: bool, max_fee_per_gas: u128) -> Vec<u8> {
     use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
     use alloy_eips::eip2718::Encodable2718;
     use alloy_primitives::{Address, TxKind, U256};
@@ -117,8 +122,8 @@ fn eth_tx(nonce: u64, gas_limit: u64, create: bool) -> Vec<u8> {
         chain_id: nvm_node::DEV_CHAIN_ID,
         nonce,
         gas_limit,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
+        max_fee_per_gas,
+        max_priority_fee_per_gas: max_fee_per_gas.min(1_000_000_000),
         to: if create { TxKind::Create } else { TxKind::Call(Address::repeat_byte(9)) },
         value: U256::from(nonce),
         access_list: Default::default(),
@@ -347,4 +352,32 @@ fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
     }
     assert_eq!(proposer.block(1).unwrap().unwrap().header.gas_used, 9 * TRANSFER_GAS);
     assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
+}
+
+#[test]
+fn a_journaled_transaction_priced_below_the_base_fee_waits_for_it_to_fall() {
+    use nvm_node_api::{ChainReader, TxSubmitter};
+    let node = nvm_node::MemoryNode::dev(vms()).unwrap();
+    let base_fee = node.next_base_fee().unwrap();
+    // A fee cap half the base fee: a wallet's submission is refused, as anvil refuses it.
+    let cheap = eth_tx_priced(0, 21_000, false, u128::from(base_fee / 2));
+    let refused = node.submit(vec![cheap.clone()]).unwrap().pop().unwrap();
+    assert!(refused.is_err(), "{refused:?}");
+    // Journaled before a restart (when it was affordable), it waits in the pool instead of being
+    // dropped, and stays journaled.
+    assert_eq!(node.chain.readmit(&node.mempool, vec![cheap.clone()]).unwrap(), (1, 1));
+    assert_eq!(node.pending_count(), 1);
+    let hash = node.executor().vms.block_tx_hash(&cheap).unwrap();
+    // Empty blocks lower the base fee (by 1/8 each) until it fits; until then it is skipped.
+    let mut included_at = None;
+    for block in 1..=10u64 {
+        let fits = node.next_base_fee().unwrap() <= base_fee / 2;
+        node.seal(10, block * 1_000).unwrap();
+        if node.receipt(&hash).unwrap().is_some() {
+            assert!(fits, "included while the base fee was above its cap");
+            included_at = Some(block);
+            break;
+        }
+    }
+    assert!(included_at.is_some_and(|b| b > 1), "{included_at:?}");
 }

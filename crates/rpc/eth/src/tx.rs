@@ -487,6 +487,13 @@ fn fee_history(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     .map_err(|_| invalid_params(format!("invalid block count {count_text:?}")))?
     .min(MAX_FEE_HISTORY);
     let newest = block_height(ctx, param_str(params, 1, "newestBlock", false)?)?;
+    // As geth: a newest block past the head is refused (and `newest + 1` below cannot overflow).
+    let head = ctx.node.head().map_err(internal)?.height;
+    if newest > head {
+        return Err(invalid_params(format!(
+            "request beyond head block: requested {newest}, head {head}"
+        )));
+    }
     let values: Vec<Value> = params.parse().unwrap_or_default();
     let percentiles: Option<Vec<f64>> = values
         .get(2)

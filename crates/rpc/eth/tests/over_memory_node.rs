@@ -95,3 +95,14 @@ async fn a_wallet_transfer_is_sent_sealed_and_read_back() {
     // State is kept at the head only: an older block's state is refused, naming the head.
     assert_eq!(error_code(&rpc, "eth_getBalance", json!([to_hex, "0x0"])).await, -32000);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fee_history_past_the_head_is_refused_not_overflowed() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let history = call(&rpc, "eth_feeHistory", json!(["0x4", "latest", [50]])).await;
+    assert_eq!(history["oldestBlock"], json!("0x0"), "{history}");
+    for newest in ["0xffffffffffffffff", "0x5"] {
+        assert_eq!(error_code(&rpc, "eth_feeHistory", json!(["0x4", newest])).await, -32602);
+    }
+}

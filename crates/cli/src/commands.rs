@@ -45,6 +45,15 @@ pub struct NodeArgs {
     /// The `nvm_*` and Ethereum JSON-RPC (HTTP and WebSocket).
     #[arg(long, default_value = "127.0.0.1:8545")]
     rpc_addr: SocketAddr,
+    /// Most calls in one JSON-RPC batch (more: error -32010).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_batch)]
+    rpc_max_batch: u32,
+    /// Most JSON-RPC connections served at once.
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_connections)]
+    rpc_max_connections: u32,
+    /// Largest JSON-RPC answer in bytes (more: error -32008).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_response_bytes)]
+    rpc_max_response_bytes: u32,
     /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
     #[arg(long, default_value = "127.0.0.1:8899")]
     solana_rpc_addr: SocketAddr,
@@ -83,6 +92,9 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         config,
         data_dir,
         rpc_addr,
+        rpc_max_batch,
+        rpc_max_connections,
+        rpc_max_response_bytes,
         solana_rpc_addr,
         tron_http_addr,
         block_time_ms,
@@ -122,6 +134,11 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         genesis: genesis.clone(),
         data_dir,
         rpc_addr,
+        rpc_limits: nvm_rpc::RpcLimits {
+            max_batch: rpc_max_batch,
+            max_connections: rpc_max_connections,
+            max_response_bytes: rpc_max_response_bytes,
+        },
         solana_rpc_addr,
         tron_http_addr,
         metrics_addr,

@@ -31,6 +31,8 @@ pub struct NodeSetup {
     /// The chain database, the consensus storage (`consensus/`) and the transaction journal.
     pub data_dir: PathBuf,
     pub rpc_addr: SocketAddr,
+    /// What one client may ask of the JSON-RPC server at once.
+    pub rpc_limits: nvm_rpc::RpcLimits,
     /// Solana JSON-RPC; its pub-sub listens on the next port.
     pub solana_rpc_addr: SocketAddr,
     pub tron_http_addr: SocketAddr,
@@ -143,7 +145,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         let block_time = setup.rules.block_time;
         let timeouts = Timeouts::for_block_time(block_time);
         let stall_after = nvm_consensus::stall_threshold(block_time, &timeouts);
-        let engine = nvm_consensus::start(
+        let mut engine = nvm_consensus::start(
             context.child("consensus"),
             EngineConfig {
                 signer: setup.key,
@@ -185,9 +187,10 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 validators,
             })),
         };
-        let (rpc, _rpc_handle) = nvm_rpc::start(setup.rpc_addr, node.clone(), ECOSYSTEM_APIS)
-            .await
-            .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
+        let (rpc, _rpc_handle) =
+            nvm_rpc::start(setup.rpc_addr, node.clone(), ECOSYSTEM_APIS, setup.rpc_limits)
+                .await
+                .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
         let tron =
             nvm_rpc_tron::start(setup.tron_http_addr, node.node.clone()).await.map_err(|e| {
                 format!("cannot serve the Tron HTTP API on {}: {e}", setup.tron_http_addr)
@@ -204,10 +207,23 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             let progress = (engine.progress.clone(), stall_after);
             crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;
         }
-        crate::commands::shutdown_signal().await?;
-        tracing::info!("shutting down");
+        // Until Ctrl-C or SIGTERM — or until a finalized block cannot be committed: then the
+        // node exits with the reason (non-zero) rather than serve a head that no longer moves; a
+        // restart resumes from the committed head.
+        let stopped = engine.stopped.take().ok_or("the commit loop has no stop channel")?;
+        let signal = Box::pin(crate::commands::shutdown_signal());
+        let outcome = match futures::future::select(signal, stopped).await {
+            futures::future::Either::Left((signal, _)) => {
+                signal?;
+                tracing::info!("shutting down");
+                Ok(())
+            }
+            futures::future::Either::Right((why, _)) => {
+                Err(why.unwrap_or_else(|_| "the commit loop stopped".into()))
+            }
+        };
         engine.abort();
-        Ok(())
+        outcome
     })
 }
 

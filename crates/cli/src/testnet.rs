@@ -1,7 +1,7 @@
 //! `nvm testnet init --validators N --out DIR` writes a local network's keys and configs
 //! (127.0.0.1 ports); `nvm testnet run DIR` starts one validator process per config.
 
-use crate::validator::{FundedKey, GenesisFile, Peer, ValidatorConfig, new_key};
+use crate::validator::{FundedAddress, FundedKey, GenesisFile, Peer, ValidatorConfig, new_key};
 use clap::Subcommand;
 use std::{
     path::{Path, PathBuf},
@@ -25,6 +25,18 @@ pub enum TestnetCommand {
         block_time_ms: u64,
         #[arg(long, default_value_t = 10_000)]
         max_block_txs: usize,
+        /// The network's chain id (Ethereum's EIP-155 id, and what link messages name); a random
+        /// one by default, so nothing signed for another chain replays here.
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// Fund an address at genesis, `ADDRESS=AMOUNT` (any VM's address as `nvm transfer --to`
+        /// takes it; the amount in NVM, e.g. 1000.5). Repeatable. Nothing else is funded.
+        #[arg(long = "fund", value_name = "ADDRESS=AMOUNT")]
+        funded: Vec<String>,
+        /// Fund the dev allocation too: the dev key, the standard "test … junk" mnemonic's
+        /// accounts and the Solana faucet — keys anyone knows, for local experiments only.
+        #[arg(long)]
+        dev_accounts: bool,
     },
     /// Start every validator of a network `init` wrote, one process each, until Ctrl-C.
     Run { dir: PathBuf },
@@ -32,8 +44,28 @@ pub enum TestnetCommand {
 
 pub fn testnet(command: TestnetCommand) -> Result<(), String> {
     match command {
-        TestnetCommand::Init { validators, out, base_port, block_time_ms, max_block_txs } => {
-            let plan = Plan { validators, base_port, block_time_ms, max_block_txs, funded: vec![] };
+        TestnetCommand::Init {
+            validators,
+            out,
+            base_port,
+            block_time_ms,
+            max_block_txs,
+            chain_id,
+            funded,
+            dev_accounts,
+        } => {
+            let funded_addresses =
+                funded.iter().map(|f| funded_address(f)).collect::<Result<_, _>>()?;
+            let plan = Plan {
+                validators,
+                base_port,
+                block_time_ms,
+                max_block_txs,
+                chain_id: chain_id.unwrap_or_else(random_chain_id),
+                funded: vec![],
+                funded_addresses,
+                dev_accounts,
+            };
             init(&plan, &out)
         }
         TestnetCommand::Run { dir } => run(&dir),
@@ -45,14 +77,37 @@ pub fn config_path(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("validator-{index}")).join("config.json")
 }
 
+/// `ADDRESS=AMOUNT` (NVM) as a genesis allocation, checked now rather than when a validator
+/// first reads the genesis.
+fn funded_address(text: &str) -> Result<FundedAddress, String> {
+    let (address, amount) =
+        text.split_once('=').ok_or_else(|| format!("--fund {text:?}: expected ADDRESS=AMOUNT"))?;
+    nvm_identity::VmAddress::parse(address).map_err(|e| format!("--fund {text:?}: {e}"))?;
+    let balance = crate::commands::parse_amount(amount, nvm_ledger::NATIVE_DECIMALS, false)
+        .map_err(|e| format!("--fund {text:?}: {e}"))?;
+    Ok(FundedAddress { address: address.to_string(), balance: balance.to_string() })
+}
+
+/// A chain id no other network is likely to have: random, at least 2³² (above every public
+/// chain's), below 2⁵³ (what JavaScript wallets hold exactly).
+pub fn random_chain_id() -> u64 {
+    use rand_core::RngCore;
+    (1 << 32) + rand_core::OsRng.next_u64() % ((1 << 53) - (1 << 32))
+}
+
 /// What `init` writes.
 pub struct Plan {
     pub validators: usize,
     pub base_port: u16,
     pub block_time_ms: u64,
     pub max_block_txs: usize,
-    /// Keys funded at genesis besides the dev allocation.
+    pub chain_id: u64,
+    /// Keys funded at genesis (their identities).
     pub funded: Vec<FundedKey>,
+    /// Any VM's addresses funded at genesis.
+    pub funded_addresses: Vec<FundedAddress>,
+    /// Whether the dev allocation is funded too.
+    pub dev_accounts: bool,
 }
 
 /// Writes `genesis.json` and one `validator-i/config.json` per validator into `out`.
@@ -76,11 +131,13 @@ pub fn init(plan: &Plan, out: &Path) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let genesis = GenesisFile {
         validators: keys.iter().map(|(_, public)| public.clone()).collect(),
-        chain_id: nvm_node::DEV_CHAIN_ID,
+        chain_id: plan.chain_id,
         timestamp_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         funded: plan.funded.clone(),
+        funded_addresses: plan.funded_addresses.clone(),
+        dev_accounts: plan.dev_accounts,
     };
     let genesis_path = std::path::absolute(out.join("genesis.json")).map_err(|e| e.to_string())?;
     write_json(&genesis_path, &genesis)?;

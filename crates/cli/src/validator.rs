@@ -45,8 +45,9 @@ pub struct Peer {
     pub p2p_addr: SocketAddr,
 }
 
-/// A network's genesis file: the dev allocation (the dev key, the standard mnemonic's accounts,
-/// the Solana faucet) plus any Ed25519 keys funded besides.
+/// A network's genesis file: what its operator funds — Ed25519 keys (their identities) and any
+/// VM's addresses — and, only if asked, the dev allocation (the dev key, the standard mnemonic's
+/// accounts, the Solana faucet: public keys anyone can spend from).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GenesisFile {
     pub chain_id: u64,
@@ -55,6 +56,19 @@ pub struct GenesisFile {
     pub validators: Vec<String>,
     #[serde(default)]
     pub funded: Vec<FundedKey>,
+    #[serde(default)]
+    pub funded_addresses: Vec<FundedAddress>,
+    /// Fund the dev allocation too (`testnet init --dev-accounts`).
+    #[serde(default)]
+    pub dev_accounts: bool,
+}
+
+/// Any VM's address (as `nvm transfer --to` takes it) funded at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundedAddress {
+    pub address: String,
+    /// Native balance in base units (18 decimals), as a decimal string.
+    pub balance: String,
 }
 
 /// An Ed25519 key whose identity (salt zero) is registered and funded at genesis.
@@ -92,11 +106,31 @@ impl GenesisFile {
     }
 
     pub fn genesis(&self) -> Result<Genesis, String> {
-        let mut genesis = Genesis {
-            chain_id: self.chain_id,
-            timestamp_ms: self.timestamp_ms,
-            ..Genesis::dev(&crate::vms::registry()?)
+        let vms = crate::vms::registry()?;
+        let mut genesis = if self.dev_accounts {
+            Genesis {
+                chain_id: self.chain_id,
+                timestamp_ms: self.timestamp_ms,
+                ..Genesis::dev(&vms)
+            }
+        } else {
+            Genesis::network(&vms, self.chain_id, self.timestamp_ms)
         };
+        let addresses = self
+            .funded_addresses
+            .iter()
+            .map(|funded| {
+                let address = nvm_identity::VmAddress::parse(&funded.address)
+                    .map_err(|e| format!("funded address: {e}"))?;
+                let balance = funded.balance.parse().map_err(|e| {
+                    format!("balance {} of {}: {e}", funded.balance, funded.address)
+                })?;
+                Ok((address, balance))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if !addresses.is_empty() {
+            genesis.parts.push(std::sync::Arc::new(nvm_vm_api::FundedAddresses(addresses)));
+        }
         for funded in &self.funded {
             let public_key = hex_bytes(&funded.public_key, "funded key")?;
             let balance = funded
@@ -172,6 +206,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         genesis,
         data_dir: config.data_dir,
         rpc_addr: config.rpc_addr,
+        rpc_limits: nvm_rpc::RpcLimits::default(),
         solana_rpc_addr: config.solana_rpc_addr,
         tron_http_addr: config.tron_http_addr,
         metrics_addr: Some(config.metrics_addr),
@@ -197,4 +232,57 @@ pub fn run(config_path: &Path) -> Result<(), String> {
 /// A configuration written before the Tron API had a port: any free one.
 fn default_tron_http_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+    use super::*;
+    use nvm_identity::{Registry, VmAddress};
+    use nvm_ledger::{Ledger, NATIVE_MINT};
+    use nvm_state_api::{MemoryState, TxOverlay};
+
+    /// The native balance of `address` in the first state of `file`'s network.
+    fn balances(file: &GenesisFile, addresses: &[VmAddress]) -> Vec<u128> {
+        let mut state = MemoryState::default();
+        state.apply(&file.genesis().unwrap().writes().unwrap());
+        let mut view = TxOverlay::new(&state);
+        addresses
+            .iter()
+            .map(|a| {
+                let id = Registry::resolve(&mut view, a).unwrap();
+                Ledger::balance(&mut view, &NATIVE_MINT, &id).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_network_funds_what_its_operator_lists_and_the_dev_keys_only_when_asked() {
+        let listed = VmAddress::parse("0x1111111111111111111111111111111111111111").unwrap();
+        let hardhat_0 = VmAddress::parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap();
+        let dev = VmAddress::Native(nvm_identity::id_com_from_credential(
+            nvm_primitives::SchemeId::Ed25519,
+            &nvm_node::dev_key().public_key(),
+            &[0; 32],
+        ));
+        let mut file = GenesisFile {
+            chain_id: 4_444_444_444,
+            timestamp_ms: 0,
+            validators: Vec::new(),
+            funded: Vec::new(),
+            funded_addresses: vec![FundedAddress {
+                address: "0x1111111111111111111111111111111111111111".into(),
+                balance: "5000".into(),
+            }],
+            dev_accounts: false,
+        };
+        assert_eq!(file.genesis().unwrap().chain_id, 4_444_444_444);
+        assert_eq!(balances(&file, &[listed, hardhat_0, dev]), vec![5_000, 0, 0]);
+        file.dev_accounts = true;
+        let funded = balances(&file, &[listed, hardhat_0, dev]);
+        assert_eq!(funded[0], 5_000);
+        assert!(funded[1] > 0 && funded[2] > 0, "{funded:?}");
+        assert_eq!(file.genesis().unwrap().chain_id, 4_444_444_444, "the dev keys, not the dev id");
+    }
 }

@@ -524,3 +524,114 @@ fn a_tron_key_is_linked_from_the_command_line() {
     let shown = common::nvm(dir.path(), &rpc, &["identity", "show", &tron], &[]);
     assert_eq!(shown["id_com"], json!(hex0x(&dev_id())), "{shown}");
 }
+
+/// POSTs `body` to the node's JSON-RPC over plain HTTP/1.0 and returns the answer's JSON body.
+fn post_json(port: u16, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (_, json) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
+}
+
+/// A batch of `count` `eth_chainId` calls.
+fn chain_id_batch(count: usize) -> String {
+    let calls: Vec<Value> = (0..count)
+        .map(|id| json!({ "jsonrpc": "2.0", "id": id, "method": "eth_chainId", "params": [] }))
+        .collect();
+    Value::Array(calls).to_string()
+}
+
+#[test]
+fn a_batch_past_the_limit_gets_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // The default limit is 1,000 calls; this node is given 50.
+    let _node = Node::start_with(dir.path(), port, 0, 200, &["--rpc-max-batch", "50"]);
+    let served = post_json(port, &chain_id_batch(50));
+    assert_eq!(served.as_array().map(Vec::len), Some(50), "{served}");
+    let refused = post_json(port, &chain_id_batch(51));
+    assert_eq!(refused["error"]["code"], json!(-32010), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("batch request was too large"));
+    // An answer past the response limit is refused by name too.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _node = Node::start_with(dir.path(), port, 0, 200, &["--rpc-max-response-bytes", "1000"]);
+    let refused = post_json(port, &chain_id_batch(40));
+    assert_eq!(refused["error"]["code"], json!(-32011), "{refused}");
+}
+
+#[test]
+fn testnet_init_picks_a_chain_id_of_its_own_and_funds_only_what_it_is_told() {
+    let init = |dir: &std::path::Path, more: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nvm"));
+        command.args(["testnet", "init", "--validators", "1", "--out"]).arg(dir).args(more);
+        common::process::run_within(&mut command, Duration::from_secs(30)).unwrap()
+    };
+    let genesis = |dir: &std::path::Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("genesis.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let listed = "0x1111111111111111111111111111111111111111";
+    assert!(init(a.path(), &["--fund", &format!("{listed}=1000.5")]).success());
+    assert!(init(b.path(), &[]).success());
+    let (first, second) = (genesis(a.path()), genesis(b.path()));
+    let ids = (first["chain_id"].as_u64().unwrap(), second["chain_id"].as_u64().unwrap());
+    assert!(ids.0 != DEV_CHAIN_ID && ids.1 != DEV_CHAIN_ID && ids.0 != ids.1, "{ids:?}");
+    assert_eq!(first["dev_accounts"], json!(false));
+    assert_eq!(
+        first["funded_addresses"],
+        json!([{ "address": listed, "balance": "1000500000000000000000" }])
+    );
+    // Asked for: a chain id, the dev keys.
+    let c = tempfile::tempdir().unwrap();
+    assert!(init(c.path(), &["--chain-id", "777", "--dev-accounts"]).success());
+    assert_eq!(
+        (genesis(c.path())["chain_id"].clone(), genesis(c.path())["dev_accounts"].clone()),
+        (json!(777), json!(true))
+    );
+    // A bad allocation is refused by name, nothing written.
+    let d = tempfile::tempdir().unwrap();
+    let refused = init(d.path(), &["--fund", "0x12=5"]);
+    assert!(!refused.success());
+    assert!(refused.stderr.contains("--fund"), "{}", refused.stderr);
+    assert!(!d.path().join("genesis.json").exists());
+}
+
+#[test]
+fn a_node_that_cannot_commit_exits_saying_why_and_a_restart_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // A test build fails committing block 4 when told to (NVM_FAULT_COMMIT_AT).
+    let log = std::fs::File::create(dir.path().join("failing.log")).unwrap();
+    let mut failing = Command::new(env!("CARGO_BIN_EXE_nvm"))
+        .args(["node", "--dev", "--data-dir"])
+        .arg(dir.path().join("chain"))
+        .args(["--rpc-addr", &format!("127.0.0.1:{port}"), "--solana-rpc-addr", "127.0.0.1:0"])
+        .args(["--tron-http-addr", "127.0.0.1:0", "--block-time-ms", "100"])
+        .env("NVM_FAULT_COMMIT_AT", "4")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let status =
+        poll(Duration::from_secs(60), Duration::from_millis(50), || failing.try_wait().unwrap());
+    let Some(status) = status else {
+        failing.kill().unwrap();
+        panic!("the node kept running with a block it could not commit");
+    };
+    assert!(!status.success(), "it exits non-zero");
+    let said = std::fs::read_to_string(dir.path().join("failing.log")).unwrap();
+    assert!(said.contains("cannot commit finalized block 4"), "{said}");
+    // Restarted (without the fault), it resumes from its committed head and goes on.
+    let node = Node::start(&dir.path().join("chain"), port, 100);
+    node.wait_for_height(6);
+}

@@ -85,6 +85,8 @@ impl Drop for Validator {
 struct Testnet {
     dir: tempfile::TempDir,
     validators: Vec<Validator>,
+    /// The network's chain id (`testnet init` picked it at random).
+    chain_id: u64,
 }
 
 impl Testnet {
@@ -98,7 +100,8 @@ impl Testnet {
             .args(["--base-port", &base.to_string(), "--block-time-ms", "200"]);
         let out = run_within(&mut init, CLI_WITHIN).unwrap();
         assert!(out.success(), "nvm testnet init: {:?} {}", out.status, out.stderr);
-        fund(&dir.path().join("genesis.json"), senders);
+        let chain_id = fund(&dir.path().join("genesis.json"), senders);
+        assert_ne!(chain_id, DEV_CHAIN_ID, "a network gets its own chain id");
         let validators = (0..VALIDATORS)
             .map(|i| {
                 let folder = dir.path().join(format!("validator-{i}"));
@@ -116,7 +119,7 @@ impl Testnet {
                 validator
             })
             .collect();
-        Self { dir, validators }
+        Self { dir, validators, chain_id }
     }
 
     fn heights(&self) -> Vec<Option<u64>> {
@@ -145,13 +148,15 @@ impl Testnet {
 }
 
 /// Adds the senders' identities, funded, to the network's genesis file.
-fn fund(genesis: &Path, senders: &[SecretKey]) {
+/// Funds `senders` in the genesis file; returns its chain id.
+fn fund(genesis: &Path, senders: &[SecretKey]) -> u64 {
     let mut file: Value = serde_json::from_str(&std::fs::read_to_string(genesis).unwrap()).unwrap();
     file["funded"] = senders
         .iter()
         .map(|k| json!({ "public_key": hex::encode(k.public_key()), "balance": "1000000000000000000000000" }))
         .collect();
     std::fs::write(genesis, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+    file["chain_id"].as_u64().unwrap()
 }
 
 fn id_of(key: &SecretKey) -> IdCom {
@@ -238,7 +243,7 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
         }
         for (s, key) in senders.iter().enumerate() {
             let to = [(round % 250) as u8 + 1; 32];
-            let tx = signed(key, id_of(key), round, DEV_CHAIN_ID, transfer(to, 1 + s as u128));
+            let tx = signed(key, id_of(key), round, net.chain_id, transfer(to, 1 + s as u128));
             // Consecutive nonces of one sender go to different validators.
             acknowledged.push(submit(&net, s + round as usize, &tx));
         }
@@ -364,7 +369,7 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
     net.validators[2].kill_9();
     net.validators[3].kill_9();
     let key = &senders[0];
-    submit(&net, 0, &signed(key, id_of(key), ROUNDS, DEV_CHAIN_ID, transfer([1; 32], 1)));
+    submit(&net, 0, &signed(key, id_of(key), ROUNDS, net.chain_id, transfer([1; 32], 1)));
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let log = std::fs::read_to_string(&net.validators[0].log).unwrap();

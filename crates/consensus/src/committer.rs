@@ -7,7 +7,10 @@ use commonware_actor::Feedback;
 use commonware_consensus::{Reporter, marshal::Update};
 use commonware_cryptography::Digestible;
 use commonware_utils::Acknowledgement;
-use futures::{StreamExt, channel::mpsc};
+use futures::{
+    StreamExt,
+    channel::{mpsc, oneshot},
+};
 use nvm_node::{Chain, ChainError, Mempool};
 use nvm_primitives::TxHash;
 use std::sync::Arc;
@@ -37,6 +40,8 @@ pub struct CommitLoop {
     executed: Executed,
     updates: mpsc::UnboundedReceiver<Update<ConsensusBlock>>,
     progress: Arc<CommitProgress>,
+    /// Told why, when a finalized block cannot be committed (the node then stops).
+    stopped: Option<oneshot::Sender<String>>,
 }
 
 impl CommitLoop {
@@ -45,9 +50,12 @@ impl CommitLoop {
         mempool: Arc<Mempool>,
         executed: Executed,
         progress: Arc<CommitProgress>,
-    ) -> (Committer, Self) {
+    ) -> (Committer, Self, oneshot::Receiver<String>) {
         let (tx, updates) = mpsc::unbounded();
-        (Committer { updates: tx }, Self { chain, mempool, executed, updates, progress })
+        let (stopped, why) = oneshot::channel();
+        let commit_loop =
+            Self { chain, mempool, executed, updates, progress, stopped: Some(stopped) };
+        (Committer { updates: tx }, commit_loop, why)
     }
 
     /// Marks the start of `stage` on the block after the committed head.
@@ -58,7 +66,8 @@ impl CommitLoop {
 
     /// Runs until marshal goes away, or a finalized block cannot be committed: then the
     /// acknowledgement is dropped, which stops marshal rather than letting it run ahead of the
-    /// state.
+    /// state, and the reason goes to whoever holds the receiver `new` returned (the node exits
+    /// with it rather than serve a head that no longer moves).
     pub async fn run(mut self) {
         self.enter_next(CommitStage::AwaitingFinalized);
         while let Some(update) = self.updates.next().await {
@@ -69,8 +78,12 @@ impl CommitLoop {
                     self.enter_next(CommitStage::AwaitingFinalized);
                 }
                 Err(e) => {
-                    tracing::error!(height = block.inner().block().header.height, error = %e,
-                        "cannot commit a finalized block; stopping");
+                    let height = block.inner().block().header.height;
+                    tracing::error!(height, error = %e, "cannot commit a finalized block; stopping");
+                    if let Some(stopped) = self.stopped.take() {
+                        let _ =
+                            stopped.send(format!("cannot commit finalized block {height}: {e}"));
+                    }
                     return;
                 }
             }
@@ -92,6 +105,10 @@ impl CommitLoop {
             return Ok(());
         }
         let progress = |stage| self.progress.enter(stage, header.height);
+        #[cfg(feature = "fault-injection")]
+        if std::env::var("NVM_FAULT_COMMIT_AT").ok() == Some(header.height.to_string()) {
+            return Err(ChainError::InvalidBlock("injected commit failure".into()));
+        }
         let executed = match self.executed.get(&block.digest().0) {
             Some(executed) => executed,
             // Finalized without passing through this validator's verify (caught up from peers,

@@ -126,6 +126,8 @@ pub struct Engine {
     pub finalizations: crate::Finalizations,
     /// Where the commit loop is (see [`crate::watch_for_stalls`]).
     pub progress: Arc<crate::CommitProgress>,
+    /// Why the commit loop stopped, once it has (a finalized block it could not commit).
+    pub stopped: Option<futures::channel::oneshot::Receiver<String>>,
     pub handles: Vec<Handle<()>>,
 }
 
@@ -272,7 +274,7 @@ where
 
     let executed = Executed::default();
     let progress = Arc::new(crate::CommitProgress::default());
-    let (committer, commit_loop) = CommitLoop::new(
+    let (committer, commit_loop, stopped) = CommitLoop::new(
         config.chain.clone(),
         config.mempool.clone(),
         executed.clone(),
@@ -322,6 +324,7 @@ where
         executed,
         finalizations,
         progress,
+        stopped: Some(stopped),
         handles: vec![simplex_handle, marshal_handle, broadcast_handle, commit_handle],
     }
 }

@@ -43,32 +43,42 @@ pub struct Genesis {
     pub timestamp_ms: u64,
     pub tx_fee: u128,
     pub accounts: Vec<GenesisAccount>,
-    /// The VMs' parts of the first state: funded external addresses, contracts, programs
-    /// (each VM's `ChainHooks::dev_genesis` on a dev chain).
+    /// The VMs' parts of the first state: programs (each VM's `ChainHooks::genesis`), and funded
+    /// external addresses (each VM's `ChainHooks::dev_genesis` on a dev chain, the operator's).
     pub parts: Vec<Arc<dyn GenesisPart>>,
     /// Most gas one block's transactions may reserve.
     pub block_gas_limit: u64,
 }
 
 impl Genesis {
-    /// The dev chain of the VMs of `vms`: the dev key's identity holds one billion native
-    /// tokens, and each VM adds its dev part (`ChainHooks::dev_genesis`: the EVM funds the
-    /// standard mnemonic's accounts, the SVM its faucet and places the Associated Token
-    /// Account program); the block gas limit is the VMs' (unlimited if none meters gas).
+    /// The dev chain of the VMs of `vms`: [`Genesis::network`] at chain id [`DEV_CHAIN_ID`], the
+    /// dev key's identity holding one billion native tokens, and each VM's dev part
+    /// (`ChainHooks::dev_genesis`: the EVM and the Tron VM fund the standard mnemonic's accounts,
+    /// the SVM its faucet); the block gas limit is the VMs' (unlimited if none meters gas).
     pub fn dev(vms: &VmRegistry) -> Self {
         let key = dev_key();
+        let mut genesis = Self::network(vms, DEV_CHAIN_ID, 0);
+        genesis.accounts.push(GenesisAccount {
+            scheme: key.scheme(),
+            public_key: key.public_key(),
+            salt: [0; 32],
+            balance: 1_000_000_000 * ONE,
+        });
+        genesis.parts.extend(vms.hooks().iter().flat_map(|h| h.dev_genesis()));
+        genesis
+    }
+
+    /// A network's genesis with nothing funded: the VMs' parts every chain holds
+    /// (`ChainHooks::genesis`), `chain_id`, and the VMs' block gas limit. Its operator adds the
+    /// accounts it funds.
+    pub fn network(vms: &VmRegistry, chain_id: u64, timestamp_ms: u64) -> Self {
         let hooks = vms.hooks();
         Self {
-            chain_id: DEV_CHAIN_ID,
-            timestamp_ms: 0,
+            chain_id,
+            timestamp_ms,
             tx_fee: DEV_TX_FEE,
-            accounts: vec![GenesisAccount {
-                scheme: key.scheme(),
-                public_key: key.public_key(),
-                salt: [0; 32],
-                balance: 1_000_000_000 * ONE,
-            }],
-            parts: hooks.iter().flat_map(|h| h.dev_genesis()).collect(),
+            accounts: Vec::new(),
+            parts: hooks.iter().flat_map(|h| h.genesis()).collect(),
             block_gas_limit: hooks
                 .iter()
                 .filter_map(|h| h.dev_block_gas_limit())

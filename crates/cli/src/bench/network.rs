@@ -91,6 +91,9 @@ pub(super) fn run(args: &BenchArgs, validators: usize) -> Result<(), String> {
         base_port: free_base_port(validators)?,
         block_time_ms: args.block_time_ms,
         max_block_txs: args.block_txs.max(1),
+        chain_id: nvm_node::DEV_CHAIN_ID,
+        funded_addresses: Vec::new(),
+        dev_accounts: true,
         funded: accounts
             .iter()
             .map(|a| FundedKey {

@@ -51,8 +51,14 @@ pub type BlockWrites = HashMap<StateKey, Option<Vec<u8>>>;
 
 /// One VM's part in the chain's life.
 pub trait ChainHooks: Send + Sync {
-    /// What it adds to a dev chain's genesis (`nvm node --dev`, tests): the accounts its
-    /// ecosystem's tools expect funded, the programs its wallets expect present.
+    /// What it adds to every chain's genesis, a network's as a dev chain's: the programs its
+    /// wallets expect present. Never funds anyone.
+    fn genesis(&self) -> Vec<Arc<dyn GenesisPart>> {
+        Vec::new()
+    }
+
+    /// What it adds to a dev chain's genesis besides (`nvm node --dev`, tests, a network made
+    /// with `--dev-accounts`): the well-known accounts its ecosystem's tools expect funded.
     fn dev_genesis(&self) -> Vec<Arc<dyn GenesisPart>> {
         Vec::new()
     }

@@ -54,20 +54,21 @@ pub fn associated_token_elf() -> Vec<u8> {
 }
 
 impl ChainHooks for SvmVm {
+    /// The Associated Token Account program is present (wallets derive token accounts through it).
+    fn genesis(&self) -> Vec<Arc<dyn GenesisPart>> {
+        vec![Arc::new(GenesisPrograms(vec![(
+            ASSOCIATED_TOKEN_PROGRAM_ID.to_bytes(),
+            associated_token_elf(),
+        )]))]
+    }
+
     /// The dev faucet ([`Faucet::dev`], what `requestAirdrop` pays from) holds
-    /// [`DEV_FAUCET_BALANCE`], and the Associated Token Account program is present (wallets
-    /// derive token accounts through it).
+    /// [`DEV_FAUCET_BALANCE`].
     fn dev_genesis(&self) -> Vec<Arc<dyn GenesisPart>> {
-        vec![
-            Arc::new(FundedAddresses(vec![(
-                VmAddress::Svm(Faucet::dev().address()),
-                DEV_FAUCET_BALANCE,
-            )])),
-            Arc::new(GenesisPrograms(vec![(
-                ASSOCIATED_TOKEN_PROGRAM_ID.to_bytes(),
-                associated_token_elf(),
-            )])),
-        ]
+        vec![Arc::new(FundedAddresses(vec![(
+            VmAddress::Svm(Faucet::dev().address()),
+            DEV_FAUCET_BALANCE,
+        )]))]
     }
 
     /// Each block's parent joins the hashes Solana transactions may name as their recent

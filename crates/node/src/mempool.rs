@@ -46,6 +46,10 @@ struct Inner {
     /// order.
     keyed: BTreeMap<u64, Pooled>,
     keyed_hashes: HashMap<TxHash, u64>,
+    /// Per sender (a Solana fee payer's, a Bitcoin spender's identity): how many keyed
+    /// transactions it has pending and what they can take from it together — bounded as a
+    /// nonce-ordered sender's are.
+    keyed_by_sender: HashMap<IdCom, (usize, u128)>,
     /// The pending transaction claiming each conflict key (see [`VerifiedTx::conflicts`]).
     claimed: HashMap<nvm_primitives::StateKey, TxHash>,
     /// Transaction hash by SHA-256 of the exact bytes admitted.
@@ -298,7 +302,7 @@ impl Mempool {
     ) -> Result<TxHash, AdmissionError> {
         let checked = executor.check_envelope(state, &tx, false, next)?;
         if tx.replay_key().is_some() {
-            return self.admit_keyed(tx, checked.sender, checked.max_cost);
+            return self.admit_keyed(tx, checked.sender, checked.max_cost, checked.native_balance);
         }
         let (next, available) = (checked.next_nonce, checked.native_balance);
         let nonce = tx.nonce();
@@ -338,12 +342,15 @@ impl Mempool {
         Ok(hash)
     }
 
-    /// Queues a checked transaction replay-protected by a key (Solana, Bitcoin) by arrival.
+    /// Queues a checked transaction replay-protected by a key (Solana, Bitcoin) by arrival, if
+    /// its sender has room ([`Mempool::with_per_sender_limit`]) and can pay it beside its other keyed
+    /// transactions pending (`available`: its balance).
     fn admit_keyed(
         &self,
         tx: VerifiedTx,
         sender: IdCom,
         cost: u128,
+        available: u128,
     ) -> Result<TxHash, AdmissionError> {
         let hash = tx.hash();
         let mut inner = self.inner.lock();
@@ -357,6 +364,15 @@ impl Mempool {
         if let Some(other) = conflicts.iter().find_map(|key| inner.claimed.get(key)) {
             return Err(AdmissionError::Conflict(*other));
         }
+        let (count, pending) = inner.keyed_by_sender.get(&sender).copied().unwrap_or_default();
+        if count >= self.per_sender {
+            return Err(AdmissionError::SenderFull(self.per_sender));
+        }
+        let needed = pending.saturating_add(cost);
+        if needed > available {
+            return Err(AdmissionError::InsufficientFunds { needed, available });
+        }
+        inner.keyed_by_sender.insert(sender, (count + 1, needed));
         inner.claimed.extend(conflicts.into_iter().map(|key| (key, hash)));
         let pooled = inner.entry(tx, sender, cost, 0, u128::MAX);
         let arrival = pooled.arrival;
@@ -439,6 +455,13 @@ impl Mempool {
                 inner.by_raw.remove(&p.raw_key);
                 for key in p.tx.conflicts() {
                     inner.claimed.remove(&key);
+                }
+                if let Some((count, pending)) = inner.keyed_by_sender.get_mut(&p.sender) {
+                    *count -= 1;
+                    *pending = pending.saturating_sub(p.cost);
+                    if *count == 0 {
+                        inner.keyed_by_sender.remove(&p.sender);
+                    }
                 }
             }
             if let Some((sender, nonce)) = inner.hashes.remove(hash) {

@@ -187,21 +187,23 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     assert_eq!(pipeline.step(10, 1_000).unwrap().included, 1);
     pipeline.finish().unwrap();
 
-    let solana_transfer = |lamports: u64, blockhash: [u8; 32]| {
+    let transfer_from = |payer: &Keypair, lamports: u64, blockhash: [u8; 32]| {
         let ix = solana_system_interface::instruction::transfer(
-            &alice.pubkey(),
+            &payer.pubkey(),
             &bob.pubkey(),
             lamports,
         );
         let tx = solana_transaction::Transaction::new_signed_with_payer(
             &[ix],
-            Some(&alice.pubkey()),
-            &[&alice],
+            Some(&payer.pubkey()),
+            &[payer],
             solana_hash::Hash::new_from_array(blockhash),
         );
         let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
         nvm_vm_svm::tag_solana(&bincode::serialize(&versioned).unwrap())
     };
+    let solana_transfer =
+        |lamports: u64, blockhash: [u8; 32]| transfer_from(&alice, lamports, blockhash);
     // Named by the head block's hash, as `getLatestBlockhash` will hand it out.
     let head = chain.head().unwrap();
     let pay = solana_transfer(1_000_000_000, head.hash);
@@ -243,6 +245,27 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     assert_eq!((report.included, report.rejected), (1, 0));
     pipeline.finish().unwrap();
     assert!(mempool.is_empty());
+
+    // A payer's pending transactions are bounded together, as a nonce-ordered sender's are:
+    // Carol holds two and a half fees (5,000 lamports each), so two transfers wait and a third,
+    // whose fee she could pay alone, is refused.
+    let carol = Keypair::new();
+    let fee_units = 5_000 * 10u128.pow(9);
+    let funding = dev_transfer(1, legacy(&carol), fee_units * 5 / 2);
+    chain.submit(&mempool, vec![funding]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(pipeline.step(10, 5_000).unwrap().included, 1);
+    pipeline.finish().unwrap();
+    let head = chain.head().unwrap();
+    let tiny = |i: u64| transfer_from(&carol, 1 + i, head.hash);
+    let results = chain.submit(&mempool, (0..3).map(tiny).collect()).unwrap();
+    assert!(results[..2].iter().all(Result::is_ok), "{results:?}");
+    assert!(matches!(results[2], Err(AdmissionError::InsufficientFunds { .. })), "{results:?}");
+    // And counted: a pool letting a sender have two pending refuses Alice's third.
+    let small = Arc::new(Mempool::new(100).with_per_sender_limit(2));
+    let results =
+        chain.submit(&small, (0..3).map(|i| solana_transfer(1 + i, head.hash)).collect()).unwrap();
+    assert!(results[..2].iter().all(Result::is_ok), "{results:?}");
+    assert!(matches!(results[2], Err(AdmissionError::SenderFull(2))), "{results:?}");
 }
 
 /// Consensus builds on blocks before they are final: two blocks executed on top of each other

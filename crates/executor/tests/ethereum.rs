@@ -55,6 +55,8 @@ struct Eip1559 {
     max_fee: u128,
     tip: u128,
     chain: u64,
+    gas: u64,
+    data: Vec<u8>,
 }
 
 impl Default for Eip1559 {
@@ -66,6 +68,8 @@ impl Default for Eip1559 {
             max_fee: 3 * GWEI,
             tip: GWEI,
             chain: CHAIN,
+            gas: 21_000,
+            data: Vec::new(),
         }
     }
 }
@@ -74,13 +78,13 @@ fn eth_tx(from: &PrivateKeySigner, t: Eip1559) -> VerifiedTx {
     let tx = TxEip1559 {
         chain_id: t.chain,
         nonce: t.nonce,
-        gas_limit: 21_000,
+        gas_limit: t.gas,
         max_fee_per_gas: t.max_fee,
         max_priority_fee_per_gas: t.tip,
         to: TxKind::Call(t.to),
         value: U256::from(t.value),
         access_list: Default::default(),
-        input: Default::default(),
+        input: t.data.into(),
     };
     let signature = from.sign_hash_sync(&tx.signature_hash()).unwrap();
     let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
@@ -344,4 +348,65 @@ fn with_gold(state: &mut MemoryState, holder: &[u8; 32], amount: u128) {
     overlay.set_encoded(token_key(&GOLD), &info);
     let (writes, _) = overlay.into_writes();
     state.apply(&writes.into_iter().collect());
+}
+
+/// ABI words: a selector, then 32-byte arguments.
+fn call_data(selector: [u8; 4], words: &[U256]) -> Vec<u8> {
+    let mut data = selector.to_vec();
+    data.extend(words.iter().flat_map(|w| w.to_be_bytes::<32>()));
+    data
+}
+
+#[test]
+fn an_overspend_through_two_addresses_of_one_identity_is_included_failed_and_pays_its_gas() {
+    let alice = signer(0);
+    let mut state = funded(&[&alice], 10);
+    // Alice's identity shows at her key's address and at its derived one: revm sees the same
+    // 10 ETH at both.
+    let id = legacy(alice.address());
+    let mut overlay = TxOverlay::new(&state);
+    Registry::resolve_and_index(&mut overlay, &VmAddress::Evm(alice.address().into_array()))
+        .unwrap();
+    let (writes, _) = overlay.into_writes();
+    state.apply(&writes.into_iter().collect());
+    let VmAddress::Evm(derived) = nvm_identity::derive_address(nvm_primitives::VmKind::Evm, &id)
+    else {
+        unreachable!()
+    };
+    let word = |a: Address| U256::from_be_slice(a.as_slice());
+    let view = nvm_vm_evm::erc20_address(&NATIVE_MINT);
+    let to = Address::repeat_byte(0x77);
+    // She lets herself spend her own balance through the native token's ERC-20 view, then moves
+    // everything she holds from the derived address while paying gas from the other.
+    let approve =
+        call_data([0x09, 0x5e, 0xa7, 0xb3], &[word(alice.address()), U256::from(u128::MAX)]);
+    let call = |nonce, data| Eip1559 {
+        nonce,
+        to: view,
+        value: 0,
+        gas: 200_000,
+        data,
+        ..Default::default()
+    };
+    let before = supply(&state);
+    let approved = block(&mut state, 1, vec![eth_tx(&alice, call(0, approve))]);
+    assert_eq!(approved.included[0].receipt.status, TxStatus::Success);
+    let held = native(&state, &id);
+    let drain = call_data(
+        [0x23, 0xb8, 0x72, 0xdd],
+        &[word(Address::from(derived)), word(to), U256::from(held)],
+    );
+    let outcome = block(&mut state, 2, vec![eth_tx(&alice, call(1, drain))]);
+    assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    let receipts = [&approved.included[0].receipt, &outcome.included[0].receipt];
+    // Included as failed, nothing moved, its gas paid and its nonce used.
+    assert!(matches!(receipts[1].status, TxStatus::Failed { .. }), "{:?}", receipts[1].status);
+    assert_eq!(native(&state, &legacy(to)), 0);
+    assert!(receipts[1].fee_paid > 0);
+    assert_eq!(native(&state, &id), 10 * ETH - receipts[0].fee_paid - receipts[1].fee_paid);
+    assert_eq!(Registry::nonce(&mut TxOverlay::new(&state), &id).unwrap(), 2);
+    // Value conserved: the supply fell by the burned base fees only.
+    let base_fee = u128::from(env().base_fee_per_gas);
+    let gas = u128::from(receipts[0].gas_used + receipts[1].gas_used);
+    assert_eq!(supply(&state), before - gas * base_fee);
 }

@@ -14,7 +14,7 @@ use alloy_eips::{
 use alloy_primitives::{Address, U256};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{Log, TxStatus};
-use nvm_state_api::TxOverlay;
+use nvm_state_api::{StateAccessExt, TxOverlay};
 use nvm_vm_api::{TxEnv, VmError, VmResult};
 use revm::{
     context::{TxEnv as RevmTx, result::ExecutionResult},
@@ -257,15 +257,55 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
                 (TxStatus::Halted { reason: format!("{reason:?}") }, gas, Vec::new(), Vec::new())
             }
         };
-        commit(state, outcome.state, self.variant.space(), env, &logs)?;
-        let logs = to_logs(logs);
         let gas_used = gas.tx_gas_used();
         let base_fee = u128::from(env.block.base_fee_per_gas);
         let fee_paid = u128::from(gas_used) * price;
         let burned = u128::from(gas_used) * base_fee;
+        let checkpoint = state.checkpoint();
+        let (status, logs, output) =
+            match commit(state, outcome.state, self.variant.space(), env, &logs) {
+                Ok(()) => (status, to_logs(logs), output),
+                // revm ran it, but its changes do not fit the ledger (two addresses of one
+                // identity spending the same balance): included as failed, its gas charged —
+                // never a free transaction that leaves no trace.
+                Err(VmError::Failed(reason)) => {
+                    state.revert(checkpoint);
+                    // The tip goes where revm pays it: the proposer's account in this space.
+                    let space = self.variant.space();
+                    let coinbase =
+                        space.address(space.account_of(&env.block.proposer).into_array());
+                    let proposer = nvm_identity::Registry::resolve_and_index(state, &coinbase)?;
+                    let tip = (fee_paid - burned, proposer);
+                    charge_gas(state, env, fee_paid, tip, keep_nonce)?;
+                    (TxStatus::Failed { reason }, Vec::new(), Vec::new())
+                }
+                Err(other) => return Err(other),
+            };
         Ledger::retire_supply(state, &NATIVE_MINT, burned)?;
         Ok(EthereumOutcome { status, gas_used, logs, output, fee_paid, burned })
     }
+}
+
+/// What a transaction whose changes were undone still pays, as revm charged it: `fee` from the
+/// sender's identity, `tip.0` of it to the proposer's identity `tip.1` (the rest, the base fee,
+/// burned), and its nonce used unless its replay protection is another (`keep_nonce`).
+fn charge_gas(
+    state: &mut TxOverlay<'_>,
+    env: &TxEnv<'_>,
+    fee: u128,
+    tip: (u128, nvm_primitives::IdCom),
+    keep_nonce: bool,
+) -> VmResult<()> {
+    // Admission made sure the sender can pay its whole gas limit.
+    Ledger::debit(state, &NATIVE_MINT, &env.sender, fee)
+        .map_err(|e| VmError::Invalid(format!("cannot pay for its gas: {e}")))?;
+    Ledger::credit(state, &NATIVE_MINT, &tip.1, tip.0)?;
+    if !keep_nonce {
+        let key = nvm_identity::nonce_key(&env.sender);
+        let nonce = state.get_u64(&key)?;
+        state.set_encoded(key, &(nonce + 1));
+    }
+    Ok(())
 }
 
 /// Base fee of a chain's first block (1 gwei, as on Ethereum at London).

@@ -2,9 +2,9 @@
 //!
 //! Every scheme signs the 32-byte transaction hash (or another 32-byte domain-separated digest).
 //!
-//! Ed25519 follows one rule in every path, ZIP-215's (`ed25519-zebra`): the cofactored equation,
-//! which a batch checks exactly, so whether a signature is valid never depends on the batch it
-//! arrives in. (ed25519-dalek's strict single check is cofactorless and its batch cofactored: they
+//! Ed25519 follows one rule in every path, ZIP-215's: the cofactored equation (`ed25519-zebra`
+//! alone, `ed25519_batch.rs` together), which a batch checks exactly, so whether a signature is
+//! valid never depends on the batch it arrives in. (ed25519-dalek's strict single check is cofactorless and its batch cofactored: they
 //! disagree on a signature whose `R` has a small-order part, which one node could accept and
 //! another refuse.) Keys are held to more than ZIP-215 asks: a canonical encoding, not of small
 //! order (a weak key's signatures verify for many messages).
@@ -17,14 +17,21 @@ use std::{collections::HashMap, sync::LazyLock};
 /// Decompressing an Ed25519 public key costs about a third of a verification, and an active
 /// sender signs many transactions, so decompressed keys are kept: 16 shards of at most 4096 keys,
 /// a shard being emptied when full (bounded memory, no eviction bookkeeping).
-type KeyShard = Mutex<HashMap<[u8; 32], ed25519_zebra::VerificationKey>>;
+type KeyShard = Mutex<HashMap<[u8; 32], Ed25519Key>>;
 static ED25519_KEYS: LazyLock<Vec<KeyShard>> =
     LazyLock::new(|| (0..16).map(|_| Mutex::new(HashMap::new())).collect());
 const ED25519_SHARD_CAPACITY: usize = 4096;
 
+/// A cached Ed25519 key: for the single check, and for the batch equation.
+#[derive(Clone, Copy)]
+struct Ed25519Key {
+    single: ed25519_zebra::VerificationKey,
+    batch: crate::ed25519_batch::BatchKey,
+}
+
 /// The decompressed Ed25519 key for `bytes`, or `None` if it is no acceptable key: not a point,
 /// not its canonical encoding, or of small order.
-fn ed25519_key(bytes: &[u8]) -> Option<ed25519_zebra::VerificationKey> {
+fn ed25519_key(bytes: &[u8]) -> Option<Ed25519Key> {
     let bytes: [u8; 32] = bytes.try_into().ok()?;
     let shard = &ED25519_KEYS[(bytes[0] & 0x0F) as usize];
     if let Some(key) = shard.lock().get(&bytes).copied() {
@@ -34,7 +41,9 @@ fn ed25519_key(bytes: &[u8]) -> Option<ed25519_zebra::VerificationKey> {
     if point.is_weak() || point.to_edwards().compress().to_bytes() != bytes {
         return None;
     }
-    let key = ed25519_zebra::VerificationKey::try_from(bytes).ok()?;
+    let single = ed25519_zebra::VerificationKey::try_from(bytes).ok()?;
+    let batch = crate::ed25519_batch::BatchKey { bytes, point: point.to_edwards() };
+    let key = Ed25519Key { single, batch };
     let mut shard = shard.lock();
     if shard.len() >= ED25519_SHARD_CAPACITY {
         shard.clear();
@@ -133,7 +142,7 @@ pub fn verify(
         SchemeId::Ed25519 => {
             let key = ed25519_key(public_key).ok_or(invalid_key)?;
             let sig = ed25519_signature(signature).ok_or(bad.clone())?;
-            key.verify(&sig, message).map_err(|_| bad)
+            key.single.verify(&sig, message).map_err(|_| bad)
         }
         SchemeId::Secp256k1Ecdsa => {
             use k256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -181,18 +190,19 @@ pub struct SignatureCheck<'a> {
 pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialError>> {
     let mut results: Vec<Option<Result<(), CredentialError>>> = vec![None; checks.len()];
     let mut ed_index = Vec::new();
-    let mut batch = ed25519_zebra::batch::Verifier::new();
+    let mut batch = Vec::new();
     for (i, check) in checks.iter().enumerate() {
         let parsed = (check.scheme == SchemeId::Ed25519)
             .then(|| {
                 let key = ed25519_key(check.public_key)?;
-                Some((key, ed25519_signature(check.signature)?))
+                Some((key, <&[u8; 64]>::try_from(check.signature).ok()?))
             })
             .flatten();
         match parsed {
-            Some((key, sig)) => {
+            Some((key, signature)) => {
                 ed_index.push(i);
-                batch.queue((ed25519_zebra::VerificationKeyBytes::from(key), sig, check.message));
+                let message = check.message.as_slice();
+                batch.push(crate::ed25519_batch::Item { key: key.batch, signature, message });
             }
             None => {
                 results[i] =
@@ -201,7 +211,7 @@ pub fn verify_batch(checks: &[SignatureCheck<'_>]) -> Vec<Result<(), CredentialE
         }
     }
     if !ed_index.is_empty() {
-        let batch_ok = batch.verify(rand_core::OsRng).is_ok();
+        let batch_ok = crate::ed25519_batch::holds(&batch);
         for &i in &ed_index {
             let check = &checks[i];
             results[i] = Some(if batch_ok {

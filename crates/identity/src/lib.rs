@@ -2,6 +2,7 @@
 
 mod address;
 mod credential;
+mod ed25519_batch;
 mod keys;
 mod link;
 mod registry;

@@ -29,6 +29,8 @@ use serde_json::Value;
 
 /// Widest block range one `eth_getLogs` call may scan.
 const MAX_LOG_RANGE: u64 = 10_000;
+/// Most logs one `eth_getLogs` call returns (as hosted providers bound it; clients split the range).
+const MAX_LOGS: usize = 10_000;
 /// Most blocks one `eth_feeHistory` call reports.
 const MAX_FEE_HISTORY: u64 = 1_024;
 /// The priority fee this node suggests (what `eth_maxPriorityFeePerGas` answers): 1 gwei.
@@ -437,6 +439,13 @@ fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         let Some(block) = BlockWithReceipts::load(ctx, height)? else { break };
         let matching = block.rpc_logs().into_iter().flatten().filter(|l| filter.matches(&l.inner));
         logs.extend(matching);
+        if logs.len() > MAX_LOGS {
+            return Err(ErrorObjectOwned::owned(
+                SERVER_ERROR,
+                format!("query returned more than {MAX_LOGS} results"),
+                None::<()>,
+            ));
+        }
     }
     json(logs)
 }

@@ -106,3 +106,36 @@ async fn fee_history_past_the_head_is_refused_not_overflowed() {
         assert_eq!(error_code(&rpc, "eth_feeHistory", json!(["0x4", newest])).await, -32602);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_logs_past_ten_thousand_results_is_refused_by_name() {
+    use nvm_node_api::{ChainReader, TxSubmitter};
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let wallet = dev_wallet();
+    // A deployment whose init code emits 10,001 empty LOG0s in a loop, then stops.
+    let init =
+        alloy_primitives::hex::decode("6127115b60006000a060019003806003570 0".replace(' ', ""))
+            .unwrap();
+    let tx = TxEip1559 {
+        chain_id: 31_337,
+        nonce: 0,
+        gas_limit: 6_000_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Create,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: init.into(),
+    };
+    let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    node.submit(vec![nvm_vm_evm::tag_ethereum(&raw)]).unwrap().pop().unwrap().unwrap();
+    let head = node.head().unwrap();
+    assert_eq!(node.seal(10, head.timestamp_ms + 1_000).unwrap().included, 1);
+    let everything = json!([{ "fromBlock": "0x1", "toBlock": "0x1" }]);
+    assert_eq!(error_code(&rpc, "eth_getLogs", everything).await, -32000);
+    // A narrower filter is served.
+    let none = json!([{ "fromBlock": "0x1", "toBlock": "0x1", "address": format!("{:#x}", Address::repeat_byte(1)) }]);
+    assert_eq!(call(&rpc, "eth_getLogs", none).await, json!([]));
+}

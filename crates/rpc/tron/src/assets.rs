@@ -6,9 +6,8 @@
 
 use crate::{
     json::{self, hex_address},
-    wallet::{Answer, Failure, address_field, head_reference, storage, u64_field},
+    wallet::{Answer, Failure, address_field, head_reference, storage, tron_shown, u64_field},
 };
-use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, TokenInfo};
 use nvm_node_api::NodeApi;
 use nvm_primitives::{IdCom, Mint};
@@ -18,14 +17,6 @@ use serde_json::{Value, json};
 
 /// Most assets one list answer shows (a request's work is bounded).
 const MAX_LISTED: u64 = 1_000;
-
-/// An identity's Tron address (its derived TVM address).
-fn tron_shown(id: &IdCom) -> [u8; 20] {
-    match nvm_identity::derive_address(nvm_primitives::VmKind::Tvm, id) {
-        VmAddress::Tvm(address) => address,
-        _ => [0; 20],
-    }
-}
 
 /// java-tron's `AssetIssueContract` JSON of the asset `id` (fields in proto order, zeros left
 /// out, `id` last): the token's authority as owner, its name and symbol as hex.
@@ -147,9 +138,4 @@ pub fn transfer_asset(node: &dyn NodeApi, request: &Value) -> Answer {
 
 fn is_visible(request: &Value) -> bool {
     request.get("visible").and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// The identity an address is, for account answers.
-pub fn identity_of(state: &mut dyn StateAccess, address: [u8; 20]) -> Result<IdCom, Failure> {
-    Registry::resolve(state, &VmAddress::Tvm(address)).map_err(storage)
 }

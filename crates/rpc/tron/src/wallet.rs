@@ -110,7 +110,7 @@ fn block_json(node: &dyn NodeApi, block: &Block) -> Answer {
             "raw_data": {
                 "number": header.height,
                 "txTrieRoot": hex::encode(header.tx_root),
-                "witness_address": hex_address(&evm_shown(&header.proposer)),
+                "witness_address": hex_address(&tron_shown(&header.proposer)),
                 "parentHash": parent,
                 "timestamp": header.timestamp_ms,
             },
@@ -123,7 +123,7 @@ fn block_json(node: &dyn NodeApi, block: &Block) -> Answer {
 }
 
 /// The 20-byte address an identity shows in Tron (its derived TVM address).
-fn evm_shown(id: &[u8; 32]) -> [u8; 20] {
+pub(crate) fn tron_shown(id: &[u8; 32]) -> [u8; 20] {
     match nvm_identity::derive_address(nvm_primitives::VmKind::Tvm, id) {
         VmAddress::Tvm(address) => address,
         _ => [0; 20],
@@ -171,7 +171,7 @@ pub fn account(node: &dyn NodeApi, request: &Value) -> Answer {
     let address = address_field(request, "address")?;
     let snapshot = node.snapshot()?;
     let mut state = TxOverlay::new(&*snapshot);
-    let id = crate::assets::identity_of(&mut state, address)?;
+    let id = Registry::resolve(&mut state, &VmAddress::Tvm(address)).map_err(storage)?;
     let balance = Ledger::balance(&mut state, &NATIVE_MINT, &id).map_err(storage)?;
     let known = Registry::get(&mut state, &id).map_err(storage)?.is_some();
     let assets = crate::assets::account_assets(&mut state, &id)?;

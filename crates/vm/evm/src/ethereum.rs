@@ -14,7 +14,7 @@ use alloy_eips::{
 use alloy_primitives::{Address, U256};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{Log, TxStatus};
-use nvm_state_api::{StateAccessExt, TxOverlay};
+use nvm_state_api::TxOverlay;
 use nvm_vm_api::{TxEnv, VmError, VmResult};
 use revm::{
     context::{TxEnv as RevmTx, result::ExecutionResult},
@@ -301,9 +301,8 @@ fn charge_gas(
         .map_err(|e| VmError::Invalid(format!("cannot pay for its gas: {e}")))?;
     Ledger::credit(state, &NATIVE_MINT, &tip.1, tip.0)?;
     if !keep_nonce {
-        let key = nvm_identity::nonce_key(&env.sender);
-        let nonce = state.get_u64(&key)?;
-        state.set_encoded(key, &(nonce + 1));
+        let nonce = nvm_identity::Registry::nonce(state, &env.sender)?;
+        nvm_identity::Registry::set_nonce(state, &env.sender, nonce + 1);
     }
     Ok(())
 }

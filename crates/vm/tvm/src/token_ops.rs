@@ -43,7 +43,7 @@ const TOKEN_TRANSFER_STIPEND: u64 = 2_300;
 fn token_id(word: U256) -> Result<u64, InstructionResult> {
     u64::try_from(word)
         .ok()
-        .filter(|id| *id > crate::FIRST_ASSET_ID - 1 && i64::try_from(*id).is_ok())
+        .filter(|id| *id >= crate::FIRST_ASSET_ID && i64::try_from(*id).is_ok())
         .ok_or(InstructionResult::InvalidOperandOOG)
 }
 

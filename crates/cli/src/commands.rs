@@ -54,6 +54,13 @@ pub struct NodeArgs {
     /// Largest JSON-RPC answer in bytes (more: error -32008).
     #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_response_bytes)]
     rpc_max_response_bytes: u32,
+    /// Most subscriptions one WebSocket connection holds (more: error -32006).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_subscriptions)]
+    rpc_max_subscriptions: u32,
+    /// Longest an `eth_call`, a whole `eth_estimateGas` or a Tron constant call runs, in
+    /// milliseconds (longer: error -32000 "execution aborted").
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().call_timeout.as_millis() as u64)]
+    rpc_call_timeout_ms: u64,
     /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
     #[arg(long, default_value = "127.0.0.1:8899")]
     solana_rpc_addr: SocketAddr,
@@ -95,6 +102,8 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         rpc_max_batch,
         rpc_max_connections,
         rpc_max_response_bytes,
+        rpc_max_subscriptions,
+        rpc_call_timeout_ms,
         solana_rpc_addr,
         tron_http_addr,
         block_time_ms,
@@ -138,6 +147,8 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
             max_batch: rpc_max_batch,
             max_connections: rpc_max_connections,
             max_response_bytes: rpc_max_response_bytes,
+            max_subscriptions: rpc_max_subscriptions,
+            call_timeout: std::time::Duration::from_millis(rpc_call_timeout_ms),
         },
         solana_rpc_addr,
         tron_http_addr,

@@ -133,12 +133,14 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             .with_per_sender_limit(setup.max_pending_per_sender),
     );
     banner(&chain);
+    let rpc_runtime = rpc_runtime()?;
+    let rpc_spawner = rpc_runtime.handle().clone();
     let runtime = cw_tokio::Runner::new(
         cw_tokio::Config::new()
             .with_storage_directory(consensus_dir)
             .with_worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get())),
     );
-    runtime.start(|context| async move {
+    let outcome = runtime.start(|context| async move {
         let (oracle, channels, transactions) = start_p2p(&context, &setup, participants.len());
         let validators =
             participants.iter().filter_map(|k| k.encode().as_ref().try_into().ok()).collect();
@@ -186,23 +188,18 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 finalizations: engine.finalizations.clone(),
                 validators,
             })),
+            limits: setup.rpc_limits,
         };
-        let (rpc, _rpc_handle) =
-            nvm_rpc::start(setup.rpc_addr, node.clone(), ECOSYSTEM_APIS, setup.rpc_limits)
-                .await
-                .map_err(|e| format!("cannot serve RPC on {}: {e}", setup.rpc_addr))?;
-        let tron =
-            nvm_rpc_tron::start(setup.tron_http_addr, node.node.clone()).await.map_err(|e| {
-                format!("cannot serve the Tron HTTP API on {}: {e}", setup.tron_http_addr)
-            })?;
-        let solana = nvm_rpc_solana::SolanaContext::new(node.node, setup.faucet);
-        let ([solana_rpc, pubsub], _solana_handles) =
-            nvm_rpc_solana::start_solana(setup.solana_rpc_addr, solana).await.map_err(|e| {
-                format!("cannot serve the Solana RPC on {}: {e}", setup.solana_rpc_addr)
-            })?;
-        println!("JSON-RPC listening on http://{rpc}");
-        println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
-        println!("Tron HTTP API listening on http://{tron}");
+        let apis = Apis {
+            rpc: setup.rpc_addr,
+            solana: setup.solana_rpc_addr,
+            tron: setup.tron_http_addr,
+            faucet: setup.faucet,
+        };
+        let _servers = rpc_spawner
+            .spawn(apis.serve(node))
+            .await
+            .map_err(|e| format!("the RPC servers did not start: {e}"))??;
         if let Some(addr) = setup.metrics_addr {
             let progress = (engine.progress.clone(), stall_after);
             crate::metrics::serve(context.child("nvm"), addr, chain, mempool, progress).await?;
@@ -224,7 +221,59 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
         };
         engine.abort();
         outcome
-    })
+    });
+    // Requests still running (a long `eth_call`) are not waited for.
+    rpc_runtime.shutdown_background();
+    outcome
+}
+
+/// The runtime the RPC servers run on, apart from the one that drives consensus and p2p: a
+/// flood of requests or a slow subscription then queues behind other requests, never in front
+/// of a vote (the OS still shares the cores between both).
+fn rpc_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .thread_name("nvm-rpc")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the RPC runtime: {e}"))
+}
+
+/// Where the node's APIs listen.
+struct Apis {
+    rpc: SocketAddr,
+    solana: SocketAddr,
+    tron: SocketAddr,
+    /// Pays Solana `requestAirdrop` (dev networks only).
+    faucet: Option<nvm_vm_svm::Faucet>,
+}
+
+/// The running servers: each stops when its handle is dropped.
+struct Servers {
+    _rpc: jsonrpsee::server::ServerHandle,
+    _solana: [jsonrpsee::server::ServerHandle; 2],
+}
+
+impl Apis {
+    /// Starts every API over `node` (on the runtime this runs on) and says where they listen.
+    async fn serve(self, node: nvm_rpc::NodeContext) -> Result<Servers, String> {
+        let limits = node.limits;
+        let (rpc, rpc_handle) = nvm_rpc::start(self.rpc, node.clone(), ECOSYSTEM_APIS)
+            .await
+            .map_err(|e| format!("cannot serve RPC on {}: {e}", self.rpc))?;
+        let tron = nvm_rpc_tron::start(self.tron, node.node.clone(), limits.call_timeout)
+            .await
+            .map_err(|e| format!("cannot serve the Tron HTTP API on {}: {e}", self.tron))?;
+        let solana = nvm_rpc_solana::SolanaContext::new(node.node, self.faucet);
+        let ([solana_rpc, pubsub], solana_handles) =
+            nvm_rpc_solana::start_solana(self.solana, solana, limits)
+                .await
+                .map_err(|e| format!("cannot serve the Solana RPC on {}: {e}", self.solana))?;
+        println!("JSON-RPC listening on http://{rpc}");
+        println!("Solana JSON-RPC listening on http://{solana_rpc}, pub-sub on ws://{pubsub}");
+        println!("Tron HTTP API listening on http://{tron}");
+        Ok(Servers { _rpc: rpc_handle, _solana: solana_handles })
+    }
 }
 
 type P2pSender = lookup::Sender<ed25519::PublicKey, cw_tokio::Context>;

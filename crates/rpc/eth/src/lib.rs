@@ -18,7 +18,9 @@ use nvm_rpc::{
 };
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::BlockEnv;
-use nvm_vm_evm::{AccountOverride, CallOutcome, CallRequest, code_hash_key, code_key, storage_key};
+use nvm_vm_evm::{
+    AccountOverride, CallOutcome, CallRequest, Deadline, code_hash_key, code_key, storage_key,
+};
 use serde_json::{Value, json};
 
 /// geth's code for a reverted call.
@@ -199,12 +201,18 @@ fn state_overrides(
         .collect()
 }
 
-/// Runs `simulate` (a call or a gas estimate) on the head state with `params`' overrides applied.
+/// Runs `simulate` (a call or a gas estimate) on the head state with `params`' overrides applied,
+/// within the node's time budget for calls (counted from now).
 fn with_overrides<T>(
     ctx: &NodeContext,
     params: &Params<'_>,
-    simulate: impl FnOnce(&dyn nvm_state_api::StateReader, &BlockEnv) -> Result<T, nvm_vm_api::VmError>,
+    simulate: impl FnOnce(
+        &dyn nvm_state_api::StateReader,
+        &BlockEnv,
+        Option<Deadline>,
+    ) -> Result<T, nvm_vm_api::VmError>,
 ) -> Result<T, ErrorObjectOwned> {
+    let deadline = Deadline::after(ctx.limits.call_timeout);
     let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
     let overrides = state_overrides(params)?;
     let mut view = TxOverlay::new(&snapshot);
@@ -214,7 +222,7 @@ fn with_overrides<T>(
     let (writes, _) = view.into_writes();
     let mut state = nvm_state_api::BlockState::new(&snapshot);
     state.merge(writes);
-    simulate(&state, &head_env(ctx)?).map_err(vm_error)
+    simulate(&state, &head_env(ctx)?, Some(deadline)).map_err(vm_error)
 }
 
 /// The EVM this node registered: `eth_call` runs the same one as blocks do.
@@ -225,7 +233,9 @@ fn evm(ctx: &NodeContext) -> Result<&nvm_vm_evm::EvmVm, ErrorObjectOwned> {
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
     let evm = evm(ctx)?;
-    let outcome = with_overrides(ctx, params, |state, env| evm.simulate(state, env, &request))?;
+    let outcome = with_overrides(ctx, params, |state, env, deadline| {
+        evm.simulate(state, env, &request, deadline)
+    })?;
     match outcome {
         CallOutcome::Success { output, .. } => Ok(Value::String(hex0x(&output))),
         failed => Err(failure(failed)),
@@ -235,8 +245,9 @@ fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(params)?;
     let evm = evm(ctx)?;
-    let estimate =
-        with_overrides(ctx, params, |state, env| evm.estimate_gas(state, env, &request))?;
+    let estimate = with_overrides(ctx, params, |state, env, deadline| {
+        evm.estimate_gas(state, env, &request, deadline)
+    })?;
     estimate.map(quantity).map_err(failure)
 }
 

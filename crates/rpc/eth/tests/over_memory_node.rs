@@ -17,7 +17,7 @@ use nvm_rpc::testing::{call, error_code};
 use serde_json::{Value, json};
 
 fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
-    let ctx = NodeContext { node: node.api(), finality: None };
+    let ctx = NodeContext { node: node.api(), finality: None, limits: Default::default() };
     nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
 }
 
@@ -138,4 +138,28 @@ async fn get_logs_past_ten_thousand_results_is_refused_by_name() {
     // A narrower filter is served.
     let none = json!([{ "fromBlock": "0x1", "toBlock": "0x1", "address": format!("{:#x}", Address::repeat_byte(1)) }]);
     assert_eq!(call(&rpc, "eth_getLogs", none).await, json!([]));
+}
+
+/// A simulated call runs within the node's time budget: a loop that gas alone would let run to
+/// the 2²⁴ cap is aborted with geth's words once the budget is spent, `eth_estimateGas`'s whole
+/// search included; within the budget the same loop ends out of gas.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_simulated_call_is_aborted_past_the_time_budget() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let within = |call_timeout| {
+        let limits = nvm_rpc::RpcLimits { call_timeout, ..Default::default() };
+        let ctx = NodeContext { node: node.api(), finality: None, limits };
+        nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
+    };
+    // Init code that loops forever: JUMPDEST PUSH1 0 JUMP.
+    let forever = json!([{ "data": "0x5b600056" }]);
+    let spent = within(std::time::Duration::ZERO);
+    for method in ["eth_call", "eth_estimateGas"] {
+        let e = nvm_rpc::testing::error(&spent, method, forever.clone()).await;
+        assert_eq!(e.code(), -32000, "{method}: {e:?}");
+        assert!(e.message().starts_with("execution aborted (timeout = "), "{method}: {e:?}");
+    }
+    let ample = within(std::time::Duration::from_secs(600));
+    let e = nvm_rpc::testing::error(&ample, "eth_call", forever).await;
+    assert!(e.message().contains("OutOfGas"), "{e:?}");
 }

@@ -2,6 +2,7 @@
 //! crate registers its methods with (`nvm-rpc-eth`, `nvm-rpc-bitcoin` on this port; the Solana
 //! API serves its own ports from `nvm-rpc-solana`).
 
+pub mod connection_limit;
 mod convert;
 mod errors;
 mod finality;
@@ -15,44 +16,81 @@ pub use methods::{
     Namespace, NodeContext, RpcResult, account_nonce, add, param_str, required, rpc_module,
 };
 
-use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
-use std::net::SocketAddr;
+use jsonrpsee::{
+    RpcModule,
+    server::{BatchRequestConfig, Server, ServerConfig, ServerConfigBuilder, ServerHandle},
+};
+use std::{net::SocketAddr, time::Duration};
 
-/// What one client may ask of the server at once (geth's limits are the guide). Over a limit, the
-/// request gets a JSON-RPC error that says so: a batch too long `-32010` ("The batch request was
-/// too large"), an answer too big `-32008` ("Response is too big", `-32011` for a batch's); past
-/// the connection limit a new connection is refused.
+/// What one client may ask of the servers at once (geth's limits are the guide). Over a limit,
+/// the request gets a JSON-RPC error that says so: a batch too long `-32010` ("The batch request
+/// was too large"), an answer too big `-32008` ("Response is too big", `-32011` for a batch's),
+/// a subscription too many `-32006` ("Too many subscriptions"), a simulated call too long
+/// `-32000` ("execution aborted (timeout = …)"); past the connection limit, HTTP 429 with a
+/// JSON-RPC error `-32012` ([`connection_limit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RpcLimits {
     /// Most calls in one batch.
     pub max_batch: u32,
-    /// Most connections served at once.
+    /// Most connections served at once (per server).
     pub max_connections: u32,
     /// Largest answer, in bytes.
     pub max_response_bytes: u32,
+    /// Most subscriptions one WebSocket connection holds.
+    pub max_subscriptions: u32,
+    /// Longest a simulated call (`eth_call`, a whole `eth_estimateGas`, Tron's constant calls)
+    /// runs (geth's `--rpc.evmtimeout`).
+    pub call_timeout: Duration,
 }
 
 impl Default for RpcLimits {
     fn default() -> Self {
-        Self { max_batch: 1_000, max_connections: 1_000, max_response_bytes: 10 * 1024 * 1024 }
+        Self {
+            max_batch: 1_000,
+            max_connections: 1_000,
+            max_response_bytes: 10 * 1024 * 1024,
+            max_subscriptions: 1_024,
+            call_timeout: Duration::from_secs(5),
+        }
     }
 }
 
-/// Starts the server on `addr` with the `nvm_*` methods and those of `namespaces`, within
-/// `limits`; returns the bound address (useful with port 0) and its handle.
+impl RpcLimits {
+    /// A jsonrpsee server configuration within these limits (every JSON-RPC server of the node
+    /// starts from it).
+    pub fn server_config(&self) -> ServerConfigBuilder {
+        ServerConfig::builder()
+            .set_batch_request_config(BatchRequestConfig::Limit(self.max_batch))
+            .max_connections(self.max_connections)
+            .max_response_body_size(self.max_response_bytes)
+            .max_subscriptions_per_connection(self.max_subscriptions)
+    }
+}
+
+/// Starts the server on `addr` with the `nvm_*` methods and those of `namespaces`, within the
+/// context's limits; returns the bound address (useful with port 0) and its handle.
 pub async fn start(
     addr: SocketAddr,
     ctx: NodeContext,
     namespaces: &[Namespace],
-    limits: RpcLimits,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let config = ServerConfig::builder()
-        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
-        .max_connections(limits.max_connections)
-        .max_response_body_size(limits.max_response_bytes)
-        .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    let config = ctx.limits.server_config().build();
+    serve(addr, config, rpc_module(ctx, namespaces)).await
+}
+
+/// Serves `module` on `addr` with `config` (built from [`RpcLimits::server_config`]), a
+/// connection over the limit answered in JSON ([`connection_limit`]); returns the bound address
+/// and the server's handle.
+pub async fn serve<C: Send + Sync + 'static>(
+    addr: SocketAddr,
+    config: ServerConfig,
+    module: RpcModule<C>,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let server = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(connection_limit::JsonRefusalLayer))
+        .build(addr)
+        .await?;
     let bound = server.local_addr()?;
-    let handle = server.start(rpc_module(ctx, namespaces));
-    Ok((bound, handle))
+    Ok((bound, server.start(module)))
 }

@@ -25,6 +25,8 @@ pub struct NodeContext {
     pub node: Arc<dyn NodeApi>,
     /// Finalization certificates (none: `nvm_getFinalization` answers `null`).
     pub finality: Option<Arc<dyn crate::FinalityProofs>>,
+    /// What one client may ask at once.
+    pub limits: crate::RpcLimits,
 }
 
 pub type RpcResult = Result<Value, ErrorObjectOwned>;

@@ -13,7 +13,7 @@ mod transactions;
 use jsonrpsee::{
     RpcModule,
     core::traits::IdProvider,
-    server::{Server, ServerConfigBuilder, ServerHandle},
+    server::ServerHandle,
     types::{Params, SubscriptionId},
 };
 use nvm_node_api::NodeApi;
@@ -134,10 +134,12 @@ pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
 
 /// The Solana servers: JSON-RPC at `addr` and pub-sub at the next port (Solana's convention,
 /// which `@solana/web3.js` follows to find the WebSocket). Both speak HTTP and WebSocket.
-/// Returns both bound addresses (with port 0 each is picked freely).
+/// Returns both bound addresses (with port 0 each is picked freely). Each server holds to
+/// `limits` (those of the node's other JSON-RPC server).
 pub async fn start_solana(
     addr: SocketAddr,
     ctx: SolanaContext,
+    limits: nvm_rpc::RpcLimits,
 ) -> std::io::Result<([SocketAddr; 2], [ServerHandle; 2])> {
     let pubsub_addr = SocketAddr::new(
         addr.ip(),
@@ -146,10 +148,10 @@ pub async fn start_solana(
     let mut bound = [addr; 2];
     let mut handles = Vec::with_capacity(2);
     for (i, at) in [addr, pubsub_addr].into_iter().enumerate() {
-        let config = ServerConfigBuilder::default().set_id_provider(CountingIds::default()).build();
-        let server = Server::builder().set_config(config).build(at).await?;
-        bound[i] = server.local_addr()?;
-        handles.push(server.start(solana_module(ctx.clone())));
+        let config = limits.server_config().set_id_provider(CountingIds::default()).build();
+        let (at, handle) = nvm_rpc::serve(at, config, solana_module(ctx.clone())).await?;
+        bound[i] = at;
+        handles.push(handle);
     }
     let [rpc, pubsub]: [ServerHandle; 2] =
         handles.try_into().map_err(|_| std::io::Error::other("two servers expected"))?;

@@ -21,6 +21,14 @@ fn send_value(value: &Value) -> Result<Box<serde_json::value::RawValue>, serde_j
     serde_json::value::to_raw_value(value)
 }
 
+/// Runs `read` (the node's storage: it blocks) on the blocking pool, off the async workers that
+/// carry every connection's messages.
+async fn blocking<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    tokio::task::spawn_blocking(read).await.map_err(crate::params::internal)?
+}
+
 /// Parses a subscription's parameters, or rejects it with the error.
 async fn parsed<T>(
     pending: PendingSubscriptionSink,
@@ -55,7 +63,10 @@ async fn signature_subscription(
     let mut heads = ctx.node.watch_heads();
     let hash = sha256(&signature);
     loop {
-        if let Some(receipt) = ctx.node.receipt(&hash)? {
+        let node = ctx.node.clone();
+        if let Some(receipt) =
+            blocking(move || node.receipt(&hash).map_err(crate::params::internal)).await?
+        {
             let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
                 .await?;
@@ -85,22 +96,27 @@ async fn account_subscription(
     };
     let sink = pending.accept().await?;
     let mut heads = ctx.node.watch_heads();
-    let shown = |read: &Read| -> Result<Value, ErrorObjectOwned> {
-        let account = read.account(&address)?;
-        // A closed account shows as an empty system account (as Solana notifies it).
-        let empty = nvm_vm_svm::AccountSharedData::default();
-        encoding.account(account.as_ref().unwrap_or(&empty))
+    let encoding = Arc::new(encoding);
+    // The account at the head, as shown, and the head's slot.
+    let shown = || {
+        let (ctx, encoding) = (ctx.clone(), encoding.clone());
+        blocking(move || {
+            let read = Read::at_head(&ctx, &json!({}))?;
+            let account = read.account(&address)?;
+            // A closed account shows as an empty system account (as Solana notifies it).
+            let empty = nvm_vm_svm::AccountSharedData::default();
+            Ok((read.slot, encoding.account(account.as_ref().unwrap_or(&empty))?))
+        })
     };
-    let mut last = shown(&Read::at_head(&ctx, &json!({}))?)?;
+    let (_, mut last) = shown().await?;
     loop {
         tokio::select! {
             changed = heads.changed() => if changed.is_err() { return Ok(()) },
             _ = sink.closed() => return Ok(()),
         }
-        let read = Read::at_head(&ctx, &json!({}))?;
-        let now = shown(&read)?;
+        let (slot, now) = shown().await?;
         if now != last {
-            sink.send(send_value(&with_context(read.slot, now.clone()))?).await?;
+            sink.send(send_value(&with_context(slot, now.clone()))?).await?;
             last = now;
         }
     }

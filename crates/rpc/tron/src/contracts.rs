@@ -13,6 +13,7 @@ use alloy_primitives::{Address, Bytes, U256, keccak256};
 use nvm_ledger::Ledger;
 use nvm_node_api::{NodeApi, NodeError};
 use nvm_state_api::{StateAccessExt, StateReader, TxOverlay};
+use nvm_vm_api::VmError;
 use nvm_vm_evm::{AccountSpace, CallOutcome, CallRequest};
 use nvm_vm_tvm::{TronContractInfo, TvmVm, UNITS_PER_SUN, tron_contract_key};
 use prost::Message;
@@ -116,8 +117,13 @@ fn failed(code: &str, reason: &str) -> Value {
 }
 
 /// `triggerconstantcontract` and `estimateenergy`: `request`'s call simulated at the tip on the
-/// Tron variant, nothing written.
-pub fn constant_call(node: &dyn NodeApi, request: &Value, estimate: bool) -> Answer {
+/// Tron variant, nothing written; aborted after `timeout`.
+pub fn constant_call(
+    node: &dyn NodeApi,
+    request: &Value,
+    estimate: bool,
+    timeout: std::time::Duration,
+) -> Answer {
     let contract = address_field(request, "contract_address")?;
     let owner = if request.get("owner_address").is_some() {
         address_field(request, "owner_address")?
@@ -138,9 +144,12 @@ pub fn constant_call(node: &dyn NodeApi, request: &Value, estimate: bool) -> Ans
     };
     let head = node.head()?;
     let (block, state) = node.next_block(head.timestamp_ms)?;
-    let outcome = tvm(node)?
-        .simulate(&*state, &block, &call)
-        .map_err(|e| Failure::Node(NodeError::Failed(e.to_string())))?;
+    let deadline = nvm_vm_evm::Deadline::after(timeout);
+    let outcome = match tvm(node)?.simulate(&*state, &block, &call, Some(deadline)) {
+        Ok(outcome) => outcome,
+        Err(e @ VmError::State(_)) => return Err(Failure::Node(NodeError::Failed(e.to_string()))),
+        Err(e) => return Ok(failed("CONTRACT_EXE_ERROR", &e.to_string())),
+    };
     Ok(match outcome {
         CallOutcome::Success { gas_used, .. } if estimate => {
             json!({ "result": { "result": true }, "energy_required": gas_used })

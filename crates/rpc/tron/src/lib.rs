@@ -18,7 +18,7 @@ use axum::{
 };
 use nvm_node_api::NodeApi;
 use serde_json::{Value, json};
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use wallet::Failure;
 
 pub use wallet::block_id;
@@ -29,19 +29,31 @@ type Node = Arc<dyn NodeApi>;
 /// Largest request body taken (a Tron transaction is at most 500 KiB; its JSON, hex, twice that).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The API's routes over `node`.
-pub fn router(node: Node) -> Router {
+/// What the API answers from: the node, and how long a constant call may run.
+#[derive(Clone)]
+struct Served {
+    node: Node,
+    call_timeout: Duration,
+}
+
+/// The API's routes over `node`; a constant call (`triggerconstantcontract`, `estimateenergy`)
+/// runs at most `call_timeout`.
+pub fn router(node: Node, call_timeout: Duration) -> Router {
     Router::new()
         .route("/{service}/{method}", any(dispatch))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(node)
+        .with_state(Served { node, call_timeout })
 }
 
 /// Serves the API on `addr` until the process ends; returns the bound address.
-pub async fn start(addr: SocketAddr, node: Node) -> std::io::Result<SocketAddr> {
+pub async fn start(
+    addr: SocketAddr,
+    node: Node,
+    call_timeout: Duration,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(node);
+    let app = router(node, call_timeout);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             eprintln!("Tron HTTP API stopped: {e}");
@@ -69,7 +81,7 @@ fn request_json(body: &[u8], query: Option<&str>) -> Result<Value, String> {
 }
 
 async fn dispatch(
-    State(node): State<Node>,
+    State(Served { node, call_timeout }): State<Served>,
     Path((service, method)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -89,8 +101,10 @@ async fn dispatch(
         Err(e) => return json_response(StatusCode::OK, &json!({ "Error": e })),
     };
     // The node's reads and writes block (storage, the mempool's journal): off the async workers.
-    let answer =
-        tokio::task::spawn_blocking(move || answer(&*node, &method, &request, solidity)).await;
+    let answer = tokio::task::spawn_blocking(move || {
+        answer(&*node, &method, &request, solidity, call_timeout)
+    })
+    .await;
     match answer {
         Ok(Ok(value)) => json_response(StatusCode::OK, &value),
         Ok(Err(Failure::Bad(reason))) => json_response(StatusCode::OK, &json!({ "Error": reason })),
@@ -103,7 +117,13 @@ async fn dispatch(
     }
 }
 
-fn answer(node: &dyn NodeApi, method: &str, request: &Value, solidity: bool) -> wallet::Answer {
+fn answer(
+    node: &dyn NodeApi,
+    method: &str,
+    request: &Value,
+    solidity: bool,
+    call_timeout: Duration,
+) -> wallet::Answer {
     match method {
         "getnowblock" => wallet::now_block(node),
         "getblockbynum" => wallet::block_by_num(node, request),
@@ -114,8 +134,10 @@ fn answer(node: &dyn NodeApi, method: &str, request: &Value, solidity: bool) -> 
         "getnodeinfo" => wallet::node_info(node),
         "getchainparameters" if !solidity => wallet::chain_parameters(),
         "getcontract" => contracts::get_contract(node, request),
-        "triggerconstantcontract" => contracts::constant_call(node, request, false),
-        "estimateenergy" if !solidity => contracts::constant_call(node, request, true),
+        "triggerconstantcontract" => contracts::constant_call(node, request, false, call_timeout),
+        "estimateenergy" if !solidity => {
+            contracts::constant_call(node, request, true, call_timeout)
+        }
         "triggersmartcontract" if !solidity => contracts::trigger(node, request),
         "deploycontract" if !solidity => contracts::deploy(node, request),
         "createtransaction" if !solidity => wallet::create_transaction(node, request),

@@ -44,7 +44,7 @@ fn sign(key: &PrivateKeySigner, tx: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_built_here_signed_as_tronweb_signs_is_broadcast_and_found() {
     let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
-    let app = nvm_rpc_tron::router(node.api());
+    let app = nvm_rpc_tron::router(node.api(), std::time::Duration::from_secs(5));
     let key = dev_key();
     let owner = key.address().into_array();
     let to = [0x77; 20];
@@ -137,7 +137,7 @@ async fn every_ledger_token_is_a_trc20_that_tron_calls_read_and_move() {
     use nvm_ledger::{Ledger, erc20_view_address};
     use nvm_vm_native::NativeOp;
     let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
-    let app = nvm_rpc_tron::router(node.api());
+    let app = nvm_rpc_tron::router(node.api(), std::time::Duration::from_secs(5));
     let key = dev_key();
     let owner = key.address().into_array();
     let to = [0x66; 20];
@@ -250,7 +250,7 @@ async fn every_ledger_token_is_a_trc20_that_tron_calls_read_and_move() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_built_here_lands_where_its_json_says_with_its_abi() {
     let node = Arc::new(MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap());
-    let app = nvm_rpc_tron::router(node.api());
+    let app = nvm_rpc_tron::router(node.api(), std::time::Duration::from_secs(5));
     let key = dev_key();
     let owner = key.address().into_array();
     // Init code that deploys the one-byte runtime STOP; the ABI as solc writes it.

@@ -1,6 +1,6 @@
 //! Read-only execution (`eth_call`, `eth_estimateGas`): revm over a view, nothing written.
 
-use crate::{EvmVariant, EvmVm, TX_GAS_CAP};
+use crate::{Deadline, EvmVariant, EvmVm, TX_GAS_CAP};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress};
 use nvm_state_api::{StateAccess, StateAccessExt, StateReader, TxOverlay};
@@ -77,12 +77,14 @@ pub enum CallOutcome {
 
 impl<V: EvmVariant> EvmVm<V> {
     /// Runs `request` on `state` in `block` without writing anything. The caller's nonce is its
-    /// current one, so creations simulate at the address they would get.
+    /// current one, so creations simulate at the address they would get. Past `deadline` the run
+    /// is aborted: `VmError::Failed` with [`Deadline::error`]'s words.
     pub fn simulate(
         &self,
         state: &dyn StateReader,
         block: &BlockEnv,
         request: &CallRequest,
+        deadline: Option<Deadline>,
     ) -> Result<CallOutcome, VmError> {
         let mut view = TxOverlay::new(state);
         let from = request.from.unwrap_or(Address::ZERO);
@@ -100,7 +102,7 @@ impl<V: EvmVariant> EvmVm<V> {
             .build()
             .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
         let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
-        let result = self.transact(&mut view, &env, tx, false, request.token)?;
+        let result = self.transact(&mut view, &env, tx, false, request.token, deadline)?;
         Ok(match result.result {
             ExecutionResult::Success { output, gas, .. } => {
                 let output = match output {
@@ -119,15 +121,21 @@ impl<V: EvmVariant> EvmVm<V> {
     }
 
     /// The least gas limit with which `request` succeeds (binary search, as geth does), or the
-    /// outcome that makes it fail even with the block's whole gas limit.
+    /// outcome that makes it fail even with the block's whole gas limit. `deadline` bounds the
+    /// whole search.
     pub fn estimate_gas(
         &self,
         state: &dyn StateReader,
         block: &BlockEnv,
         request: &CallRequest,
+        deadline: Option<Deadline>,
     ) -> Result<Result<u64, CallOutcome>, VmError> {
         let at = |gas: u64| {
-            self.simulate(state, block, &CallRequest { gas: Some(gas), ..request.clone() })
+            if let Some(deadline) = deadline.filter(Deadline::passed) {
+                return Err(VmError::Failed(deadline.error()));
+            }
+            let request = CallRequest { gas: Some(gas), ..request.clone() };
+            self.simulate(state, block, &request, deadline)
         };
         let cap = request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP);
         let used = match at(cap)? {

@@ -235,10 +235,11 @@ impl<V: crate::EvmVariant> crate::EvmVm<V> {
         token: Option<crate::TokenValue>,
     ) -> VmResult<EthereumOutcome> {
         let caller = tx.caller;
-        let mut outcome = self.transact(state, env, tx, true, token).map_err(|e| match e {
-            VmError::Failed(reason) => VmError::Invalid(reason),
-            other => other,
-        })?;
+        let mut outcome =
+            self.transact(state, env, tx, true, token, None).map_err(|e| match e {
+                VmError::Failed(reason) => VmError::Invalid(reason),
+                other => other,
+            })?;
         if keep_nonce && let Some(account) = outcome.state.get_mut(&caller) {
             account.info.nonce = account.info.nonce.saturating_sub(1);
         }

@@ -3,6 +3,7 @@
 mod call;
 mod chain;
 mod db;
+mod deadline;
 mod erc20;
 mod ethereum;
 mod format;
@@ -19,6 +20,7 @@ pub use db::{
     AccountSpace, DbError, ERC20_VIEW_CODE, StateDb, UnifiedDb, code_hash_key, code_key,
     storage_key,
 };
+pub use deadline::Deadline;
 pub use erc20::{LedgerPrecompiles, erc20_address, journaled_token_balance, journaled_token_move};
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};
 pub use format::{ETHEREUM_TX_TAG, tag_ethereum};

@@ -42,6 +42,8 @@ pub struct FrameValues {
     /// they start, reverted ones too) the transaction has made so far: Tron numbers its nested
     /// `CREATE`s' addresses by it.
     pub internal_txs: u64,
+    /// A simulation's deadline, watched at every jump ([`crate::deadline`]); none in blocks.
+    pub(crate) watch: Option<crate::deadline::Watch>,
 }
 
 impl FrameValues {

@@ -113,6 +113,7 @@ impl<V: EvmVariant> EvmVm<V> {
         tx: RevmTx,
         pays_gas: bool,
         token: Option<crate::TokenValue>,
+        deadline: Option<crate::Deadline>,
     ) -> VmResult<ResultAndState> {
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
@@ -123,9 +124,16 @@ impl<V: EvmVariant> EvmVm<V> {
             .with_block(revm_block_in(env, space))
             .with_cfg(cfg)
             .with_tx(tx)
-            .with_chain(crate::FrameValues { next: token, ..Default::default() });
+            .with_chain(crate::FrameValues {
+                next: token,
+                watch: deadline.map(crate::deadline::Watch::new),
+                ..Default::default()
+            });
         let mut instructions = EthInstructions::new_mainnet_with_spec(self.spec);
         self.variant.instructions(&mut instructions, self.spec);
+        if deadline.is_some() {
+            crate::deadline::watch_jumps(&mut instructions);
+        }
         let precompiles = LedgerPrecompiles::with(self.variant.precompiles(self.spec), self.spec);
         let mut evm = Evm::new(context, instructions, precompiles);
         let result = self.variant.run(&mut evm);
@@ -320,7 +328,7 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         let op = self.op(payload).map_err(VmError::Invalid)?;
         let space = self.variant.space();
         let tx = revm_tx(op, space.account_of(&env.sender), env.nonce, env.block.chain_id)?;
-        let outcome = self.transact(state, env, tx, false, None)?;
+        let outcome = self.transact(state, env, tx, false, None, None)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {
                 commit(state, outcome.state, space, env, &logs)?;

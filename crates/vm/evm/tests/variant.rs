@@ -100,21 +100,22 @@ fn a_variant_runs_its_own_opcode_and_handler_and_mainline_does_not() {
     let variant = EvmVm { spec: SpecId::default(), variant: Marked };
     let mainline = <EvmVm>::default();
 
-    match variant.simulate(&state, &block(), &create(&RETURNS_MARK, 0)).unwrap() {
+    match variant.simulate(&state, &block(), &create(&RETURNS_MARK, 0), None).unwrap() {
         CallOutcome::Success { output, .. } => {
             assert_eq!(U256::from_be_slice(&output), U256::from(MARK_VALUE))
         }
         other => panic!("the variant's opcode did not run: {other:?}"),
     }
-    match mainline.simulate(&state, &block(), &create(&RETURNS_MARK, 0)).unwrap() {
+    match mainline.simulate(&state, &block(), &create(&RETURNS_MARK, 0), None).unwrap() {
         CallOutcome::Halt { reason, .. } => assert!(reason.contains("OpcodeNotFound"), "{reason}"),
         other => panic!("mainline ran an opcode it does not have: {other:?}"),
     }
 
     // The variant's handler refuses a creation that moves value; mainline's checks the
     // balance instead (the zero address has none).
-    let refused = variant.simulate(&state, &block(), &create(&RETURNS_MARK, 1)).unwrap_err();
+    let refused = variant.simulate(&state, &block(), &create(&RETURNS_MARK, 1), None).unwrap_err();
     assert!(matches!(&refused, VmError::Failed(m) if m.contains("move no value")), "{refused:?}");
-    let mainline_refusal = mainline.simulate(&state, &block(), &create(&[0x00], 1)).unwrap_err();
+    let mainline_refusal =
+        mainline.simulate(&state, &block(), &create(&[0x00], 1), None).unwrap_err();
     assert!(!mainline_refusal.to_string().contains("move no value"), "{mainline_refusal:?}");
 }

@@ -20,6 +20,7 @@ use crate::variant::TronContext;
 use nvm_vm_evm::{StateDb, TokenValue, journaled_token_balance, journaled_token_move};
 use revm::{
     context::ContextTr,
+    context_interface::context::ContextError,
     interpreter::{
         FrameInput, InstructionContext, InstructionExecResult, InstructionResult,
         InterpreterAction,
@@ -47,19 +48,25 @@ fn token_id(word: U256) -> Result<u64, InstructionResult> {
         .ok_or(InstructionResult::InvalidOperandOOG)
 }
 
-/// What `owner` holds of the asset `id` (0 for an asset that does not exist).
+/// What `owner` holds of the asset `id` (0 for an asset that does not exist). A state that
+/// cannot be read aborts the transaction: the error goes in the context, where revm returns it
+/// from the run (a fatal halt without it would be a panic in revm's frame loop).
 pub(crate) fn balance_of<CTX: ContextTr<Db: StateDb>>(
     host: &mut CTX,
     id: u64,
     owner: Address,
 ) -> Result<U256, InstructionResult> {
-    let mint = crate::asset_mint(host.db_mut().state(), id)
-        .map_err(|_| InstructionResult::FatalExternalError)?;
-    match mint {
-        Some(mint) => journaled_token_balance(host, mint, owner)
-            .map_err(|_| InstructionResult::FatalExternalError),
-        None => Ok(U256::ZERO),
-    }
+    let balance =
+        crate::asset_mint(host.db_mut().state(), id).map_err(|e| e.to_string()).and_then(|mint| {
+            match mint {
+                Some(mint) => journaled_token_balance(host, mint, owner),
+                None => Ok(U256::ZERO),
+            }
+        });
+    balance.map_err(|e| {
+        *host.error() = Err(ContextError::Custom(format!("TRC-10 balance: {e}")));
+        InstructionResult::FatalExternalError
+    })
 }
 
 /// Moves `token` from `from` to `to` through the journal; `false` if `from` holds too little.

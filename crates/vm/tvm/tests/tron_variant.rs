@@ -67,19 +67,23 @@ fn iscontract_sees_code_in_trons_space_only_and_resource_opcodes_halt() {
     with_code(&mut state, AccountSpace::TRON, tron_contract, &[0x00]);
     with_code(&mut state, AccountSpace::ETHEREUM, eth_contract, &[0x00]);
     let ask = |address| {
-        word(tron.simulate(&state, &block(), &create(&asks_is_contract(address))).unwrap())
+        word(tron.simulate(&state, &block(), &create(&asks_is_contract(address)), None).unwrap())
     };
     assert_eq!(ask(tron_contract), U256::from(1));
     assert_eq!(ask(eth_contract), U256::ZERO, "an Ethereum contract is not a Tron one");
     assert_eq!(ask(Address::repeat_byte(0x33)), U256::ZERO);
     // Mainline has no ISCONTRACT.
-    let mainline =
-        <EvmVm>::default().simulate(&state, &block(), &create(&asks_is_contract(eth_contract)));
+    let mainline = <EvmVm>::default().simulate(
+        &state,
+        &block(),
+        &create(&asks_is_contract(eth_contract)),
+        None,
+    );
     assert!(
         matches!(mainline.unwrap(), CallOutcome::Halt { ref reason, .. } if reason.contains("OpcodeNotFound"))
     );
     for opcode in nvm_vm_tvm::RESOURCE_OPCODES {
-        match tron.simulate(&state, &block(), &create(&[opcode])).unwrap() {
+        match tron.simulate(&state, &block(), &create(&[opcode]), None).unwrap() {
             CallOutcome::Halt { reason, .. } => {
                 assert!(reason.contains("NotActivated"), "{reason}")
             }
@@ -101,8 +105,8 @@ proptest! {
             code.into_iter().filter(|b| !(0xd0..=0xdf).contains(b) && *b != 0xf5).collect();
         let state = MemoryState::default();
         let request = create(&code);
-        let tron = TvmVm::default().simulate(&state, &block(), &request);
-        let mainline = <EvmVm>::default().simulate(&state, &block(), &request);
+        let tron = TvmVm::default().simulate(&state, &block(), &request, None);
+        let mainline = <EvmVm>::default().simulate(&state, &block(), &request, None);
         prop_assert_eq!(format!("{tron:?}"), format!("{mainline:?}"));
     }
 }
@@ -210,7 +214,7 @@ fn trons_precompiles_validate_signatures_at_0x09_and_0x0a() {
     let sign = |key: &alloy_signer_local::PrivateKeySigner, hash| {
         Bytes::from(key.sign_hash_sync(&hash).unwrap().as_bytes().to_vec())
     };
-    let run = |to, data: Vec<u8>| tron.simulate(&state, &block(), &call(to, data)).unwrap();
+    let run = |to, data: Vec<u8>| tron.simulate(&state, &block(), &call(to, data), None).unwrap();
 
     // batchvalidatesign: one byte per signature, from the most significant.
     let signatures = vec![sign(&keys[0], hash), sign(&keys[1], hash)];
@@ -227,6 +231,7 @@ fn trons_precompiles_validate_signatures_at_0x09_and_0x0a() {
         &state,
         &block(),
         &call(nvm_vm_tvm::BATCH_VALIDATE_SIGN, input),
+        None,
     );
     assert!(!matches!(mainline.unwrap(), CallOutcome::Success { .. }));
     // Unreadable input: all zeros, as java-tron answers.
@@ -267,7 +272,10 @@ fn a_simulated_call_sees_the_token_value_it_is_sent() {
         token: Some(nvm_vm_evm::TokenValue { id: 1_000_007, amount: 0 }),
         ..create(&[nvm_vm_tvm::CALLTOKENID, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3])
     };
-    assert_eq!(word(tron.simulate(&state, &block(), &request).unwrap()), U256::from(1_000_007));
+    assert_eq!(
+        word(tron.simulate(&state, &block(), &request, None).unwrap()),
+        U256::from(1_000_007)
+    );
     let plain = CallRequest { token: None, ..request };
-    assert_eq!(word(tron.simulate(&state, &block(), &plain).unwrap()), U256::ZERO);
+    assert_eq!(word(tron.simulate(&state, &block(), &plain, None).unwrap()), U256::ZERO);
 }

@@ -244,3 +244,150 @@ fn receipts(rpc: &Rpc, method: &str, hashes: &[&String]) -> Vec<Value> {
         })
         .collect()
 }
+
+/// How many clients hold a connection each at once in the mixed load.
+const CLIENTS: usize = 1_000;
+/// How long they keep asking.
+const MIXED_FOR: Duration = Duration::from_secs(15);
+/// Senders among them: the dev mnemonic's funded accounts, one ERC-20 `transfer` at a time each.
+const SENDERS: usize = nvm_vm_evm::DEV_MNEMONIC_ACCOUNTS as usize;
+
+/// What one client of the mixed load asks, by its number: the first [`SENDERS`] send, the others
+/// read — `eth_call` (`balanceOf` on the ERC-20 view), `eth_getLogs` over the last blocks of its
+/// `Transfer`s, and head reads.
+async fn mixed_client(
+    url: String,
+    client: usize,
+    until: Instant,
+) -> Result<(usize, HashSet<String>), String> {
+    use jsonrpsee::core::{client::ClientT, params::ArrayParams};
+    let rpc = jsonrpsee::http_client::HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(60))
+        .build(&url)
+        .map_err(|e| e.to_string())?;
+    let call = |method: &'static str, params: Vec<Value>| {
+        let rpc = &rpc;
+        async move {
+            let mut array = ArrayParams::new();
+            for p in params {
+                array.insert(p)?;
+            }
+            rpc.request::<Value, _>(method, array).await
+        }
+    };
+    let view = Address::from(nvm_ledger::erc20_view_address(&nvm_ledger::NATIVE_MINT));
+    let signer = (client < SENDERS).then(|| mnemonic_signer(client as u32));
+    let (mut asked, mut nonce, mut acknowledged) = (0, 0u64, HashSet::new());
+    while Instant::now() < until {
+        asked += 1;
+        let answer = match (&signer, client % 3) {
+            (Some(signer), _) => {
+                let (method, raw) = send_call(Load::Erc20(client as u32), Some(signer), nonce);
+                let sent = call(method, vec![raw]).await;
+                if let Ok(hash) = &sent {
+                    acknowledged.insert(hash.as_str().unwrap_or_default().to_string());
+                    nonce += 1;
+                }
+                sent
+            }
+            (None, 0) => {
+                let data =
+                    format!("0x70a08231{:0>64}", format!("{:x}", mnemonic_signer(0).address()));
+                call("eth_call", vec![json!({ "to": view, "data": data }), json!("latest")]).await
+            }
+            (None, 1) => {
+                let head = call("eth_blockNumber", vec![]).await.map_err(|e| e.to_string())?;
+                let head = u64::from_str_radix(head.as_str().unwrap().trim_start_matches("0x"), 16)
+                    .map_err(|e| e.to_string())?;
+                let from = format!("{:#x}", head.saturating_sub(5));
+                let filter = json!({ "fromBlock": from, "toBlock": "latest", "address": view });
+                call("eth_getLogs", vec![filter]).await
+            }
+            (None, _) => call("nvm_chainInfo", vec![]).await,
+        };
+        match answer {
+            Ok(value) if !value.is_null() => {}
+            other => return Err(format!("client {client}, request {asked}: {other:?}")),
+        }
+    }
+    Ok((asked, acknowledged))
+}
+
+/// A thousand clients at once, each on its own connection, mixing sends, calls and log queries
+/// against a dev node for a bounded time: every request gets a well-formed answer, blocks keep
+/// coming at the configured pace, and every acknowledged transaction ends in a block.
+#[test]
+fn a_thousand_clients_mixing_sends_calls_and_log_queries_are_all_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Room for every client and the sampler at once.
+    let node =
+        Node::start_with(dir.path(), port, 0, BLOCK_TIME_MS, &["--rpc-max-connections", "1024"]);
+    let url = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let until = Instant::now() + MIXED_FOR;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| runtime.spawn(mixed_client(url.clone(), client, until)))
+        .collect();
+    // The height, sampled by one more client while the load runs.
+    let sampler = Rpc::new(&url);
+    let started = Instant::now();
+    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    while Instant::now() < until {
+        match sampler.try_call("nvm_chainInfo", vec![]) {
+            Ok(info) => samples.push((started.elapsed(), info["height"].as_u64().unwrap())),
+            Err(e) => {
+                panic!("the node stopped answering ({e}); log tail:\n{}", log_tail(dir.path(), 60))
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let results: Vec<_> = runtime.block_on(async {
+        let mut results = Vec::with_capacity(CLIENTS);
+        for client in clients {
+            results.push(client.await.unwrap());
+        }
+        results
+    });
+    let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} clients got no proper answer, e.g. {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    let answered: usize = results.iter().flatten().map(|(asked, _)| asked).sum();
+    let acknowledged: HashSet<String> =
+        results.into_iter().flatten().flat_map(|(_, acked)| acked).collect();
+    println!(
+        "{CLIENTS} clients: {answered} requests answered, {} transactions acknowledged in \
+         {MIXED_FOR:?}; heights {:?}",
+        acknowledged.len(),
+        (samples.first(), samples.last())
+    );
+    for (i, &(at, height)) in samples.iter().enumerate() {
+        let Some(&(later, after)) = samples[i..].iter().find(|(t, _)| *t >= at + WINDOW) else {
+            break;
+        };
+        assert!(
+            after > height,
+            "no block committed between {at:.1?} and {later:.1?} (height {height})\nlog tail:\n{}",
+            log_tail(dir.path(), 40)
+        );
+    }
+    assert!(answered > CLIENTS * 2, "only {answered} requests answered");
+    assert!(acknowledged.len() >= SENDERS, "only {} transactions acknowledged", acknowledged.len());
+    // Every acknowledged transaction ends in a block.
+    let hashes: Vec<&String> = acknowledged.iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let receipts = receipts(&sampler, "eth_getTransactionReceipt", &hashes);
+        let missing = receipts.iter().filter(|r| r.is_null()).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing} acknowledged transactions never included");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(node);
+}

@@ -30,6 +30,14 @@ pub trait CommittedState: StateReader {
     fn height(&self) -> Option<u64> {
         self.head().map(|h| h.height)
     }
+
+    /// The secondary index's entries under `prefix` as of that block, in key order, at most
+    /// `limit` ([`nvm_state_api::IndexWrites`]: how an API finds accounts by a field).
+    fn scan_index(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> nvm_state_api::StateResult<Vec<(Vec<u8>, Vec<u8>)>>;
 }
 
 /// State read by simulations and admission: the tip's, a block still being committed included.

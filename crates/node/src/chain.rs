@@ -4,7 +4,9 @@ use crate::Genesis;
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, ExecutionMode, Executor, TxError, VerifiedTx, VmRegistry};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
-use nvm_state_api::{AccessSet, StateError, StateReader, StateResult, WriteSet};
+use nvm_state_api::{
+    AccessSet, AfterWrites, IndexWrites, StateError, StateReader, StateResult, WriteSet,
+};
 use nvm_storage::{ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation};
 use nvm_vm_api::{BLOCK_HASH_WINDOW, BlockEnv, block_hash_key};
 use parking_lot::Mutex;
@@ -170,8 +172,49 @@ impl Chain {
             }
             None => chain.write_genesis(genesis)?,
         }
+        if !chain.store.indexed()? {
+            chain.fill_index()?;
+        }
         chain.heads.send_replace(chain.head()?);
         Ok(chain)
+    }
+
+    /// What committing `block` (its final `writes` over `before`) changes in the VMs' secondary
+    /// index ([`nvm_vm_api::ChainHooks::index_block`]).
+    fn index_changes(
+        &self,
+        before: &dyn StateReader,
+        block: &Block,
+        writes: &WriteSet,
+    ) -> ChainResult<IndexWrites> {
+        let after = AfterWrites::new(before, writes);
+        let mut index = IndexWrites::new();
+        for hooks in self.executor.vms.hooks() {
+            let genesis = block.header.height == 0;
+            hooks.index_block(before, &after, &block.transactions, genesis, &mut index)?;
+        }
+        Ok(index)
+    }
+
+    /// Builds the index of a database written before the index existed, once: the accounts of
+    /// every committed block as the head shows them.
+    fn fill_index(&self) -> ChainResult<()> {
+        let head = self.store.snapshot()?;
+        let Some(height) = head.height() else { return Ok(()) };
+        let nothing = nvm_state_api::MemoryState::default();
+        let mut index = IndexWrites::new();
+        for at in 0..=height {
+            let block = self.store.block(at)?.ok_or_else(|| StoreError::Corrupt {
+                table: "blocks",
+                reason: format!("block {at} is missing"),
+            })?;
+            for hooks in self.executor.vms.hooks() {
+                hooks.index_block(&nothing, &head, &block.transactions, at == 0, &mut index)?;
+            }
+        }
+        self.store.complete_index(&index)?;
+        tracing::info!(blocks = height + 1, entries = index.len(), "indexed the committed chain");
+        Ok(())
     }
 
     fn write_genesis(&self, genesis: &Genesis) -> ChainResult<()> {
@@ -192,12 +235,9 @@ impl Chain {
             gas_used: 0,
             base_fee_per_gas: self.genesis_env(genesis).base_fee_per_gas,
         };
-        self.store.commit_block(
-            &Block { header, transactions: vec![] },
-            &[],
-            &writes,
-            &prepared,
-        )?;
+        let block = Block { header, transactions: vec![] };
+        let index = self.index_changes(&self.store.snapshot()?, &block, &writes)?;
+        self.store.commit_block(&block, &[], &writes, &index, &prepared)?;
         Ok(())
     }
 
@@ -600,7 +640,11 @@ impl Chain {
     pub fn commit(&self, proposed: &ProposedBlock) -> ChainResult<ChainHead> {
         let _guard = self.commit_lock.lock();
         let ProposedBlock { block, receipts, writes, prepared, .. } = proposed;
-        let result = self.store.commit_block(block, receipts, writes, prepared);
+        // Under the commit lock the store's head is this block's parent.
+        let result = self.store.snapshot().map_err(ChainError::from).and_then(|before| {
+            let index = self.index_changes(&before, block, writes)?;
+            Ok(self.store.commit_block(block, receipts, writes, &index, prepared)?)
+        });
         // Whether it landed or failed, this block is no longer the pending one.
         let mut pending = self.pending.lock();
         if pending.as_ref().is_some_and(|p| p.block.header.height == block.header.height) {
@@ -670,6 +714,11 @@ impl StateSnapshot {
     /// The block whose state this is (`None` before genesis).
     pub fn head(&self) -> Option<&ChainHead> {
         self.0.head()
+    }
+
+    /// The secondary index's entries under `prefix` at this block, at most `limit`.
+    pub fn scan_index(&self, prefix: &[u8], limit: usize) -> ChainResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        Ok(self.0.scan_index(prefix, limit)?)
     }
 }
 

@@ -19,6 +19,15 @@ impl From<ChainError> for NodeError {
 }
 
 impl CommittedState for StateSnapshot {
+    fn scan_index(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> nvm_state_api::StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        Self::scan_index(self, prefix, limit)
+            .map_err(|e| nvm_state_api::StateError::Backend(e.to_string()))
+    }
+
     fn head(&self) -> Option<&ChainHead> {
         Self::head(self)
     }

@@ -12,8 +12,9 @@ use std::{
     task::{Context, Poll},
 };
 
-/// The JSON-RPC error code of a request refused for the connection limit.
-pub const CODE: i32 = -32012;
+/// The JSON-RPC error code of a request refused for the connection limit (in the server-error
+/// range, clear of Ethereum's, Solana's and n-VM's own codes).
+pub const CODE: i32 = -32097;
 
 /// HTTP status jsonrpsee refuses an over-limit connection with.
 const TOO_MANY_REQUESTS: u16 = 429;

@@ -27,7 +27,7 @@ use std::{net::SocketAddr, time::Duration};
 /// was too large"), an answer too big `-32008` ("Response is too big", `-32011` for a batch's),
 /// a subscription too many `-32006` ("Too many subscriptions"), a simulated call too long
 /// `-32000` ("execution aborted (timeout = …)"); past the connection limit, HTTP 429 with a
-/// JSON-RPC error `-32012` ([`connection_limit`]).
+/// JSON-RPC error `-32097` ([`connection_limit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RpcLimits {
     /// Most calls in one batch.

@@ -15,6 +15,12 @@ use serde_json::{Value, json};
 
 /// Most accounts one `getMultipleAccounts` call reads (Solana's limit).
 const MAX_MULTIPLE_ACCOUNTS: usize = 100;
+/// Most accounts one `getProgramAccounts` or `getTokenAccountsByOwner` call looks at (what the
+/// index lists before filters).
+pub(super) const MAX_SCANNED_ACCOUNTS: usize = 10_000;
+
+/// Accounts an index lists, each with its entry's value.
+pub(super) type Indexed = Vec<([u8; 32], Vec<u8>)>;
 
 /// Committed state and its slot.
 pub(super) struct Read {
@@ -41,6 +47,34 @@ impl Read {
     /// The state, for reads of its own.
     pub fn view(&self) -> TxOverlay<'_> {
         TxOverlay::new(&self.snapshot)
+    }
+
+    /// The accounts the SVM's index lists under `prefix` and `field` at this slot, with each
+    /// entry's value; more than [`MAX_SCANNED_ACCOUNTS`] is a scan error (as Agave's past its
+    /// scan limit), never a silently cut list.
+    pub fn indexed(
+        &self,
+        prefix: &[u8],
+        field: &[u8; 32],
+        what: &str,
+    ) -> Result<Indexed, ErrorObjectOwned> {
+        let prefix = [prefix, field.as_slice()].concat();
+        let found =
+            self.snapshot.scan_index(&prefix, MAX_SCANNED_ACCOUNTS + 1).map_err(internal)?;
+        if found.len() > MAX_SCANNED_ACCOUNTS {
+            return Err(ErrorObjectOwned::owned(
+                crate::codes::SCAN_ERROR,
+                format!(
+                    "Scan aborted: more than {MAX_SCANNED_ACCOUNTS} accounts {what} {}: narrow                      the query",
+                    base58(field)
+                ),
+                None::<()>,
+            ));
+        }
+        Ok(found
+            .into_iter()
+            .filter_map(|(key, value)| Some((nvm_vm_svm::index::indexed_address(&key)?, value)))
+            .collect())
     }
 }
 
@@ -152,7 +186,7 @@ pub(super) fn get_multiple_accounts(ctx: &SolanaContext, params: &Params<'_>) ->
 }
 
 /// A `getProgramAccounts` filter: `dataSize` or `memcmp`.
-pub(super) enum Filter {
+enum Filter {
     DataSize(usize),
     Memcmp { offset: usize, bytes: Vec<u8> },
 }
@@ -194,15 +228,16 @@ impl Filter {
     }
 }
 
-/// Accounts owned by `program` that pass every filter, in address order.
-pub(super) fn owned_by(
-    ctx: &SolanaContext,
+/// Accounts owned by `program` that pass every filter, in address order (the SVM's index by
+/// owner, each account read and its owner checked at the same slot).
+fn owned_by(
     read: &Read,
     program: &[u8; 32],
     filters: &[Filter],
 ) -> Result<Vec<([u8; 32], AccountSharedData)>, ErrorObjectOwned> {
     let mut found = Vec::new();
-    for address in ctx.known.addresses(ctx.node.as_ref()).map_err(internal)? {
+    let owned = read.indexed(nvm_vm_svm::index::OWNER_PREFIX, program, "owned by")?;
+    for (address, _) in owned {
         if let Some(account) = read.account(&address)?
             && account.owner().as_ref() == program
             && filters.iter().all(|f| f.matches(account.data()))
@@ -226,7 +261,7 @@ pub(super) fn get_program_accounts(ctx: &SolanaContext, params: &Params<'_>) -> 
         Some(_) => return Err(invalid_params("Invalid params: filters is an array of at most 4")),
     };
     let read = Read::at_head(ctx, &config)?;
-    let accounts = owned_by(ctx, &read, &program, &filters)?
+    let accounts = owned_by(&read, &program, &filters)?
         .iter()
         .map(|(address, account)| {
             Ok(json!({ "pubkey": base58(address), "account": encoding.account(account)? }))

@@ -17,10 +17,8 @@ use jsonrpsee::{
     types::{Params, SubscriptionId},
 };
 use nvm_node_api::NodeApi;
-use parking_lot::Mutex;
 use serde_json::Value;
 use std::{
-    collections::BTreeSet,
     net::SocketAddr,
     sync::{
         Arc,
@@ -39,42 +37,11 @@ pub struct SolanaContext {
     pub node: Arc<dyn NodeApi>,
     /// Pays `requestAirdrop` (dev networks only).
     pub faucet: Option<Arc<nvm_vm_svm::Faucet>>,
-    known: Arc<KnownAccounts>,
 }
 
 impl SolanaContext {
     pub fn new(node: Arc<dyn NodeApi>, faucet: Option<nvm_vm_svm::Faucet>) -> Self {
-        Self { node, faucet: faucet.map(Arc::new), known: Arc::default() }
-    }
-}
-
-/// Every address a committed Solana transaction named: the accounts `getProgramAccounts` and
-/// `getTokenAccountsByOwner` look through (the state is keyed by hashes, so it cannot be
-/// scanned by owner). Built from the blocks on first use and kept up to date.
-#[derive(Default)]
-struct KnownAccounts {
-    inner: Mutex<(u64, BTreeSet<[u8; 32]>)>,
-}
-
-impl KnownAccounts {
-    fn addresses(&self, chain: &dyn NodeApi) -> Result<Vec<[u8; 32]>, String> {
-        let head = chain.head().map_err(|e| e.to_string())?.height;
-        let mut inner = self.inner.lock();
-        let (scanned, addresses) = &mut *inner;
-        while *scanned < head {
-            let height = *scanned + 1;
-            let block = chain.block(height).map_err(|e| e.to_string())?;
-            for raw in block.iter().flat_map(|b| &b.transactions) {
-                let Some((&nvm_vm_svm::SOLANA_TX_TAG, wire)) = raw.split_first() else {
-                    continue;
-                };
-                if let Ok(tx) = bincode::deserialize::<nvm_vm_svm::VersionedTransaction>(wire) {
-                    addresses.extend(tx.message.static_account_keys().iter().map(|k| k.to_bytes()));
-                }
-            }
-            *scanned = height;
-        }
-        Ok(addresses.iter().copied().collect())
+        Self { node, faucet: faucet.map(Arc::new) }
     }
 }
 

@@ -14,6 +14,8 @@ pub mod codes {
     pub const BLOCK_NOT_AVAILABLE: i32 = -32004;
     pub const UNSUPPORTED_TRANSACTION_VERSION: i32 = -32015;
     pub const MIN_CONTEXT_SLOT_NOT_REACHED: i32 = -32016;
+    /// An account scan over its limit (Agave's scan error).
+    pub const SCAN_ERROR: i32 = -32012;
     /// n-VM's: the mempool refused a transaction for want of room.
     pub const MEMPOOL_FULL: i32 = -32099;
 }

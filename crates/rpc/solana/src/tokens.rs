@@ -4,7 +4,7 @@
 
 use crate::{
     SolanaContext,
-    accounts::{DataEncoding, Filter, Read, owned_by},
+    accounts::{DataEncoding, Read},
     params::{
         SolResult, arg, base58, config, internal, invalid_params, pubkey, values, with_context,
     },
@@ -163,15 +163,22 @@ pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'
     } else {
         return Err(invalid_params("Invalid params: filter by mint or programId"));
     };
-    let mut filters = vec![Filter::Memcmp { offset: 32, bytes: owner.to_vec() }];
-    if let Some(mint) = mint {
-        filters.push(Filter::Memcmp { offset: 0, bytes: mint.to_vec() });
-    }
     let json_parsed = config.get("encoding").and_then(Value::as_str) == Some("jsonParsed");
     let encoding = DataEncoding::of(&config, "binary")?;
+    // The SVM's index of token accounts by wallet (value: mint ‖ token program).
+    let held = read.indexed(nvm_vm_svm::index::TOKEN_OWNER_PREFIX, &owner, "held by")?;
     let mut out = Vec::new();
     for program in programs {
-        let mut found = owned_by(ctx, &read, &program, &filters)?;
+        let mut found = Vec::new();
+        for (address, value) in &held {
+            let (held_mint, held_program) = value.split_at(value.len().min(32));
+            if held_program != program || mint.is_some_and(|m| m != held_mint) {
+                continue;
+            }
+            if let Some(account) = read.account(address)? {
+                found.push((*address, account));
+            }
+        }
         if program == nvm_vm_svm::SPL_TOKEN_PROGRAM_ID.to_bytes() {
             for (address, account) in associated_accounts(&read, &owner, mint)? {
                 if !found.iter().any(|(a, _)| *a == address) {
@@ -180,7 +187,11 @@ pub(super) fn get_token_accounts_by_owner(ctx: &SolanaContext, params: &Params<'
             }
         }
         for (address, account) in found {
-            let Some(token) = token_account(&account) else { continue };
+            let Some(token) = token_account(&account).filter(|t| {
+                t.owner.to_bytes() == owner && mint.is_none_or(|m| t.mint.to_bytes() == m)
+            }) else {
+                continue;
+            };
             let shown = if json_parsed {
                 parsed(&read, &account, &token)?
             } else {

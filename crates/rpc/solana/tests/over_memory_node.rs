@@ -73,3 +73,104 @@ async fn an_airdrop_and_a_signed_transfer_are_sent_sealed_and_read_back() {
     assert_eq!(found["meta"]["postBalances"][1], json!(SOL));
     assert_eq!(call(&rpc, "getSlot", json!([])).await, json!(2));
 }
+
+/// The program's accounts, as `getProgramAccounts` lists them (addresses, sorted).
+async fn program_accounts(
+    rpc: &RpcModule<SolanaContext>,
+    program: &nvm_vm_svm::Pubkey,
+) -> Vec<String> {
+    let found = call(rpc, "getProgramAccounts", json!([program.to_string()])).await;
+    let mut keys: Vec<String> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["pubkey"].as_str().unwrap().to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// `getProgramAccounts` answers from the SVM's index of accounts by owner, kept as blocks commit:
+/// an account a wallet transaction creates and one an identity's SVM envelope creates are both
+/// listed under their program, and an account assigned to another program moves to its list.
+#[tokio::test(flavor = "multi_thread")]
+async fn program_accounts_are_found_by_owner_whichever_format_wrote_them() {
+    use solana_system_interface::instruction::{assign, create_account, create_account_with_seed};
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = solana_module(SolanaContext::new(node.api(), Some(nvm_vm_svm::Faucet::dev())));
+    let (alice, owned, moved) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let (program, system) = (nvm_vm_svm::Pubkey::new_unique(), nvm_vm_svm::Pubkey::default());
+    call(&rpc, "requestAirdrop", json!([alice.pubkey().to_string(), 2 * SOL])).await;
+    node.seal(100, 1_000).unwrap();
+    assert!(program_accounts(&rpc, &program).await.is_empty());
+
+    // A wallet transaction: one account created for the program, one for the System program
+    // with data (a plain system account without data is no stored account).
+    let blockhash = |latest: Value| {
+        let text = latest["value"]["blockhash"].as_str().unwrap().to_string();
+        solana_hash::Hash::new_from_array(
+            bs58::decode(text).into_vec().unwrap().try_into().unwrap(),
+        )
+    };
+    let latest = call(&rpc, "getLatestBlockhash", json!([])).await;
+    let tx = solana_transaction::Transaction::new_signed_with_payer(
+        &[
+            create_account(&alice.pubkey(), &owned.pubkey(), SOL / 10, 8, &program),
+            create_account(&alice.pubkey(), &moved.pubkey(), SOL / 10, 8, &system),
+        ],
+        Some(&alice.pubkey()),
+        &[&alice, &owned, &moved],
+        blockhash(latest),
+    );
+    let wire = base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap());
+    call(&rpc, "sendTransaction", json!([wire, { "encoding": "base64" }])).await;
+    assert_eq!(node.seal(100, 2_000).unwrap().included, 1);
+    assert_eq!(program_accounts(&rpc, &program).await, [owned.pubkey().to_string()]);
+    assert!(program_accounts(&rpc, &system).await.contains(&moved.pubkey().to_string()));
+
+    // An SVM envelope of the dev identity: an account at an address derived from its own Solana
+    // address, for the same program.
+    let dev_id = nvm_vms::dev::dev_id();
+    let nvm_identity::VmAddress::Svm(own) =
+        nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &dev_id)
+    else {
+        unreachable!()
+    };
+    let own = nvm_vm_svm::Pubkey::new_from_array(own);
+    let seeded = nvm_vm_svm::Pubkey::create_with_seed(&own, "indexed", &program).unwrap();
+    let ix = create_account_with_seed(&own, &seeded, &own, "indexed", SOL / 10, 8, &program);
+    let message = solana_transaction::Transaction::new_with_payer(&[ix], Some(&own)).message;
+    let payload =
+        nvm_vm_svm::SvmOp::Invoke { message: bincode::serialize(&message).unwrap() }.encode();
+    let body = nvm_primitives::TxBody {
+        version: nvm_primitives::ENVELOPE_VERSION,
+        chain_id: nvm_node::DEV_CHAIN_ID,
+        sender: dev_id,
+        nonce: 0,
+        max_fee: nvm_node::DEV_TX_FEE,
+        context: None,
+        payload,
+    };
+    let envelope = nvm_node::dev_key().sign_transaction(body).unwrap().encode();
+    node.api().submit(vec![envelope]).unwrap().pop().unwrap().unwrap();
+    assert_eq!(node.seal(100, 3_000).unwrap().included, 1);
+    let mut both = vec![owned.pubkey().to_string(), seeded.to_string()];
+    both.sort();
+    assert_eq!(program_accounts(&rpc, &program).await, both);
+
+    // Assigned to the program, the System program's account moves to the program's list.
+    let latest = call(&rpc, "getLatestBlockhash", json!([])).await;
+    let tx = solana_transaction::Transaction::new_signed_with_payer(
+        &[assign(&moved.pubkey(), &program)],
+        Some(&alice.pubkey()),
+        &[&alice, &moved],
+        blockhash(latest),
+    );
+    let wire = base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&tx).unwrap());
+    call(&rpc, "sendTransaction", json!([wire, { "encoding": "base64" }])).await;
+    assert_eq!(node.seal(100, 4_000).unwrap().included, 1);
+    assert!(!program_accounts(&rpc, &system).await.contains(&moved.pubkey().to_string()));
+    both.push(moved.pubkey().to_string());
+    both.sort();
+    assert_eq!(program_accounts(&rpc, &program).await, both);
+}

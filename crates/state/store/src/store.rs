@@ -5,7 +5,7 @@ use crate::merkle::JmtReader;
 use borsh::BorshDeserialize;
 use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
 use nvm_primitives::{Block, Receipt, StateKey, TxHash};
-use nvm_state_api::{StateError, StateReader, StateResult, WriteSet};
+use nvm_state_api::{IndexWrites, StateError, StateReader, StateResult, WriteSet};
 use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition,
     TableError,
@@ -22,9 +22,12 @@ const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_hashes");
 /// Receipts by transaction hash (borsh); a receipt also locates its transaction.
 const RECEIPTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("receipts");
-/// Singletons: the chain head.
+/// The VMs' secondary index ([`IndexWrites`]): written with each block, never hashed.
+const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
+/// Singletons: the chain head, and whether the index covers every committed block.
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
+const INDEXED: &str = "indexed";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -135,12 +138,33 @@ impl Store {
         read_head(&self.db.begin_read()?)
     }
 
-    /// A consistent view of the latest committed state.
+    /// A consistent view of the latest committed state (and of the index at the same block).
     pub fn snapshot(&self) -> StoreResult<Snapshot> {
         let txn = self.db.begin_read()?;
         let table = open_read(&txn, STATE)?;
+        let index = open_read(&txn, INDEX)?;
         let head = read_head(&txn)?;
-        Ok(Snapshot { table, head, cache: self.cache.clone() })
+        Ok(Snapshot { table, index, head, cache: self.cache.clone() })
+    }
+
+    /// Whether the index covers every committed block: false for a database written before the
+    /// index existed, until [`Store::complete_index`] fills it in.
+    pub fn indexed(&self) -> StoreResult<bool> {
+        let txn = self.db.begin_read()?;
+        let Some(meta) = open_read(&txn, META)? else { return Ok(false) };
+        Ok(meta.get(INDEXED)?.is_some())
+    }
+
+    /// Writes `index` (built from every committed block) and records that the index is complete.
+    pub fn complete_index(&self, index: &IndexWrites) -> StoreResult<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            write_index(&mut txn.open_table(INDEX)?, index)?;
+            txn.open_table(META)?.insert(INDEXED, [1u8].as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
     }
 
     /// Computes the state root after applying `writes` at `version` (the block height), on top of
@@ -162,13 +186,15 @@ impl Store {
         Ok(PreparedState { root: root.0, version, batch })
     }
 
-    /// Commits a block atomically: block, receipts, state writes, tree nodes and the new head in
-    /// one fsync'd transaction.
+    /// Commits a block atomically: block, receipts, state writes, tree nodes, the index's changes
+    /// and the new head in one fsync'd transaction. The first block (genesis) marks the index
+    /// complete.
     pub fn commit_block(
         &self,
         block: &Block,
         receipts: &[Receipt],
         writes: &WriteSet,
+        index: &IndexWrites,
         prepared: &PreparedState,
     ) -> StoreResult<ChainHead> {
         let header = &block.header;
@@ -213,8 +239,12 @@ impl Store {
             for receipt in receipts {
                 receipts_table.insert(receipt.tx_hash.as_slice(), receipt.encode().as_slice())?;
             }
+            write_index(&mut txn.open_table(INDEX)?, index)?;
             let mut meta = txn.open_table(META)?;
             meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
+            if header.height == 0 {
+                meta.insert(INDEXED, [1u8].as_slice())?;
+            }
         }
         txn.commit()?;
         self.cache.advance(head.height, writes);
@@ -275,9 +305,20 @@ impl Store {
     }
 }
 
+fn write_index(table: &mut redb::Table<'_, &[u8], &[u8]>, index: &IndexWrites) -> StoreResult<()> {
+    for (key, value) in index {
+        match value {
+            Some(v) => table.insert(key.as_slice(), v.as_slice())?,
+            None => table.remove(key.as_slice())?,
+        };
+    }
+    Ok(())
+}
+
 /// A read-only view of committed state, shared by the threads executing a block.
 pub struct Snapshot {
     table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    index: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
     /// The head this snapshot reads at (`None` before genesis).
     head: Option<ChainHead>,
     cache: Arc<StateCache>,
@@ -292,6 +333,20 @@ impl Snapshot {
     /// The block whose state this is (`None` before genesis).
     pub fn head(&self) -> Option<&ChainHead> {
         self.head.as_ref()
+    }
+
+    /// The index's entries under `prefix` at this block, in key order, at most `limit` of them.
+    pub fn scan_index(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let Some(index) = &self.index else { return Ok(Vec::new()) };
+        let mut found = Vec::new();
+        for entry in index.range(prefix..)?.take(limit) {
+            let (key, value) = entry?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            found.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(found)
     }
 }
 

@@ -40,7 +40,9 @@ fn commit(store: &Store, height: u64, writes: &WriteSet) -> [u8; 32] {
         logs: vec![],
         vm_data: vec![],
     };
-    store.commit_block(&block(height, root), &[receipt], writes, &prepared).unwrap();
+    store
+        .commit_block(&block(height, root), &[receipt], writes, &Default::default(), &prepared)
+        .unwrap();
     root
 }
 
@@ -70,7 +72,7 @@ fn commits_survive_reopen_and_roots_track_content() {
     // A block that does not extend the head is refused and changes nothing.
     let prepared = store.prepare_state(&w1, 5, &[]).unwrap();
     assert!(matches!(
-        store.commit_block(&block(5, prepared.root), &[], &w1, &prepared),
+        store.commit_block(&block(5, prepared.root), &[], &w1, &Default::default(), &prepared),
         Err(StoreError::NotNextBlock { expected: 2, got: 5 })
     ));
     assert_eq!(store.head().unwrap().unwrap(), head);
@@ -178,14 +180,48 @@ fn root_over_an_uncommitted_parent_equals_root_after_it_commits() {
     let p1 = store.prepare_state(&w1, 1, &[]).unwrap();
     // Block 2's root while block 1 is not yet on disk.
     let early = store.prepare_state(&w2, 2, &[&p1]).unwrap();
-    store.commit_block(&block(1, p1.root), &[], &w1, &p1).unwrap();
+    store.commit_block(&block(1, p1.root), &[], &w1, &Default::default(), &p1).unwrap();
     let late = store.prepare_state(&w2, 2, &[]).unwrap();
     assert_eq!(early.root, late.root);
     // Committing the early preparation leaves a tree that later blocks and proofs can use.
-    store.commit_block(&block(2, early.root), &[], &w2, &early).unwrap();
+    store.commit_block(&block(2, early.root), &[], &w2, &Default::default(), &early).unwrap();
     let w3 = set(0, 10, 3);
     let p3 = store.prepare_state(&w3, 3, &[]).unwrap();
-    store.commit_block(&block(3, p3.root), &[], &w3, &p3).unwrap();
+    store.commit_block(&block(3, p3.root), &[], &w3, &Default::default(), &p3).unwrap();
     let proof = store.prove(&[60; 32]).unwrap();
     nvm_storage::verify_state_proof(&p3.root, &[60; 32], Some(&[60, 2]), &proof.proof).unwrap();
+}
+
+/// The index is written with its block, read by prefix in key order at a snapshot's block, and
+/// a later block's changes (an entry gone, one added) do not show in an earlier snapshot.
+#[test]
+fn the_index_is_written_with_its_block_and_read_by_prefix() {
+    let store = Store::in_memory().unwrap();
+    assert!(!store.indexed().unwrap(), "nothing committed, nothing indexed");
+    let entry = |k: &str, v: &str| (k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()));
+    let index: nvm_state_api::IndexWrites =
+        [entry("own:b:2", "x"), entry("own:a:1", "y"), entry("own:b:1", "z"), entry("other", "")]
+            .into_iter()
+            .collect();
+    let writes = WriteSet::new();
+    let prepared = store.prepare_state(&writes, 0, &[]).unwrap();
+    store.commit_block(&block(0, prepared.root), &[], &writes, &index, &prepared).unwrap();
+    assert!(store.indexed().unwrap(), "genesis starts a complete index");
+    let before = store.snapshot().unwrap();
+    let keys = |found: Vec<(Vec<u8>, Vec<u8>)>| {
+        found.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(keys(before.scan_index(b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
+    assert_eq!(keys(before.scan_index(b"own:", 2).unwrap()), ["own:a:1", "own:b:1"]);
+    assert_eq!(before.scan_index(b"own:b:1", 10).unwrap()[0].1, b"z");
+
+    let change: nvm_state_api::IndexWrites =
+        [(b"own:b:1".to_vec(), None), entry("own:b:3", "w")].into_iter().collect();
+    let prepared = store.prepare_state(&writes, 1, &[]).unwrap();
+    store.commit_block(&block(1, prepared.root), &[], &writes, &change, &prepared).unwrap();
+    assert_eq!(
+        keys(store.snapshot().unwrap().scan_index(b"own:b:", 10).unwrap()),
+        ["own:b:2", "own:b:3"]
+    );
+    assert_eq!(keys(before.scan_index(b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
 }

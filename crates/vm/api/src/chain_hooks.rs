@@ -8,7 +8,7 @@ use crate::BlockEnv;
 use nvm_identity::{Registry, VmAddress};
 use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::StateKey;
-use nvm_state_api::{StateError, StateReader, TxOverlay};
+use nvm_state_api::{IndexWrites, StateError, StateReader, TxOverlay};
 use std::{collections::HashMap, fmt::Debug, sync::Arc};
 
 /// A piece of a chain's first state that a VM knows how to write (EVM contracts, Solana
@@ -83,6 +83,23 @@ pub trait ChainHooks: Send + Sync {
         _parent: &ParentBlock,
         _env: &BlockEnv,
         _writes: &mut BlockWrites,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    /// Adds to `index` the changes `transactions` made to this VM's secondary index (entries
+    /// under its own key prefix, [`IndexWrites`]), given the state `before` and `after` them —
+    /// the accounts they name, as `before` and `after` show them. Run when a block commits (not
+    /// in consensus: the index is no part of any root), and once over every committed block
+    /// with an empty `before` to fill in the index of a database written before it existed.
+    /// `genesis` is set for the first block, whose accounts no transaction names.
+    fn index_block(
+        &self,
+        _before: &dyn StateReader,
+        _after: &dyn StateReader,
+        _transactions: &[Vec<u8>],
+        _genesis: bool,
+        _index: &mut IndexWrites,
     ) -> Result<(), StateError> {
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::{
 };
 use nvm_identity::{VmAddress, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_state_api::{StateAccessExt, StateError, StateReader, TxOverlay};
+use nvm_state_api::{IndexWrites, StateAccessExt, StateError, StateReader, TxOverlay};
 use nvm_vm_api::{
     BLOCK_HASH_WINDOW, BlockEnv, BlockWrites, ChainHooks, FundedAddresses, GenesisPart,
     ParentBlock, block_hash_key,
@@ -69,6 +69,18 @@ impl ChainHooks for SvmVm {
             VmAddress::Svm(Faucet::dev().address()),
             DEV_FAUCET_BALANCE,
         )]))]
+    }
+
+    /// Solana accounts by owner program and token accounts by wallet ([`crate::index`]).
+    fn index_block(
+        &self,
+        before: &dyn StateReader,
+        after: &dyn StateReader,
+        transactions: &[Vec<u8>],
+        genesis: bool,
+        index: &mut IndexWrites,
+    ) -> Result<(), StateError> {
+        crate::index::index_block(before, after, transactions, genesis, index)
     }
 
     /// Each block's parent joins the hashes Solana transactions may name as their recent

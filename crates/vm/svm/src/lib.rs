@@ -4,6 +4,7 @@ pub mod accounts;
 mod chain;
 mod faucet;
 mod format;
+pub mod index;
 pub mod ops;
 mod receipt;
 mod runtime;

@@ -40,17 +40,21 @@ pub fn tag_solana(wire: &[u8]) -> Vec<u8> {
 /// what is left; it counts for the units it used.
 pub const MAX_BLOCK_COMPUTE_UNITS: u64 = 60_000_000;
 
-/// The SVM of one node as a wallet format: Agave's runtime, started once.
+/// The SVM of one node as a wallet format: Agave's runtime, started once — and a second one for
+/// simulations, so that what RPC clients simulate (at the tip, on any state) never touches the
+/// program cache blocks run with.
 pub struct SvmVm {
     /// `None` if Agave's runtime could not start: Solana transactions are then refused.
     runtime: Option<Arc<SvmRuntime>>,
+    simulator: Option<Arc<SvmRuntime>>,
     /// Most compute units one block's Solana transactions may use together.
     block_units: u64,
 }
 
 impl Default for SvmVm {
     fn default() -> Self {
-        Self { runtime: SvmRuntime::new().ok().map(Arc::new), block_units: MAX_BLOCK_COMPUTE_UNITS }
+        let start = || SvmRuntime::new().ok().map(Arc::new);
+        Self { runtime: start(), simulator: start(), block_units: MAX_BLOCK_COMPUTE_UNITS }
     }
 }
 
@@ -118,7 +122,7 @@ impl SvmVm {
         check: bool,
         inspect: &[[u8; 32]],
     ) -> Result<Simulation, TxError> {
-        let runtime = self.runtime()?;
+        let runtime = self.simulator.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))?;
         let mut overlay = TxOverlay::new(state);
         if check {
             self.check_solana(&mut overlay, tx, env)?;

@@ -76,3 +76,49 @@ pub const TOKEN_2022_PROGRAM_ID: Pubkey =
     Pubkey::from_str_const("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb");
 /// The BPF loader (v2) that owns programs placed at genesis.
 pub const BPF_LOADER_ID: Pubkey = solana_sdk_ids::bpf_loader::ID;
+
+/// Accounts no transaction may write: Agave's reserved account keys (every builtin program and
+/// sysvar, `ReservedAccountKeys::new_all_activated`) and n-VM's own builtin (SPL Token). A
+/// message that write-locks one is sanitized with that lock demoted to read-only, as on Solana.
+pub fn reserved_account_keys() -> &'static std::collections::HashSet<Pubkey> {
+    use solana_sdk_ids::*;
+    static KEYS: std::sync::LazyLock<std::collections::HashSet<Pubkey>> =
+        std::sync::LazyLock::new(|| {
+            [
+                address_lookup_table::id(),
+                bpf_loader::id(),
+                bpf_loader_deprecated::id(),
+                bpf_loader_upgradeable::id(),
+                compute_budget::id(),
+                config::id(),
+                ed25519_program::id(),
+                feature::id(),
+                loader_v4::id(),
+                native_loader::id(),
+                secp256k1_program::id(),
+                secp256r1_program::id(),
+                stake::id(),
+                system_program::id(),
+                vote::id(),
+                zk_token_proof_program::id(),
+                zk_elgamal_proof_program::id(),
+                sysvar::id(),
+                sysvar::clock::id(),
+                sysvar::epoch_rewards::id(),
+                sysvar::epoch_schedule::id(),
+                sysvar::fees::id(),
+                sysvar::instructions::id(),
+                sysvar::last_restart_slot::id(),
+                sysvar::recent_blockhashes::id(),
+                sysvar::rent::id(),
+                sysvar::rewards::id(),
+                sysvar::slot_hashes::id(),
+                sysvar::slot_history::id(),
+                sysvar::stake_history::id(),
+                SPL_TOKEN_PROGRAM_ID,
+            ]
+            .into_iter()
+            .collect()
+        });
+    &KEYS
+}

@@ -6,7 +6,6 @@ use crate::MAX_SOLANA_TX_SIZE;
 use borsh::{BorshDeserialize, BorshSerialize};
 use solana_message::Message;
 use solana_transaction::{Transaction, sanitized::SanitizedTransaction};
-use std::collections::HashSet;
 
 /// One SVM operation; the borsh discriminant is the opcode byte.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -48,7 +47,7 @@ impl SvmOp {
         }
         let tx = SanitizedTransaction::try_from_legacy_transaction(
             Transaction::new_unsigned(message),
-            &HashSet::new(),
+            crate::reserved_account_keys(),
         )
         .map_err(|e| format!("malformed Solana message: {e}"))?;
         Ok((op, tx))

@@ -88,6 +88,10 @@ pub struct SvmRuntime {
     block: parking_lot::Mutex<Option<BlockProcessor>>,
     /// Held so the program cache's weak reference to it stays valid.
     _forks: Arc<RwLock<LinearForks>>,
+    /// Per program id, a digest of the account bytes its cached entries were compiled from: a
+    /// program whose accounts differ (an upgrade, a close, another branch) is dropped from the
+    /// cache before it can run, so what runs is a function of the state alone.
+    programs: parking_lot::Mutex<HashMap<Pubkey, [u8; 32]>>,
     feature_set: FeatureSet,
     svm_features: solana_svm_feature_set::SVMFeatureSet,
     environment: ProgramRuntimeEnvironment,
@@ -203,6 +207,7 @@ impl SvmRuntime {
             processor,
             block: Default::default(),
             _forks: forks,
+            programs: Default::default(),
             feature_set,
             svm_features,
             environment,
@@ -227,6 +232,7 @@ impl SvmRuntime {
             token_builtin: self.token_builtin,
         };
         let processor = self.processor_for(block, &callback)?;
+        self.revalidate_programs(&callback, tx, &processor)?;
         let check = self.check(tx).map_err(|e| VmError::Invalid(e.to_string()))?;
         let environment = TransactionProcessingEnvironment {
             blockhash: Hash::new_from_array(nvm_primitives::sha256_parts(&[
@@ -250,6 +256,9 @@ impl SvmRuntime {
                 enable_cpi_recording: false,
                 enable_transaction_balance_recording: true,
             },
+            // A cached program is used only if it is the version the state holds (its
+            // loader-v3/v4 deployment slot): an upgrade or a close is never hidden by a warm cache.
+            check_program_deployment_slot: true,
             ..Default::default()
         };
         let output = processor.load_and_execute_sanitized_transactions(
@@ -358,6 +367,36 @@ impl SvmRuntime {
             processor: processor.clone(),
         });
         Ok(processor)
+    }
+
+    /// Drops from the program cache every program `tx` names whose accounts changed since its
+    /// entries were compiled. (A CPI can only reach a program the message names: address lookup
+    /// tables are refused.)
+    fn revalidate_programs(
+        &self,
+        callback: &StateCallback<'_, '_, '_>,
+        tx: &SanitizedTransaction,
+        processor: &TransactionBatchProcessor<LinearForks>,
+    ) -> Result<(), VmError> {
+        let mut known = self.programs.lock();
+        let mut stale = Vec::new();
+        for key in SVMMessage::account_keys(tx).iter() {
+            let changed = match program_digest(callback, key) {
+                Some(digest) => known.insert(*key, digest) != Some(digest),
+                None => known.remove(key).is_some(),
+            };
+            if changed {
+                stale.push(*key);
+            }
+        }
+        if !stale.is_empty() {
+            processor
+                .global_program_cache
+                .write()
+                .map_err(|_| VmError::Invalid("the SVM program cache is poisoned".into()))?
+                .remove_programs(stale.into_iter());
+        }
+        Ok(())
     }
 
     /// The compute units `tx` may use: its compute-budget instructions' limit, else Solana's
@@ -518,4 +557,31 @@ impl TransactionProcessingCallback for StateCallback<'_, '_, '_> {
             }
         }
     }
+}
+
+/// A digest of what a program's cache entries are compiled from — its account (owner and
+/// bytes) and, under loader v3, its program data account — or `None` if `key` is no program.
+fn program_digest(callback: &StateCallback<'_, '_, '_>, key: &Pubkey) -> Option<[u8; 32]> {
+    use solana_account::ReadableAccount;
+    use solana_sdk_ids::{bpf_loader, bpf_loader_deprecated, bpf_loader_upgradeable, loader_v4};
+    let (account, _) = callback.get_account_shared_data(key)?;
+    let (owner, data) = (account.owner(), account.data());
+    let program_data = if bpf_loader_upgradeable::check_id(owner) {
+        // `UpgradeableLoaderState::Program { programdata_address }` (buffers and program data
+        // accounts are no programs).
+        let address = data.strip_prefix(&[2, 0, 0, 0])?.get(..32)?;
+        let address = Pubkey::try_from(address).ok()?;
+        callback.get_account_shared_data(&address).map(|(a, _)| a.data().to_vec())
+    } else if [bpf_loader::ID, bpf_loader_deprecated::ID, loader_v4::ID].contains(owner) {
+        None
+    } else {
+        return None;
+    };
+    Some(nvm_primitives::sha256_parts(&[
+        b"svm:program:",
+        owner.as_ref(),
+        &(data.len() as u64).to_le_bytes(),
+        data,
+        &program_data.unwrap_or_default(),
+    ]))
 }

@@ -8,7 +8,6 @@ use solana_transaction::{
     sanitized::{MessageHash, SanitizedTransaction},
     versioned::VersionedTransaction,
 };
-use std::collections::HashSet;
 
 /// Largest Solana transaction on the wire (one network packet, as on Solana).
 pub const MAX_SOLANA_TX_SIZE: usize = 1232;
@@ -86,7 +85,7 @@ impl SolanaTx {
             Some(false),
             // v0 messages load no addresses from lookup tables yet: those naming one are refused.
             SimpleAddressLoader::Enabled(Default::default()),
-            &HashSet::new(),
+            crate::reserved_account_keys(),
         )
         .map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
         Ok(Self { tx })

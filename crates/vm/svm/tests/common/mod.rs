@@ -1,5 +1,7 @@
 //! What the SVM tests share.
 
+#![allow(dead_code)] // each test binary uses its own part
+
 use nvm_vm_api::BlockEnv;
 
 /// The block every test transaction runs in.

@@ -404,3 +404,78 @@ fn a_journaled_transaction_priced_below_the_base_fee_waits_for_it_to_fall() {
     }
     assert!(included_at.is_some_and(|b| b > 1), "{included_at:?}");
 }
+
+/// A whole-chain replay: a mixed workload built by one node over many blocks — native
+/// transfers, Ethereum transfers and deployments, Solana transfers and account creations — is
+/// re-executed from genesis by a node that never saw it, which reaches the same state root (and
+/// the same header) at every height.
+#[test]
+fn a_fresh_node_replays_a_mixed_chain_to_the_same_state_root_at_every_height() {
+    use nvm_identity::{VmAddress, legacy_id_com};
+    use solana_keypair::Keypair;
+    use solana_signer::Signer;
+    const BLOCKS: u64 = 12;
+    let genesis = Genesis::dev(&vms());
+    let proposer = Chain::in_memory(&genesis, [1; 32], vms()).unwrap();
+    let (alice, bob) = (Keypair::new(), Keypair::new());
+    let alice_id = legacy_id_com(&VmAddress::Svm(alice.pubkey().to_bytes())).unwrap();
+    let solana = |instructions: &[_], signers: &[&Keypair], hash: [u8; 32]| {
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            instructions,
+            Some(&alice.pubkey()),
+            signers,
+            solana_hash::Hash::new_from_array(hash),
+        );
+        let versioned = solana_transaction::versioned::VersionedTransaction::from(tx);
+        nvm_vm_svm::tag_solana(&bincode::serialize(&versioned).unwrap())
+    };
+    let mut blocks = Vec::new();
+    for height in 1..=BLOCKS {
+        let head = proposer.head().unwrap();
+        // The dev identity's two native transfers of the block: nonces 2h-2 and 2h-1.
+        let mut raws = vec![if height == 1 {
+            dev_transfer(0, alice_id, 5 * 10u128.pow(18))
+        } else {
+            transfer(2 * height - 2, u128::from(height))
+        }];
+        raws.push(eth_tx(height - 1, 100_000, height % 3 == 0));
+        if height > 1 {
+            let pay = solana_system_interface::instruction::transfer(
+                &alice.pubkey(),
+                &bob.pubkey(),
+                1_000_000 + height,
+            );
+            raws.push(solana(&[pay], &[&alice], head.hash));
+        }
+        if height % 4 == 0 {
+            let account = Keypair::new();
+            let create = solana_system_interface::instruction::create_account(
+                &alice.pubkey(),
+                &account.pubkey(),
+                10_000_000,
+                16,
+                &nvm_vm_svm::Pubkey::new_unique(),
+            );
+            raws.push(solana(&[create], &[&alice, &account], head.hash));
+        }
+        raws.push(transfer(2 * height - 1, 1));
+        let proposed = proposer.propose(verified(raws), 1_000 * height).unwrap();
+        assert!(proposed.rejected.is_empty(), "block {height}: {:?}", proposed.rejected);
+        assert!(
+            proposed.receipts.iter().all(|r| r.status == nvm_primitives::TxStatus::Success),
+            "block {height}: {:?}",
+            proposed.receipts
+        );
+        blocks.push(proposed.block.clone());
+        proposer.commit(&proposed).unwrap();
+    }
+
+    let follower = Chain::in_memory(&genesis, [2; 32], vms()).unwrap();
+    for block in &blocks {
+        let rebuilt = follower.verify(block).unwrap();
+        let head = follower.commit(&rebuilt).unwrap();
+        assert_eq!(head.state_root, block.header.state_root, "height {}", block.header.height);
+        assert_eq!(head.hash, block.header.hash());
+    }
+    assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
+}

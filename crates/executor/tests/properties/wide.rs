@@ -2,7 +2,8 @@
 //! a second token (GOLD) held everywhere. Native transfers to any VM's address, EVM transfers
 //! and ERC-20 view calls in native envelopes, Ethereum and Solana wallet transfers, SPL Token
 //! transfers — and, for the conservation property, every VM's ways of failing: overdrafts, a
-//! reverted ERC-20 call, an SPL double spend through two token accounts of one owner, forgeries.
+//! reverted ERC-20 call, an SPL double spend through two token accounts of one owner, a transfer
+//! into a sysvar or builtin (a read-only account the node synthesizes), forgeries.
 
 use crate::common::*;
 use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
@@ -31,6 +32,14 @@ const GOLD_EACH: u128 = 1_000_000;
 const DOUBLE_SPEND: u64 = 700_000;
 /// More than any token's supply here.
 const OVERDRAFT: u128 = 1 << 100;
+/// Accounts the node synthesizes and no transaction may write: a sysvar, the Instructions
+/// sysvar, a builtin not invoked, n-VM's SPL Token builtin.
+const RESERVED: [Pubkey; 4] = [
+    Pubkey::from_str_const("SysvarC1ock11111111111111111111111111111111"),
+    Pubkey::from_str_const("Sysvar1nstructions1111111111111111111111111"),
+    Pubkey::from_str_const("ComputeBudget111111111111111111111111111111"),
+    SPL_TOKEN_PROGRAM_ID,
+];
 /// Native units each wallet starts with (one SOL).
 const WALLET_FUNDS: u128 = 1_000_000_000_000_000_000;
 
@@ -87,6 +96,12 @@ enum Step {
         from: usize,
         to: usize,
     },
+    /// A Solana wallet's transfer into one of [`RESERVED`] (whose write lock is demoted: the
+    /// System program refuses). Its synthetic account written back would create or destroy value.
+    SolanaToReserved {
+        from: usize,
+        to: usize,
+    },
     /// Two SPL transfers of [`DOUBLE_SPEND`] from a wallet's two token accounts (one balance).
     SplDoubleSpend {
         from: usize,
@@ -128,7 +143,8 @@ fn any_step() -> impl Strategy<Value = Step> {
         1 => actor.clone().prop_map(|from| Step::EvmOverdraft { from }),
         1 => (actor.clone(), actor.clone()).prop_map(|(from, to)| Step::Erc20Overdraft { from, to }),
         1 => (wallet.clone(), actor.clone()).prop_map(|(from, to)| Step::SolanaOverdraft { from, to }),
-        1 => (wallet, 0..SPL_ACTORS).prop_map(|(from, to)| Step::SplDoubleSpend { from, to }),
+        1 => (wallet.clone(), 0..SPL_ACTORS).prop_map(|(from, to)| Step::SplDoubleSpend { from, to }),
+        1 => (wallet, 0..RESERVED.len()).prop_map(|(from, to)| Step::SolanaToReserved { from, to }),
         1 => (actor, 1..ACTORS, 1u128..3_000).prop_map(|(signer, offset, amount)| {
             Step::Forged { signer, victim: (signer + offset) % ACTORS, amount }
         }),
@@ -292,6 +308,14 @@ impl Wide {
                     let lamports = 2_000_000_000 + sol_sequence[from];
                     system_transfer(&sol_wallet(from), &svm_address(&actors[to].id), lamports)
                 }
+                Step::SolanaToReserved { from, to } => {
+                    sol_sequence[from] += 1;
+                    system_transfer(
+                        &sol_wallet(from),
+                        &RESERVED[to],
+                        1_000_000 + sol_sequence[from],
+                    )
+                }
                 Step::Spl { from, to, amount } => {
                     sol_sequence[from] += 1;
                     let amount = amount * 64 + sol_sequence[from];
@@ -375,6 +399,7 @@ fn expected(step: &Step) -> Expect {
         Step::Erc20Overdraft { .. } => Expect::Failure("reverted"),
         Step::SolanaOverdraft { .. } => Expect::Failure("InstructionError"),
         Step::SplDoubleSpend { .. } => Expect::Failure("LedgerDebit"),
+        Step::SolanaToReserved { .. } => Expect::Failure("ReadonlyLamportChange"),
         Step::Forged { .. } => Expect::Forgery,
     }
 }

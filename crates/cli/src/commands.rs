@@ -61,6 +61,20 @@ pub struct NodeArgs {
     /// milliseconds (longer: error -32000 "execution aborted").
     #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().call_timeout.as_millis() as u64)]
     rpc_call_timeout_ms: u64,
+    /// Most gas an `eth_call` or `eth_estimateGas` may use (at most the EVM's 2^24 per
+    /// transaction).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().call_gas_cap)]
+    rpc_gas_cap: u64,
+    /// Most blocks one `eth_getLogs` scans (more: error -32000).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_log_blocks)]
+    rpc_max_log_blocks: u64,
+    /// Most logs one `eth_getLogs` returns (more: error -32000).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_logs)]
+    rpc_max_logs: usize,
+    /// Most accounts one Solana `getProgramAccounts` or `getTokenAccountsByOwner` looks at
+    /// (more: error -32012).
+    #[arg(long, default_value_t = nvm_rpc::RpcLimits::default().max_scanned_accounts)]
+    rpc_max_scanned_accounts: usize,
     /// Solana's JSON-RPC; its pub-sub WebSocket listens on the next port (8900), as Solana's do.
     #[arg(long, default_value = "127.0.0.1:8899")]
     solana_rpc_addr: SocketAddr,
@@ -104,6 +118,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         rpc_max_response_bytes,
         rpc_max_subscriptions,
         rpc_call_timeout_ms,
+        rpc_gas_cap,
+        rpc_max_log_blocks,
+        rpc_max_logs,
+        rpc_max_scanned_accounts,
         solana_rpc_addr,
         tron_http_addr,
         block_time_ms,
@@ -149,6 +167,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
             max_response_bytes: rpc_max_response_bytes,
             max_subscriptions: rpc_max_subscriptions,
             call_timeout: std::time::Duration::from_millis(rpc_call_timeout_ms),
+            call_gas_cap: rpc_gas_cap,
+            max_log_blocks: rpc_max_log_blocks,
+            max_logs: rpc_max_logs,
+            max_scanned_accounts: rpc_max_scanned_accounts,
         },
         solana_rpc_addr,
         tron_http_addr,

@@ -106,6 +106,10 @@ pub trait TxSubmitter: Send + Sync {
 
     /// How many transactions wait.
     fn pending_count(&self) -> usize;
+
+    /// Hashes of the transactions admitted from now on (a receiver that falls behind misses the
+    /// oldest).
+    fn watch_pending(&self) -> tokio::sync::broadcast::Receiver<TxHash>;
 }
 
 /// A node as the RPC crates see it.

@@ -111,6 +111,10 @@ impl TxSubmitter for NodeHandle {
     fn pending_count(&self) -> usize {
         self.mempool.len()
     }
+
+    fn watch_pending(&self) -> tokio::sync::broadcast::Receiver<TxHash> {
+        self.mempool.watch_admitted()
+    }
 }
 
 /// A whole node in memory for tests of what runs over [`nvm_node_api::NodeApi`]: the real chain

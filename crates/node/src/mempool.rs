@@ -122,7 +122,13 @@ pub struct Mempool {
     announcer: parking_lot::RwLock<Option<Announcer>>,
     /// Where clients' transactions are kept until included (none: they live in memory only).
     journal: Option<TxJournal>,
+    /// The hash of each transaction as it is admitted (clients' and peers'), for pending-
+    /// transaction subscriptions; a receiver that falls behind misses the oldest.
+    admitted: tokio::sync::broadcast::Sender<TxHash>,
 }
+
+/// How many admitted hashes a pending-transaction subscriber may fall behind by.
+const ADMITTED_BACKLOG: usize = 4_096;
 
 impl Mempool {
     /// A pool of at most `capacity` transactions, [`MAX_PENDING_PER_SENDER`] of one sender.
@@ -133,7 +139,13 @@ impl Mempool {
             per_sender: MAX_PENDING_PER_SENDER,
             announcer: Default::default(),
             journal: None,
+            admitted: tokio::sync::broadcast::Sender::new(ADMITTED_BACKLOG),
         }
+    }
+
+    /// Hashes of the transactions admitted from now on.
+    pub fn watch_admitted(&self) -> tokio::sync::broadcast::Receiver<TxHash> {
+        self.admitted.subscribe()
     }
 
     /// A pool whose clients' transactions are journaled (see [`TxJournal`]).
@@ -339,6 +351,9 @@ impl Mempool {
         let pooled = inner.entry(tx, sender, cost, gas, fee_cap);
         inner.by_sender.entry(sender).or_default().insert(nonce, pooled);
         inner.hashes.insert(hash, (sender, nonce));
+        drop(inner);
+        // No subscriber is no error.
+        let _ = self.admitted.send(hash);
         Ok(hash)
     }
 
@@ -378,6 +393,8 @@ impl Mempool {
         let arrival = pooled.arrival;
         inner.keyed.insert(arrival, pooled);
         inner.keyed_hashes.insert(hash, arrival);
+        drop(inner);
+        let _ = self.admitted.send(hash);
         Ok(hash)
     }
 

@@ -129,8 +129,9 @@ fn get_storage_at(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     Ok(Value::String(hex0x(&value.unwrap_or_else(|| vec![0; 32]))))
 }
 
-/// The call object of `eth_call` / `eth_estimateGas`.
-fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
+/// The call object of `eth_call` / `eth_estimateGas`, its gas within the node's cap for calls
+/// (the cap when it names none, as geth).
+fn call_request(ctx: &NodeContext, params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
     let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
     let Some(Value::Object(call)) = values.first() else {
         return Err(invalid_params("expected a call object"));
@@ -143,7 +144,13 @@ fn call_request(params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
         to: text("to").map(parse_address).transpose()?,
         value: text("value").map(parse_u256).transpose()?.unwrap_or_default(),
         data: Bytes::from(data),
-        gas: text("gas").map(parse_u256).transpose()?.map(|g| g.saturating_to::<u64>()),
+        gas: Some(
+            text("gas")
+                .map(parse_u256)
+                .transpose()?
+                .map_or(u64::MAX, |g| g.saturating_to::<u64>())
+                .min(ctx.limits.call_gas_cap),
+        ),
         token: None,
     })
 }
@@ -231,7 +238,7 @@ fn evm(ctx: &NodeContext) -> Result<&nvm_vm_evm::EvmVm, ErrorObjectOwned> {
 }
 
 fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let request = call_request(params)?;
+    let request = call_request(ctx, params)?;
     let evm = evm(ctx)?;
     let outcome = with_overrides(ctx, params, |state, env, deadline| {
         evm.simulate(state, env, &request, deadline)
@@ -243,7 +250,7 @@ fn call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 }
 
 fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let request = call_request(params)?;
+    let request = call_request(ctx, params)?;
     let evm = evm(ctx)?;
     let estimate = with_overrides(ctx, params, |state, env, deadline| {
         evm.estimate_gas(state, env, &request, deadline)

@@ -27,10 +27,6 @@ use nvm_vm_evm::{ETHEREUM_TX_TAG, EthereumTx, EvmOp, erc20_address, evm_address}
 use nvm_vm_native::NativeOp;
 use serde_json::Value;
 
-/// Widest block range one `eth_getLogs` call may scan.
-const MAX_LOG_RANGE: u64 = 10_000;
-/// Most logs one `eth_getLogs` call returns (as hosted providers bound it; clients split the range).
-const MAX_LOGS: usize = 10_000;
 /// Most blocks one `eth_feeHistory` call reports.
 const MAX_FEE_HISTORY: u64 = 1_024;
 /// The priority fee this node suggests (what `eth_maxPriorityFeePerGas` answers): 1 gwei.
@@ -402,52 +398,77 @@ fn filter_height(head: u64, tag: Option<&BlockNumberOrTag>) -> u64 {
     }
 }
 
-fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
-    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
-    let filter: Filter = values
-        .into_iter()
-        .next()
+/// A log filter as `eth_getLogs`, `eth_newFilter` and `eth_subscribe("logs")` take it (none: all).
+pub(crate) fn parse_filter(value: Option<Value>) -> Result<Filter, ErrorObjectOwned> {
+    value
+        .filter(|v| !v.is_null())
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|e| invalid_params(format!("invalid filter: {e}")))?
-        .unwrap_or_default();
-    let head = ctx.node.head().map_err(internal)?.height;
-    let (from, to) = match &filter.block_option {
+        .map_err(|e| invalid_params(format!("invalid filter: {e}")))
+        .map(Option::unwrap_or_default)
+}
+
+/// The heights `filter` names with `head` the latest (a block hash: its block's).
+pub(crate) fn filter_range(
+    ctx: &NodeContext,
+    filter: &Filter,
+    head: u64,
+) -> Result<(u64, u64), ErrorObjectOwned> {
+    match &filter.block_option {
         FilterBlockOption::Range { from_block, to_block } => {
-            (filter_height(head, from_block.as_ref()), filter_height(head, to_block.as_ref()))
+            Ok((filter_height(head, from_block.as_ref()), filter_height(head, to_block.as_ref())))
         }
         FilterBlockOption::AtBlockHash(hash) => {
             let block = ctx.node.block_by_hash(&hash.0).map_err(internal)?;
             let Some(block) = block else {
                 return Err(ErrorObjectOwned::owned(SERVER_ERROR, "unknown block", None::<()>));
             };
-            (block.header.height, block.header.height)
+            Ok((block.header.height, block.header.height))
         }
-    };
+    }
+}
+
+/// The logs of blocks `from..=to` (those committed) that `filter`'s addresses and topics match,
+/// within the node's limits on blocks scanned and logs returned.
+pub(crate) fn logs_between(
+    ctx: &NodeContext,
+    filter: &Filter,
+    from: u64,
+    to: u64,
+) -> Result<Vec<RpcLog>, ErrorObjectOwned> {
     if from > to {
         return Err(invalid_params(format!("fromBlock {from} is after toBlock {to}")));
     }
-    if to - from >= MAX_LOG_RANGE {
+    let (max_blocks, max_logs) = (ctx.limits.max_log_blocks, ctx.limits.max_logs);
+    if to - from >= max_blocks {
         return Err(ErrorObjectOwned::owned(
             SERVER_ERROR,
-            format!("query exceeds max block range {MAX_LOG_RANGE}"),
+            format!("query exceeds max block range {max_blocks}"),
             None::<()>,
         ));
     }
     let mut logs = Vec::new();
-    for height in from..=to.min(head) {
+    for height in from..=to {
         let Some(block) = BlockWithReceipts::load(ctx, height)? else { break };
         let matching = block.rpc_logs().into_iter().flatten().filter(|l| filter.matches(&l.inner));
         logs.extend(matching);
-        if logs.len() > MAX_LOGS {
+        if logs.len() > max_logs {
             return Err(ErrorObjectOwned::owned(
                 SERVER_ERROR,
-                format!("query returned more than {MAX_LOGS} results"),
+                format!("query returned more than {max_logs} results"),
                 None::<()>,
             ));
         }
     }
-    json(logs)
+    Ok(logs)
+}
+
+fn get_logs(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
+    let filter = parse_filter(values.into_iter().next())?;
+    let head = ctx.node.head().map_err(internal)?.height;
+    let (from, to) = filter_range(ctx, &filter, head)?;
+    json(logs_between(ctx, &filter, from, to)?)
 }
 
 /// The `percentiles` of the tips paid in a block, weighted by gas used (as geth computes them).

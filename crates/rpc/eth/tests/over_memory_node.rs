@@ -163,3 +163,28 @@ async fn a_simulated_call_is_aborted_past_the_time_budget() {
     let e = nvm_rpc::testing::error(&ample, "eth_call", forever).await;
     assert!(e.message().contains("OutOfGas"), "{e:?}");
 }
+
+/// A simulated call gets at most the node's gas cap for calls, whatever gas it asks for: init
+/// code returning the gas left (GAS PUSH0 MSTORE PUSH1 32 PUSH0 RETURN) sees less than the cap.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_simulated_call_gets_at_most_the_gas_cap() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let cap = 100_000u64;
+    let limits = nvm_rpc::RpcLimits { call_gas_cap: cap, ..Default::default() };
+    let rpc = nvm_rpc::rpc_module(
+        NodeContext { node: node.api(), finality: None, limits },
+        &[nvm_rpc_eth::register],
+    );
+    let gas_left = |answer: Value| {
+        u64::from_str_radix(answer.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    for asked in [json!(null), json!("0x1000000")] {
+        let request = json!([{ "data": "0x5a5f5260205ff3", "gas": asked }]);
+        let left = gas_left(call(&rpc, "eth_call", request).await);
+        assert!(left > 0 && left < cap - 53_000, "{asked}: {left} gas left of a {cap} cap");
+    }
+    let unbounded = serve(&node);
+    let left =
+        gas_left(call(&unbounded, "eth_call", json!([{ "data": "0x5a5f5260205ff3" }])).await);
+    assert!(left > cap, "the default cap is 2^24: {left}");
+}

@@ -41,6 +41,16 @@ pub struct RpcLimits {
     /// Longest a simulated call (`eth_call`, a whole `eth_estimateGas`, Tron's constant calls)
     /// runs (geth's `--rpc.evmtimeout`).
     pub call_timeout: Duration,
+    /// Most gas a simulated call may use (geth's `--rpc.gascap`; never above the EVM's own
+    /// per-transaction cap, 2²⁴).
+    pub call_gas_cap: u64,
+    /// Most blocks one `eth_getLogs` scans.
+    pub max_log_blocks: u64,
+    /// Most logs one `eth_getLogs` returns (more: an error, so clients split the range).
+    pub max_logs: usize,
+    /// Most accounts one `getProgramAccounts` or `getTokenAccountsByOwner` looks at (more:
+    /// Agave's scan error).
+    pub max_scanned_accounts: usize,
 }
 
 impl Default for RpcLimits {
@@ -51,6 +61,10 @@ impl Default for RpcLimits {
             max_response_bytes: 10 * 1024 * 1024,
             max_subscriptions: 1_024,
             call_timeout: Duration::from_secs(5),
+            call_gas_cap: 1 << 24,
+            max_log_blocks: 10_000,
+            max_logs: 10_000,
+            max_scanned_accounts: 10_000,
         }
     }
 }

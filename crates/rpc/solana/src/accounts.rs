@@ -15,9 +15,6 @@ use serde_json::{Value, json};
 
 /// Most accounts one `getMultipleAccounts` call reads (Solana's limit).
 const MAX_MULTIPLE_ACCOUNTS: usize = 100;
-/// Most accounts one `getProgramAccounts` or `getTokenAccountsByOwner` call looks at (what the
-/// index lists before filters).
-pub(super) const MAX_SCANNED_ACCOUNTS: usize = 10_000;
 
 /// Accounts an index lists, each with its entry's value.
 pub(super) type Indexed = Vec<([u8; 32], Vec<u8>)>;
@@ -26,6 +23,8 @@ pub(super) type Indexed = Vec<([u8; 32], Vec<u8>)>;
 pub(super) struct Read {
     pub slot: u64,
     snapshot: Box<dyn nvm_node_api::CommittedState>,
+    /// Most accounts one index scan lists (what it looks at before filters).
+    max_scanned: usize,
 }
 
 impl Read {
@@ -33,7 +32,7 @@ impl Read {
         let snapshot = ctx.node.snapshot().map_err(internal)?;
         let slot = snapshot.height().unwrap_or_default();
         check_min_context_slot(config, slot)?;
-        Ok(Self { slot, snapshot })
+        Ok(Self { slot, snapshot, max_scanned: ctx.max_scanned_accounts })
     }
 
     pub fn account(
@@ -50,7 +49,7 @@ impl Read {
     }
 
     /// The accounts the SVM's index lists under `prefix` and `field` at this slot, with each
-    /// entry's value; more than [`MAX_SCANNED_ACCOUNTS`] is a scan error (as Agave's past its
+    /// entry's value; more than the node's scan limit is a scan error (as Agave's past its
     /// scan limit), never a silently cut list.
     pub fn indexed(
         &self,
@@ -59,13 +58,13 @@ impl Read {
         what: &str,
     ) -> Result<Indexed, ErrorObjectOwned> {
         let prefix = [prefix, field.as_slice()].concat();
-        let found =
-            self.snapshot.scan_index(&prefix, MAX_SCANNED_ACCOUNTS + 1).map_err(internal)?;
-        if found.len() > MAX_SCANNED_ACCOUNTS {
+        let limit = self.max_scanned;
+        let found = self.snapshot.scan_index(&prefix, limit + 1).map_err(internal)?;
+        if found.len() > limit {
             return Err(ErrorObjectOwned::owned(
                 crate::codes::SCAN_ERROR,
                 format!(
-                    "Scan aborted: more than {MAX_SCANNED_ACCOUNTS} accounts {what} {}: narrow                      the query",
+                    "Scan aborted: more than {limit} accounts {what} {}: narrow the query",
                     base58(field)
                 ),
                 None::<()>,

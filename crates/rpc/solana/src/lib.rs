@@ -37,11 +37,17 @@ pub struct SolanaContext {
     pub node: Arc<dyn NodeApi>,
     /// Pays `requestAirdrop` (dev networks only).
     pub faucet: Option<Arc<nvm_vm_svm::Faucet>>,
+    /// Most accounts one account scan looks at.
+    pub max_scanned_accounts: usize,
 }
 
 impl SolanaContext {
     pub fn new(node: Arc<dyn NodeApi>, faucet: Option<nvm_vm_svm::Faucet>) -> Self {
-        Self { node, faucet: faucet.map(Arc::new) }
+        Self {
+            node,
+            faucet: faucet.map(Arc::new),
+            max_scanned_accounts: nvm_rpc::RpcLimits::default().max_scanned_accounts,
+        }
     }
 }
 
@@ -112,6 +118,7 @@ pub async fn start_solana(
         addr.ip(),
         if addr.port() == 0 { 0 } else { addr.port().saturating_add(1) },
     );
+    let ctx = SolanaContext { max_scanned_accounts: limits.max_scanned_accounts, ..ctx };
     let mut bound = [addr; 2];
     let mut handles = Vec::with_capacity(2);
     for (i, at) in [addr, pubsub_addr].into_iter().enumerate() {

@@ -173,4 +173,16 @@ async fn program_accounts_are_found_by_owner_whichever_format_wrote_them() {
     both.push(moved.pubkey().to_string());
     both.sort();
     assert_eq!(program_accounts(&rpc, &program).await, both);
+
+    // Past the node's scan limit: Agave's scan error, not a list cut short.
+    let within = |max_scanned_accounts| {
+        solana_module(SolanaContext {
+            max_scanned_accounts,
+            ..SolanaContext::new(node.api(), None)
+        })
+    };
+    let asked = json!([program.to_string()]);
+    let code = error_code(&within(2), "getProgramAccounts", asked.clone()).await;
+    assert_eq!(code, codes::SCAN_ERROR);
+    assert_eq!(call(&within(3), "getProgramAccounts", asked).await.as_array().unwrap().len(), 3);
 }

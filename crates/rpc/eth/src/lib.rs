@@ -3,6 +3,8 @@
 //! revert as error 3 with the revert data. This file serves state, calls and blocks; `tx`
 //! serves transactions, receipts, logs and fees.
 
+mod events;
+mod reads;
 mod tx;
 
 use alloy_primitives::{Address, Bytes, U256};
@@ -338,4 +340,6 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_getBlockByNumber", get_block_by_number);
     add(module, "eth_getBlockByHash", get_block_by_hash);
     crate::tx::register(module);
+    crate::events::register(module);
+    crate::reads::register(module);
 }

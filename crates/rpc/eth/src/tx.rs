@@ -192,10 +192,21 @@ impl BlockWithReceipts {
     }
 
     fn receipt(&self, index: usize) -> RpcResult {
+        self.receipt_with(index, self.rpc_logs().swap_remove(index))
+    }
+
+    /// Every receipt of the block, in order (`eth_getBlockReceipts`).
+    fn receipts(&self) -> RpcResult {
+        let receipts =
+            self.rpc_logs().into_iter().enumerate().map(|(i, logs)| self.receipt_with(i, logs));
+        Ok(Value::Array(receipts.collect::<Result<_, _>>()?))
+    }
+
+    /// The receipt of transaction `index`, whose logs (numbered across the block) are `logs`.
+    fn receipt_with(&self, index: usize, logs: Vec<RpcLog>) -> RpcResult {
         let r = &self.receipts[index];
         let raw = &self.block.transactions[index];
         let header = &self.block.header;
-        let logs = self.rpc_logs().swap_remove(index);
         let cumulative_gas_used = self.receipts[..=index].iter().map(|r| r.gas_used).sum();
         let success = r.status == TxStatus::Success;
         let facts = TxFacts::of(raw, r.sender, header.base_fee_per_gas);
@@ -374,6 +385,14 @@ fn get_transaction_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
     }
     match ctx.node.pending_tx(&hash) {
         Some(pending) => tx_json(ctx, pending.raw(), None),
+        None => Ok(Value::Null),
+    }
+}
+
+/// The receipts of a block named by number, tag or hash (`null` for a block this node lacks).
+fn get_block_receipts(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    match crate::reads::block_at(ctx, params, 0)? {
+        Some(block) => BlockWithReceipts::of(ctx, block)?.receipts(),
         None => Ok(Value::Null),
     }
 }
@@ -558,6 +577,7 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_sendRawTransaction", send_raw_transaction);
     add(module, "eth_getTransactionByHash", get_transaction_by_hash);
     add(module, "eth_getTransactionReceipt", get_transaction_receipt);
+    add(module, "eth_getBlockReceipts", get_block_receipts);
     add(module, "eth_getLogs", get_logs);
     add(module, "eth_feeHistory", fee_history);
 }

@@ -188,3 +188,148 @@ async fn a_simulated_call_gets_at_most_the_gas_cap() {
         gas_left(call(&unbounded, "eth_call", json!([{ "data": "0x5a5f5260205ff3" }])).await);
     assert!(left > cap, "the default cap is 2^24: {left}");
 }
+
+/// An EIP-1559 `transfer(to, amount)` on the native token's ERC-20 view (its block encoding in
+/// hex): a `Transfer` log.
+fn view_transfer(wallet: &PrivateKeySigner, nonce: u64, to: Address, amount: u64) -> String {
+    let view = Address::from(nvm_ledger::erc20_view_address(&nvm_ledger::NATIVE_MINT));
+    let mut input = alloy_primitives::hex::decode("a9059cbb").unwrap();
+    input.extend_from_slice(&[0; 12]);
+    input.extend_from_slice(to.as_slice());
+    input.extend_from_slice(&U256::from(amount).to_be_bytes::<32>());
+    let tx = TxEip1559 {
+        chain_id: 31_337,
+        nonce,
+        gas_limit: 100_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(view),
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    let signature = wallet.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
+    format!("0x{}", alloy_primitives::hex::encode(raw))
+}
+
+/// Polling filters as ethers uses them over HTTP: a block filter reports each new block's hash
+/// once, a pending filter each admitted transaction, a log filter the matching logs of new blocks
+/// (and all of its range through `eth_getFilterLogs`); an uninstalled or unknown filter is an
+/// error that says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_filters_report_what_arrived_since_the_last_poll() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let wallet = dev_wallet();
+    let view =
+        format!("{:#x}", Address::from(nvm_ledger::erc20_view_address(&nvm_ledger::NATIVE_MINT)));
+    let blocks = call(&rpc, "eth_newBlockFilter", json!([])).await;
+    let pending = call(&rpc, "eth_newPendingTransactionFilter", json!([])).await;
+    let logs = call(&rpc, "eth_newFilter", json!([{ "address": view }])).await;
+    let other = call(
+        &rpc,
+        "eth_newFilter",
+        json!([{ "address": format!("{:#x}", Address::repeat_byte(3)) }]),
+    )
+    .await;
+    assert_ne!(blocks, pending);
+    let changes = |id: &Value| call(&rpc, "eth_getFilterChanges", json!([id]));
+    assert_eq!(changes(&blocks).await, json!([]));
+
+    let hash = call(
+        &rpc,
+        "eth_sendRawTransaction",
+        json!([view_transfer(&wallet, 0, Address::repeat_byte(7), 5)]),
+    )
+    .await;
+    assert_eq!(changes(&pending).await, json!([hash]));
+    assert_eq!(changes(&pending).await, json!([]), "reported once");
+    node.seal(100, 1_000).unwrap();
+
+    let block = call(&rpc, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    assert_eq!(changes(&blocks).await, json!([block["hash"]]));
+    assert_eq!(changes(&blocks).await, json!([]), "reported once");
+    let found = changes(&logs).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["transactionHash"], hash);
+    assert_eq!(found[0]["address"], json!(view));
+    assert_eq!(changes(&logs).await, json!([]), "reported once");
+    assert_eq!(changes(&other).await, json!([]), "another address's filter");
+    let all = call(&rpc, "eth_getFilterLogs", json!([logs])).await;
+    assert_eq!(all, found);
+
+    assert_eq!(call(&rpc, "eth_uninstallFilter", json!([logs])).await, json!(true));
+    assert_eq!(call(&rpc, "eth_uninstallFilter", json!([logs])).await, json!(false));
+    let gone = nvm_rpc::testing::error(&rpc, "eth_getFilterChanges", json!([logs])).await;
+    assert_eq!((gone.code(), gone.message()), (-32000, "filter not found"));
+    let unknown = nvm_rpc::testing::error(&rpc, "eth_getFilterChanges", json!(["0x1234"])).await;
+    assert_eq!(unknown.message(), "filter not found");
+}
+
+/// Reads Ethereum tools make of blocks, as anvil answers them: a block's receipts (by number,
+/// hash or EIP-1898 object), its transactions by index, no uncles, `web3_sha3`, the pool's
+/// status; `eth_getProof` refused with a pointer to n-VM's own proofs.
+#[tokio::test(flavor = "multi_thread")]
+async fn block_reads_answer_as_anvil_does() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let hash = call(
+        &rpc,
+        "eth_sendRawTransaction",
+        json!([transfer(&dev_wallet(), 0, Address::repeat_byte(9), 3)]),
+    )
+    .await;
+    assert_eq!(
+        call(&rpc, "txpool_status", json!([])).await,
+        json!({ "pending": "0x1", "queued": "0x0" })
+    );
+    node.seal(100, 1_000).unwrap();
+    let block = call(&rpc, "eth_getBlockByNumber", json!(["0x1", false])).await;
+    let receipt = call(&rpc, "eth_getTransactionReceipt", json!([hash])).await;
+    for named in [
+        json!("0x1"),
+        json!("latest"),
+        block["hash"].clone(),
+        json!({ "blockHash": block["hash"] }),
+    ] {
+        assert_eq!(
+            call(&rpc, "eth_getBlockReceipts", json!([named])).await,
+            json!([receipt]),
+            "{named}"
+        );
+    }
+    assert_eq!(call(&rpc, "eth_getBlockReceipts", json!(["0x9"])).await, Value::Null);
+    let tx = call(&rpc, "eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(
+        call(&rpc, "eth_getTransactionByBlockNumberAndIndex", json!(["0x1", "0x0"])).await,
+        tx
+    );
+    assert_eq!(
+        call(&rpc, "eth_getTransactionByBlockHashAndIndex", json!([block["hash"], "0x0"])).await,
+        tx
+    );
+    assert_eq!(
+        call(&rpc, "eth_getTransactionByBlockNumberAndIndex", json!(["0x1", "0x1"])).await,
+        Value::Null
+    );
+    assert_eq!(call(&rpc, "eth_getUncleCountByBlockNumber", json!(["0x1"])).await, json!("0x0"));
+    assert_eq!(call(&rpc, "eth_getUncleCountByBlockNumber", json!(["0x9"])).await, Value::Null);
+    assert_eq!(
+        call(&rpc, "eth_getUncleByBlockHashAndIndex", json!([block["hash"], "0x0"])).await,
+        Value::Null
+    );
+    assert_eq!(call(&rpc, "txpool_status", json!([])).await["pending"], json!("0x0"));
+    assert_eq!(
+        call(&rpc, "web3_sha3", json!(["0x68656c6c6f20776f726c64"])).await,
+        json!("0x47173285a8d7341e5e972fc677286384f802f8ef42a5ec5f03bbfa254cb01fad")
+    );
+    let proof = nvm_rpc::testing::error(
+        &rpc,
+        "eth_getProof",
+        json!([format!("{:#x}", Address::repeat_byte(9)), [], "latest"]),
+    )
+    .await;
+    assert_eq!(proof.code(), -32601);
+    assert!(proof.message().contains("nvm_getProof"), "{proof:?}");
+}

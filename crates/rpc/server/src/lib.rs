@@ -6,12 +6,14 @@ pub mod connection_limit;
 mod convert;
 mod errors;
 mod finality;
+mod ids;
 mod methods;
 pub mod testing;
 
 pub use convert::{block_transactions_json, hex0x, identity_json, parse_hash, parse_hex};
 pub use errors::{admission, codes, internal, invalid_params};
 pub use finality::FinalityProofs;
+pub use ids::{HexIds, random_id};
 pub use methods::{
     Namespace, NodeContext, RpcResult, account_nonce, add, param_str, required, rpc_module,
 };
@@ -88,7 +90,7 @@ pub async fn start(
     ctx: NodeContext,
     namespaces: &[Namespace],
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let config = ctx.limits.server_config().build();
+    let config = ctx.limits.server_config().set_id_provider(HexIds).build();
     serve(addr, config, rpc_module(ctx, namespaces)).await
 }
 

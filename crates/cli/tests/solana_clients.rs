@@ -41,6 +41,7 @@ fn solana_web3_and_spl_token_work_unmodified() {
         "spl-token.test.mjs",
         "link.test.mjs",
         "identity.test.mjs",
+        "history.test.mjs",
     ];
     // Each wait inside the scripts has its own deadline; this bounds the three files whole.
     run(&clients, "node", &tests, &env, Duration::from_secs(300), Some(&node));

@@ -31,13 +31,15 @@ pub trait CommittedState: StateReader {
         self.head().map(|h| h.height)
     }
 
-    /// The secondary index's entries under `prefix` as of that block, in key order, at most
-    /// `limit` ([`nvm_state_api::IndexWrites`]: how an API finds accounts by a field).
+    /// The secondary index's entries under `prefix` as of that block, in key order from `from`
+    /// (a key under `prefix`, or `prefix` for all), at most `limit`
+    /// ([`nvm_state_api::IndexWrites`]: how an API finds accounts by a field).
     fn scan_index(
         &self,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
-    ) -> nvm_state_api::StateResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    ) -> nvm_state_api::StateResult<nvm_state_api::IndexEntries>;
 }
 
 /// State read by simulations and admission: the tip's, a block still being committed included.

@@ -5,7 +5,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, ExecutionMode, Executor, TxError, VerifiedTx, VmRegistry};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{
-    AccessSet, AfterWrites, IndexWrites, StateError, StateReader, StateResult, WriteSet,
+    AccessSet, AfterWrites, IndexEntries, IndexWrites, StateError, StateReader, StateResult,
+    WriteSet,
 };
 use nvm_storage::{ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation};
 use nvm_vm_api::{BLOCK_HASH_WINDOW, BlockEnv, block_hash_key};
@@ -190,8 +191,13 @@ impl Chain {
         let after = AfterWrites::new(before, writes);
         let mut index = IndexWrites::new();
         for hooks in self.executor.vms.hooks() {
-            let genesis = block.header.height == 0;
-            hooks.index_block(before, &after, &block.transactions, genesis, &mut index)?;
+            hooks.index_block(
+                before,
+                &after,
+                block.header.height,
+                &block.transactions,
+                &mut index,
+            )?;
         }
         Ok(index)
     }
@@ -209,7 +215,7 @@ impl Chain {
                 reason: format!("block {at} is missing"),
             })?;
             for hooks in self.executor.vms.hooks() {
-                hooks.index_block(&nothing, &head, &block.transactions, at == 0, &mut index)?;
+                hooks.index_block(&nothing, &head, at, &block.transactions, &mut index)?;
             }
         }
         self.store.complete_index(&index)?;
@@ -716,9 +722,15 @@ impl StateSnapshot {
         self.0.head()
     }
 
-    /// The secondary index's entries under `prefix` at this block, at most `limit`.
-    pub fn scan_index(&self, prefix: &[u8], limit: usize) -> ChainResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.0.scan_index(prefix, limit)?)
+    /// The secondary index's entries under `prefix` at this block, from `from` on, at most
+    /// `limit`.
+    pub fn scan_index(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> ChainResult<IndexEntries> {
+        Ok(self.0.scan_index(prefix, from, limit)?)
     }
 }
 

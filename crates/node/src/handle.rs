@@ -22,9 +22,10 @@ impl CommittedState for StateSnapshot {
     fn scan_index(
         &self,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
-    ) -> nvm_state_api::StateResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        Self::scan_index(self, prefix, limit)
+    ) -> nvm_state_api::StateResult<nvm_state_api::IndexEntries> {
+        Self::scan_index(self, prefix, from, limit)
             .map_err(|e| nvm_state_api::StateError::Backend(e.to_string()))
     }
 

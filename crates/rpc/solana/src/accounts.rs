@@ -43,6 +43,17 @@ impl Read {
             .map_err(internal)
     }
 
+    /// Index entries under `prefix` from `from` on, at most `limit` (no scan error: the caller
+    /// bounds `limit`).
+    pub fn scan(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<nvm_state_api::IndexEntries, ErrorObjectOwned> {
+        self.snapshot.scan_index(prefix, from, limit).map_err(internal)
+    }
+
     /// The state, for reads of its own.
     pub fn view(&self) -> TxOverlay<'_> {
         TxOverlay::new(&self.snapshot)
@@ -59,7 +70,7 @@ impl Read {
     ) -> Result<Indexed, ErrorObjectOwned> {
         let prefix = [prefix, field.as_slice()].concat();
         let limit = self.max_scanned;
-        let found = self.snapshot.scan_index(&prefix, limit + 1).map_err(internal)?;
+        let found = self.snapshot.scan_index(&prefix, &prefix, limit + 1).map_err(internal)?;
         if found.len() > limit {
             return Err(ErrorObjectOwned::owned(
                 crate::codes::SCAN_ERROR,
@@ -185,7 +196,7 @@ pub(super) fn get_multiple_accounts(ctx: &SolanaContext, params: &Params<'_>) ->
 }
 
 /// A `getProgramAccounts` filter: `dataSize` or `memcmp`.
-enum Filter {
+pub(super) enum Filter {
     DataSize(usize),
     Memcmp { offset: usize, bytes: Vec<u8> },
 }
@@ -217,13 +228,22 @@ impl Filter {
         Ok(Self::Memcmp { offset, bytes })
     }
 
-    fn matches(&self, data: &[u8]) -> bool {
+    pub(super) fn matches(&self, data: &[u8]) -> bool {
         match self {
             Self::DataSize(size) => data.len() == *size,
             Self::Memcmp { offset, bytes } => {
                 data.get(*offset..offset.saturating_add(bytes.len())) == Some(bytes.as_slice())
             }
         }
+    }
+}
+
+/// A config's `filters` (`dataSize`, `memcmp`), at most 4.
+pub(super) fn filters(config: &Value) -> Result<Vec<Filter>, ErrorObjectOwned> {
+    match config.get("filters") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(list)) if list.len() <= 4 => list.iter().map(Filter::parse).collect(),
+        Some(_) => Err(invalid_params("Invalid params: filters is an array of at most 4")),
     }
 }
 
@@ -252,13 +272,7 @@ pub(super) fn get_program_accounts(ctx: &SolanaContext, params: &Params<'_>) -> 
     let program = pubkey(arg(&values, 0, "program id")?, "program id")?;
     let config = config(&values, 1)?;
     let encoding = DataEncoding::of(&config, "binary")?;
-    let filters = match config.get("filters") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) if list.len() <= 4 => {
-            list.iter().map(Filter::parse).collect::<Result<_, _>>()?
-        }
-        Some(_) => return Err(invalid_params("Invalid params: filters is an array of at most 4")),
-    };
+    let filters = filters(&config)?;
     let read = Read::at_head(ctx, &config)?;
     let accounts = owned_by(&read, &program, &filters)?
         .iter()

@@ -3,7 +3,9 @@
 //! `eth_*` namespaces.
 
 mod accounts;
+mod blocks;
 mod cluster;
+mod history;
 mod message;
 mod params;
 mod pubsub;
@@ -101,6 +103,16 @@ pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
     add(&mut module, "requestAirdrop", transactions::request_airdrop);
     add(&mut module, "getSignatureStatuses", transactions::get_signature_statuses);
     add(&mut module, "getTransaction", transactions::get_transaction);
+    add(&mut module, "getSignaturesForAddress", history::get_signatures_for_address);
+    add(&mut module, "getBlock", blocks::get_block);
+    add(&mut module, "getBlocks", blocks::get_blocks);
+    add(&mut module, "getBlocksWithLimit", blocks::get_blocks_with_limit);
+    add(&mut module, "getBlockTime", blocks::get_block_time);
+    add(&mut module, "getFirstAvailableBlock", |_, _| Ok(serde_json::json!(0)));
+    add(&mut module, "minimumLedgerSlot", |_, _| Ok(serde_json::json!(0)));
+    add(&mut module, "getSupply", blocks::get_supply);
+    add(&mut module, "getFeeForMessage", blocks::get_fee_for_message);
+    add(&mut module, "getRecentPrioritizationFees", blocks::get_recent_prioritization_fees);
     pubsub::register(&mut module);
     module
 }

@@ -1,6 +1,7 @@
-//! Solana's pub-sub over WebSocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`.
-//! Each subscription wakes on every committed block; notifications carry
-//! `{context: {slot}, value}` as the clients expect.
+//! Solana's pub-sub over WebSocket: `signatureSubscribe`, `accountSubscribe`, `slotSubscribe`,
+//! `rootSubscribe`, `logsSubscribe`, `programSubscribe`, `blockSubscribe`. Each subscription
+//! wakes on every committed block (a slot is a block, and every committed block is rooted);
+//! notifications carry `{context: {slot}, value}` as the clients expect.
 
 use crate::{
     SolanaContext,
@@ -14,6 +15,7 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use nvm_primitives::sha256;
+use nvm_vm_svm::ReadableAccount;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -141,6 +143,147 @@ async fn slot_subscription(
     }
 }
 
+/// Calls `notify` with each new committed slot (in order) until the client leaves; what it
+/// returns is sent, one notification each.
+async fn each_slot<F>(
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+    notify: F,
+) -> SubscriptionResult
+where
+    F: Fn(&SolanaContext, u64) -> Result<Vec<Value>, ErrorObjectOwned> + Send + Sync + 'static,
+{
+    let sink = pending.accept().await?;
+    let mut heads = ctx.node.watch_heads();
+    let mut next = heads.borrow_and_update().height + 1;
+    let notify = Arc::new(notify);
+    loop {
+        tokio::select! {
+            changed = heads.changed() => if changed.is_err() { return Ok(()) },
+            _ = sink.closed() => return Ok(()),
+        }
+        let head = heads.borrow_and_update().height;
+        while next <= head {
+            let (ctx, notify, slot) = (ctx.clone(), notify.clone(), next);
+            for note in blocking(move || notify(&ctx, slot)).await? {
+                sink.send(send_value(&note)?).await?;
+            }
+            next += 1;
+        }
+    }
+}
+
+/// The Solana transactions of the block at `slot`: wire bytes and receipt, in block order.
+fn solana_transactions(
+    ctx: &SolanaContext,
+    slot: u64,
+) -> Result<Vec<(nvm_vm_svm::VersionedTransaction, nvm_primitives::Receipt)>, ErrorObjectOwned> {
+    let Some(block) = ctx.node.block(slot).map_err(crate::params::internal)? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for wire in block.transactions.iter().filter_map(|raw| crate::transactions::solana_wire(raw)) {
+        let Ok(tx) = bincode::deserialize::<nvm_vm_svm::VersionedTransaction>(wire) else {
+            continue;
+        };
+        let Some(signature) = tx.signatures.first() else { continue };
+        let receipt =
+            ctx.node.receipt(&sha256(signature.as_ref())).map_err(crate::params::internal)?;
+        if let Some(receipt) = receipt {
+            found.push((tx, receipt));
+        }
+    }
+    Ok(found)
+}
+
+/// Every transaction's logs (`"all"`), or those naming an account (`{"mentions": [pubkey]}`).
+async fn logs_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let Some((pending, mentions)) = parsed(pending, || {
+        let values = values(&params)?;
+        config(&values, 1)?;
+        match arg(&values, 0, "filter")? {
+            Value::String(all) if all == "all" || all == "allWithVotes" => Ok(None),
+            Value::Object(filter) => match filter.get("mentions").and_then(Value::as_array) {
+                Some(list) if list.len() == 1 => Ok(Some(pubkey(&list[0], "mentions")?)),
+                _ => {
+                    Err(crate::params::invalid_params("Invalid Request: Only 1 address supported"))
+                }
+            },
+            _ => Err(crate::params::invalid_params(
+                "Invalid params: all, allWithVotes or {mentions}",
+            )),
+        }
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    each_slot(pending, ctx, move |ctx, slot| {
+        let mut notes = Vec::new();
+        for (tx, receipt) in solana_transactions(ctx, slot)? {
+            let keys = tx.message.static_account_keys();
+            if mentions.is_some_and(|m| !keys.iter().any(|k| k.to_bytes() == m)) {
+                continue;
+            }
+            let meta =
+                nvm_vm_svm::SvmMeta::decode(&receipt.vm_data).map_err(crate::params::internal)?;
+            let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
+            let signature = crate::params::base58(tx.signatures[0].as_ref());
+            let value = json!({ "signature": signature, "err": err, "logs": meta.log_messages });
+            notes.push(with_context(slot, value));
+        }
+        Ok(notes)
+    })
+    .await
+}
+
+/// Accounts of a program that a block's transactions changed (with the `dataSize`/`memcmp`
+/// filters of `getProgramAccounts`), as they are after it.
+async fn program_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let Some((pending, (program, encoding, filters))) = parsed(pending, || {
+        let values = values(&params)?;
+        let config = config(&values, 1)?;
+        let program = pubkey(arg(&values, 0, "program id")?, "program id")?;
+        let filters = crate::accounts::filters(&config)?;
+        Ok((program, DataEncoding::of(&config, "binary")?, filters))
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    each_slot(pending, ctx, move |ctx, slot| {
+        let read = Read::at_head(ctx, &json!({}))?;
+        let mut named = std::collections::BTreeSet::new();
+        for (tx, _) in solana_transactions(ctx, slot)? {
+            named.extend(tx.message.static_account_keys().iter().map(|k| k.to_bytes()));
+        }
+        let mut notes = Vec::new();
+        for address in named {
+            let Some(account) = read.account(&address)? else { continue };
+            if account.owner().to_bytes() != program
+                || !filters.iter().all(|f| f.matches(account.data()))
+            {
+                continue;
+            }
+            let value = json!({
+                "pubkey": crate::params::base58(&address),
+                "account": encoding.account(&account)?,
+            });
+            notes.push(with_context(slot, value));
+        }
+        Ok(notes)
+    })
+    .await
+}
+
 pub(super) fn register(module: &mut RpcModule<SolanaContext>) {
     module
         .register_subscription(
@@ -164,6 +307,31 @@ pub(super) fn register(module: &mut RpcModule<SolanaContext>) {
             "slotNotification",
             "slotUnsubscribe",
             |params, pending, ctx, _| slot_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+    // Every committed block is rooted: the root is the slot.
+    module
+        .register_subscription(
+            "rootSubscribe",
+            "rootNotification",
+            "rootUnsubscribe",
+            |_, pending, ctx, _| each_slot(pending, ctx, |_, slot| Ok(vec![json!(slot)])),
+        )
+        .expect("unique subscription names");
+    module
+        .register_subscription(
+            "logsSubscribe",
+            "logsNotification",
+            "logsUnsubscribe",
+            |params, pending, ctx, _| logs_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+    module
+        .register_subscription(
+            "programSubscribe",
+            "programNotification",
+            "programUnsubscribe",
+            |params, pending, ctx, _| program_subscription(params, pending, ctx),
         )
         .expect("unique subscription names");
 }

@@ -303,14 +303,26 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
     let block = store.block(receipt.block_height).map_err(internal)?.ok_or_else(|| {
         error_with(codes::BLOCK_NOT_AVAILABLE, "Block not available", Value::Null)
     })?;
-    let raw = block
+    let wire = block
         .transactions
         .get(receipt.index as usize)
-        .and_then(|raw| raw.split_first())
-        .filter(|(tag, _)| **tag == nvm_vm_svm::SOLANA_TX_TAG)
-        .map(|(_, wire)| wire)
+        .and_then(|raw| solana_wire(raw))
         .ok_or_else(|| internal("receipt does not point at a Solana transaction"))?;
-    let tx: nvm_vm_svm::VersionedTransaction = bincode::deserialize(raw).map_err(internal)?;
+    let mut entry = transaction_entry(&receipt, wire, &config)?;
+    entry["slot"] = json!(receipt.block_height);
+    entry["blockTime"] = json!(block.header.timestamp_ms / 1000);
+    Ok(entry)
+}
+
+/// The wire bytes of a block transaction that is a Solana wallet transaction.
+pub(super) fn solana_wire(raw: &[u8]) -> Option<&[u8]> {
+    raw.split_first().filter(|(tag, _)| **tag == nvm_vm_svm::SOLANA_TX_TAG).map(|(_, wire)| wire)
+}
+
+/// A committed Solana transaction as `getTransaction` and `getBlock` show it: `version`,
+/// `transaction` in the asked encoding, and `meta` from its receipt.
+pub(super) fn transaction_entry(receipt: &Receipt, wire: &[u8], config: &Value) -> SolResult {
+    let tx: nvm_vm_svm::VersionedTransaction = bincode::deserialize(wire).map_err(internal)?;
     let version = match tx.version() {
         nvm_vm_svm::TransactionVersion::Legacy(_) => json!("legacy"),
         nvm_vm_svm::TransactionVersion::Number(n) => {
@@ -329,18 +341,16 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
     };
     let transaction = match config.get("encoding").and_then(Value::as_str).unwrap_or("json") {
         "json" | "jsonParsed" => crate::message::transaction_json(&tx),
-        "base64" => json!([base64(raw), "base64"]),
-        "base58" => json!([base58(raw), "base58"]),
+        "base64" => json!([base64(wire), "base64"]),
+        "base58" => json!([base58(wire), "base58"]),
         other => {
             return Err(invalid_params(format!("Invalid params: unsupported encoding {other:?}")));
         }
     };
     let svm = SvmMeta::decode(&receipt.vm_data).map_err(internal)?;
-    let (err, status) = status_json(&receipt);
+    let (err, status) = status_json(receipt);
     let fee = u64::try_from(receipt.fee_paid / nvm_vm_svm::UNITS_PER_LAMPORT).unwrap_or(u64::MAX);
     Ok(json!({
-        "slot": receipt.block_height,
-        "blockTime": block.header.timestamp_ms / 1000,
         "version": version,
         "transaction": transaction,
         "meta": {

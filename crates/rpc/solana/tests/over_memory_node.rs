@@ -72,6 +72,72 @@ async fn an_airdrop_and_a_signed_transfer_are_sent_sealed_and_read_back() {
     assert!(!found["meta"]["logMessages"].as_array().unwrap().is_empty(), "{found}");
     assert_eq!(found["meta"]["postBalances"][1], json!(SOL));
     assert_eq!(call(&rpc, "getSlot", json!([])).await, json!(2));
+
+    // The block that holds it, as solana-test-validator shows blocks.
+    let block = call(&rpc, "getBlock", json!([2, { "encoding": "json" }])).await;
+    assert_eq!(block["transactions"][0]["transaction"], found["transaction"]);
+    assert_eq!(block["transactions"][0]["meta"], found["meta"]);
+    assert_eq!(
+        (block["parentSlot"].clone(), block["blockTime"].clone()),
+        (json!(1), found["blockTime"].clone())
+    );
+    let parent = call(&rpc, "getBlock", json!([1, { "transactionDetails": "signatures" }])).await;
+    assert_eq!(block["previousBlockhash"], parent["blockhash"]);
+    assert_eq!(parent["signatures"], json!([airdrop]));
+    assert_eq!(error_code(&rpc, "getBlock", json!([9])).await, codes::BLOCK_NOT_AVAILABLE);
+    assert_eq!(call(&rpc, "getBlocks", json!([0])).await, json!([0, 1, 2]));
+    assert_eq!(call(&rpc, "getBlocksWithLimit", json!([1, 5])).await, json!([1, 2]));
+    assert_eq!(call(&rpc, "getBlockTime", json!([2])).await, found["blockTime"]);
+    let supply = call(&rpc, "getSupply", json!([])).await["value"].clone();
+    assert!(
+        supply["total"].as_u64().unwrap() > 2 * SOL && supply["total"] == supply["circulating"]
+    );
+
+    // Each account's transactions, newest first.
+    let history = |address: String, options: Value| {
+        let rpc = &rpc;
+        async move {
+            let found = call(rpc, "getSignaturesForAddress", json!([address, options])).await;
+            found.as_array().unwrap().iter().map(|e| e["signature"].clone()).collect::<Vec<_>>()
+        }
+    };
+    let (a, b) = (alice.pubkey().to_string(), bob.pubkey().to_string());
+    assert_eq!(history(a.clone(), json!({})).await, [signature.clone(), airdrop.clone()]);
+    assert_eq!(history(b, json!({})).await, vec![signature.clone()]);
+    assert_eq!(history(a.clone(), json!({ "limit": 1 })).await, vec![signature.clone()]);
+    assert_eq!(history(a.clone(), json!({ "before": signature })).await, vec![airdrop.clone()]);
+    assert_eq!(history(a.clone(), json!({ "until": airdrop })).await, vec![signature.clone()]);
+    let entry = call(&rpc, "getSignaturesForAddress", json!([a, { "limit": 1 }])).await;
+    assert_eq!(entry[0]["slot"], json!(2));
+    assert_eq!(entry[0]["err"], Value::Null);
+    assert_eq!(entry[0]["blockTime"], found["blockTime"]);
+    let too_many = json!([a, { "limit": 1001 }]);
+    assert_eq!(error_code(&rpc, "getSignaturesForAddress", too_many).await, codes::INVALID_PARAMS);
+
+    // The fee of a message: per signature, plus its priority fee; none once its blockhash is stale.
+    let message = |instructions: &[solana_instruction::Instruction], hash| {
+        let message =
+            solana_transaction::Transaction::new_with_payer(instructions, Some(&alice.pubkey()))
+                .message;
+        let mut message = message;
+        message.recent_blockhash = hash;
+        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&message).unwrap())
+    };
+    let pay = solana_system_interface::instruction::transfer(&alice.pubkey(), &bob.pubkey(), 1);
+    let fresh = solana_hash::Hash::new_from_array(blockhash);
+    let fee = |m| call(&rpc, "getFeeForMessage", json!([m]));
+    assert_eq!(fee(message(std::slice::from_ref(&pay), fresh)).await["value"], json!(5_000));
+    let price = solana_instruction::Instruction::new_with_bytes(
+        solana_sdk_ids::compute_budget::ID,
+        &[[3u8].as_slice(), &1_000_000u64.to_le_bytes()].concat(),
+        vec![],
+    );
+    let priced = fee(message(&[price, pay.clone()], fresh)).await["value"].as_u64().unwrap();
+    assert!(priced > 5_000, "a priority fee: {priced}");
+    assert_eq!(
+        fee(message(&[pay], solana_hash::Hash::new_from_array([9; 32]))).await["value"],
+        Value::Null
+    );
 }
 
 /// The program's accounts, as `getProgramAccounts` lists them (addresses, sorted).

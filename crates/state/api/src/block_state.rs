@@ -12,6 +12,9 @@ pub type WriteSet = BTreeMap<StateKey, Option<Vec<u8>>>;
 /// commits to it, and each node derives it from the blocks it commits.
 pub type IndexWrites = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// Index entries as a scan reads them: key and value, in key order.
+pub type IndexEntries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Committed state plus the writes of the transactions executed so far in this block. Read-only
 /// while a batch executes in parallel; transactions' writes are merged between batches.
 pub struct BlockState<'a> {

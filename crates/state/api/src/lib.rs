@@ -8,7 +8,7 @@ mod block_state;
 mod overlay;
 
 pub use access::AccessSet;
-pub use block_state::{AfterWrites, BlockState, IndexWrites, WriteSet};
+pub use block_state::{AfterWrites, BlockState, IndexEntries, IndexWrites, WriteSet};
 pub use nvm_primitives::StateKey;
 pub use overlay::{Checkpoint, TxOverlay};
 

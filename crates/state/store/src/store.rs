@@ -5,7 +5,7 @@ use crate::merkle::JmtReader;
 use borsh::BorshDeserialize;
 use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
 use nvm_primitives::{Block, Receipt, StateKey, TxHash};
-use nvm_state_api::{IndexWrites, StateError, StateReader, StateResult, WriteSet};
+use nvm_state_api::{IndexEntries, IndexWrites, StateError, StateReader, StateResult, WriteSet};
 use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition,
     TableError,
@@ -335,11 +335,17 @@ impl Snapshot {
         self.head.as_ref()
     }
 
-    /// The index's entries under `prefix` at this block, in key order, at most `limit` of them.
-    pub fn scan_index(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    /// The index's entries under `prefix` at this block, in key order from `from` (a key under
+    /// `prefix`, or `prefix` itself for all), at most `limit` of them.
+    pub fn scan_index(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> StoreResult<IndexEntries> {
         let Some(index) = &self.index else { return Ok(Vec::new()) };
         let mut found = Vec::new();
-        for entry in index.range(prefix..)?.take(limit) {
+        for entry in index.range(from.max(prefix)..)?.take(limit) {
             let (key, value) = entry?;
             if !key.value().starts_with(prefix) {
                 break;

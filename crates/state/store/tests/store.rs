@@ -211,17 +211,19 @@ fn the_index_is_written_with_its_block_and_read_by_prefix() {
     let keys = |found: Vec<(Vec<u8>, Vec<u8>)>| {
         found.into_iter().map(|(k, _)| String::from_utf8(k).unwrap()).collect::<Vec<_>>()
     };
-    assert_eq!(keys(before.scan_index(b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
-    assert_eq!(keys(before.scan_index(b"own:", 2).unwrap()), ["own:a:1", "own:b:1"]);
-    assert_eq!(before.scan_index(b"own:b:1", 10).unwrap()[0].1, b"z");
+    assert_eq!(keys(before.scan_index(b"own:b:", b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
+    assert_eq!(keys(before.scan_index(b"own:", b"own:", 2).unwrap()), ["own:a:1", "own:b:1"]);
+    assert_eq!(before.scan_index(b"own:b:1", b"own:b:1", 10).unwrap()[0].1, b"z");
+    // From a key on: the entries at and after it.
+    assert_eq!(keys(before.scan_index(b"own:", b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
 
     let change: nvm_state_api::IndexWrites =
         [(b"own:b:1".to_vec(), None), entry("own:b:3", "w")].into_iter().collect();
     let prepared = store.prepare_state(&writes, 1, &[]).unwrap();
     store.commit_block(&block(1, prepared.root), &[], &writes, &change, &prepared).unwrap();
     assert_eq!(
-        keys(store.snapshot().unwrap().scan_index(b"own:b:", 10).unwrap()),
+        keys(store.snapshot().unwrap().scan_index(b"own:b:", b"own:b:", 10).unwrap()),
         ["own:b:2", "own:b:3"]
     );
-    assert_eq!(keys(before.scan_index(b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
+    assert_eq!(keys(before.scan_index(b"own:b:", b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
 }

@@ -87,18 +87,18 @@ pub trait ChainHooks: Send + Sync {
         Ok(())
     }
 
-    /// Adds to `index` the changes `transactions` made to this VM's secondary index (entries
-    /// under its own key prefix, [`IndexWrites`]), given the state `before` and `after` them —
-    /// the accounts they name, as `before` and `after` show them. Run when a block commits (not
-    /// in consensus: the index is no part of any root), and once over every committed block
-    /// with an empty `before` to fill in the index of a database written before it existed.
-    /// `genesis` is set for the first block, whose accounts no transaction names.
+    /// Adds to `index` the changes the block at `height` (its `transactions`) made to this VM's
+    /// secondary index (entries under its own key prefix, [`IndexWrites`]) — the accounts they
+    /// name as the state `before` and `after` them shows them, the transactions each names.
+    /// Run when a block commits (not in consensus: the index is no part of any root), and once
+    /// over every committed block with an empty `before` to fill in the index of a database
+    /// written before it existed. The first block's (height 0) accounts no transaction names.
     fn index_block(
         &self,
         _before: &dyn StateReader,
         _after: &dyn StateReader,
+        _height: u64,
         _transactions: &[Vec<u8>],
-        _genesis: bool,
         _index: &mut IndexWrites,
     ) -> Result<(), StateError> {
         Ok(())

@@ -71,16 +71,17 @@ impl ChainHooks for SvmVm {
         )]))]
     }
 
-    /// Solana accounts by owner program and token accounts by wallet ([`crate::index`]).
+    /// Solana accounts by owner program, token accounts by wallet, signatures by account
+    /// ([`crate::index`]).
     fn index_block(
         &self,
         before: &dyn StateReader,
         after: &dyn StateReader,
+        height: u64,
         transactions: &[Vec<u8>],
-        genesis: bool,
         index: &mut IndexWrites,
     ) -> Result<(), StateError> {
-        crate::index::index_block(before, after, transactions, genesis, index)
+        crate::index::index_block(before, after, height, transactions, index)
     }
 
     /// Each block's parent joins the hashes Solana transactions may name as their recent

@@ -71,6 +71,13 @@ impl SvmVm {
         self
     }
 
+    /// What `tx` pays in fees when it runs (signatures and priority fee).
+    pub fn fee(&self, tx: &SolanaTx) -> Result<u64, TxError> {
+        self.runtime()?
+            .fee(tx.sanitized())
+            .map_err(|e| TxError::InvalidPayload(format!("compute budget: {e}")))
+    }
+
     pub(crate) fn runtime(&self) -> Result<&SvmRuntime, TxError> {
         self.runtime.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))
     }

@@ -8,6 +8,9 @@
 //! - `svm:owner:` ‖ owner program ‖ address → nothing
 //! - `svm:token-owner:` ‖ wallet ‖ address → mint ‖ token program (an initialized account of
 //!   SPL Token or Token-2022)
+//! - `svm:sig:` ‖ address ‖ !height ‖ !position → signature: each Solana wallet transaction, under
+//!   every account it names, newest first (`getSignaturesForAddress`; the heights and positions
+//!   are stored inverted, big-endian, so key order is newest first)
 //!
 //! Not indexed: the token accounts and mints the ledger shows without anyone having created
 //! them (an associated account of a balance, a mint of a token made by another VM): the ledger
@@ -26,6 +29,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const OWNER_PREFIX: &[u8] = b"svm:owner:";
 pub const TOKEN_OWNER_PREFIX: &[u8] = b"svm:token-owner:";
+pub const SIGNATURE_PREFIX: &[u8] = b"svm:sig:";
+
+/// The key of the signature of the transaction at `position` of block `height` under `address`.
+pub fn signature_key(address: &[u8; 32], height: u64, position: u32) -> Vec<u8> {
+    [SIGNATURE_PREFIX, address, &(!height).to_be_bytes(), &(!position).to_be_bytes()].concat()
+}
 
 /// The index key of `address` under `prefix` and `field` (an owner program, a wallet).
 pub fn index_key(prefix: &[u8], field: &[u8; 32], address: &[u8; 32]) -> Vec<u8> {
@@ -79,18 +88,28 @@ fn entries(
     Ok(found)
 }
 
-/// Adds to `index` what changed for the accounts `transactions` name (and at genesis for its
-/// programs) between `before` and `after`.
+/// Adds to `index` what changed for the accounts the transactions of block `height` name (and at
+/// genesis for its programs) between `before` and `after`, and each wallet transaction's
+/// signature under every account it names.
 pub(crate) fn index_block(
     before: &dyn StateReader,
     after: &dyn StateReader,
+    height: u64,
     transactions: &[Vec<u8>],
-    genesis: bool,
     index: &mut IndexWrites,
 ) -> Result<(), StateError> {
+    for (position, raw) in (0u32..).zip(transactions) {
+        let Some(wire) = raw.strip_prefix(&[SOLANA_TX_TAG]) else { continue };
+        let Ok(tx) = bincode::deserialize::<VersionedTransaction>(wire) else { continue };
+        let Some(signature) = tx.signatures.first() else { continue };
+        for key in tx.message.static_account_keys() {
+            let entry = signature_key(&key.to_bytes(), height, position);
+            index.insert(entry, Some(signature.as_ref().to_vec()));
+        }
+    }
     let mut named: BTreeSet<[u8; 32]> =
         transactions.iter().flat_map(|raw| named_accounts(raw)).collect();
-    if genesis {
+    if height == 0 {
         named.insert(ASSOCIATED_TOKEN_PROGRAM_ID.to_bytes());
     }
     for address in named {

@@ -399,6 +399,18 @@ impl SvmRuntime {
         Ok(())
     }
 
+    /// What `tx` pays in fees (signatures and its priority fee), as executing it would charge.
+    pub fn fee(
+        &self,
+        tx: &SanitizedTransaction,
+    ) -> Result<u64, solana_transaction_error::TransactionError> {
+        let limits = process_compute_budget_instructions(
+            SVMStaticMessage::program_instructions_iter(tx),
+            &self.feature_set,
+        )?;
+        Ok(fee_details(tx, &limits).total_fee())
+    }
+
     /// The compute units `tx` may use: its compute-budget instructions' limit, else Solana's
     /// default per instruction (a transaction whose budget instructions are invalid reserves
     /// Solana's most, and fails when it runs).
@@ -422,15 +434,7 @@ impl SvmRuntime {
             SVMStaticMessage::program_instructions_iter(tx),
             &self.feature_set,
         )?;
-        let signatures = tx
-            .num_transaction_signatures()
-            .saturating_add(tx.num_ed25519_signatures())
-            .saturating_add(tx.num_secp256k1_signatures())
-            .saturating_add(tx.num_secp256r1_signatures());
-        let fee = FeeDetails::new(
-            signatures.saturating_mul(LAMPORTS_PER_SIGNATURE),
-            limits.get_prioritization_fee(),
-        );
+        let fee = fee_details(tx, &limits);
         let budget = limits.get_compute_budget_and_limits(
             limits.loaded_accounts_bytes,
             fee,
@@ -438,6 +442,23 @@ impl SvmRuntime {
         );
         Ok(CheckedTransactionDetails::new(None, budget))
     }
+}
+
+/// Solana's fee for `tx` under its compute-budget `limits`: per signature (the transaction's and
+/// its precompiles'), plus the priority fee.
+fn fee_details(
+    tx: &SanitizedTransaction,
+    limits: &solana_compute_budget::compute_budget_limits::ComputeBudgetLimits,
+) -> FeeDetails {
+    let signatures = tx
+        .num_transaction_signatures()
+        .saturating_add(tx.num_ed25519_signatures())
+        .saturating_add(tx.num_secp256k1_signatures())
+        .saturating_add(tx.num_secp256r1_signatures());
+    FeeDetails::new(
+        signatures.saturating_mul(LAMPORTS_PER_SIGNATURE),
+        limits.get_prioritization_fee(),
+    )
 }
 
 /// The one transaction's balances the SVM recorded before and after it ran.

@@ -61,6 +61,17 @@ impl SolanaTx {
         Self::decode_checked(raw, false)
     }
 
+    /// An unsigned `message` as a transaction (blank signatures), for what depends on the
+    /// message alone — its fee.
+    pub fn of_message(message: solana_message::VersionedMessage) -> Result<Self, SolanaTxError> {
+        let signatures = usize::from(message.header().num_required_signatures);
+        let versioned =
+            VersionedTransaction { signatures: vec![Default::default(); signatures], message };
+        let raw =
+            bincode::serialize(&versioned).map_err(|e| SolanaTxError::Malformed(e.to_string()))?;
+        Self::decode_for_simulation(&raw)
+    }
+
     fn decode_checked(raw: &[u8], verify: bool) -> Result<Self, SolanaTxError> {
         if raw.len() > MAX_SOLANA_TX_SIZE {
             return Err(SolanaTxError::Oversize(raw.len()));

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 pub enum BvmCommand {
     /// The unspent outputs of a Bitcoin address (bc1…, 1…, 3…) or an output script in hex.
     Utxos {
+        /// A Bitcoin address (bc1…, 1…, 3…) or an output script in hex.
         address: String,
         #[command(flatten)]
         rpc: RpcArgs,
@@ -18,19 +19,23 @@ pub enum BvmCommand {
     /// the identity that linked its key, else the script's own (legacy) identity — give its
     /// id_com to `nvm balance`.
     Holder {
+        /// A Bitcoin address (bc1…, 1…, 3…) or an output script in hex.
         address: String,
         #[command(flatten)]
         rpc: RpcArgs,
     },
     /// Send a signed Bitcoin transaction (hex, as wallets export it); prints its txid.
     Send {
+        /// The signed transaction, in hex.
         hex: String,
         #[command(flatten)]
         rpc: RpcArgs,
     },
     /// Decode a Bitcoin transaction (hex): its txid, what it spends and what it pays.
     Decode {
+        /// The transaction, in hex.
         hex: String,
+        /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
     },

@@ -237,26 +237,45 @@ pub(crate) async fn shutdown_signal() -> Result<(), String> {
 pub enum KeyCommand {
     /// Generate a new key (and a random salt for its identity).
     New {
+        /// Its signature scheme.
         #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "secp256k1", "schnorr", "ml-dsa-44"])]
         scheme: String,
-        /// Write the key file here (refuses to overwrite).
+        /// Write the key file here (refuses to overwrite without --force).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace an existing --out file (its key is lost).
+        #[arg(long, requires = "out")]
+        force: bool,
+        /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
     },
     /// The well-known dev key funded by `nvm node --dev`.
     Dev {
+        /// Write the key file here (refuses to overwrite without --force).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace an existing --out file.
+        #[arg(long, requires = "out")]
+        force: bool,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a key file holds, its secret left out: scheme, public key, identity and addresses.
+    Show {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
     },
 }
 
-fn show_key(file: &KeyFile, out: Option<PathBuf>, json_mode: bool) -> CmdResult {
+fn show_key(file: &KeyFile, out: Option<PathBuf>, force: bool, json_mode: bool) -> CmdResult {
     if let Some(path) = &out {
-        file.save(path, false)?;
+        file.save(path, force)?;
     }
     let mut value = file.to_json();
     value["addresses"] = nvm_rpc::identity_json(&file.id_com());
@@ -277,14 +296,38 @@ fn show_key(file: &KeyFile, out: Option<PathBuf>, json_mode: bool) -> CmdResult 
 
 pub fn key(cmd: KeyCommand) -> CmdResult {
     match cmd {
-        KeyCommand::New { scheme, out, json } => {
+        KeyCommand::New { scheme, out, force, json } => {
             let scheme =
                 SchemeId::from_name(&scheme).ok_or_else(|| format!("unknown scheme {scheme}"))?;
             let mut salt = [0u8; 32];
             OsRng.fill_bytes(&mut salt);
-            show_key(&KeyFile::new(SecretKey::generate(scheme), salt), out, json)
+            show_key(&KeyFile::new(SecretKey::generate(scheme), salt), out, force, json)
         }
-        KeyCommand::Dev { out, json } => show_key(&KeyFile::new(dev_key(), [0; 32]), out, json),
+        KeyCommand::Dev { out, force, json } => {
+            show_key(&KeyFile::new(dev_key(), [0; 32]), out, force, json)
+        }
+        KeyCommand::Show { key, json } => {
+            let file = KeyFile::load(&key)?;
+            let mut value = file.to_json();
+            if let Some(fields) = value.as_object_mut() {
+                fields.remove("secret");
+            }
+            value["public_key"] =
+                serde_json::json!(format!("0x{}", hex::encode(file.key.public_key())));
+            value["addresses"] = nvm_rpc::identity_json(&file.id_com());
+            print(json, &value, |v| {
+                format!(
+                    "scheme     {}\npublic key {}\nid_com     {}\nevm        {}\nsvm        {}\ntvm        {}",
+                    v["scheme"].as_str().unwrap_or_default(),
+                    v["public_key"].as_str().unwrap_or_default(),
+                    v["id_com"].as_str().unwrap_or_default(),
+                    v["addresses"]["evm_display"].as_str().unwrap_or_default(),
+                    v["addresses"]["svm_display"].as_str().unwrap_or_default(),
+                    v["addresses"]["tvm_display"].as_str().unwrap_or_default(),
+                )
+            });
+            Ok(())
+        }
     }
 }
 
@@ -294,6 +337,7 @@ pub fn key(cmd: KeyCommand) -> CmdResult {
 pub enum IdentityCommand {
     /// Register the identity of a key file (its id_com must hold enough for the fee).
     Create {
+        /// The key file that signs (`nvm key new`, `nvm key dev`).
         #[arg(long)]
         key: PathBuf,
         #[command(flatten)]
@@ -332,16 +376,20 @@ pub enum IdentityCommand {
     LinkMessage(crate::link::LinkMessageArgs),
     /// Show the identity behind any address (asks the node).
     Show {
+        /// Any VM address (0x EVM, base58 SVM, T… Tron, bc1p… BVM) or an id_com.
         address: String,
         #[command(flatten)]
         rpc: RpcArgs,
     },
     /// Compute every VM address of an identity (offline).
     Derive {
+        /// The identity's id_com (0x + 64 hex).
         #[arg(long, conflicts_with = "key")]
         id_com: Option<String>,
+        /// Or the key file whose identity it is.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
     },
@@ -458,6 +506,15 @@ pub fn parse_amount(text: &str, decimals: u8, raw: bool) -> Result<u128, String>
     whole.checked_mul(scale).and_then(|w| w.checked_add(frac_scaled)).ok_or_else(bad)
 }
 
+/// An amount that moves tokens (`--amount` of a transfer or a mint): [`parse_amount`], and more
+/// than zero — a transfer of nothing would only pay a fee.
+fn moved_amount(text: &str, decimals: u8, raw: bool) -> Result<u128, String> {
+    match parse_amount(text, decimals, raw)? {
+        0 => Err(format!("--amount must be more than 0, got {text:?}")),
+        amount => Ok(amount),
+    }
+}
+
 fn format_amount(base: u128, decimals: u8) -> String {
     let scale = 10u128.pow(decimals as u32);
     let frac = base % scale;
@@ -489,6 +546,7 @@ fn token_decimals(client: &Client, mint: &Mint) -> Result<u8, String> {
 
 #[derive(Args)]
 pub struct TransferArgs {
+    /// The key file that signs (`nvm key new`, `nvm key dev`).
     #[arg(long)]
     pub key: PathBuf,
     /// Recipient: any VM address (0x EVM, base58 SVM, T… Tron, bvm:hex), an id_com, or a
@@ -499,6 +557,7 @@ pub struct TransferArgs {
     /// Amount in token units (e.g. 1.5); with --raw, in base units.
     #[arg(long)]
     pub amount: String,
+    /// --amount is in base units (no decimals).
     #[arg(long)]
     pub raw: bool,
     /// Token id (0x + 64 hex); the native token when absent.
@@ -530,17 +589,17 @@ pub fn transfer(args: TransferArgs) -> CmdResult {
     let mint = parse_mint(&args.token)?;
     if let Ok(script_pubkey) = nvm_vm_bvm::script_of(&args.to) {
         let op = if mint == nvm_ledger::NATIVE_MINT {
-            let amount = parse_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
+            let amount = moved_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
             nvm_vm_bvm::BvmOp::Lock { script_pubkey, amount }
         } else {
-            let amount = parse_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
+            let amount = moved_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
             nvm_vm_bvm::BvmOp::Hold { mint, script_pubkey, amount }
         };
         let receipt = client.send_payload(&file, file.id_com(), op.encode(), true)?;
         return report(args.rpc.json, &receipt);
     }
     let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;
-    let amount = parse_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
+    let amount = moved_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
     let receipt =
         client.send(&file, file.id_com(), &NativeOp::Transfer { mint, to, amount }, true)?;
     report(args.rpc.json, &receipt)
@@ -550,12 +609,16 @@ pub fn transfer(args: TransferArgs) -> CmdResult {
 pub enum TokenCommand {
     /// Create a token with you as its mint authority.
     Create {
+        /// The key file that signs; it becomes the mint authority.
         #[arg(long)]
         key: PathBuf,
+        /// The token's name (its ERC-20 name()).
         #[arg(long)]
         name: String,
+        /// Its symbol (ERC-20 symbol()).
         #[arg(long)]
         symbol: String,
+        /// Its decimals (ERC-20 decimals(); SPL shows the same).
         #[arg(long, default_value_t = 18)]
         decimals: u8,
         /// Initial supply minted to you, in token units.
@@ -566,14 +629,19 @@ pub enum TokenCommand {
     },
     /// Mint new units (authority only).
     Mint {
+        /// The mint authority's key file.
         #[arg(long)]
         key: PathBuf,
+        /// The token id (0x + 64 hex).
         #[arg(long)]
         token: String,
+        /// Recipient: any VM address or an id_com.
         #[arg(long)]
         to: String,
+        /// Amount in token units (e.g. 1.5); with --raw, in base units.
         #[arg(long)]
         amount: String,
+        /// --amount is in base units (no decimals).
         #[arg(long)]
         raw: bool,
         #[command(flatten)]
@@ -600,7 +668,7 @@ pub fn token(cmd: TokenCommand) -> CmdResult {
             let file = KeyFile::load(&key)?;
             let client = Client::new(&rpc.rpc)?;
             let mint = parse_mint(&Some(token))?;
-            let amount = parse_amount(&amount, token_decimals(&client, &mint)?, raw)?;
+            let amount = moved_amount(&amount, token_decimals(&client, &mint)?, raw)?;
             let to = VmAddress::parse(&to).map_err(|e| e.to_string())?;
             let receipt =
                 client.send(&file, file.id_com(), &NativeOp::Mint { mint, to, amount }, true)?;
@@ -613,6 +681,7 @@ pub fn token(cmd: TokenCommand) -> CmdResult {
 pub struct BalanceArgs {
     /// Any VM address or id_com.
     pub address: String,
+    /// Token id (0x + 64 hex); the native token when absent.
     #[arg(long)]
     pub token: Option<String>,
     /// Check a Merkle proof of the balance (and of the address's identity) against the block
@@ -685,6 +754,9 @@ mod tests {
         assert_eq!(parse_amount("7", 0, false), Ok(7));
         assert_eq!(parse_amount("42", 6, true), Ok(42));
         assert!(parse_amount("0.0000001", 6, false).is_err());
+        assert!(moved_amount("0", 6, false).unwrap_err().contains("more than 0"));
+        assert!(moved_amount("0.000", 6, false).is_err());
+        assert_eq!(moved_amount("0.5", 1, false), Ok(5));
         assert!(parse_amount("abc", 6, false).is_err());
         assert_eq!(format_amount(1_500_000, 6), "1.5");
         assert_eq!(format_amount(2_000_000, 6), "2");

@@ -81,8 +81,15 @@ impl KeyFile {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file =
-            options.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let mut file = options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!(
+                    "{} already exists: give another file, or --force to replace it",
+                    path.display()
+                )
+            }
+            _ => format!("cannot create {}: {e}", path.display()),
+        })?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| e.to_string())
     }
 }

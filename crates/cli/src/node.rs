@@ -106,6 +106,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
     if participants.position(&setup.key.public_key()).is_none() {
         return Err("this node's key is not among the validators".into());
     }
+    ports_free(&setup)?;
     let consensus_dir = setup.data_dir.join("consensus");
     let fresh_consensus = !consensus_dir.exists();
     let chain = Arc::new(
@@ -115,7 +116,14 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             proposer_identity(&setup.key),
             crate::vms::registry()?,
         )
-        .map_err(|e| e.to_string())?,
+        .map_err(|e| {
+            let dir = setup.data_dir.display();
+            if e.to_string().contains("already open") {
+                format!("{dir} is in use by another nvm node (stop it, or give another --data-dir)")
+            } else {
+                format!("cannot open the chain in {dir}: {e}")
+            }
+        })?,
     );
     let head = chain.head().map_err(|e| e.to_string())?;
     if head.height > 0 && fresh_consensus {
@@ -225,6 +233,29 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
     // Requests still running (a long `eth_call`) are not waited for.
     rpc_runtime.shutdown_background();
     outcome
+}
+
+/// Fails, naming the address, if a port this node listens on is taken — before anything is
+/// opened or printed (the servers bind later, on their runtime).
+fn ports_free(setup: &NodeSetup) -> Result<(), String> {
+    let solana = setup.solana_rpc_addr;
+    let solana_pubsub =
+        SocketAddr::new(solana.ip(), if solana.port() == 0 { 0 } else { solana.port() + 1 });
+    let listens = [
+        ("JSON-RPC (--rpc-addr)", Some(setup.rpc_addr)),
+        ("Solana JSON-RPC (--solana-rpc-addr)", Some(setup.solana_rpc_addr)),
+        ("Solana pub-sub (--solana-rpc-addr + 1)", Some(solana_pubsub)),
+        ("Tron HTTP API (--tron-http-addr)", Some(setup.tron_http_addr)),
+        ("p2p (--p2p-addr)", Some(setup.p2p_addr)),
+        ("metrics (--metrics-addr)", setup.metrics_addr),
+    ];
+    for (what, addr) in listens {
+        let Some(addr) = addr.filter(|a| a.port() != 0) else { continue };
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            return Err(format!("cannot listen for {what} on {addr}: {e}"));
+        }
+    }
+    Ok(())
 }
 
 /// The runtime the RPC servers run on, apart from the one that drives consensus and p2p: a

@@ -16,8 +16,10 @@ pub enum SvmCommand {
     /// Run a legacy Solana message (base64, or 0x-hex) whose signers are your identity's Solana
     /// addresses (`nvm identity show` prints `svm_display`).
     Invoke {
+        /// The identity's key file.
         #[arg(long)]
         key: PathBuf,
+        /// The legacy Solana message: base64 (as web3.js serializes it) or 0x-hex.
         #[arg(long)]
         message: String,
         #[command(flatten)]

@@ -13,16 +13,20 @@ use std::{
 pub enum TestnetCommand {
     /// Write keys, genesis and one config per validator.
     Init {
+        /// How many validators.
         #[arg(long, default_value_t = 4)]
         validators: usize,
+        /// Where to write the network (a directory per validator).
         #[arg(long)]
         out: PathBuf,
         /// Validator i uses ports base + 10·i (p2p), +1 (RPC), +2 (Solana RPC; +3 its
         /// pub-sub), +4 (metrics).
         #[arg(long, default_value_t = 30_400)]
         base_port: u16,
+        /// Target time between blocks, in milliseconds.
         #[arg(long, default_value_t = 200)]
         block_time_ms: u64,
+        /// Most transactions one block holds.
         #[arg(long, default_value_t = 10_000)]
         max_block_txs: usize,
         /// The network's chain id (Ethereum's EIP-155 id, and what link messages name); a random
@@ -39,7 +43,10 @@ pub enum TestnetCommand {
         dev_accounts: bool,
     },
     /// Start every validator of a network `init` wrote, one process each, until Ctrl-C.
-    Run { dir: PathBuf },
+    Run {
+        /// The directory `init` wrote.
+        dir: PathBuf,
+    },
 }
 
 pub fn testnet(command: TestnetCommand) -> Result<(), String> {

@@ -104,8 +104,8 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // Blocks every 100 ms: bad input must change nothing while the chain keeps going. A sender
     // may queue 1,024 transactions, as on a validator network (a dev node allows the whole pool).
-    let node =
-        Node::start_with(dir.path(), free_port(), 0, 100, &["--max-pending-per-sender", "1024"]);
+    let port = free_port();
+    let node = Node::start_with(dir.path(), port, 0, 100, &["--max-pending-per-sender", "1024"]);
     node.wait_for_height(1);
     let start = height(&node);
     let before = dev_state(&node);
@@ -214,6 +214,30 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     let block = node.call("nvm_getBlock", vec![json!(at)]);
     assert_eq!(proof["stateRoot"], block["stateRoot"], "proven against its block's root");
     assert!(proof["proofs"][0]["value"].is_string());
+
+    // The CLI refuses what would only pay a fee or go astray, saying why, before sending.
+    let rpc = format!("http://127.0.0.1:{port}");
+    let state = dev_state(&node);
+    common::nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    // A key file is never overwritten unasked (a walk-through run twice says how).
+    let again = common::nvm_refused(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"]);
+    assert!(again.contains("already exists") && again.contains("--force"), "{again}");
+    common::nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json", "--force"], &[]);
+    let transfer_to = |to: &str, amount: &str| {
+        common::nvm_refused(
+            dir.path(),
+            &rpc,
+            &["transfer", "--key", "dev.json", "--to", to, "--amount", amount],
+        )
+    };
+    let zero = transfer_to("0x000000000000000000000000000000000000dEaD", "0");
+    assert!(zero.contains("--amount must be more than 0"), "{zero}");
+    let tron = nvm_identity::derive_address(nvm_primitives::VmKind::Tvm, &[1; 32]).display();
+    let last = if tron.ends_with('2') { '3' } else { '2' };
+    let miscopied = format!("{}{last}", &tron[..tron.len() - 1]);
+    let checksum = transfer_to(&miscopied, "1");
+    assert!(checksum.contains("bad Tron checksum"), "{checksum}");
+    assert_eq!(dev_state(&node).0, state.0, "a refused command sent something");
 }
 
 /// Waits (at most 20 s) for the receipt of `hash`, which must be a success.
@@ -467,6 +491,10 @@ fn a_tron_key_is_linked_from_the_command_line() {
     let _node = Node::start(dir.path(), port, 100);
     let rpc = format!("http://127.0.0.1:{port}");
     common::nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"], &[]);
+    // A key file is never overwritten unasked (a walk-through run twice says how).
+    let again = common::nvm_refused(dir.path(), &rpc, &["key", "dev", "--out", "dev.json"]);
+    assert!(again.contains("already exists") && again.contains("--force"), "{again}");
+    common::nvm(dir.path(), &rpc, &["key", "dev", "--out", "dev.json", "--force"], &[]);
     let tron_key = alloy_signer_local::PrivateKeySigner::random();
     let tron = VmAddress::Tvm(tron_key.address().into_array()).display();
     let message = Command::new(env!("CARGO_BIN_EXE_nvm"))
@@ -634,4 +662,57 @@ fn a_node_that_cannot_commit_exits_saying_why_and_a_restart_resumes() {
     // Restarted (without the fault), it resumes from its committed head and goes on.
     let node = Node::start(&dir.path().join("chain"), port, 100);
     node.wait_for_height(6);
+}
+
+/// A second node on a data directory or a port the first holds stops at once, naming what is
+/// taken, before it opens or prints anything else.
+#[test]
+fn a_data_directory_or_port_in_use_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let node = Node::start(dir.path(), port, 200);
+    node.wait_for_height(1);
+    let rpc = format!("http://127.0.0.1:{port}");
+    let data_dir = dir.path().display().to_string();
+    let free = format!("127.0.0.1:{}", free_port());
+    let any = "127.0.0.1:0";
+    let same_dir = common::nvm_refused(
+        dir.path(),
+        &rpc,
+        &[
+            "node",
+            "--dev",
+            "--data-dir",
+            &data_dir,
+            "--rpc-addr",
+            &free,
+            "--solana-rpc-addr",
+            any,
+            "--tron-http-addr",
+            any,
+        ],
+    );
+    assert!(same_dir.contains(&data_dir) && same_dir.contains("in use"), "{same_dir}");
+    let other = tempfile::tempdir().unwrap();
+    let taken = format!("127.0.0.1:{port}");
+    let same_port = common::nvm_refused(
+        dir.path(),
+        &rpc,
+        &[
+            "node",
+            "--dev",
+            "--data-dir",
+            &other.path().display().to_string(),
+            "--rpc-addr",
+            &taken,
+            "--solana-rpc-addr",
+            any,
+            "--tron-http-addr",
+            any,
+        ],
+    );
+    assert!(same_port.contains(&taken) && same_port.contains("--rpc-addr"), "{same_port}");
+    assert!(!same_port.contains("listening on"), "the banner was printed first: {same_port}");
+    assert!(std::fs::read_dir(other.path()).unwrap().next().is_none(), "it wrote a data directory");
+    drop(node);
 }

@@ -73,6 +73,8 @@ pub enum AddressError {
     Unrecognised(String),
     #[error("EVM address {0} has a bad EIP-55 checksum")]
     BadChecksum(String),
+    #[error("Tron address {0} has a bad Tron checksum (base58check)")]
+    BadTronChecksum(String),
     #[error("{vm} address must be {expected} bytes, got {got}")]
     Length { vm: VmKind, expected: usize, got: usize },
 }
@@ -156,10 +158,13 @@ impl VmAddress {
                 _ => Err(AddressError::Unrecognised(input.to_string())),
             };
         }
-        if text.starts_with('T')
-            && let Ok(tron) = Self::parse_as(VmKind::Tvm, text, input)
-        {
-            return Ok(tron);
+        if text.starts_with('T') {
+            match Self::parse_as(VmKind::Tvm, text, input) {
+                Ok(tron) => return Ok(tron),
+                Err(bad @ AddressError::BadTronChecksum(_)) => return Err(bad),
+                // A Solana address may start with `T` too.
+                Err(_) => {}
+            }
         }
         Self::parse_as(VmKind::Svm, text, input)
     }
@@ -187,8 +192,17 @@ impl VmAddress {
                 Self::from_raw(vm, &bytes)
             }
             VmKind::Tvm => {
-                let bytes =
-                    bs58::decode(text).with_check(None).into_vec().map_err(|_| unrecognised())?;
+                let bytes = bs58::decode(text).with_check(None).into_vec().map_err(|e| {
+                    // A Tron address's length and prefix whose check bytes do not match.
+                    let unchecked = bs58::decode(text).into_vec().unwrap_or_default();
+                    let tron_shaped = unchecked.len() == 25 && unchecked[0] == TRON_PREFIX;
+                    match e {
+                        bs58::decode::Error::InvalidChecksum { .. } if tron_shaped => {
+                            AddressError::BadTronChecksum(original.to_string())
+                        }
+                        _ => unrecognised(),
+                    }
+                })?;
                 match bytes.split_first() {
                     Some((&TRON_PREFIX, rest)) => Self::from_raw(vm, rest),
                     _ => Err(unrecognised()),
@@ -249,6 +263,25 @@ mod tests {
         let shown = derive_address(VmKind::Tvm, &[1; 32]).display();
         assert!(shown.starts_with('T'), "{shown}");
         assert_eq!(shown.len(), 34);
+    }
+
+    #[test]
+    fn a_tron_address_with_a_bad_checksum_says_so() {
+        let shown = derive_address(VmKind::Tvm, &[1; 32]).display();
+        // Its last check character changed: a Tron address, wrongly checked.
+        let last = shown.chars().last().unwrap();
+        let other = if last == '2' { '3' } else { '2' };
+        let bad = format!("{}{other}", &shown[..shown.len() - 1]);
+        match VmAddress::parse(&bad) {
+            Err(e @ AddressError::BadTronChecksum(_)) => {
+                assert!(e.to_string().contains("bad Tron checksum"), "{e}")
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+        // A Solana address that starts with T is still one.
+        let t_solana = bs58::encode([[6, 170].as_slice(), &[0; 30]].concat()).into_string();
+        assert!(t_solana.starts_with('T'), "{t_solana}");
+        assert!(matches!(VmAddress::parse(&t_solana), Ok(VmAddress::Svm(_))), "{t_solana}");
     }
 
     #[test]

@@ -303,6 +303,16 @@ pub fn nvm(dir: &Path, rpc: &str, args: &[&str], more: &[&str]) -> Value {
     }
 }
 
+/// Runs the `nvm` CLI in `dir`, which must fail within [`CLI_WITHIN`] (a non-zero exit); its
+/// error output.
+pub fn nvm_refused(dir: &Path, rpc: &str, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nvm"));
+    command.current_dir(dir).env("NVM_RPC", rpc).args(args);
+    let done = run_within(&mut command, CLI_WITHIN).unwrap();
+    assert!(done.status.is_some() && !done.success(), "nvm {args:?} did not fail: {}", done.stdout);
+    done.stderr
+}
+
 /// The dev key written to `dir/dev.json` and a ledger token made with it by n-VM's own CLI
 /// ("Gold", GLD, 6 decimals, 1,000 units to the dev identity); returns the token's id (0x-hex).
 pub fn gold_token(dir: &Path, rpc: &str) -> String {

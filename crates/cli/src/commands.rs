@@ -277,21 +277,33 @@ fn show_key(file: &KeyFile, out: Option<PathBuf>, force: bool, json_mode: bool) 
     if let Some(path) = &out {
         file.save(path, force)?;
     }
+    print_key(file, true, out.as_deref(), json_mode);
+    Ok(())
+}
+
+/// A key file as `nvm key` shows it: scheme, the secret (`with_secret`) or else the public key,
+/// identity and addresses, and where it was saved.
+fn print_key(file: &KeyFile, with_secret: bool, saved: Option<&std::path::Path>, json_mode: bool) {
     let mut value = file.to_json();
+    let (label, field) =
+        if with_secret { ("secret    ", "secret") } else { ("public key", "public_key") };
+    if !with_secret && let Some(fields) = value.as_object_mut() {
+        fields.remove("secret");
+        fields.insert(field.into(), format!("0x{}", hex::encode(file.key.public_key())).into());
+    }
     value["addresses"] = nvm_rpc::identity_json(&file.id_com());
     print(json_mode, &value, |v| {
         format!(
-            "scheme     {}\nsecret     {}\nid_com     {}\nevm        {}\nsvm        {}\ntvm        {}{}",
+            "scheme     {}\n{label} {}\nid_com     {}\nevm        {}\nsvm        {}\ntvm        {}{}",
             v["scheme"].as_str().unwrap_or_default(),
-            v["secret"].as_str().unwrap_or_default(),
+            v[field].as_str().unwrap_or_default(),
             v["id_com"].as_str().unwrap_or_default(),
             v["addresses"]["evm_display"].as_str().unwrap_or_default(),
             v["addresses"]["svm_display"].as_str().unwrap_or_default(),
             v["addresses"]["tvm_display"].as_str().unwrap_or_default(),
-            out.map(|p| format!("\nsaved to   {}", p.display())).unwrap_or_default()
+            saved.map(|p| format!("\nsaved to   {}", p.display())).unwrap_or_default()
         )
     });
-    Ok(())
 }
 
 pub fn key(cmd: KeyCommand) -> CmdResult {
@@ -307,25 +319,7 @@ pub fn key(cmd: KeyCommand) -> CmdResult {
             show_key(&KeyFile::new(dev_key(), [0; 32]), out, force, json)
         }
         KeyCommand::Show { key, json } => {
-            let file = KeyFile::load(&key)?;
-            let mut value = file.to_json();
-            if let Some(fields) = value.as_object_mut() {
-                fields.remove("secret");
-            }
-            value["public_key"] =
-                serde_json::json!(format!("0x{}", hex::encode(file.key.public_key())));
-            value["addresses"] = nvm_rpc::identity_json(&file.id_com());
-            print(json, &value, |v| {
-                format!(
-                    "scheme     {}\npublic key {}\nid_com     {}\nevm        {}\nsvm        {}\ntvm        {}",
-                    v["scheme"].as_str().unwrap_or_default(),
-                    v["public_key"].as_str().unwrap_or_default(),
-                    v["id_com"].as_str().unwrap_or_default(),
-                    v["addresses"]["evm_display"].as_str().unwrap_or_default(),
-                    v["addresses"]["svm_display"].as_str().unwrap_or_default(),
-                    v["addresses"]["tvm_display"].as_str().unwrap_or_default(),
-                )
-            });
+            print_key(&KeyFile::load(&key)?, false, None, json);
             Ok(())
         }
     }

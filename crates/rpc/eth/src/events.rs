@@ -197,13 +197,6 @@ fn topic(params: &Params<'_>) -> Result<Topic, ErrorObjectOwned> {
     }
 }
 
-/// Runs a read of the node (storage: it blocks) on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    read: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
-) -> Result<T, ErrorObjectOwned> {
-    tokio::task::spawn_blocking(read).await.map_err(internal)?
-}
-
 /// What a new block brings a subscription: its header, or its matching logs one by one.
 fn block_notifications(
     ctx: &NodeContext,
@@ -232,14 +225,16 @@ async fn subscribe(
             return Ok(());
         }
     };
-    let sink = pending.accept().await?;
-    let send = serde_json::value::to_raw_value;
     if let Topic::PendingTransactions = *topic {
+        let sink = pending.accept().await?;
         let mut admitted = ctx.node.watch_pending();
         loop {
             tokio::select! {
                 hash = admitted.recv() => match hash {
-                    Ok(hash) => sink.send(send(&Value::String(hex0x(&hash)))?).await?,
+                    Ok(hash) => {
+                        let note = serde_json::value::to_raw_value(&hex0x(&hash))?;
+                        sink.send(note).await?
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                 },
@@ -247,23 +242,9 @@ async fn subscribe(
             }
         }
     }
-    let mut heads = ctx.node.watch_heads();
-    let mut next = heads.borrow_and_update().height + 1;
-    loop {
-        tokio::select! {
-            changed = heads.changed() => if changed.is_err() { return Ok(()) },
-            _ = sink.closed() => return Ok(()),
-        }
-        let head = heads.borrow_and_update().height;
-        while next <= head {
-            let (ctx, topic, height) = (ctx.clone(), topic.clone(), next);
-            let notes = blocking(move || block_notifications(&ctx, &topic, height)).await?;
-            for note in notes {
-                sink.send(send(&note)?).await?;
-            }
-            next += 1;
-        }
-    }
+    let heads = ctx.node.watch_heads();
+    nvm_rpc::follow_blocks(pending, heads, move |height| block_notifications(&ctx, &topic, height))
+        .await
 }
 
 /// Registers the filter methods (with their own store of installed filters) and `eth_subscribe`.

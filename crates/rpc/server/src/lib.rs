@@ -6,6 +6,7 @@ pub mod connection_limit;
 mod convert;
 mod errors;
 mod finality;
+mod follow;
 mod ids;
 mod methods;
 pub mod testing;
@@ -13,6 +14,7 @@ pub mod testing;
 pub use convert::{block_transactions_json, hex0x, identity_json, parse_hash, parse_hex};
 pub use errors::{admission, codes, internal, invalid_params};
 pub use finality::FinalityProofs;
+pub use follow::{blocking, follow_blocks};
 pub use ids::{HexIds, random_id};
 pub use methods::{
     Namespace, NodeContext, RpcResult, account_nonce, add, param_str, required, rpc_module,

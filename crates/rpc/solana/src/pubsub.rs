@@ -23,14 +23,6 @@ fn send_value(value: &Value) -> Result<Box<serde_json::value::RawValue>, serde_j
     serde_json::value::to_raw_value(value)
 }
 
-/// Runs `read` (the node's storage: it blocks) on the blocking pool, off the async workers that
-/// carry every connection's messages.
-async fn blocking<T: Send + 'static>(
-    read: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
-) -> Result<T, ErrorObjectOwned> {
-    tokio::task::spawn_blocking(read).await.map_err(crate::params::internal)?
-}
-
 /// Parses a subscription's parameters, or rejects it with the error.
 async fn parsed<T>(
     pending: PendingSubscriptionSink,
@@ -67,7 +59,7 @@ async fn signature_subscription(
     loop {
         let node = ctx.node.clone();
         if let Some(receipt) =
-            blocking(move || node.receipt(&hash).map_err(crate::params::internal)).await?
+            nvm_rpc::blocking(move || node.receipt(&hash).map_err(crate::params::internal)).await?
         {
             let err = receipt.status.error().map_or(Value::Null, |reason| error_value(&reason));
             sink.send(send_value(&with_context(receipt.block_height, json!({ "err": err })))?)
@@ -102,7 +94,7 @@ async fn account_subscription(
     // The account at the head, as shown, and the head's slot.
     let shown = || {
         let (ctx, encoding) = (ctx.clone(), encoding.clone());
-        blocking(move || {
+        nvm_rpc::blocking(move || {
             let read = Read::at_head(&ctx, &json!({}))?;
             let account = read.account(&address)?;
             // A closed account shows as an empty system account (as Solana notifies it).
@@ -124,23 +116,16 @@ async fn account_subscription(
     }
 }
 
-/// Notifies every new slot (block).
+/// Notifies every new slot (block), each one.
 async fn slot_subscription(
     _: Params<'static>,
     pending: PendingSubscriptionSink,
     ctx: Arc<SolanaContext>,
 ) -> SubscriptionResult {
-    let sink = pending.accept().await?;
-    let mut heads = ctx.node.watch_heads();
-    loop {
-        tokio::select! {
-            changed = heads.changed() => if changed.is_err() { return Ok(()) },
-            _ = sink.closed() => return Ok(()),
-        }
-        let slot = heads.borrow_and_update().height;
-        let note = json!({ "parent": slot.saturating_sub(1), "root": slot, "slot": slot });
-        sink.send(send_value(&note)?).await?;
-    }
+    each_slot(pending, ctx, |_, slot| {
+        Ok(vec![json!({ "parent": slot.saturating_sub(1), "root": slot, "slot": slot })])
+    })
+    .await
 }
 
 /// Calls `notify` with each new committed slot (in order) until the client leaves; what it
@@ -153,24 +138,8 @@ async fn each_slot<F>(
 where
     F: Fn(&SolanaContext, u64) -> Result<Vec<Value>, ErrorObjectOwned> + Send + Sync + 'static,
 {
-    let sink = pending.accept().await?;
-    let mut heads = ctx.node.watch_heads();
-    let mut next = heads.borrow_and_update().height + 1;
-    let notify = Arc::new(notify);
-    loop {
-        tokio::select! {
-            changed = heads.changed() => if changed.is_err() { return Ok(()) },
-            _ = sink.closed() => return Ok(()),
-        }
-        let head = heads.borrow_and_update().height;
-        while next <= head {
-            let (ctx, notify, slot) = (ctx.clone(), notify.clone(), next);
-            for note in blocking(move || notify(&ctx, slot)).await? {
-                sink.send(send_value(&note)?).await?;
-            }
-            next += 1;
-        }
-    }
+    let heads = ctx.node.watch_heads();
+    nvm_rpc::follow_blocks(pending, heads, move |slot| notify(&ctx, slot)).await
 }
 
 /// The Solana transactions of the block at `slot`: wire bytes and receipt, in block order.

@@ -1,8 +1,8 @@
 //! Real Ethereum client libraries, unmodified, against the real `nvm node --dev` on loopback:
 //! solc-js compiles the Solidity contracts in `tests/eth-clients/contracts`, then ethers v6
 //! (EIP-1559 transactions, `node --test`) and web3.py (legacy transactions) deploy and call them,
-//! read receipts and logs, and check balances through `nvm_getBalance`; ethers follows events over
-//! HTTP (polling filters) and WebSocket (subscriptions). `.ci/run` installs the
+//! read receipts and logs, and check balances through `nvm_getBalance`; ethers and viem follow
+//! events over HTTP (polling filters) and WebSocket (subscriptions). `.ci/run` installs the
 //! libraries (`npm ci` and `pip install -r requirements.txt` in `tests/eth-clients`).
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -53,6 +53,7 @@ fn ethers_web3py_and_solc_work_unmodified() {
     let within = Duration::from_secs(240);
     run(&clients, "node", &["--test", "ethers.test.mjs"], &env, within, Some(&node));
     run(&clients, "node", &["--test", "events.test.mjs"], &env, within, Some(&node));
+    run(&clients, "node", &["--test", "viem.test.mjs"], &env, within, Some(&node));
     run(&clients, "python3", &["test_web3.py"], &env, within, Some(&node));
 
     // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.

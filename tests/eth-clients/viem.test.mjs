@@ -1,0 +1,80 @@
+// viem 2, unmodified, following a real `nvm node --dev`: `watchContractEvent` over HTTP (polling
+// filters) and `watchBlockNumber` over WebSocket (eth_subscribe "newHeads"), with a Transfer sent
+// by a viem wallet client. Needs NVM_RPC_URL and NVM_ARTIFACTS.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { createPublicClient, createWalletClient, defineChain, http, webSocket } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+
+const url = process.env.NVM_RPC_URL;
+const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
+const chain = defineChain({
+  id: 31337,
+  name: "n-VM dev",
+  nativeCurrency: { name: "NVM", symbol: "NVM", decimals: 18 },
+  rpcUrls: { default: { http: [url], webSocket: [url.replace("http://", "ws://")] } },
+});
+const phrase = "test test test test test test test test test test test junk";
+// Accounts of their own: the other client tests use 0 to 4.
+const sender = mnemonicToAccount(phrase, { addressIndex: 5 });
+const receiver = mnemonicToAccount(phrase, { addressIndex: 6 }).address;
+const client = createPublicClient({ chain, transport: http(url), pollingInterval: 100 });
+const wallet = createWalletClient({ chain, transport: http(url), account: sender });
+const WAIT_MS = 30_000;
+
+/// `promise`, or a failure naming `what` after `ms` (the timer never keeps the process alive).
+async function within(ms, what, promise) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("watchContractEvent over HTTP sees a Transfer; watchBlockNumber over WebSocket sees blocks", { timeout: 90_000 }, async () => {
+  const { Token } = artifacts;
+  const deployment = await wallet.deployContract({
+    abi: Token.abi,
+    bytecode: `0x${Token.bytecode.replace(/^0x/, "")}`,
+    args: ["Viewed", "VIE", 1_000_000n],
+  });
+  const deployed = await within(WAIT_MS, "the deployment", client.waitForTransactionReceipt({ hash: deployment }));
+  const token = deployed.contractAddress;
+
+  let stopEvents;
+  const transfer = new Promise((resolve) => {
+    stopEvents = client.watchContractEvent({
+      address: token,
+      abi: Token.abi,
+      eventName: "Transfer",
+      args: { to: receiver },
+      onLogs: (logs) => resolve(logs[0]),
+    });
+  });
+  const ws = createPublicClient({ chain, transport: webSocket(url.replace("http://", "ws://")) });
+  let stopBlocks;
+  const start = await client.getBlockNumber();
+  const block = new Promise((resolve) => {
+    stopBlocks = ws.watchBlockNumber({ onBlockNumber: (n) => n > start && resolve(n) });
+  });
+  try {
+    // viem installs its filter on its first poll: let it, then send.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const hash = await wallet.writeContract({ address: token, abi: Token.abi, functionName: "transfer", args: [receiver, 9n] });
+    const log = await within(WAIT_MS, "the Transfer over HTTP", transfer);
+    assert.equal(log.transactionHash, hash);
+    assert.equal(log.args.value, 9n);
+    assert.equal(log.args.to, receiver);
+    assert.ok((await within(WAIT_MS, "a new block over WebSocket", block)) > start);
+  } finally {
+    stopEvents();
+    stopBlocks();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await (await ws.transport.getRpcClient()).close();
+  }
+});

@@ -99,3 +99,25 @@ test("logs, program accounts and roots, pushed over the WebSocket", { timeout: 1
   assert.ok(change.accountInfo.owner.equals(owner));
   assert.equal(change.accountInfo.data.length, 8);
 });
+
+test("the cluster: one validator, leading every slot, no inflation", { timeout: 60_000 }, async () => {
+  const response = await fetch(process.env.NVM_SOLANA_RPC_URL, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "getIdentity", params: [] }),
+  });
+  const { identity } = (await response.json()).result;
+  const nodes = await connection.getClusterNodes();
+  assert.deepEqual(nodes.map((n) => n.pubkey), [identity]);
+  const votes = await connection.getVoteAccounts();
+  assert.deepEqual(votes.current.map((v) => v.nodePubkey), [identity]);
+  assert.equal((await connection.getSlotLeader()), identity);
+  const slot = await connection.getSlot();
+  const leaders = await connection.getSlotLeaders(Math.max(1, slot - 2), 3);
+  assert.ok(leaders.length > 0 && leaders.every((k) => k.toBase58() === identity), leaders.map(String).join());
+  const schedule = await connection.getLeaderSchedule();
+  assert.ok(schedule[identity].length > 0);
+  const [sample] = await connection.getRecentPerformanceSamples(1);
+  assert.ok(sample.numSlots > 0 && sample.samplePeriodSecs === 60, JSON.stringify(sample));
+  assert.deepEqual(await connection.getInflationReward([payer.publicKey]), [null]);
+});

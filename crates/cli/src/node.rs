@@ -150,8 +150,15 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
     );
     let outcome = runtime.start(|context| async move {
         let (oracle, channels, transactions) = start_p2p(&context, &setup, participants.len());
-        let validators =
+        let validators: Vec<[u8; 32]> =
             participants.iter().filter_map(|k| k.encode().as_ref().try_into().ok()).collect();
+        let own: [u8; 32] = setup
+            .key
+            .public_key()
+            .encode()
+            .as_ref()
+            .try_into()
+            .map_err(|_| "a validator key is not 32 bytes")?;
         let block_time = setup.rules.block_time;
         let timeouts = Timeouts::for_block_time(block_time);
         let stall_after = nvm_consensus::stall_threshold(block_time, &timeouts);
@@ -194,7 +201,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             node: Arc::new(nvm_node::NodeHandle { chain: chain.clone(), mempool: mempool.clone() }),
             finality: Some(Arc::new(MarshalFinality {
                 finalizations: engine.finalizations.clone(),
-                validators,
+                validators: validators.clone(),
             })),
             limits: setup.rpc_limits,
         };
@@ -203,6 +210,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             solana: setup.solana_rpc_addr,
             tron: setup.tron_http_addr,
             faucet: setup.faucet,
+            validators: nvm_rpc_solana::Validators { keys: validators.clone(), own: Some(own) },
         };
         let _servers = rpc_spawner
             .spawn(apis.serve(node))
@@ -277,6 +285,8 @@ struct Apis {
     tron: SocketAddr,
     /// Pays Solana `requestAirdrop` (dev networks only).
     faucet: Option<nvm_vm_svm::Faucet>,
+    /// Who validates, as the Solana cluster methods name them.
+    validators: nvm_rpc_solana::Validators,
 }
 
 /// The running servers: each stops when its handle is dropped.
@@ -295,7 +305,10 @@ impl Apis {
         let tron = nvm_rpc_tron::start(self.tron, node.node.clone(), limits.call_timeout)
             .await
             .map_err(|e| format!("cannot serve the Tron HTTP API on {}: {e}", self.tron))?;
-        let solana = nvm_rpc_solana::SolanaContext::new(node.node, self.faucet);
+        let solana = nvm_rpc_solana::SolanaContext {
+            validators: self.validators,
+            ..nvm_rpc_solana::SolanaContext::new(node.node, self.faucet)
+        };
         let ([solana_rpc, pubsub], solana_handles) =
             nvm_rpc_solana::start_solana(self.solana, solana, limits)
                 .await

@@ -45,6 +45,11 @@ pub(super) fn get_block(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
         Some(Value::String(encoding)) => json!({ "encoding": encoding }),
         _ => config(&values, 1)?,
     };
+    block_json(ctx, slot, &config)
+}
+
+/// The block at `slot` as `getBlock` shows it under `config` (`blockSubscribe` sends the same).
+pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolResult {
     let block = block_at(ctx, slot)?;
     let header = &block.header;
     let mut shown = json!({
@@ -64,7 +69,7 @@ pub(super) fn get_block(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
                     .and_then(|s| ctx.node.receipt(&sha256(&s)).transpose())
                     .ok_or_else(|| internal("a block's Solana transaction has no receipt"))?
                     .map_err(internal)?;
-                transactions.push(transaction_entry(&receipt, wire, &config)?);
+                transactions.push(transaction_entry(&receipt, wire, config)?);
             }
             shown["transactions"] = Value::Array(transactions);
         }

@@ -11,6 +11,7 @@ mod params;
 mod pubsub;
 mod tokens;
 mod transactions;
+mod validators;
 
 use jsonrpsee::{
     RpcModule,
@@ -29,6 +30,7 @@ use std::{
 };
 
 pub use params::codes;
+pub use validators::Validators;
 
 /// The Agave release whose SVM runs Solana transactions here (what `getVersion` reports).
 pub const SOLANA_CORE_VERSION: &str = "4.2.2";
@@ -41,6 +43,8 @@ pub struct SolanaContext {
     pub faucet: Option<Arc<nvm_vm_svm::Faucet>>,
     /// Most accounts one account scan looks at.
     pub max_scanned_accounts: usize,
+    /// The cluster's validators (none known: the cluster methods have no one to name).
+    pub validators: Validators,
 }
 
 impl SolanaContext {
@@ -49,6 +53,7 @@ impl SolanaContext {
             node,
             faucet: faucet.map(Arc::new),
             max_scanned_accounts: nvm_rpc::RpcLimits::default().max_scanned_accounts,
+            validators: Validators::default(),
         }
     }
 }
@@ -104,6 +109,14 @@ pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
     add(&mut module, "getSignatureStatuses", transactions::get_signature_statuses);
     add(&mut module, "getTransaction", transactions::get_transaction);
     add(&mut module, "getSignaturesForAddress", history::get_signatures_for_address);
+    add(&mut module, "getIdentity", validators::get_identity);
+    add(&mut module, "getClusterNodes", validators::get_cluster_nodes);
+    add(&mut module, "getVoteAccounts", validators::get_vote_accounts);
+    add(&mut module, "getSlotLeader", validators::get_slot_leader);
+    add(&mut module, "getSlotLeaders", validators::get_slot_leaders);
+    add(&mut module, "getLeaderSchedule", validators::get_leader_schedule);
+    add(&mut module, "getRecentPerformanceSamples", validators::get_recent_performance_samples);
+    add(&mut module, "getInflationReward", validators::get_inflation_reward);
     add(&mut module, "getBlock", blocks::get_block);
     add(&mut module, "getBlocks", blocks::get_blocks);
     add(&mut module, "getBlocksWithLimit", blocks::get_blocks_with_limit);

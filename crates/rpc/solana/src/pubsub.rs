@@ -253,6 +253,32 @@ async fn program_subscription(
     .await
 }
 
+/// Each new block, as `getBlock` shows it under the subscription's config (filter `"all"`).
+async fn block_subscription(
+    params: Params<'static>,
+    pending: PendingSubscriptionSink,
+    ctx: Arc<SolanaContext>,
+) -> SubscriptionResult {
+    let Some((pending, config)) = parsed(pending, || {
+        let values = values(&params)?;
+        if arg(&values, 0, "filter")?.as_str() != Some("all") {
+            return Err(crate::params::invalid_params(
+                "Invalid params: blockSubscribe takes the filter \"all\"",
+            ));
+        }
+        config(&values, 1)
+    })
+    .await
+    else {
+        return Ok(());
+    };
+    each_slot(pending, ctx, move |ctx, slot| {
+        let block = crate::blocks::block_json(ctx, slot, &config)?;
+        Ok(vec![with_context(slot, json!({ "slot": slot, "block": block, "err": null }))])
+    })
+    .await
+}
+
 pub(super) fn register(module: &mut RpcModule<SolanaContext>) {
     module
         .register_subscription(
@@ -301,6 +327,14 @@ pub(super) fn register(module: &mut RpcModule<SolanaContext>) {
             "programNotification",
             "programUnsubscribe",
             |params, pending, ctx, _| program_subscription(params, pending, ctx),
+        )
+        .expect("unique subscription names");
+    module
+        .register_subscription(
+            "blockSubscribe",
+            "blockNotification",
+            "blockUnsubscribe",
+            |params, pending, ctx, _| block_subscription(params, pending, ctx),
         )
         .expect("unique subscription names");
 }

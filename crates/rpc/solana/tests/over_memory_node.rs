@@ -252,3 +252,29 @@ async fn program_accounts_are_found_by_owner_whichever_format_wrote_them() {
     assert_eq!(code, codes::SCAN_ERROR);
     assert_eq!(call(&within(3), "getProgramAccounts", asked).await.as_array().unwrap().len(), 3);
 }
+
+/// `blockSubscribe("all")` sends each new block as `getBlock` shows it under the subscription's
+/// config; any other filter is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn block_subscriptions_send_each_new_block() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = solana_module(SolanaContext::new(node.api(), Some(nvm_vm_svm::Faucet::dev())));
+    let config = json!({ "transactionDetails": "signatures" });
+    let mut blocks =
+        rpc.subscribe_unbounded("blockSubscribe", (json!("all"), config.clone())).await.unwrap();
+    let refused = rpc
+        .subscribe_unbounded("blockSubscribe", [json!({ "mentionsAccountOrProgram": "x" })])
+        .await;
+    assert!(refused.is_err(), "a mentions filter is not served");
+    let airdrop =
+        call(&rpc, "requestAirdrop", json!([Keypair::new().pubkey().to_string(), SOL])).await;
+    node.seal(100, 1_000).unwrap();
+    let within = std::time::Duration::from_secs(10);
+    let (note, _) =
+        tokio::time::timeout(within, blocks.next::<Value>()).await.unwrap().unwrap().unwrap();
+    assert_eq!(note["context"]["slot"], json!(1));
+    assert_eq!(note["value"]["slot"], json!(1));
+    assert_eq!(note["value"]["block"]["signatures"], json!([airdrop]));
+    let shown = call(&rpc, "getBlock", json!([1, config])).await;
+    assert_eq!(note["value"]["block"], shown);
+}

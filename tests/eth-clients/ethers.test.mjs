@@ -7,6 +7,8 @@ import fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, Wallet, ethers } from "ethers";
 
+import { within } from "../js-common/rpc.mjs";
+
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
 // ethers caches identical requests for 250 ms by default, longer than a dev block: a nonce read
@@ -21,20 +23,6 @@ const other = account(2);
 // Every wait has a deadline (blocks take 200 ms here) and every test a limit of its own, so that
 // a node that stops including transactions fails the step that waited, by name, and never hangs.
 const WAIT_MS = 30_000;
-
-/// `promise`, or a failure naming `what` once `ms` have passed. The timer is cleared either way,
-/// so it never keeps the process alive.
-async function within(ms, what, promise) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /// A sent transaction's receipt (failing if it reverted, as `wait()` does), within WAIT_MS.
 /// ethers gets a deadline of its own a second later: past it, it stops polling for the receipt.

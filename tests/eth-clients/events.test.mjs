@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, WebSocketProvider } from "ethers";
 
+import { within } from "../js-common/rpc.mjs";
+
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
 const http = new JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
@@ -16,19 +18,6 @@ const phrase = Mnemonic.fromPhrase("test test test test test test test test test
 const sender = HDNodeWallet.fromMnemonic(phrase, "m/44'/60'/0'/0/3").connect(http);
 const receiver = HDNodeWallet.fromMnemonic(phrase, "m/44'/60'/0'/0/4").address;
 const WAIT_MS = 30_000;
-
-/// `promise`, or a failure naming `what` after `ms` (the timer never keeps the process alive).
-async function within(ms, what, promise) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /// The first event `emitter.on(name, …)` delivers whose arguments pass `wanted`.
 function first(emitter, name, wanted = () => true) {

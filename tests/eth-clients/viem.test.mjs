@@ -7,6 +7,8 @@ import fs from "node:fs";
 import { createPublicClient, createWalletClient, defineChain, http, webSocket } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 
+import { within } from "../js-common/rpc.mjs";
+
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
 const chain = defineChain({
@@ -22,19 +24,6 @@ const receiver = mnemonicToAccount(phrase, { addressIndex: 6 }).address;
 const client = createPublicClient({ chain, transport: http(url), pollingInterval: 100 });
 const wallet = createWalletClient({ chain, transport: http(url), account: sender });
 const WAIT_MS = 30_000;
-
-/// `promise`, or a failure naming `what` after `ms` (the timer never keeps the process alive).
-async function within(ms, what, promise) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test("watchContractEvent over HTTP sees a Transfer; watchBlockNumber over WebSocket sees blocks", { timeout: 90_000 }, async () => {
   const { Token } = artifacts;

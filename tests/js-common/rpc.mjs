@@ -24,3 +24,17 @@ export async function until(what, probe, seconds = 30) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/// `promise`, or a failure naming `what` once `ms` have passed. The timer is cleared either way,
+/// so it never keeps the process alive.
+export async function within(ms, what, promise) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

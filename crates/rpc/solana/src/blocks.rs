@@ -10,10 +10,10 @@ use crate::{
         SolResult, arg, base58, codes, config, decode_wire, error_with, internal, invalid_params,
         values, with_context,
     },
-    transactions::{solana_wire, transaction_entry},
+    transactions::{committed_receipt, transaction_entry, wallet_transactions},
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
-use nvm_primitives::{Block, sha256};
+use nvm_primitives::Block;
 use serde_json::{Value, json};
 
 /// Most slots one `getBlocks` / `getBlocksWithLimit` call lists (Agave's limit).
@@ -60,21 +60,18 @@ pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolR
         "blockTime": header.timestamp_ms / 1000,
     });
     let details = config.get("transactionDetails").and_then(Value::as_str).unwrap_or("full");
-    let wires = block.transactions.iter().filter_map(|raw| solana_wire(raw));
+    let transactions = wallet_transactions(&block);
     match details {
         "full" => {
-            let mut transactions = Vec::new();
-            for wire in wires {
-                let receipt = signature_of(wire)
-                    .and_then(|s| ctx.node.receipt(&sha256(&s)).transpose())
-                    .ok_or_else(|| internal("a block's Solana transaction has no receipt"))?
-                    .map_err(internal)?;
-                transactions.push(transaction_entry(&receipt, wire, config)?);
+            let mut shown_txs = Vec::new();
+            for (wire, tx, signature) in transactions {
+                let receipt = committed_receipt(ctx, &signature)?;
+                shown_txs.push(transaction_entry(&receipt, wire, &tx, config)?);
             }
-            shown["transactions"] = Value::Array(transactions);
+            shown["transactions"] = Value::Array(shown_txs);
         }
         "signatures" => {
-            let signatures = wires.filter_map(signature_of).map(|s| Value::String(base58(&s)));
+            let signatures = transactions.map(|(_, _, s)| Value::String(base58(&s)));
             shown["signatures"] = Value::Array(signatures.collect());
         }
         "none" => {}
@@ -88,12 +85,6 @@ pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolR
         shown["rewards"] = json!([]);
     }
     Ok(shown)
-}
-
-/// A Solana transaction's first signature (what names it), from its wire bytes.
-fn signature_of(wire: &[u8]) -> Option<[u8; 64]> {
-    // A short-vec count, then the signatures: the first follows a one-byte count below 128.
-    wire.get(1..65).filter(|_| wire.first().is_some_and(|n| (1..0x80).contains(n)))?.try_into().ok()
 }
 
 /// Slots `start..=end` that hold a committed block (every slot up to the head does).

@@ -150,19 +150,11 @@ fn solana_transactions(
     let Some(block) = ctx.node.block(slot).map_err(crate::params::internal)? else {
         return Ok(Vec::new());
     };
-    let mut found = Vec::new();
-    for wire in block.transactions.iter().filter_map(|raw| crate::transactions::solana_wire(raw)) {
-        let Ok(tx) = bincode::deserialize::<nvm_vm_svm::VersionedTransaction>(wire) else {
-            continue;
-        };
-        let Some(signature) = tx.signatures.first() else { continue };
-        let receipt =
-            ctx.node.receipt(&sha256(signature.as_ref())).map_err(crate::params::internal)?;
-        if let Some(receipt) = receipt {
-            found.push((tx, receipt));
-        }
-    }
-    Ok(found)
+    crate::transactions::wallet_transactions(&block)
+        .map(|(_, tx, signature)| {
+            Ok((tx, crate::transactions::committed_receipt(ctx, &signature)?))
+        })
+        .collect()
 }
 
 /// Every transaction's logs (`"all"`), or those naming an account (`{"mentions": [pubkey]}`).

@@ -308,21 +308,47 @@ pub(super) fn get_transaction(ctx: &SolanaContext, params: &Params<'_>) -> SolRe
         .get(receipt.index as usize)
         .and_then(|raw| solana_wire(raw))
         .ok_or_else(|| internal("receipt does not point at a Solana transaction"))?;
-    let mut entry = transaction_entry(&receipt, wire, &config)?;
+    let tx = bincode::deserialize(wire).map_err(internal)?;
+    let mut entry = transaction_entry(&receipt, wire, &tx, &config)?;
     entry["slot"] = json!(receipt.block_height);
     entry["blockTime"] = json!(block.header.timestamp_ms / 1000);
     Ok(entry)
 }
 
 /// The wire bytes of a block transaction that is a Solana wallet transaction.
-pub(super) fn solana_wire(raw: &[u8]) -> Option<&[u8]> {
+fn solana_wire(raw: &[u8]) -> Option<&[u8]> {
     raw.split_first().filter(|(tag, _)| **tag == nvm_vm_svm::SOLANA_TX_TAG).map(|(_, wire)| wire)
 }
 
-/// A committed Solana transaction as `getTransaction` and `getBlock` show it: `version`,
-/// `transaction` in the asked encoding, and `meta` from its receipt.
-pub(super) fn transaction_entry(receipt: &Receipt, wire: &[u8], config: &Value) -> SolResult {
-    let tx: nvm_vm_svm::VersionedTransaction = bincode::deserialize(wire).map_err(internal)?;
+/// A block's Solana wallet transactions, in block order: wire bytes, the transaction, and its
+/// first signature (what names it and its receipt).
+pub(super) fn wallet_transactions(
+    block: &nvm_primitives::Block,
+) -> impl Iterator<Item = (&[u8], nvm_vm_svm::VersionedTransaction, [u8; 64])> {
+    block.transactions.iter().filter_map(|raw| solana_wire(raw)).filter_map(|wire| {
+        let tx: nvm_vm_svm::VersionedTransaction = bincode::deserialize(wire).ok()?;
+        let signature = (*tx.signatures.first()?).into();
+        Some((wire, tx, signature))
+    })
+}
+
+/// The receipt of a committed block's Solana transaction.
+pub(super) fn committed_receipt(
+    ctx: &SolanaContext,
+    signature: &[u8; 64],
+) -> Result<Receipt, ErrorObjectOwned> {
+    receipt_of(ctx, signature)?
+        .ok_or_else(|| internal("a block's Solana transaction has no receipt"))
+}
+
+/// A committed Solana transaction (`tx`, from `wire`) as `getTransaction` and `getBlock` show
+/// it: `version`, `transaction` in the asked encoding, and `meta` from its receipt.
+pub(super) fn transaction_entry(
+    receipt: &Receipt,
+    wire: &[u8],
+    tx: &nvm_vm_svm::VersionedTransaction,
+    config: &Value,
+) -> SolResult {
     let version = match tx.version() {
         nvm_vm_svm::TransactionVersion::Legacy(_) => json!("legacy"),
         nvm_vm_svm::TransactionVersion::Number(n) => {
@@ -340,7 +366,7 @@ pub(super) fn transaction_entry(receipt: &Receipt, wire: &[u8], config: &Value) 
         }
     };
     let transaction = match config.get("encoding").and_then(Value::as_str).unwrap_or("json") {
-        "json" | "jsonParsed" => crate::message::transaction_json(&tx),
+        "json" | "jsonParsed" => crate::message::transaction_json(tx),
         "base64" => json!([base64(wire), "base64"]),
         "base58" => json!([base58(wire), "base58"]),
         other => {

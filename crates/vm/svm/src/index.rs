@@ -46,27 +46,29 @@ pub fn indexed_address(key: &[u8]) -> Option<[u8; 32]> {
     key.len().checked_sub(32).and_then(|start| key[start..].try_into().ok())
 }
 
-/// The accounts a block transaction names, if it is a Solana one (a wallet transaction, or an
-/// SVM envelope): every account it can write.
-fn named_accounts(raw: &[u8]) -> Vec<[u8; 32]> {
-    let keys = if raw.first() == Some(&SOLANA_TX_TAG) {
-        bincode::deserialize::<VersionedTransaction>(&raw[1..])
-            .map(|tx| tx.message.static_account_keys().to_vec())
-            .unwrap_or_default()
-    } else {
-        let op = Transaction::decode(raw).ok().and_then(|tx| {
-            (tx.body.opcode() == Some(crate::OPCODE_INVOKE)).then_some(tx.body.payload)
-        });
-        match op.as_deref().and_then(|payload| crate::SvmOp::decode(payload).ok()) {
-            Some((crate::SvmOp::Invoke { message }, _)) => {
-                bincode::deserialize::<Message>(&message)
-                    .map(|m| m.account_keys)
-                    .unwrap_or_default()
-            }
-            None => Vec::new(),
+/// What a block transaction names, if it is a Solana one (a wallet transaction, or an SVM
+/// envelope): every account it can write, and a wallet transaction's signature (an envelope has
+/// none: its n-VM hash names it).
+fn named_accounts(raw: &[u8]) -> (Vec<Pubkey>, Option<[u8; 64]>) {
+    if let Some(wire) = raw.strip_prefix(&[SOLANA_TX_TAG]) {
+        return match bincode::deserialize::<VersionedTransaction>(wire) {
+            Ok(tx) => (
+                tx.message.static_account_keys().to_vec(),
+                tx.signatures.first().map(|s| (*s).into()),
+            ),
+            Err(_) => (Vec::new(), None),
+        };
+    }
+    let op = Transaction::decode(raw)
+        .ok()
+        .and_then(|tx| (tx.body.opcode() == Some(crate::OPCODE_INVOKE)).then_some(tx.body.payload));
+    let keys = match op.as_deref().and_then(|payload| crate::SvmOp::decode(payload).ok()) {
+        Some((crate::SvmOp::Invoke { message }, _)) => {
+            bincode::deserialize::<Message>(&message).map(|m| m.account_keys).unwrap_or_default()
         }
+        None => Vec::new(),
     };
-    keys.iter().map(Pubkey::to_bytes).collect()
+    (keys, None)
 }
 
 /// An account's index entries, from what is stored under its key.
@@ -98,17 +100,16 @@ pub(crate) fn index_block(
     transactions: &[Vec<u8>],
     index: &mut IndexWrites,
 ) -> Result<(), StateError> {
+    let mut named = BTreeSet::new();
     for (position, raw) in (0u32..).zip(transactions) {
-        let Some(wire) = raw.strip_prefix(&[SOLANA_TX_TAG]) else { continue };
-        let Ok(tx) = bincode::deserialize::<VersionedTransaction>(wire) else { continue };
-        let Some(signature) = tx.signatures.first() else { continue };
-        for key in tx.message.static_account_keys() {
-            let entry = signature_key(&key.to_bytes(), height, position);
-            index.insert(entry, Some(signature.as_ref().to_vec()));
+        let (keys, signature) = named_accounts(raw);
+        for key in keys.iter().map(Pubkey::to_bytes) {
+            if let Some(signature) = signature {
+                index.insert(signature_key(&key, height, position), Some(signature.to_vec()));
+            }
+            named.insert(key);
         }
     }
-    let mut named: BTreeSet<[u8; 32]> =
-        transactions.iter().flat_map(|raw| named_accounts(raw)).collect();
     if height == 0 {
         named.insert(ASSOCIATED_TOKEN_PROGRAM_ID.to_bytes());
     }

@@ -404,22 +404,28 @@ impl SvmRuntime {
         &self,
         tx: &SanitizedTransaction,
     ) -> Result<u64, solana_transaction_error::TransactionError> {
-        let limits = process_compute_budget_instructions(
+        Ok(fee_details(tx, &self.budget_limits(tx)?).total_fee())
+    }
+
+    /// The limits `tx`'s compute-budget instructions set.
+    fn budget_limits(
+        &self,
+        tx: &SanitizedTransaction,
+    ) -> Result<
+        solana_compute_budget::compute_budget_limits::ComputeBudgetLimits,
+        solana_transaction_error::TransactionError,
+    > {
+        process_compute_budget_instructions(
             SVMStaticMessage::program_instructions_iter(tx),
             &self.feature_set,
-        )?;
-        Ok(fee_details(tx, &limits).total_fee())
+        )
     }
 
     /// The compute units `tx` may use: its compute-budget instructions' limit, else Solana's
     /// default per instruction (a transaction whose budget instructions are invalid reserves
     /// Solana's most, and fails when it runs).
     pub fn compute_unit_limit(&self, tx: &SanitizedTransaction) -> u64 {
-        process_compute_budget_instructions(
-            SVMStaticMessage::program_instructions_iter(tx),
-            &self.feature_set,
-        )
-        .map_or(
+        self.budget_limits(tx).map_or(
             u64::from(solana_compute_budget::compute_budget_limits::MAX_COMPUTE_UNIT_LIMIT),
             |l| u64::from(l.compute_unit_limit),
         )
@@ -430,10 +436,7 @@ impl SvmRuntime {
         &self,
         tx: &SanitizedTransaction,
     ) -> Result<CheckedTransactionDetails, solana_transaction_error::TransactionError> {
-        let limits = process_compute_budget_instructions(
-            SVMStaticMessage::program_instructions_iter(tx),
-            &self.feature_set,
-        )?;
+        let limits = self.budget_limits(tx)?;
         let fee = fee_details(tx, &limits);
         let budget = limits.get_compute_budget_and_limits(
             limits.loaded_accounts_bytes,

@@ -104,6 +104,13 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics (`GET /metrics`) here.
     #[arg(long)]
     metrics_addr: Option<SocketAddr>,
+    /// How many blocks before the head keep their state readable (`eth_call`, `eth_getBalance`
+    /// … at an older block; `cast run`); 0: the head only.
+    #[arg(long, default_value_t = 128)]
+    history_blocks: u64,
+    /// Keep every block's state readable (an archive node; the database grows with every block).
+    #[arg(long, conflicts_with = "history_blocks")]
+    archive: bool,
 }
 
 pub fn run_node(args: NodeArgs) -> CmdResult {
@@ -131,6 +138,8 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         max_pending_per_sender,
         p2p_addr,
         metrics_addr,
+        history_blocks,
+        archive,
     } = args;
     if validator {
         let config = config.ok_or("--validator needs --config FILE")?;
@@ -176,6 +185,11 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         tron_http_addr,
         metrics_addr,
         faucet: Some(nvm_vm_svm::Faucet::dev()),
+        history: if archive {
+            nvm_node::HistoryWindow::All
+        } else {
+            nvm_node::HistoryWindow::Blocks(history_blocks)
+        },
         max_pending_per_sender,
         rules: nvm_consensus::BlockRules {
             max_block_txs,

@@ -39,6 +39,8 @@ pub struct NodeSetup {
     pub metrics_addr: Option<SocketAddr>,
     /// Pays Solana `requestAirdrop` (dev networks only).
     pub faucet: Option<nvm_vm_svm::Faucet>,
+    /// How many blocks' state stays readable besides the head's.
+    pub history: nvm_node::HistoryWindow,
     pub rules: BlockRules,
     /// Most transactions one sender may have pending (and nonces it may queue ahead).
     pub max_pending_per_sender: usize,
@@ -115,6 +117,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             &setup.genesis,
             proposer_identity(&setup.key),
             crate::vms::registry()?,
+            setup.history,
         )
         .map_err(|e| {
             let dir = setup.data_dir.display();

@@ -211,6 +211,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         tron_http_addr: config.tron_http_addr,
         metrics_addr: Some(config.metrics_addr),
         faucet: None,
+        history: nvm_node::HistoryWindow::default(),
         // A validator network's pool stays bounded per sender (docs/CONSENSUS.md).
         max_pending_per_sender: nvm_node::MAX_PENDING_PER_SENDER,
         rules: BlockRules {

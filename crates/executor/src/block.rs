@@ -443,6 +443,43 @@ impl Executor {
         Ok(outcome)
     }
 
+    /// Runs `txs` in order on `block` in the block of `env`, merging what each included one
+    /// writes — as the block ran them, before the proposer's fees (credited when a block
+    /// finishes): the state a block's next transaction saw. What a trace of a committed
+    /// transaction replays first.
+    pub fn replay(
+        &self,
+        block: &mut BlockState<'_>,
+        env: &BlockEnv,
+        txs: &[VerifiedTx],
+    ) -> Result<(), StateError> {
+        self.run_in_order(block, env, txs, drop)
+    }
+
+    /// Runs `txs` one after another on `block`, merging each included one's writes; `keep` gets
+    /// each run.
+    fn run_in_order(
+        &self,
+        block: &mut BlockState<'_>,
+        env: &BlockEnv,
+        txs: &[VerifiedTx],
+        mut keep: impl FnMut(TxRun),
+    ) -> Result<(), StateError> {
+        let mut gas_used = 0;
+        let mut units_used = UnitsUsed::new();
+        for tx in txs {
+            let left = env.gas_limit.saturating_sub(gas_used);
+            let mut run = self.run_tx(block, env, tx, left, &units_used)?;
+            if let TxRun::Included { writes, gas_used: used, units, .. } = &mut run {
+                block.merge(std::mem::take(writes));
+                gas_used += *used;
+                count_units(&mut units_used, *units);
+            }
+            keep(run);
+        }
+        Ok(())
+    }
+
     fn execute_serial(
         &self,
         base: &dyn StateReader,
@@ -451,18 +488,7 @@ impl Executor {
     ) -> Result<BlockOutcome, StateError> {
         let mut block = BlockState::new(base);
         let mut runs = Vec::with_capacity(txs.len());
-        let mut gas_used = 0;
-        let mut units_used = UnitsUsed::new();
-        for tx in &txs {
-            let left = env.gas_limit.saturating_sub(gas_used);
-            let mut run = self.run_tx(&block, env, tx, left, &units_used)?;
-            if let TxRun::Included { writes, gas_used: used, units, .. } = &mut run {
-                block.merge(std::mem::take(writes));
-                gas_used += *used;
-                count_units(&mut units_used, *units);
-            }
-            runs.push(run);
-        }
+        self.run_in_order(&mut block, env, &txs, |run| runs.push(run))?;
         self.finish(block, env, txs, runs)
     }
 

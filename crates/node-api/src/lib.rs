@@ -17,6 +17,20 @@ pub enum NodeError {
     /// Anything else the node failed at.
     #[error("{0}")]
     Failed(String),
+    /// The state at `height` is not kept (the node keeps `oldest..=head`): a request's answer,
+    /// not a failure of the node.
+    #[error("{}", state_not_kept(*.height, *.oldest, *.head))]
+    StateNotKept { height: u64, oldest: u64, head: u64 },
+}
+
+fn state_not_kept(height: u64, oldest: u64, head: u64) -> String {
+    if height > head {
+        format!("block {height} is past the head (block {head})")
+    } else {
+        format!(
+            "state at block {height} is not kept: this node keeps blocks {oldest}..={head} (start it with a larger --history-blocks, or --archive)"
+        )
+    }
 }
 
 pub type NodeResult<T> = Result<T, NodeError>;
@@ -75,6 +89,10 @@ pub trait ChainReader: Send + Sync {
 
     /// Committed state at the head, with the head it is at.
     fn snapshot(&self) -> NodeResult<Box<dyn CommittedState>>;
+
+    /// Committed state as it was after the block at `height`, while the node keeps it
+    /// ([`NodeError::StateNotKept`] otherwise). Its secondary index is not readable.
+    fn snapshot_at(&self, height: u64) -> NodeResult<Box<dyn CommittedState>>;
 
     /// State at the tip (a block being committed counts): what nonces and balances the mempool
     /// checks against.

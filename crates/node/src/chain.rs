@@ -5,8 +5,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, ExecutionMode, Executor, TxError, VerifiedTx, VmRegistry};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{
-    AccessSet, AfterWrites, IndexEntries, IndexWrites, StateError, StateReader, StateResult,
-    WriteSet,
+    AccessSet, AfterWrites, HistoryWindow, IndexEntries, IndexWrites, StateError, StateReader,
+    StateResult, WriteSet,
 };
 use nvm_storage::{ChainHead, PreparedState, Snapshot, StateProof, Store, StoreError, TxLocation};
 use nvm_vm_api::{BLOCK_HASH_WINDOW, BlockEnv, block_hash_key};
@@ -123,15 +123,18 @@ pub struct Chain {
 impl Chain {
     /// Opens the chain in `data_dir` running the VMs of `vms`, writing genesis on first start. A
     /// restart resumes from the last committed block.
+    /// `history` is how many blocks' state stays readable besides the head's.
     pub fn open(
         data_dir: &Path,
         genesis: &Genesis,
         proposer: IdCom,
         vms: VmRegistry,
+        history: HistoryWindow,
     ) -> ChainResult<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("{}: {e}", data_dir.display())))?;
-        Self::over(Store::open(&data_dir.join("chain.redb"))?, genesis, proposer, vms)
+        let store = Store::open(&data_dir.join("chain.redb"))?.with_history(history);
+        Self::over(store, genesis, proposer, vms)
     }
 
     /// The chain on a database in memory, gone when dropped: everything else as
@@ -288,6 +291,17 @@ impl Chain {
     /// Committed state (what RPC answers from).
     pub fn snapshot(&self) -> ChainResult<StateSnapshot> {
         Ok(StateSnapshot(self.store.snapshot()?))
+    }
+
+    /// Committed state as it was after the block at `height`, while the history keeps it
+    /// ([`StoreError::NotKept`] otherwise).
+    pub fn snapshot_at(&self, height: u64) -> ChainResult<StateSnapshot> {
+        Ok(StateSnapshot(self.store.snapshot_at(height)?))
+    }
+
+    /// The heights whose state [`Chain::snapshot_at`] serves, oldest and head.
+    pub fn kept_states(&self) -> ChainResult<Option<(u64, u64)>> {
+        Ok(self.store.kept_states()?)
     }
 
     /// The block `ancestors` end at and the state after it. `ancestors` are executed blocks not

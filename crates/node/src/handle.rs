@@ -12,6 +12,9 @@ use std::sync::Arc;
 impl From<ChainError> for NodeError {
     fn from(e: ChainError) -> Self {
         match e {
+            ChainError::Store(nvm_storage::StoreError::NotKept { height, oldest, head }) => {
+                Self::StateNotKept { height, oldest, head }
+            }
             ChainError::Store(_) | ChainError::State(_) => Self::Storage(e.to_string()),
             other => Self::Failed(other.to_string()),
         }
@@ -72,6 +75,10 @@ impl ChainReader for NodeHandle {
 
     fn snapshot(&self) -> NodeResult<Box<dyn CommittedState>> {
         Ok(Box::new(self.chain.snapshot()?))
+    }
+
+    fn snapshot_at(&self, height: u64) -> NodeResult<Box<dyn CommittedState>> {
+        Ok(Box::new(self.chain.snapshot_at(height)?))
     }
 
     fn tip_state(&self) -> NodeResult<TipState> {

@@ -18,4 +18,6 @@ pub use mempool::{Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
 pub use nvm_executor::AdmissionError;
 /// The committed head, a transaction's place and a proven state value, as `Chain` hands them out.
 pub use nvm_primitives::{ChainHead, StateProof, TxLocation};
+/// How many blocks' state a node keeps readable ([`Chain::open`]).
+pub use nvm_state_api::HistoryWindow;
 pub use pipeline::{BlockPipeline, StepReport};

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use nvm_executor::VerifiedTx;
-use nvm_node::{Chain, ChainError, Genesis};
+use nvm_node::{Chain, ChainError, Genesis, HistoryWindow};
 use nvm_vms::dev::dev_transfer;
 
 fn vms() -> nvm_executor::VmRegistry {
@@ -34,8 +34,10 @@ fn expect_invalid(follower: &Chain, block: &Block) {
 fn follower_agrees_and_refuses_bad_blocks() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let genesis = Genesis::dev(&vms());
-    let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
-    let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
+    let proposer =
+        Chain::open(a.path(), &genesis, [1; 32], vms(), HistoryWindow::default()).unwrap();
+    let follower =
+        Chain::open(b.path(), &genesis, [2; 32], vms(), HistoryWindow::default()).unwrap();
     assert_eq!(proposer.head().unwrap(), follower.head().unwrap());
 
     let proposed =
@@ -71,8 +73,11 @@ fn pipelined_blocks_are_the_blocks_a_follower_rebuilds() {
     use std::sync::Arc;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let genesis = Genesis::dev(&vms());
-    let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap());
-    let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
+    let proposer = Arc::new(
+        Chain::open(a.path(), &genesis, [1; 32], vms(), HistoryWindow::default()).unwrap(),
+    );
+    let follower =
+        Chain::open(b.path(), &genesis, [2; 32], vms(), HistoryWindow::default()).unwrap();
     let mempool = Arc::new(Mempool::new(1_000));
     let raws: Vec<Vec<u8>> = (0..60).map(|n| transfer(n, 1 + n as u128)).collect();
     for result in proposer.submit(&mempool, raws).unwrap() {
@@ -138,8 +143,10 @@ fn eth_tx_priced(nonce: u64, gas_limit: u64, create: bool, max_fee_per_gas: u128
 fn blocks_with_ethereum_transactions_verify_on_a_follower() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let genesis = Genesis::dev(&vms());
-    let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
-    let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
+    let proposer =
+        Chain::open(a.path(), &genesis, [1; 32], vms(), HistoryWindow::default()).unwrap();
+    let follower =
+        Chain::open(b.path(), &genesis, [2; 32], vms(), HistoryWindow::default()).unwrap();
     // Four value transfers and a contract creation.
     let raws: Vec<Vec<u8>> = (0..5u64).map(|nonce| eth_tx(nonce, 100_000, nonce == 4)).collect();
     let proposed = proposer.propose(verified(raws), 1_000).unwrap();
@@ -176,7 +183,10 @@ fn solana_transactions_go_through_the_mempool_into_blocks() {
     use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
-    let chain = Arc::new(Chain::open(dir.path(), &Genesis::dev(&vms()), [1; 32], vms()).unwrap());
+    let chain = Arc::new(
+        Chain::open(dir.path(), &Genesis::dev(&vms()), [1; 32], vms(), HistoryWindow::default())
+            .unwrap(),
+    );
     let mempool = Arc::new(Mempool::new(100));
     let mut pipeline = BlockPipeline::new(chain.clone(), mempool.clone());
     let (alice, bob) = (Keypair::new(), Keypair::new());
@@ -276,8 +286,10 @@ fn speculative_blocks_build_verify_and_commit_in_order() {
     use std::sync::Arc;
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let genesis = Genesis::dev(&vms());
-    let proposer = Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap();
-    let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
+    let proposer =
+        Chain::open(a.path(), &genesis, [1; 32], vms(), HistoryWindow::default()).unwrap();
+    let follower =
+        Chain::open(b.path(), &genesis, [2; 32], vms(), HistoryWindow::default()).unwrap();
 
     let first = Arc::new(
         proposer
@@ -326,8 +338,11 @@ fn a_block_fills_by_gas_used_and_a_follower_refuses_one_over_the_limit() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // 218,000: eight transfers' use leaves room for a ninth's gas limit of 50,000.
     let genesis = Genesis { block_gas_limit: 8 * TRANSFER_GAS + 50_000, ..Genesis::dev(&vms()) };
-    let proposer = Arc::new(Chain::open(a.path(), &genesis, [1; 32], vms()).unwrap());
-    let follower = Chain::open(b.path(), &genesis, [2; 32], vms()).unwrap();
+    let proposer = Arc::new(
+        Chain::open(a.path(), &genesis, [1; 32], vms(), HistoryWindow::default()).unwrap(),
+    );
+    let follower =
+        Chain::open(b.path(), &genesis, [2; 32], vms(), HistoryWindow::default()).unwrap();
     let mempool = Arc::new(Mempool::new(1_000));
     let mut pipeline = BlockPipeline::new(proposer.clone(), mempool.clone());
 

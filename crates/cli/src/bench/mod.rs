@@ -100,7 +100,9 @@ fn open_chain(
 ) -> Result<(Arc<Chain>, tempfile::TempDir), String> {
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
-    let chain = Chain::open(&dir, genesis, [0xEE; 32], crate::vms::registry()?)
+    // Like a node's defaults: what is measured includes keeping the last 128 blocks' state.
+    let history = nvm_node::HistoryWindow::default();
+    let chain = Chain::open(&dir, genesis, [0xEE; 32], crate::vms::registry()?, history)
         .map_err(|e| e.to_string())?;
     Ok((Arc::new(chain), temp))
 }

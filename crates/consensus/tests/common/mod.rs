@@ -39,8 +39,9 @@ pub struct Validator {
 impl Validator {
     fn open(dir: &Path, index: usize) -> Opened {
         let vms = nvm_vms::registry().expect("the VMs register");
-        let chain =
-            Chain::open(dir, &Genesis::dev(&vms), Self::proposer(index), vms).expect("chain opens");
+        let history = nvm_node::HistoryWindow::default();
+        let chain = Chain::open(dir, &Genesis::dev(&vms), Self::proposer(index), vms, history)
+            .expect("chain opens");
         let (journal, journaled) =
             TxJournal::open(&dir.join("mempool.journal")).expect("journal opens");
         let mempool = Arc::new(Mempool::with_journal(100_000, journal));

@@ -5,6 +5,8 @@
 
 mod events;
 mod reads;
+mod state;
+mod trace;
 mod tx;
 
 use alloy_primitives::{Address, Bytes, U256};
@@ -24,6 +26,7 @@ use nvm_vm_evm::{
     AccountOverride, CallOutcome, CallRequest, Deadline, code_hash_key, code_key, storage_key,
 };
 use serde_json::{Value, json};
+use state::{block_env, state_at};
 
 /// geth's code for a reverted call.
 const EXECUTION_REVERTED: i32 = 3;
@@ -52,7 +55,7 @@ pub(crate) fn block_height(
 }
 
 /// The height `tag` names when the head is at `head`.
-fn height_of_tag(tag: Option<String>, head: u64) -> Result<u64, ErrorObjectOwned> {
+pub(crate) fn height_of_tag(tag: Option<String>, head: u64) -> Result<u64, ErrorObjectOwned> {
     match tag.as_deref() {
         None | Some("latest" | "pending" | "safe" | "finalized") => Ok(head),
         Some("earliest") => Ok(0),
@@ -62,35 +65,13 @@ fn height_of_tag(tag: Option<String>, head: u64) -> Result<u64, ErrorObjectOwned
     }
 }
 
-/// State queries are served at the head only: this node does not keep older state. The head is
-/// the snapshot's own, so a block committed meanwhile cannot make one block's number answer
-/// with the next block's state.
-fn head_state(
-    ctx: &NodeContext,
-    tag: Option<String>,
-) -> Result<Box<dyn nvm_node_api::CommittedState>, ErrorObjectOwned> {
-    let snapshot = ctx.node.snapshot().map_err(internal)?;
-    let head = snapshot.height().unwrap_or_default();
-    let height = height_of_tag(tag, head)?;
-    if height != head {
-        return Err(ErrorObjectOwned::owned(
-            SERVER_ERROR,
-            format!(
-                "state at block {height} is not available: this node keeps the head state (block {head})"
-            ),
-            None::<()>,
-        ));
-    }
-    Ok(snapshot)
-}
-
 fn address_param(params: &Params<'_>) -> Result<Address, ErrorObjectOwned> {
     parse_address(&required(params, 0, "address")?)
 }
 
 fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = address_param(params)?;
-    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let snapshot = state_at(ctx, params, 1)?;
     let mut view = TxOverlay::new(&snapshot);
     let id =
         Registry::resolve(&mut view, &VmAddress::Evm(address.into_array())).map_err(internal)?;
@@ -99,16 +80,16 @@ fn get_balance(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 
 fn get_transaction_count(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = address_param(params)?;
-    let tag = param_str(params, 1, "block", false)?;
-    let pending = tag.as_deref() == Some("pending");
-    let snapshot = head_state(ctx, tag)?;
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let pending = values.get(1).and_then(Value::as_str) == Some("pending");
+    let snapshot = state_at(ctx, params, 1)?;
     let evm = VmAddress::Evm(address.into_array());
     Ok(quantity(nvm_rpc::account_nonce(ctx, &snapshot, &evm, pending)?))
 }
 
 fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = address_param(params)?;
-    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let snapshot = state_at(ctx, params, 1)?;
     let mut view = TxOverlay::new(&snapshot);
     if Ledger::mint_of_erc20_view(&mut view, &address.into_array()).map_err(internal)?.is_some() {
         return Ok(Value::String(hex0x(&nvm_vm_evm::ERC20_VIEW_CODE)));
@@ -126,7 +107,7 @@ fn get_code(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 fn get_storage_at(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let address = address_param(params)?;
     let slot = parse_u256(&required(params, 1, "slot")?)?;
-    let snapshot = head_state(ctx, param_str(params, 2, "block", false)?)?;
+    let snapshot = state_at(ctx, params, 2)?;
     let value = TxOverlay::new(&snapshot).get(&storage_key(&address, &slot)).map_err(internal)?;
     Ok(Value::String(hex0x(&value.unwrap_or_else(|| vec![0; 32]))))
 }
@@ -154,21 +135,6 @@ fn call_request(ctx: &NodeContext, params: &Params<'_>) -> Result<CallRequest, E
                 .min(ctx.limits.call_gas_cap),
         ),
         token: None,
-    })
-}
-
-/// The block a call runs in: the head's facts.
-fn head_env(ctx: &NodeContext) -> Result<BlockEnv, ErrorObjectOwned> {
-    let head = ctx.node.head().map_err(internal)?;
-    let proposer = ctx.node.block(head.height).map_err(internal)?.map(|b| b.header.proposer);
-    Ok(BlockEnv {
-        chain_id: ctx.node.chain_id(),
-        height: head.height,
-        timestamp_ms: head.timestamp_ms,
-        proposer: proposer.unwrap_or_default(),
-        parent_hash: head.hash,
-        base_fee_per_gas: head.base_fee_per_gas,
-        gas_limit: ctx.node.executor().config.block_gas_limit,
     })
 }
 
@@ -210,7 +176,7 @@ fn state_overrides(
         .collect()
 }
 
-/// Runs `simulate` (a call or a gas estimate) on the head state with `params`' overrides applied,
+/// Runs `simulate` (a call or a gas estimate) on the state of the block `params` name, with `params`' overrides applied,
 /// within the node's time budget for calls (counted from now).
 fn with_overrides<T>(
     ctx: &NodeContext,
@@ -222,7 +188,7 @@ fn with_overrides<T>(
     ) -> Result<T, nvm_vm_api::VmError>,
 ) -> Result<T, ErrorObjectOwned> {
     let deadline = Deadline::after(ctx.limits.call_timeout);
-    let snapshot = head_state(ctx, param_str(params, 1, "block", false)?)?;
+    let snapshot = state_at(ctx, params, 1)?;
     let overrides = state_overrides(params)?;
     let mut view = TxOverlay::new(&snapshot);
     let vm_error =
@@ -231,7 +197,7 @@ fn with_overrides<T>(
     let (writes, _) = view.into_writes();
     let mut state = nvm_state_api::BlockState::new(&snapshot);
     state.merge(writes);
-    simulate(&state, &head_env(ctx)?, Some(deadline)).map_err(vm_error)
+    simulate(&state, &block_env(ctx, &*snapshot)?, Some(deadline)).map_err(vm_error)
 }
 
 /// The EVM this node registered: `eth_call` runs the same one as blocks do.
@@ -342,4 +308,5 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     crate::tx::register(module);
     crate::events::register(module);
     crate::reads::register(module);
+    crate::trace::register(module);
 }

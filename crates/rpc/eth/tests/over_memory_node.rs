@@ -13,7 +13,7 @@ use alloy_signer_local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English
 use jsonrpsee::RpcModule;
 use nvm_node::MemoryNode;
 use nvm_rpc::NodeContext;
-use nvm_rpc::testing::{call, error_code};
+use nvm_rpc::testing::{call, error, error_code};
 use serde_json::{Value, json};
 
 fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
@@ -92,8 +92,8 @@ async fn a_wallet_transfer_is_sent_sealed_and_read_back() {
     assert_eq!(block["transactions"], json!([hash]));
     let by_hash = call(&rpc, "eth_getBlockByHash", json!([block["hash"], false])).await;
     assert_eq!(by_hash["number"], json!("0x1"));
-    // State is kept at the head only: an older block's state is refused, naming the head.
-    assert_eq!(error_code(&rpc, "eth_getBalance", json!([to_hex, "0x0"])).await, -32000);
+    // The block before still reads as it was.
+    assert_eq!(call(&rpc, "eth_getBalance", json!([to_hex, "0x0"])).await, json!("0x0"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -332,4 +332,75 @@ async fn block_reads_answer_as_anvil_does() {
     .await;
     assert_eq!(proof.code(), -32601);
     assert!(proof.message().contains("nvm_getProof"), "{proof:?}");
+}
+
+/// State at an older block reads as it was then — by number, by EIP-1898 hash or number object —
+/// while the node keeps it (128 blocks by default); past the head is geth's "header not found",
+/// beyond the history an error naming the blocks kept. Nothing about the head changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn state_at_older_blocks_reads_as_it_was_within_the_history() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let wallet = dev_wallet();
+    let to = format!("{:#x}", Address::repeat_byte(0x43));
+    let mut balances = vec![call(&rpc, "eth_getBalance", json!([to, "latest"])).await];
+    let mut hashes =
+        vec![call(&rpc, "eth_getBlockByNumber", json!(["0x0", false])).await["hash"].clone()];
+    for nonce in 0..3u64 {
+        call(
+            &rpc,
+            "eth_sendRawTransaction",
+            json!([transfer(&wallet, nonce, Address::repeat_byte(0x43), 1_000 + nonce)]),
+        )
+        .await;
+        assert_eq!(node.seal(100, 1_000 * (nonce + 1)).unwrap().included, 1);
+        balances.push(call(&rpc, "eth_getBalance", json!([to, "latest"])).await);
+        let height = format!("{:#x}", nonce + 1);
+        hashes
+            .push(call(&rpc, "eth_getBlockByNumber", json!([height, false])).await["hash"].clone());
+    }
+    assert_eq!(balances[3], json!(format!("{:#x}", 1_000 + 1_001 + 1_002)));
+    for (height, balance) in balances.iter().enumerate() {
+        let number = format!("{height:#x}");
+        assert_eq!(
+            &call(&rpc, "eth_getBalance", json!([to, number])).await,
+            balance,
+            "block {height}"
+        );
+        let by_hash = json!({ "blockHash": hashes[height] });
+        assert_eq!(&call(&rpc, "eth_getBalance", json!([to, by_hash])).await, balance);
+        let by_number = json!({ "blockNumber": number });
+        assert_eq!(&call(&rpc, "eth_getBalance", json!([to, by_number])).await, balance);
+        let from = format!("{:#x}", wallet.address());
+        let nonce = call(&rpc, "eth_getTransactionCount", json!([from, number])).await;
+        assert_eq!(nonce, json!(format!("{height:#x}")));
+    }
+    // A call runs in the block it names: its NUMBER opcode (0x43) returns that block's height.
+    // (Creation code that returns NUMBER as 32 bytes: a call without `to` answers with it.)
+    let number = json!({ "data": "0x4360005260206000f3" });
+    for height in [1u64, 2] {
+        let at = call(&rpc, "eth_call", json!([number, format!("{height:#x}")])).await;
+        assert_eq!(at, json!(format!("0x{height:064x}")));
+    }
+    let past = error(&rpc, "eth_getBalance", json!([to, "0x9"])).await;
+    assert_eq!((past.code(), past.message()), (-32000, "header not found"));
+    let unknown = json!({ "blockHash": format!("0x{}", "ab".repeat(32)) });
+    assert_eq!(
+        error(&rpc, "eth_getBalance", json!([to, unknown])).await.message(),
+        "header for hash not found"
+    );
+    let both = json!({ "blockHash": hashes[0], "blockNumber": "0x0" });
+    assert_eq!(error_code(&rpc, "eth_getBalance", json!([to, both])).await, -32602);
+    // 128 blocks later, only blocks 3..=131 are kept: an older one's answer says so.
+    for i in 0..128u64 {
+        node.seal(100, 10_000 + i).unwrap();
+    }
+    let gone = error(&rpc, "eth_getBalance", json!([to, "0x0"])).await;
+    assert_eq!(gone.code(), -32000);
+    assert!(
+        gone.message().contains("not kept") && gone.message().contains("3..=131"),
+        "{}",
+        gone.message()
+    );
+    assert_eq!(&call(&rpc, "eth_getBalance", json!([to, "0x3"])).await, &balances[3]);
 }

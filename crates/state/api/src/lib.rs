@@ -109,3 +109,27 @@ impl StateReader for MemoryState {
         Ok(self.entries.get(key).cloned())
     }
 }
+
+/// How much state history a node keeps, so that reads at a recent block (`eth_call` at block
+/// N, a trace replaying a block) see the state as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryWindow {
+    /// The state after each of the last `n` blocks before the head (0: the head only).
+    Blocks(u64),
+    /// Every block's state since history was first kept (an archive node).
+    All,
+}
+
+impl Default for HistoryWindow {
+    /// geth's and reth's default: the last 128 blocks.
+    fn default() -> Self {
+        Self::Blocks(128)
+    }
+}
+
+impl HistoryWindow {
+    /// Whether blocks record what they change (all but `Blocks(0)`).
+    pub fn records(self) -> bool {
+        self != Self::Blocks(0)
+    }
+}

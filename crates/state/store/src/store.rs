@@ -5,10 +5,12 @@ use crate::merkle::JmtReader;
 use borsh::BorshDeserialize;
 use jmt::{JellyfishMerkleTree, KeyHash, storage::TreeUpdateBatch};
 use nvm_primitives::{Block, Receipt, StateKey, TxHash};
-use nvm_state_api::{IndexEntries, IndexWrites, StateError, StateReader, StateResult, WriteSet};
+use nvm_state_api::{
+    HistoryWindow, IndexEntries, IndexWrites, StateError, StateReader, StateResult, WriteSet,
+};
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, TableDefinition,
-    TableError,
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition, TableError,
 };
 use std::{path::Path, sync::Arc};
 
@@ -22,12 +24,19 @@ const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_HASHES: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_hashes");
 /// Receipts by transaction hash (borsh); a receipt also locates its transaction.
 const RECEIPTS: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("receipts");
+/// State history: key ‖ height (big-endian) → the key's value before the block at that height
+/// wrote it ([`encode_before`]). Reading state at an older block finds the first change after it.
+const HISTORY: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("history");
+/// The keys each kept block changed (32 bytes each, concatenated), to prune its history.
+const HISTORY_KEYS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("history_keys");
 /// The VMs' secondary index ([`IndexWrites`]): written with each block, never hashed.
 const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
-/// Singletons: the chain head, and whether the index covers every committed block.
+/// Singletons: the chain head, whether the index covers every committed block, and the first
+/// block of the kept history.
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
 const INDEXED: &str = "indexed";
+const HISTORY_FROM: &str = "history_from";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,6 +48,12 @@ pub enum StoreError {
     Merkle(String),
     #[error("block {got} does not extend the head (expected height {expected})")]
     NotNextBlock { expected: u64, got: u64 },
+    /// The secondary index has no history: it is read at the head only.
+    #[error("the secondary index is kept at the head only, not at block {height}")]
+    IndexAtHeadOnly { height: u64 },
+    /// State at `height` is not kept: older than the history window, or past the head.
+    #[error("state at block {height} is not kept (kept: blocks {oldest}..={head})")]
+    NotKept { height: u64, oldest: u64, head: u64 },
 }
 
 macro_rules! db_err {
@@ -89,6 +104,7 @@ pub struct PreparedState {
 pub struct Store {
     db: Database,
     cache: Arc<StateCache>,
+    history: HistoryWindow,
 }
 
 fn decode<T: BorshDeserialize>(table: &'static str, bytes: &[u8]) -> StoreResult<T> {
@@ -127,11 +143,17 @@ impl Store {
     }
 
     fn over(db: Database) -> StoreResult<Self> {
-        let store = Self { db, cache: Arc::default() };
+        let store = Self { db, cache: Arc::default(), history: HistoryWindow::default() };
         if let Some(head) = store.head()? {
             store.cache.advance(head.height, &WriteSet::new());
         }
         Ok(store)
+    }
+
+    /// How much state history to keep from now on (blocks committed before keep what they had).
+    pub fn with_history(mut self, history: HistoryWindow) -> Self {
+        self.history = history;
+        self
     }
 
     pub fn head(&self) -> StoreResult<Option<ChainHead>> {
@@ -144,7 +166,62 @@ impl Store {
         let table = open_read(&txn, STATE)?;
         let index = open_read(&txn, INDEX)?;
         let head = read_head(&txn)?;
-        Ok(Snapshot { table, index, head, cache: self.cache.clone() })
+        Ok(Snapshot { table, index, head, cache: self.cache.clone(), past: None })
+    }
+
+    /// The state as it was after the block at `height`, read through the kept history; the
+    /// head's own snapshot when `height` is the head. [`StoreError::NotKept`] when the history
+    /// no longer (or never) covers it. The index is the head's (it keeps no history).
+    pub fn snapshot_at(&self, height: u64) -> StoreResult<Snapshot> {
+        let txn = self.db.begin_read()?;
+        let Some(head) = read_head(&txn)? else {
+            return Err(StoreError::NotKept { height, oldest: 0, head: 0 });
+        };
+        let oldest = self.oldest_state(&txn, head.height)?;
+        if height > head.height || height < oldest {
+            return Err(StoreError::NotKept { height, oldest, head: head.height });
+        }
+        let table = open_read(&txn, STATE)?;
+        let index = open_read(&txn, INDEX)?;
+        if height == head.height {
+            return Ok(Snapshot {
+                table,
+                index,
+                head: Some(head),
+                cache: self.cache.clone(),
+                past: None,
+            });
+        }
+        let block: Option<Block> = match open_read(&txn, BLOCKS)? {
+            Some(blocks) => blocks.get(height)?.map(|v| decode("blocks", v.value())).transpose()?,
+            None => None,
+        };
+        let block = block.ok_or(StoreError::NotKept { height, oldest, head: head.height })?;
+        let past = Some(Past { height, history: open_read(&txn, HISTORY)? });
+        let head = Some(ChainHead::of(&block.header));
+        Ok(Snapshot { table, index, head, cache: self.cache.clone(), past })
+    }
+
+    /// The oldest height whose state the kept history reconstructs, with the head at `head`.
+    fn oldest_state(&self, txn: &ReadTransaction, head: u64) -> StoreResult<u64> {
+        let recorded_from: Option<u64> = match open_read(txn, META)? {
+            Some(meta) => meta.get(HISTORY_FROM)?.map(|v| decode("meta", v.value())).transpose()?,
+            None => None,
+        };
+        // Without history, only the head; a block's change set gives the state before it.
+        let Some(from) = recorded_from else { return Ok(head) };
+        let window_start = match self.history {
+            HistoryWindow::All => 0,
+            HistoryWindow::Blocks(n) => head.saturating_sub(n),
+        };
+        Ok(from.saturating_sub(1).max(window_start).min(head))
+    }
+
+    /// The heights whose state [`Store::snapshot_at`] serves: `(oldest, head)`.
+    pub fn kept_states(&self) -> StoreResult<Option<(u64, u64)>> {
+        let txn = self.db.begin_read()?;
+        let Some(head) = read_head(&txn)? else { return Ok(None) };
+        Ok(Some((self.oldest_state(&txn, head.height)?, head.height)))
     }
 
     /// Whether the index covers every committed block: false for a database written before the
@@ -211,13 +288,30 @@ impl Store {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
+            let recording = self.history.records();
             let mut state = txn.open_table(STATE)?;
+            let mut history = txn.open_table(HISTORY)?;
+            let mut changed = Vec::with_capacity(if recording { writes.len() * 32 } else { 0 });
             for (key, value) in writes {
-                match value {
+                let before = match value {
                     Some(v) => state.insert(key.as_slice(), v.as_slice())?,
                     None => state.remove(key.as_slice())?,
                 };
+                if recording {
+                    let before = before.map(|b| b.value().to_vec());
+                    history.insert(
+                        history_key(key, header.height).as_slice(),
+                        encode_before(before.as_deref()).as_slice(),
+                    )?;
+                    changed.extend_from_slice(key);
+                }
             }
+            let mut changed_keys = txn.open_table(HISTORY_KEYS)?;
+            if recording {
+                changed_keys.insert(header.height, changed.as_slice())?;
+            }
+            self.prune_history(&mut history, &mut changed_keys, header.height)?;
+            drop((history, changed_keys));
             let mut nodes = txn.open_table(JMT_NODES)?;
             for (key, node) in prepared.batch.node_batch.nodes() {
                 let key = borsh::to_vec(key).map_err(|e| StoreError::Merkle(e.to_string()))?;
@@ -244,6 +338,12 @@ impl Store {
             meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
             if header.height == 0 {
                 meta.insert(INDEXED, [1u8].as_slice())?;
+            }
+            if !self.history.records() {
+                meta.remove(HISTORY_FROM)?;
+            } else if meta.get(HISTORY_FROM)?.is_none() {
+                let from = borsh::to_vec(&header.height).expect("vec write");
+                meta.insert(HISTORY_FROM, from.as_slice())?;
             }
         }
         txn.commit()?;
@@ -305,6 +405,63 @@ impl Store {
     }
 }
 
+/// Blocks' change sets pruned per commit at most: a node that shrinks its window catches up over
+/// a few blocks instead of stalling one commit.
+const PRUNE_PER_COMMIT: usize = 64;
+
+impl Store {
+    /// Drops the change sets of blocks the window no longer covers (all of them without history).
+    fn prune_history(
+        &self,
+        history: &mut redb::Table<'_, &[u8], &[u8]>,
+        changed_keys: &mut redb::Table<'_, u64, &[u8]>,
+        head: u64,
+    ) -> StoreResult<()> {
+        let keep_above = match self.history {
+            HistoryWindow::All => return Ok(()),
+            HistoryWindow::Blocks(0) => head,
+            HistoryWindow::Blocks(n) => head.saturating_sub(n),
+        };
+        let mut expired = Vec::new();
+        for entry in changed_keys.range(..=keep_above)?.take(PRUNE_PER_COMMIT) {
+            let (height, keys) = entry?;
+            expired.push((height.value(), keys.value().to_vec()));
+        }
+        for (height, keys) in expired {
+            for key in keys.chunks_exact(32) {
+                history.remove(history_key(key, height).as_slice())?;
+            }
+            changed_keys.remove(height)?;
+        }
+        Ok(())
+    }
+}
+
+/// A state key's change at `height`: key ‖ height (big-endian), so one key's changes sort by
+/// height and the first after a height is one range read.
+fn history_key(key: &[u8], height: u64) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..32].copy_from_slice(key);
+    out[32..].copy_from_slice(&height.to_be_bytes());
+    out
+}
+
+/// A value before a block wrote it: 0 for absent, 1 ‖ bytes for present.
+fn encode_before(before: Option<&[u8]>) -> Vec<u8> {
+    match before {
+        None => vec![0],
+        Some(bytes) => [&[1u8][..], bytes].concat(),
+    }
+}
+
+fn decode_before(stored: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+    match stored.split_first() {
+        Some((0, [])) => Ok(None),
+        Some((1, bytes)) => Ok(Some(bytes.to_vec())),
+        _ => Err(StoreError::Corrupt { table: "history", reason: "bad value tag".into() }),
+    }
+}
+
 fn write_index(table: &mut redb::Table<'_, &[u8], &[u8]>, index: &IndexWrites) -> StoreResult<()> {
     for (key, value) in index {
         match value {
@@ -322,6 +479,34 @@ pub struct Snapshot {
     /// The head this snapshot reads at (`None` before genesis).
     head: Option<ChainHead>,
     cache: Arc<StateCache>,
+    /// Set when the snapshot is of a block before the head: values come through the history.
+    past: Option<Past>,
+}
+
+/// What a snapshot of an older block reads besides the head's state.
+struct Past {
+    height: u64,
+    history: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+}
+
+impl Past {
+    /// `key`'s value before the first block after `height` that changed it; `None` when no
+    /// block since changed it (the head's value stands).
+    fn value(&self, key: &StateKey) -> StateResult<Option<Option<Vec<u8>>>> {
+        let Some(history) = &self.history else { return Ok(None) };
+        let from = history_key(key, self.height + 1);
+        let to = history_key(key, u64::MAX);
+        let mut range = history
+            .range(from.as_slice()..=to.as_slice())
+            .map_err(|e| StateError::Backend(e.to_string()))?;
+        match range.next() {
+            Some(entry) => {
+                let (_, value) = entry.map_err(|e| StateError::Backend(e.to_string()))?;
+                Ok(Some(decode_before(value.value())?))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 impl Snapshot {
@@ -343,6 +528,9 @@ impl Snapshot {
         from: &[u8],
         limit: usize,
     ) -> StoreResult<IndexEntries> {
+        if let Some(past) = &self.past {
+            return Err(StoreError::IndexAtHeadOnly { height: past.height });
+        }
         let Some(index) = &self.index else { return Ok(Vec::new()) };
         let mut found = Vec::new();
         for entry in index.range(from.max(prefix)..)?.take(limit) {
@@ -358,6 +546,13 @@ impl Snapshot {
 
 impl StateReader for Snapshot {
     fn get(&self, key: &StateKey) -> StateResult<Option<Vec<u8>>> {
+        if let Some(past) = &self.past
+            && let Some(value) = past.value(key)?
+        {
+            return Ok(value);
+        }
+        // (An older block's snapshot is never at the cache's height: it neither reads nor fills
+        // it.)
         let height = self.height();
         if let Some(height) = height
             && let Some(value) = self.cache.get(height, key)

@@ -113,7 +113,8 @@ fn replaced_tree_nodes_are_pruned() {
     commit(&store, 0, &writes);
     drop(store);
     let size_after_genesis = std::fs::metadata(&path).unwrap().len();
-    let store = Store::open(&path).unwrap();
+    // (No state history: what is measured is the tree.)
+    let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::Blocks(0));
     for height in 1..60u64 {
         let mut update = WriteSet::new();
         for i in 0..200u8 {
@@ -226,4 +227,108 @@ fn the_index_is_written_with_its_block_and_read_by_prefix() {
         ["own:b:2", "own:b:3"]
     );
     assert_eq!(keys(before.scan_index(b"own:b:", b"own:b:", 10).unwrap()), ["own:b:1", "own:b:2"]);
+}
+
+/// Commits `blocks` (each a write set over keys 0..8) and checks every height's state against a
+/// model: the kept ones read exactly as they were, the others are refused as not kept.
+fn check_history(window: nvm_storage::HistoryWindow, blocks: &[Vec<(u8, Option<u8>)>]) {
+    let store = Store::in_memory().unwrap().with_history(window);
+    let mut model: Vec<std::collections::BTreeMap<u8, u8>> = Vec::new();
+    let mut current = std::collections::BTreeMap::new();
+    let mut roots = Vec::new();
+    for (height, writes) in blocks.iter().enumerate() {
+        let mut set = WriteSet::new();
+        for (key, value) in writes {
+            set.insert([*key; 32], value.map(|v| vec![v]));
+            match value {
+                Some(v) => current.insert(*key, *v),
+                None => current.remove(key),
+            };
+        }
+        roots.push(commit(&store, height as u64, &set));
+        model.push(current.clone());
+    }
+    let head = blocks.len() as u64 - 1;
+    let oldest = match window {
+        nvm_storage::HistoryWindow::All => 0,
+        nvm_storage::HistoryWindow::Blocks(n) => head.saturating_sub(n),
+    };
+    assert_eq!(store.kept_states().unwrap(), Some((oldest, head)));
+    for (height, expected) in model.iter().enumerate() {
+        let height = height as u64;
+        match store.snapshot_at(height) {
+            Ok(snap) => {
+                assert!(height >= oldest, "block {height} should not be kept");
+                assert_eq!(snap.height(), Some(height));
+                assert_eq!(snap.head().unwrap().state_root, roots[height as usize]);
+                for key in 0..8u8 {
+                    let got = snap.get(&[key; 32]).unwrap();
+                    assert_eq!(got, expected.get(&key).map(|v| vec![*v]), "key {key} at {height}");
+                }
+            }
+            Err(StoreError::NotKept { height: h, oldest: o, head: top }) => {
+                assert_eq!((h, o, top), (height, oldest, head));
+                assert!(height < oldest, "block {height} should be kept");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(matches!(store.snapshot_at(head + 1), Err(StoreError::NotKept { .. })));
+}
+
+fn history_blocks() -> impl Strategy<Value = Vec<Vec<(u8, Option<u8>)>>> {
+    let write = (0..8u8, proptest::option::of(any::<u8>()));
+    proptest::collection::vec(proptest::collection::vec(write, 0..6), 1..24)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
+
+    /// State at every kept block reads as it was, whatever the window.
+    #[test]
+    fn older_blocks_read_as_they_were(blocks in history_blocks(), window in 0u64..6) {
+        check_history(nvm_storage::HistoryWindow::Blocks(window), &blocks);
+        check_history(nvm_storage::HistoryWindow::All, &blocks);
+    }
+}
+
+#[test]
+fn history_outside_the_window_is_pruned_and_a_shrunk_window_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.redb");
+    let rewrite = |v: u8| {
+        let mut set = WriteSet::new();
+        set.insert([1; 32], Some(vec![v]));
+        set
+    };
+    {
+        let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::All);
+        for height in 0..100u64 {
+            commit(&store, height, &rewrite(height as u8));
+        }
+        assert_eq!(store.snapshot_at(3).unwrap().get(&[1; 32]).unwrap(), Some(vec![3]));
+    }
+    let size_archive = std::fs::metadata(&path).unwrap().len();
+    // Reopened with a window of 4: the older states are refused at once, and pruned as blocks
+    // commit (64 blocks' change sets a commit).
+    let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::Blocks(4));
+    assert!(matches!(store.snapshot_at(3), Err(StoreError::NotKept { oldest: 95, .. })));
+    for height in 100..400u64 {
+        commit(&store, height, &rewrite(height as u8));
+    }
+    assert_eq!(store.kept_states().unwrap(), Some((395, 399)));
+    assert_eq!(store.snapshot_at(395).unwrap().get(&[1; 32]).unwrap(), Some(vec![395u64 as u8]));
+    // Without pruning, 400 blocks' change sets would be kept: the file stops growing instead.
+    let size_windowed = std::fs::metadata(&path).unwrap().len();
+    assert!(size_windowed <= size_archive * 2, "{size_archive} -> {size_windowed}");
+    // History off: only the head, and a later window starts from where it was turned back on.
+    drop(store);
+    let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::Blocks(0));
+    commit(&store, 400, &rewrite(1));
+    assert_eq!(store.kept_states().unwrap(), Some((400, 400)));
+    drop(store);
+    let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::Blocks(128));
+    commit(&store, 401, &rewrite(2));
+    assert_eq!(store.kept_states().unwrap(), Some((400, 401)));
+    assert_eq!(store.snapshot_at(400).unwrap().get(&[1; 32]).unwrap(), Some(vec![1]));
 }

@@ -87,21 +87,8 @@ impl<V: EvmVariant> EvmVm<V> {
         deadline: Option<Deadline>,
     ) -> Result<CallOutcome, VmError> {
         let mut view = TxOverlay::new(state);
-        let from = request.from.unwrap_or(Address::ZERO);
-        let id = Registry::resolve(&mut view, &self.variant.space().address(from.into_array()))?;
-        let nonce = Registry::nonce(&mut view, &id)?;
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(request.to.map_or(TxKind::Create, TxKind::Call))
-            .value(request.value)
-            .data(request.data.clone())
-            .gas_limit(request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP))
-            .gas_price(0)
-            .nonce(nonce)
-            .chain_id(Some(block.chain_id))
-            .build()
-            .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
-        let env = NvmTxEnv { block, sender: id, nonce, tx_hash: [0; 32] };
+        let (tx, id) = self.call_tx(&mut view, block, request)?;
+        let env = NvmTxEnv { block, sender: id, nonce: tx.nonce, tx_hash: [0; 32] };
         let result = self.transact(&mut view, &env, tx, false, request.token, deadline)?;
         Ok(match result.result {
             ExecutionResult::Success { output, gas, .. } => {
@@ -118,6 +105,31 @@ impl<V: EvmVariant> EvmVm<V> {
                 CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
             }
         })
+    }
+
+    /// revm's transaction for `request` as [`Self::simulate`] runs it (at gas price 0, the
+    /// caller's current nonce), with the identity the caller's address is.
+    pub fn call_tx(
+        &self,
+        view: &mut TxOverlay<'_>,
+        block: &BlockEnv,
+        request: &CallRequest,
+    ) -> Result<(TxEnv, nvm_primitives::IdCom), VmError> {
+        let from = request.from.unwrap_or(Address::ZERO);
+        let id = Registry::resolve(view, &self.variant.space().address(from.into_array()))?;
+        let nonce = Registry::nonce(view, &id)?;
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(request.to.map_or(TxKind::Create, TxKind::Call))
+            .value(request.value)
+            .data(request.data.clone())
+            .gas_limit(request.gas.unwrap_or(TX_GAS_CAP).min(TX_GAS_CAP))
+            .gas_price(0)
+            .nonce(nonce)
+            .chain_id(Some(block.chain_id))
+            .build()
+            .map_err(|e| VmError::Invalid(format!("{e:?}")))?;
+        Ok((tx, id))
     }
 
     /// The least gas limit with which `request` succeeds (binary search, as geth does), or the

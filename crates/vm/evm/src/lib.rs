@@ -8,6 +8,7 @@ mod erc20;
 mod ethereum;
 mod format;
 mod ops;
+mod trace;
 mod variant;
 mod vm;
 
@@ -25,6 +26,9 @@ pub use erc20::{LedgerPrecompiles, erc20_address, journaled_token_balance, journ
 pub use ethereum::{EthTxError, EthereumOutcome, EthereumTx, INITIAL_BASE_FEE, next_base_fee};
 pub use format::{ETHEREUM_TX_TAG, tag_ethereum};
 pub use ops::{EvmOp, OPCODE_CALL, OPCODE_CREATE, TRANSFER_GAS};
+/// revm's transaction, as the EVM runs it (what [`EvmVm::trace_geth`] and [`EvmVm::call_tx`] take and give).
+pub use revm::context::TxEnv as RevmTx;
+pub use trace::{Tracer, TransactionInfo};
 pub use variant::{
     EvmContext, EvmInstructions, EvmVariant, FrameValues, Mainline, TokenValue, VariantError,
     VariantEvm,

@@ -11,6 +11,7 @@ use revm::{
     context::{BlockEnv, CfgEnv, Evm, TxEnv, result::EVMError},
     context_interface::result::{ExecutionResult, InvalidTransaction},
     handler::{EthFrame, Handler, MainnetHandler, instructions::EthInstructions},
+    inspector::{Inspector, InspectorHandler},
     interpreter::interpreter::EthInterpreter,
     precompile::{PrecompileSpecId, Precompiles},
     primitives::hardfork::SpecId,
@@ -57,10 +58,11 @@ impl FrameValues {
 pub type EvmInstructions<'s, 'b> = EthInstructions<EthInterpreter, EvmContext<'s, 'b>>;
 
 /// The EVM a variant runs: revm's own `Evm` over [`EvmContext`], the variant's instruction
-/// table and the ledger's precompiles (mainline's, and the ERC-20 views of ledger tokens).
-pub type VariantEvm<'s, 'b> = Evm<
+/// table and the ledger's precompiles (mainline's, and the ERC-20 views of ledger tokens). `I`
+/// is the inspector a trace runs it with (none in blocks and calls).
+pub type VariantEvm<'s, 'b, I = ()> = Evm<
     EvmContext<'s, 'b>,
-    (),
+    I,
     EvmInstructions<'s, 'b>,
     LedgerPrecompiles,
     EthFrame<EthInterpreter>,
@@ -91,6 +93,20 @@ pub trait EvmVariant: Clone + Default + Send + Sync + 'static {
     /// caller, whatever this returns.
     fn run(&self, evm: &mut VariantEvm<'_, '_>) -> Result<ExecutionResult, VariantError> {
         MainnetHandler::default().run(evm)
+    }
+
+    /// [`EvmVariant::run`] with `evm`'s inspector watching every step, call and log (a trace,
+    /// `debug_traceTransaction`): through revm's `InspectorHandler` of the same handler. A
+    /// variant whose handler changes the frames overrides this (or refuses, if it serves no
+    /// traces).
+    fn inspect<'s, 'b, I>(
+        &self,
+        evm: &mut VariantEvm<'s, 'b, I>,
+    ) -> Result<ExecutionResult, VariantError>
+    where
+        I: Inspector<EvmContext<'s, 'b>, EthInterpreter>,
+    {
+        MainnetHandler::default().inspect_run(evm)
     }
 }
 

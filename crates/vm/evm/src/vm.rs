@@ -115,6 +115,44 @@ impl<V: EvmVariant> EvmVm<V> {
         token: Option<crate::TokenValue>,
         deadline: Option<crate::Deadline>,
     ) -> VmResult<ResultAndState> {
+        let run = |evm: &mut crate::VariantEvm<'_, '_>| self.variant.run(evm);
+        Ok(self.run_with(state, env, tx, pays_gas, token, deadline, (), run)?.0)
+    }
+
+    /// [`Self::transact`] with `inspector` watching the run (through the variant's
+    /// [`crate::EvmVariant::inspect`]), handed back with what it recorded. Nothing is written.
+    pub fn inspect<I>(
+        &self,
+        state: &mut TxOverlay<'_>,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        pays_gas: bool,
+        inspector: I,
+    ) -> VmResult<(ResultAndState, I)>
+    where
+        I: for<'s, 'b> revm::Inspector<crate::EvmContext<'s, 'b>>,
+    {
+        self.run_with(state, env, tx, pays_gas, None, None, inspector, |evm| {
+            self.variant.inspect(evm)
+        })
+    }
+
+    /// Builds the variant's EVM for `tx` over `state` (with `inspector`) and runs it with `run`;
+    /// the inspector comes back with the outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn run_with<I>(
+        &self,
+        state: &mut TxOverlay<'_>,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        pays_gas: bool,
+        token: Option<crate::TokenValue>,
+        deadline: Option<crate::Deadline>,
+        inspector: I,
+        run: impl FnOnce(
+            &mut crate::VariantEvm<'_, '_, I>,
+        ) -> Result<revm::context::result::ExecutionResult, crate::VariantError>,
+    ) -> VmResult<(ResultAndState, I)> {
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
         cfg.disable_base_fee = !pays_gas;
@@ -135,12 +173,12 @@ impl<V: EvmVariant> EvmVm<V> {
             crate::deadline::watch_jumps(&mut instructions);
         }
         let precompiles = LedgerPrecompiles::with(self.variant.precompiles(self.spec), self.spec);
-        let mut evm = Evm::new(context, instructions, precompiles);
-        let result = self.variant.run(&mut evm);
+        let mut evm = Evm::new_with_inspector(context, inspector, instructions, precompiles);
+        let result = run(&mut evm);
         // Finalizing clears the journal whether the run succeeded or not (as revm's own
         // `transact` does).
         let changes = evm.journal_mut().finalize();
-        Ok(ResultAndState::new(result.map_err(state_err)?, changes))
+        Ok((ResultAndState::new(result.map_err(state_err)?, changes), evm.inspector))
     }
 }
 

@@ -109,6 +109,18 @@ impl EvmVariant for Tron {
     fn run(&self, evm: &mut VariantEvm<'_, '_>) -> Result<ExecutionResult, VariantError> {
         TronHandler::default().run(evm)
     }
+
+    /// Tron's API serves no traces: mainline's inspected run would create at Ethereum's
+    /// addresses and move no TRC-10 tokens, so a trace through it would be of another execution.
+    fn inspect<'s, 'b, I>(
+        &self,
+        _evm: &mut VariantEvm<'s, 'b, I>,
+    ) -> Result<ExecutionResult, VariantError>
+    where
+        I: revm::Inspector<nvm_vm_evm::EvmContext<'s, 'b>>,
+    {
+        Err(revm::context::result::EVMError::Custom("the Tron VM serves no traces".into()))
+    }
 }
 
 /// revm's mainnet handler with one change: the transaction's own deployment (its first frame)

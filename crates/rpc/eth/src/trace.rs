@@ -1,0 +1,221 @@
+//! Tracing, as geth (`debug_traceTransaction`, `debug_traceCall`, `debug_traceBlockByNumber`,
+//! `debug_traceBlockByHash`) and parity (`trace_transaction`, `trace_block`) serve it. A committed
+//! transaction is executed again on the state of the block before its own (the node's history,
+//! [`crate::state`]) after its block's earlier transactions, with revm-inspectors watching
+//! ([`nvm_vm_evm::Tracer`]). Ethereum-signed transactions are traced; a block's others (native
+//! envelopes, other VMs' wallets) are named with an error in block traces.
+
+use crate::state::{block_env, env_of, state_after, state_at};
+use alloy_primitives::B256;
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use nvm_executor::VerifiedTx;
+use nvm_identity::{Registry, VmAddress};
+use nvm_primitives::Block;
+use nvm_rpc::{NodeContext, RpcResult, add, hex0x, internal, invalid_params, required};
+use nvm_state_api::{BlockState, StateReader, TxOverlay};
+use nvm_vm_api::{BlockEnv, TxEnv};
+use nvm_vm_evm::{EthereumTx, Tracer, TransactionInfo};
+use serde_json::{Value, json};
+
+fn server_error(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(crate::SERVER_ERROR, message.into(), None::<()>)
+}
+
+/// geth's tracing options at `index` (absent: the struct logger with its defaults).
+fn tracer(params: &Params<'_>, index: usize) -> Result<Tracer, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let options = match values.get(index) {
+        None | Some(Value::Null) => Default::default(),
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|e| invalid_params(format!("invalid tracing options: {e}")))?,
+    };
+    Tracer::from_options(options).map_err(invalid_params)
+}
+
+/// A committed block's transactions, decoded and verified again (as the block ran them).
+fn verified(ctx: &NodeContext, block: &Block) -> Result<Vec<VerifiedTx>, ErrorObjectOwned> {
+    let vms = &ctx.node.executor().vms;
+    VerifiedTx::verify_many(vms, block.transactions.clone())
+        .into_iter()
+        .map(|tx| tx.map_err(|e| internal(format!("a committed transaction does not verify: {e}"))))
+        .collect()
+}
+
+/// Visits `block`'s transactions up to `last` (all with `None`), each with the state it ran on:
+/// the state after the parent block plus what the block's earlier transactions wrote.
+fn each_in_block(
+    ctx: &NodeContext,
+    block: &Block,
+    last: Option<usize>,
+    mut visit: impl FnMut(
+        usize,
+        &VerifiedTx,
+        &dyn StateReader,
+        &BlockEnv,
+    ) -> Result<(), ErrorObjectOwned>,
+) -> Result<(), ErrorObjectOwned> {
+    let height = block.header.height;
+    let parent = height
+        .checked_sub(1)
+        .ok_or_else(|| server_error("genesis has no transactions to trace"))?;
+    let before = state_after(ctx, parent)?;
+    let env = env_of(ctx, &block.header);
+    let txs = verified(ctx, block)?;
+    let mut state = BlockState::new(&before);
+    let executor = ctx.node.executor();
+    for (index, tx) in txs.iter().enumerate().take(last.map_or(usize::MAX, |l| l + 1)) {
+        visit(index, tx, &state, &env)?;
+        executor.replay(&mut state, &env, std::slice::from_ref(tx)).map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// An Ethereum-signed transaction as its block ran it: revm's transaction, and the environment
+/// with the identity its signer resolves to on `state`.
+fn ethereum_run<'e>(
+    tx: &VerifiedTx,
+    state: &dyn StateReader,
+    env: &'e BlockEnv,
+) -> Result<(TxEnv<'e>, nvm_vm_evm::RevmTx), ErrorObjectOwned> {
+    let hash = tx.hash();
+    let eth = tx.wallet::<EthereumTx>().ok_or_else(|| {
+        server_error(format!(
+            "transaction {} is not an Ethereum transaction: it has no EVM trace",
+            hex0x(&hash)
+        ))
+    })?;
+    let signer = VmAddress::Evm(eth.signer().into_array());
+    let sender = Registry::resolve(&mut TxOverlay::new(state), &signer).map_err(internal)?;
+    Ok((TxEnv { block: env, sender, nonce: eth.nonce(), tx_hash: hash }, eth.revm_tx()))
+}
+
+fn trace_failure(e: nvm_vm_api::VmError) -> ErrorObjectOwned {
+    match e {
+        nvm_vm_api::VmError::State(e) => internal(e),
+        other => server_error(other.to_string()),
+    }
+}
+
+/// The block and position of a committed transaction (geth's words when there is none).
+fn located(ctx: &NodeContext, params: &Params<'_>) -> Result<(Block, usize), ErrorObjectOwned> {
+    let hash = nvm_rpc::parse_hash(&required(params, 0, "transaction hash")?)?;
+    let not_found = || server_error(format!("transaction {} not found", hex0x(&hash)));
+    let location = ctx.node.tx_location(&hash).map_err(internal)?.ok_or_else(not_found)?;
+    let block = ctx.node.block(location.height).map_err(internal)?.ok_or_else(not_found)?;
+    Ok((block, location.index as usize))
+}
+
+fn debug_trace_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let tracer = tracer(params, 1)?;
+    let (block, index) = located(ctx, params)?;
+    let evm = crate::evm(ctx)?;
+    let mut trace = Value::Null;
+    each_in_block(ctx, &block, Some(index), |at, tx, state, env| {
+        if at == index {
+            let (tx_env, revm_tx) = ethereum_run(tx, state, env)?;
+            let traced =
+                evm.trace_geth(state, &tx_env, revm_tx, true, &tracer).map_err(trace_failure)?;
+            trace = serde_json::to_value(traced).map_err(internal)?;
+        }
+        Ok(())
+    })?;
+    Ok(trace)
+}
+
+/// geth's block trace: `{txHash, result}` for each transaction, `{txHash, error}` for one that
+/// has no EVM trace.
+fn debug_trace_block(ctx: &NodeContext, block: Option<Block>, tracer: Tracer) -> RpcResult {
+    let block = block.ok_or_else(|| server_error("block not found"))?;
+    let evm = crate::evm(ctx)?;
+    let mut traces = Vec::with_capacity(block.transactions.len());
+    each_in_block(ctx, &block, None, |_, tx, state, env| {
+        let hash = hex0x(&tx.hash());
+        let traced = ethereum_run(tx, state, env).and_then(|(tx_env, revm_tx)| {
+            evm.trace_geth(state, &tx_env, revm_tx, true, &tracer).map_err(trace_failure)
+        });
+        traces.push(match traced {
+            Ok(trace) => json!({ "txHash": hash, "result": trace }),
+            Err(e) => json!({ "txHash": hash, "error": e.message() }),
+        });
+        Ok(())
+    })?;
+    Ok(Value::Array(traces))
+}
+
+fn debug_trace_block_by_number(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let height = crate::block_height(ctx, nvm_rpc::param_str(params, 0, "block", true)?)?;
+    let block = ctx.node.block(height).map_err(internal)?;
+    debug_trace_block(ctx, block, tracer(params, 1)?)
+}
+
+fn debug_trace_block_by_hash(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let hash = nvm_rpc::parse_hash(&required(params, 0, "block hash")?)?;
+    let block = ctx.node.block_by_hash(&hash).map_err(internal)?;
+    debug_trace_block(ctx, block, tracer(params, 1)?)
+}
+
+/// A call traced on the state of the block it names, as `eth_call` runs it.
+fn debug_trace_call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let request = crate::call_request(ctx, params)?;
+    let tracer = tracer(params, 2)?;
+    let state = state_at(ctx, params, 1)?;
+    let env = block_env(ctx, &*state)?;
+    let evm = crate::evm(ctx)?;
+    let (revm_tx, sender) =
+        evm.call_tx(&mut TxOverlay::new(&state), &env, &request).map_err(trace_failure)?;
+    let tx_env = TxEnv { block: &env, sender, nonce: revm_tx.nonce, tx_hash: [0; 32] };
+    let traced = evm.trace_geth(&state, &tx_env, revm_tx, false, &tracer).map_err(trace_failure)?;
+    serde_json::to_value(traced).map_err(internal)
+}
+
+/// Parity's flat traces of `block`'s Ethereum transactions up to `last` (all with `None`), or
+/// of the one at `last` alone with `only`.
+fn parity_traces(ctx: &NodeContext, block: &Block, only: Option<usize>) -> RpcResult {
+    let evm = crate::evm(ctx)?;
+    let header = &block.header;
+    let mut traces = Vec::new();
+    each_in_block(ctx, block, only, |index, tx, state, env| {
+        if only.is_some_and(|only| only != index) || tx.wallet::<EthereumTx>().is_none() {
+            return Ok(());
+        }
+        let (tx_env, revm_tx) = ethereum_run(tx, state, env)?;
+        let info = TransactionInfo {
+            hash: Some(B256::from(tx.hash())),
+            index: Some(index as u64),
+            block_hash: Some(B256::from(header.hash())),
+            block_number: Some(header.height),
+            base_fee: Some(header.base_fee_per_gas),
+            block_timestamp: Some(header.timestamp_ms / 1000),
+        };
+        traces.extend(evm.trace_parity(state, &tx_env, revm_tx, info).map_err(trace_failure)?);
+        Ok(())
+    })?;
+    serde_json::to_value(traces).map_err(internal)
+}
+
+fn trace_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let (block, index) = located(ctx, params)?;
+    parity_traces(ctx, &block, Some(index))
+}
+
+fn trace_block(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let height = crate::block_height(ctx, nvm_rpc::param_str(params, 0, "block", true)?)?;
+    match ctx.node.block(height).map_err(internal)? {
+        // Parity answers null for a block it does not have.
+        None => Ok(Value::Null),
+        Some(_) if height == 0 => Ok(Value::Array(Vec::new())),
+        Some(block) => parity_traces(ctx, &block, None),
+    }
+}
+
+pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
+    add(module, "debug_traceTransaction", debug_trace_transaction);
+    add(module, "debug_traceCall", debug_trace_call);
+    add(module, "debug_traceBlockByNumber", debug_trace_block_by_number);
+    add(module, "debug_traceBlockByHash", debug_trace_block_by_hash);
+    add(module, "trace_transaction", trace_transaction);
+    add(module, "trace_block", trace_block);
+}

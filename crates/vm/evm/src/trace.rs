@@ -1,0 +1,157 @@
+//! Traces of EVM executions, as geth's `debug_trace*` and parity's `trace_*` show them, recorded by
+//! revm-inspectors' `TracingInspector` (the tracers reth serves): the struct logger (geth's
+//! default), `callTracer` and `prestateTracer`, and parity's flat call traces.
+
+use crate::{AccountSpace, EvmVariant, EvmVm, UnifiedDb};
+use alloy_primitives::{Address, B256, U256};
+use alloy_rpc_types_trace::{
+    geth::{
+        CallConfig, GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions,
+        GethDefaultTracingOptions, GethTrace, PreStateConfig,
+    },
+    parity::LocalizedTransactionTrace,
+};
+use nvm_state_api::{StateReader, TxOverlay};
+use nvm_vm_api::{TxEnv, VmError, VmResult};
+use revm::{
+    Database, DatabaseRef,
+    context::TxEnv as RevmTx,
+    state::{AccountInfo, Bytecode},
+};
+use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+use std::cell::RefCell;
+
+pub use alloy_consensus::transaction::TransactionInfo;
+
+/// Which of geth's tracers a `debug_trace*` request asked for, with its options.
+#[derive(Clone, Debug)]
+pub enum Tracer {
+    /// The struct logger: every opcode with its stack, memory and storage (as configured).
+    StructLogs(GethDefaultTracingOptions),
+    /// `callTracer`: the tree of calls.
+    Calls(CallConfig),
+    /// `prestateTracer`: the accounts the execution touched, as they were before (or the
+    /// difference, in diff mode).
+    Prestate(PreStateConfig),
+}
+
+impl Tracer {
+    /// The tracer geth's options name; another tracer (a JavaScript one, `4byteTracer`, …) is
+    /// refused with the list of those served.
+    pub fn from_options(options: GethDebugTracingOptions) -> Result<Self, String> {
+        let bad_config = |e: serde_json::Error| format!("invalid tracerConfig: {e}");
+        match options.tracer {
+            None => Ok(Self::StructLogs(options.config)),
+            Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::CallTracer)) => {
+                Ok(Self::Calls(options.tracer_config.into_call_config().map_err(bad_config)?))
+            }
+            Some(GethDebugTracerType::BuiltInTracer(
+                GethDebugBuiltInTracerType::PreStateTracer,
+            )) => Ok(Self::Prestate(
+                options.tracer_config.into_pre_state_config().map_err(bad_config)?,
+            )),
+            Some(other) => Err(format!(
+                "tracer {other:?} is not served: the struct logger (no tracer), callTracer and prestateTracer are"
+            )),
+        }
+    }
+
+    fn inspector(&self) -> TracingInspector {
+        TracingInspector::new(match self {
+            Self::StructLogs(options) => TracingInspectorConfig::from_geth_config(options),
+            Self::Calls(config) => TracingInspectorConfig::from_geth_call_config(config),
+            Self::Prestate(config) => TracingInspectorConfig::from_geth_prestate_config(config),
+        })
+    }
+}
+
+impl<V: EvmVariant> EvmVm<V> {
+    /// Runs `tx` on `state` in the transaction environment `env` with geth's `tracer` watching
+    /// and returns its trace (nothing is written). `pays_gas` as in a block: true for an
+    /// Ethereum-signed transaction, false for a simulated call.
+    pub fn trace_geth(
+        &self,
+        state: &dyn StateReader,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        pays_gas: bool,
+        tracer: &Tracer,
+    ) -> VmResult<GethTrace> {
+        let mut view = TxOverlay::new(state);
+        let (outcome, inspector) =
+            self.inspect(&mut view, env, tx, pays_gas, tracer.inspector())?;
+        let result = &outcome.result;
+        let gas_used = result.tx_gas_used();
+        let builder = inspector.into_geth_builder();
+        Ok(match tracer {
+            Tracer::StructLogs(options) => {
+                let output = result.output().cloned().unwrap_or_default();
+                builder.geth_traces(gas_used, output, *options).into()
+            }
+            Tracer::Calls(config) => builder.geth_call_traces(*config, gas_used).into(),
+            Tracer::Prestate(config) => {
+                let before = PreState::new(state, self.variant.space());
+                builder
+                    .geth_prestate_traces(&outcome, config, &before)
+                    .map_err(|e| VmError::State(e.0))?
+                    .into()
+            }
+        })
+    }
+
+    /// Runs `tx` on `state` as [`Self::trace_geth`] does and returns parity's flat traces of its
+    /// calls, placed by `info` (`trace_transaction`, `trace_block`).
+    pub fn trace_parity(
+        &self,
+        state: &dyn StateReader,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        info: TransactionInfo,
+    ) -> VmResult<Vec<LocalizedTransactionTrace>> {
+        let mut view = TxOverlay::new(state);
+        let inspector = TracingInspector::new(TracingInspectorConfig::default_parity());
+        let (_, inspector) = self.inspect(&mut view, env, tx, true, inspector)?;
+        Ok(inspector.into_parity_builder().into_localized_transaction_traces(info))
+    }
+}
+
+/// The state before a traced execution, as revm-inspectors' prestate tracer reads it (through
+/// `&self`): each read opens the unified state's EVM view afresh over one overlay of it.
+struct PreState<'a> {
+    state: RefCell<TxOverlay<'a>>,
+    space: AccountSpace,
+}
+
+impl<'a> PreState<'a> {
+    fn new(state: &'a dyn StateReader, space: AccountSpace) -> Self {
+        Self { state: RefCell::new(TxOverlay::new(state)), space }
+    }
+
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&mut UnifiedDb<'_, '_>) -> Result<T, crate::DbError>,
+    ) -> Result<T, crate::DbError> {
+        let mut state = self.state.borrow_mut();
+        read(&mut UnifiedDb::in_space(&mut state, self.space))
+    }
+}
+
+impl DatabaseRef for PreState<'_> {
+    type Error = crate::DbError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        self.read(|db| db.basic(address))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        self.read(|db| db.code_by_hash(code_hash))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        self.read(|db| db.storage(address, index))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        self.read(|db| db.block_hash(number))
+    }
+}

@@ -6,11 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, ethers } from "ethers";
 
 import { within } from "../js-common/rpc.mjs";
+import { cast as castAt } from "./cast.mjs";
 
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
@@ -20,16 +19,7 @@ const phrase = Mnemonic.fromPhrase("test test test test test test test test test
 // An account of its own (the other scripts use 0 and 2): its nonces are this script's.
 const sender = HDNodeWallet.fromMnemonic(phrase, "m/44'/60'/0'/0/5").connect(provider);
 const WAIT_MS = 30_000;
-const CAST = new URL("./node_modules/@foundry-rs/cast-linux-amd64/bin/cast", import.meta.url).pathname;
-
-/// cast's standard output for `args` against the node, within 60 s (its error output on failure).
-async function cast(...args) {
-  const { stdout } = await promisify(execFile)(CAST, [...args, "--rpc-url", url], {
-    timeout: 60_000,
-    env: { ...process.env, NO_COLOR: "1", FOUNDRY_DISABLE_NIGHTLY_WARNING: "1" },
-  });
-  return stdout.trim();
-}
+const cast = (...args) => castAt(url, ...args);
 
 const mined = (tx, what) => within(WAIT_MS, `receipt of ${what} ${tx.hash}`, tx.wait(1, WAIT_MS + 1000));
 

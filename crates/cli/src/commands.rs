@@ -151,8 +151,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
     if max_pending_per_sender == 0 || gas_limit == 0 {
         return Err("--gas-limit and --max-pending-per-sender must be at least 1".into());
     }
+    // The one validator of a dev chain may write its state directly (anvil's dev methods).
     let genesis = Genesis {
         block_gas_limit: if disable_block_gas_limit { u64::MAX } else { gas_limit },
+        dev_authority: Some(nvm_node::dev_id()),
         ..Genesis::dev(&crate::vms::registry()?)
     };
     let key = dev_key();
@@ -185,6 +187,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         tron_http_addr,
         metrics_addr,
         faucet: Some(nvm_vm_svm::Faucet::dev()),
+        dev_authority: Some(std::sync::Arc::new(nvm_rpc::DevAuthority {
+            key: dev_key(),
+            id: nvm_node::dev_id(),
+        })),
         history: if archive {
             nvm_node::HistoryWindow::All
         } else {

@@ -41,6 +41,8 @@ pub struct NodeSetup {
     pub faucet: Option<nvm_vm_svm::Faucet>,
     /// How many blocks' state stays readable besides the head's.
     pub history: nvm_node::HistoryWindow,
+    /// A dev chain's dev authority: anvil's dev methods sign with it (`None` on a network).
+    pub dev_authority: Option<Arc<nvm_rpc::DevAuthority>>,
     pub rules: BlockRules,
     /// Most transactions one sender may have pending (and nonces it may queue ahead).
     pub max_pending_per_sender: usize,
@@ -207,6 +209,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 validators: validators.clone(),
             })),
             limits: setup.rpc_limits,
+            dev: setup.dev_authority.clone(),
         };
         let apis = Apis {
             rpc: setup.rpc_addr,

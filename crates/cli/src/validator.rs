@@ -212,6 +212,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         metrics_addr: Some(config.metrics_addr),
         faucet: None,
         history: nvm_node::HistoryWindow::default(),
+        dev_authority: None,
         // A validator network's pool stays bounded per sender (docs/CONSENSUS.md).
         max_pending_per_sender: nvm_node::MAX_PENDING_PER_SENDER,
         rules: BlockRules {

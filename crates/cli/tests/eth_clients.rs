@@ -3,7 +3,8 @@
 //! (EIP-1559 transactions, `node --test`) and web3.py (legacy transactions) deploy and call them,
 //! read receipts and logs, and check balances through `nvm_getBalance`; ethers and viem follow
 //! events over HTTP (polling filters) and WebSocket (subscriptions); Foundry's cast traces a
-//! committed transaction (`cast run`) and reads older blocks. `.ci/run` installs the
+//! committed transaction (`cast run`), reads older blocks and drives anvil's dev methods
+//! (`anvil_set*`, `evm_snapshot`/`evm_revert`, `evm_mine`). `.ci/run` installs the
 //! libraries (`npm ci` and `pip install -r requirements.txt` in `tests/eth-clients`).
 
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -56,6 +57,7 @@ fn ethers_web3py_and_solc_work_unmodified() {
     run(&clients, "node", &["--test", "events.test.mjs"], &env, within, Some(&node));
     run(&clients, "node", &["--test", "viem.test.mjs"], &env, within, Some(&node));
     run(&clients, "node", &["--test", "trace.test.mjs"], &env, within, Some(&node));
+    run(&clients, "node", &["--test", "dev.test.mjs"], &env, within, Some(&node));
     run(&clients, "python3", &["test_web3.py"], &env, within, Some(&node));
 
     // What the clients did, seen through the CLI (with a state proof) and both RPC namespaces.

@@ -18,5 +18,6 @@ pub use link::{
     verify_evm_link, verify_svm_link, verify_tron_link,
 };
 pub use registry::{
-    IdentityError, IdentityRecord, Registry, identity_key, index_key, nonce_key, script_index_key,
+    IdentityError, IdentityRecord, Registry, dev_authority_key, identity_key, index_key, nonce_key,
+    script_index_key,
 };

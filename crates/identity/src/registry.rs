@@ -28,6 +28,13 @@ pub fn script_index_key(script_pubkey: &[u8]) -> StateKey {
     sha256_parts(&[b"addr:script:", script_pubkey])
 }
 
+/// `SHA-256("nvm:dev-authority")` → the id_com that may write state directly (the native
+/// `DevWriteState` operation, behind anvil's `anvil_set*` methods): written only by the genesis of
+/// a single-validator dev chain (`nvm node --dev`), absent on every network.
+pub fn dev_authority_key() -> StateKey {
+    nvm_primitives::sha256(b"nvm:dev-authority")
+}
+
 /// `SHA-256("nonce:" ‖ id_com)` → the next nonce (u64).
 pub fn nonce_key(id_com: &IdCom) -> StateKey {
     sha256_parts(&[b"nonce:", id_com])

@@ -94,6 +94,10 @@ pub trait ChainReader: Send + Sync {
     /// ([`NodeError::StateNotKept`] otherwise). Its secondary index is not readable.
     fn snapshot_at(&self, height: u64) -> NodeResult<Box<dyn CommittedState>>;
 
+    /// Every state key the blocks after `height` changed (each once), while the node keeps
+    /// their history ([`NodeError::StateNotKept`] otherwise): what reverting to `height` writes.
+    fn changed_since(&self, height: u64) -> NodeResult<Vec<StateKey>>;
+
     /// State at the tip (a block being committed counts): what nonces and balances the mempool
     /// checks against.
     fn tip_state(&self) -> NodeResult<TipState>;

@@ -299,6 +299,11 @@ impl Chain {
         Ok(StateSnapshot(self.store.snapshot_at(height)?))
     }
 
+    /// Every state key the blocks after `height` changed, while the history covers them.
+    pub fn changed_since(&self, height: u64) -> ChainResult<Vec<StateKey>> {
+        Ok(self.store.changed_since(height)?)
+    }
+
     /// The heights whose state [`Chain::snapshot_at`] serves, oldest and head.
     pub fn kept_states(&self) -> ChainResult<Option<(u64, u64)>> {
         Ok(self.store.kept_states()?)

@@ -36,6 +36,12 @@ impl GenesisAccount {
     }
 }
 
+/// The dev key's identity (created at genesis with salt 0 on a dev chain).
+pub fn dev_id() -> IdCom {
+    let key = dev_key();
+    id_com_from_credential(key.scheme(), &key.public_key(), &[0; 32])
+}
+
 /// Everything that fixes a chain's first state.
 #[derive(Clone, Debug)]
 pub struct Genesis {
@@ -48,6 +54,10 @@ pub struct Genesis {
     pub parts: Vec<Arc<dyn GenesisPart>>,
     /// Most gas one block's transactions may reserve.
     pub block_gas_limit: u64,
+    /// The identity that may write state directly (`NativeOp::DevWriteState`, behind anvil's
+    /// dev methods): only a single-validator dev chain names one (`nvm node --dev`); a network
+    /// never does, whatever accounts it funds.
+    pub dev_authority: Option<IdCom>,
 }
 
 impl Genesis {
@@ -84,6 +94,7 @@ impl Genesis {
                 .filter_map(|h| h.dev_block_gas_limit())
                 .min()
                 .unwrap_or(u64::MAX),
+            dev_authority: None,
         }
     }
 
@@ -115,6 +126,13 @@ impl Genesis {
             nvm_ledger::token_key(&NATIVE_MINT),
             &info,
         );
+        if let Some(authority) = &self.dev_authority {
+            nvm_state_api::StateAccessExt::set_encoded(
+                &mut state,
+                nvm_identity::dev_authority_key(),
+                authority,
+            );
+        }
         let (writes, _) = state.into_writes();
         Ok(writes.into_iter().collect())
     }

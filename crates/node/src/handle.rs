@@ -81,6 +81,10 @@ impl ChainReader for NodeHandle {
         Ok(Box::new(self.chain.snapshot_at(height)?))
     }
 
+    fn changed_since(&self, height: u64) -> NodeResult<Vec<StateKey>> {
+        Ok(self.chain.changed_since(height)?)
+    }
+
     fn tip_state(&self) -> NodeResult<TipState> {
         Ok(Box::new(self.chain.tip_state()?))
     }

@@ -10,7 +10,7 @@ mod pipeline;
 
 pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, TipState};
 pub use deadlock::watch_for_deadlocks;
-pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_key};
+pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_id, dev_key};
 pub use handle::{MemoryNode, NodeHandle};
 pub use journal::TxJournal;
 pub use mempool::{Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};

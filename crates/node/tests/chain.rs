@@ -494,3 +494,38 @@ fn a_fresh_node_replays_a_mixed_chain_to_the_same_state_root_at_every_height() {
     }
     assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
 }
+
+/// State written directly (`DevWriteState`, behind anvil's dev methods) only by the dev authority
+/// of a chain whose genesis names one: from the same dev key on a chain that names none (a
+/// network, `--dev-accounts` included) it fails in its block and writes nothing but its fee.
+#[test]
+fn only_a_dev_chains_dev_authority_writes_state_directly() {
+    use nvm_node_api::{ChainReader, TxSubmitter};
+    use nvm_state_api::StateReader;
+    let key = [0x5A; 32];
+    let op = nvm_vm_native::NativeOp::DevWriteState {
+        writes: vec![(key, Some(vec![7]))],
+        native_supply_change: 0,
+    };
+    let with_authority =
+        Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };
+    for (genesis, allowed) in [(Genesis::dev(&vms()), false), (with_authority, true)] {
+        let node = nvm_node::MemoryNode::new(&genesis, vms()).unwrap();
+        let raw = nvm_vms::dev::dev_envelope(0, op.encode());
+        let hash = node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+        node.seal(10, 1_000).unwrap();
+        let receipt = node.receipt(&hash).unwrap().expect("included either way");
+        let written = node.snapshot().unwrap().get(&key).unwrap();
+        if allowed {
+            assert_eq!(receipt.status, nvm_primitives::TxStatus::Success);
+            assert_eq!(written, Some(vec![7]));
+        } else {
+            assert!(
+                matches!(&receipt.status, nvm_primitives::TxStatus::Failed { reason } if reason.contains("dev authority")),
+                "{:?}",
+                receipt.status
+            );
+            assert_eq!(written, None, "a refused dev write changes nothing");
+        }
+    }
+}

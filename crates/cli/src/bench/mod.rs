@@ -89,6 +89,7 @@ fn bench_genesis(
         accounts,
         parts: vec![Arc::new(nvm_vm_api::FundedAddresses(external_accounts))],
         block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
+        dev_authority: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! revert as error 3 with the revert data. This file serves state, calls and blocks; `tx`
 //! serves transactions, receipts, logs and fees.
 
+mod dev;
 mod events;
 mod reads;
 mod state;
@@ -309,4 +310,5 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     crate::events::register(module);
     crate::reads::register(module);
     crate::trace::register(module);
+    crate::dev::register(module);
 }

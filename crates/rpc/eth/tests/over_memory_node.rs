@@ -17,7 +17,8 @@ use nvm_rpc::testing::{call, error, error_code};
 use serde_json::{Value, json};
 
 fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
-    let ctx = NodeContext { node: node.api(), finality: None, limits: Default::default() };
+    let ctx =
+        NodeContext { node: node.api(), finality: None, limits: Default::default(), dev: None };
     nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
 }
 
@@ -148,7 +149,7 @@ async fn a_simulated_call_is_aborted_past_the_time_budget() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     let within = |call_timeout| {
         let limits = nvm_rpc::RpcLimits { call_timeout, ..Default::default() };
-        let ctx = NodeContext { node: node.api(), finality: None, limits };
+        let ctx = NodeContext { node: node.api(), finality: None, limits, dev: None };
         nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
     };
     // Init code that loops forever: JUMPDEST PUSH1 0 JUMP.
@@ -172,7 +173,7 @@ async fn a_simulated_call_gets_at_most_the_gas_cap() {
     let cap = 100_000u64;
     let limits = nvm_rpc::RpcLimits { call_gas_cap: cap, ..Default::default() };
     let rpc = nvm_rpc::rpc_module(
-        NodeContext { node: node.api(), finality: None, limits },
+        NodeContext { node: node.api(), finality: None, limits, dev: None },
         &[nvm_rpc_eth::register],
     );
     let gas_left = |answer: Value| {
@@ -403,4 +404,25 @@ async fn state_at_older_blocks_reads_as_it_was_within_the_history() {
         gone.message()
     );
     assert_eq!(&call(&rpc, "eth_getBalance", json!([to, "0x3"])).await, &balances[3]);
+}
+
+/// anvil's dev methods are a dev chain's: a node without a dev authority (a network's
+/// validator) refuses each by name, and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_methods_are_refused_without_a_dev_authority() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let someone = format!("{:#x}", Address::repeat_byte(0x44));
+    for (method, params) in [
+        ("anvil_setBalance", json!([someone, "0x1"])),
+        ("hardhat_setCode", json!([someone, "0x00"])),
+        ("evm_snapshot", json!([])),
+        ("evm_revert", json!(["0x1"])),
+        ("evm_mine", json!([])),
+    ] {
+        let refused = error(&rpc, method, params).await;
+        assert_eq!(refused.code(), -32601, "{method}");
+        assert!(refused.message().contains("dev chain only"), "{}", refused.message());
+    }
+    assert_eq!(call(&rpc, "nvm_chainInfo", json!([])).await["pendingTransactions"], json!(0));
 }

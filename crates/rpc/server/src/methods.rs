@@ -27,6 +27,15 @@ pub struct NodeContext {
     pub finality: Option<Arc<dyn crate::FinalityProofs>>,
     /// What one client may ask at once.
     pub limits: crate::RpcLimits,
+    /// The dev chain's dev authority, whose key signs the state writes of anvil's dev methods
+    /// (`anvil_setBalance`, `evm_revert`, …); `None` on a network, where they are refused.
+    pub dev: Option<std::sync::Arc<DevAuthority>>,
+}
+
+/// The key of a dev chain's dev authority (`nvm_identity::dev_authority_key`) and its identity.
+pub struct DevAuthority {
+    pub key: nvm_identity::SecretKey,
+    pub id: nvm_primitives::IdCom,
 }
 
 pub type RpcResult = Result<Value, ErrorObjectOwned>;

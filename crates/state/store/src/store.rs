@@ -217,6 +217,30 @@ impl Store {
         Ok(from.saturating_sub(1).max(window_start).min(head))
     }
 
+    /// Every state key the blocks after `height` changed (each once, in key order), while the
+    /// history covers them: what restoring the state of `height` writes back.
+    pub fn changed_since(&self, height: u64) -> StoreResult<Vec<StateKey>> {
+        let txn = self.db.begin_read()?;
+        let head = read_head(&txn)?.map_or(0, |h| h.height);
+        let oldest = self.oldest_state(&txn, head)?;
+        if height > head || height < oldest {
+            return Err(StoreError::NotKept { height, oldest, head });
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        if let Some(changed) = open_read(&txn, HISTORY_KEYS)? {
+            for entry in changed.range(height + 1..)? {
+                let (_, block_keys) = entry?;
+                for key in block_keys.value().chunks_exact(32) {
+                    keys.insert(<StateKey>::try_from(key).map_err(|_| StoreError::Corrupt {
+                        table: "history_keys",
+                        reason: "a key is not 32 bytes".into(),
+                    })?);
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
     /// The heights whose state [`Store::snapshot_at`] serves: `(oldest, head)`.
     pub fn kept_states(&self) -> StoreResult<Option<(u64, u64)>> {
         let txn = self.db.begin_read()?;

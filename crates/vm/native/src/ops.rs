@@ -43,6 +43,14 @@ pub enum NativeOp {
     /// sender)`. Its TRX (native balance) and its balances of `mints` move to the sender, and
     /// from then on its Tron transactions act for the sender.
     LinkTronKey { address: [u8; 20], signature: Vec<u8>, mints: Vec<Mint> } = 0x0B,
+    /// Writes state keys directly (`None` deletes): what anvil's `anvil_setBalance`,
+    /// `anvil_setCode`, `anvil_setStorageAt` and `anvil_setNonce` do on a dev chain. Only the
+    /// chain's dev authority may (`nvm_identity::dev_authority_key`, set by a single-validator
+    /// dev genesis alone); from anyone else, on any other chain, it fails and writes nothing.
+    /// `native_supply_change` is added to the native token's supply (value set into balances
+    /// is created, value set out of them destroyed), at execution, so the supply stays the sum
+    /// of the balances whatever else the block did.
+    DevWriteState { writes: Vec<([u8; 32], Option<Vec<u8>>)>, native_supply_change: i128 } = 0x0C,
 }
 
 impl NativeOp {
@@ -53,7 +61,7 @@ impl NativeOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x0B)
+        nvm_vm_api::decode_payload(payload, "native", 0x01..=0x0C)
     }
 
     pub fn opcode(&self) -> u8 {

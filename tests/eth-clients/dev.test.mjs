@@ -1,0 +1,74 @@
+// anvil's dev methods as a Foundry or Hardhat workflow calls them, against a real `nvm node --dev`:
+// cast (1.7, from npm, unmodified) sets balances, nonces, code and storage, takes and reverts
+// snapshots and mines; ethers calls the hardhat_ names. Each change lands in a block (the dev
+// authority's DevWriteState) and is read back through the ordinary Ethereum methods. Needs
+// NVM_RPC_URL and NVM_ARTIFACTS (from compile.mjs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, ethers } from "ethers";
+
+import { call, within } from "../js-common/rpc.mjs";
+import { cast as castAt } from "./cast.mjs";
+
+const url = process.env.NVM_RPC_URL;
+const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
+const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+provider.pollingInterval = 100;
+const phrase = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+// An account of its own (the other scripts use 0, 2 and 5).
+const sender = HDNodeWallet.fromMnemonic(phrase, "m/44'/60'/0'/0/6").connect(provider);
+const WAIT_MS = 30_000;
+const cast = (...args) => castAt(url, ...args);
+const NATIVE = `0x${"00".repeat(32)}`;
+const supply = async () => BigInt((await call(url, "nvm_getToken", [NATIVE])).supply);
+
+test("anvil_set*, evm_snapshot/evm_revert and evm_mine, as cast and ethers call them", { timeout: 180_000 }, async () => {
+  const someone = ethers.Wallet.createRandom().address;
+  const slot = `0x${"00".repeat(31)}07`;
+
+  // A balance set out of nothing is new value: the native supply grows by as much.
+  const supplyBefore = await supply();
+  assert.equal(await cast("rpc", "anvil_setBalance", someone, "0x3e8"), "null");
+  assert.equal(await cast("balance", someone), "1000");
+  assert.equal(await supply(), supplyBefore + 1000n);
+
+  // A snapshot, then everything else changes: nonce, code, storage, a deployed contract.
+  const snapshot = JSON.parse(await cast("rpc", "evm_snapshot"));
+  await cast("rpc", "anvil_setNonce", someone, "0x5");
+  await cast("rpc", "anvil_setCode", someone, "0x6001600055");
+  assert.equal(await cast("rpc", "anvil_setStorageAt", someone, "0x7", `0x${"00".repeat(31)}2a`), "true");
+  assert.equal(await provider.send("hardhat_setBalance", [someone, "0x7d0"]), null);
+  assert.equal(await cast("nonce", someone), "5");
+  assert.equal(await cast("code", someone), "0x6001600055");
+  assert.equal(BigInt(await cast("storage", someone, slot)), 42n);
+  assert.equal(await provider.getBalance(someone), 2000n);
+  const { Token } = artifacts;
+  const token = await within(WAIT_MS, "Token deployment", new ContractFactory(Token.abi, Token.bytecode, sender).deploy("Dev", "DEV", 5n));
+  await within(WAIT_MS, "Token deployed", token.waitForDeployment());
+  const tokenAddress = await token.getAddress();
+  assert.notEqual(await cast("code", tokenAddress), "0x");
+  const senderNonce = await provider.getTransactionCount(sender.address);
+
+  // Reverted: all of it is as it was at the snapshot, the supply too.
+  assert.equal(await cast("rpc", "evm_revert", snapshot), "true");
+  assert.equal(await cast("balance", someone), "1000");
+  assert.equal(await cast("nonce", someone), "0");
+  assert.equal(await cast("code", someone), "0x");
+  assert.equal(BigInt(await cast("storage", someone, slot)), 0n);
+  assert.equal(await cast("code", tokenAddress), "0x");
+  assert.equal(await provider.getTransactionCount(sender.address), senderNonce - 1);
+  // An id that names no snapshot: false, nothing changes.
+  assert.equal(await cast("rpc", "evm_revert", "0x0"), "false");
+  assert.equal(await cast("rpc", "evm_revert", "0xffffffff"), "false");
+
+  // Mining waits for the chain's next blocks.
+  const before = await provider.getBlockNumber();
+  assert.equal(await cast("rpc", "evm_mine"), '"0x0"');
+  await cast("rpc", "anvil_mine", "0x2");
+  assert.ok((await provider.getBlockNumber()) >= before + 3);
+
+  // Bad input: a precise error, nothing written.
+  await assert.rejects(provider.send("anvil_setBalance", ["0x12", "0x1"]), /invalid address/);
+  await assert.rejects(provider.send("anvil_setNonce", [someone, "0xzz"]), /invalid nonce/);
+});

@@ -129,6 +129,14 @@ test("debug_trace* and trace_* show what a block ran, as geth and parity do", { 
   const parityBlock = await provider.send("trace_block", [blockTag]);
   assert.ok(parityBlock.some((t) => t.transactionHash === receipt.hash));
 
+  // eth_createAccessList: the token and the slots balanceOf reads, and the gas with that list.
+  const listed = await provider.send("eth_createAccessList", [call, "latest"]);
+  const entry = listed.accessList.find((e) => e.address === address);
+  assert.ok(entry && entry.storageKeys.length >= 1, JSON.stringify(listed));
+  assert.ok(BigInt(listed.gasUsed) > 21000n && listed.error === undefined, JSON.stringify(listed));
+  const failing = await provider.send("eth_createAccessList", [{ ...call, data: token.interface.encodeFunctionData("transfer", [to, 10n ** 30n]) }]);
+  assert.equal(failing.error, "execution reverted", JSON.stringify(failing));
+
   // Bad requests get geth's errors.
   const unknown = await rpcError("debug_traceTransaction", [`0x${"ab".repeat(32)}`, {}]);
   assert.equal(unknown.code, -32000);

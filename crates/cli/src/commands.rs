@@ -422,15 +422,25 @@ fn receipt_line(receipt: &Value) -> String {
     line
 }
 
-/// Prints a receipt; a failed transaction is an error (non-zero exit).
+/// Prints a receipt; a transaction that failed in its block is an error (non-zero exit), said
+/// once: its hash, block, reason and the fee it paid all the same (the JSON receipt is printed
+/// too with `--json`).
 pub(crate) fn report(json_mode: bool, receipt: &Value) -> CmdResult {
-    print(json_mode, receipt, receipt_line);
-    match receipt["status"].as_str() {
-        Some("failed") => {
-            Err(format!("transaction failed: {}", receipt["error"].as_str().unwrap_or("unknown")))
-        }
-        _ => Ok(()),
+    if receipt["status"].as_str() != Some("failed") {
+        print(json_mode, receipt, receipt_line);
+        return Ok(());
     }
+    if json_mode {
+        print(json_mode, receipt, receipt_line);
+    }
+    let fee = receipt["feePaid"].as_str().and_then(|f| f.parse::<u128>().ok());
+    let fee = fee.map_or_else(|| "?".into(), |f| format_amount(f, nvm_ledger::NATIVE_DECIMALS));
+    Err(format!(
+        "transaction {} failed in block {}: {} (it paid its fee, {fee} NVM)",
+        receipt["txHash"].as_str().unwrap_or_default(),
+        receipt["blockHeight"],
+        receipt["error"].as_str().unwrap_or("unknown reason"),
+    ))
 }
 
 pub(crate) fn decode_hex(text: &str, what: &str) -> Result<Vec<u8>, String> {

@@ -554,6 +554,22 @@ fn a_tron_key_is_linked_from_the_command_line() {
     assert_eq!(linked["status"], json!("success"), "{linked}");
     let shown = common::nvm(dir.path(), &rpc, &["identity", "show", &tron], &[]);
     assert_eq!(shown["id_com"], json!(hex0x(&dev_id())), "{shown}");
+    // A transaction that fails in its block (the native token has no mint authority) is said to
+    // have failed once — reason, block and the fee it paid — and the command exits non-zero.
+    let dev = hex0x(&dev_id());
+    let failed = common::nvm_refused(
+        dir.path(),
+        &rpc,
+        &["token", "mint", "--key", "dev.json", "--token", "native", "--to", &dev, "--amount", "1"],
+    );
+    assert!(failed.contains("failed in block") && failed.contains("paid its fee"), "{failed}");
+    assert_eq!(failed.matches("failed").count(), 1, "said once: {failed}");
+    // The block's log line counts it.
+    let log = std::fs::read_to_string(dir.path().join("node.log")).unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("finalized block committed") && l.contains("failed=1")),
+        "{log}"
+    );
 }
 
 /// POSTs `body` to the node's JSON-RPC over plain HTTP/1.0 and returns the answer's JSON body.

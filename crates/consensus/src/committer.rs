@@ -138,9 +138,12 @@ impl CommitLoop {
         if included.is_empty() {
             tracing::debug!(height = committed.height, "finalized block committed");
         } else {
+            // Failed: included and charged, their changes undone (a revert, a halt, a refusal).
+            let failed = executed.receipts.iter().filter(|r| r.status.error().is_some()).count();
             tracing::info!(
                 height = committed.height,
                 txs = included.len(),
+                failed,
                 took = ?commit_time,
                 "finalized block committed"
             );

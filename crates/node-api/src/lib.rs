@@ -81,6 +81,9 @@ pub trait ChainReader: Send + Sync {
     /// A committed transaction's receipt.
     fn receipt(&self, tx_hash: &TxHash) -> NodeResult<Option<Receipt>>;
 
+    /// How many transactions the committed blocks hold, every VM's.
+    fn transaction_count(&self) -> NodeResult<u64>;
+
     /// Where a committed transaction is: its block and index.
     fn tx_location(&self, tx_hash: &TxHash) -> NodeResult<Option<TxLocation>>;
 
@@ -130,6 +133,9 @@ pub trait TxSubmitter: Send + Sync {
 
     /// How many transactions wait.
     fn pending_count(&self) -> usize;
+
+    /// Up to `limit` of the waiting transactions, each sender's in nonce order.
+    fn pending_txs(&self, limit: usize) -> Vec<VerifiedTx>;
 
     /// Hashes of the transactions admitted from now on (a receiver that falls behind misses the
     /// oldest).

@@ -299,6 +299,11 @@ impl Chain {
         Ok(StateSnapshot(self.store.snapshot_at(height)?))
     }
 
+    /// How many transactions the committed blocks hold.
+    pub fn transaction_count(&self) -> ChainResult<u64> {
+        Ok(self.store.transaction_count()?)
+    }
+
     /// Every state key the blocks after `height` changed, while the history covers them.
     pub fn changed_since(&self, height: u64) -> ChainResult<Vec<StateKey>> {
         Ok(self.store.changed_since(height)?)

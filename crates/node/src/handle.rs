@@ -65,6 +65,10 @@ impl ChainReader for NodeHandle {
         Ok(self.chain.receipt(tx_hash)?)
     }
 
+    fn transaction_count(&self) -> NodeResult<u64> {
+        Ok(self.chain.transaction_count()?)
+    }
+
     fn tx_location(&self, tx_hash: &TxHash) -> NodeResult<Option<TxLocation>> {
         Ok(self.chain.tx_location(tx_hash)?)
     }
@@ -122,6 +126,10 @@ impl TxSubmitter for NodeHandle {
 
     fn pending_count(&self) -> usize {
         self.mempool.len()
+    }
+
+    fn pending_txs(&self, limit: usize) -> Vec<VerifiedTx> {
+        self.mempool.pending(limit)
     }
 
     fn watch_pending(&self) -> tokio::sync::broadcast::Receiver<TxHash> {

@@ -304,6 +304,12 @@ impl Mempool {
         old.into_iter().take(limit).map(|p| p.tx.raw().to_vec()).collect()
     }
 
+    /// Up to `limit` of the transactions waiting, each sender's in nonce order (geth's
+    /// `txpool_content`).
+    pub fn pending(&self, limit: usize) -> Vec<VerifiedTx> {
+        self.inner.lock().all().take(limit).map(|p| p.tx.clone()).collect()
+    }
+
     /// Admits one verified transaction against `state` (the tip) for the block `next`.
     pub fn admit(
         &self,

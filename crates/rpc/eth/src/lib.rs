@@ -227,6 +227,20 @@ fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     estimate.map(quantity).map_err(failure)
 }
 
+/// geth's `eth_createAccessList`: the list, the gas used with it, and why the call failed if it
+/// did (the list is still what it touched).
+fn create_access_list(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let request = call_request(ctx, params)?;
+    let evm = evm(ctx)?;
+    let (list, outcome) =
+        with_overrides(ctx, params, |state, env, _| evm.create_access_list(state, env, &request))?;
+    let mut answer = json!({ "accessList": list, "gasUsed": quantity(outcome.gas_used()) });
+    if !matches!(outcome, CallOutcome::Success { .. }) {
+        answer["error"] = Value::String(failure(outcome).message().to_string());
+    }
+    Ok(answer)
+}
+
 /// A block in Ethereum's JSON shape (transactions as hashes, or as objects with `full`).
 fn eth_block(ctx: &NodeContext, block: &Block, full: bool) -> RpcResult {
     let h = &block.header;
@@ -304,6 +318,7 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_getStorageAt", get_storage_at);
     add(module, "eth_call", call);
     add(module, "eth_estimateGas", estimate_gas);
+    add(module, "eth_createAccessList", create_access_list);
     add(module, "eth_getBlockByNumber", get_block_by_number);
     add(module, "eth_getBlockByHash", get_block_by_hash);
     crate::tx::register(module);

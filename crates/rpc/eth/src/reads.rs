@@ -64,6 +64,26 @@ fn sha3(_: &NodeContext, params: &Params<'_>) -> RpcResult {
 }
 
 /// Registers the methods on the node's port.
+/// Most transactions `txpool_content` lists (the rest are counted by `txpool_status`).
+const TXPOOL_CONTENT_MAX: usize = 4_096;
+
+/// geth's `txpool_content`: the waiting transactions by sender address and nonce (decimal), as
+/// `eth_getTransactionByHash` shows them; nothing is queued apart (nonce-gapped ones wait with the
+/// rest).
+fn txpool_content(ctx: &NodeContext, _: &Params<'_>) -> RpcResult {
+    let mut pending = serde_json::Map::new();
+    for tx in ctx.node.pending_txs(TXPOOL_CONTENT_MAX) {
+        let shown = tx_json(ctx, tx.raw(), None)?;
+        let from = shown["from"].as_str().unwrap_or_default().to_string();
+        let nonce = shown["nonce"]
+            .as_str()
+            .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok());
+        let by_nonce = pending.entry(from).or_insert_with(|| json!({}));
+        by_nonce[nonce.unwrap_or_default().to_string()] = shown;
+    }
+    Ok(json!({ "pending": pending, "queued": {} }))
+}
+
 pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_getTransactionByBlockNumberAndIndex", transaction_by_block_and_index);
     add(module, "eth_getTransactionByBlockHashAndIndex", transaction_by_block_and_index);
@@ -75,6 +95,7 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "eth_blobBaseFee", |_, _| Ok(quantity(1u64)));
     add(module, "net_listening", |_, _| Ok(Value::Bool(true)));
     add(module, "web3_sha3", sha3);
+    add(module, "txpool_content", txpool_content);
     add(module, "txpool_status", |ctx, _| {
         Ok(json!({ "pending": quantity(ctx.node.pending_count() as u64), "queued": "0x0" }))
     });

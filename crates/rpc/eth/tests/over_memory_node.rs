@@ -426,3 +426,32 @@ async fn dev_methods_are_refused_without_a_dev_authority() {
     }
     assert_eq!(call(&rpc, "nvm_chainInfo", json!([])).await["pendingTransactions"], json!(0));
 }
+
+/// geth's `txpool_content`: what waits, by sender and nonce, as `eth_getTransactionByHash` shows
+/// it; gone once a block includes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn txpool_content_lists_what_waits_by_sender_and_nonce() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let rpc = serve(&node);
+    let wallet = dev_wallet();
+    let mut hashes = Vec::new();
+    for nonce in 0..2 {
+        let raw = transfer(&wallet, nonce, Address::repeat_byte(0x45), 5);
+        hashes.push(call(&rpc, "eth_sendRawTransaction", json!([raw])).await);
+    }
+    let content = call(&rpc, "txpool_content", json!([])).await;
+    let from = format!("{:#x}", wallet.address());
+    let mine = content["pending"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(address, _)| address.to_lowercase() == from)
+        .map(|(_, txs)| txs.clone())
+        .expect("the sender is listed");
+    assert_eq!(mine["0"]["hash"], hashes[0]);
+    assert_eq!(mine["1"]["hash"], hashes[1]);
+    assert_eq!(mine["1"]["nonce"], json!("0x1"));
+    assert_eq!(content["queued"], json!({}));
+    node.seal(100, 1_000).unwrap();
+    assert_eq!(call(&rpc, "txpool_content", json!([])).await["pending"], json!({}));
+}

@@ -45,11 +45,18 @@ pub(super) fn get_block(ctx: &SolanaContext, params: &Params<'_>) -> SolResult {
         Some(Value::String(encoding)) => json!({ "encoding": encoding }),
         _ => config(&values, 1)?,
     };
-    block_json(ctx, slot, &config)
+    block_json(ctx, slot, &config, None).map(|(block, _)| block)
 }
 
 /// The block at `slot` as `getBlock` shows it under `config` (`blockSubscribe` sends the same).
-pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolResult {
+/// The block at `slot` as `getBlock` shows it under `config`, its Solana transactions those that
+/// name `mentions` when given (`blockSubscribe`'s filter), with how many there are.
+pub(super) fn block_json(
+    ctx: &SolanaContext,
+    slot: u64,
+    config: &Value,
+    mentions: Option<[u8; 32]>,
+) -> Result<(Value, usize), ErrorObjectOwned> {
     let block = block_at(ctx, slot)?;
     let header = &block.header;
     let mut shown = json!({
@@ -60,7 +67,13 @@ pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolR
         "blockTime": header.timestamp_ms / 1000,
     });
     let details = config.get("transactionDetails").and_then(Value::as_str).unwrap_or("full");
-    let transactions = wallet_transactions(&block);
+    let transactions: Vec<_> = wallet_transactions(&block)
+        .filter(|(_, tx, _)| {
+            mentions
+                .is_none_or(|m| tx.message.static_account_keys().iter().any(|k| k.to_bytes() == m))
+        })
+        .collect();
+    let count = transactions.len();
     match details {
         "full" => {
             let mut shown_txs = Vec::new();
@@ -71,7 +84,7 @@ pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolR
             shown["transactions"] = Value::Array(shown_txs);
         }
         "signatures" => {
-            let signatures = transactions.map(|(_, _, s)| Value::String(base58(&s)));
+            let signatures = transactions.iter().map(|(_, _, s)| Value::String(base58(s)));
             shown["signatures"] = Value::Array(signatures.collect());
         }
         "none" => {}
@@ -84,7 +97,7 @@ pub(super) fn block_json(ctx: &SolanaContext, slot: u64, config: &Value) -> SolR
     if config.get("rewards").and_then(Value::as_bool) != Some(false) {
         shown["rewards"] = json!([]);
     }
-    Ok(shown)
+    Ok((shown, count))
 }
 
 /// Slots `start..=end` that hold a committed block (every slot up to the head does).

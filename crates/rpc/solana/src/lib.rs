@@ -124,6 +124,10 @@ pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
     add(&mut module, "getFirstAvailableBlock", |_, _| Ok(serde_json::json!(0)));
     add(&mut module, "minimumLedgerSlot", |_, _| Ok(serde_json::json!(0)));
     add(&mut module, "getSupply", blocks::get_supply);
+    // Every committed transaction, whichever VM ran it (Solana's counts its ledger's).
+    add(&mut module, "getTransactionCount", |ctx, _| {
+        Ok(serde_json::json!(ctx.node.transaction_count().map_err(params::internal)?))
+    });
     add(&mut module, "getFeeForMessage", blocks::get_fee_for_message);
     add(&mut module, "getRecentPrioritizationFees", blocks::get_recent_prioritization_fees);
     pubsub::register(&mut module);

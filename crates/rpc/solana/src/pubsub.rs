@@ -245,27 +245,38 @@ async fn program_subscription(
     .await
 }
 
-/// Each new block, as `getBlock` shows it under the subscription's config (filter `"all"`).
+/// Each new block, as `getBlock` shows it under the subscription's config: every block (filter
+/// `"all"`), or those with a Solana transaction that names an account
+/// (`{"mentionsAccountOrProgram": pubkey}`), showing those transactions.
 async fn block_subscription(
     params: Params<'static>,
     pending: PendingSubscriptionSink,
     ctx: Arc<SolanaContext>,
 ) -> SubscriptionResult {
-    let Some((pending, config)) = parsed(pending, || {
+    let Some((pending, (config, mentions))) = parsed(pending, || {
         let values = values(&params)?;
-        if arg(&values, 0, "filter")?.as_str() != Some("all") {
-            return Err(crate::params::invalid_params(
-                "Invalid params: blockSubscribe takes the filter \"all\"",
-            ));
-        }
-        config(&values, 1)
+        let mentions = match arg(&values, 0, "filter")? {
+            Value::String(all) if all == "all" => None,
+            Value::Object(filter) if filter.contains_key("mentionsAccountOrProgram") => {
+                Some(pubkey(&filter["mentionsAccountOrProgram"], "mentionsAccountOrProgram")?)
+            }
+            _ => {
+                return Err(crate::params::invalid_params(
+                    "Invalid params: blockSubscribe takes \"all\" or {mentionsAccountOrProgram}",
+                ));
+            }
+        };
+        Ok((config(&values, 1)?, mentions))
     })
     .await
     else {
         return Ok(());
     };
     each_slot(pending, ctx, move |ctx, slot| {
-        let block = crate::blocks::block_json(ctx, slot, &config)?;
+        let (block, named) = crate::blocks::block_json(ctx, slot, &config, mentions)?;
+        if mentions.is_some() && named == 0 {
+            return Ok(Vec::new());
+        }
         Ok(vec![with_context(slot, json!({ "slot": slot, "block": block, "err": null }))])
     })
     .await

@@ -254,7 +254,8 @@ async fn program_accounts_are_found_by_owner_whichever_format_wrote_them() {
 }
 
 /// `blockSubscribe("all")` sends each new block as `getBlock` shows it under the subscription's
-/// config; any other filter is refused.
+/// config; `{mentionsAccountOrProgram}` only the blocks with a Solana transaction naming the
+/// account, showing those; a malformed filter is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn block_subscriptions_send_each_new_block() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
@@ -265,9 +266,12 @@ async fn block_subscriptions_send_each_new_block() {
     let refused = rpc
         .subscribe_unbounded("blockSubscribe", [json!({ "mentionsAccountOrProgram": "x" })])
         .await;
-    assert!(refused.is_err(), "a mentions filter is not served");
-    let airdrop =
-        call(&rpc, "requestAirdrop", json!([Keypair::new().pubkey().to_string(), SOL])).await;
+    assert!(refused.is_err(), "a malformed account is refused");
+    let (first, second) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let mentions = json!({ "mentionsAccountOrProgram": second.to_string() });
+    let mut mentioning =
+        rpc.subscribe_unbounded("blockSubscribe", (mentions, config.clone())).await.unwrap();
+    let airdrop = call(&rpc, "requestAirdrop", json!([first.to_string(), SOL])).await;
     node.seal(100, 1_000).unwrap();
     let within = std::time::Duration::from_secs(10);
     let (note, _) =
@@ -277,4 +281,15 @@ async fn block_subscriptions_send_each_new_block() {
     assert_eq!(note["value"]["block"]["signatures"], json!([airdrop]));
     let shown = call(&rpc, "getBlock", json!([1, config])).await;
     assert_eq!(note["value"]["block"], shown);
+    // Block 1 named only `first`: the mentions subscription's first note is block 2's, where
+    // an airdrop to `second` is beside one to `first`, and shows that one alone.
+    call(&rpc, "requestAirdrop", json!([first.to_string(), SOL])).await;
+    let to_second = call(&rpc, "requestAirdrop", json!([second.to_string(), SOL])).await;
+    node.seal(100, 2_000).unwrap();
+    let (note, _) =
+        tokio::time::timeout(within, mentioning.next::<Value>()).await.unwrap().unwrap().unwrap();
+    assert_eq!(note["context"]["slot"], json!(2));
+    assert_eq!(note["value"]["block"]["signatures"], json!([to_second]));
+    // Three transactions committed so far (genesis holds none).
+    assert_eq!(call(&rpc, "getTransactionCount", json!([])).await, json!(3));
 }

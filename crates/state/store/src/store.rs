@@ -418,6 +418,13 @@ impl Store {
         }
     }
 
+    /// How many transactions the committed blocks hold (one receipt each; redb keeps the count).
+    pub fn transaction_count(&self) -> StoreResult<u64> {
+        let txn = self.db.begin_read()?;
+        let Some(receipts) = open_read(&txn, RECEIPTS)? else { return Ok(0) };
+        Ok(redb::ReadableTableMetadata::len(&receipts)?)
+    }
+
     pub fn receipt(&self, tx_hash: &TxHash) -> StoreResult<Option<Receipt>> {
         let txn = self.db.begin_read()?;
         let Some(receipts) = open_read(&txn, RECEIPTS)? else { return Ok(None) };

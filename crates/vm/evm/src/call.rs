@@ -75,6 +75,36 @@ pub enum CallOutcome {
     Halt { reason: String, gas_used: u64 },
 }
 
+impl CallOutcome {
+    /// How revm's run of a simulated call ended (a creation's output is the code it returns).
+    pub(crate) fn of(result: ExecutionResult) -> Self {
+        match result {
+            ExecutionResult::Success { output, gas, .. } => {
+                let output = match output {
+                    Output::Call(bytes) => bytes,
+                    Output::Create(code, _) => code,
+                };
+                Self::Success { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Revert { output, gas, .. } => {
+                Self::Revert { output, gas_used: gas.tx_gas_used() }
+            }
+            ExecutionResult::Halt { reason, gas, .. } => {
+                Self::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
+            }
+        }
+    }
+
+    /// The gas the call used, however it ended.
+    pub fn gas_used(&self) -> u64 {
+        match self {
+            Self::Success { gas_used, .. }
+            | Self::Revert { gas_used, .. }
+            | Self::Halt { gas_used, .. } => *gas_used,
+        }
+    }
+}
+
 impl<V: EvmVariant> EvmVm<V> {
     /// Runs `request` on `state` in `block` without writing anything. The caller's nonce is its
     /// current one, so creations simulate at the address they would get. Past `deadline` the run
@@ -90,21 +120,7 @@ impl<V: EvmVariant> EvmVm<V> {
         let (tx, id) = self.call_tx(&mut view, block, request)?;
         let env = NvmTxEnv { block, sender: id, nonce: tx.nonce, tx_hash: [0; 32] };
         let result = self.transact(&mut view, &env, tx, false, request.token, deadline)?;
-        Ok(match result.result {
-            ExecutionResult::Success { output, gas, .. } => {
-                let output = match output {
-                    Output::Call(bytes) => bytes,
-                    Output::Create(code, _) => code,
-                };
-                CallOutcome::Success { output, gas_used: gas.tx_gas_used() }
-            }
-            ExecutionResult::Revert { output, gas, .. } => {
-                CallOutcome::Revert { output, gas_used: gas.tx_gas_used() }
-            }
-            ExecutionResult::Halt { reason, gas, .. } => {
-                CallOutcome::Halt { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() }
-            }
-        })
+        Ok(CallOutcome::of(result.result))
     }
 
     /// revm's transaction for `request` as [`Self::simulate`] runs it (at gas price 0, the

@@ -2,7 +2,8 @@
 //! revm-inspectors' `TracingInspector` (the tracers reth serves): the struct logger (geth's
 //! default), `callTracer` and `prestateTracer`, and parity's flat call traces.
 
-use crate::{AccountSpace, EvmVariant, EvmVm, UnifiedDb};
+use crate::{AccountSpace, CallOutcome, CallRequest, EvmVariant, EvmVm, UnifiedDb};
+use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{Address, B256, U256};
 use alloy_rpc_types_trace::{
     geth::{
@@ -12,13 +13,16 @@ use alloy_rpc_types_trace::{
     parity::LocalizedTransactionTrace,
 };
 use nvm_state_api::{StateReader, TxOverlay};
-use nvm_vm_api::{TxEnv, VmError, VmResult};
+use nvm_vm_api::{BlockEnv, TxEnv, VmError, VmResult};
 use revm::{
     Database, DatabaseRef,
     context::TxEnv as RevmTx,
     state::{AccountInfo, Bytecode},
 };
-use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+use revm_inspectors::{
+    access_list::AccessListInspector,
+    tracing::{TracingInspector, TracingInspectorConfig},
+};
 use std::cell::RefCell;
 
 pub use alloy_consensus::transaction::TransactionInfo;
@@ -112,6 +116,29 @@ impl<V: EvmVariant> EvmVm<V> {
         let inspector = TracingInspector::new(TracingInspectorConfig::default_parity());
         let (_, inspector) = self.inspect(&mut view, env, tx, true, inspector)?;
         Ok(inspector.into_parity_builder().into_localized_transaction_traces(info))
+    }
+}
+
+impl<V: EvmVariant> EvmVm<V> {
+    /// geth's `eth_createAccessList`: the accounts and storage slots `request` touches on `state`
+    /// (beyond its caller, its recipient and the precompiles, which every call may use warm), and
+    /// how the call ends run again with that list — its gas is what a transaction carrying the list
+    /// would use.
+    pub fn create_access_list(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockEnv,
+        request: &CallRequest,
+    ) -> VmResult<(AccessList, CallOutcome)> {
+        let (mut tx, sender) = self.call_tx(&mut TxOverlay::new(state), block, request)?;
+        let env = TxEnv { block, sender, nonce: tx.nonce, tx_hash: [0; 32] };
+        let inspector = AccessListInspector::new(AccessList::default());
+        let (_, inspector) =
+            self.inspect(&mut TxOverlay::new(state), &env, tx.clone(), false, inspector)?;
+        let list = inspector.into_access_list();
+        tx.access_list = list.clone();
+        let run = self.transact(&mut TxOverlay::new(state), &env, tx, false, None, None)?;
+        Ok((list, CallOutcome::of(run.result)))
     }
 }
 

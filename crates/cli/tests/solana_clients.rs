@@ -1,6 +1,6 @@
 //! Real Solana client libraries, unmodified, against the real `nvm node --dev` on loopback:
-//! `@solana/web3.js` 1.x and `@solana/spl-token` (`node --test` in `tests/solana-clients`) airdrop,
-//! transfer, confirm over the pub-sub WebSocket, deploy and invoke the mainnet SPL Memo build, and
+//! `@solana/web3.js` 1.x, `@solana/kit` and `@solana/spl-token` (`node --test` in
+//! `tests/solana-clients`) airdrop, transfer, confirm over the pub-sub WebSocket, deploy and invoke the mainnet SPL Memo build, and
 //! send every kind of bad input; the balances are then read back through `nvm_getBalance` and
 //! `eth_getBalance`. `.ci/run` installs the libraries (`npm ci` in `tests/solana-clients`).
 
@@ -42,6 +42,7 @@ fn solana_web3_and_spl_token_work_unmodified() {
         "link.test.mjs",
         "identity.test.mjs",
         "history.test.mjs",
+        "kit.test.mjs",
     ];
     // Each wait inside the scripts has its own deadline; this bounds the three files whole.
     run(&clients, "node", &tests, &env, Duration::from_secs(300), Some(&node));

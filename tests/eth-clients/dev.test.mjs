@@ -1,6 +1,7 @@
 // anvil's dev methods as a Foundry or Hardhat workflow calls them, against a real `nvm node --dev`:
 // cast (1.7, from npm, unmodified) sets balances, nonces, code and storage, takes and reverts
-// snapshots and mines; ethers calls the hardhat_ names. Each change lands in a block (the dev
+// snapshots, moves time, mines and sends as an impersonated account; ethers calls the hardhat_
+// names and deploys through an impersonated JsonRpcSigner. Each change lands in a block (the dev
 // authority's DevWriteState) and is read back through the ordinary Ethereum methods. Needs
 // NVM_RPC_URL and NVM_ARTIFACTS (from compile.mjs).
 import { test } from "node:test";
@@ -67,6 +68,42 @@ test("anvil_set*, evm_snapshot/evm_revert and evm_mine, as cast and ethers call 
   assert.equal(await cast("rpc", "evm_mine"), '"0x0"');
   await cast("rpc", "anvil_mine", "0x2");
   assert.ok((await provider.getBlockNumber()) >= before + 3);
+
+  // Time: later blocks stamped an hour later; then the next block at a time of our choosing.
+  const t0 = (await provider.getBlock("latest")).timestamp;
+  assert.equal(Number(await cast("rpc", "evm_increaseTime", "3600")) >= 3600, true);
+  await cast("rpc", "evm_mine");
+  const t1 = (await provider.getBlock("latest")).timestamp;
+  assert.ok(t1 >= t0 + 3600, `${t0} -> ${t1}`);
+  const chosen = t1 + 86_400;
+  assert.equal(await cast("rpc", "evm_setNextBlockTimestamp", String(chosen)), "null");
+  // (A block being built when the call came may land first, with the time it had.)
+  await cast("rpc", "anvil_mine", "0x2");
+  let block = await provider.getBlock("latest");
+  while ((await provider.getBlock(block.number - 1)).timestamp >= chosen) block = await provider.getBlock(block.number - 1);
+  assert.equal(block.timestamp, chosen, "the first block stamped at or after the chosen time is stamped at it");
+  await assert.rejects(cast("rpc", "evm_setNextBlockTimestamp", String(t0)), /not after the head block/);
+
+  // Impersonation: an account whose key nobody holds sends, as Foundry's `cast send --unlocked`
+  // and ethers' JsonRpcSigner do; until then, and after, it is an unknown account.
+  const whale = ethers.Wallet.createRandom().address;
+  await cast("rpc", "anvil_setBalance", whale, "0xde0b6b3a7640000");
+  const pay = { from: whale, to: someone, value: "0x64" };
+  await assert.rejects(provider.send("eth_sendTransaction", [pay]), /unknown account/);
+  assert.equal(await cast("rpc", "anvil_impersonateAccount", whale), "null");
+  const held = await provider.getBalance(someone);
+  await cast("send", "--unlocked", "--from", whale, someone, "--value", "100");
+  assert.equal(await provider.getBalance(someone), held + 100n);
+  assert.equal(await provider.getTransactionCount(whale), 1);
+  const signer = await provider.getSigner(whale);
+  const deployed = await within(WAIT_MS, "a deployment by an impersonated account", new ContractFactory(Token.abi, Token.bytecode, signer).deploy("Whale", "WHL", 9n));
+  await within(WAIT_MS, "deployed", deployed.waitForDeployment());
+  assert.equal(await deployed.getAddress(), ethers.getCreateAddress({ from: whale, nonce: 1 }));
+  assert.equal(await deployed.balanceOf(whale), 9n);
+  const sent = await provider.getTransaction(deployed.deploymentTransaction().hash);
+  assert.equal(sent.from, whale);
+  assert.equal(await cast("rpc", "anvil_stopImpersonatingAccount", whale), "null");
+  await assert.rejects(provider.send("eth_sendTransaction", [pay]), /unknown account/);
 
   // Bad input: a precise error, nothing written.
   await assert.rejects(provider.send("anvil_setBalance", ["0x12", "0x1"]), /invalid address/);

@@ -187,10 +187,10 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
         tron_http_addr,
         metrics_addr,
         faucet: Some(nvm_vm_svm::Faucet::dev()),
-        dev_authority: Some(std::sync::Arc::new(nvm_rpc::DevAuthority {
-            key: dev_key(),
-            id: nvm_node::dev_id(),
-        })),
+        dev_authority: Some(std::sync::Arc::new(nvm_rpc::DevAuthority::new(
+            dev_key(),
+            nvm_node::dev_id(),
+        ))),
         history: if archive {
             nvm_node::HistoryWindow::All
         } else {

@@ -191,13 +191,15 @@ impl<E: Clock + Send + Sync + 'static> Application<E> for NvmApplication {
             Some(parent) => parent.block.header.timestamp_ms,
             None => self.chain.head().ok()?.timestamp_ms,
         };
+        // (A dev chain's time a client moved ahead: `Chain::advance_clock`.)
+        let now = |clock: &E| millis(clock).saturating_add(self.chain.clock_ahead_ms());
         let due = parent_ms.saturating_add(self.rules.block_time.as_millis() as u64);
-        let wait = Duration::from_millis(due.saturating_sub(millis(&clock)));
+        let wait = Duration::from_millis(due.saturating_sub(now(&clock)));
         if !wait.is_zero() {
             clock.sleep(wait.min(self.rules.block_time)).await;
         }
         let started = std::time::Instant::now();
-        match self.build(&ancestors, millis(&clock)) {
+        match self.build(&ancestors, now(&clock)) {
             Ok(proposed) => {
                 tracing::debug!(
                     height = proposed.block.header.height,

@@ -112,6 +112,15 @@ pub trait ChainReader: Send + Sync {
     /// The base fee per gas of the next block.
     fn next_base_fee(&self) -> NodeResult<u64>;
 
+    /// Moves the time this node stamps the blocks it proposes `ms` further ahead of its clock;
+    /// returns how far ahead it is (a dev chain's `evm_increaseTime`).
+    fn advance_clock(&self, ms: u64) -> u64;
+
+    /// Stamps this node's next proposal at `timestamp_ms` (a dev chain's
+    /// `evm_setNextBlockTimestamp`): refused unless after the head's time and the time already
+    /// stamped.
+    fn set_next_timestamp(&self, timestamp_ms: u64) -> NodeResult<()>;
+
     /// Wakes on every durably committed block (starts at the current head).
     fn watch_heads(&self) -> tokio::sync::watch::Receiver<ChainHead>;
 }

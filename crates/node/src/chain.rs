@@ -118,6 +118,9 @@ pub struct Chain {
     pending: Mutex<Option<Arc<ProposedBlock>>>,
     /// The last durably committed block, for whoever waits on new blocks (RPC subscriptions).
     heads: tokio::sync::watch::Sender<ChainHead>,
+    /// How far ahead of the clock this node stamps the blocks it proposes, in milliseconds: 0
+    /// but on a dev chain whose time a client moved (`evm_increaseTime`).
+    clock_ahead_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Chain {
@@ -166,6 +169,7 @@ impl Chain {
             commit_lock: Mutex::new(()),
             pending: Mutex::new(None),
             heads: tokio::sync::watch::Sender::new(ChainHead::default()),
+            clock_ahead_ms: std::sync::atomic::AtomicU64::new(0),
         };
         match chain.store.head()? {
             Some(_) => {
@@ -297,6 +301,34 @@ impl Chain {
     /// ([`StoreError::NotKept`] otherwise).
     pub fn snapshot_at(&self, height: u64) -> ChainResult<StateSnapshot> {
         Ok(StateSnapshot(self.store.snapshot_at(height)?))
+    }
+
+    /// How far ahead of the clock the blocks this node proposes are stamped (milliseconds).
+    pub fn clock_ahead_ms(&self) -> u64 {
+        self.clock_ahead_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves the time this node stamps its proposals forward by `ms` more (a dev chain's
+    /// `evm_increaseTime`); returns how far ahead it now is. Never backward: block times only
+    /// grow.
+    pub fn advance_clock(&self, ms: u64) -> u64 {
+        let ahead = &self.clock_ahead_ms;
+        ahead.fetch_add(ms, std::sync::atomic::Ordering::Relaxed).saturating_add(ms)
+    }
+
+    /// Stamps the next proposal at `timestamp_ms` (and the later ones from there), given the
+    /// clock reads `now_ms` (a dev chain's `evm_setNextBlockTimestamp`). Refused unless it is
+    /// after the head's time and no earlier than the time already stamped.
+    pub fn set_next_timestamp(&self, timestamp_ms: u64, now_ms: u64) -> ChainResult<()> {
+        let head = self.head()?.timestamp_ms;
+        let stamped = now_ms.saturating_add(self.clock_ahead_ms());
+        if timestamp_ms <= head || timestamp_ms < stamped {
+            return Err(ChainError::InvalidBlock(format!(
+                "timestamp {timestamp_ms} ms is not after the head's ({head} ms) and the clock's ({stamped} ms)"
+            )));
+        }
+        self.clock_ahead_ms.store(timestamp_ms - now_ms, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// How many transactions the committed blocks hold.

@@ -65,6 +65,17 @@ impl ChainReader for NodeHandle {
         Ok(self.chain.receipt(tx_hash)?)
     }
 
+    fn advance_clock(&self, ms: u64) -> u64 {
+        self.chain.advance_clock(ms)
+    }
+
+    fn set_next_timestamp(&self, timestamp_ms: u64) -> NodeResult<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Ok(self.chain.set_next_timestamp(timestamp_ms, now)?)
+    }
+
     fn transaction_count(&self) -> NodeResult<u64> {
         Ok(self.chain.transaction_count()?)
     }

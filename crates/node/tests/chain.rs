@@ -495,11 +495,12 @@ fn a_fresh_node_replays_a_mixed_chain_to_the_same_state_root_at_every_height() {
     assert_eq!(follower.head().unwrap(), proposer.head().unwrap());
 }
 
-/// State written directly (`DevWriteState`, behind anvil's dev methods) only by the dev authority
-/// of a chain whose genesis names one: from the same dev key on a chain that names none (a
-/// network, `--dev-accounts` included) it fails in its block and writes nothing but its fee.
+/// State written directly (`DevWriteState`, behind anvil's dev methods) and calls run as another
+/// account (`DevCallAs`, behind impersonation) only by the dev authority of a chain whose genesis
+/// names one: from the same dev key on a chain that names none (a network, `--dev-accounts`
+/// included) each fails in its block and changes nothing but its fee.
 #[test]
-fn only_a_dev_chains_dev_authority_writes_state_directly() {
+fn only_a_dev_chains_dev_authority_writes_state_or_acts_as_others() {
     use nvm_node_api::{ChainReader, TxSubmitter};
     use nvm_state_api::StateReader;
     let key = [0x5A; 32];
@@ -511,21 +512,47 @@ fn only_a_dev_chains_dev_authority_writes_state_directly() {
         Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };
     for (genesis, allowed) in [(Genesis::dev(&vms()), false), (with_authority, true)] {
         let node = nvm_node::MemoryNode::new(&genesis, vms()).unwrap();
-        let raw = nvm_vms::dev::dev_envelope(0, op.encode());
-        let hash = node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+        // A funded account whose key the dev authority does not hold sends 5 wei, impersonated.
+        let funded = nvm_vm_evm::mnemonic_addresses(nvm_vm_evm::DEV_MNEMONIC, 1).unwrap()[0];
+        let to = [0x77; 20];
+        let impersonated = nvm_vm_evm::EvmOp::DevCallAs {
+            from: funded,
+            to: Some(to),
+            value: 5,
+            data: vec![],
+            gas_limit: 100_000,
+            nonce: 0,
+        };
+        let raws = vec![
+            nvm_vms::dev::dev_envelope(0, op.encode()),
+            nvm_vms::dev::dev_envelope(1, impersonated.encode()),
+        ];
+        let hashes: Vec<_> = node.submit(raws).unwrap().into_iter().map(|r| r.unwrap()).collect();
         node.seal(10, 1_000).unwrap();
-        let receipt = node.receipt(&hash).unwrap().expect("included either way");
-        let written = node.snapshot().unwrap().get(&key).unwrap();
+        let snapshot = node.snapshot().unwrap();
+        let written = snapshot.get(&key).unwrap();
+        let received = {
+            let mut view = nvm_state_api::TxOverlay::new(&snapshot);
+            let id = nvm_identity::Registry::resolve(&mut view, &nvm_identity::VmAddress::Evm(to))
+                .unwrap();
+            nvm_ledger::Ledger::balance(&mut view, &nvm_ledger::NATIVE_MINT, &id).unwrap()
+        };
+        for hash in &hashes {
+            let receipt = node.receipt(hash).unwrap().expect("included either way");
+            if allowed {
+                assert_eq!(receipt.status, nvm_primitives::TxStatus::Success);
+            } else {
+                assert!(
+                    matches!(&receipt.status, nvm_primitives::TxStatus::Failed { reason } if reason.contains("dev authority")),
+                    "{:?}",
+                    receipt.status
+                );
+            }
+        }
         if allowed {
-            assert_eq!(receipt.status, nvm_primitives::TxStatus::Success);
-            assert_eq!(written, Some(vec![7]));
+            assert_eq!((written, received), (Some(vec![7]), 5));
         } else {
-            assert!(
-                matches!(&receipt.status, nvm_primitives::TxStatus::Failed { reason } if reason.contains("dev authority")),
-                "{:?}",
-                receipt.status
-            );
-            assert_eq!(written, None, "a refused dev write changes nothing");
+            assert_eq!((written, received), (None, 0), "a refused dev operation changes nothing");
         }
     }
 }

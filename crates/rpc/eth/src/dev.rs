@@ -1,6 +1,7 @@
 //! anvil's and hardhat's dev methods, on a dev chain only: `anvil_setBalance`, `anvil_setNonce`,
 //! `anvil_setCode`, `anvil_setStorageAt` (and their `hardhat_` names), `evm_mine` / `anvil_mine`,
-//! `evm_snapshot` / `evm_revert`. Blocks still come from consensus: each method computes the
+//! `evm_snapshot` / `evm_revert`, `evm_increaseTime` / `evm_setNextBlockTimestamp` (the times
+//! this node stamps its proposals: it is the dev chain's only proposer). Blocks still come from consensus: each method computes the
 //! state writes it means on the head's state and sends them in a `DevWriteState` transaction
 //! signed by the chain's dev authority (which only a dev genesis names), then answers once the
 //! block holding it is committed — so every change is in a block, under the state root, like any
@@ -57,15 +58,14 @@ fn wait_until(
     }
 }
 
-/// Sends `writes` (and the native supply change they make) as the dev authority's
-/// `DevWriteState` and waits until a committed block applied it.
-fn apply(
+/// Signs `payload` as the dev authority, sends it, and waits until a committed block holds it;
+/// its hash and receipt.
+fn send_and_wait(
     ctx: &NodeContext,
+    dev: &DevAuthority,
     method: &str,
-    writes: Vec<([u8; 32], Option<Vec<u8>>)>,
-    native_supply_change: i128,
-) -> Result<(), ErrorObjectOwned> {
-    let dev = authority(ctx, method)?;
+    payload: Vec<u8>,
+) -> Result<(TxHash, nvm_primitives::Receipt), ErrorObjectOwned> {
     let head = ctx.node.snapshot().map_err(internal)?;
     let next = Registry::nonce(&mut TxOverlay::new(&head), &dev.id).map_err(internal)?;
     let body = TxBody {
@@ -75,7 +75,7 @@ fn apply(
         nonce: ctx.node.pending_nonce(&dev.id, next),
         max_fee: ctx.node.executor().config.tx_fee,
         context: None,
-        payload: NativeOp::DevWriteState { writes, native_supply_change }.encode(),
+        payload,
     };
     let tx = dev.key.sign_transaction(body).map_err(internal)?;
     let hash: TxHash = match ctx.node.submit(vec![tx.encode()]).map_err(internal)?.pop() {
@@ -84,10 +84,96 @@ fn apply(
         None => return Err(internal("no admission result")),
     };
     wait_until(method, || Ok(ctx.node.receipt(&hash).map_err(internal)?.is_some()))?;
-    match ctx.node.receipt(&hash).map_err(internal)?.map(|r| r.status) {
-        Some(nvm_primitives::TxStatus::Success) => Ok(()),
+    let receipt = ctx.node.receipt(&hash).map_err(internal)?;
+    Ok((hash, receipt.ok_or_else(|| internal("a receipt seen is gone"))?))
+}
+
+/// Sends `writes` (and the native supply change they make) as the dev authority's
+/// `DevWriteState` and waits until a committed block applied it.
+fn apply(
+    ctx: &NodeContext,
+    method: &str,
+    writes: Vec<([u8; 32], Option<Vec<u8>>)>,
+    native_supply_change: i128,
+) -> Result<(), ErrorObjectOwned> {
+    let dev = authority(ctx, method)?;
+    let payload = NativeOp::DevWriteState { writes, native_supply_change }.encode();
+    match send_and_wait(ctx, dev, method, payload)?.1.status {
+        nvm_primitives::TxStatus::Success => Ok(()),
         other => Err(server_error(format!("{method} failed: {other:?}"))),
     }
+}
+
+/// `anvil_impersonateAccount` / `anvil_stopImpersonatingAccount`: whether `eth_sendTransaction`
+/// may send from the address.
+fn impersonate(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcResult {
+    let dev = authority(ctx, method)?;
+    let address = address_at(params, 0)?.into_array();
+    let mut impersonated = dev.impersonated.lock().map_err(|_| internal("poisoned lock"))?;
+    if method.ends_with("impersonateAccount") {
+        impersonated.insert(address);
+    } else {
+        impersonated.remove(&address);
+    }
+    Ok(Value::Null)
+}
+
+/// `eth_accounts`: those `eth_sendTransaction` sends from — the impersonated ones on a dev
+/// chain, none elsewhere.
+pub(crate) fn accounts(ctx: &NodeContext, _: &Params<'_>) -> RpcResult {
+    let Some(dev) = ctx.dev.as_deref() else { return Ok(Value::Array(Vec::new())) };
+    let impersonated = dev.impersonated.lock().map_err(|_| internal("poisoned lock"))?;
+    Ok(impersonated.iter().map(|a| Value::String(Address::from(*a).to_checksum(None))).collect())
+}
+
+/// `eth_sendTransaction` from an impersonated account: its call (or deployment) as the dev
+/// authority's `DevCallAs`, at the account's nonce, its gas estimated when not given; the hash
+/// once a block holds it. This node holds no keys: any other account is unknown.
+pub(crate) fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    let request = crate::call_request(ctx, params)?;
+    let from = request.from.ok_or_else(|| invalid_params("eth_sendTransaction needs `from`"))?;
+    let unknown = || {
+        server_error(format!(
+            "unknown account {from:#x}: this node holds no keys — sign the transaction and send it with eth_sendRawTransaction (on a dev chain, anvil_impersonateAccount sends as any account)"
+        ))
+    };
+    let Some(dev) = ctx.dev.as_deref() else { return Err(unknown()) };
+    let impersonated = dev
+        .impersonated
+        .lock()
+        .map_err(|_| internal("poisoned lock"))?
+        .contains(&from.into_array());
+    if !impersonated {
+        return Err(unknown());
+    }
+    let _one_at_a_time = dev.sending.lock().map_err(|_| internal("poisoned lock"))?;
+    let state = ctx.node.snapshot().map_err(internal)?;
+    let mut view = TxOverlay::new(&state);
+    let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array())).map_err(internal)?;
+    let nonce = Registry::nonce(&mut view, &id).map_err(internal)?;
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let gas_limit = match values.first().and_then(|call| call.get("gas")) {
+        Some(_) => request.gas.unwrap_or(nvm_vm_evm::TX_GAS_CAP),
+        None => {
+            let env = crate::state::block_env(ctx, &*state)?;
+            let deadline = nvm_vm_evm::Deadline::after(ctx.limits.call_timeout);
+            let estimate = crate::evm(ctx)?
+                .estimate_gas(&state, &env, &request, Some(deadline))
+                .map_err(|e| server_error(e.to_string()))?;
+            estimate.map_err(crate::failure)?
+        }
+    };
+    let op = nvm_vm_evm::EvmOp::DevCallAs {
+        from: from.into_array(),
+        to: request.to.map(Address::into_array),
+        value: u128::try_from(request.value)
+            .map_err(|_| invalid_params("a value past 2^128 wei"))?,
+        data: request.data.to_vec(),
+        gas_limit,
+        nonce,
+    };
+    let (hash, _) = send_and_wait(ctx, dev, "eth_sendTransaction", op.encode())?;
+    Ok(Value::String(nvm_rpc::hex0x(&hash)))
 }
 
 fn address_at(params: &Params<'_>, index: usize) -> Result<Address, ErrorObjectOwned> {
@@ -208,6 +294,45 @@ fn revert(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     Ok(Value::Bool(true))
 }
 
+/// A number of seconds as clients send it: a JSON number, a 0x-hex or a decimal string.
+fn seconds_at(params: &Params<'_>, index: usize, name: &str) -> Result<u64, ErrorObjectOwned> {
+    let values: Vec<Value> = params.parse().unwrap_or_default();
+    let bad = || invalid_params(format!("invalid {name}: expected seconds"));
+    match values.get(index) {
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(bad),
+        Some(Value::String(text)) => match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| bad()),
+            None => text.parse().map_err(|_| bad()),
+        },
+        _ => Err(invalid_params(format!("missing parameter {index} ({name})"))),
+    }
+}
+
+/// `evm_increaseTime(seconds)`: later blocks are stamped that much later; answers how many
+/// seconds ahead of the clock they now are.
+fn increase_time(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    authority(ctx, "evm_increaseTime")?;
+    let seconds = seconds_at(params, 0, "seconds")?;
+    let ms = seconds.checked_mul(1_000).ok_or_else(|| invalid_params("too many seconds"))?;
+    Ok(Value::from(ctx.node.advance_clock(ms) / 1_000))
+}
+
+/// `evm_setNextBlockTimestamp(seconds)`: the next block's time (after the head's), later blocks
+/// going on from it.
+fn set_next_block_timestamp(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
+    authority(ctx, "evm_setNextBlockTimestamp")?;
+    let seconds = seconds_at(params, 0, "timestamp")?;
+    let ms = seconds.checked_mul(1_000).ok_or_else(|| invalid_params("timestamp too large"))?;
+    let head = ctx.node.head().map_err(internal)?.timestamp_ms / 1_000;
+    if seconds <= head {
+        return Err(invalid_params(format!(
+            "timestamp {seconds} is not after the head block's ({head})"
+        )));
+    }
+    ctx.node.set_next_timestamp(ms).map_err(|e| invalid_params(e.to_string()))?;
+    Ok(Value::Null)
+}
+
 fn mine_blocks(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcResult {
     let count = match nvm_rpc::param_str(params, 0, "blocks", false)? {
         Some(text) => u64::from_str_radix(text.trim_start_matches("0x"), 16)
@@ -239,6 +364,10 @@ by_name! {
     "hardhat_setStorageAt" => set_storage_at,
     "anvil_mine" => mine_blocks,
     "hardhat_mine" => mine_blocks,
+    "anvil_impersonateAccount" => impersonate,
+    "hardhat_impersonateAccount" => impersonate,
+    "anvil_stopImpersonatingAccount" => impersonate,
+    "hardhat_stopImpersonatingAccount" => impersonate,
 }
 
 pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
@@ -250,5 +379,8 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
         Ok(Value::String("0x0".into()))
     });
     add(module, "evm_snapshot", |ctx, _| snapshot(ctx));
+    add(module, "evm_increaseTime", increase_time);
+    add(module, "eth_sendTransaction", send_transaction);
+    add(module, "evm_setNextBlockTimestamp", set_next_block_timestamp);
     add(module, "evm_revert", revert);
 }

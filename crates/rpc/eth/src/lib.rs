@@ -300,8 +300,9 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     add(module, "web3_clientVersion", |_, _| {
         Ok(Value::String(format!("n-VM/v{}", env!("CARGO_PKG_VERSION"))))
     });
-    // The node holds no keys: wallets sign, and send raw transactions.
-    add(module, "eth_accounts", |_, _| Ok(Value::Array(Vec::new())));
+    // The node holds no keys: wallets sign, and send raw transactions. (A dev chain lists the
+    // accounts impersonated there, as anvil does.)
+    add(module, "eth_accounts", dev::accounts);
     add(module, "eth_syncing", |_, _| Ok(Value::Bool(false)));
     add(module, "eth_blockNumber", |ctx, _| {
         Ok(quantity(ctx.node.head().map_err(internal)?.height))

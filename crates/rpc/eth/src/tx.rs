@@ -268,13 +268,19 @@ impl TxFacts {
         // A native envelope: its EVM operation, if any, says where it went.
         let from = evm_address(&sender);
         let tx = Transaction::decode(raw).ok();
-        let (to, created) = match tx.as_ref().and_then(|t| EvmOp::decode(&t.body.payload).ok()) {
-            Some(EvmOp::Call { to, .. } | EvmOp::Transfer { to, .. }) => {
-                (Some(Address::from(to)), None)
-            }
-            Some(EvmOp::Create { .. }) => (None, tx.map(|t| from.create(t.body.nonce))),
-            None => (None, None),
-        };
+        let (from, to, created) =
+            match tx.as_ref().and_then(|t| EvmOp::decode(&t.body.payload).ok()) {
+                Some(EvmOp::Call { to, .. } | EvmOp::Transfer { to, .. }) => {
+                    (from, Some(Address::from(to)), None)
+                }
+                Some(EvmOp::Create { .. }) => (from, None, tx.map(|t| from.create(t.body.nonce))),
+                // An impersonated account's call: its own, at its own nonce.
+                Some(EvmOp::DevCallAs { from, to, nonce, .. }) => {
+                    let from = Address::from(from);
+                    (from, to.map(Address::from), to.is_none().then(|| from.create(nonce)))
+                }
+                None => (from, None, None),
+            };
         Self { tx_type: TxType::Legacy, from, to, created, effective_gas_price: 0 }
     }
 }
@@ -298,6 +304,7 @@ pub(crate) fn tx_json(ctx: &NodeContext, raw: &[u8], at: Option<(&BlockHeader, u
         return other_ecosystem_json(ctx, &info, raw);
     };
     let op = EvmOp::decode(&tx.body.payload).ok();
+    let (mut from, mut nonce) = (evm_address(&tx.body.sender), tx.body.nonce);
     let (to, value, input, gas) = match &op {
         Some(EvmOp::Call { to, value, data, gas_limit }) => {
             (Some(Address::from(*to)), *value, data.clone(), *gas_limit)
@@ -308,15 +315,19 @@ pub(crate) fn tx_json(ctx: &NodeContext, raw: &[u8], at: Option<(&BlockHeader, u
         Some(EvmOp::Transfer { to, value }) => {
             (Some(Address::from(*to)), *value, Vec::new(), nvm_vm_evm::TRANSFER_GAS)
         }
+        Some(EvmOp::DevCallAs { from: caller, to, value, data, gas_limit, nonce: at }) => {
+            (from, nonce) = (Address::from(*caller), *at);
+            (to.map(Address::from), *value, data.clone(), *gas_limit)
+        }
         None => (None, 0, tx.body.payload.clone(), 0),
     };
     Ok(serde_json::json!({
         "hash": info.hash,
-        "nonce": quantity(tx.body.nonce),
+        "nonce": quantity(nonce),
         "blockHash": info.block_hash,
         "blockNumber": info.block_number.map(quantity),
         "transactionIndex": info.index.map(quantity),
-        "from": evm_address(&tx.body.sender),
+        "from": from,
         "to": to,
         "value": quantity(value),
         "gas": quantity(gas),

@@ -32,10 +32,22 @@ pub struct NodeContext {
     pub dev: Option<std::sync::Arc<DevAuthority>>,
 }
 
-/// The key of a dev chain's dev authority (`nvm_identity::dev_authority_key`) and its identity.
+/// The key of a dev chain's dev authority (`nvm_identity::dev_authority_key`) and its identity,
+/// with the Ethereum accounts clients asked it to act as (`anvil_impersonateAccount`).
 pub struct DevAuthority {
     pub key: nvm_identity::SecretKey,
     pub id: nvm_primitives::IdCom,
+    /// Accounts `eth_sendTransaction` may send from.
+    pub impersonated: std::sync::Mutex<std::collections::BTreeSet<[u8; 20]>>,
+    /// One impersonated send at a time: each reads its account's nonce once the one before it
+    /// is in a block.
+    pub sending: std::sync::Mutex<()>,
+}
+
+impl DevAuthority {
+    pub fn new(key: nvm_identity::SecretKey, id: nvm_primitives::IdCom) -> Self {
+        Self { key, id, impersonated: Default::default(), sending: Default::default() }
+    }
 }
 
 pub type RpcResult = Result<Value, ErrorObjectOwned>;

@@ -14,6 +14,18 @@ pub enum EvmOp {
     /// Sends `value` wei to `to` as a plain Ethereum transfer (21,000 gas plus what a receiving
     /// contract's code uses, up to 100,000).
     Transfer { to: [u8; 20], value: u128 } = 0x12,
+    /// Runs a call (or, without `to`, a deployment) as the account `from` at its nonce `nonce`,
+    /// whose key nobody here holds: anvil's impersonation (`anvil_impersonateAccount`, then
+    /// `eth_sendTransaction`). Only a dev chain's dev authority may send it
+    /// (`nvm_identity::dev_authority_key`); `from`'s identity pays the value, the authority the fee.
+    DevCallAs {
+        from: [u8; 20],
+        to: Option<[u8; 20]>,
+        value: u128,
+        data: Vec<u8>,
+        gas_limit: u64,
+        nonce: u64,
+    } = 0x13,
 }
 
 /// The opcode of [`EvmOp::Call`] (receipts of Ethereum calls carry it too).
@@ -31,7 +43,7 @@ impl EvmOp {
 
     /// Strict decoding: unknown opcodes, truncated bodies and trailing bytes are errors.
     pub fn decode(payload: &[u8]) -> Result<Self, String> {
-        nvm_vm_api::decode_payload(payload, "EVM", 0x10..=0x12)
+        nvm_vm_api::decode_payload(payload, "EVM", 0x10..=0x13)
     }
 
     /// The operation as a variant whose opcodes start at `base` carries it (the Tron VM's at
@@ -45,7 +57,7 @@ impl EvmOp {
     /// [`EvmOp::decode`] of a payload at `base` ([`EvmOp::encode_at`]); errors name `vm`.
     pub fn decode_at(payload: &[u8], vm: &str, base: u8) -> Result<Self, String> {
         match payload.first() {
-            Some(&op) if (base..=base + 2).contains(&op) => {
+            Some(&op) if (base..=base + 3).contains(&op) => {
                 // The EVM's opcode, then the body in place: no copy of the payload (calldata).
                 let malformed = |e: &dyn std::fmt::Display| {
                     format!("malformed body for {vm} opcode {op:#04x}: {e}")
@@ -66,7 +78,9 @@ impl EvmOp {
     /// Gas the operation reserves from its block's gas limit.
     pub fn gas_limit(&self) -> u64 {
         match self {
-            Self::Call { gas_limit, .. } | Self::Create { gas_limit, .. } => *gas_limit,
+            Self::Call { gas_limit, .. }
+            | Self::Create { gas_limit, .. }
+            | Self::DevCallAs { gas_limit, .. } => *gas_limit,
             Self::Transfer { .. } => TRANSFER_GAS,
         }
     }
@@ -75,7 +89,8 @@ impl EvmOp {
         match self {
             Self::Call { value, .. }
             | Self::Create { value, .. }
-            | Self::Transfer { value, .. } => *value,
+            | Self::Transfer { value, .. }
+            | Self::DevCallAs { value, .. } => *value,
         }
     }
 }

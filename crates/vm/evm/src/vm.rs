@@ -86,6 +86,12 @@ pub fn revm_tx(op: EvmOp, caller: Address, nonce: u64, chain_id: u64) -> VmResul
         EvmOp::Transfer { to, value } => {
             (TxKind::Call(Address::from(to)), value, Vec::new(), TRANSFER_GAS)
         }
+        EvmOp::DevCallAs { to, value, data, gas_limit, .. } => (
+            to.map_or(TxKind::Create, |to| TxKind::Call(Address::from(to))),
+            value,
+            data,
+            gas_limit,
+        ),
     };
     RevmTx::builder()
         .caller(caller)
@@ -335,7 +341,9 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
     fn check(&self, payload: &[u8]) -> VmResult<()> {
         let op = self.op(payload).map_err(VmError::Invalid)?;
         match op {
-            EvmOp::Call { gas_limit, .. } | EvmOp::Create { gas_limit, .. }
+            EvmOp::Call { gas_limit, .. }
+            | EvmOp::Create { gas_limit, .. }
+            | EvmOp::DevCallAs { gas_limit, .. }
                 if gas_limit > TX_GAS_CAP =>
             {
                 Err(VmError::Invalid(format!(
@@ -347,7 +355,11 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
     }
 
     fn value_out(&self, payload: &[u8]) -> u128 {
-        self.op(payload).map(|op| op.value()).unwrap_or(0)
+        match self.op(payload) {
+            // `from` pays it, not the sender.
+            Ok(EvmOp::DevCallAs { .. }) | Err(_) => 0,
+            Ok(op) => op.value(),
+        }
     }
 
     fn gas_reserved(&self, payload: &[u8]) -> u64 {
@@ -365,7 +377,20 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
     ) -> VmResult<ExecOutput> {
         let op = self.op(payload).map_err(VmError::Invalid)?;
         let space = self.variant.space();
-        let tx = revm_tx(op, space.account_of(&env.sender), env.nonce, env.block.chain_id)?;
+        let (caller, nonce) = match &op {
+            EvmOp::DevCallAs { from, nonce, .. } => {
+                let authority: Option<nvm_primitives::IdCom> =
+                    state.get_decoded(&nvm_identity::dev_authority_key())?;
+                if authority != Some(env.sender) {
+                    return Err(VmError::Failed(
+                        "only a dev chain's dev authority may run calls as another account".into(),
+                    ));
+                }
+                (Address::from(*from), *nonce)
+            }
+            _ => (space.account_of(&env.sender), env.nonce),
+        };
+        let tx = revm_tx(op, caller, nonce, env.block.chain_id)?;
         let outcome = self.transact(state, env, tx, false, None, None)?;
         match outcome.result {
             ExecutionResult::Success { logs, output, gas, .. } => {

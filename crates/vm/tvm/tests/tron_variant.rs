@@ -179,8 +179,8 @@ fn the_tron_vm_deploys_at_its_own_opcodes_into_its_own_space() {
     let receipt = node.receipt(&hash).unwrap().unwrap();
     assert_eq!((receipt.status, receipt.opcode), (TxStatus::Success, 0x41));
     assert!(receipt.gas_used > 0);
-    // An EVM opcode's payload is not the Tron VM's: 0x10 routes to the EVM, 0x43 to nothing.
-    let stray = nvm_vms::dev::dev_envelope(1, vec![0x43]);
+    // An EVM opcode's payload is not the Tron VM's: 0x10 routes to the EVM, 0x44 to nothing.
+    let stray = nvm_vms::dev::dev_envelope(1, vec![0x44]);
     let refused = node.submit(vec![stray]).unwrap().pop().unwrap();
     assert!(refused.is_err(), "{refused:?}");
     // Created by the dev identity's Tron account at Tron's address for the transaction (not

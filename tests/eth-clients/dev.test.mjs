@@ -105,7 +105,14 @@ test("anvil_set*, evm_snapshot/evm_revert and evm_mine, as cast and ethers call 
   assert.equal(await cast("rpc", "anvil_stopImpersonatingAccount", whale), "null");
   await assert.rejects(provider.send("eth_sendTransaction", [pay]), /unknown account/);
 
+  // Concurrent dev methods (a test's Promise.all) each take the authority's next nonce.
+  const many = Array.from({ length: 4 }, () => ethers.Wallet.createRandom().address);
+  await Promise.all(many.map((a, i) => provider.send("anvil_setBalance", [a, `0x${(i + 1).toString(16)}`])));
+  for (const [i, a] of many.entries()) assert.equal(await provider.getBalance(a), BigInt(i + 1));
+
   // Bad input: a precise error, nothing written.
+  await assert.rejects(provider.send("evm_increaseTime", [2 ** 45]), /past/);
+  await assert.rejects(provider.send("evm_setNextBlockTimestamp", [2 ** 45]), /past/);
   await assert.rejects(provider.send("anvil_setBalance", ["0x12", "0x1"]), /invalid address/);
   await assert.rejects(provider.send("anvil_setNonce", [someone, "0xzz"]), /invalid nonce/);
 });

@@ -106,10 +106,10 @@ pub struct NodeArgs {
     metrics_addr: Option<SocketAddr>,
     /// How many blocks before the head keep their state readable (`eth_call`, `eth_getBalance`
     /// … at an older block; `cast run`); 0: the head only.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, conflicts_with = "validator")]
     history_blocks: u64,
     /// Keep every block's state readable (an archive node; the database grows with every block).
-    #[arg(long, conflicts_with = "history_blocks")]
+    #[arg(long, conflicts_with_all = ["history_blocks", "validator"])]
     archive: bool,
 }
 
@@ -611,22 +611,76 @@ pub fn transfer(args: TransferArgs) -> CmdResult {
     let file = KeyFile::load(&args.key)?;
     let client = Client::new(&args.rpc.rpc)?;
     let mint = parse_mint(&args.token)?;
+    let decimals = token_decimals(&client, &mint)?;
+    let amount = moved_amount(&args.amount, decimals, args.raw)?;
+    let unit = Unit { decimals, raw: args.raw, native: mint == NATIVE_MINT };
+    check_affordable(&client, &file.id_com(), &mint, amount, unit)?;
     if let Ok(script_pubkey) = nvm_vm_bvm::script_of(&args.to) {
-        let op = if mint == nvm_ledger::NATIVE_MINT {
-            let amount = moved_amount(&args.amount, nvm_ledger::NATIVE_DECIMALS, args.raw)?;
+        let op = if mint == NATIVE_MINT {
             nvm_vm_bvm::BvmOp::Lock { script_pubkey, amount }
         } else {
-            let amount = moved_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
             nvm_vm_bvm::BvmOp::Hold { mint, script_pubkey, amount }
         };
         let receipt = client.send_payload(&file, file.id_com(), op.encode(), true)?;
         return report(args.rpc.json, &receipt);
     }
     let to = VmAddress::parse(&args.to).map_err(|e| e.to_string())?;
-    let amount = moved_amount(&args.amount, token_decimals(&client, &mint)?, args.raw)?;
     let receipt =
         client.send(&file, file.id_com(), &NativeOp::Transfer { mint, to, amount }, true)?;
     report(args.rpc.json, &receipt)
+}
+
+/// How the user wrote an amount: in token units of `decimals` (`NVM` for the native token), or
+/// in base units (`--raw`).
+#[derive(Clone, Copy)]
+struct Unit {
+    decimals: u8,
+    raw: bool,
+    native: bool,
+}
+
+impl Unit {
+    fn show(self, base: u128) -> String {
+        match (self.raw, self.native) {
+            (true, _) => format!("{base} base units"),
+            (false, true) => format!("{} NVM", format_amount(base, self.decimals)),
+            (false, false) => format_amount(base, self.decimals),
+        }
+    }
+}
+
+/// Refuses, before anything is sent, an amount the sender does not hold (with the fee, for the
+/// native token), saying so in the unit the user typed.
+fn check_affordable(
+    client: &Client,
+    sender: &nvm_primitives::IdCom,
+    mint: &Mint,
+    amount: u128,
+    unit: Unit,
+) -> CmdResult {
+    let held = client
+        .call("nvm_getBalance", vec![Value::String(hex0x(sender)), Value::String(hex0x(mint))])?;
+    let held: u128 = held["balance"].as_str().and_then(|b| b.parse().ok()).unwrap_or(0);
+    let fee: u128 = if unit.native {
+        let info = client.call("nvm_chainInfo", vec![])?;
+        info["txFee"].as_str().and_then(|f| f.parse().ok()).unwrap_or(0)
+    } else {
+        0
+    };
+    let needed = amount.saturating_add(fee);
+    if needed <= held {
+        return Ok(());
+    }
+    let with_fee = if fee > 0 {
+        format!(" ({} with the fee of {})", unit.show(needed), unit.show(fee))
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "insufficient funds: --amount {} is more than the {} you hold{with_fee}; nothing was sent",
+        unit.show(amount),
+        unit.show(held)
+    ))
 }
 
 #[derive(Subcommand)]

@@ -48,6 +48,23 @@ pub struct NodeSetup {
     pub max_pending_per_sender: usize,
 }
 
+/// Whether the chain's genesis names `dev` its dev authority; a data directory written before
+/// dev methods existed does not, and they are off there (said once, in the log).
+fn named_dev_authority(chain: &Chain, dev: &nvm_rpc::DevAuthority) -> bool {
+    use nvm_state_api::StateReader;
+    let named = chain
+        .snapshot()
+        .ok()
+        .and_then(|state| state.get(&nvm_identity::dev_authority_key()).ok().flatten())
+        .and_then(|bytes| <nvm_primitives::IdCom>::try_from(bytes.as_slice()).ok());
+    if named != Some(dev.id) {
+        tracing::warn!(
+            "this chain's genesis names no dev authority (its data directory predates dev methods): anvil_set*, evm_snapshot/evm_revert, evm time and impersonation are off; a fresh --data-dir has them"
+        );
+    }
+    named == Some(dev.id)
+}
+
 /// The n-VM identity of a validator key: fees of its blocks go there.
 pub fn proposer_identity(key: &ed25519::PrivateKey) -> nvm_primitives::IdCom {
     nvm_identity::id_com_from_credential(
@@ -209,7 +226,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
                 validators: validators.clone(),
             })),
             limits: setup.rpc_limits,
-            dev: setup.dev_authority.clone(),
+            dev: setup.dev_authority.clone().filter(|dev| named_dev_authority(&chain, dev)),
         };
         let apis = Apis {
             rpc: setup.rpc_addr,

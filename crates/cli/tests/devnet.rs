@@ -237,6 +237,13 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     let miscopied = format!("{}{last}", &tron[..tron.len() - 1]);
     let checksum = transfer_to(&miscopied, "1");
     assert!(checksum.contains("bad Tron checksum"), "{checksum}");
+    // More than the dev identity holds (a billion NVM): said in the unit typed, nothing sent.
+    let overdraft = transfer_to("0x000000000000000000000000000000000000dEaD", "2000000000.5");
+    assert!(
+        overdraft.contains("--amount 2000000000.5 NVM is more than the")
+            && overdraft.contains("NVM you hold"),
+        "{overdraft}"
+    );
     assert_eq!(dev_state(&node).0, state.0, "a refused command sent something");
 }
 

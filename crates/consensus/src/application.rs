@@ -192,7 +192,7 @@ impl<E: Clock + Send + Sync + 'static> Application<E> for NvmApplication {
             None => self.chain.head().ok()?.timestamp_ms,
         };
         // (A dev chain's time a client moved ahead: `Chain::advance_clock`.)
-        let now = |clock: &E| millis(clock).saturating_add(self.chain.clock_ahead_ms());
+        let now = |clock: &E| self.chain.stamp(millis(clock));
         let due = parent_ms.saturating_add(self.rules.block_time.as_millis() as u64);
         let wait = Duration::from_millis(due.saturating_sub(now(&clock)));
         if !wait.is_zero() {

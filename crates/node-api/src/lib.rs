@@ -97,9 +97,10 @@ pub trait ChainReader: Send + Sync {
     /// ([`NodeError::StateNotKept`] otherwise). Its secondary index is not readable.
     fn snapshot_at(&self, height: u64) -> NodeResult<Box<dyn CommittedState>>;
 
-    /// Every state key the blocks after `height` changed (each once), while the node keeps
-    /// their history ([`NodeError::StateNotKept`] otherwise): what reverting to `height` writes.
-    fn changed_since(&self, height: u64) -> NodeResult<Vec<StateKey>>;
+    /// Every state key the blocks after `height` changed (each once) with its value after
+    /// `height`, read at one head, while the node keeps their history
+    /// ([`NodeError::StateNotKept`] otherwise): what reverting to `height` writes.
+    fn changes_since(&self, height: u64) -> NodeResult<Vec<(StateKey, Option<Vec<u8>>)>>;
 
     /// State at the tip (a block being committed counts): what nonces and balances the mempool
     /// checks against.
@@ -113,8 +114,8 @@ pub trait ChainReader: Send + Sync {
     fn next_base_fee(&self) -> NodeResult<u64>;
 
     /// Moves the time this node stamps the blocks it proposes `ms` further ahead of its clock;
-    /// returns how far ahead it is (a dev chain's `evm_increaseTime`).
-    fn advance_clock(&self, ms: u64) -> u64;
+    /// returns how far from its clock it is, in milliseconds (a dev chain's `evm_increaseTime`).
+    fn advance_clock(&self, ms: u64) -> NodeResult<i64>;
 
     /// Stamps this node's next proposal at `timestamp_ms` (a dev chain's
     /// `evm_setNextBlockTimestamp`): refused unless after the head's time and the time already

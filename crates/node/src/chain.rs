@@ -34,6 +34,10 @@ pub enum ChainError {
 
 pub type ChainResult<T> = Result<T, ChainError>;
 
+/// The latest time a block may be stamped, in milliseconds (2^53: about the year 287,000, and
+/// exact in a JavaScript number): a dev chain's moved clock stays below it.
+pub const MAX_TIMESTAMP_MS: u64 = 1 << 53;
+
 /// `SHA-256("nvm:block")` → [`BlockMeta`]: every block writes it, so VMs can read the block they
 /// run in from state and every block has a new state version.
 pub fn block_meta_key() -> StateKey {
@@ -118,9 +122,9 @@ pub struct Chain {
     pending: Mutex<Option<Arc<ProposedBlock>>>,
     /// The last durably committed block, for whoever waits on new blocks (RPC subscriptions).
     heads: tokio::sync::watch::Sender<ChainHead>,
-    /// How far ahead of the clock this node stamps the blocks it proposes, in milliseconds: 0
-    /// but on a dev chain whose time a client moved (`evm_increaseTime`).
-    clock_ahead_ms: std::sync::atomic::AtomicU64,
+    /// How far from the clock this node stamps the blocks it proposes, in milliseconds: 0 but
+    /// on a dev chain whose time a client moved (`evm_increaseTime`, `evm_setNextBlockTimestamp`).
+    clock_offset_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Chain {
@@ -169,7 +173,7 @@ impl Chain {
             commit_lock: Mutex::new(()),
             pending: Mutex::new(None),
             heads: tokio::sync::watch::Sender::new(ChainHead::default()),
-            clock_ahead_ms: std::sync::atomic::AtomicU64::new(0),
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
         };
         match chain.store.head()? {
             Some(_) => {
@@ -303,31 +307,43 @@ impl Chain {
         Ok(StateSnapshot(self.store.snapshot_at(height)?))
     }
 
-    /// How far ahead of the clock the blocks this node proposes are stamped (milliseconds).
-    pub fn clock_ahead_ms(&self) -> u64 {
-        self.clock_ahead_ms.load(std::sync::atomic::Ordering::Relaxed)
+    /// The time this node stamps a proposal when its clock reads `now_ms` (block times still
+    /// only grow: a block is stamped after its parent whatever this says).
+    pub fn stamp(&self, now_ms: u64) -> u64 {
+        let offset = self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        now_ms.saturating_add_signed(offset).min(MAX_TIMESTAMP_MS)
     }
 
-    /// Moves the time this node stamps its proposals forward by `ms` more (a dev chain's
-    /// `evm_increaseTime`); returns how far ahead it now is. Never backward: block times only
-    /// grow.
-    pub fn advance_clock(&self, ms: u64) -> u64 {
-        let ahead = &self.clock_ahead_ms;
-        ahead.fetch_add(ms, std::sync::atomic::Ordering::Relaxed).saturating_add(ms)
+    /// Moves the time this node stamps its proposals `ms` further ahead (a dev chain's
+    /// `evm_increaseTime`); returns how far from its clock it now is. Refused past
+    /// [`MAX_TIMESTAMP_MS`].
+    pub fn advance_clock(&self, ms: u64, now_ms: u64) -> ChainResult<i64> {
+        let too_far = || {
+            ChainError::InvalidBlock(format!("blocks would be stamped past {MAX_TIMESTAMP_MS} ms"))
+        };
+        let offset = &self.clock_offset_ms;
+        let moved = offset
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(i64::try_from(ms).map_err(|_| too_far())?);
+        if now_ms.saturating_add_signed(moved) > MAX_TIMESTAMP_MS {
+            return Err(too_far());
+        }
+        offset.store(moved, std::sync::atomic::Ordering::Relaxed);
+        Ok(moved)
     }
 
     /// Stamps the next proposal at `timestamp_ms` (and the later ones from there), given the
-    /// clock reads `now_ms` (a dev chain's `evm_setNextBlockTimestamp`). Refused unless it is
-    /// after the head's time and no earlier than the time already stamped.
+    /// clock reads `now_ms` (a dev chain's `evm_setNextBlockTimestamp`): after the head's time,
+    /// at most [`MAX_TIMESTAMP_MS`].
     pub fn set_next_timestamp(&self, timestamp_ms: u64, now_ms: u64) -> ChainResult<()> {
         let head = self.head()?.timestamp_ms;
-        let stamped = now_ms.saturating_add(self.clock_ahead_ms());
-        if timestamp_ms <= head || timestamp_ms < stamped {
+        if timestamp_ms <= head || timestamp_ms > MAX_TIMESTAMP_MS {
             return Err(ChainError::InvalidBlock(format!(
-                "timestamp {timestamp_ms} ms is not after the head's ({head} ms) and the clock's ({stamped} ms)"
+                "timestamp {timestamp_ms} ms is not after the head's ({head} ms) or is past {MAX_TIMESTAMP_MS} ms"
             )));
         }
-        self.clock_ahead_ms.store(timestamp_ms - now_ms, std::sync::atomic::Ordering::Relaxed);
+        let offset = timestamp_ms as i64 - now_ms.min(MAX_TIMESTAMP_MS) as i64;
+        self.clock_offset_ms.store(offset, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -336,9 +352,10 @@ impl Chain {
         Ok(self.store.transaction_count()?)
     }
 
-    /// Every state key the blocks after `height` changed, while the history covers them.
-    pub fn changed_since(&self, height: u64) -> ChainResult<Vec<StateKey>> {
-        Ok(self.store.changed_since(height)?)
+    /// Every state key the blocks after `height` changed, with its value after `height`, while
+    /// the history covers them.
+    pub fn changes_since(&self, height: u64) -> ChainResult<Vec<(StateKey, Option<Vec<u8>>)>> {
+        Ok(self.store.changes_since(height)?)
     }
 
     /// The heights whose state [`Chain::snapshot_at`] serves, oldest and head.
@@ -526,7 +543,7 @@ impl Chain {
     pub fn next_block(&self, timestamp_ms: u64) -> ChainResult<(BlockEnv, TipState)> {
         let (parent, state) = self.tip_view()?;
         // Never before the tip: admission checks time locks against it.
-        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms + 1);
+        let timestamp_ms = timestamp_ms.max(parent.timestamp_ms.saturating_add(1));
         Ok((self.env_after(&parent, timestamp_ms, self.proposer), state))
     }
 
@@ -613,7 +630,11 @@ impl Chain {
     ) -> ChainResult<ProposedBlock> {
         let _guard = self.build_lock.lock();
         let (parent, state) = self.view_after(ancestors)?;
-        let env = self.env_after(&parent, timestamp_ms.max(parent.timestamp_ms + 1), self.proposer);
+        let env = self.env_after(
+            &parent,
+            timestamp_ms.max(parent.timestamp_ms.saturating_add(1)),
+            self.proposer,
+        );
         let started = Instant::now();
         let ordered = self.executor.order_for_block(&state, &env, candidates);
         let ordering = started.elapsed();

@@ -37,6 +37,12 @@ impl CommittedState for StateSnapshot {
     }
 }
 
+/// The wall clock in milliseconds (what consensus stamps proposals from).
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A running node's chain and mempool: what its RPC serves from.
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -65,15 +71,12 @@ impl ChainReader for NodeHandle {
         Ok(self.chain.receipt(tx_hash)?)
     }
 
-    fn advance_clock(&self, ms: u64) -> u64 {
-        self.chain.advance_clock(ms)
+    fn advance_clock(&self, ms: u64) -> NodeResult<i64> {
+        Ok(self.chain.advance_clock(ms, now_ms())?)
     }
 
     fn set_next_timestamp(&self, timestamp_ms: u64) -> NodeResult<()> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        Ok(self.chain.set_next_timestamp(timestamp_ms, now)?)
+        Ok(self.chain.set_next_timestamp(timestamp_ms, now_ms())?)
     }
 
     fn transaction_count(&self) -> NodeResult<u64> {
@@ -96,8 +99,8 @@ impl ChainReader for NodeHandle {
         Ok(Box::new(self.chain.snapshot_at(height)?))
     }
 
-    fn changed_since(&self, height: u64) -> NodeResult<Vec<StateKey>> {
-        Ok(self.chain.changed_since(height)?)
+    fn changes_since(&self, height: u64) -> NodeResult<Vec<(StateKey, Option<Vec<u8>>)>> {
+        Ok(self.chain.changes_since(height)?)
     }
 
     fn tip_state(&self) -> NodeResult<TipState> {

@@ -506,7 +506,7 @@ fn only_a_dev_chains_dev_authority_writes_state_or_acts_as_others() {
     let key = [0x5A; 32];
     let op = nvm_vm_native::NativeOp::DevWriteState {
         writes: vec![(key, Some(vec![7]))],
-        native_supply_change: 0,
+        native_balances: vec![],
     };
     let with_authority =
         Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };

@@ -13,14 +13,19 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use nvm_identity::{Registry, VmAddress};
-use nvm_ledger::{Ledger, NATIVE_MINT};
 use nvm_primitives::{ENVELOPE_VERSION, TxBody, TxHash};
 use nvm_rpc::{DevAuthority, NodeContext, RpcResult, add, internal, invalid_params, required};
-use nvm_state_api::{StateReader, TxOverlay};
+use nvm_state_api::TxOverlay;
 use nvm_vm_evm::AccountOverride;
 use nvm_vm_native::NativeOp;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+
+/// Most bytes of writes one `evm_revert` transaction carries (an envelope holds 64 KiB).
+const REVERT_PIECE_BYTES: usize = 48 * 1024;
+
+/// Most waiting transactions looked through for an impersonated account's next nonce.
+const PENDING_SCANNED: usize = 4_096;
 
 /// Longest a dev method waits for the block that applies it.
 const APPLIED_WITHIN: Duration = Duration::from_secs(30);
@@ -58,30 +63,35 @@ fn wait_until(
     }
 }
 
-/// Signs `payload` as the dev authority, sends it, and waits until a committed block holds it;
-/// its hash and receipt.
+/// Signs the payload `build` makes as the dev authority, sends it, and waits until a committed
+/// block holds it; its hash and receipt. Building, the nonce and the admission happen under the
+/// authority's lock, so concurrent dev methods take consecutive nonces; the wait does not.
 fn send_and_wait(
     ctx: &NodeContext,
     dev: &DevAuthority,
     method: &str,
-    payload: Vec<u8>,
+    build: impl FnOnce() -> Result<Vec<u8>, ErrorObjectOwned>,
 ) -> Result<(TxHash, nvm_primitives::Receipt), ErrorObjectOwned> {
-    let head = ctx.node.snapshot().map_err(internal)?;
-    let next = Registry::nonce(&mut TxOverlay::new(&head), &dev.id).map_err(internal)?;
-    let body = TxBody {
-        version: ENVELOPE_VERSION,
-        chain_id: ctx.node.chain_id(),
-        sender: dev.id,
-        nonce: ctx.node.pending_nonce(&dev.id, next),
-        max_fee: ctx.node.executor().config.tx_fee,
-        context: None,
-        payload,
-    };
-    let tx = dev.key.sign_transaction(body).map_err(internal)?;
-    let hash: TxHash = match ctx.node.submit(vec![tx.encode()]).map_err(internal)?.pop() {
-        Some(Ok(hash)) => hash,
-        Some(Err(refused)) => return Err(server_error(format!("{method}: {refused}"))),
-        None => return Err(internal("no admission result")),
+    let hash = {
+        let _one_at_a_time = dev.sending.lock().map_err(|_| internal("poisoned lock"))?;
+        let payload = build()?;
+        let tip = ctx.node.tip_state().map_err(internal)?;
+        let next = Registry::nonce(&mut TxOverlay::new(&tip), &dev.id).map_err(internal)?;
+        let body = TxBody {
+            version: ENVELOPE_VERSION,
+            chain_id: ctx.node.chain_id(),
+            sender: dev.id,
+            nonce: ctx.node.pending_nonce(&dev.id, next),
+            max_fee: ctx.node.executor().config.tx_fee,
+            context: None,
+            payload,
+        };
+        let tx = dev.key.sign_transaction(body).map_err(internal)?;
+        match ctx.node.submit(vec![tx.encode()]).map_err(internal)?.pop() {
+            Some(Ok(hash)) => hash,
+            Some(Err(refused)) => return Err(server_error(format!("{method}: {refused}"))),
+            None => return Err(internal("no admission result")),
+        }
     };
     wait_until(method, || Ok(ctx.node.receipt(&hash).map_err(internal)?.is_some()))?;
     let receipt = ctx.node.receipt(&hash).map_err(internal)?;
@@ -94,11 +104,11 @@ fn apply(
     ctx: &NodeContext,
     method: &str,
     writes: Vec<([u8; 32], Option<Vec<u8>>)>,
-    native_supply_change: i128,
+    native_balances: Vec<(nvm_primitives::IdCom, u128)>,
 ) -> Result<(), ErrorObjectOwned> {
     let dev = authority(ctx, method)?;
-    let payload = NativeOp::DevWriteState { writes, native_supply_change }.encode();
-    match send_and_wait(ctx, dev, method, payload)?.1.status {
+    let payload = NativeOp::DevWriteState { writes, native_balances }.encode();
+    match send_and_wait(ctx, dev, method, || Ok(payload))?.1.status {
         nvm_primitives::TxStatus::Success => Ok(()),
         other => Err(server_error(format!("{method} failed: {other:?}"))),
     }
@@ -146,11 +156,7 @@ pub(crate) fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcRes
     if !impersonated {
         return Err(unknown());
     }
-    let _one_at_a_time = dev.sending.lock().map_err(|_| internal("poisoned lock"))?;
     let state = ctx.node.snapshot().map_err(internal)?;
-    let mut view = TxOverlay::new(&state);
-    let id = Registry::resolve(&mut view, &VmAddress::Evm(from.into_array())).map_err(internal)?;
-    let nonce = Registry::nonce(&mut view, &id).map_err(internal)?;
     let values: Vec<Value> = params.parse().unwrap_or_default();
     let gas_limit = match values.first().and_then(|call| call.get("gas")) {
         Some(_) => request.gas.unwrap_or(nvm_vm_evm::TX_GAS_CAP),
@@ -163,16 +169,34 @@ pub(crate) fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcRes
             estimate.map_err(crate::failure)?
         }
     };
-    let op = nvm_vm_evm::EvmOp::DevCallAs {
-        from: from.into_array(),
-        to: request.to.map(Address::into_array),
-        value: u128::try_from(request.value)
-            .map_err(|_| invalid_params("a value past 2^128 wei"))?,
-        data: request.data.to_vec(),
-        gas_limit,
-        nonce,
+    let value =
+        u128::try_from(request.value).map_err(|_| invalid_params("a value past 2^128 wei"))?;
+    // The account's next nonce: its state's, past the calls as it already waiting.
+    let build = || {
+        let tip = ctx.node.tip_state().map_err(internal)?;
+        let mut view = TxOverlay::new(&tip);
+        let id =
+            Registry::resolve(&mut view, &VmAddress::Evm(from.into_array())).map_err(internal)?;
+        let mut nonce = Registry::nonce(&mut view, &id).map_err(internal)?;
+        for waiting in ctx.node.pending_txs(PENDING_SCANNED) {
+            if let Some(nvm_vm_evm::EvmOp::DevCallAs { from: f, nonce: n, .. }) =
+                waiting.native().and_then(|t| nvm_vm_evm::EvmOp::decode(&t.body.payload).ok())
+                && f == from.into_array()
+            {
+                nonce = nonce.max(n + 1);
+            }
+        }
+        Ok(nvm_vm_evm::EvmOp::DevCallAs {
+            from: from.into_array(),
+            to: request.to.map(Address::into_array),
+            value,
+            data: request.data.to_vec(),
+            gas_limit,
+            nonce,
+        }
+        .encode())
     };
-    let (hash, _) = send_and_wait(ctx, dev, "eth_sendTransaction", op.encode())?;
+    let (hash, _) = send_and_wait(ctx, dev, "eth_sendTransaction", build)?;
     Ok(Value::String(nvm_rpc::hex0x(&hash)))
 }
 
@@ -193,7 +217,7 @@ fn set_account(
     ctx: &NodeContext,
     method: &str,
     address: Address,
-    account: AccountOverride,
+    mut account: AccountOverride,
 ) -> Result<(), ErrorObjectOwned> {
     authority(ctx, method)?;
     let head = ctx.node.snapshot().map_err(internal)?;
@@ -201,16 +225,21 @@ fn set_account(
     let evm = VmAddress::Evm(address.into_array());
     // The identity behind the address is found at all its addresses from now on.
     let id = Registry::resolve_and_index(&mut view, &evm).map_err(internal)?;
-    let before = Ledger::balance(&mut view, &NATIVE_MINT, &id).map_err(internal)?;
+    // A balance is set when the operation runs (the supply following), not written here: its
+    // value then is whatever moved it meanwhile.
+    let balance = account.balance.take();
     nvm_vm_evm::apply_overrides(&mut view, &[(address, account)])
         .map_err(|e| server_error(e.to_string()))?;
-    let after = Ledger::balance(&mut view, &NATIVE_MINT, &id).map_err(internal)?;
-    let change = i128::try_from(after).ok().zip(i128::try_from(before).ok()).map(|(a, b)| a - b);
-    let change = change.ok_or_else(|| invalid_params("a balance past 2^127 wei"))?;
+    let balances = match balance {
+        Some(wei) => {
+            vec![(id, u128::try_from(wei).map_err(|_| invalid_params("a balance past 2^128 wei"))?)]
+        }
+        None => Vec::new(),
+    };
     let (writes, _) = view.into_writes();
     let mut writes: Vec<_> = writes.into_iter().collect();
     writes.sort();
-    apply(ctx, method, writes, change)
+    apply(ctx, method, writes, balances)
 }
 
 fn set_balance(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcResult {
@@ -257,7 +286,7 @@ fn set_storage_at(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcRe
 /// Waits for `count` more blocks (a dev chain makes them on its own clock: mining is waiting).
 fn mine(ctx: &NodeContext, method: &str, count: u64) -> Result<(), ErrorObjectOwned> {
     authority(ctx, method)?;
-    let target = ctx.node.head().map_err(internal)?.height + count;
+    let target = ctx.node.head().map_err(internal)?.height.saturating_add(count);
     wait_until(method, || Ok(ctx.node.head().map_err(internal)?.height >= target))
 }
 
@@ -277,20 +306,26 @@ fn revert(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let Some(height) = u64::try_from(id).ok().and_then(|id| id.checked_sub(1)) else {
         return Ok(Value::Bool(false));
     };
-    let (keys, then) = match ctx
-        .node
-        .changed_since(height)
-        .and_then(|keys| Ok((keys, ctx.node.snapshot_at(height)?)))
-    {
-        Ok(found) => found,
+    let writes = match ctx.node.changes_since(height) {
+        Ok(writes) => writes,
         Err(nvm_node_api::NodeError::StateNotKept { .. }) => return Ok(Value::Bool(false)),
         Err(e) => return Err(internal(e)),
     };
-    let mut writes = Vec::with_capacity(keys.len());
-    for key in keys {
-        writes.push((key, then.get(&key).map_err(internal)?));
+    // In pieces that each fit a transaction (64 KiB), sent one after another.
+    let mut pieces = vec![Vec::new()];
+    let mut size = 0;
+    for (key, value) in writes {
+        let bytes = 40 + value.as_ref().map_or(0, Vec::len);
+        if size + bytes > REVERT_PIECE_BYTES && size > 0 {
+            pieces.push(Vec::new());
+            size = 0;
+        }
+        size += bytes;
+        pieces.last_mut().expect("one piece at least").push((key, value));
     }
-    apply(ctx, "evm_revert", writes, 0)?;
+    for piece in pieces {
+        apply(ctx, "evm_revert", piece, Vec::new())?;
+    }
     Ok(Value::Bool(true))
 }
 
@@ -314,7 +349,8 @@ fn increase_time(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     authority(ctx, "evm_increaseTime")?;
     let seconds = seconds_at(params, 0, "seconds")?;
     let ms = seconds.checked_mul(1_000).ok_or_else(|| invalid_params("too many seconds"))?;
-    Ok(Value::from(ctx.node.advance_clock(ms) / 1_000))
+    let ahead = ctx.node.advance_clock(ms).map_err(|e| invalid_params(e.to_string()))?;
+    Ok(Value::from(ahead / 1_000))
 }
 
 /// `evm_setNextBlockTimestamp(seconds)`: the next block's time (after the head's), later blocks

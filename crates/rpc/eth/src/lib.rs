@@ -232,8 +232,9 @@ fn estimate_gas(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 fn create_access_list(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let request = call_request(ctx, params)?;
     let evm = evm(ctx)?;
-    let (list, outcome) =
-        with_overrides(ctx, params, |state, env, _| evm.create_access_list(state, env, &request))?;
+    let (list, outcome) = with_overrides(ctx, params, |state, env, deadline| {
+        evm.create_access_list(state, env, &request, deadline)
+    })?;
     let mut answer = json!({ "accessList": list, "gasUsed": quantity(outcome.gas_used()) });
     if !matches!(outcome, CallOutcome::Success { .. }) {
         answer["error"] = Value::String(failure(outcome).message().to_string());

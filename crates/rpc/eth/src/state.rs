@@ -49,13 +49,14 @@ pub(crate) fn state_at(
 ) -> Result<Box<dyn CommittedState>, ErrorObjectOwned> {
     let height = match block_spec(params, index)? {
         BlockSpec::Tag(None) => return ctx.node.snapshot().map_err(internal),
+        // (A number is read at that number even when a block lands meanwhile: `snapshot_at`
+        // serves the head from the same read as it checks it.)
+        BlockSpec::Tag(Some(tag)) if tag.starts_with("0x") || tag == "earliest" => {
+            height_of_tag(Some(tag), ctx.node.head().map_err(internal)?.height)?
+        }
         BlockSpec::Tag(Some(tag)) => {
-            let head = ctx.node.head().map_err(internal)?.height;
-            let height = height_of_tag(Some(tag), head)?;
-            if height == head {
-                return ctx.node.snapshot().map_err(internal);
-            }
-            height
+            height_of_tag(Some(tag), 0)?;
+            return ctx.node.snapshot().map_err(internal);
         }
         BlockSpec::Hash(hash) => match ctx.node.block_by_hash(&hash).map_err(internal)? {
             Some(block) => block.header.height,

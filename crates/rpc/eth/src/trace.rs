@@ -92,6 +92,14 @@ fn ethereum_run<'e>(
     Ok((TxEnv { block: env, sender, nonce: eth.nonce(), tx_hash: hash }, eth.revm_tx()))
 }
 
+/// What one trace may cost: the response's size in recorded bytes, the time of a call.
+fn bounds(ctx: &NodeContext) -> nvm_vm_evm::TraceBounds {
+    nvm_vm_evm::TraceBounds {
+        max_recorded_bytes: ctx.limits.max_response_bytes as usize,
+        deadline: Some(nvm_vm_evm::Deadline::after(ctx.limits.call_timeout)),
+    }
+}
+
 fn trace_failure(e: nvm_vm_api::VmError) -> ErrorObjectOwned {
     match e {
         nvm_vm_api::VmError::State(e) => internal(e),
@@ -116,8 +124,9 @@ fn debug_trace_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
     each_in_block(ctx, &block, Some(index), |at, tx, state, env| {
         if at == index {
             let (tx_env, revm_tx) = ethereum_run(tx, state, env)?;
-            let traced =
-                evm.trace_geth(state, &tx_env, revm_tx, true, &tracer).map_err(trace_failure)?;
+            let traced = evm
+                .trace_geth(state, &tx_env, revm_tx, true, &tracer, &bounds(ctx))
+                .map_err(trace_failure)?;
             trace = serde_json::to_value(traced).map_err(internal)?;
         }
         Ok(())
@@ -131,10 +140,12 @@ fn debug_trace_block(ctx: &NodeContext, block: Option<Block>, tracer: Tracer) ->
     let block = block.ok_or_else(|| server_error("block not found"))?;
     let evm = crate::evm(ctx)?;
     let mut traces = Vec::with_capacity(block.transactions.len());
+    // One time budget for the whole block.
+    let bounds = bounds(ctx);
     each_in_block(ctx, &block, None, |_, tx, state, env| {
         let hash = hex0x(&tx.hash());
         let traced = ethereum_run(tx, state, env).and_then(|(tx_env, revm_tx)| {
-            evm.trace_geth(state, &tx_env, revm_tx, true, &tracer).map_err(trace_failure)
+            evm.trace_geth(state, &tx_env, revm_tx, true, &tracer, &bounds).map_err(trace_failure)
         });
         traces.push(match traced {
             Ok(trace) => json!({ "txHash": hash, "result": trace }),
@@ -167,7 +178,9 @@ fn debug_trace_call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let (revm_tx, sender) =
         evm.call_tx(&mut TxOverlay::new(&state), &env, &request).map_err(trace_failure)?;
     let tx_env = TxEnv { block: &env, sender, nonce: revm_tx.nonce, tx_hash: [0; 32] };
-    let traced = evm.trace_geth(&state, &tx_env, revm_tx, false, &tracer).map_err(trace_failure)?;
+    let traced = evm
+        .trace_geth(&state, &tx_env, revm_tx, false, &tracer, &bounds(ctx))
+        .map_err(trace_failure)?;
     serde_json::to_value(traced).map_err(internal)
 }
 
@@ -177,6 +190,7 @@ fn parity_traces(ctx: &NodeContext, block: &Block, only: Option<usize>) -> RpcRe
     let evm = crate::evm(ctx)?;
     let header = &block.header;
     let mut traces = Vec::new();
+    let bounds = bounds(ctx);
     each_in_block(ctx, block, only, |index, tx, state, env| {
         if only.is_some_and(|only| only != index) || tx.wallet::<EthereumTx>().is_none() {
             return Ok(());
@@ -190,7 +204,9 @@ fn parity_traces(ctx: &NodeContext, block: &Block, only: Option<usize>) -> RpcRe
             base_fee: Some(header.base_fee_per_gas),
             block_timestamp: Some(header.timestamp_ms / 1000),
         };
-        traces.extend(evm.trace_parity(state, &tx_env, revm_tx, info).map_err(trace_failure)?);
+        traces.extend(
+            evm.trace_parity(state, &tx_env, revm_tx, info, &bounds).map_err(trace_failure)?,
+        );
         Ok(())
     })?;
     serde_json::to_value(traces).map_err(internal)

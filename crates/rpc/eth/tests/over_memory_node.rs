@@ -455,3 +455,27 @@ async fn txpool_content_lists_what_waits_by_sender_and_nonce() {
     node.seal(100, 1_000).unwrap();
     assert_eq!(call(&rpc, "txpool_content", json!([])).await["pending"], json!({}));
 }
+
+/// A trace records at most the node's response size in bytes and runs at most its call time:
+/// tracing a loop through the whole gas cap stops early instead of filling memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_is_bounded_by_the_response_size_and_the_call_time() {
+    let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
+    let limits = nvm_rpc::RpcLimits { max_response_bytes: 200_000, ..Default::default() };
+    let ctx = NodeContext { node: node.api(), finality: None, limits, dev: None };
+    let rpc = nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register]);
+    // JUMPDEST PUSH1 0 JUMP for 2^24 gas: millions of steps, each recorded with its stack.
+    let forever = json!({ "data": "0x5b600056", "gas": "0x1000000" });
+    let started = std::time::Instant::now();
+    let traced = call(&rpc, "debug_traceCall", json!([forever, "latest", {}])).await;
+    let steps = traced["structLogs"].as_array().map_or(0, Vec::len);
+    assert!(steps > 0 && steps < 100_000, "{steps} steps recorded");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    let zero = nvm_rpc::RpcLimits { call_timeout: std::time::Duration::ZERO, ..Default::default() };
+    let spent = nvm_rpc::rpc_module(
+        NodeContext { node: node.api(), finality: None, limits: zero, dev: None },
+        &[nvm_rpc_eth::register],
+    );
+    let e = error(&spent, "debug_traceCall", json!([forever, "latest", {}])).await;
+    assert!(e.message().starts_with("execution aborted (timeout = "), "{e:?}");
+}

@@ -39,8 +39,7 @@ pub struct DevAuthority {
     pub id: nvm_primitives::IdCom,
     /// Accounts `eth_sendTransaction` may send from.
     pub impersonated: std::sync::Mutex<std::collections::BTreeSet<[u8; 20]>>,
-    /// One impersonated send at a time: each reads its account's nonce once the one before it
-    /// is in a block.
+    /// One dev operation built and admitted at a time, so each takes the next nonce.
     pub sending: std::sync::Mutex<()>,
 }
 

@@ -37,6 +37,9 @@ const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
 const INDEXED: &str = "indexed";
 const HISTORY_FROM: &str = "history_from";
+/// The highest block whose change set pruning removed: no state before it can be rebuilt,
+/// whatever window the node runs with later.
+const PRUNED_THROUGH: &str = "pruned_through";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -204,12 +207,18 @@ impl Store {
 
     /// The oldest height whose state the kept history reconstructs, with the head at `head`.
     fn oldest_state(&self, txn: &ReadTransaction, head: u64) -> StoreResult<u64> {
-        let recorded_from: Option<u64> = match open_read(txn, META)? {
-            Some(meta) => meta.get(HISTORY_FROM)?.map(|v| decode("meta", v.value())).transpose()?,
-            None => None,
-        };
+        let (recorded_from, pruned_through): (Option<u64>, Option<u64>) =
+            match open_read(txn, META)? {
+                Some(meta) => (
+                    meta.get(HISTORY_FROM)?.map(|v| decode("meta", v.value())).transpose()?,
+                    meta.get(PRUNED_THROUGH)?.map(|v| decode("meta", v.value())).transpose()?,
+                ),
+                None => (None, None),
+            };
         // Without history, only the head; a block's change set gives the state before it.
         let Some(from) = recorded_from else { return Ok(head) };
+        // The state after a pruned block needs the change sets of the blocks after it only.
+        let from = from.max(pruned_through.map_or(0, |p| p + 1));
         let window_start = match self.history {
             HistoryWindow::All => 0,
             HistoryWindow::Blocks(n) => head.saturating_sub(n),
@@ -217,17 +226,36 @@ impl Store {
         Ok(from.saturating_sub(1).max(window_start).min(head))
     }
 
-    /// Every state key the blocks after `height` changed (each once, in key order), while the
-    /// history covers them: what restoring the state of `height` writes back.
-    pub fn changed_since(&self, height: u64) -> StoreResult<Vec<StateKey>> {
+    /// Every state key the blocks after `height` changed, with its value after `height` (each
+    /// once, in key order), read in one transaction while the history covers them: what
+    /// restoring the state of `height` writes back.
+    pub fn changes_since(&self, height: u64) -> StoreResult<Vec<(StateKey, Option<Vec<u8>>)>> {
         let txn = self.db.begin_read()?;
-        let head = read_head(&txn)?.map_or(0, |h| h.height);
-        let oldest = self.oldest_state(&txn, head)?;
+        let keys = self.changed_keys_since(&txn, height)?;
+        let Some(history) = open_read(&txn, HISTORY)? else { return Ok(Vec::new()) };
+        keys.into_iter()
+            .map(|key| {
+                let from = history_key(&key, height + 1);
+                let to = history_key(&key, u64::MAX);
+                let first = history.range(from.as_slice()..=to.as_slice())?.next().transpose()?;
+                let first = first.ok_or_else(|| StoreError::Corrupt {
+                    table: "history",
+                    reason: "a changed key has no change".into(),
+                })?;
+                Ok((key, decode_before(first.1.value())?))
+            })
+            .collect()
+    }
+
+    /// [`Store::changes_since`]'s keys, as `txn` sees them.
+    fn changed_keys_since(&self, txn: &ReadTransaction, height: u64) -> StoreResult<Vec<StateKey>> {
+        let head = read_head(txn)?.map_or(0, |h| h.height);
+        let oldest = self.oldest_state(txn, head)?;
         if height > head || height < oldest {
             return Err(StoreError::NotKept { height, oldest, head });
         }
         let mut keys = std::collections::BTreeSet::new();
-        if let Some(changed) = open_read(&txn, HISTORY_KEYS)? {
+        if let Some(changed) = open_read(txn, HISTORY_KEYS)? {
             for entry in changed.range(height + 1..)? {
                 let (_, block_keys) = entry?;
                 for key in block_keys.value().chunks_exact(32) {
@@ -334,7 +362,7 @@ impl Store {
             if recording {
                 changed_keys.insert(header.height, changed.as_slice())?;
             }
-            self.prune_history(&mut history, &mut changed_keys, header.height)?;
+            let pruned = self.prune_history(&mut history, &mut changed_keys, header.height)?;
             drop((history, changed_keys));
             let mut nodes = txn.open_table(JMT_NODES)?;
             for (key, node) in prepared.batch.node_batch.nodes() {
@@ -362,6 +390,9 @@ impl Store {
             meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
             if header.height == 0 {
                 meta.insert(INDEXED, [1u8].as_slice())?;
+            }
+            if let Some(pruned) = pruned {
+                meta.insert(PRUNED_THROUGH, borsh::to_vec(&pruned).expect("vec write").as_slice())?;
             }
             if !self.history.records() {
                 meta.remove(HISTORY_FROM)?;
@@ -441,15 +472,16 @@ impl Store {
 const PRUNE_PER_COMMIT: usize = 64;
 
 impl Store {
-    /// Drops the change sets of blocks the window no longer covers (all of them without history).
+    /// Drops the change sets of blocks the window no longer covers (all of them without history);
+    /// returns the highest block whose change set it dropped.
     fn prune_history(
         &self,
         history: &mut redb::Table<'_, &[u8], &[u8]>,
         changed_keys: &mut redb::Table<'_, u64, &[u8]>,
         head: u64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<u64>> {
         let keep_above = match self.history {
-            HistoryWindow::All => return Ok(()),
+            HistoryWindow::All => return Ok(None),
             HistoryWindow::Blocks(0) => head,
             HistoryWindow::Blocks(n) => head.saturating_sub(n),
         };
@@ -458,13 +490,14 @@ impl Store {
             let (height, keys) = entry?;
             expired.push((height.value(), keys.value().to_vec()));
         }
+        let highest = expired.last().map(|(height, _)| *height);
         for (height, keys) in expired {
             for key in keys.chunks_exact(32) {
                 history.remove(history_key(key, height).as_slice())?;
             }
             changed_keys.remove(height)?;
         }
-        Ok(())
+        Ok(highest)
     }
 }
 

@@ -317,6 +317,15 @@ fn history_outside_the_window_is_pruned_and_a_shrunk_window_catches_up() {
         commit(&store, height, &rewrite(height as u8));
     }
     assert_eq!(store.kept_states().unwrap(), Some((395, 399)));
+    // Reopened with a wider window, or as an archive: what pruning removed stays unreadable.
+    drop(store);
+    for wider in [nvm_storage::HistoryWindow::Blocks(128), nvm_storage::HistoryWindow::All] {
+        let store = Store::open(&path).unwrap().with_history(wider);
+        assert_eq!(store.kept_states().unwrap(), Some((395, 399)), "{wider:?}");
+        assert!(matches!(store.snapshot_at(300), Err(StoreError::NotKept { oldest: 395, .. })));
+        assert!(store.changes_since(300).is_err());
+    }
+    let store = Store::open(&path).unwrap().with_history(nvm_storage::HistoryWindow::Blocks(4));
     assert_eq!(store.snapshot_at(395).unwrap().get(&[1; 32]).unwrap(), Some(vec![395u64 as u8]));
     // Without pruning, 400 blocks' change sets would be kept: the file stops growing instead.
     let size_windowed = std::fs::metadata(&path).unwrap().len();
@@ -331,4 +340,7 @@ fn history_outside_the_window_is_pruned_and_a_shrunk_window_catches_up() {
     commit(&store, 401, &rewrite(2));
     assert_eq!(store.kept_states().unwrap(), Some((400, 401)));
     assert_eq!(store.snapshot_at(400).unwrap().get(&[1; 32]).unwrap(), Some(vec![1]));
+    // What reverting to block 400 writes back: the key, as it was then.
+    assert_eq!(store.changes_since(400).unwrap(), vec![([1; 32], Some(vec![1]))]);
+    assert_eq!(store.changes_since(401).unwrap(), vec![]);
 }

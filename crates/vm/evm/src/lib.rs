@@ -28,7 +28,7 @@ pub use format::{ETHEREUM_TX_TAG, tag_ethereum};
 pub use ops::{EvmOp, OPCODE_CALL, OPCODE_CREATE, TRANSFER_GAS};
 /// revm's transaction, as the EVM runs it (what [`EvmVm::trace_geth`] and [`EvmVm::call_tx`] take and give).
 pub use revm::context::TxEnv as RevmTx;
-pub use trace::{Tracer, TransactionInfo};
+pub use trace::{TraceBounds, Tracer, TransactionInfo};
 pub use variant::{
     EvmContext, EvmInstructions, EvmVariant, FrameValues, Mainline, TokenValue, VariantError,
     VariantEvm,

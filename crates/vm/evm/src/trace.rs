@@ -21,7 +21,7 @@ use revm::{
 };
 use revm_inspectors::{
     access_list::AccessListInspector,
-    tracing::{TracingInspector, TracingInspectorConfig},
+    tracing::{TraceLimitBehavior, TraceLimits, TracingInspector, TracingInspectorConfig},
 };
 use std::cell::RefCell;
 
@@ -60,12 +60,43 @@ impl Tracer {
         }
     }
 
-    fn inspector(&self) -> TracingInspector {
-        TracingInspector::new(match self {
-            Self::StructLogs(options) => TracingInspectorConfig::from_geth_config(options),
+    fn inspector(&self, bounds: &TraceBounds) -> TracingInspector {
+        bounds.bound(TracingInspector::new(match self {
+            Self::StructLogs(options) => {
+                // The struct logger records every step (its stack too), which the byte budget
+                // does not count: at most one step per STEP_BYTES of it.
+                let most = (bounds.max_recorded_bytes / STEP_BYTES).max(1) as u64;
+                let limit = options.limit.filter(|&l| l > 0).map_or(most, |l| l.min(most));
+                TracingInspectorConfig::from_geth_config(&GethDefaultTracingOptions {
+                    limit: Some(limit),
+                    ..*options
+                })
+            }
             Self::Calls(config) => TracingInspectorConfig::from_geth_call_config(config),
             Self::Prestate(config) => TracingInspectorConfig::from_geth_prestate_config(config),
-        })
+        }))
+    }
+}
+
+/// Bytes of the byte budget one struct-log step counts for (a step with a short stack shows as
+/// ~150 bytes of JSON; a deep one holds more).
+const STEP_BYTES: usize = 512;
+
+/// What one trace may cost: the bytes its inspector records (past them the traced run halts,
+/// so one request cannot fill the node's memory) and the time it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceBounds {
+    pub max_recorded_bytes: usize,
+    pub deadline: Option<crate::Deadline>,
+}
+
+impl TraceBounds {
+    fn bound(&self, inspector: TracingInspector) -> TracingInspector {
+        inspector.with_limits(
+            TraceLimits::default()
+                .set_max_recorded_bytes(Some(self.max_recorded_bytes))
+                .set_behavior(TraceLimitBehavior::Halt),
+        )
     }
 }
 
@@ -80,10 +111,12 @@ impl<V: EvmVariant> EvmVm<V> {
         tx: RevmTx,
         pays_gas: bool,
         tracer: &Tracer,
+        bounds: &TraceBounds,
     ) -> VmResult<GethTrace> {
         let mut view = TxOverlay::new(state);
+        let inspector = tracer.inspector(bounds);
         let (outcome, inspector) =
-            self.inspect(&mut view, env, tx, pays_gas, tracer.inspector())?;
+            self.inspect(&mut view, env, tx, pays_gas, inspector, bounds.deadline)?;
         let result = &outcome.result;
         let gas_used = result.tx_gas_used();
         let builder = inspector.into_geth_builder();
@@ -111,10 +144,12 @@ impl<V: EvmVariant> EvmVm<V> {
         env: &TxEnv<'_>,
         tx: RevmTx,
         info: TransactionInfo,
+        bounds: &TraceBounds,
     ) -> VmResult<Vec<LocalizedTransactionTrace>> {
         let mut view = TxOverlay::new(state);
-        let inspector = TracingInspector::new(TracingInspectorConfig::default_parity());
-        let (_, inspector) = self.inspect(&mut view, env, tx, true, inspector)?;
+        let inspector =
+            bounds.bound(TracingInspector::new(TracingInspectorConfig::default_parity()));
+        let (_, inspector) = self.inspect(&mut view, env, tx, true, inspector, bounds.deadline)?;
         Ok(inspector.into_parity_builder().into_localized_transaction_traces(info))
     }
 }
@@ -129,15 +164,17 @@ impl<V: EvmVariant> EvmVm<V> {
         state: &dyn StateReader,
         block: &BlockEnv,
         request: &CallRequest,
+        deadline: Option<crate::Deadline>,
     ) -> VmResult<(AccessList, CallOutcome)> {
         let (mut tx, sender) = self.call_tx(&mut TxOverlay::new(state), block, request)?;
         let env = TxEnv { block, sender, nonce: tx.nonce, tx_hash: [0; 32] };
         let inspector = AccessListInspector::new(AccessList::default());
+        let mut view = TxOverlay::new(state);
         let (_, inspector) =
-            self.inspect(&mut TxOverlay::new(state), &env, tx.clone(), false, inspector)?;
+            self.inspect(&mut view, &env, tx.clone(), false, inspector, deadline)?;
         let list = inspector.into_access_list();
         tx.access_list = list.clone();
-        let run = self.transact(&mut TxOverlay::new(state), &env, tx, false, None, None)?;
+        let run = self.transact(&mut TxOverlay::new(state), &env, tx, false, None, deadline)?;
         Ok((list, CallOutcome::of(run.result)))
     }
 }

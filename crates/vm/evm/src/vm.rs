@@ -127,6 +127,7 @@ impl<V: EvmVariant> EvmVm<V> {
 
     /// [`Self::transact`] with `inspector` watching the run (through the variant's
     /// [`crate::EvmVariant::inspect`]), handed back with what it recorded. Nothing is written.
+    /// Past `deadline` the run is aborted, as a simulation's is.
     pub fn inspect<I>(
         &self,
         state: &mut TxOverlay<'_>,
@@ -134,11 +135,12 @@ impl<V: EvmVariant> EvmVm<V> {
         tx: RevmTx,
         pays_gas: bool,
         inspector: I,
+        deadline: Option<crate::Deadline>,
     ) -> VmResult<(ResultAndState, I)>
     where
         I: for<'s, 'b> revm::Inspector<crate::EvmContext<'s, 'b>>,
     {
-        self.run_with(state, env, tx, pays_gas, None, None, inspector, |evm| {
+        self.run_with(state, env, tx, pays_gas, None, deadline, inspector, |evm| {
             self.variant.inspect(evm)
         })
     }

@@ -268,7 +268,7 @@ impl Vm for NativeVm {
                     .map_err(VmError::from)?;
                 link(state, &sender, &VmAddress::Tvm(address), &mints, &mut logs)?;
             }
-            NativeOp::DevWriteState { writes, native_supply_change } => {
+            NativeOp::DevWriteState { writes, native_balances } => {
                 let authority: Option<IdCom> =
                     state.get_decoded(&nvm_identity::dev_authority_key())?;
                 if authority != Some(sender) {
@@ -283,14 +283,25 @@ impl Vm for NativeVm {
                         None => state.delete(key),
                     }
                 }
-                let mut native = Ledger::token(state, &NATIVE_MINT)
-                    .map_err(VmError::from)?
-                    .ok_or_else(|| VmError::Failed("no native token".into()))?;
-                native.supply = native
-                    .supply
-                    .checked_add_signed(native_supply_change)
-                    .ok_or_else(|| VmError::Failed("the native supply would leave u128".into()))?;
-                state.set_encoded(nvm_ledger::token_key(&NATIVE_MINT), &native);
+                for (id, balance) in native_balances {
+                    let held = Ledger::balance(state, &NATIVE_MINT, &id).map_err(VmError::from)?;
+                    let mut native = Ledger::token(state, &NATIVE_MINT)
+                        .map_err(VmError::from)?
+                        .ok_or_else(|| VmError::Failed("no native token".into()))?;
+                    let supply = if balance >= held {
+                        Ledger::credit(state, &NATIVE_MINT, &id, balance - held)
+                            .map_err(VmError::from)?;
+                        native.supply.checked_add(balance - held)
+                    } else {
+                        Ledger::debit(state, &NATIVE_MINT, &id, held - balance)
+                            .map_err(VmError::from)?;
+                        native.supply.checked_sub(held - balance)
+                    };
+                    native.supply = supply.ok_or_else(|| {
+                        VmError::Failed("the native supply would leave u128".into())
+                    })?;
+                    state.set_encoded(token_key(&NATIVE_MINT), &native);
+                }
             }
         }
         Ok(ExecOutput { logs, ..ExecOutput::default() })

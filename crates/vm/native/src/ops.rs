@@ -2,7 +2,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_identity::VmAddress;
-use nvm_primitives::Mint;
+use nvm_primitives::{IdCom, Mint};
 
 /// One native-runtime operation. The borsh discriminant *is* the opcode byte.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -47,10 +47,11 @@ pub enum NativeOp {
     /// `anvil_setCode`, `anvil_setStorageAt` and `anvil_setNonce` do on a dev chain. Only the
     /// chain's dev authority may (`nvm_identity::dev_authority_key`, set by a single-validator
     /// dev genesis alone); from anyone else, on any other chain, it fails and writes nothing.
-    /// `native_supply_change` is added to the native token's supply (value set into balances
-    /// is created, value set out of them destroyed), at execution, so the supply stays the sum
-    /// of the balances whatever else the block did.
-    DevWriteState { writes: Vec<([u8; 32], Option<Vec<u8>>)>, native_supply_change: i128 } = 0x0C,
+    /// `native_balances` are set at execution, the native supply changing by as much (value
+    /// set into a balance is created, out of one destroyed), so the supply stays the sum of the
+    /// balances whatever else moved them meanwhile.
+    DevWriteState { writes: Vec<([u8; 32], Option<Vec<u8>>)>, native_balances: Vec<(IdCom, u128)> } =
+        0x0C,
 }
 
 impl NativeOp {

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, Transaction, Wallet, ethers } from "ethers";
 
-import { within } from "../js-common/rpc.mjs";
+import { within, rpcErrorOf } from "../js-common/rpc.mjs";
 
 const url = process.env.NVM_RPC_URL;
 const artifacts = JSON.parse(fs.readFileSync(process.env.NVM_ARTIFACTS, "utf8"));
@@ -33,16 +33,7 @@ const receiptOf = (hash, what) =>
   within(WAIT_MS, `receipt of ${what} ${hash}`, provider.waitForTransaction(hash, 1, WAIT_MS + 1000));
 
 /// The JSON-RPC error of a call that must fail.
-async function rpcError(method, params) {
-  try {
-    await provider.send(method, params);
-  } catch (e) {
-    // ethers keeps the node's JSON-RPC error, even where it also names a category of its own
-    // (e.g. INSUFFICIENT_FUNDS for an "insufficient funds" message).
-    return e.info?.error ?? e.error ?? e;
-  }
-  assert.fail(`${method} should have failed`);
-}
+const rpcError = (method, params) => rpcErrorOf(provider, method, params);
 
 /// Ledger balance of an EVM address, through n-VM's own namespace.
 async function ledgerBalance(address) {

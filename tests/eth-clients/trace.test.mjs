@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, ethers } from "ethers";
 
-import { within } from "../js-common/rpc.mjs";
+import { within, rpcErrorOf } from "../js-common/rpc.mjs";
 import { cast as castAt } from "./cast.mjs";
 
 const url = process.env.NVM_RPC_URL;
@@ -59,14 +59,7 @@ test("cast run traces a committed transaction, and cast reads older blocks", { t
 });
 
 /// The JSON-RPC error of a call that must fail.
-async function rpcError(method, params) {
-  try {
-    await provider.send(method, params);
-  } catch (e) {
-    return e.info?.error ?? e.error ?? e;
-  }
-  assert.fail(`${method} should have failed`);
-}
+const rpcError = (method, params) => rpcErrorOf(provider, method, params);
 
 test("debug_trace* and trace_* show what a block ran, as geth and parity do", { timeout: 180_000 }, async () => {
   const { Token } = artifacts;

@@ -1,10 +1,10 @@
 // viem 2, unmodified, following a real `nvm node --dev`: `watchContractEvent` over HTTP (polling
 // filters) and `watchBlockNumber` over WebSocket (eth_subscribe "newHeads"), with a Transfer sent
-// by a viem wallet client. Needs NVM_RPC_URL and NVM_ARTIFACTS.
+// by a viem wallet client; `simulateBlocks` (eth_simulateV1). Needs NVM_RPC_URL and NVM_ARTIFACTS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { createPublicClient, createWalletClient, defineChain, http, webSocket } from "viem";
+import { createPublicClient, createWalletClient, defineChain, encodeAbiParameters, encodeFunctionData, http, keccak256, pad, parseEther, toHex, webSocket } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 
 import { within } from "../js-common/rpc.mjs";
@@ -66,4 +66,55 @@ test("watchContractEvent over HTTP sees a Transfer; watchBlockNumber over WebSoc
     await new Promise((resolve) => setTimeout(resolve, 300));
     await (await ws.transport.getRpcClient()).close();
   }
+});
+
+test("simulateBlocks: calls in order over simulated blocks on overridden state, nothing written", { timeout: 60_000 }, async () => {
+  const { Token } = artifacts;
+  const ghost = "0x5a0b54d5dc17e482fe8b0bdca5320161b95fb929";
+  const to = "0x000000000000000000000000000000000000bEEF";
+  const tokenAt = "0x00000000000000000000000000000000000cafe5";
+  const head = await client.getBlockNumber();
+  const before = await client.getBalance({ address: to });
+  // The ghost holds 100 tokens: Token's balanceOf mapping is its slot 3.
+  const slot = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [ghost, 3n]));
+  const transfer = (amount) => encodeFunctionData({ abi: Token.abi, functionName: "transfer", args: [to, amount] });
+  const blocks = await client.simulateBlocks({
+    blocks: [
+      {
+        stateOverrides: [
+          { address: ghost, balance: parseEther("10") },
+          {
+            address: tokenAt,
+            code: `0x${Token.deployedBytecode.replace(/^0x/, "")}`,
+            stateDiff: [{ slot, value: pad(toHex(100n)) }],
+          },
+        ],
+        calls: [
+          { account: ghost, to, value: parseEther("1") },
+          { account: ghost, to: tokenAt, data: transfer(30n) },
+        ],
+      },
+      {
+        calls: [
+          // What the first block's calls changed carries over: 70 tokens left.
+          { account: ghost, to, value: parseEther("2") },
+          { account: ghost, abi: Token.abi, to: tokenAt, functionName: "balanceOf", args: [ghost] },
+          { account: ghost, to: tokenAt, data: transfer(71n) },
+        ],
+      },
+    ],
+  });
+  assert.equal(blocks.length, 2);
+  assert.equal(blocks[0].number, head + 1n);
+  assert.equal(blocks[1].number, head + 2n);
+  assert.equal(blocks[1].parentHash, blocks[0].hash);
+  assert.deepEqual(blocks[0].calls.map((c) => c.status), ["success", "success"]);
+  assert.equal(blocks[0].calls[1].logs.length, 1, "the token's Transfer event");
+  assert.deepEqual(blocks[1].calls.map((c) => c.status), ["success", "success", "failure"]);
+  assert.equal(blocks[1].calls[1].result, 70n);
+  assert.ok(blocks[1].calls[0].gasUsed >= 21000n);
+  // Nothing was written.
+  assert.equal(await client.getBalance({ address: to }), before);
+  assert.equal(await client.getBalance({ address: ghost }), 0n);
+  assert.equal(await client.getCode({ address: tokenAt }), undefined);
 });

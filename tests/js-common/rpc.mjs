@@ -38,3 +38,15 @@ export async function within(ms, what, promise) {
     clearTimeout(timer);
   }
 }
+
+/// The JSON-RPC error of a call that must fail, sent through an ethers `provider`: the node's own
+/// error object (ethers keeps it even where it also names a category of its own, e.g.
+/// INSUFFICIENT_FUNDS for an "insufficient funds" message).
+export async function rpcErrorOf(provider, method, params) {
+  try {
+    await provider.send(method, params);
+  } catch (e) {
+    return e.info?.error ?? e.error ?? e;
+  }
+  throw new Error(`${method} should have failed`);
+}

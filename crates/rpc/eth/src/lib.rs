@@ -6,6 +6,7 @@
 mod dev;
 mod events;
 mod reads;
+mod simulate;
 mod state;
 mod trace;
 mod tx;
@@ -117,7 +118,12 @@ fn get_storage_at(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
 /// (the cap when it names none, as geth).
 fn call_request(ctx: &NodeContext, params: &Params<'_>) -> Result<CallRequest, ErrorObjectOwned> {
     let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
-    let Some(Value::Object(call)) = values.first() else {
+    call_object(ctx, values.first())
+}
+
+/// A call object as `eth_call` takes it (also each call of `eth_simulateV1`).
+fn call_object(ctx: &NodeContext, call: Option<&Value>) -> Result<CallRequest, ErrorObjectOwned> {
+    let Some(Value::Object(call)) = call else {
         return Err(invalid_params("expected a call object"));
     };
     let text = |name: &str| call.get(name).and_then(Value::as_str);
@@ -157,6 +163,11 @@ fn state_overrides(
 ) -> Result<Vec<(Address, AccountOverride)>, ErrorObjectOwned> {
     let values: Vec<Value> = params.parse().unwrap_or_default();
     let Some(raw) = values.get(2).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    parse_overrides(raw)
+}
+
+/// `eth_call`'s third parameter as geth parses it (also a simulated block's `stateOverrides`).
+fn parse_overrides(raw: &Value) -> Result<Vec<(Address, AccountOverride)>, ErrorObjectOwned> {
     let set: alloy_rpc_types_eth::state::StateOverride = serde_json::from_value(raw.clone())
         .map_err(|e| invalid_params(format!("invalid state override: {e}")))?;
     set.into_iter()
@@ -328,4 +339,5 @@ pub fn register(module: &mut RpcModule<NodeContext>) {
     crate::reads::register(module);
     crate::trace::register(module);
     crate::dev::register(module);
+    add(module, "eth_simulateV1", simulate::simulate_v1);
 }

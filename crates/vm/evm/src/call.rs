@@ -123,6 +123,38 @@ impl<V: EvmVariant> EvmVm<V> {
         Ok(CallOutcome::of(result.result))
     }
 
+    /// Runs `requests` one after another on `view` in `block`, each seeing what the ones before
+    /// it changed (`eth_simulateV1`'s calls): a call that succeeds writes into `view` as a block
+    /// would (nothing below it); one that fails writes nothing. Each ends with its logs.
+    pub fn simulate_in_order(
+        &self,
+        view: &mut TxOverlay<'_>,
+        block: &BlockEnv,
+        requests: &[CallRequest],
+        deadline: Option<Deadline>,
+    ) -> Result<Vec<(CallOutcome, Vec<nvm_primitives::Log>)>, VmError> {
+        let space = self.variant.space();
+        let mut ended = Vec::with_capacity(requests.len());
+        for request in requests {
+            let (tx, id) = self.call_tx(view, block, request)?;
+            let env = NvmTxEnv { block, sender: id, nonce: tx.nonce, tx_hash: [0; 32] };
+            let run = self.transact(view, &env, tx, false, request.token, deadline)?;
+            let logs = run.result.logs().to_vec();
+            let outcome = CallOutcome::of(run.result);
+            if matches!(outcome, CallOutcome::Success { .. }) {
+                let checkpoint = view.checkpoint();
+                if let Err(e) = crate::vm::commit(view, run.state, space, &env, &logs) {
+                    view.revert(checkpoint);
+                    return Err(e);
+                }
+                ended.push((outcome, crate::vm::to_logs(logs)));
+            } else {
+                ended.push((outcome, Vec::new()));
+            }
+        }
+        Ok(ended)
+    }
+
     /// revm's transaction for `request` as [`Self::simulate`] runs it (at gas price 0, the
     /// caller's current nonce), with the identity the caller's address is.
     pub fn call_tx(

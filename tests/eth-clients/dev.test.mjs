@@ -102,6 +102,13 @@ test("anvil_set*, evm_snapshot/evm_revert and evm_mine, as cast and ethers call 
   assert.equal(await deployed.balanceOf(whale), 9n);
   const sent = await provider.getTransaction(deployed.deploymentTransaction().hash);
   assert.equal(sent.from, whale);
+  // Traced like any transaction: the impersonated account's deployment, from it.
+  const created = await provider.send("debug_traceTransaction", [sent.hash, { tracer: "callTracer" }]);
+  assert.equal(created.type, "CREATE");
+  assert.equal(created.from, whale.toLowerCase());
+  assert.equal(created.to, (await deployed.getAddress()).toLowerCase());
+  const flat = await provider.send("trace_transaction", [sent.hash]);
+  assert.equal(flat[0].action.from, whale.toLowerCase());
   assert.equal(await cast("rpc", "anvil_stopImpersonatingAccount", whale), "null");
   await assert.rejects(provider.send("eth_sendTransaction", [pay]), /unknown account/);
 

@@ -2,8 +2,9 @@
 //! `debug_traceBlockByHash`) and parity (`trace_transaction`, `trace_block`) serve it. A committed
 //! transaction is executed again on the state of the block before its own (the node's history,
 //! [`crate::state`]) after its block's earlier transactions, with revm-inspectors watching
-//! ([`nvm_vm_evm::Tracer`]). Ethereum-signed transactions are traced; a block's others (native
-//! envelopes, other VMs' wallets) are named with an error in block traces.
+//! ([`nvm_vm_evm::Tracer`]). Every EVM execution is traced — Ethereum-signed transactions and
+//! native envelopes' EVM operations (an impersonated account's too); a block's others (other VMs'
+//! work) are named with an error in geth's block traces and left out of parity's.
 
 use crate::state::{block_env, env_of, state_after, state_at};
 use alloy_primitives::B256;
@@ -17,7 +18,7 @@ use nvm_primitives::Block;
 use nvm_rpc::{NodeContext, RpcResult, add, hex0x, internal, invalid_params, required};
 use nvm_state_api::{BlockState, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv};
-use nvm_vm_evm::{EthereumTx, Tracer, TransactionInfo};
+use nvm_vm_evm::{EthereumTx, EvmOp, Tracer, TransactionInfo};
 use serde_json::{Value, json};
 
 fn server_error(message: impl Into<String>) -> ErrorObjectOwned {
@@ -73,23 +74,56 @@ fn each_in_block(
     Ok(())
 }
 
-/// An Ethereum-signed transaction as its block ran it: revm's transaction, and the environment
-/// with the identity its signer resolves to on `state`.
-fn ethereum_run<'e>(
+/// An EVM execution as its block ran it: revm's transaction, its environment (the identity
+/// that sent it), whether it paid for gas, and the state it ran on.
+struct EvmRun<'s, 'e> {
+    tx_env: TxEnv<'e>,
+    revm_tx: nvm_vm_evm::RevmTx,
+    pays_gas: bool,
+    state: BlockState<'s>,
+}
+
+/// The EVM execution of a block's transaction that ran one: an Ethereum-signed transaction (its
+/// signer's identity, at the gas price it paid), or a native envelope's EVM operation (the
+/// sender's account — an impersonated `DevCallAs`'s `from` — at gas price 0, on the state after
+/// its flat fee was taken, as the block ran it). Anything else has no EVM trace.
+fn evm_run<'s, 'e>(
+    ctx: &NodeContext,
     tx: &VerifiedTx,
-    state: &dyn StateReader,
+    state: &'s dyn StateReader,
     env: &'e BlockEnv,
-) -> Result<(TxEnv<'e>, nvm_vm_evm::RevmTx), ErrorObjectOwned> {
+) -> Result<EvmRun<'s, 'e>, ErrorObjectOwned> {
     let hash = tx.hash();
-    let eth = tx.wallet::<EthereumTx>().ok_or_else(|| {
-        server_error(format!(
-            "transaction {} is not an Ethereum transaction: it has no EVM trace",
+    if let Some(eth) = tx.wallet::<EthereumTx>() {
+        let signer = VmAddress::Evm(eth.signer().into_array());
+        let sender = Registry::resolve(&mut TxOverlay::new(state), &signer).map_err(internal)?;
+        let tx_env = TxEnv { block: env, sender, nonce: eth.nonce(), tx_hash: hash };
+        let state = BlockState::new(state);
+        return Ok(EvmRun { tx_env, revm_tx: eth.revm_tx(), pays_gas: true, state });
+    }
+    let op = tx
+        .native()
+        .and_then(|native| EvmOp::decode(&native.body.payload).ok().map(|op| (native, op)));
+    let Some((native, op)) = op else {
+        return Err(server_error(format!(
+            "transaction {} ran no EVM code: it has no EVM trace",
             hex0x(&hash)
-        ))
-    })?;
-    let signer = VmAddress::Evm(eth.signer().into_array());
-    let sender = Registry::resolve(&mut TxOverlay::new(state), &signer).map_err(internal)?;
-    Ok((TxEnv { block: env, sender, nonce: eth.nonce(), tx_hash: hash }, eth.revm_tx()))
+        )));
+    };
+    let body = &native.body;
+    let (caller, nonce) = match &op {
+        EvmOp::DevCallAs { from, nonce, .. } => (alloy_primitives::Address::from(*from), *nonce),
+        _ => (nvm_vm_evm::AccountSpace::ETHEREUM.account_of(&body.sender), body.nonce),
+    };
+    let revm_tx = nvm_vm_evm::revm_tx(op, caller, nonce, env.chain_id).map_err(internal)?;
+    let mut paid = TxOverlay::new(state);
+    let fee = ctx.node.executor().config.tx_fee;
+    nvm_ledger::Ledger::debit(&mut paid, &nvm_ledger::NATIVE_MINT, &body.sender, fee)
+        .map_err(internal)?;
+    let mut after_fee = BlockState::new(state);
+    after_fee.merge(paid.into_writes().0);
+    let tx_env = TxEnv { block: env, sender: body.sender, nonce: body.nonce, tx_hash: hash };
+    Ok(EvmRun { tx_env, revm_tx, pays_gas: false, state: after_fee })
 }
 
 /// What one trace may cost: the response's size in recorded bytes, the time of a call.
@@ -123,9 +157,16 @@ fn debug_trace_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcResult 
     let mut trace = Value::Null;
     each_in_block(ctx, &block, Some(index), |at, tx, state, env| {
         if at == index {
-            let (tx_env, revm_tx) = ethereum_run(tx, state, env)?;
+            let run = evm_run(ctx, tx, state, env)?;
             let traced = evm
-                .trace_geth(state, &tx_env, revm_tx, true, &tracer, &bounds(ctx))
+                .trace_geth(
+                    &run.state,
+                    &run.tx_env,
+                    run.revm_tx,
+                    run.pays_gas,
+                    &tracer,
+                    &bounds(ctx),
+                )
                 .map_err(trace_failure)?;
             trace = serde_json::to_value(traced).map_err(internal)?;
         }
@@ -144,8 +185,9 @@ fn debug_trace_block(ctx: &NodeContext, block: Option<Block>, tracer: Tracer) ->
     let bounds = bounds(ctx);
     each_in_block(ctx, &block, None, |_, tx, state, env| {
         let hash = hex0x(&tx.hash());
-        let traced = ethereum_run(tx, state, env).and_then(|(tx_env, revm_tx)| {
-            evm.trace_geth(state, &tx_env, revm_tx, true, &tracer, &bounds).map_err(trace_failure)
+        let traced = evm_run(ctx, tx, state, env).and_then(|run| {
+            evm.trace_geth(&run.state, &run.tx_env, run.revm_tx, run.pays_gas, &tracer, &bounds)
+                .map_err(trace_failure)
         });
         traces.push(match traced {
             Ok(trace) => json!({ "txHash": hash, "result": trace }),
@@ -184,18 +226,23 @@ fn debug_trace_call(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     serde_json::to_value(traced).map_err(internal)
 }
 
-/// Parity's flat traces of `block`'s Ethereum transactions up to `last` (all with `None`), or
-/// of the one at `last` alone with `only`.
+/// Parity's flat traces of the EVM executions of `block`'s transactions (all of them, or the
+/// one at `only`).
 fn parity_traces(ctx: &NodeContext, block: &Block, only: Option<usize>) -> RpcResult {
     let evm = crate::evm(ctx)?;
     let header = &block.header;
     let mut traces = Vec::new();
     let bounds = bounds(ctx);
     each_in_block(ctx, block, only, |index, tx, state, env| {
-        if only.is_some_and(|only| only != index) || tx.wallet::<EthereumTx>().is_none() {
+        if only.is_some_and(|only| only != index) {
             return Ok(());
         }
-        let (tx_env, revm_tx) = ethereum_run(tx, state, env)?;
+        // (A transaction that ran no EVM code has no parity trace: none is listed.)
+        let run = match evm_run(ctx, tx, state, env) {
+            Ok(run) => run,
+            Err(_) if only.is_none() => return Ok(()),
+            Err(e) => return Err(e),
+        };
         let info = TransactionInfo {
             hash: Some(B256::from(tx.hash())),
             index: Some(index as u64),
@@ -204,9 +251,9 @@ fn parity_traces(ctx: &NodeContext, block: &Block, only: Option<usize>) -> RpcRe
             base_fee: Some(header.base_fee_per_gas),
             block_timestamp: Some(header.timestamp_ms / 1000),
         };
-        traces.extend(
-            evm.trace_parity(state, &tx_env, revm_tx, info, &bounds).map_err(trace_failure)?,
-        );
+        let traced =
+            evm.trace_parity(&run.state, &run.tx_env, run.revm_tx, run.pays_gas, info, &bounds);
+        traces.extend(traced.map_err(trace_failure)?);
         Ok(())
     })?;
     serde_json::to_value(traces).map_err(internal)

@@ -143,13 +143,15 @@ impl<V: EvmVariant> EvmVm<V> {
         state: &dyn StateReader,
         env: &TxEnv<'_>,
         tx: RevmTx,
+        pays_gas: bool,
         info: TransactionInfo,
         bounds: &TraceBounds,
     ) -> VmResult<Vec<LocalizedTransactionTrace>> {
         let mut view = TxOverlay::new(state);
         let inspector =
             bounds.bound(TracingInspector::new(TracingInspectorConfig::default_parity()));
-        let (_, inspector) = self.inspect(&mut view, env, tx, true, inspector, bounds.deadline)?;
+        let (_, inspector) =
+            self.inspect(&mut view, env, tx, pays_gas, inspector, bounds.deadline)?;
         Ok(inspector.into_parity_builder().into_localized_transaction_traces(info))
     }
 }

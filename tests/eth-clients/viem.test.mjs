@@ -78,7 +78,9 @@ test("simulateBlocks: calls in order over simulated blocks on overridden state, 
   // The ghost holds 100 tokens: Token's balanceOf mapping is its slot 3.
   const slot = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [ghost, 3n]));
   const transfer = (amount) => encodeFunctionData({ abi: Token.abi, functionName: "transfer", args: [to, amount] });
+  // At the block read above (one landing meanwhile would move "latest").
   const blocks = await client.simulateBlocks({
+    blockNumber: head,
     blocks: [
       {
         stateOverrides: [

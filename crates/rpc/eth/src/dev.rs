@@ -7,6 +7,7 @@
 //! block holding it is committed — so every change is in a block, under the state root, like any
 //! other. On a network the methods are refused.
 
+use crate::server_error;
 use alloy_primitives::{Address, Bytes, U256};
 use jsonrpsee::{
     RpcModule,
@@ -29,10 +30,6 @@ const PENDING_SCANNED: usize = 4_096;
 
 /// Longest a dev method waits for the block that applies it.
 const APPLIED_WITHIN: Duration = Duration::from_secs(30);
-
-fn server_error(message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(crate::SERVER_ERROR, message.into(), None::<()>)
-}
 
 /// The dev authority, or the refusal a network gives.
 fn authority<'a>(ctx: &'a NodeContext, method: &str) -> Result<&'a DevAuthority, ErrorObjectOwned> {

@@ -35,6 +35,11 @@ const EXECUTION_REVERTED: i32 = 3;
 /// geth's code for a failed call or unavailable state.
 pub(crate) const SERVER_ERROR: i32 = -32000;
 
+/// geth's server error (`-32000`) with `message`: a request the node could not answer as asked.
+pub(crate) fn server_error(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(SERVER_ERROR, message.into(), None::<()>)
+}
+
 pub(crate) fn quantity(n: impl Into<u128>) -> Value {
     Value::String(format!("{:#x}", n.into()))
 }
@@ -150,9 +155,7 @@ fn failure(outcome: CallOutcome) -> ErrorObjectOwned {
         CallOutcome::Revert { output, .. } => {
             ErrorObjectOwned::owned(EXECUTION_REVERTED, "execution reverted", Some(hex0x(&output)))
         }
-        CallOutcome::Halt { reason, .. } => {
-            ErrorObjectOwned::owned(SERVER_ERROR, format!("execution halted: {reason}"), None::<()>)
-        }
+        CallOutcome::Halt { reason, .. } => server_error(format!("execution halted: {reason}")),
         CallOutcome::Success { .. } => internal("a successful call reported as failed"),
     }
 }
@@ -203,8 +206,7 @@ fn with_overrides<T>(
     let snapshot = state_at(ctx, params, 1)?;
     let overrides = state_overrides(params)?;
     let mut view = TxOverlay::new(&snapshot);
-    let vm_error =
-        |e: nvm_vm_api::VmError| ErrorObjectOwned::owned(SERVER_ERROR, e.to_string(), None::<()>);
+    let vm_error = |e: nvm_vm_api::VmError| server_error(e.to_string());
     nvm_vm_evm::apply_overrides(&mut view, &overrides).map_err(vm_error)?;
     let (writes, _) = view.into_writes();
     let mut state = nvm_state_api::BlockState::new(&snapshot);

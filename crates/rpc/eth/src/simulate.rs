@@ -4,7 +4,7 @@
 //! nonce and fee checks) is not offered, and neither are block overrides.
 
 use crate::{call_object, parse_overrides, quantity, state::block_env, state::state_at};
-use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::types::Params;
 use nvm_rpc::{NodeContext, RpcResult, hex0x, invalid_params};
 use nvm_state_api::TxOverlay;
 use nvm_vm_evm::{CallOutcome, Deadline};
@@ -64,7 +64,7 @@ pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         env.parent_hash = parent_hash;
         let ended = evm
             .simulate_in_order(&mut view, &env, &requests, deadline)
-            .map_err(|e| ErrorObjectOwned::owned(crate::SERVER_ERROR, e.to_string(), None::<()>))?;
+            .map_err(|e| crate::server_error(e.to_string()))?;
         let hash = nvm_primitives::sha256_parts(&[
             b"nvm:simulated-block:",
             &parent_hash,

@@ -1,7 +1,7 @@
 //! Which block's state a request reads: a block tag, a number, or an EIP-1898 object
 //! (`{"blockHash": …}` / `{"blockNumber": …}`), served from the node's kept history.
 
-use crate::{SERVER_ERROR, height_of_tag};
+use crate::{height_of_tag, server_error};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_node_api::{CommittedState, NodeError};
 use nvm_primitives::BlockHeader;
@@ -34,10 +34,6 @@ fn block_spec(params: &Params<'_>, index: usize) -> Result<BlockSpec, ErrorObjec
     }
 }
 
-fn server_error(message: String) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(SERVER_ERROR, message, None::<()>)
-}
-
 /// Committed state after the block the parameter at `index` names: the head for `latest` (and
 /// `pending`, `safe`, `finalized`: blocks are final when committed), an older block's from the
 /// node's history while it keeps it. A block past the head is "header not found", as geth says;
@@ -60,7 +56,7 @@ pub(crate) fn state_at(
         }
         BlockSpec::Hash(hash) => match ctx.node.block_by_hash(&hash).map_err(internal)? {
             Some(block) => block.header.height,
-            None => return Err(server_error("header for hash not found".into())),
+            None => return Err(server_error("header for hash not found")),
         },
     };
     state_after(ctx, height)
@@ -75,7 +71,7 @@ pub(crate) fn state_after(
     match ctx.node.snapshot_at(height) {
         Ok(state) => Ok(state),
         Err(NodeError::StateNotKept { height, head, .. }) if height > head => {
-            Err(server_error("header not found".into()))
+            Err(server_error("header not found"))
         }
         Err(e @ NodeError::StateNotKept { .. }) => Err(server_error(e.to_string())),
         Err(e) => Err(internal(e)),

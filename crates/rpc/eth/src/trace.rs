@@ -6,6 +6,7 @@
 //! native envelopes' EVM operations (an impersonated account's too); a block's others (other VMs'
 //! work) are named with an error in geth's block traces and left out of parity's.
 
+use crate::server_error;
 use crate::state::{block_env, env_of, state_after, state_at};
 use alloy_primitives::B256;
 use jsonrpsee::{
@@ -20,10 +21,6 @@ use nvm_state_api::{BlockState, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv};
 use nvm_vm_evm::{EthereumTx, EvmOp, Tracer, TransactionInfo};
 use serde_json::{Value, json};
-
-fn server_error(message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(crate::SERVER_ERROR, message.into(), None::<()>)
-}
 
 /// geth's tracing options at `index` (absent: the struct logger with its defaults).
 fn tracer(params: &Params<'_>, index: usize) -> Result<Tracer, ErrorObjectOwned> {

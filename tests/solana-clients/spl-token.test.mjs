@@ -177,3 +177,57 @@ test("a token made natively with n-VM's CLI moves through SPL Token", { timeout:
   assert.equal(BigInt(toDev[0].data), 10_000_000n);
   assert.equal((await getAccount(connection, devAta.address)).amount, devBefore + 10_000_000n);
 });
+
+test("a ledger balance nobody made an account for is listed where Solana tools look for holders", { timeout: 120_000 }, async () => {
+  const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
+  const wallet = Keypair.generate();
+  await airdrop(wallet.publicKey, 1_000_000_000);
+  // 7 tokens reach the wallet's Solana address natively: no one creates its associated account.
+  cli("transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
+    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "7", "--json");
+  const walletAta = getAssociatedTokenAddressSync(mint, wallet.publicKey);
+
+  // getProgramAccounts lists it (by mint, as wallets and explorers ask), and the mint itself.
+  const byMint = await connection.getProgramAccounts(TOKEN_PROGRAM_ID, {
+    filters: [{ dataSize: 165 }, { memcmp: { offset: 0, bytes: mint.toBase58() } }],
+  });
+  const listed = byMint.find((a) => a.pubkey.equals(walletAta));
+  assert.ok(listed, "the wallet's associated account is listed");
+  assert.equal((await getAccount(connection, walletAta)).amount, 7_000_000n);
+  const mints = await connection.getProgramAccounts(TOKEN_PROGRAM_ID, { filters: [{ dataSize: 82 }] });
+  assert.ok(mints.some((a) => a.pubkey.equals(mint)), "the natively made mint is listed");
+
+  // getTokenLargestAccounts: the dev identity (the issuer) first, the wallet among the holders,
+  // largest first, each amount what its account shows.
+  const largest = (await connection.getTokenLargestAccounts(mint)).value;
+  assert.ok(largest.length >= 2 && largest.length <= 20, JSON.stringify(largest));
+  for (let i = 1; i < largest.length; i++) {
+    assert.ok(BigInt(largest[i - 1].amount) >= BigInt(largest[i].amount), "largest first");
+  }
+  const walletEntry = largest.find((a) => a.address.equals(walletAta));
+  assert.equal(walletEntry?.amount, "7000000");
+  assert.equal(walletEntry.decimals, 6);
+  assert.equal(walletEntry.uiAmountString, "7");
+
+  // An SPL transfer out of the account nobody created: the ledger balance moves, and the
+  // listing follows it.
+  const friend = Keypair.generate().publicKey;
+  const friendAta = await within(WAIT_MS, "the friend's associated token account", (abortSignal) =>
+    getOrCreateAssociatedTokenAccount(connection, wallet, mint, friend, false, undefined, { abortSignal }),
+  );
+  await within(WAIT_MS, "the transfer of 3 out of the uncreated account", (abortSignal) =>
+    transfer(connection, wallet, walletAta, friendAta.address, wallet, 3_000_000n, [], { abortSignal }),
+  );
+  assert.equal(await ledgerBalance(friend, mint), 3_000_000n);
+  const after = (await connection.getTokenLargestAccounts(mint)).value;
+  assert.equal(after.find((a) => a.address.equals(walletAta))?.amount, "4000000");
+  assert.equal(after.find((a) => a.address.equals(friendAta.address))?.amount, "3000000");
+  await assert.rejects(connection.getTokenLargestAccounts(wallet.publicKey), /not a Token mint/);
+
+  // getLargestAccounts: native balances in lamports, largest first; nothing is non-circulating.
+  const rich = (await connection.getLargestAccounts()).value;
+  assert.ok(rich.length >= 2 && rich.length <= 20, JSON.stringify(rich));
+  for (let i = 1; i < rich.length; i++) assert.ok(rich[i - 1].lamports >= rich[i].lamports, "largest first");
+  assert.ok(rich[0].lamports > 1_000_000_000, "the richest holds more than the wallet's airdrop");
+  assert.deepEqual((await connection.getLargestAccounts({ filter: "nonCirculating" })).value, []);
+});

@@ -3,7 +3,7 @@
 use crate::{TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
-use nvm_primitives::{IdCom, Log, Receipt, SchemeId, StateKey, Transaction, TxStatus};
+use nvm_primitives::{IdCom, Log, Mint, Receipt, SchemeId, StateKey, Transaction, TxStatus};
 use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, TxEnv, VmError, VmRegistry, WalletFormat, WalletTx, check_nonce,
@@ -56,6 +56,9 @@ pub struct BlockOutcome {
     /// The most transactions one batch of the parallel run held (0 when the block ran
     /// serially): how much parallelism the schedule found.
     pub widest_batch: usize,
+    /// (mint, holder) of every balance the block wrote, for the node's index of holders
+    /// ([`nvm_state_api::StateAccess::note_balance`]).
+    pub noted_balances: nvm_ledger::holders::NotedBalances,
 }
 
 /// What running one transaction gave.
@@ -78,6 +81,8 @@ enum TxRun {
         units: Option<(u8, u64)>,
         writes: HashMap<StateKey, Option<Vec<u8>>>,
         observed: AccessSet,
+        /// (mint, holder) of the balances it wrote.
+        noted: Vec<(Mint, IdCom)>,
     },
 }
 
@@ -296,6 +301,7 @@ impl Executor {
         // it (linking an Ethereum account raises it past the account's own).
         let after = Registry::nonce(&mut state, &body.sender)?;
         Registry::set_nonce(&mut state, &body.sender, (tx_env.nonce + 1).max(after));
+        let noted = state.take_noted_balances();
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included {
             sender: body.sender,
@@ -309,6 +315,7 @@ impl Executor {
             units: None,
             writes,
             observed,
+            noted,
         })
     }
 
@@ -326,6 +333,7 @@ impl Executor {
             Err(TxError::State(e)) => return Err(e),
             Err(e) => return Ok(TxRun::Invalid(e)),
         };
+        let noted = state.take_noted_balances();
         let (writes, observed) = state.into_writes();
         Ok(TxRun::Included {
             sender: tx_env.sender,
@@ -339,6 +347,7 @@ impl Executor {
             units: Some((tag, out.units_used)),
             writes,
             observed,
+            noted,
         })
     }
 
@@ -568,8 +577,10 @@ impl Executor {
                     logs,
                     vm_data,
                     opcode,
+                    noted,
                     ..
                 } => {
+                    outcome.noted_balances.extend(noted);
                     outcome.fees += credit;
                     outcome.gas_used += gas_used;
                     let receipt = Receipt {
@@ -592,6 +603,7 @@ impl Executor {
             let mut state = TxOverlay::new(&block);
             Ledger::credit(&mut state, &NATIVE_MINT, &env.proposer, outcome.fees)
                 .map_err(ledger_state)?;
+            outcome.noted_balances.extend(state.take_noted_balances());
             let (writes, _) = state.into_writes();
             block.merge(writes);
         }

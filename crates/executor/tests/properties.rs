@@ -268,6 +268,7 @@ proptest! {
         prop_assert_eq!(&serial.rejected, &parallel.rejected);
         prop_assert_eq!(&serial.writes, &parallel.writes);
         prop_assert_eq!(serial.fees, parallel.fees);
+        prop_assert_eq!(&serial.noted_balances, &parallel.noted_balances);
     }
 
     /// Native value is conserved across any block (fees move to the proposer), and every
@@ -289,8 +290,20 @@ proptest! {
             let rejected = outcome.rejected.iter().find(|(tx, _)| tx.hash() == *hash);
             prop_assert!(matches!(rejected, Some((_, TxError::CredentialMismatch(_)))));
         }
+        let pre = state.clone();
         state.apply(&outcome.writes);
         prop_assert_eq!(native_total(&state, &ids), before);
+        // Every balance the block changed is noted, whichever VM wrote it (the node's index of
+        // holders learns of balances from nothing else).
+        let (mut was, mut is) = (TxOverlay::new(&pre), TxOverlay::new(&state));
+        for mint in &tokens {
+            for id in &ids {
+                let changed = Ledger::balance(&mut was, mint, id).unwrap()
+                    != Ledger::balance(&mut is, mint, id).unwrap();
+                prop_assert!(!changed || outcome.noted_balances.contains(&(*mint, *id)),
+                    "the balance of {} in {} changed unnoted", hex::encode(id), hex::encode(mint));
+            }
+        }
         // Every other token: what its holders hold is its supply (mints and burns move both).
         let mut view = TxOverlay::new(&state);
         for mint in tokens.iter().filter(|m| **m != NATIVE_MINT) {

@@ -1,6 +1,7 @@
 //! The unified token ledger (SPEC §3).
 
 mod events;
+pub mod holders;
 mod spl;
 
 pub use events::{amount_log, approval_topic, transfer_topic, transfers_from_nets};
@@ -157,6 +158,14 @@ impl Ledger {
         Ok(state.get_u128(&balance_key(mint, id))?)
     }
 
+    /// Writes `id`'s balance of `mint` as it is, noting whose it is for the node's index of
+    /// holders ([`StateAccess::note_balance`]): every balance write goes through here. Supply
+    /// and holdings are the caller's to keep.
+    pub fn set_balance(state: &mut dyn StateAccess, mint: &Mint, id: &IdCom, amount: u128) {
+        state.set_u128(balance_key(mint, id), amount);
+        state.note_balance(mint, id);
+    }
+
     pub fn allowance(
         state: &mut dyn StateAccess,
         mint: &Mint,
@@ -173,14 +182,13 @@ impl Ledger {
         from: &IdCom,
         amount: u128,
     ) -> LedgerResult<()> {
-        let key = balance_key(mint, from);
-        let available = state.get_u128(&key)?;
+        let available = Self::balance(state, mint, from)?;
         let left = available.checked_sub(amount).ok_or(LedgerError::Overdraft {
             mint: *mint,
             needed: amount,
             available,
         })?;
-        state.set_u128(key, left);
+        Self::set_balance(state, mint, from, left);
         Ok(())
     }
 
@@ -191,10 +199,9 @@ impl Ledger {
         to: &IdCom,
         amount: u128,
     ) -> LedgerResult<()> {
-        let key = balance_key(mint, to);
-        let before = state.get_u128(&key)?;
+        let before = Self::balance(state, mint, to)?;
         let sum = before.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
-        state.set_u128(key, sum);
+        Self::set_balance(state, mint, to, sum);
         // A balance that was not zero was noted when it first was credited.
         if before == 0 && amount > 0 {
             Self::note_holding(state, mint, to)?;
@@ -244,8 +251,8 @@ impl Ledger {
         // Check the credit first so that a failure leaves both balances untouched.
         let to_balance = Self::balance(state, mint, to)?;
         let new_to = to_balance.checked_add(amount).ok_or(LedgerError::SupplyOverflow(*mint))?;
-        state.set_u128(balance_key(mint, from), available - amount);
-        state.set_u128(balance_key(mint, to), new_to);
+        Self::set_balance(state, mint, from, available - amount);
+        Self::set_balance(state, mint, to, new_to);
         if to_balance == 0 {
             Self::note_holding(state, mint, to)?;
         }

@@ -3,6 +3,7 @@
 use crate::Genesis;
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_executor::{ChainConfig, ExecutionMode, Executor, TxError, VerifiedTx, VmRegistry};
+use nvm_ledger::holders::{self, NotedBalances};
 use nvm_primitives::{Block, BlockHeader, IdCom, Receipt, StateKey, list_commitment, sha256};
 use nvm_state_api::{
     AccessSet, AfterWrites, HistoryWindow, IndexEntries, IndexWrites, StateError, StateReader,
@@ -63,6 +64,8 @@ pub struct ProposedBlock {
     pub timings: BlockTimings,
     writes: Arc<WriteSet>,
     prepared: Arc<PreparedState>,
+    /// Whose balances it wrote, for the index of holders.
+    noted_balances: NotedBalances,
 }
 
 impl ProposedBlock {
@@ -185,22 +188,25 @@ impl Chain {
             None => chain.write_genesis(genesis)?,
         }
         if !chain.store.indexed()? {
-            chain.fill_index()?;
+            chain.fill_index(genesis)?;
         }
         chain.heads.send_replace(chain.head()?);
         Ok(chain)
     }
 
-    /// What committing `block` (its final `writes` over `before`) changes in the VMs' secondary
-    /// index ([`nvm_vm_api::ChainHooks::index_block`]).
+    /// What committing `block` (its final `writes` over `before`) changes in the secondary
+    /// index: the VMs' ([`nvm_vm_api::ChainHooks::index_block`]) and the ledger's holders of
+    /// the balances it wrote ([`nvm_ledger::holders`]).
     fn index_changes(
         &self,
         before: &dyn StateReader,
         block: &Block,
         writes: &WriteSet,
+        noted_balances: &NotedBalances,
     ) -> ChainResult<IndexWrites> {
         let after = AfterWrites::new(before, writes);
         let mut index = IndexWrites::new();
+        holders::index_balances(before, &after, noted_balances, &mut index)?;
         for hooks in self.executor.vms.hooks() {
             hooks.index_block(
                 before,
@@ -213,9 +219,10 @@ impl Chain {
         Ok(index)
     }
 
-    /// Builds the index of a database written before the index existed, once: the accounts of
-    /// every committed block as the head shows them.
-    fn fill_index(&self) -> ChainResult<()> {
+    /// Builds the index of a database written before the index (as it is now) existed, once:
+    /// the accounts of every committed block as the head shows them, and the holders its
+    /// receipts name ([`holders::noted_in_receipts`]; genesis's from `genesis`).
+    fn fill_index(&self, genesis: &Genesis) -> ChainResult<()> {
         let head = self.store.snapshot()?;
         let Some(height) = head.height() else { return Ok(()) };
         let nothing = nvm_state_api::MemoryState::default();
@@ -228,6 +235,19 @@ impl Chain {
             for hooks in self.executor.vms.hooks() {
                 hooks.index_block(&nothing, &head, at, &block.transactions, &mut index)?;
             }
+            let noted = if at == 0 {
+                genesis.writes_and_balances().map_err(ChainError::Genesis)?.1
+            } else {
+                let mut receipts = Vec::with_capacity(block.transactions.len());
+                for raw in &block.transactions {
+                    let hash = self.executor.vms.block_tx_hash(raw);
+                    if let Some(receipt) = hash.map(|h| self.store.receipt(&h)).transpose()? {
+                        receipts.extend(receipt);
+                    }
+                }
+                holders::noted_in_receipts(&receipts, &block.header.proposer)
+            };
+            holders::index_balances(&nothing, &head, &noted, &mut index)?;
         }
         self.store.complete_index(&index)?;
         tracing::info!(blocks = height + 1, entries = index.len(), "indexed the committed chain");
@@ -235,7 +255,7 @@ impl Chain {
     }
 
     fn write_genesis(&self, genesis: &Genesis) -> ChainResult<()> {
-        let mut writes = genesis.writes().map_err(ChainError::Genesis)?;
+        let (mut writes, noted) = genesis.writes_and_balances().map_err(ChainError::Genesis)?;
         let meta =
             BlockMeta { height: 0, timestamp_ms: genesis.timestamp_ms, parent_hash: [0; 32] };
         writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
@@ -253,7 +273,7 @@ impl Chain {
             base_fee_per_gas: self.genesis_env(genesis).base_fee_per_gas,
         };
         let block = Block { header, transactions: vec![] };
-        let index = self.index_changes(&self.store.snapshot()?, &block, &writes)?;
+        let index = self.index_changes(&self.store.snapshot()?, &block, &writes, &noted)?;
         self.store.commit_block(&block, &[], &writes, &index, &prepared)?;
         Ok(())
     }
@@ -606,6 +626,7 @@ impl Chain {
             timings: BlockTimings { ordering: Duration::ZERO, execution, state_root },
             writes: Arc::new(writes),
             prepared: Arc::new(prepared),
+            noted_balances: std::mem::take(&mut outcome.noted_balances),
         })
     }
 
@@ -722,10 +743,10 @@ impl Chain {
     /// Persists an executed block; when this returns, the block survives any crash.
     pub fn commit(&self, proposed: &ProposedBlock) -> ChainResult<ChainHead> {
         let _guard = self.commit_lock.lock();
-        let ProposedBlock { block, receipts, writes, prepared, .. } = proposed;
+        let ProposedBlock { block, receipts, writes, prepared, noted_balances, .. } = proposed;
         // Under the commit lock the store's head is this block's parent.
         let result = self.store.snapshot().map_err(ChainError::from).and_then(|before| {
-            let index = self.index_changes(&before, block, writes)?;
+            let index = self.index_changes(&before, block, writes, noted_balances)?;
             Ok(self.store.commit_block(block, receipts, writes, &index, prepared)?)
         });
         // Whether it landed or failed, this block is no longer the pending one.

@@ -1,7 +1,7 @@
 //! The initial state of a chain.
 
 use nvm_identity::{Registry, SecretKey, id_com_from_credential};
-use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo};
+use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo, holders::NotedBalances};
 use nvm_primitives::{IdCom, SchemeId, sha256};
 use nvm_state_api::{MemoryState, TxOverlay, WriteSet};
 use nvm_vm_api::{GenesisPart, VmRegistry};
@@ -100,6 +100,12 @@ impl Genesis {
 
     /// The state writes of block 0.
     pub fn writes(&self) -> Result<WriteSet, String> {
+        Ok(self.writes_and_balances()?.0)
+    }
+
+    /// The state writes of block 0, and the (mint, holder) of each balance they credit (for the
+    /// node's index of holders).
+    pub fn writes_and_balances(&self) -> Result<(WriteSet, NotedBalances), String> {
         let empty = MemoryState::default();
         let mut state = TxOverlay::new(&empty);
         Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native())
@@ -133,7 +139,8 @@ impl Genesis {
                 authority,
             );
         }
+        let noted = state.take_noted_balances().into_iter().collect();
         let (writes, _) = state.into_writes();
-        Ok(writes.into_iter().collect())
+        Ok((writes.into_iter().collect(), noted))
     }
 }

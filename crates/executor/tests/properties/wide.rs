@@ -536,10 +536,20 @@ proptest! {
                 ),
             }
         }
+        prop_assert_eq!(&serial.noted_balances, &parallel.noted_balances);
         let mut state = wide.state.clone();
         state.apply(&parallel.writes);
         for ((held, supply), mint) in wide.held_and_supply(&state).into_iter().zip(["native", "GOLD"]) {
             prop_assert_eq!(held, supply, "{} held != its supply", mint);
+        }
+        // Every balance the block changed is noted, whichever VM wrote it (the node's index of
+        // holders learns of balances from nothing else).
+        let (mut was, mut is) = (TxOverlay::new(&wide.state), TxOverlay::new(&state));
+        for (mint, id) in [NATIVE_MINT, GOLD].iter().flat_map(|m| wide.holders.iter().map(move |id| (m, id))) {
+            let changed = Ledger::balance(&mut was, mint, id).unwrap()
+                != Ledger::balance(&mut is, mint, id).unwrap();
+            prop_assert!(!changed || parallel.noted_balances.contains(&(*mint, *id)),
+                "the balance of {} in {} changed unnoted", hex::encode(id), hex::encode(mint));
         }
     }
 }

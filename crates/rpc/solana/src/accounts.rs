@@ -12,6 +12,7 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_state_api::TxOverlay;
 use nvm_vm_svm::{AccountSharedData, Pubkey, ReadableAccount};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// Most accounts one `getMultipleAccounts` call reads (Solana's limit).
 const MAX_MULTIPLE_ACCOUNTS: usize = 100;
@@ -54,6 +55,28 @@ impl Read {
         self.snapshot.scan_index(prefix, from, limit).map_err(internal)
     }
 
+    /// Every index entry under `prefix` from `from` on; more than the node's scan limit is a
+    /// scan error naming the accounts `what` (as Agave's past its scan limit), never a silently
+    /// cut list.
+    pub fn scan_all(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        what: &str,
+    ) -> Result<nvm_state_api::IndexEntries, ErrorObjectOwned> {
+        let limit = self.max_scanned;
+        let found = self.snapshot.scan_index(prefix, from, limit + 1).map_err(internal)?;
+        if found.len() > limit {
+            return Err(scan_error(limit, what));
+        }
+        Ok(found)
+    }
+
+    /// The most index entries one call may look at.
+    pub fn max_scanned(&self) -> usize {
+        self.max_scanned
+    }
+
     /// The state, for reads of its own.
     pub fn view(&self) -> TxOverlay<'_> {
         TxOverlay::new(&self.snapshot)
@@ -69,23 +92,22 @@ impl Read {
         what: &str,
     ) -> Result<Indexed, ErrorObjectOwned> {
         let prefix = [prefix, field.as_slice()].concat();
-        let limit = self.max_scanned;
-        let found = self.snapshot.scan_index(&prefix, &prefix, limit + 1).map_err(internal)?;
-        if found.len() > limit {
-            return Err(ErrorObjectOwned::owned(
-                crate::codes::SCAN_ERROR,
-                format!(
-                    "Scan aborted: more than {limit} accounts {what} {}: narrow the query",
-                    base58(field)
-                ),
-                None::<()>,
-            ));
-        }
-        Ok(found
+        let what = format!("{what} {}", base58(field));
+        Ok(self
+            .scan_all(&prefix, &prefix, &what)?
             .into_iter()
             .filter_map(|(key, value)| Some((nvm_vm_svm::index::indexed_address(&key)?, value)))
             .collect())
     }
+}
+
+/// Agave's error past its scan limit.
+pub(super) fn scan_error(limit: usize, what: &str) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(
+        crate::codes::SCAN_ERROR,
+        format!("Scan aborted: more than {limit} accounts {what}: narrow the query"),
+        None::<()>,
+    )
 }
 
 /// How account data is sent back: `encoding` and an optional `dataSlice`.
@@ -228,6 +250,14 @@ impl Filter {
         Ok(Self::Memcmp { offset, bytes })
     }
 
+    /// The mint a token account filter names: 32 bytes compared at offset 0.
+    pub(super) fn mint_at_start(&self) -> Option<[u8; 32]> {
+        match self {
+            Self::Memcmp { offset: 0, bytes } => bytes.as_slice().try_into().ok(),
+            _ => None,
+        }
+    }
+
     pub(super) fn matches(&self, data: &[u8]) -> bool {
         match self {
             Self::DataSize(size) => data.len() == *size,
@@ -248,20 +278,25 @@ pub(super) fn filters(config: &Value) -> Result<Vec<Filter>, ErrorObjectOwned> {
 }
 
 /// Accounts owned by `program` that pass every filter, in address order (the SVM's index by
-/// owner, each account read and its owner checked at the same slot).
+/// owner, each account read and its owner checked at the same slot; for SPL Token, the token
+/// accounts and mints the ledger shows too).
 fn owned_by(
     read: &Read,
     program: &[u8; 32],
     filters: &[Filter],
-) -> Result<Vec<([u8; 32], AccountSharedData)>, ErrorObjectOwned> {
-    let mut found = Vec::new();
+) -> Result<BTreeMap<[u8; 32], AccountSharedData>, ErrorObjectOwned> {
+    let mut found = if *program == nvm_vm_svm::SPL_TOKEN_PROGRAM_ID.to_bytes() {
+        crate::holders::ledger_token_accounts(read, filters)?
+    } else {
+        BTreeMap::new()
+    };
     let owned = read.indexed(nvm_vm_svm::index::OWNER_PREFIX, program, "owned by")?;
     for (address, _) in owned {
         if let Some(account) = read.account(&address)?
             && account.owner().as_ref() == program
             && filters.iter().all(|f| f.matches(account.data()))
         {
-            found.push((address, account));
+            found.insert(address, account);
         }
     }
     Ok(found)

@@ -6,6 +6,7 @@ mod accounts;
 mod blocks;
 mod cluster;
 mod history;
+mod holders;
 mod message;
 mod params;
 mod pubsub;
@@ -103,6 +104,8 @@ pub fn solana_module(ctx: SolanaContext) -> RpcModule<SolanaContext> {
     add(&mut module, "getTokenAccountBalance", tokens::get_token_account_balance);
     add(&mut module, "getTokenAccountsByOwner", tokens::get_token_accounts_by_owner);
     add(&mut module, "getTokenSupply", tokens::get_token_supply);
+    add(&mut module, "getTokenLargestAccounts", holders::get_token_largest_accounts);
+    add(&mut module, "getLargestAccounts", holders::get_largest_accounts);
     add(&mut module, "sendTransaction", transactions::send_transaction);
     add(&mut module, "simulateTransaction", transactions::simulate_transaction);
     add(&mut module, "requestAirdrop", transactions::request_airdrop);

@@ -44,7 +44,7 @@ fn token_account(account: &AccountSharedData) -> Option<Account> {
 }
 
 /// An initialized mint of a token program.
-fn mint_of(account: &AccountSharedData) -> Option<Mint> {
+pub(super) fn mint_of(account: &AccountSharedData) -> Option<Mint> {
     let base = account.data().get(..Mint::LEN)?;
     owned_by_token_program(account).then(|| Mint::unpack(base).ok()).flatten()
 }

@@ -47,6 +47,12 @@ pub trait StateAccess {
     fn get(&mut self, key: &StateKey) -> StateResult<Option<Vec<u8>>>;
     fn set(&mut self, key: StateKey, value: Vec<u8>);
     fn delete(&mut self, key: StateKey);
+
+    /// Notes that `holder`'s balance of `mint` was written: state keys are hashes, so the
+    /// node's index of holders (no part of consensus) learns whose balances a block changed
+    /// from these notes. A note of a write later reverted is harmless (the index reads the
+    /// balance the block left); a missed one leaves the index stale.
+    fn note_balance(&mut self, _mint: &[u8; 32], _holder: &[u8; 32]) {}
 }
 
 /// Typed helpers over [`StateAccess`]: borsh-encoded values, absent = default where it makes sense.

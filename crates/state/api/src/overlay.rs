@@ -19,6 +19,9 @@ pub struct TxOverlay<'a> {
     /// (key, the overlay's entry before the write), newest last.
     journal: Vec<(StateKey, Option<Option<Vec<u8>>>)>,
     observed: AccessSet,
+    /// (mint, holder) of every balance written ([`StateAccess::note_balance`]), reverted
+    /// writes included.
+    balances: Vec<([u8; 32], [u8; 32])>,
 }
 
 impl<'a> TxOverlay<'a> {
@@ -29,6 +32,7 @@ impl<'a> TxOverlay<'a> {
             cache: HashMap::new(),
             journal: Vec::new(),
             observed: AccessSet::default(),
+            balances: Vec::new(),
         }
     }
 
@@ -50,6 +54,14 @@ impl<'a> TxOverlay<'a> {
     /// The keys this transaction read and wrote so far (reverted writes included).
     pub fn observed(&self) -> &AccessSet {
         &self.observed
+    }
+
+    /// The (mint, holder) pairs whose balances this transaction wrote, each once, taken out.
+    pub fn take_noted_balances(&mut self) -> Vec<([u8; 32], [u8; 32])> {
+        let mut noted = std::mem::take(&mut self.balances);
+        noted.sort_unstable();
+        noted.dedup();
+        noted
     }
 
     /// The final writes, to merge into the block.
@@ -81,6 +93,10 @@ impl StateAccess for TxOverlay<'_> {
 
     fn delete(&mut self, key: StateKey) {
         self.record(key, None);
+    }
+
+    fn note_balance(&mut self, mint: &[u8; 32], holder: &[u8; 32]) {
+        self.balances.push((*mint, *holder));
     }
 }
 

@@ -36,6 +36,9 @@ const INDEX: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("index");
 const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 const HEAD: &str = "head";
 const INDEXED: &str = "indexed";
+/// The layout of the secondary index; a database whose index has another (or none) is
+/// re-indexed once when it opens. 2: the ledger's holders joined the VMs' entries.
+const INDEX_VERSION: u8 = 2;
 const HISTORY_FROM: &str = "history_from";
 /// The highest block whose change set pruning removed: no state before it can be rebuilt,
 /// whatever window the node runs with later.
@@ -276,12 +279,13 @@ impl Store {
         Ok(Some((self.oldest_state(&txn, head.height)?, head.height)))
     }
 
-    /// Whether the index covers every committed block: false for a database written before the
-    /// index existed, until [`Store::complete_index`] fills it in.
+    /// Whether the index, as it is laid out now, covers every committed block: false for a
+    /// database written before the index (or this layout of it) existed, until
+    /// [`Store::complete_index`] fills it in.
     pub fn indexed(&self) -> StoreResult<bool> {
         let txn = self.db.begin_read()?;
         let Some(meta) = open_read(&txn, META)? else { return Ok(false) };
-        Ok(meta.get(INDEXED)?.is_some())
+        Ok(meta.get(INDEXED)?.is_some_and(|v| v.value() == [INDEX_VERSION]))
     }
 
     /// Writes `index` (built from every committed block) and records that the index is complete.
@@ -290,7 +294,7 @@ impl Store {
         txn.set_durability(Durability::Immediate)?;
         {
             write_index(&mut txn.open_table(INDEX)?, index)?;
-            txn.open_table(META)?.insert(INDEXED, [1u8].as_slice())?;
+            txn.open_table(META)?.insert(INDEXED, [INDEX_VERSION].as_slice())?;
         }
         txn.commit()?;
         Ok(())
@@ -389,7 +393,7 @@ impl Store {
             let mut meta = txn.open_table(META)?;
             meta.insert(HEAD, borsh::to_vec(&head).expect("vec write").as_slice())?;
             if header.height == 0 {
-                meta.insert(INDEXED, [1u8].as_slice())?;
+                meta.insert(INDEXED, [INDEX_VERSION].as_slice())?;
             }
             if let Some(pruned) = pruned {
                 meta.insert(PRUNED_THROUGH, borsh::to_vec(&pruned).expect("vec write").as_slice())?;

@@ -3,7 +3,7 @@
 use crate::{Deadline, EvmVariant, EvmVm, TX_GAS_CAP};
 use alloy_primitives::{Address, Bytes, TxKind, U256};
 use nvm_identity::{Registry, VmAddress};
-use nvm_state_api::{StateAccess, StateAccessExt, StateReader, TxOverlay};
+use nvm_state_api::{StateAccess, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
 use revm::context::{
     TxEnv,
@@ -45,7 +45,7 @@ pub fn apply_overrides(
             let balance = u128::try_from(balance).map_err(|_| {
                 VmError::Invalid(format!("balance override of {address} exceeds u128"))
             })?;
-            view.set_u128(nvm_ledger::balance_key(&nvm_ledger::NATIVE_MINT, &id), balance);
+            nvm_ledger::Ledger::set_balance(view, &nvm_ledger::NATIVE_MINT, &id, balance);
         }
         if let Some(nonce) = o.nonce {
             Registry::set_nonce(view, &id, nonce);

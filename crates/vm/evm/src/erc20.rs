@@ -93,6 +93,13 @@ pub(crate) fn credited_marker(id: &IdCom) -> [u8; 32] {
     nvm_primitives::sha256_parts(&[b"erc20:credited:", id])
 }
 
+/// A view's bookkeeping slot `SHA-256("erc20:moved:" ‖ id_com)`, holding `id_com`: the view
+/// wrote that identity's balance. The EVM commit turns it into a note of the balance for the
+/// node's index of holders (the balance slots themselves are hashes) and never stores it.
+pub(crate) fn moved_marker(id: &IdCom) -> [u8; 32] {
+    nvm_primitives::sha256_parts(&[b"erc20:moved:", id])
+}
+
 /// The native view's bookkeeping slot `SHA-256("erc20:script-payments")`: how many payments into
 /// scripts the transaction has made so far, so each gets its own funding txid. Journaled like the
 /// balances (a reverted payment does not count); the EVM commit never stores it.
@@ -222,11 +229,15 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
         self.store(from_key, available - value)?;
         let before = self.load(to_key)?;
         self.store(to_key, before + value)?;
+        let view = self.view;
         if before.is_zero() && !value.is_zero() {
             // A first credit: noted in the recipient's holdings when the transaction commits.
-            let view = self.view;
             let marker = slot(credited_marker(&to));
             self.ctx.journal_mut().sstore(view, marker, slot(to)).map_err(state_stop)?;
+        }
+        for id in [from_id, to] {
+            let marker = slot(moved_marker(&id));
+            self.ctx.journal_mut().sstore(view, marker, slot(id)).map_err(state_stop)?;
         }
         Ok(())
     }

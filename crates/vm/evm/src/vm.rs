@@ -225,12 +225,17 @@ pub(crate) fn commit(
         if let Some(mint) = view_mint(state, &address).map_err(|e| VmError::State(e.0))? {
             views_received += account.info.balance;
             // An ERC-20 view's changed slots are ledger balances and allowances, markers of
-            // the identities it credited (their holdings), and the count of payments into
+            // the identities it credited (their holdings) and whose balances it wrote (notes
+            // for the index of holders), and the count of payments into
             // scripts (the transaction's own).
             for (slot, value) in account.changed_storage_slots() {
                 let credited = value.present_value.to_be_bytes::<32>();
                 if slot.to_be_bytes::<32>() == crate::erc20::credited_marker(&credited) {
                     Ledger::note_holding(state, &mint, &credited).map_err(ledger_failure)?;
+                    continue;
+                }
+                if slot.to_be_bytes::<32>() == crate::erc20::moved_marker(&credited) {
+                    state.note_balance(&mint, &credited);
                     continue;
                 }
                 if slot.to_be_bytes::<32>() == crate::erc20::script_payments_slot() {
@@ -293,7 +298,7 @@ pub(crate) fn commit(
                     hex::encode(id)
                 ))
             })?;
-        state.set_u128(key, after);
+        Ledger::set_balance(state, &NATIVE_MINT, &id, after);
         let nonce_key = nvm_identity::nonce_key(&id);
         if state.get_u64(&nonce_key)? != nonce {
             state.set_encoded(nonce_key, &nonce);

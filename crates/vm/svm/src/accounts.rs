@@ -92,9 +92,9 @@ pub fn store(
     account: &AccountSharedData,
 ) -> Result<(), StateError> {
     let id = identity_of(state, address)?;
-    let key = balance_key(&NATIVE_MINT, &id);
-    let dust = state.get_u128(&key)? % UNITS_PER_LAMPORT;
-    state.set_u128(key, u128::from(account.lamports()) * UNITS_PER_LAMPORT + dust);
+    let dust = state.get_u128(&balance_key(&NATIVE_MINT, &id))? % UNITS_PER_LAMPORT;
+    let units = u128::from(account.lamports()) * UNITS_PER_LAMPORT + dust;
+    nvm_ledger::Ledger::set_balance(state, &NATIVE_MINT, &id, units);
     store_fields(state, address, account)
 }
 

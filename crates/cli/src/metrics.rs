@@ -24,7 +24,7 @@ const TPS_WINDOW_SECS: usize = 10;
 /// committed a block with whether that counts as a stall (read from the commit loop's atomics,
 /// so they answer even when the commit loop is stuck).
 fn with_node_gauges(mut text: String, progress: &CommitProgress, stall_after: Duration) -> String {
-    let peers = text.lines().filter(|l| l.starts_with("p2p_tracker_directory_connected{")).count();
+    let peers = connected_peers(&text);
     let since_commit = progress.since_last_commit();
     let stalled = u8::from(since_commit >= stall_after);
     if let Some(end) = text.rfind("# EOF") {
@@ -40,6 +40,21 @@ fn with_node_gauges(mut text: String, progress: &CommitProgress, stall_after: Du
         stall_after.as_secs_f64(),
     ));
     text
+}
+
+/// The peers the p2p layer is connected to, from the runtime's metrics text: its tracker keeps
+/// one `connected` series per connected peer (never itself), and offers no other count.
+fn connected_peers(text: &str) -> usize {
+    text.lines().filter(|l| l.starts_with("p2p_tracker_directory_connected{")).count()
+}
+
+/// `net_peerCount`'s count, read from the runtime's metrics when asked (as `nvm_peers` is).
+pub(crate) struct RuntimePeers(pub Context);
+
+impl nvm_rpc::ConnectedPeers for RuntimePeers {
+    fn connected(&self) -> usize {
+        connected_peers(&self.0.encode())
+    }
 }
 
 /// Starts the metrics updater and the HTTP endpoint.

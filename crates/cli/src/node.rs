@@ -227,6 +227,7 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             })),
             limits: setup.rpc_limits,
             dev: setup.dev_authority.clone().filter(|dev| named_dev_authority(&chain, dev)),
+            peers: Some(Arc::new(crate::metrics::RuntimePeers(context.child("peers")))),
         };
         let apis = Apis {
             rpc: setup.rpc_addr,

@@ -415,6 +415,8 @@ fn evm_contracts_run_on_the_node() {
     // The Ethereum namespace answers from the same state.
     assert_eq!(node.call("eth_chainId", vec![]), json!(format!("{DEV_CHAIN_ID:#x}")));
     assert_eq!(node.call("net_version", vec![]), json!(DEV_CHAIN_ID.to_string()));
+    // A single validator: its p2p layer is connected to no one.
+    assert_eq!(node.call("net_peerCount", vec![]), json!("0x0"));
     assert_eq!(node.call("eth_accounts", vec![]), json!([]));
     assert_eq!(node.call("eth_syncing", vec![]), json!(false));
     assert_eq!(

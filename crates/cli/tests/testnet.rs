@@ -353,7 +353,10 @@ fn four_validators_survive_a_kill_9_mid_load_and_converge() {
         let height = value(&text, "nvm_finalized_height");
         let txs = value(&text, "nvm_finalized_transactions_total");
         let peers = value(&text, "nvm_peers");
+        // Ethereum tools ask the same count of `net_peerCount`.
+        let counted = net.validators[0].rpc.call("net_peerCount", vec![]);
         if height >= top as f64 && txs >= acknowledged.len() as f64 && peers == 3.0 {
+            assert_eq!(counted, json!("0x3"));
             break;
         }
         assert!(

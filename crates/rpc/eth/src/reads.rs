@@ -1,6 +1,6 @@
 //! The rest of what Ethereum tools read (anvil's and geth's answers): transactions by block and
 //! index, uncles (none: n-VM blocks have no uncles), the blob base fee (no blobs), `web3_sha3`,
-//! `net_listening`, `txpool_status`, and `eth_getProof`'s clear refusal.
+//! `net_listening`, `net_peerCount`, `txpool_status`, and `eth_getProof`'s clear refusal.
 
 use crate::{block_height, quantity, tx::tx_json};
 use jsonrpsee::{
@@ -94,6 +94,9 @@ pub(crate) fn register(module: &mut RpcModule<NodeContext>) {
     // No blob transactions: the minimum blob base fee, as geth reports on a chain without blobs.
     add(module, "eth_blobBaseFee", |_, _| Ok(quantity(1u64)));
     add(module, "net_listening", |_, _| Ok(Value::Bool(true)));
+    add(module, "net_peerCount", |ctx, _| {
+        Ok(quantity(ctx.peers.as_ref().map_or(0, |p| p.connected()) as u64))
+    });
     add(module, "web3_sha3", sha3);
     add(module, "txpool_content", txpool_content);
     add(module, "txpool_status", |ctx, _| {

@@ -17,8 +17,8 @@ pub use finality::FinalityProofs;
 pub use follow::{blocking, follow_blocks};
 pub use ids::{HexIds, random_id};
 pub use methods::{
-    DevAuthority, Namespace, NodeContext, RpcResult, account_nonce, add, param_str, required,
-    rpc_module,
+    ConnectedPeers, DevAuthority, Namespace, NodeContext, RpcResult, account_nonce, add, param_str,
+    required, rpc_module,
 };
 
 use jsonrpsee::{

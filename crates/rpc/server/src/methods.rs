@@ -30,6 +30,14 @@ pub struct NodeContext {
     /// The dev chain's dev authority, whose key signs the state writes of anvil's dev methods
     /// (`anvil_setBalance`, `evm_revert`, …); `None` on a network, where they are refused.
     pub dev: Option<std::sync::Arc<DevAuthority>>,
+    /// How many peers the node's p2p layer is connected to (`net_peerCount`); `None`: no p2p
+    /// layer (an in-process node), counted as none.
+    pub peers: Option<Arc<dyn ConnectedPeers>>,
+}
+
+/// The node's count of connected peers (its p2p layer's).
+pub trait ConnectedPeers: Send + Sync {
+    fn connected(&self) -> usize;
 }
 
 /// The key of a dev chain's dev authority (`nvm_identity::dev_authority_key`) and its identity,

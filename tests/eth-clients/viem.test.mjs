@@ -120,3 +120,50 @@ test("simulateBlocks: calls in order over simulated blocks on overridden state, 
   assert.equal(await client.getBalance({ address: ghost }), 0n);
   assert.equal(await client.getCode({ address: tokenAt }), undefined);
 });
+
+test("simulateBlocks: block overrides set what contracts read; skipped numbers come back empty", { timeout: 60_000 }, async () => {
+  // A probe that returns NUMBER, TIMESTAMP, GASLIMIT and BASEFEE, placed by a state override.
+  const probe = "0x0000000000000000000000000000000000c10c4a";
+  const code = "0x435f5242602052456040524860605260805ff3";
+  const head = await client.getBlock();
+  const time = head.timestamp + 1000n;
+  const [block] = await client.simulateBlocks({
+    blockNumber: head.number,
+    blocks: [{
+      blockOverrides: { time, gasLimit: 50_000_000n, baseFeePerGas: 7n },
+      stateOverrides: [{ address: probe, code }],
+      calls: [{ to: probe, data: "0x" }],
+    }],
+  });
+  assert.equal(block.number, head.number + 1n);
+  assert.equal(block.timestamp, time);
+  assert.equal(block.gasLimit, 50_000_000n);
+  assert.equal(block.baseFeePerGas, 7n);
+  const words = (data) => data.slice(2).match(/.{64}/g).map((w) => BigInt("0x" + w));
+  assert.deepEqual(words(block.calls[0].data), [head.number + 1n, time, 50_000_000n, 7n]);
+
+  // eth_simulateV1 itself (viem's simulateBlocks pairs answers with requested blocks one to one,
+  // so it cannot take the blocks a skipped number adds).
+  const simulate = async (overrides, calls = []) => {
+    const params = [{ blockStateCalls: [{ blockOverrides: overrides, stateOverrides: { [probe]: { code } }, calls }] }, toHex(head.number)];
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_simulateV1", params }),
+    });
+    return response.json();
+  };
+  // The two numbers skipped are simulated as empty blocks, chained by their parent hashes.
+  const { result } = await simulate({ number: toHex(head.number + 3n) }, [{ to: probe }]);
+  assert.deepEqual(result.map((b) => BigInt(b.number)), [1n, 2n, 3n].map((n) => head.number + n));
+  assert.deepEqual(result.map((b) => b.calls.length), [0, 0, 1]);
+  assert.equal(result[2].parentHash, result[1].hash);
+  assert.equal(words(result[2].calls[0].returnData)[0], head.number + 3n);
+
+  // Out of order, too many, or a field not offered: geth's codes, nothing simulated.
+  const refused = async (overrides) => (await simulate(overrides)).error ?? assert.fail(JSON.stringify(overrides));
+  assert.equal((await refused({ number: toHex(head.number) })).code, -38020);
+  assert.equal((await refused({ time: toHex(head.timestamp) })).code, -38021);
+  assert.equal((await refused({ number: toHex(head.number + 1000n) })).code, -38026);
+  assert.match((await refused({ feeRecipient: probe })).message, /feeRecipient is not offered/);
+});

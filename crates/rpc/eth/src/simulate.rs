@@ -1,10 +1,14 @@
 //! geth's `eth_simulateV1` (what viem's `simulateBlocks` / `simulateCalls` and wallets' previews
 //! send): simulated blocks after the block named, each with its state overrides and calls, every
-//! call seeing what the calls before it changed. Nothing is written; `validation` (a block's
-//! nonce and fee checks) is not offered, and neither are block overrides.
+//! call seeing what the calls before it changed, each block's number, time, gas limit and base
+//! fee as its `blockOverrides` set them (skipped numbers are simulated as empty blocks, as geth
+//! does). Nothing is written; `validation` (a block's nonce and fee checks) is not offered: calls
+//! run as `eth_call` runs them.
 
-use crate::{call_object, parse_overrides, quantity, state::block_env, state::state_at};
-use jsonrpsee::types::Params;
+use crate::{
+    call_object, parse_overrides, parse_u256, quantity, state::block_env, state::state_at,
+};
+use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_rpc::{NodeContext, RpcResult, hex0x, invalid_params};
 use nvm_state_api::TxOverlay;
 use nvm_vm_evm::{CallOutcome, Deadline};
@@ -14,6 +18,61 @@ use serde_json::{Value, json};
 const MAX_BLOCKS: usize = 16;
 /// Most calls one request holds over all its blocks.
 const MAX_CALLS: usize = 1_000;
+/// Most blocks one request simulates, the empty ones its skipped numbers add included (geth's).
+const MAX_SIMULATED: usize = 256;
+
+/// geth's errors for block overrides out of order, and for too many blocks.
+const BLOCK_NUMBER_INVALID: i32 = -38020;
+const BLOCK_TIMESTAMP_INVALID: i32 = -38021;
+const TOO_MANY_BLOCKS: i32 = -38026;
+
+fn simulation_error(code: i32, message: String) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message, None::<()>)
+}
+
+/// A simulated block's `blockOverrides`: what it sets of its environment.
+#[derive(Default)]
+struct BlockOverrides {
+    number: Option<u64>,
+    time: Option<u64>,
+    gas_limit: Option<u64>,
+    base_fee: Option<u64>,
+}
+
+impl BlockOverrides {
+    fn parse(raw: Option<&Value>) -> Result<Self, ErrorObjectOwned> {
+        let Some(Value::Object(fields)) = raw.filter(|o| !o.is_null()) else {
+            return match raw {
+                None | Some(Value::Null) => Ok(Self::default()),
+                Some(_) => Err(invalid_params("blockOverrides must be an object")),
+            };
+        };
+        let mut overrides = Self::default();
+        for (name, value) in fields {
+            let number = || -> Result<u64, ErrorObjectOwned> {
+                let text = value.as_str().ok_or_else(|| {
+                    invalid_params(format!("blockOverrides.{name} must be a hex quantity"))
+                })?;
+                u64::try_from(parse_u256(text)?).map_err(|_| {
+                    invalid_params(format!("blockOverrides.{name} does not fit in 64 bits"))
+                })
+            };
+            match name.as_str() {
+                "number" => overrides.number = Some(number()?),
+                "time" => overrides.time = Some(number()?),
+                "gasLimit" => overrides.gas_limit = Some(number()?),
+                "baseFeePerGas" => overrides.base_fee = Some(number()?),
+                other => {
+                    return Err(invalid_params(format!(
+                        "eth_simulateV1: blockOverrides.{other} is not offered (number, time, \
+                         gasLimit and baseFeePerGas are)"
+                    )));
+                }
+            }
+        }
+        Ok(overrides)
+    }
+}
 
 pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let values: Vec<Value> = params.parse().map_err(|e| invalid_params(e.to_string()))?;
@@ -43,8 +102,25 @@ pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let mut view = TxOverlay::new(&state);
     let mut simulated = Vec::with_capacity(blocks.len());
     for block in blocks {
-        if block.get("blockOverrides").is_some_and(|o| !o.is_null()) {
-            return Err(invalid_params("eth_simulateV1: blockOverrides are not offered"));
+        let overrides = BlockOverrides::parse(block.get("blockOverrides"))?;
+        // A number past the next: the blocks between are simulated, empty.
+        let number = overrides.number.unwrap_or(env.height + 1);
+        if number <= env.height {
+            return Err(simulation_error(
+                BLOCK_NUMBER_INVALID,
+                format!("block numbers must be in order: {number} <= {}", env.height),
+            ));
+        }
+        let skipped = usize::try_from(number - env.height - 1).unwrap_or(usize::MAX);
+        if simulated.len().saturating_add(skipped) >= MAX_SIMULATED {
+            return Err(simulation_error(
+                TOO_MANY_BLOCKS,
+                format!("too many blocks: at most {MAX_SIMULATED} simulated"),
+            ));
+        }
+        while env.height + 1 < number {
+            next_block(&mut env, &mut parent_hash, None);
+            simulated.push(block_json(&env, &parent_hash, 0, Vec::new()));
         }
         if let Some(raw) = block.get("stateOverrides").filter(|o| !o.is_null()) {
             let overrides = parse_overrides(raw)?;
@@ -58,38 +134,62 @@ pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
             }
             Some(_) => return Err(invalid_params("a simulated block's calls must be a list")),
         };
-        // The block after the last: one more in height, a second later.
-        env.height += 1;
-        env.timestamp_ms += 1_000;
-        env.parent_hash = parent_hash;
+        let parent_time = env.timestamp_ms / 1000;
+        if let Some(time) = overrides.time.filter(|t| *t <= parent_time) {
+            return Err(simulation_error(
+                BLOCK_TIMESTAMP_INVALID,
+                format!("block timestamps must be in order: {time} <= {parent_time}"),
+            ));
+        }
+        next_block(&mut env, &mut parent_hash, overrides.time);
+        env.gas_limit = overrides.gas_limit.unwrap_or(env.gas_limit);
+        env.base_fee_per_gas = overrides.base_fee.unwrap_or(env.base_fee_per_gas);
         let ended = evm
             .simulate_in_order(&mut view, &env, &requests, deadline)
             .map_err(|e| crate::server_error(e.to_string()))?;
-        let hash = nvm_primitives::sha256_parts(&[
-            b"nvm:simulated-block:",
-            &parent_hash,
-            &env.height.to_le_bytes(),
-        ]);
+        let hash = parent_hash;
         let gas_used: u64 = ended.iter().map(|(outcome, _)| outcome.gas_used()).sum();
         let calls: Vec<Value> = ended
             .into_iter()
             .map(|(outcome, logs)| call_json(&env, &hash, outcome, logs))
             .collect();
-        simulated.push(json!({
-            "number": quantity(env.height),
-            "hash": hex0x(&hash),
-            "parentHash": hex0x(&parent_hash),
-            "timestamp": quantity(env.timestamp_ms / 1000),
-            "gasLimit": quantity(env.gas_limit),
-            "gasUsed": quantity(gas_used),
-            "baseFeePerGas": quantity(env.base_fee_per_gas),
-            "miner": nvm_vm_evm::evm_address(&env.proposer),
-            "transactions": [],
-            "calls": calls,
-        }));
-        parent_hash = hash;
+        simulated.push(block_json(&env, &hash, gas_used, calls));
     }
     Ok(Value::Array(simulated))
+}
+
+/// Moves `env` to the block after it — one more in height, at `time` (seconds) or a second
+/// later — and `hash` to that block's made-up hash, its parent's recorded in `env`.
+fn next_block(env: &mut nvm_vm_api::BlockEnv, hash: &mut [u8; 32], time: Option<u64>) {
+    env.height += 1;
+    env.timestamp_ms = time.map_or(env.timestamp_ms + 1_000, |t| t.saturating_mul(1000));
+    env.parent_hash = *hash;
+    *hash = nvm_primitives::sha256_parts(&[
+        b"nvm:simulated-block:",
+        &env.parent_hash,
+        &env.height.to_le_bytes(),
+    ]);
+}
+
+/// A simulated block, as geth shows it.
+fn block_json(
+    env: &nvm_vm_api::BlockEnv,
+    hash: &[u8; 32],
+    gas_used: u64,
+    calls: Vec<Value>,
+) -> Value {
+    json!({
+        "number": quantity(env.height),
+        "hash": hex0x(hash),
+        "parentHash": hex0x(&env.parent_hash),
+        "timestamp": quantity(env.timestamp_ms / 1000),
+        "gasLimit": quantity(env.gas_limit),
+        "gasUsed": quantity(gas_used),
+        "baseFeePerGas": quantity(env.base_fee_per_gas),
+        "miner": nvm_vm_evm::evm_address(&env.proposer),
+        "transactions": [],
+        "calls": calls,
+    })
 }
 
 /// One simulated call's result, as geth shows it.

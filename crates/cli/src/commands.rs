@@ -197,6 +197,9 @@ pub fn run_node(args: NodeArgs) -> CmdResult {
             nvm_node::HistoryWindow::Blocks(history_blocks)
         },
         max_pending_per_sender,
+        // A dev node acknowledges a transaction once the OS has it: it survives kill -9, not a
+        // power loss (anvil keeps nothing); an fsync per request would bound it by the disk.
+        journal_sync: nvm_node::JournalSync::ProcessCrash,
         rules: nvm_consensus::BlockRules {
             max_block_txs,
             block_time: Duration::from_millis(block_time_ms),

@@ -46,6 +46,8 @@ pub struct NodeSetup {
     pub rules: BlockRules,
     /// Most transactions one sender may have pending (and nonces it may queue ahead).
     pub max_pending_per_sender: usize,
+    /// What a transaction this node acknowledged survives (the journal's fsync or not).
+    pub journal_sync: nvm_node::JournalSync,
 }
 
 /// Whether the chain's genesis names `dev` its dev authority; a data directory written before
@@ -156,8 +158,9 @@ pub fn run(setup: NodeSetup, banner: impl FnOnce(&Chain)) -> Result<(), String> 
             head.height
         ));
     }
-    let (journal, journaled) = TxJournal::open(&setup.data_dir.join("mempool.journal"))
-        .map_err(|e| format!("transaction journal: {e}"))?;
+    let (journal, journaled) =
+        TxJournal::open(&setup.data_dir.join("mempool.journal"), setup.journal_sync)
+            .map_err(|e| format!("transaction journal: {e}"))?;
     let mempool = Arc::new(
         Mempool::with_journal(MEMPOOL_CAPACITY, journal)
             .with_per_sender_limit(setup.max_pending_per_sender),

@@ -213,6 +213,7 @@ pub fn run(config_path: &Path) -> Result<(), String> {
         faucet: None,
         history: nvm_node::HistoryWindow::default(),
         dev_authority: None,
+        journal_sync: nvm_node::JournalSync::PowerLoss,
         // A validator network's pool stays bounded per sender (docs/CONSENSUS.md).
         max_pending_per_sender: nvm_node::MAX_PENDING_PER_SENDER,
         rules: BlockRules {

@@ -6,6 +6,11 @@
 //! The file is a sequence of records `u32_le(len) ‖ SHA-256(bytes)[0..4] ‖ bytes`. A record cut
 //! short by a crash, or whose checksum fails, ends the journal: everything before it was
 //! acknowledged, it was not.
+//!
+//! What an acknowledgement survives is the node's choice ([`JournalSync`]): the process being
+//! killed needs only the record handed to the OS (a `write`: the kernel keeps it whatever becomes
+//! of the process); a power loss needs it on the disk (an `fsync`, shared by every appender
+//! waiting at the time).
 
 use nvm_primitives::sha256;
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -19,6 +24,17 @@ use std::{
 /// Largest record the journal reads back (a transaction is far smaller).
 const MAX_RECORD: usize = 1 << 20;
 
+/// What a transaction the node acknowledged survives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalSync {
+    /// The node's process being killed (kill -9, a panic, an OOM kill): each record is written
+    /// to the OS before the acknowledgement, no fsync. A dev node's: anvil keeps nothing at all.
+    ProcessCrash,
+    /// A power loss or kernel crash too: records are fsynced (group commit) before the
+    /// acknowledgement. A validator's.
+    PowerLoss,
+}
+
 /// The append-only journal of locally submitted transactions.
 ///
 /// One lock guards everything (the file, the counters, who is syncing), so no two paths can
@@ -27,6 +43,7 @@ const MAX_RECORD: usize = 1 << 20;
 /// (group commit). Compaction keeps the lock for its whole rewrite, so no append runs meanwhile.
 pub struct TxJournal {
     path: PathBuf,
+    sync: JournalSync,
     state: Mutex<State>,
     /// Notified whenever a sync ends (appenders waiting for theirs check again).
     synced: Condvar,
@@ -94,8 +111,9 @@ fn parse(bytes: &[u8]) -> Vec<Vec<u8>> {
 
 impl TxJournal {
     /// Opens (or creates) the journal at `path` and returns the transactions it holds; a torn
-    /// tail is dropped and the file rewritten without it.
-    pub fn open(path: &Path) -> io::Result<(Self, Vec<Vec<u8>>)> {
+    /// tail is dropped and the file rewritten without it. Appends are acknowledged as `sync`
+    /// says.
+    pub fn open(path: &Path, sync: JournalSync) -> io::Result<(Self, Vec<Vec<u8>>)> {
         let mut bytes = Vec::new();
         match File::open(path) {
             Ok(mut file) => {
@@ -117,8 +135,12 @@ impl TxJournal {
             syncs: 0,
             failed: None,
         };
-        let journal =
-            Self { path: path.to_path_buf(), state: Mutex::new(state), synced: Condvar::new() };
+        let journal = Self {
+            path: path.to_path_buf(),
+            sync,
+            state: Mutex::new(state),
+            synced: Condvar::new(),
+        };
         journal.rewrite(records.iter().map(Vec::as_slice))?;
         Ok((journal, records))
     }
@@ -138,7 +160,7 @@ impl TxJournal {
         (state.appends, state.syncs)
     }
 
-    /// Appends transactions and returns once they are durable.
+    /// Appends transactions and returns once they survive what [`JournalSync`] says.
     pub fn append<'a>(&self, raws: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
         let mut bytes = Vec::new();
         let mut count = 0;
@@ -161,7 +183,10 @@ impl TxJournal {
         state.written += count as u64;
         state.appends += 1;
         let mine = state.written;
-        self.wait_durable(&mut state, mine)
+        match self.sync {
+            JournalSync::ProcessCrash => Ok(()),
+            JournalSync::PowerLoss => self.wait_durable(&mut state, mine),
+        }
     }
 
     /// Returns once the records up to `mine` in the sequence are durable: synced by this caller
@@ -249,7 +274,7 @@ mod tests {
     fn records_survive_reopening_and_a_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mempool.journal");
-        let (journal, found) = TxJournal::open(&path).unwrap();
+        let (journal, found) = TxJournal::open(&path, JournalSync::PowerLoss).unwrap();
         assert!(found.is_empty());
         journal.append([&b"one"[..], &b"two"[..]]).unwrap();
         journal.append([&b"three"[..]]).unwrap();
@@ -258,7 +283,7 @@ mod tests {
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
         file.write_all(&[9, 0, 0, 0, 1, 2]).unwrap();
         drop(file);
-        let (journal, found) = TxJournal::open(&path).unwrap();
+        let (journal, found) = TxJournal::open(&path, JournalSync::PowerLoss).unwrap();
         assert_eq!(found, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
         assert_eq!(journal.len(), 3);
         // Compaction sees the record count and may decline.
@@ -267,8 +292,26 @@ mod tests {
         journal.rewrite([&b"two"[..]]).unwrap();
         journal.append([&b"four"[..]]).unwrap();
         drop(journal);
-        let (_, found) = TxJournal::open(&path).unwrap();
+        let (_, found) = TxJournal::open(&path, JournalSync::PowerLoss).unwrap();
         assert_eq!(found, vec![b"two".to_vec(), b"four".to_vec()]);
+    }
+
+    /// Against a process crash, an acknowledgement needs the record written, not synced: none of
+    /// the appends fsyncs, and every record is there when the journal is opened again.
+    #[test]
+    fn a_process_crash_journal_acknowledges_without_an_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mempool.journal");
+        let (journal, _) = TxJournal::open(&path, JournalSync::ProcessCrash).unwrap();
+        for i in 0..100u8 {
+            journal.append([&[i][..]]).unwrap();
+        }
+        assert_eq!(journal.sync_counts(), (100, 0));
+        // The process dies without closing anything (nothing flushed but what `write` handed
+        // to the OS).
+        std::mem::forget(journal);
+        let (_, found) = TxJournal::open(&path, JournalSync::ProcessCrash).unwrap();
+        assert_eq!(found, (0..100u8).map(|i| vec![i]).collect::<Vec<_>>());
     }
 
     #[test]
@@ -296,7 +339,7 @@ mod tests {
         const APPENDERS: u32 = 8;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mempool.journal");
-        let journal = Arc::new(TxJournal::open(&path).unwrap().0);
+        let journal = Arc::new(TxJournal::open(&path, JournalSync::PowerLoss).unwrap().0);
         // The mempool's part: a record is marked pending before it is appended, and included
         // ones leave the pool (compaction may drop them).
         let pending = Arc::new(Mutex::new(BTreeSet::<Vec<u8>>::new()));
@@ -354,7 +397,7 @@ mod tests {
         let (appends, syncs) = journal.sync_counts();
         assert!(syncs < appends, "group commit: {syncs} fsyncs for {appends} appends");
         drop(journal);
-        let (_, found) = TxJournal::open(&path).unwrap();
+        let (_, found) = TxJournal::open(&path, JournalSync::PowerLoss).unwrap();
         let found: BTreeSet<Vec<u8>> = found.into_iter().collect();
         let pending = pending.lock();
         for raw in acknowledged.iter().filter(|raw| pending.contains(*raw)) {

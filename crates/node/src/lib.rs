@@ -12,7 +12,7 @@ pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, T
 pub use deadlock::watch_for_deadlocks;
 pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_id, dev_key};
 pub use handle::{MemoryNode, NodeHandle};
-pub use journal::TxJournal;
+pub use journal::{JournalSync, TxJournal};
 pub use mempool::{Announcer, MAX_PENDING_PER_SENDER, Mempool, admitted};
 /// Why the mempool refuses a transaction (defined with the executor, for the RPC crates).
 pub use nvm_executor::AdmissionError;

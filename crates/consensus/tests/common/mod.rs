@@ -43,7 +43,8 @@ impl Validator {
         let chain = Chain::open(dir, &Genesis::dev(&vms), Self::proposer(index), vms, history)
             .expect("chain opens");
         let (journal, journaled) =
-            TxJournal::open(&dir.join("mempool.journal")).expect("journal opens");
+            TxJournal::open(&dir.join("mempool.journal"), nvm_node::JournalSync::PowerLoss)
+                .expect("journal opens");
         let mempool = Arc::new(Mempool::with_journal(100_000, journal));
         Opened { chain: Arc::new(chain), mempool, journaled }
     }

@@ -614,6 +614,9 @@ fn a_batch_past_the_limit_gets_an_error_that_names_it() {
     let _node = Node::start_with(dir.path(), port, 0, 200, &["--rpc-max-batch", "50"]);
     let served = post_json(port, &chain_id_batch(50));
     assert_eq!(served.as_array().map(Vec::len), Some(50), "{served}");
+    // A batch's calls run together; their answers come back in the batch's order.
+    let ids: Vec<Value> = served.as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
+    assert_eq!(ids, (0..50).map(|id| json!(id)).collect::<Vec<_>>());
     let refused = post_json(port, &chain_id_batch(51));
     assert_eq!(refused["error"]["code"], json!(-32010), "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("batch request was too large"));

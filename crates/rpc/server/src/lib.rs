@@ -2,6 +2,7 @@
 //! crate registers its methods with (`nvm-rpc-eth`, `nvm-rpc-bitcoin` on this port; the Solana
 //! API serves its own ports from `nvm-rpc-solana`).
 
+pub mod batch;
 pub mod connection_limit;
 mod convert;
 mod errors;
@@ -94,19 +95,26 @@ pub async fn start(
     namespaces: &[Namespace],
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ctx.limits.server_config().set_id_provider(HexIds).build();
-    serve(addr, config, rpc_module(ctx, namespaces)).await
+    let limits = ctx.limits;
+    serve(addr, &limits, config, rpc_module(ctx, namespaces)).await
 }
 
-/// Serves `module` on `addr` with `config` (built from [`RpcLimits::server_config`]), a
-/// connection over the limit answered in JSON ([`connection_limit`]); returns the bound address
-/// and the server's handle.
+/// Serves `module` on `addr` with `config` (built from `limits`' [`RpcLimits::server_config`]),
+/// a connection over the limit answered in JSON ([`connection_limit`]), batches run
+/// concurrently ([`batch::ConcurrentBatches`]); returns the bound address and the server's
+/// handle.
 pub async fn serve<C: Send + Sync + 'static>(
     addr: SocketAddr,
+    limits: &RpcLimits,
     config: ServerConfig,
     module: RpcModule<C>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let max_response_bytes = limits.max_response_bytes as usize;
+    let batches = jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+        .layer_fn(move |inner| batch::ConcurrentBatches { inner, max_response_bytes });
     let server = Server::builder()
         .set_config(config)
+        .set_rpc_middleware(batches)
         .set_http_middleware(tower::ServiceBuilder::new().layer(connection_limit::JsonRefusalLayer))
         .build(addr)
         .await?;

@@ -155,7 +155,7 @@ pub async fn start_solana(
     let mut handles = Vec::with_capacity(2);
     for (i, at) in [addr, pubsub_addr].into_iter().enumerate() {
         let config = limits.server_config().set_id_provider(CountingIds::default()).build();
-        let (at, handle) = nvm_rpc::serve(at, config, solana_module(ctx.clone())).await?;
+        let (at, handle) = nvm_rpc::serve(at, &limits, config, solana_module(ctx.clone())).await?;
         bound[i] = at;
         handles.push(handle);
     }

@@ -131,6 +131,21 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// How fast `check` — a transaction's signature verification or sender recovery, the work
+/// admission cannot skip — gets through `raws` on all cores, printed as `what`'s ceiling: what a
+/// VM's sustained rate in the same run is held against.
+fn signature_ceiling(raws: &[Vec<u8>], what: &str, check: impl Fn(&[u8]) -> bool + Sync) -> f64 {
+    use rayon::prelude::*;
+    let t = std::time::Instant::now();
+    let passed = raws.par_iter().filter(|raw| check(raw)).count();
+    let elapsed = t.elapsed();
+    let ceiling = rate(passed, elapsed);
+    println!(
+        "{what} ceiling: {ceiling:>10.0} tx/s  ({passed} checked in {elapsed:.2?} on all cores)"
+    );
+    ceiling
+}
+
 pub fn run(args: BenchArgs) -> Result<(), String> {
     if let Some(validators) = args.validators {
         return network::run(&args, validators);

@@ -4,7 +4,7 @@
 //! ledger balances, state root, fsync'd commit), beside the same transactions' decoding and
 //! signature recovery alone on all cores (the ceiling).
 
-use super::{BenchArgs, pipeline, rate};
+use super::{BenchArgs, pipeline};
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
@@ -153,13 +153,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<f64, String> {
         .collect::<Result<_, String>>()?;
     println!("signed {} transactions in {:.2?} (not timed below)", raws.len(), started.elapsed());
 
-    let t = Instant::now();
-    let recovered = raws.par_iter().filter(|raw| TronTx::decode(&raw[1..]).is_ok()).count();
-    let ceiling_time = t.elapsed();
-    let ceiling = rate(recovered, ceiling_time);
-    println!(
-        "signature-recovery ceiling: {ceiling:>10.0} tx/s  ({recovered} decoded and recovered in {ceiling_time:.2?} on all cores)"
-    );
+    let ceiling = super::signature_ceiling(&raws, "signature-recovery", |raw| {
+        TronTx::decode(&raw[1..]).is_ok()
+    });
     let ours = pipeline::sustained(&chain, raws, block_txs, args.txs)?;
     println!(
         "TRC-20 transfers: n-VM {ours:.0} tx/s (recovery at admission -> TAPoS, energy -> Tron variant over the ledger -> state root -> fsync'd commit), {:.2}x the recovery ceiling",

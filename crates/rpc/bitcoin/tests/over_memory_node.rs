@@ -23,13 +23,7 @@ const ADDRESS: &str = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
 #[tokio::test(flavor = "multi_thread")]
 async fn locked_coins_are_utxos_and_an_unsigned_spend_is_refused() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
-    let ctx = NodeContext {
-        node: node.api(),
-        finality: None,
-        limits: Default::default(),
-        dev: None,
-        peers: None,
-    };
+    let ctx = NodeContext::new(node.api());
     let rpc = nvm_rpc::rpc_module(ctx, &[nvm_rpc_bitcoin::register]);
     let script = nvm_vm_bvm::script_of(ADDRESS).unwrap();
     assert_eq!(call(&rpc, "nvm_getUtxos", json!([ADDRESS])).await, json!([]));

@@ -17,13 +17,7 @@ use nvm_rpc::testing::{call, error, error_code};
 use serde_json::{Value, json};
 
 fn serve(node: &MemoryNode) -> RpcModule<NodeContext> {
-    let ctx = NodeContext {
-        node: node.api(),
-        finality: None,
-        limits: Default::default(),
-        dev: None,
-        peers: None,
-    };
+    let ctx = NodeContext::new(node.api());
     nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
 }
 
@@ -154,7 +148,7 @@ async fn a_simulated_call_is_aborted_past_the_time_budget() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     let within = |call_timeout| {
         let limits = nvm_rpc::RpcLimits { call_timeout, ..Default::default() };
-        let ctx = NodeContext { node: node.api(), finality: None, limits, dev: None, peers: None };
+        let ctx = NodeContext { limits, ..NodeContext::new(node.api()) };
         nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register])
     };
     // Init code that loops forever: JUMPDEST PUSH1 0 JUMP.
@@ -178,7 +172,7 @@ async fn a_simulated_call_gets_at_most_the_gas_cap() {
     let cap = 100_000u64;
     let limits = nvm_rpc::RpcLimits { call_gas_cap: cap, ..Default::default() };
     let rpc = nvm_rpc::rpc_module(
-        NodeContext { node: node.api(), finality: None, limits, dev: None, peers: None },
+        NodeContext { limits, ..NodeContext::new(node.api()) },
         &[nvm_rpc_eth::register],
     );
     let gas_left = |answer: Value| {
@@ -467,7 +461,7 @@ async fn txpool_content_lists_what_waits_by_sender_and_nonce() {
 async fn a_trace_is_bounded_by_the_response_size_and_the_call_time() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     let limits = nvm_rpc::RpcLimits { max_response_bytes: 200_000, ..Default::default() };
-    let ctx = NodeContext { node: node.api(), finality: None, limits, dev: None, peers: None };
+    let ctx = NodeContext { limits, ..NodeContext::new(node.api()) };
     let rpc = nvm_rpc::rpc_module(ctx, &[nvm_rpc_eth::register]);
     // JUMPDEST PUSH1 0 JUMP for 2^24 gas: millions of steps, each recorded with its stack.
     let forever = json!({ "data": "0x5b600056", "gas": "0x1000000" });
@@ -478,7 +472,7 @@ async fn a_trace_is_bounded_by_the_response_size_and_the_call_time() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     let zero = nvm_rpc::RpcLimits { call_timeout: std::time::Duration::ZERO, ..Default::default() };
     let spent = nvm_rpc::rpc_module(
-        NodeContext { node: node.api(), finality: None, limits: zero, dev: None, peers: None },
+        NodeContext { limits: zero, ..NodeContext::new(node.api()) },
         &[nvm_rpc_eth::register],
     );
     let e = error(&spent, "debug_traceCall", json!([forever, "latest", {}])).await;

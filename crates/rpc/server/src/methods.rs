@@ -35,6 +35,14 @@ pub struct NodeContext {
     pub peers: Option<Arc<dyn ConnectedPeers>>,
 }
 
+impl NodeContext {
+    /// The context of `node` alone: no finality certificates, no dev authority, no p2p layer,
+    /// the default limits (an in-process node's, as tests and tools serve it).
+    pub fn new(node: Arc<dyn NodeApi>) -> Self {
+        Self { node, finality: None, limits: Default::default(), dev: None, peers: None }
+    }
+}
+
 /// The node's count of connected peers (its p2p layer's).
 pub trait ConnectedPeers: Send + Sync {
     fn connected(&self) -> usize;

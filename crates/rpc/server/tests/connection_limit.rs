@@ -55,7 +55,7 @@ fn websocket(addr: SocketAddr) -> TcpStream {
 async fn over_the_connection_limit_the_answer_is_a_json_rpc_error() {
     let node = MemoryNode::dev(nvm_vms::registry().unwrap()).unwrap();
     let limits = RpcLimits { max_connections: 1, ..Default::default() };
-    let ctx = NodeContext { node: node.api(), finality: None, limits, dev: None, peers: None };
+    let ctx = NodeContext { limits, ..NodeContext::new(node.api()) };
     let (addr, _server) = nvm_rpc::start("127.0.0.1:0".parse().unwrap(), ctx, &[]).await.unwrap();
     tokio::task::spawn_blocking(move || {
         let ask = r#"{"jsonrpc":"2.0","id":7,"method":"nvm_chainInfo","params":[]}"#;

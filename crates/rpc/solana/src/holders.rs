@@ -8,7 +8,7 @@ use crate::{
     params::{
         SolResult, arg, base58, config, internal, invalid_params, pubkey, values, with_context,
     },
-    tokens::{mint_of, ui_amount},
+    tokens::{token_mint, ui_amount},
 };
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_ledger::{
@@ -97,12 +97,7 @@ pub(super) fn get_token_largest_accounts(
     let values = values(params)?;
     let mint = pubkey(arg(&values, 0, "mint")?, "mint")?;
     let read = Read::at_head(ctx, &config(&values, 1)?)?;
-    let decimals = read
-        .account(&mint)?
-        .as_ref()
-        .and_then(mint_of)
-        .map(|m| m.decimals)
-        .ok_or_else(|| invalid_params("Invalid param: not a Token mint"))?;
+    let decimals = token_mint(&read, &mint)?.decimals;
     let mut accounts = Vec::new();
     for (holder, balance) in largest(&read, &mint)? {
         if let Some(owner) = shown_at(&read, &holder)? {

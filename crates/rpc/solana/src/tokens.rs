@@ -43,8 +43,16 @@ fn token_account(account: &AccountSharedData) -> Option<Account> {
     owned_by_token_program(account).then(|| Account::unpack(base).ok()).flatten()
 }
 
+/// The initialized token mint at `address`, or Solana's error for one that is not.
+pub(super) fn token_mint(read: &Read, address: &[u8; 32]) -> Result<Mint, ErrorObjectOwned> {
+    read.account(address)?
+        .as_ref()
+        .and_then(mint_of)
+        .ok_or_else(|| invalid_params("Invalid param: not a Token mint"))
+}
+
 /// An initialized mint of a token program.
-pub(super) fn mint_of(account: &AccountSharedData) -> Option<Mint> {
+fn mint_of(account: &AccountSharedData) -> Option<Mint> {
     let base = account.data().get(..Mint::LEN)?;
     owned_by_token_program(account).then(|| Mint::unpack(base).ok()).flatten()
 }
@@ -102,11 +110,7 @@ pub(super) fn get_token_supply(ctx: &SolanaContext, params: &Params<'_>) -> SolR
     let values = values(params)?;
     let address = pubkey(arg(&values, 0, "mint")?, "mint")?;
     let read = Read::at_head(ctx, &config(&values, 1)?)?;
-    let mint = read
-        .account(&address)?
-        .as_ref()
-        .and_then(mint_of)
-        .ok_or_else(|| invalid_params("Invalid param: not a Token mint"))?;
+    let mint = token_mint(&read, &address)?;
     Ok(with_context(read.slot, ui_amount(mint.supply, mint.decimals)))
 }
 

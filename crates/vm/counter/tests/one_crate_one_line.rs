@@ -33,13 +33,7 @@ fn refusal(node: &MemoryNode, raw: Vec<u8>) -> AdmissionError {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_vm_registered_in_a_test_runs_end_to_end() {
     let node = MemoryNode::dev(the_vms()).unwrap();
-    let ctx = NodeContext {
-        node: node.api(),
-        finality: None,
-        limits: Default::default(),
-        dev: None,
-        peers: None,
-    };
+    let ctx = NodeContext::new(node.api());
     let rpc = nvm_rpc::rpc_module(ctx, &[nvm_vm_counter::rpc::register]);
     let dev = format!("0x{}", hex_of(&dev_id()));
     assert_eq!(call(&rpc, "counter_get", json!([dev])).await["counter"], json!(0));

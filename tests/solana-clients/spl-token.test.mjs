@@ -131,13 +131,22 @@ test("a mint made on Solana: ATAs, mintTo, transfers, and the same balance in ev
   assert.equal(await connection.getBalance(owned.publicKey), held);
 });
 
-test("a token made natively with n-VM's CLI moves through SPL Token", { timeout: 120_000 }, async () => {
-  const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
+/// The token the dev identity made natively (NVM_LEDGER_TOKEN).
+const ledgerMint = () => new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
+
+/// A fresh wallet, airdropped SOL for fees, to whose Solana address the dev identity sends `amount`
+/// of the ledger token with n-VM's own CLI (nobody creates its associated account).
+async function walletSentLedgerTokens(amount) {
   const wallet = Keypair.generate();
   await airdrop(wallet.publicKey, 1_000_000_000);
-  // The dev identity sends 100 of it to the wallet's Solana address with n-VM's own CLI.
   cli("transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
-    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "100", "--json");
+    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", String(amount), "--json");
+  return wallet;
+}
+
+test("a token made natively with n-VM's CLI moves through SPL Token", { timeout: 120_000 }, async () => {
+  const mint = ledgerMint();
+  const wallet = await walletSentLedgerTokens(100);
   const info = await getMint(connection, mint);
   assert.equal(info.decimals, 6);
   const walletAta = await within(WAIT_MS, "the wallet's associated token account", (abortSignal) =>
@@ -179,12 +188,9 @@ test("a token made natively with n-VM's CLI moves through SPL Token", { timeout:
 });
 
 test("a ledger balance nobody made an account for is listed where Solana tools look for holders", { timeout: 120_000 }, async () => {
-  const mint = new PublicKey(Buffer.from(process.env.NVM_LEDGER_TOKEN.slice(2), "hex"));
-  const wallet = Keypair.generate();
-  await airdrop(wallet.publicKey, 1_000_000_000);
+  const mint = ledgerMint();
   // 7 tokens reach the wallet's Solana address natively: no one creates its associated account.
-  cli("transfer", "--key", process.env.NVM_DEV_KEY, "--token", process.env.NVM_LEDGER_TOKEN,
-    "--to", `svm:${wallet.publicKey.toBase58()}`, "--amount", "7", "--json");
+  const wallet = await walletSentLedgerTokens(7);
   const walletAta = getAssociatedTokenAddressSync(mint, wallet.publicKey);
 
   // getProgramAccounts lists it (by mint, as wallets and explorers ask), and the mint itself.

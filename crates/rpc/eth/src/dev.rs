@@ -198,8 +198,7 @@ pub(crate) fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcRes
 }
 
 fn address_at(params: &Params<'_>, index: usize) -> Result<Address, ErrorObjectOwned> {
-    let text = required(params, index, "address")?;
-    text.parse().map_err(|_| invalid_params(format!("invalid address {text:?}")))
+    crate::parse_address(&required(params, index, "address")?)
 }
 
 fn quantity_at(params: &Params<'_>, index: usize, name: &str) -> Result<U256, ErrorObjectOwned> {

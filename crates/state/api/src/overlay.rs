@@ -56,12 +56,10 @@ impl<'a> TxOverlay<'a> {
         &self.observed
     }
 
-    /// The (mint, holder) pairs whose balances this transaction wrote, each once, taken out.
+    /// The (mint, holder) pairs whose balances this transaction wrote, taken out (a pair once
+    /// per write: callers gather them in a set).
     pub fn take_noted_balances(&mut self) -> Vec<([u8; 32], [u8; 32])> {
-        let mut noted = std::mem::take(&mut self.balances);
-        noted.sort_unstable();
-        noted.dedup();
-        noted
+        std::mem::take(&mut self.balances)
     }
 
     /// The final writes, to merge into the block.

@@ -167,3 +167,47 @@ test("simulateBlocks: block overrides set what contracts read; skipped numbers c
   assert.equal((await refused({ number: toHex(head.number + 1000n) })).code, -38026);
   assert.match((await refused({ feeRecipient: probe })).message, /feeRecipient is not offered/);
 });
+
+test("eth_simulateV1 with validation: each call pays its fees at its nonce; what a block would refuse ends the request with geth's code", { timeout: 60_000 }, async () => {
+  const head = await client.getBlock();
+  const ghost = "0x5a0b54d5dc17e482fe8b0bdca5320161b95fb92a";
+  const payer = "0x5a0b54d5dc17e482fe8b0bdca5320161b95fb92b";
+  const to = "0x000000000000000000000000000000000000bEEF";
+  // PUSH20 ghost BALANCE PUSH0 MSTORE PUSH1 32 PUSH0 RETURN: the ghost's balance.
+  const probe = "0x0000000000000000000000000000000000c10c4b";
+  const code = `0x73${ghost.slice(2)}315f5260205ff3`;
+  const fees = { maxFeePerGas: toHex(head.baseFeePerGas * 2n + 1n), maxPriorityFeePerGas: "0x1" };
+  const pay = (extra = {}) => ({ from: ghost, to, value: "0x1", gas: toHex(21_000n), ...fees, ...extra });
+  const simulate = async (calls, { balance = parseEther("1"), blockOverrides } = {}) => {
+    const stateOverrides = { [ghost]: { balance: toHex(balance) }, [payer]: { balance: toHex(parseEther("1")) }, [probe]: { code } };
+    const params = [{ blockStateCalls: [{ blockOverrides, stateOverrides, calls }], validation: true }, toHex(head.number)];
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_simulateV1", params }),
+    });
+    return response.json();
+  };
+
+  // Two payments, at nonce 0 and at the nonce 1 the second names, each paying 21,000 gas at the
+  // base fee plus its priority fee: what the probe then reads of the ghost's balance.
+  const read = { from: payer, to: probe, gas: toHex(100_000n), ...fees };
+  const { result, error } = await simulate([pay(), pay({ nonce: "0x1" }), read]);
+  assert.equal(error, undefined, JSON.stringify(error));
+  assert.deepEqual(result[0].calls.map((c) => c.status), ["0x1", "0x1", "0x1"]);
+  const price = BigInt(result[0].baseFeePerGas) + 1n;
+  assert.equal(BigInt(result[0].calls[2].returnData), parseEther("1") - 2n - 2n * 21_000n * price);
+
+  // What a block would refuse: geth's code, nothing simulated.
+  const refusalCode = async (calls, options) => (await simulate(calls, options)).error?.code;
+  assert.equal(await refusalCode([pay(), pay({ nonce: "0x0" })]), -38010, "a nonce already taken");
+  assert.equal(await refusalCode([pay({ nonce: "0x5" })]), -38011, "a nonce ahead");
+  assert.equal(await refusalCode([pay({ maxFeePerGas: "0x0", maxPriorityFeePerGas: "0x0" })]), -38012, "a fee below the base fee");
+  assert.equal(await refusalCode([pay({ gas: toHex(20_000n) })]), -38013, "less gas than a transfer's intrinsic");
+  assert.equal(await refusalCode([pay()], { balance: 1000n }), -38014, "too little for gas and value");
+  assert.equal(await refusalCode([pay(), pay()], { blockOverrides: { gasLimit: toHex(30_000n) } }), -38015, "past the block's gas");
+  // Without validation the same wrong nonce runs as eth_call would.
+  const params = [{ blockStateCalls: [{ stateOverrides: { [ghost]: { balance: toHex(parseEther("1")) } }, calls: [pay({ nonce: "0x5" })] }] }, toHex(head.number)];
+  const plain = await (await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_simulateV1", params }) })).json();
+  assert.equal(plain.result[0].calls[0].status, "0x1");
+});

@@ -230,6 +230,16 @@ test("a ledger balance nobody made an account for is listed where Solana tools l
   assert.equal(after.find((a) => a.address.equals(friendAta.address))?.amount, "3000000");
   await assert.rejects(connection.getTokenLargestAccounts(wallet.publicKey), /not a Token mint/);
 
+  // Emptied, the account stays listed at 0, as an SPL token account stays until it is closed.
+  await within(WAIT_MS, "the transfer of the other 4", (abortSignal) =>
+    transfer(connection, wallet, walletAta, friendAta.address, wallet, 4_000_000n, [], { abortSignal }),
+  );
+  const emptied = await connection.getProgramAccounts(TOKEN_PROGRAM_ID, {
+    filters: [{ dataSize: 165 }, { memcmp: { offset: 0, bytes: mint.toBase58() } }],
+  });
+  assert.ok(emptied.some((a) => a.pubkey.equals(walletAta)), "the emptied account is listed");
+  assert.equal((await getAccount(connection, walletAta)).amount, 0n);
+
   // getLargestAccounts: native balances in lamports, largest first; nothing is non-circulating.
   const rich = (await connection.getLargestAccounts()).value;
   assert.ok(rich.length >= 2 && rich.length <= 20, JSON.stringify(rich));

@@ -292,6 +292,7 @@ impl Executor {
             Err(VmError::State(e)) => return Err(e),
             Err(e) => {
                 state.revert(checkpoint);
+                vm.after_failure(tx_env, &body.payload, &e, &mut state)?;
                 let (status, gas_used) = e.status();
                 (status, Vec::new(), gas_used)
             }

@@ -3,7 +3,9 @@
 //! the real one or an in-memory one in their tests.
 
 use nvm_executor::{AdmissionError, Executor, VerifiedTx};
-use nvm_primitives::{Block, ChainHead, IdCom, Receipt, StateKey, StateProof, TxHash, TxLocation};
+use nvm_primitives::{
+    Block, ChainHead, IdCom, Mint, Receipt, StateKey, StateProof, TxHash, TxLocation,
+};
 use nvm_state_api::StateReader;
 use nvm_vm_api::BlockEnv;
 
@@ -34,6 +36,18 @@ fn state_not_kept(height: u64, oldest: u64, head: u64) -> String {
 }
 
 pub type NodeResult<T> = Result<T, NodeError>;
+
+/// What writing back the state after an earlier block takes: every key the blocks since changed,
+/// as it was then — but for those the chain itself keeps as blocks close (later blocks still
+/// follow the real ones) and the native token's record — with the balances among them apart, to
+/// be set through the ledger (the native supply following them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateRestore {
+    /// Keys written back as they were (`None` deletes).
+    pub writes: Vec<(StateKey, Option<Vec<u8>>)>,
+    /// Balances set back: (mint, holder, amount then).
+    pub balances: Vec<(Mint, IdCom, u128)>,
+}
 
 /// Committed state at one block, read as of that block however many land meanwhile.
 pub trait CommittedState: StateReader {
@@ -97,10 +111,9 @@ pub trait ChainReader: Send + Sync {
     /// ([`NodeError::StateNotKept`] otherwise). Its secondary index is not readable.
     fn snapshot_at(&self, height: u64) -> NodeResult<Box<dyn CommittedState>>;
 
-    /// Every state key the blocks after `height` changed (each once) with its value after
-    /// `height`, read at one head, while the node keeps their history
-    /// ([`NodeError::StateNotKept`] otherwise): what reverting to `height` writes.
-    fn changes_since(&self, height: u64) -> NodeResult<Vec<(StateKey, Option<Vec<u8>>)>>;
+    /// What restoring the state after block `height` writes (a dev chain's `evm_revert`), while
+    /// the node keeps the history since ([`NodeError::StateNotKept`] otherwise).
+    fn restore_of(&self, height: u64) -> NodeResult<StateRestore>;
 
     /// State at the tip (a block being committed counts): what nonces and balances the mempool
     /// checks against.

@@ -19,6 +19,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod restore;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error(transparent)]
@@ -44,6 +46,9 @@ pub const MAX_TIMESTAMP_MS: u64 = 1 << 53;
 pub fn block_meta_key() -> StateKey {
     sha256(b"nvm:block")
 }
+
+/// The store setting that keeps [`Chain::stamp`]'s offset.
+const CLOCK_OFFSET: &str = "clock_offset_ms";
 
 /// Block facts kept in state.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -178,6 +183,17 @@ impl Chain {
             heads: tokio::sync::watch::Sender::new(ChainHead::default()),
             clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
         };
+        if let Some(offset) = chain.store.setting(CLOCK_OFFSET)? {
+            let offset = <[u8; 8]>::try_from(offset.as_slice()).map_err(|_| {
+                ChainError::Store(StoreError::Corrupt {
+                    table: "meta",
+                    reason: "the clock offset is not 8 bytes".into(),
+                })
+            })?;
+            chain
+                .clock_offset_ms
+                .store(i64::from_be_bytes(offset), std::sync::atomic::Ordering::Relaxed);
+        }
         match chain.store.head()? {
             Some(_) => {
                 let found = chain.store.block(0)?.map(|b| b.header.chain_id).unwrap_or_default();
@@ -348,8 +364,16 @@ impl Chain {
         if now_ms.saturating_add_signed(moved) > MAX_TIMESTAMP_MS {
             return Err(too_far());
         }
-        offset.store(moved, std::sync::atomic::Ordering::Relaxed);
+        self.keep_clock_offset(moved)?;
         Ok(moved)
+    }
+
+    /// Sets the clock offset and keeps it in the store, so a restarted dev node stamps its
+    /// blocks as far ahead as before (not 1 ms after the head until its clock catches up).
+    fn keep_clock_offset(&self, offset_ms: i64) -> ChainResult<()> {
+        self.store.set_setting(CLOCK_OFFSET, &offset_ms.to_be_bytes())?;
+        self.clock_offset_ms.store(offset_ms, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     /// Stamps the next proposal at `timestamp_ms` (and the later ones from there), given the
@@ -362,20 +386,12 @@ impl Chain {
                 "timestamp {timestamp_ms} ms is not after the head's ({head} ms) or is past {MAX_TIMESTAMP_MS} ms"
             )));
         }
-        let offset = timestamp_ms as i64 - now_ms.min(MAX_TIMESTAMP_MS) as i64;
-        self.clock_offset_ms.store(offset, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        self.keep_clock_offset(timestamp_ms as i64 - now_ms.min(MAX_TIMESTAMP_MS) as i64)
     }
 
     /// How many transactions the committed blocks hold.
     pub fn transaction_count(&self) -> ChainResult<u64> {
         Ok(self.store.transaction_count()?)
-    }
-
-    /// Every state key the blocks after `height` changed, with its value after `height`, while
-    /// the history covers them.
-    pub fn changes_since(&self, height: u64) -> ChainResult<Vec<(StateKey, Option<Vec<u8>>)>> {
-        Ok(self.store.changes_since(height)?)
     }
 
     /// The heights whose state [`Chain::snapshot_at`] serves, oldest and head.
@@ -580,24 +596,7 @@ impl Chain {
         let mut outcome = self.executor.execute_declared(state, env, declared, self.mode)?;
         let execution = started.elapsed();
         let mut writes = std::mem::take(&mut outcome.writes);
-        let meta = BlockMeta {
-            height: env.height,
-            timestamp_ms: env.timestamp_ms,
-            parent_hash: parent.hash,
-        };
-        writes.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
-        // Each VM's closing writes (the Solana recent-blockhash window), against the state
-        // before the block; then the parent's hash joins the window BLOCKHASH reads, and the one
-        // that left it is dropped.
-        let mut closing = nvm_vm_api::BlockWrites::new();
-        for hooks in self.executor.vms.hooks() {
-            hooks.end_block(state, &parent_block(parent), env, &mut closing)?;
-        }
-        writes.extend(closing);
-        writes.insert(block_hash_key(parent.height), Some(parent.hash.to_vec()));
-        if let Some(old) = parent.height.checked_sub(BLOCK_HASH_WINDOW) {
-            writes.insert(block_hash_key(old), None);
-        }
+        writes.extend(self.closing_writes(state, parent, env)?);
         let started = Instant::now();
         let parent_trees: Vec<&PreparedState> =
             state.overlays.iter().map(|b| b.prepared.as_ref()).collect();
@@ -628,6 +627,33 @@ impl Chain {
             prepared: Arc::new(prepared),
             noted_balances: std::mem::take(&mut outcome.noted_balances),
         })
+    }
+
+    /// What the chain itself writes as the block `env` (after `parent`) closes, besides its
+    /// transactions: the block's meta, each VM's closing writes (the Solana recent-blockhash
+    /// window) against `state`, the state before the block; then the parent's hash joins the
+    /// window BLOCKHASH reads, and the one that left it is dropped.
+    fn closing_writes(
+        &self,
+        state: &dyn StateReader,
+        parent: &ChainHead,
+        env: &BlockEnv,
+    ) -> ChainResult<nvm_vm_api::BlockWrites> {
+        let meta = BlockMeta {
+            height: env.height,
+            timestamp_ms: env.timestamp_ms,
+            parent_hash: parent.hash,
+        };
+        let mut closing = nvm_vm_api::BlockWrites::new();
+        closing.insert(block_meta_key(), Some(borsh::to_vec(&meta).expect("vec write")));
+        for hooks in self.executor.vms.hooks() {
+            hooks.end_block(state, &parent_block(parent), env, &mut closing)?;
+        }
+        closing.insert(block_hash_key(parent.height), Some(parent.hash.to_vec()));
+        if let Some(old) = parent.height.checked_sub(BLOCK_HASH_WINDOW) {
+            closing.insert(block_hash_key(old), None);
+        }
+        Ok(closing)
     }
 
     /// Builds the next block from candidate transactions (ordered into lanes first).

@@ -3,7 +3,9 @@
 
 use crate::{BlockPipeline, Chain, ChainError, Genesis, Mempool, StateSnapshot, StepReport};
 use nvm_executor::{AdmissionError, Executor, VerifiedTx, VmRegistry};
-use nvm_node_api::{ChainReader, CommittedState, NodeError, NodeResult, TipState, TxSubmitter};
+use nvm_node_api::{
+    ChainReader, CommittedState, NodeError, NodeResult, StateRestore, TipState, TxSubmitter,
+};
 use nvm_primitives::{Block, ChainHead, IdCom, Receipt, StateKey, StateProof, TxHash, TxLocation};
 use nvm_vm_api::BlockEnv;
 use parking_lot::Mutex;
@@ -99,8 +101,8 @@ impl ChainReader for NodeHandle {
         Ok(Box::new(self.chain.snapshot_at(height)?))
     }
 
-    fn changes_since(&self, height: u64) -> NodeResult<Vec<(StateKey, Option<Vec<u8>>)>> {
-        Ok(self.chain.changes_since(height)?)
+    fn restore_of(&self, height: u64) -> NodeResult<StateRestore> {
+        Ok(self.chain.restore_of(height)?)
     }
 
     fn tip_state(&self) -> NodeResult<TipState> {

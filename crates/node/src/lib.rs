@@ -8,7 +8,10 @@ mod journal;
 mod mempool;
 mod pipeline;
 
-pub use chain::{BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, TipState};
+pub use chain::{
+    BlockMeta, BlockTimings, Chain, ChainError, ProposedBlock, StateSnapshot, TipState,
+    block_meta_key,
+};
 pub use deadlock::watch_for_deadlocks;
 pub use genesis::{DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount, dev_id, dev_key};
 pub use handle::{MemoryNode, NodeHandle};

@@ -506,7 +506,7 @@ fn only_a_dev_chains_dev_authority_writes_state_or_acts_as_others() {
     let key = [0x5A; 32];
     let op = nvm_vm_native::NativeOp::DevWriteState {
         writes: vec![(key, Some(vec![7]))],
-        native_balances: vec![],
+        balances: vec![],
     };
     let with_authority =
         Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };
@@ -555,4 +555,158 @@ fn only_a_dev_chains_dev_authority_writes_state_or_acts_as_others() {
             assert_eq!((written, received), (None, 0), "a refused dev operation changes nothing");
         }
     }
+}
+
+/// What `evm_revert` writes back: every key and balance the blocks since the snapshot changed is
+/// as it was (the balances set through the ledger, so the native supply stays the sum of the
+/// balances and the holders index agrees with the state), but not what the chain keeps as
+/// blocks close — the block's meta and the BLOCKHASH window follow the real blocks.
+#[test]
+fn a_restore_puts_back_what_blocks_changed_but_not_what_the_chain_keeps() {
+    use nvm_ledger::{Ledger, NATIVE_MINT, holders};
+    use nvm_node_api::{ChainReader, TxSubmitter};
+    use nvm_state_api::{StateReader, TxOverlay};
+    use nvm_vms::dev::dev_envelope;
+    let genesis = Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };
+    let node = nvm_node::MemoryNode::new(&genesis, vms()).unwrap();
+    node.seal(10, 1_000).unwrap();
+    let at = node.head().unwrap().height;
+    let then = node.snapshot().unwrap();
+    let funded = nvm_vm_evm::mnemonic_addresses(nvm_vm_evm::DEV_MNEMONIC, 1).unwrap()[0];
+    let funded_id = nvm_identity::Registry::resolve(
+        &mut TxOverlay::new(&then),
+        &nvm_identity::VmAddress::Evm(funded),
+    )
+    .unwrap();
+    let key = [0x5A; 32];
+    let changes = [
+        transfer(0, 500),
+        dev_envelope(
+            1,
+            nvm_vm_native::NativeOp::DevWriteState {
+                writes: vec![(key, Some(vec![7]))],
+                balances: vec![(NATIVE_MINT, [8; 32], 1_000)],
+            }
+            .encode(),
+        ),
+        dev_envelope(
+            2,
+            nvm_vm_evm::EvmOp::DevCallAs {
+                from: funded,
+                to: Some([0x77; 20]),
+                value: 5,
+                data: vec![],
+                gas_limit: 100_000,
+                nonce: 0,
+            }
+            .encode(),
+        ),
+    ];
+    for (n, raw) in changes.into_iter().enumerate() {
+        node.submit(vec![raw]).unwrap().pop().unwrap().unwrap();
+        node.seal(10, 2_000 + 1_000 * n as u64).unwrap();
+    }
+    let balance = |state: &dyn StateReader, id: &[u8; 32]| {
+        Ledger::balance(&mut TxOverlay::new(state), &NATIVE_MINT, id).unwrap()
+    };
+    assert_eq!(balance(&node.snapshot().unwrap(), &[8; 32]), 1_000);
+
+    let restore = node.api().restore_of(at).unwrap();
+    assert!(!restore.balances.is_empty() && !restore.writes.is_empty());
+    let op = nvm_vm_native::NativeOp::DevWriteState {
+        writes: restore.writes,
+        balances: restore.balances,
+    };
+    node.submit(vec![dev_envelope(3, op.encode())]).unwrap().pop().unwrap().unwrap();
+    node.seal(10, 9_000).unwrap();
+    let now = node.snapshot().unwrap();
+    let head = node.head().unwrap();
+
+    // The users' state is back: the raw key, every balance but the proposer's (which got the
+    // restore's own fee), the impersonated account's nonce.
+    assert_eq!(now.get(&key).unwrap(), None);
+    for id in [[7; 32], [8; 32], funded_id, nvm_node::dev_id()] {
+        assert_eq!(balance(&now, &id), balance(&then, &id));
+    }
+    let nonce = |state: &dyn StateReader, id| {
+        nvm_identity::Registry::nonce(&mut TxOverlay::new(state), id).unwrap()
+    };
+    assert_eq!(nonce(&now, &funded_id), nonce(&then, &funded_id));
+    assert_eq!(nonce(&now, &nvm_node::dev_id()), 4, "the authority's own nonce goes on");
+
+    // The supply is the sum of the balances, each as the holders index has it.
+    let mut holders_total = 0u128;
+    let prefix = holders::rank_prefix(&NATIVE_MINT);
+    for (entry, _) in now.scan_index(&prefix, &prefix, 10_000).unwrap() {
+        let (_, ranked, holder) = holders::ranked(&entry).unwrap();
+        assert_eq!(balance(&now, &holder), ranked, "the index has the state's balance");
+        holders_total += ranked;
+    }
+    let supply = Ledger::token(&mut TxOverlay::new(&now), &NATIVE_MINT).unwrap().unwrap().supply;
+    assert_eq!(supply, holders_total);
+
+    // The chain's own keys follow the real blocks.
+    let meta: nvm_node::BlockMeta =
+        borsh::from_slice(&now.get(&nvm_node::block_meta_key()).unwrap().unwrap()).unwrap();
+    assert_eq!(meta.height, head.height);
+    for height in at..head.height {
+        let hash = node.block(height).unwrap().unwrap().header.hash();
+        assert_eq!(now.get(&nvm_vm_api::block_hash_key(height)).unwrap(), Some(hash.to_vec()));
+    }
+}
+
+/// A dev chain's impersonated call that reverts is in its block and still takes its caller's
+/// nonce, as an Ethereum transaction does (`eth_sendTransaction` from an impersonated account
+/// then picks the next one).
+#[test]
+fn a_reverted_impersonated_call_takes_its_callers_nonce() {
+    use nvm_node_api::{ChainReader, TxSubmitter};
+    use nvm_state_api::TxOverlay;
+    let genesis = Genesis { dev_authority: Some(nvm_node::dev_id()), ..Genesis::dev(&vms()) };
+    let node = nvm_node::MemoryNode::new(&genesis, vms()).unwrap();
+    let funded = nvm_vm_evm::mnemonic_addresses(nvm_vm_evm::DEV_MNEMONIC, 1).unwrap()[0];
+    // Init code that reverts: PUSH1 0 PUSH1 0 REVERT.
+    let reverting = nvm_vm_evm::EvmOp::DevCallAs {
+        from: funded,
+        to: None,
+        value: 0,
+        data: vec![0x60, 0x00, 0x60, 0x00, 0xfd],
+        gas_limit: 100_000,
+        nonce: 0,
+    };
+    let hash = node
+        .submit(vec![nvm_vms::dev::dev_envelope(0, reverting.encode())])
+        .unwrap()
+        .pop()
+        .unwrap()
+        .unwrap();
+    node.seal(10, 1_000).unwrap();
+    let receipt = node.receipt(&hash).unwrap().expect("included");
+    assert!(matches!(receipt.status, nvm_primitives::TxStatus::Reverted { .. }), "{receipt:?}");
+    let snapshot = node.snapshot().unwrap();
+    let mut view = TxOverlay::new(&snapshot);
+    let id =
+        nvm_identity::Registry::resolve(&mut view, &nvm_identity::VmAddress::Evm(funded)).unwrap();
+    assert_eq!(nvm_identity::Registry::nonce(&mut view, &id).unwrap(), 1);
+}
+
+/// A dev chain's moved clock (`evm_increaseTime`, `evm_setNextBlockTimestamp`) survives a
+/// restart: the reopened node stamps its blocks as far ahead as before.
+#[test]
+fn a_moved_clock_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = Genesis::dev(&vms());
+    let open = || Chain::open(dir.path(), &genesis, [1; 32], vms(), HistoryWindow::default());
+    let now = 5_000_000;
+    {
+        let chain = open().unwrap();
+        assert_eq!(chain.stamp(now), now);
+        assert_eq!(chain.advance_clock(3_600_000, now).unwrap(), 3_600_000);
+    }
+    assert_eq!(open().unwrap().stamp(now), now + 3_600_000);
+    {
+        let chain = open().unwrap();
+        chain.set_next_timestamp(now + 86_400_000, now).unwrap();
+    }
+    assert_eq!(open().unwrap().stamp(now + 1), now + 86_400_001);
 }

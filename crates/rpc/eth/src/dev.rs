@@ -14,7 +14,8 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use nvm_identity::{Registry, VmAddress};
-use nvm_primitives::{ENVELOPE_VERSION, TxBody, TxHash};
+use nvm_ledger::NATIVE_MINT;
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, Mint, TxBody, TxHash};
 use nvm_rpc::{DevAuthority, NodeContext, RpcResult, add, internal, invalid_params, required};
 use nvm_state_api::TxOverlay;
 use nvm_vm_evm::AccountOverride;
@@ -95,16 +96,16 @@ fn send_and_wait(
     Ok((hash, receipt.ok_or_else(|| internal("a receipt seen is gone"))?))
 }
 
-/// Sends `writes` (and the native supply change they make) as the dev authority's
-/// `DevWriteState` and waits until a committed block applied it.
+/// Sends `writes` and `balances` (set through the ledger; a native one moves the supply) as the
+/// dev authority's `DevWriteState` and waits until a committed block applied it.
 fn apply(
     ctx: &NodeContext,
     method: &str,
     writes: Vec<([u8; 32], Option<Vec<u8>>)>,
-    native_balances: Vec<(nvm_primitives::IdCom, u128)>,
+    balances: Vec<(Mint, IdCom, u128)>,
 ) -> Result<(), ErrorObjectOwned> {
     let dev = authority(ctx, method)?;
-    let payload = NativeOp::DevWriteState { writes, native_balances }.encode();
+    let payload = NativeOp::DevWriteState { writes, balances }.encode();
     match send_and_wait(ctx, dev, method, || Ok(payload))?.1.status {
         nvm_primitives::TxStatus::Success => Ok(()),
         other => Err(server_error(format!("{method} failed: {other:?}"))),
@@ -228,7 +229,9 @@ fn set_account(
         .map_err(|e| server_error(e.to_string()))?;
     let balances = match balance {
         Some(wei) => {
-            vec![(id, u128::try_from(wei).map_err(|_| invalid_params("a balance past 2^128 wei"))?)]
+            let wei =
+                u128::try_from(wei).map_err(|_| invalid_params("a balance past 2^128 wei"))?;
+            vec![(NATIVE_MINT, id, wei)]
         }
         None => Vec::new(),
     };
@@ -294,33 +297,41 @@ fn snapshot(ctx: &NodeContext) -> RpcResult {
     Ok(crate::quantity(height + 1))
 }
 
-/// Writes back the state of the snapshot's block: every key changed since, as it was then.
-/// `false` for an id that names no snapshot or one past the node's history.
+/// Writes back the state of the snapshot's block: every key changed since, as it was then (but
+/// what the chain keeps as blocks close), each balance through the ledger
+/// ([`nvm_node_api::StateRestore`]). `false` for an id that names no snapshot or one past the
+/// node's history.
 fn revert(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     authority(ctx, "evm_revert")?;
     let id = quantity_at(params, 0, "snapshot id")?;
     let Some(height) = u64::try_from(id).ok().and_then(|id| id.checked_sub(1)) else {
         return Ok(Value::Bool(false));
     };
-    let writes = match ctx.node.changes_since(height) {
-        Ok(writes) => writes,
+    let restore = match ctx.node.restore_of(height) {
+        Ok(restore) => restore,
         Err(nvm_node_api::NodeError::StateNotKept { .. }) => return Ok(Value::Bool(false)),
         Err(e) => return Err(internal(e)),
     };
     // In pieces that each fit a transaction (64 KiB), sent one after another.
-    let mut pieces = vec![Vec::new()];
+    let mut pieces = vec![(Vec::new(), Vec::new())];
     let mut size = 0;
-    for (key, value) in writes {
-        let bytes = 40 + value.as_ref().map_or(0, Vec::len);
+    let mut room_for = |bytes: usize, pieces: &mut Vec<(Vec<_>, Vec<_>)>| {
         if size + bytes > REVERT_PIECE_BYTES && size > 0 {
-            pieces.push(Vec::new());
+            pieces.push((Vec::new(), Vec::new()));
             size = 0;
         }
         size += bytes;
-        pieces.last_mut().expect("one piece at least").push((key, value));
+    };
+    for (key, value) in restore.writes {
+        room_for(40 + value.as_ref().map_or(0, Vec::len), &mut pieces);
+        pieces.last_mut().expect("one piece at least").0.push((key, value));
     }
-    for piece in pieces {
-        apply(ctx, "evm_revert", piece, Vec::new())?;
+    for balance in restore.balances {
+        room_for(80, &mut pieces);
+        pieces.last_mut().expect("one piece at least").1.push(balance);
+    }
+    for (writes, balances) in pieces {
+        apply(ctx, "evm_revert", writes, balances)?;
     }
     Ok(Value::Bool(true))
 }

@@ -132,6 +132,10 @@ fn call_object(ctx: &NodeContext, call: Option<&Value>) -> Result<CallRequest, E
         return Err(invalid_params("expected a call object"));
     };
     let text = |name: &str| call.get(name).and_then(Value::as_str);
+    let fee = |name: &str| -> Result<Option<u128>, ErrorObjectOwned> {
+        let Some(value) = text(name).map(parse_u256).transpose()? else { return Ok(None) };
+        u128::try_from(value).map(Some).map_err(|_| invalid_params(format!("{name} is past 2^128")))
+    };
     let data =
         text("input").or_else(|| text("data")).map(parse_hex).transpose()?.unwrap_or_default();
     Ok(CallRequest {
@@ -147,6 +151,9 @@ fn call_object(ctx: &NodeContext, call: Option<&Value>) -> Result<CallRequest, E
                 .min(ctx.limits.call_gas_cap),
         ),
         token: None,
+        nonce: text("nonce").map(parse_u256).transpose()?.map(|n| n.saturating_to::<u64>()),
+        max_fee_per_gas: fee("maxFeePerGas")?.or(fee("gasPrice")?),
+        max_priority_fee_per_gas: fee("maxPriorityFeePerGas")?.or(fee("gasPrice")?),
     })
 }
 

@@ -2,8 +2,9 @@
 //! send): simulated blocks after the block named, each with its state overrides and calls, every
 //! call seeing what the calls before it changed, each block's number, time, gas limit and base
 //! fee as its `blockOverrides` set them (skipped numbers are simulated as empty blocks, as geth
-//! does). Nothing is written; `validation` (a block's nonce and fee checks) is not offered: calls
-//! run as `eth_call` runs them.
+//! does). Nothing is written. With `validation: true` each call runs as a transaction in a block
+//! would — at its nonce, paying its fees, within the block's gas — and the first one that could
+//! not be in a block ends the request with geth's code for why (-38010 … -38015).
 
 use crate::{
     call_object, parse_overrides, parse_u256, quantity, state::block_env, state::state_at,
@@ -11,7 +12,7 @@ use crate::{
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use nvm_rpc::{NodeContext, RpcResult, hex0x, invalid_params};
 use nvm_state_api::TxOverlay;
-use nvm_vm_evm::{CallOutcome, Deadline};
+use nvm_vm_evm::{CallOutcome, CallRefusal, Deadline};
 use serde_json::{Value, json};
 
 /// Most simulated blocks one request holds (geth's limit is 256).
@@ -28,6 +29,20 @@ const TOO_MANY_BLOCKS: i32 = -38026;
 
 fn simulation_error(code: i32, message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message, None::<()>)
+}
+
+/// A validated call's refusal, with geth's code for it.
+fn refused(refusal: CallRefusal) -> ErrorObjectOwned {
+    let code = match refusal {
+        CallRefusal::NonceTooLow { .. } => -38010,
+        CallRefusal::NonceTooHigh { .. } => -38011,
+        CallRefusal::FeeCapBelowBaseFee => -38012,
+        CallRefusal::IntrinsicGas { .. } => -38013,
+        CallRefusal::InsufficientFunds { .. } => -38014,
+        CallRefusal::BlockGasLimit { .. } => -38015,
+        CallRefusal::Other(_) => jsonrpsee::types::error::INVALID_PARAMS_CODE,
+    };
+    simulation_error(code, refusal.to_string())
 }
 
 /// A simulated block's `blockOverrides`: what it sets of its environment.
@@ -79,11 +94,11 @@ pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let Some(Value::Object(payload)) = values.first() else {
         return Err(invalid_params("expected {blockStateCalls: [...]}"));
     };
-    if payload.get("validation").and_then(Value::as_bool) == Some(true) {
-        return Err(invalid_params(
-            "eth_simulateV1: validation is not offered (calls run as eth_call runs them)",
-        ));
-    }
+    let validated = match payload.get("validation") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(validated)) => *validated,
+        Some(_) => return Err(invalid_params("validation must be true or false")),
+    };
     let blocks = payload.get("blockStateCalls").and_then(Value::as_array);
     let blocks = blocks.ok_or_else(|| invalid_params("blockStateCalls must be a list"))?;
     let calls: usize =
@@ -145,8 +160,9 @@ pub(crate) fn simulate_v1(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         env.gas_limit = overrides.gas_limit.unwrap_or(env.gas_limit);
         env.base_fee_per_gas = overrides.base_fee.unwrap_or(env.base_fee_per_gas);
         let ended = evm
-            .simulate_in_order(&mut view, &env, &requests, deadline)
-            .map_err(|e| crate::server_error(e.to_string()))?;
+            .simulate_in_order(&mut view, &env, &requests, validated, deadline)
+            .map_err(|e| crate::server_error(e.to_string()))?
+            .map_err(refused)?;
         let hash = parent_hash;
         let gas_used: u64 = ended.iter().map(|(outcome, _)| outcome.gas_used()).sum();
         let calls: Vec<Value> = ended

@@ -70,8 +70,12 @@ pub(super) fn get_largest_accounts(ctx: &crate::SolanaContext, params: &Params<'
     let mut accounts = Vec::new();
     match config.get("filter").and_then(Value::as_str) {
         None | Some("circulating") => {
+            // An emptied balance has an entry (its token account stays), but no account with
+            // no lamports exists.
             for (holder, balance) in largest(&read, &NATIVE_MINT)? {
-                if let Some(address) = shown_at(&read, &holder)? {
+                if balance > 0
+                    && let Some(address) = shown_at(&read, &holder)?
+                {
                     let lamports = balance / nvm_vm_svm::UNITS_PER_LAMPORT;
                     let lamports = u64::try_from(lamports).unwrap_or(u64::MAX);
                     accounts.push(json!({ "address": base58(&address), "lamports": lamports }));

@@ -141,6 +141,7 @@ pub fn constant_call(
         data: Bytes::from(call_data(request)?),
         gas: None,
         token: token_value(request)?,
+        ..CallRequest::default()
     };
     let head = node.head()?;
     let (block, state) = node.next_block(head.timestamp_ms)?;

@@ -288,6 +288,23 @@ impl Store {
         Ok(meta.get(INDEXED)?.is_some_and(|v| v.value() == [INDEX_VERSION]))
     }
 
+    /// A setting of this node's kept beside its chain (none of the chain's: a dev chain's moved
+    /// clock), `None` when never set.
+    pub fn setting(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let Some(meta) = open_read(&txn, META)? else { return Ok(None) };
+        Ok(meta.get(format!("setting:{name}").as_str())?.map(|v| v.value().to_vec()))
+    }
+
+    /// Keeps `value` as the setting `name`, durably before it returns.
+    pub fn set_setting(&self, name: &str, value: &[u8]) -> StoreResult<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        txn.open_table(META)?.insert(format!("setting:{name}").as_str(), value)?;
+        txn.commit()?;
+        Ok(())
+    }
+
     /// Writes `index` (built from every committed block) and records that the index is complete.
     pub fn complete_index(&self, index: &IndexWrites) -> StoreResult<()> {
         let mut txn = self.db.begin_write()?;

@@ -201,4 +201,17 @@ pub trait Vm: std::any::Any + Send + Sync {
         payload: &[u8],
         state: &mut TxOverlay<'_>,
     ) -> VmResult<ExecOutput>;
+
+    /// What `payload` still writes when it failed with `error` in its block, after its writes
+    /// were reverted (the envelope's fee and nonce stand anyway): the EVM raises the nonce of a
+    /// dev chain's impersonated caller, as Ethereum does for any reverted transaction.
+    fn after_failure(
+        &self,
+        _env: &TxEnv<'_>,
+        _payload: &[u8],
+        _error: &VmError,
+        _state: &mut TxOverlay<'_>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@ use nvm_state_api::{StateAccess, StateReader, TxOverlay};
 use nvm_vm_api::{BlockEnv, TxEnv as NvmTxEnv, VmError};
 use revm::context::{
     TxEnv,
-    result::{ExecutionResult, Output},
+    result::{ExecutionResult, InvalidTransaction, Output},
 };
 
 /// A call to simulate, as `eth_call` takes it.
@@ -21,6 +21,64 @@ pub struct CallRequest {
     pub gas: Option<u64>,
     /// A ledger token sent with the call (a variant's; see [`crate::TokenValue`]).
     pub token: Option<crate::TokenValue>,
+    /// The nonce it claims, and its fees in wei per gas (`maxFeePerGas` or `gasPrice`,
+    /// `maxPriorityFeePerGas`): only a validated simulation checks and charges them; others run
+    /// at the caller's nonce and gas price 0.
+    pub nonce: Option<u64>,
+    pub max_fee_per_gas: Option<u128>,
+    pub max_priority_fee_per_gas: Option<u128>,
+}
+
+/// How a simulated call ended, with the logs it left (none unless it succeeded).
+pub type SimulatedCall = (CallOutcome, Vec<nvm_primitives::Log>);
+
+/// Why a validated simulation ([`EvmVm::simulate_in_order`]) refused a call before running it:
+/// geth's checks of a transaction in a block.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallRefusal {
+    #[error("nonce too low: the call's {call}, the account's {account}")]
+    NonceTooLow { call: u64, account: u64 },
+    #[error("nonce too high: the call's {call}, the account's {account}")]
+    NonceTooHigh { call: u64, account: u64 },
+    #[error("max fee per gas less than block base fee")]
+    FeeCapBelowBaseFee,
+    #[error("intrinsic gas too low: the call has {gas}, it needs {intrinsic}")]
+    IntrinsicGas { gas: u64, intrinsic: u64 },
+    #[error("insufficient funds for gas * price + value: balance {balance}, cost {cost}")]
+    InsufficientFunds { balance: U256, cost: U256 },
+    #[error("block gas limit reached: the call's gas {gas}, {left} left in the block")]
+    BlockGasLimit { gas: u64, left: u64 },
+    /// Any other refusal of revm's, in its words.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CallRefusal {
+    fn of(refusal: InvalidTransaction) -> Self {
+        match refusal {
+            InvalidTransaction::NonceTooLow { tx, state } => {
+                Self::NonceTooLow { call: tx, account: state }
+            }
+            InvalidTransaction::NonceTooHigh { tx, state } => {
+                Self::NonceTooHigh { call: tx, account: state }
+            }
+            InvalidTransaction::GasPriceLessThanBasefee => Self::FeeCapBelowBaseFee,
+            InvalidTransaction::CallGasCostMoreThanGasLimit { initial_gas, gas_limit }
+            | InvalidTransaction::GasFloorMoreThanGasLimit { gas_floor: initial_gas, gas_limit } => {
+                Self::IntrinsicGas { gas: gas_limit, intrinsic: initial_gas }
+            }
+            InvalidTransaction::LackOfFundForMaxFee { fee, balance } => {
+                Self::InsufficientFunds { balance: *balance, cost: *fee }
+            }
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<CallRefusal> for VmError {
+    fn from(refusal: CallRefusal) -> Self {
+        Self::Failed(refusal.to_string())
+    }
 }
 
 /// What `eth_call`'s third parameter may change for one account before the call runs.
@@ -126,33 +184,58 @@ impl<V: EvmVariant> EvmVm<V> {
     /// Runs `requests` one after another on `view` in `block`, each seeing what the ones before
     /// it changed (`eth_simulateV1`'s calls): a call that succeeds writes into `view` as a block
     /// would (nothing below it); one that fails writes nothing. Each ends with its logs.
+    ///
+    /// `validated`, each runs as a transaction in a block would (geth's `validation: true`): at
+    /// its nonce (the caller's next by default), paying its fees (`max_fee_per_gas`, 0 by
+    /// default, and the priority fee) out of the caller's balance — which a reverted call pays
+    /// and takes its nonce for too — within what is left of the block's gas. The first one
+    /// refused for any of these ends the run: [`CallRefusal`].
     pub fn simulate_in_order(
         &self,
         view: &mut TxOverlay<'_>,
         block: &BlockEnv,
         requests: &[CallRequest],
+        validated: bool,
         deadline: Option<Deadline>,
-    ) -> Result<Vec<(CallOutcome, Vec<nvm_primitives::Log>)>, VmError> {
+    ) -> Result<Result<Vec<SimulatedCall>, CallRefusal>, VmError> {
         let space = self.variant.space();
         let mut ended = Vec::with_capacity(requests.len());
+        let mut block_gas_used = 0u64;
         for request in requests {
-            let (tx, id) = self.call_tx(view, block, request)?;
+            let (mut tx, id) = self.call_tx(view, block, request)?;
+            if validated {
+                let left = block.gas_limit.saturating_sub(block_gas_used);
+                if tx.gas_limit > left {
+                    return Ok(Err(CallRefusal::BlockGasLimit { gas: tx.gas_limit, left }));
+                }
+                let max_fee = request.max_fee_per_gas.unwrap_or(0);
+                tx.nonce = request.nonce.unwrap_or(tx.nonce);
+                tx.gas_price = max_fee;
+                tx.gas_priority_fee = Some(request.max_priority_fee_per_gas.unwrap_or(0));
+                tx.tx_type = 2;
+            }
             let env = NvmTxEnv { block, sender: id, nonce: tx.nonce, tx_hash: [0; 32] };
-            let run = self.transact(view, &env, tx, false, request.token, deadline)?;
+            let run =
+                match self.transact_checked(view, &env, tx, validated, request.token, deadline)? {
+                    Ok(run) => run,
+                    Err(refusal) if validated => return Ok(Err(CallRefusal::of(refusal))),
+                    Err(refusal) => return Err(CallRefusal::of(refusal).into()),
+                };
             let logs = run.result.logs().to_vec();
             let outcome = CallOutcome::of(run.result);
-            if matches!(outcome, CallOutcome::Success { .. }) {
+            block_gas_used = block_gas_used.saturating_add(outcome.gas_used());
+            let succeeded = matches!(outcome, CallOutcome::Success { .. });
+            if succeeded || validated {
                 let checkpoint = view.checkpoint();
                 if let Err(e) = crate::vm::commit(view, run.state, space, &env, &logs) {
                     view.revert(checkpoint);
                     return Err(e);
                 }
-                ended.push((outcome, crate::vm::to_logs(logs)));
-            } else {
-                ended.push((outcome, Vec::new()));
             }
+            let logs = if succeeded { crate::vm::to_logs(logs) } else { Vec::new() };
+            ended.push((outcome, logs));
         }
-        Ok(ended)
+        Ok(Ok(ended))
     }
 
     /// revm's transaction for `request` as [`Self::simulate`] runs it (at gas price 0, the

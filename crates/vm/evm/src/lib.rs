@@ -12,7 +12,7 @@ mod trace;
 mod variant;
 mod vm;
 
-pub use call::{AccountOverride, CallOutcome, CallRequest, apply_overrides};
+pub use call::{AccountOverride, CallOutcome, CallRefusal, CallRequest, apply_overrides};
 pub use chain::{
     DEV_MNEMONIC, DEV_MNEMONIC_ACCOUNTS, DEV_MNEMONIC_BALANCE, GenesisContract, GenesisContracts,
     mnemonic_addresses,

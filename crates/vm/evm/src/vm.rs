@@ -17,7 +17,7 @@ use revm::{
     Context, MainContext,
     context::{
         BlockEnv, CfgEnv, ContextTr, Evm, JournalTr, TxEnv as RevmTx,
-        result::{EVMError, ExecutionResult, Output, ResultAndState},
+        result::{EVMError, ExecutionResult, InvalidTransaction, Output, ResultAndState},
     },
     handler::instructions::EthInstructions,
     primitives::{KECCAK_EMPTY, hardfork::SpecId},
@@ -47,6 +47,11 @@ fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
         EVMError::Database(db) => VmError::State(db.0),
         other => VmError::Failed(other.to_string()),
     }
+}
+
+/// revm's refusal of a transaction before it ran, as this VM reports it.
+fn refused(refusal: InvalidTransaction) -> VmError {
+    VmError::Failed(crate::VariantError::Transaction(refusal).to_string())
 }
 
 /// revm's block environment for an n-VM block (the proposer's account in Ethereum's space).
@@ -121,6 +126,20 @@ impl<V: EvmVariant> EvmVm<V> {
         token: Option<crate::TokenValue>,
         deadline: Option<crate::Deadline>,
     ) -> VmResult<ResultAndState> {
+        self.transact_checked(state, env, tx, pays_gas, token, deadline)?.map_err(refused)
+    }
+
+    /// [`Self::transact`], with revm's refusal of the transaction before it ran (its nonce, fee,
+    /// funds or intrinsic gas: what `eth_simulateV1`'s validation reports) kept apart.
+    pub(crate) fn transact_checked(
+        &self,
+        state: &mut TxOverlay<'_>,
+        env: &TxEnv<'_>,
+        tx: RevmTx,
+        pays_gas: bool,
+        token: Option<crate::TokenValue>,
+        deadline: Option<crate::Deadline>,
+    ) -> VmResult<Result<ResultAndState, InvalidTransaction>> {
         let run = |evm: &mut crate::VariantEvm<'_, '_>| self.variant.run(evm);
         Ok(self.run_with(state, env, tx, pays_gas, token, deadline, (), run)?.0)
     }
@@ -140,9 +159,11 @@ impl<V: EvmVariant> EvmVm<V> {
     where
         I: for<'s, 'b> revm::Inspector<crate::EvmContext<'s, 'b>>,
     {
-        self.run_with(state, env, tx, pays_gas, None, deadline, inspector, |evm| {
-            self.variant.inspect(evm)
-        })
+        let (run, inspector) =
+            self.run_with(state, env, tx, pays_gas, None, deadline, inspector, |evm| {
+                self.variant.inspect(evm)
+            })?;
+        Ok((run.map_err(refused)?, inspector))
     }
 
     /// Builds the variant's EVM for `tx` over `state` (with `inspector`) and runs it with `run`;
@@ -160,7 +181,7 @@ impl<V: EvmVariant> EvmVm<V> {
         run: impl FnOnce(
             &mut crate::VariantEvm<'_, '_, I>,
         ) -> Result<revm::context::result::ExecutionResult, crate::VariantError>,
-    ) -> VmResult<(ResultAndState, I)> {
+    ) -> VmResult<(Result<ResultAndState, InvalidTransaction>, I)> {
         let mut cfg = CfgEnv::new_with_spec(self.spec);
         cfg.chain_id = env.block.chain_id;
         cfg.disable_base_fee = !pays_gas;
@@ -186,7 +207,12 @@ impl<V: EvmVariant> EvmVm<V> {
         // Finalizing clears the journal whether the run succeeded or not (as revm's own
         // `transact` does).
         let changes = evm.journal_mut().finalize();
-        Ok((ResultAndState::new(result.map_err(state_err)?, changes), evm.inspector))
+        let run = match result {
+            Ok(result) => Ok(ResultAndState::new(result, changes)),
+            Err(EVMError::Transaction(refusal)) => Err(refusal),
+            Err(other) => return Err(state_err(other)),
+        };
+        Ok((run, evm.inspector))
     }
 }
 
@@ -415,5 +441,27 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
                 Err(VmError::Halted { reason: format!("{reason:?}"), gas_used: gas.tx_gas_used() })
             }
         }
+    }
+
+    /// A dev chain's impersonated call that reverted or halted still took its caller's nonce,
+    /// as any Ethereum transaction does (the envelope's own nonce is the dev authority's).
+    fn after_failure(
+        &self,
+        _env: &TxEnv<'_>,
+        payload: &[u8],
+        error: &VmError,
+        state: &mut TxOverlay<'_>,
+    ) -> Result<(), nvm_state_api::StateError> {
+        let (
+            Ok(EvmOp::DevCallAs { from, nonce, .. }),
+            VmError::Reverted { .. } | VmError::Halted { .. },
+        ) = (self.op(payload), error)
+        else {
+            return Ok(());
+        };
+        let id = Registry::resolve(state, &self.variant.space().address(from))?;
+        let next = Registry::nonce(state, &id)?.max(nonce.saturating_add(1));
+        Registry::set_nonce(state, &id, next);
+        Ok(())
     }
 }

@@ -91,6 +91,7 @@ fn create(code: &[u8], value: u64) -> CallRequest {
         data: Bytes::copy_from_slice(code),
         gas: Some(100_000),
         token: None,
+        ..CallRequest::default()
     }
 }
 

@@ -268,7 +268,7 @@ impl Vm for NativeVm {
                     .map_err(VmError::from)?;
                 link(state, &sender, &VmAddress::Tvm(address), &mints, &mut logs)?;
             }
-            NativeOp::DevWriteState { writes, native_balances } => {
+            NativeOp::DevWriteState { writes, balances } => {
                 let authority: Option<IdCom> =
                     state.get_decoded(&nvm_identity::dev_authority_key())?;
                 if authority != Some(sender) {
@@ -283,27 +283,37 @@ impl Vm for NativeVm {
                         None => state.delete(key),
                     }
                 }
-                for (id, balance) in native_balances {
-                    let held = Ledger::balance(state, &NATIVE_MINT, &id).map_err(VmError::from)?;
-                    let mut native = Ledger::token(state, &NATIVE_MINT)
-                        .map_err(VmError::from)?
-                        .ok_or_else(|| VmError::Failed("no native token".into()))?;
-                    let supply = if balance >= held {
-                        Ledger::credit(state, &NATIVE_MINT, &id, balance - held)
-                            .map_err(VmError::from)?;
-                        native.supply.checked_add(balance - held)
+                for (mint, id, balance) in balances {
+                    if mint == NATIVE_MINT {
+                        set_native_balance(state, &id, balance)?;
                     } else {
-                        Ledger::debit(state, &NATIVE_MINT, &id, held - balance)
-                            .map_err(VmError::from)?;
-                        native.supply.checked_sub(held - balance)
-                    };
-                    native.supply = supply.ok_or_else(|| {
-                        VmError::Failed("the native supply would leave u128".into())
-                    })?;
-                    state.set_encoded(token_key(&NATIVE_MINT), &native);
+                        Ledger::set_balance(state, &mint, &id, balance);
+                    }
                 }
             }
         }
         Ok(ExecOutput { logs, ..ExecOutput::default() })
     }
+}
+
+/// Sets `id`'s native balance, the native supply changing by as much.
+fn set_native_balance(
+    state: &mut dyn StateAccess,
+    id: &IdCom,
+    balance: u128,
+) -> Result<(), VmError> {
+    let held = Ledger::balance(state, &NATIVE_MINT, id).map_err(VmError::from)?;
+    let mut native = Ledger::token(state, &NATIVE_MINT)
+        .map_err(VmError::from)?
+        .ok_or_else(|| VmError::Failed("no native token".into()))?;
+    let supply = if balance >= held {
+        native.supply.checked_add(balance - held)
+    } else {
+        native.supply.checked_sub(held - balance)
+    };
+    native.supply =
+        supply.ok_or_else(|| VmError::Failed("the native supply would leave u128".into()))?;
+    Ledger::set_balance(state, &NATIVE_MINT, id, balance);
+    state.set_encoded(token_key(&NATIVE_MINT), &native);
+    Ok(())
 }

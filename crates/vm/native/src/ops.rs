@@ -47,10 +47,12 @@ pub enum NativeOp {
     /// `anvil_setCode`, `anvil_setStorageAt` and `anvil_setNonce` do on a dev chain. Only the
     /// chain's dev authority may (`nvm_identity::dev_authority_key`, set by a single-validator
     /// dev genesis alone); from anyone else, on any other chain, it fails and writes nothing.
-    /// `native_balances` are set at execution, the native supply changing by as much (value
-    /// set into a balance is created, out of one destroyed), so the supply stays the sum of the
-    /// balances whatever else moved them meanwhile.
-    DevWriteState { writes: Vec<([u8; 32], Option<Vec<u8>>)>, native_balances: Vec<(IdCom, u128)> } =
+    /// `balances` (mint, holder, amount) are set after the writes, at execution, through the
+    /// ledger (so the node's index of holders sees them); a native one changes the native supply
+    /// by as much (value set into a balance is created, out of one destroyed), so the supply
+    /// stays the sum of the balances whatever else moved them meanwhile. Another token's supply
+    /// is its record's, which `writes` may set.
+    DevWriteState { writes: Vec<([u8; 32], Option<Vec<u8>>)>, balances: Vec<(Mint, IdCom, u128)> } =
         0x0C,
 }
 

@@ -32,6 +32,7 @@ fn create(init_code: &[u8]) -> CallRequest {
         data: Bytes::copy_from_slice(init_code),
         gas: Some(200_000),
         token: None,
+        ..CallRequest::default()
     }
 }
 
@@ -201,6 +202,7 @@ fn call(to: Address, data: Vec<u8>) -> CallRequest {
         data: data.into(),
         gas: Some(500_000),
         token: None,
+        ..CallRequest::default()
     }
 }
 

@@ -243,6 +243,10 @@ impl Chain {
         let Some(height) = head.height() else { return Ok(()) };
         let nothing = nvm_state_api::MemoryState::default();
         let mut index = IndexWrites::new();
+        // The holders' ranks start afresh: an entry an older layout left would stay otherwise.
+        for key in index_keys(&head, holders::RANK_PREFIX)? {
+            index.insert(key, None);
+        }
         for at in 0..=height {
             let block = self.store.block(at)?.ok_or_else(|| StoreError::Corrupt {
                 table: "blocks",
@@ -822,6 +826,19 @@ impl Chain {
 }
 
 /// What the VMs' block hooks see of a parent block.
+/// Every key of the index under `prefix` at `snapshot`, a page at a time.
+fn index_keys(snapshot: &Snapshot, prefix: &[u8]) -> ChainResult<Vec<Vec<u8>>> {
+    const PAGE: usize = 4_096;
+    let mut keys = Vec::new();
+    let mut from = prefix.to_vec();
+    loop {
+        let page = snapshot.scan_index(prefix, &from, PAGE)?;
+        let Some((last, _)) = page.last() else { return Ok(keys) };
+        from = [last.as_slice(), &[0]].concat();
+        keys.extend(page.into_iter().map(|(key, _)| key));
+    }
+}
+
 fn parent_block(head: &ChainHead) -> nvm_vm_api::ParentBlock {
     nvm_vm_api::ParentBlock {
         height: head.height,

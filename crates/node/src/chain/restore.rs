@@ -5,15 +5,12 @@
 //! through the ledger (the holders index sees it; a native one moves the native supply with it,
 //! so the supply stays the sum of the balances whatever fees were paid meanwhile).
 
-use super::{Chain, ChainError, ChainResult};
+use super::{Chain, ChainError, ChainResult, index_keys};
 use nvm_ledger::{NATIVE_MINT, balance_key, holders, token_key};
 use nvm_node_api::StateRestore;
 use nvm_primitives::{ChainHead, IdCom, Mint, StateKey};
 use nvm_state_api::decode_value;
 use std::collections::{BTreeSet, HashMap};
-
-/// Index entries read per page while gathering every holder's balance key.
-const HOLDERS_PAGE: usize = 4_096;
 
 impl Chain {
     /// What restoring the state after block `height` writes, while the node keeps the history
@@ -43,17 +40,12 @@ impl Chain {
     /// The state key of every balance the holders index names (every one ever held).
     fn balance_keys(&self) -> ChainResult<HashMap<StateKey, (Mint, IdCom)>> {
         let head = self.store.snapshot()?;
-        let mut keys = HashMap::new();
-        let mut from = holders::RANK_PREFIX.to_vec();
-        loop {
-            let page = head.scan_index(holders::RANK_PREFIX, &from, HOLDERS_PAGE)?;
-            let Some((last, _)) = page.last() else { break };
-            from = [last.as_slice(), &[0]].concat();
-            for (mint, _, holder) in page.iter().filter_map(|(key, _)| holders::ranked(key)) {
-                keys.insert(balance_key(&mint, &holder), (mint, holder));
-            }
-        }
-        Ok(keys)
+        let ranked = index_keys(&head, holders::RANK_PREFIX)?;
+        Ok(ranked
+            .iter()
+            .filter_map(|key| holders::ranked(key))
+            .map(|(mint, _, holder)| (balance_key(&mint, &holder), (mint, holder)))
+            .collect())
     }
 
     /// The keys the chain wrote as each block after `height` closed (what

@@ -1,11 +1,8 @@
 //! id_com and VM address derivation, display and parsing (SPEC §2).
 
-use alloy_primitives::Address;
+use crate::format::{AddressFormat, SPEC_FORMATS, spec_format};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::{IdCom, SchemeId, VmKind, sha256_parts};
-
-/// Tron's address prefix byte (mainnet addresses start with `T` in base58check).
-const TRON_PREFIX: u8 = 0x41;
 
 /// `id_com = SHA-256("nvm:id_com:" ‖ scheme ‖ u16_le(len(pk)) ‖ pk ‖ salt)`: fixed when the
 /// identity is created from its first credential; later credential rotations do not change it.
@@ -16,30 +13,16 @@ pub fn id_com_from_credential(scheme: SchemeId, public_key: &[u8], salt: &[u8; 3
 
 /// `addr_V = Truncate(SHA-256(tag_V ‖ id_com))`, exactly as in the paper (Def. 3).
 pub fn derive_address(vm: VmKind, id_com: &IdCom) -> VmAddress {
-    let Some(tag) = vm.address_tag() else { return VmAddress::Native(*id_com) };
-    let digest = sha256_parts(&[tag, id_com]);
-    let mut short = [0u8; 20];
-    short.copy_from_slice(&digest[12..32]);
-    match vm {
-        VmKind::Native => VmAddress::Native(*id_com),
-        VmKind::Evm => VmAddress::Evm(short),
-        VmKind::Svm => VmAddress::Svm(digest),
-        VmKind::Bvm => VmAddress::Bvm(digest),
-        VmKind::Tvm => VmAddress::Tvm(short),
-    }
+    let format = crate::format::spec_format(vm.code()).expect("every VM kind has a SPEC format");
+    VmAddress::from_code(format.code, &format.derive(id_com))
+        .expect("a derived address has its format's length")
 }
 
 /// The identity an external address acts as until some identity links it:
 /// `SHA-256(tag ‖ external address)` with the SPEC's `legacy_*` tags. A BVM address counts as the
 /// taproot-style output script `OP_1 PUSH32 <address>`. The native VM has no legacy identities.
 pub fn legacy_id_com(address: &VmAddress) -> Option<IdCom> {
-    Some(match address {
-        VmAddress::Native(_) => return None,
-        VmAddress::Evm(a) => sha256_parts(&[b"legacy_evm:", a]),
-        VmAddress::Svm(a) => sha256_parts(&[b"legacy_sol:", a]),
-        VmAddress::Bvm(a) => legacy_btc_id(&[&[0x51, 0x20][..], a].concat()),
-        VmAddress::Tvm(a) => sha256_parts(&[b"legacy_tron:", a]),
-    })
+    address.format().legacy_id(address.as_bytes())
 }
 
 /// A BVM address as Bitcoin wallets show a witness-v1 program: `bc1p…` (bech32m, mainnet).
@@ -68,15 +51,14 @@ pub enum VmAddress {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
     #[error(
-        "not a valid address: {0:?} (expected 0x + 40 hex (EVM), 0x + 64 hex (id_com), base58 (SVM), T… base58check (Tron), or vm:… prefixed)"
+        "not a valid address: {0:?} (expected 0x + 40 hex (EVM), 0x + 64 hex (id_com), base58 (SVM), T… base58check (Tron), bc1p… (BVM), or vm:… prefixed)"
     )]
     Unrecognised(String),
-    #[error("EVM address {0} has a bad EIP-55 checksum")]
-    BadChecksum(String),
-    #[error("Tron address {0} has a bad Tron checksum (base58check)")]
-    BadTronChecksum(String),
-    #[error("{vm} address must be {expected} bytes, got {got}")]
-    Length { vm: VmKind, expected: usize, got: usize },
+    /// `checksum` names the scheme: "bad EIP-55 checksum", "bad Tron checksum".
+    #[error("address {text} has a bad {checksum} checksum")]
+    BadChecksum { text: String, checksum: &'static str },
+    #[error("{format} address must be {expected} bytes, got {got}")]
+    Length { format: &'static str, expected: usize, got: usize },
 }
 
 impl VmAddress {
@@ -97,15 +79,34 @@ impl VmAddress {
         }
     }
 
+    /// Its format's code: its byte on the wire and in the reverse index's keys.
+    pub fn code(&self) -> u8 {
+        self.vm().code()
+    }
+
+    /// Its format (SPEC §2's row).
+    pub fn format(&self) -> &'static AddressFormat {
+        spec_format(self.code()).expect("every address has a SPEC format")
+    }
+
     /// Builds an address of `vm` from raw bytes of the right length.
     pub fn from_raw(vm: VmKind, bytes: &[u8]) -> Result<Self, AddressError> {
-        let err = || AddressError::Length { vm, expected: vm.address_len(), got: bytes.len() };
-        Ok(match vm {
-            VmKind::Native => Self::Native(bytes.try_into().map_err(|_| err())?),
-            VmKind::Evm => Self::Evm(bytes.try_into().map_err(|_| err())?),
-            VmKind::Svm => Self::Svm(bytes.try_into().map_err(|_| err())?),
-            VmKind::Bvm => Self::Bvm(bytes.try_into().map_err(|_| err())?),
-            VmKind::Tvm => Self::Tvm(bytes.try_into().map_err(|_| err())?),
+        Self::from_code(vm.code(), bytes)
+    }
+
+    /// Builds an address of the format `code` from raw bytes of its length.
+    pub fn from_code(code: u8, bytes: &[u8]) -> Result<Self, AddressError> {
+        let format = spec_format(code).ok_or_else(|| {
+            AddressError::Unrecognised(format!("format {code}: {}", hex::encode(bytes)))
+        })?;
+        let err =
+            || AddressError::Length { format: format.name, expected: format.len, got: bytes.len() };
+        Ok(match format.code {
+            0 => Self::Native(bytes.try_into().map_err(|_| err())?),
+            1 => Self::Evm(bytes.try_into().map_err(|_| err())?),
+            2 => Self::Svm(bytes.try_into().map_err(|_| err())?),
+            3 => Self::Bvm(bytes.try_into().map_err(|_| err())?),
+            _ => Self::Tvm(bytes.try_into().map_err(|_| err())?),
         })
     }
 
@@ -117,17 +118,7 @@ impl VmAddress {
     /// How each ecosystem shows the address: EIP-55 for EVM, base58 for SVM, Tron base58check
     /// (`0x41 ‖ addr`) for TVM, hex for native and BVM.
     pub fn display(&self) -> String {
-        match self {
-            Self::Evm(a) => Address::from(*a).to_checksum(None),
-            Self::Svm(a) => bs58::encode(a).into_string(),
-            Self::Tvm(a) => {
-                let mut payload = [0u8; 21];
-                payload[0] = TRON_PREFIX;
-                payload[1..].copy_from_slice(a);
-                bs58::encode(payload).with_check().into_string()
-            }
-            Self::Native(_) | Self::Bvm(_) => self.to_hex(),
-        }
+        (self.format().display)(self.as_bytes())
     }
 
     /// Parses any VM's display form; `vm:` prefixes (`native:`, `evm:`, `svm:`, `bvm:`, `tvm:`)
@@ -135,79 +126,21 @@ impl VmAddress {
     /// Bitcoin form, the witness-v1 program `bc1p…` (bech32m).
     pub fn parse(input: &str) -> Result<Self, AddressError> {
         let text = input.trim();
-        // (A base58 Solana address may start with these four letters too: it is not bech32m.)
-        if text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("bc1p"))
-            && let Ok((hrp, version, program)) = bech32::segwit::decode(text)
-            && hrp == bech32::hrp::BC
-            && version == bech32::segwit::VERSION_1
-        {
-            return Self::from_raw(VmKind::Bvm, &program);
-        }
-        if let Some((prefix, rest)) = text.split_once(':') {
-            let vm = match prefix {
-                "tron" => VmKind::Tvm,
-                other => VmKind::from_name(other)
-                    .ok_or_else(|| AddressError::Unrecognised(input.to_string()))?,
-            };
-            return Self::parse_as(vm, rest, input);
-        }
-        if let Some(hex_part) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            return match hex_part.len() {
-                40 => Self::parse_as(VmKind::Evm, text, input),
-                64 => Self::parse_as(VmKind::Native, text, input),
-                _ => Err(AddressError::Unrecognised(input.to_string())),
-            };
-        }
-        if text.starts_with('T') {
-            match Self::parse_as(VmKind::Tvm, text, input) {
-                Ok(tron) => return Ok(tron),
-                Err(bad @ AddressError::BadTronChecksum(_)) => return Err(bad),
-                // A Solana address may start with `T` too.
-                Err(_) => {}
-            }
-        }
-        Self::parse_as(VmKind::Svm, text, input)
-    }
-
-    fn parse_as(vm: VmKind, text: &str, original: &str) -> Result<Self, AddressError> {
-        let unrecognised = || AddressError::Unrecognised(original.to_string());
-        match vm {
-            VmKind::Evm => {
-                let address: Address = text.parse().map_err(|_| unrecognised())?;
-                let hex_part = text.trim_start_matches("0x").trim_start_matches("0X");
-                let mixed = hex_part.chars().any(|c| c.is_ascii_uppercase())
-                    && hex_part.chars().any(|c| c.is_ascii_lowercase());
-                if mixed && address.to_checksum(None) != format!("0x{hex_part}") {
-                    return Err(AddressError::BadChecksum(original.to_string()));
-                }
-                Ok(Self::Evm(address.into_array()))
-            }
-            VmKind::Native | VmKind::Bvm => {
-                let hex_part = text.trim_start_matches("0x").trim_start_matches("0X");
-                let bytes = hex::decode(hex_part).map_err(|_| unrecognised())?;
-                Self::from_raw(vm, &bytes)
-            }
-            VmKind::Svm => {
-                let bytes = bs58::decode(text).into_vec().map_err(|_| unrecognised())?;
-                Self::from_raw(vm, &bytes)
-            }
-            VmKind::Tvm => {
-                let bytes = bs58::decode(text).with_check(None).into_vec().map_err(|e| {
-                    // A Tron address's length and prefix whose check bytes do not match.
-                    let unchecked = bs58::decode(text).into_vec().unwrap_or_default();
-                    let tron_shaped = unchecked.len() == 25 && unchecked[0] == TRON_PREFIX;
-                    match e {
-                        bs58::decode::Error::InvalidChecksum { .. } if tron_shaped => {
-                            AddressError::BadTronChecksum(original.to_string())
-                        }
-                        _ => unrecognised(),
-                    }
-                })?;
-                match bytes.split_first() {
-                    Some((&TRON_PREFIX, rest)) => Self::from_raw(vm, rest),
-                    _ => Err(unrecognised()),
-                }
-            }
+        let unrecognised = || AddressError::Unrecognised(input.to_string());
+        let named = text.split_once(':').map(|(prefix, rest)| {
+            SPEC_FORMATS.iter().find(|f| f.is_named(prefix)).map(|format| (format, rest))
+        });
+        let read = match named {
+            Some(None) => None,
+            Some(Some((format, rest))) => (format.parse)(rest, true).map(|raw| (format, raw)),
+            None => SPEC_FORMATS
+                .iter()
+                .find_map(|format| (format.parse)(text, false).map(|raw| (format, raw))),
+        };
+        match read {
+            Some((format, Ok(raw))) => Self::from_code(format.code, &raw),
+            Some((_, Err(AddressError::Unrecognised(_)))) | None => Err(unrecognised()),
+            Some((_, Err(other))) => Err(other),
         }
     }
 }
@@ -273,7 +206,7 @@ mod tests {
         let other = if last == '2' { '3' } else { '2' };
         let bad = format!("{}{other}", &shown[..shown.len() - 1]);
         match VmAddress::parse(&bad) {
-            Err(e @ AddressError::BadTronChecksum(_)) => {
+            Err(e @ AddressError::BadChecksum { checksum: "Tron", .. }) => {
                 assert!(e.to_string().contains("bad Tron checksum"), "{e}")
             }
             other => panic!("{bad}: {other:?}"),
@@ -297,7 +230,10 @@ mod tests {
             let all_one_case = flipped[2..].chars().all(|c| !c.is_ascii_lowercase())
                 || flipped[2..].chars().all(|c| !c.is_ascii_uppercase());
             if !all_one_case {
-                assert!(matches!(VmAddress::parse(&flipped), Err(AddressError::BadChecksum(_))));
+                assert!(matches!(
+                    VmAddress::parse(&flipped),
+                    Err(AddressError::BadChecksum { checksum: "EIP-55", .. })
+                ));
             }
         }
         assert!(VmAddress::parse("0x1234").is_err());

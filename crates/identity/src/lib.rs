@@ -3,6 +3,7 @@
 mod address;
 mod credential;
 mod ed25519_batch;
+mod format;
 mod keys;
 mod link;
 mod registry;
@@ -12,6 +13,7 @@ pub use address::{
     taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
+pub use format::{AddressFormat, SPEC_FORMATS, spec_format};
 pub use keys::{KeyError, SecretKey};
 pub use link::{
     LinkError, btc_link_message, evm_link_message, svm_link_message, tron_link_message,

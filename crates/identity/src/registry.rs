@@ -18,7 +18,7 @@ pub fn identity_key(id_com: &IdCom) -> StateKey {
 
 /// `SHA-256("addr:" ‖ vm ‖ address)` → id_com: the reverse index.
 pub fn index_key(address: &VmAddress) -> StateKey {
-    sha256_parts(&[b"addr:", &[address.vm().code()], address.as_bytes()])
+    sha256_parts(&[b"addr:", &[address.code()], address.as_bytes()])
 }
 
 /// `SHA-256("addr:script:" ‖ scriptPubKey)` → id_com: the reverse index of Bitcoin output

@@ -498,12 +498,16 @@ pub fn identity(cmd: IdentityCommand) -> CmdResult {
         }
         IdentityCommand::Derive { id_com, key, json } => {
             let id = match (id_com, key) {
-                (Some(hex_id), _) => match VmAddress::parse(&hex_id) {
-                    Ok(VmAddress::Native(id)) => id,
-                    _ => {
-                        return Err(format!("--id-com must be 0x + 64 hex digits, got {hex_id:?}"));
+                (Some(hex_id), _) => {
+                    match VmAddress::parse(&hex_id).ok().and_then(|a| a.native()) {
+                        Some(id) => id,
+                        None => {
+                            return Err(format!(
+                                "--id-com must be 0x + 64 hex digits, got {hex_id:?}"
+                            ));
+                        }
                     }
-                },
+                }
                 (None, Some(path)) => KeyFile::load(&path)?.id_com(),
                 (None, None) => return Err("give --id-com or --key".into()),
             };

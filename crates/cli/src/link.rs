@@ -115,9 +115,9 @@ pub struct LinkTronArgs {
 pub fn link_tron(args: LinkTronArgs) -> Result<(), String> {
     let file = KeyFile::load(&args.key)?;
     let client = Client::new(&args.rpc.rpc)?;
-    let address = match nvm_identity::VmAddress::parse(&args.address) {
-        Ok(nvm_identity::VmAddress::Tvm(address)) => address,
-        _ => return Err(format!("--address must be a Tron address (T…), got {:?}", args.address)),
+    let Some(address) = nvm_identity::VmAddress::parse(&args.address).ok().and_then(|a| a.tvm())
+    else {
+        return Err(format!("--address must be a Tron address (T…), got {:?}", args.address));
     };
     let signature = decode_hex(&args.signature, "--signature")?;
     // The same check the node makes, so that a wrong signature fails here with its reason.

@@ -103,10 +103,7 @@ pub fn prove_balance(
     mint: &Mint,
     trusted: Option<&GenesisFile>,
 ) -> Result<ProvenBalance, String> {
-    let index = match address {
-        VmAddress::Native(_) => None,
-        other => Some(nvm_identity::index_key(other)),
-    };
+    let index = address.native().is_none().then(|| nvm_identity::index_key(address));
     let identity = |value: Option<Vec<u8>>, key: &StateKey| -> Result<IdCom, String> {
         match value {
             Some(bytes) => nvm_state_api::decode_value(key, &bytes).map_err(|e| e.to_string()),
@@ -114,10 +111,10 @@ pub fn prove_balance(
         }
     };
     for _ in 0..3 {
-        let id_com = match (address, &index) {
-            (VmAddress::Native(id), _) => *id,
-            (_, Some(key)) => identity(proven_values(client, &[*key])?.2.pop().flatten(), key)?,
-            (_, None) => unreachable!("non-native addresses have an index key"),
+        let id_com = match (address.native(), &index) {
+            (Some(id), _) => id,
+            (None, Some(key)) => identity(proven_values(client, &[*key])?.2.pop().flatten(), key)?,
+            (None, None) => unreachable!("non-native addresses have an index key"),
         };
         let balance_key = nvm_ledger::balance_key(mint, &id_com);
         let mut keys = vec![balance_key];

@@ -369,8 +369,7 @@ fn an_overspend_through_two_addresses_of_one_identity_is_included_failed_and_pay
         .unwrap();
     let (writes, _) = overlay.into_writes();
     state.apply(&writes.into_iter().collect());
-    let VmAddress::Evm(derived) = nvm_identity::derive_address(nvm_primitives::VmKind::Evm, &id)
-    else {
+    let Some(derived) = nvm_identity::derive_address(nvm_primitives::VmKind::Evm, &id).evm() else {
         unreachable!()
     };
     let word = |a: Address| U256::from_be_slice(a.as_slice());

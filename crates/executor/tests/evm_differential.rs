@@ -556,7 +556,7 @@ impl Harness {
 
 /// An identity's EVM address, by the identity formula (SPEC §2), not the EVM crate.
 fn evm_address_of(id: &[u8; 32]) -> Address {
-    let VmAddress::Evm(address) = derive_address(VmKind::Evm, id) else { unreachable!() };
+    let Some(address) = derive_address(VmKind::Evm, id).evm() else { unreachable!() };
     Address::from(address)
 }
 

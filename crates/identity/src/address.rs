@@ -1,6 +1,6 @@
 //! id_com and VM address derivation, display and parsing (SPEC §2).
 
-use crate::format::{AddressFormat, SPEC_FORMATS, spec_format};
+use crate::format::{AddressFormat, BVM, EVM, NATIVE, SPEC_FORMATS, SVM, TVM, spec_format};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::{IdCom, SchemeId, VmKind, sha256_parts};
 
@@ -37,15 +37,88 @@ pub fn legacy_btc_id(script_pubkey: &[u8]) -> IdCom {
     sha256_parts(&[b"legacy_btc:", script_pubkey])
 }
 
-/// An address in one VM's native format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
-pub enum VmAddress {
+/// An address in one VM's native format: the format's code and its raw bytes (at most 32).
+///
+/// On the wire it is the code, then the raw bytes — the format fixes their length — as the
+/// SPEC formats' enum was encoded, so transactions, hashes and state keys stay as they were.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VmAddress {
+    code: u8,
+    len: u8,
+    /// The raw bytes, then zeros (so equal addresses are equal values).
+    raw: [u8; 32],
+}
+
+/// Constructors named after SPEC §2's formats.
+#[allow(non_snake_case)]
+impl VmAddress {
     /// An id_com itself.
-    Native([u8; 32]),
-    Evm([u8; 20]),
-    Svm([u8; 32]),
-    Bvm([u8; 32]),
-    Tvm([u8; 20]),
+    pub const fn Native(id_com: [u8; 32]) -> Self {
+        Self { code: NATIVE.code, len: 32, raw: id_com }
+    }
+
+    pub const fn Evm(raw: [u8; 20]) -> Self {
+        Self::short(EVM.code, raw)
+    }
+
+    pub const fn Svm(raw: [u8; 32]) -> Self {
+        Self { code: SVM.code, len: 32, raw }
+    }
+
+    pub const fn Bvm(raw: [u8; 32]) -> Self {
+        Self { code: BVM.code, len: 32, raw }
+    }
+
+    pub const fn Tvm(raw: [u8; 20]) -> Self {
+        Self::short(TVM.code, raw)
+    }
+
+    const fn short(code: u8, short: [u8; 20]) -> Self {
+        let mut raw = [0u8; 32];
+        let mut i = 0;
+        while i < 20 {
+            raw[i] = short[i];
+            i += 1;
+        }
+        Self { code, len: 20, raw }
+    }
+}
+
+impl BorshSerialize for VmAddress {
+    fn serialize<W: std::io::Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(&[self.code])?;
+        writer.write_all(self.as_bytes())
+    }
+}
+
+impl BorshDeserialize for VmAddress {
+    fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
+        let code = u8::deserialize_reader(reader)?;
+        let format = spec_format(code).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("unknown address format {code}"),
+            )
+        })?;
+        let mut raw = [0u8; 32];
+        reader.read_exact(&mut raw[..format.len])?;
+        Ok(Self { code, len: format.len as u8, raw })
+    }
+}
+
+/// As the SPEC formats' enum showed it: `Evm([…])`.
+impl std::fmt::Debug for VmAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variant = match self.code {
+            0 => "Native",
+            1 => "Evm",
+            2 => "Svm",
+            3 => "Bvm",
+            4 => "Tvm",
+            _ => self.format().name,
+        };
+        write!(f, "{variant}({:?})", self.as_bytes())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,25 +136,46 @@ pub enum AddressError {
 
 impl VmAddress {
     pub fn vm(&self) -> VmKind {
-        match self {
-            Self::Native(_) => VmKind::Native,
-            Self::Evm(_) => VmKind::Evm,
-            Self::Svm(_) => VmKind::Svm,
-            Self::Bvm(_) => VmKind::Bvm,
-            Self::Tvm(_) => VmKind::Tvm,
-        }
+        VmKind::ALL.into_iter().find(|vm| vm.code() == self.code).expect("a SPEC format's code")
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Self::Native(a) | Self::Svm(a) | Self::Bvm(a) => a,
-            Self::Evm(a) | Self::Tvm(a) => a,
-        }
+        &self.raw[..usize::from(self.len)]
+    }
+
+    /// The raw bytes, if the address is in the format `code` (of `N` bytes).
+    fn raw_in<const N: usize>(&self, code: u8) -> Option<[u8; N]> {
+        (self.code == code).then(|| self.as_bytes().try_into().ok()).flatten()
+    }
+
+    /// The id_com, if this is a native address.
+    pub fn native(&self) -> Option<[u8; 32]> {
+        self.raw_in(NATIVE.code)
+    }
+
+    /// The 20 bytes, if this is an EVM address.
+    pub fn evm(&self) -> Option<[u8; 20]> {
+        self.raw_in(EVM.code)
+    }
+
+    /// The key, if this is a Solana address.
+    pub fn svm(&self) -> Option<[u8; 32]> {
+        self.raw_in(SVM.code)
+    }
+
+    /// The witness-v1 program, if this is a BVM address.
+    pub fn bvm(&self) -> Option<[u8; 32]> {
+        self.raw_in(BVM.code)
+    }
+
+    /// The 20 bytes after Tron's `0x41`, if this is a Tron address.
+    pub fn tvm(&self) -> Option<[u8; 20]> {
+        self.raw_in(TVM.code)
     }
 
     /// Its format's code: its byte on the wire and in the reverse index's keys.
     pub fn code(&self) -> u8 {
-        self.vm().code()
+        self.code
     }
 
     /// Its format (SPEC §2's row).
@@ -99,15 +193,10 @@ impl VmAddress {
         let format = spec_format(code).ok_or_else(|| {
             AddressError::Unrecognised(format!("format {code}: {}", hex::encode(bytes)))
         })?;
-        let err =
-            || AddressError::Length { format: format.name, expected: format.len, got: bytes.len() };
-        Ok(match format.code {
-            0 => Self::Native(bytes.try_into().map_err(|_| err())?),
-            1 => Self::Evm(bytes.try_into().map_err(|_| err())?),
-            2 => Self::Svm(bytes.try_into().map_err(|_| err())?),
-            3 => Self::Bvm(bytes.try_into().map_err(|_| err())?),
-            _ => Self::Tvm(bytes.try_into().map_err(|_| err())?),
-        })
+        let raw = format.checked(bytes.to_vec())?;
+        let mut padded = [0u8; 32];
+        padded[..raw.len()].copy_from_slice(&raw);
+        Ok(Self { code, len: format.len as u8, raw: padded })
     }
 
     /// `0x` + lowercase hex of the raw bytes.
@@ -214,7 +303,7 @@ mod tests {
         // A Solana address that starts with T is still one.
         let t_solana = bs58::encode([[6, 170].as_slice(), &[0; 30]].concat()).into_string();
         assert!(t_solana.starts_with('T'), "{t_solana}");
-        assert!(matches!(VmAddress::parse(&t_solana), Ok(VmAddress::Svm(_))), "{t_solana}");
+        assert!(VmAddress::parse(&t_solana).unwrap().svm().is_some(), "{t_solana}");
     }
 
     #[test]

@@ -130,8 +130,8 @@ impl Registry {
     /// is its identity; any other well-formed address is its legacy identity. Total, so value
     /// sent to a valid address is never lost.
     pub fn resolve(state: &mut dyn StateAccess, address: &VmAddress) -> Result<IdCom, StateError> {
-        if let VmAddress::Native(id) = address {
-            return Ok(*id);
+        if let Some(id) = address.native() {
+            return Ok(id);
         }
         match state.get_decoded::<IdCom>(&index_key(address))? {
             Some(id) => Ok(id),
@@ -160,9 +160,9 @@ impl Registry {
         // Its Solana address is indexed last: once it is there, all of them are (one read).
         let done = index_key(&derive_address(VmKind::Svm, &id));
         if state.get(&done)?.is_none() {
-            if let VmAddress::Svm(key) = address {
+            if let Some(key) = address.svm() {
                 // A wallet's own key shows its token balances at its associated accounts.
-                Ledger::add_spl_owner(state, &id, key).map_err(ledger_state)?;
+                Ledger::add_spl_owner(state, &id, &key).map_err(ledger_state)?;
             }
             let others =
                 VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
@@ -185,8 +185,8 @@ impl Registry {
         id: &IdCom,
     ) -> Result<(), StateError> {
         state.set_encoded(index_key(address), id);
-        if let VmAddress::Svm(key) = address {
-            Ledger::add_spl_owner(state, id, key).map_err(ledger_state)?;
+        if let Some(key) = address.svm() {
+            Ledger::add_spl_owner(state, id, &key).map_err(ledger_state)?;
         }
         Ok(())
     }
@@ -277,10 +277,10 @@ impl Registry {
         Ledger::declare_credit(access, mint, id);
         let mut new_owners = Vec::new();
         if legacy_id_com(address) == Some(*id) {
-            if let VmAddress::Svm(key) = address {
-                new_owners.push(*key);
+            if let Some(key) = address.svm() {
+                new_owners.push(key);
             }
-            if let VmAddress::Svm(derived) = derive_address(VmKind::Svm, id) {
+            if let Some(derived) = derive_address(VmKind::Svm, id).svm() {
                 new_owners.push(derived);
             }
         }
@@ -289,7 +289,7 @@ impl Registry {
 
     /// Declares the reads [`Registry::resolve`] makes.
     pub fn declare_resolve(access: &mut AccessSet, address: &VmAddress) {
-        if !matches!(address, VmAddress::Native(_)) {
+        if address.native().is_none() {
             access.read(index_key(address));
         }
     }

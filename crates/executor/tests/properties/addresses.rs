@@ -159,10 +159,7 @@ fn build(state: &MemoryState, actors: &[Actor], steps: &[Step]) -> Vec<VerifiedT
                 let wallet = eth_wallet(from);
                 let own = VmAddress::Evm(wallet.address().into_array());
                 let sender = Registry::resolve(&mut view, &own).unwrap();
-                let to = match to.address(actors) {
-                    VmAddress::Evm(address) => address,
-                    _ => wallet.address().into_array(),
-                };
+                let to = to.address(actors).evm().unwrap_or_else(|| wallet.address().into_array());
                 ethereum_transfer(&wallet, next(&mut view, sender), to, amount)
             }
             Step::NewcomerJoins => {
@@ -254,7 +251,7 @@ proptest! {
                 // And a Solana address shows the identity's GOLD at its associated token
                 // account, created by no one.
                 let held = Ledger::balance(&mut view, &GOLD, &owner).unwrap();
-                if let (VmAddress::Svm(key), true) = (address, held > 0) {
+                if let (Some(key), true) = (address.svm(), held > 0) {
                     let amount = associated_amount(&mut view, &key);
                     prop_assert_eq!(amount, Some(held), "block {}: GOLD at the ATA of {:?}", height + 1, address);
                 }

@@ -170,7 +170,7 @@ fn actor_token_account(i: usize) -> Pubkey {
 }
 
 fn svm_address(id: &IdCom) -> Pubkey {
-    let VmAddress::Svm(address) = derive_address(VmKind::Svm, id) else { unreachable!() };
+    let Some(address) = derive_address(VmKind::Svm, id).svm() else { unreachable!() };
     Pubkey::new_from_array(address)
 }
 

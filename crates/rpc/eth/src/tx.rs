@@ -65,13 +65,7 @@ fn named_evm_addresses(raw: &[u8]) -> Vec<([u8; 32], Address)> {
         NativeOp::LinkEvmAccount { address, .. } => vec![VmAddress::Evm(address)],
         _ => Vec::new(),
     };
-    given
-        .into_iter()
-        .filter_map(|a| match a {
-            VmAddress::Evm(bytes) => Some((legacy_id_com(&a)?, Address::from(bytes))),
-            _ => None,
-        })
-        .collect()
+    given.into_iter().filter_map(|a| Some((legacy_id_com(&a)?, Address::from(a.evm()?)))).collect()
 }
 
 /// An identity's EVM address as a 32-byte topic: as the operation named it, else the identity's

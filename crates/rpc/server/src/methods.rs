@@ -251,9 +251,7 @@ fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         out["scheme"] = json!(r.scheme().map(|s| s.name()).unwrap_or("unknown"));
         out["public_key"] = json!(hex0x(&r.public_key));
     }
-    if !matches!(address, VmAddress::Native(_))
-        && address != nvm_identity::derive_address(address.vm(), &id)
-    {
+    if address.native().is_none() && address != nvm_identity::derive_address(address.vm(), &id) {
         out["external"] = json!({ "vm": address.vm(), "address": address.display() });
     }
     Ok(out)

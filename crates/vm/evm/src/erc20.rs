@@ -127,9 +127,9 @@ impl<CTX: ContextTr<Db: StateDb>> ViewCall<'_, CTX> {
     fn resolve20(&mut self, address: Address) -> ViewResult<IdCom> {
         let db = self.ctx.db_mut();
         let own = db.space().address(address.into_array());
-        let other = match own {
-            VmAddress::Evm(raw) => VmAddress::Tvm(raw),
-            _ => VmAddress::Evm(address.into_array()),
+        let other = match own.evm() {
+            Some(raw) => VmAddress::Tvm(raw),
+            None => VmAddress::Evm(address.into_array()),
         };
         let state = db.state();
         let named = if state.get(&index_key(&own)).map_err(state_stop)?.is_none()

@@ -58,6 +58,23 @@ fn kill_9_mid_load_loses_no_committed_block() {
     let node = Node::start(dir.path(), port, 100);
     let info = node.call("nvm_chainInfo", vec![]);
     assert!(info["height"].as_u64().unwrap() >= height, "restart resumed below a committed block");
+    // The address formats are the registered VMs' (SPEC §2's five on the node's VMs).
+    let formats: Vec<(u64, &str, u64)> = info["addressFormats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_u64().unwrap(),
+                f["name"].as_str().unwrap(),
+                f["length"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        formats,
+        [(0, "native", 32), (1, "evm", 20), (2, "svm", 32), (3, "bvm", 32), (4, "tvm", 20)]
+    );
     let block = node.call("nvm_getBlock", vec![json!(height.to_string())]);
     assert_eq!(block["stateRoot"], state_root, "state root of a committed block changed");
     assert_eq!(block["hash"], block_hash);

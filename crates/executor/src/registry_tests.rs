@@ -50,3 +50,50 @@ fn a_wallet_format_is_found_by_its_tag_and_a_taken_tag_is_refused() {
     let err = again.err().expect("the tag is taken");
     assert_eq!(err.to_string(), "block tag 0xee of a evm wallet format is taken by a evm format");
 }
+
+/// A VM of its own opcodes and name that claims the EVM's address format.
+struct Impostor;
+
+impl nvm_vm_api::Vm for Impostor {
+    fn name(&self) -> &'static str {
+        "impostor"
+    }
+
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        0x60..=0x6f
+    }
+
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        nvm_identity::spec_format(VmKind::Evm.code())
+    }
+
+    fn check(&self, _: &[u8]) -> nvm_vm_api::VmResult<()> {
+        Ok(())
+    }
+
+    fn execute(
+        &self,
+        _: &nvm_vm_api::TxEnv<'_>,
+        _: &[u8],
+        _: &mut nvm_state_api::TxOverlay<'_>,
+    ) -> nvm_vm_api::VmResult<nvm_vm_api::ExecOutput> {
+        Ok(nvm_vm_api::ExecOutput::default())
+    }
+}
+
+#[test]
+fn address_formats_come_from_the_registered_vms_one_vm_each() {
+    let names: Vec<&str> = native_and_evm().address_formats().iter().map(|f| f.name).collect();
+    assert_eq!(names, ["native", "evm"]);
+    let all = nvm_vms_formats();
+    assert_eq!(all, [(0, "native"), (1, "evm"), (2, "svm"), (3, "bvm"), (4, "tvm")]);
+    let err = native_and_evm().register(Arc::new(Impostor)).err().expect("the format is taken");
+    assert!(matches!(err, RegistryError::AddressFormatTaken { code: 1, existing: "evm", .. }));
+    assert_eq!(err.to_string(), "the impostor VM's address format evm (code 1) is the evm VM's");
+}
+
+/// The formats the node's VMs bring, as (code, name), in registration order.
+fn nvm_vms_formats() -> Vec<(u8, &'static str)> {
+    let vms = nvm_vms::registry().expect("the node's VMs register");
+    vms.address_formats().iter().map(|f| (f.code, f.name)).collect()
+}

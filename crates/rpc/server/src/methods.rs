@@ -130,6 +130,10 @@ fn chain_info(ctx: &NodeContext) -> RpcResult {
         "timestampMs": head.timestamp_ms,
         "txFee": ctx.node.executor().config.tx_fee.to_string(),
         "vms": ctx.node.executor().vms.available(),
+        // The formats the VMs write addresses in, each its code on the wire and length.
+        "addressFormats": ctx.node.executor().vms.address_formats().iter().map(|f| {
+            json!({ "code": f.code, "name": f.name, "length": f.len })
+        }).collect::<Vec<_>>(),
         "pendingTransactions": ctx.node.pending_count(),
     }))
 }

@@ -12,6 +12,7 @@ pub use wallet::{
     EnvelopeCheck, Replay, WalletFormat, WalletOutcome, WalletTx, check_funds, check_nonce, tagged,
 };
 
+use nvm_identity::AddressFormat;
 use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
 
@@ -141,6 +142,11 @@ impl VmError {
     }
 }
 
+/// The address format SPEC §2 gives `vm`.
+pub fn spec_address_format(vm: VmKind) -> &'static AddressFormat {
+    nvm_identity::spec_format(vm.code()).expect("SPEC §2 gives every VM kind an address format")
+}
+
 /// The opcodes SPEC §1 gives `vm`: its range of 16 (the native runtime's starts at 0x01, as 0x00
 /// is no operation).
 pub fn spec_opcodes(vm: VmKind) -> std::ops::RangeInclusive<u8> {
@@ -157,6 +163,13 @@ pub trait Vm: std::any::Any + Send + Sync {
     /// The opcodes whose payloads it serves, any range no other registered VM claims; the
     /// SPEC's VMs take their range of 16 ([`spec_opcodes`]).
     fn opcodes(&self) -> std::ops::RangeInclusive<u8>;
+
+    /// The format its accounts' addresses are written in (a row of SPEC §2's table: how an
+    /// identity's address in it is derived, which identity an address nobody linked acts as,
+    /// how wallets write one), if it has accounts of its own; unique among the registered VMs.
+    fn address_format(&self) -> Option<&'static AddressFormat> {
+        None
+    }
 
     /// For a payload that creates its own sender's identity, the credential it registers
     /// (scheme, public key, salt): such a transaction is signed by that credential for a sender

@@ -22,6 +22,8 @@ pub enum RegistryError {
     ZeroOpcode(&'static str),
     #[error("a VM named {0} is registered already")]
     NameTaken(&'static str),
+    #[error("the {new} VM's address format {format} (code {code}) is the {existing} VM's")]
+    AddressFormatTaken { new: &'static str, format: &'static str, code: u8, existing: &'static str },
     #[error("block tag {tag:#04x} of a {new} wallet format is taken by a {existing} format")]
     TagTaken { tag: u8, new: &'static str, existing: &'static str },
     #[error("block tag {0:#04x} is the native envelope's version byte")]
@@ -60,6 +62,18 @@ impl VmRegistry {
         }
         if self.vms.iter().any(|(_, existing)| existing.name() == vm.name()) {
             return Err(RegistryError::NameTaken(vm.name()));
+        }
+        if let Some(format) = vm.address_format()
+            && let Some((_, existing)) = self.vms.iter().find(|(_, e)| {
+                e.address_format().is_some_and(|f| f.code == format.code || f.name == format.name)
+            })
+        {
+            return Err(RegistryError::AddressFormatTaken {
+                new: vm.name(),
+                format: format.name,
+                code: format.code,
+                existing: existing.name(),
+            });
         }
         self.vms.push((range, vm));
         Ok(self)
@@ -107,6 +121,11 @@ impl VmRegistry {
     pub fn register_hooks(mut self, hooks: Arc<dyn crate::ChainHooks>) -> Self {
         self.hooks.push(hooks);
         self
+    }
+
+    /// The address formats of the registered VMs, in registration order.
+    pub fn address_formats(&self) -> Vec<&'static nvm_identity::AddressFormat> {
+        self.vms.iter().filter_map(|(_, vm)| vm.address_format()).collect()
     }
 
     /// Every registered VM's block-level rules.

@@ -30,6 +30,10 @@ impl Vm for BvmVm {
         VmKind::Bvm.name()
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        Some(nvm_vm_api::spec_address_format(VmKind::Bvm))
+    }
+
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
         nvm_vm_api::spec_opcodes(VmKind::Bvm)
     }

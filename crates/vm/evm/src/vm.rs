@@ -367,6 +367,10 @@ impl<V: EvmVariant> Vm for EvmVm<V> {
         self.kind().name()
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        Some(nvm_vm_api::spec_address_format(self.kind()))
+    }
+
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
         nvm_vm_api::spec_opcodes(self.kind())
     }

@@ -101,6 +101,10 @@ impl Vm for NativeVm {
         VmKind::Native.name()
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        Some(nvm_vm_api::spec_address_format(VmKind::Native))
+    }
+
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
         nvm_vm_api::spec_opcodes(VmKind::Native)
     }

@@ -11,6 +11,10 @@ impl Vm for SvmVm {
         VmKind::Svm.name()
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        Some(nvm_vm_api::spec_address_format(VmKind::Svm))
+    }
+
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
         nvm_vm_api::spec_opcodes(VmKind::Svm)
     }

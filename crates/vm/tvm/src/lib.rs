@@ -64,6 +64,10 @@ impl Vm for TvmVm {
         self.evm.name()
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        self.evm.address_format()
+    }
+
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
         self.evm.opcodes()
     }

@@ -47,6 +47,8 @@ test("a transfer in the ledger's history: its block, its account's signatures, i
   assert.equal(history.length, 2, "the airdrop, then the transfer");
   assert.equal(history[0].slot, found.slot);
   assert.equal(history[0].err, null);
+  assert.equal(history[0].blockTime, found.blockTime);
+  assert.ok(history[1].blockTime <= history[0].blockTime);
   const older = await connection.getSignaturesForAddress(payer.publicKey, { before: signature });
   assert.deepEqual(older.map((e) => e.signature), [history[1].signature]);
 

@@ -40,6 +40,8 @@ pub(super) fn get_signatures_for_address(ctx: &SolanaContext, params: &Params<'_
         None => prefix.clone(),
     };
     let mut found = Vec::new();
+    // Signatures of one block share its time: one read of it each (a block holds thousands).
+    let mut block_times: std::collections::HashMap<u64, Option<u64>> = Default::default();
     for (_, signature) in read.scan(&prefix, &from, limit)? {
         if until.is_some_and(|until| until.as_slice() == signature.as_slice()) {
             break;
@@ -47,13 +49,20 @@ pub(super) fn get_signatures_for_address(ctx: &SolanaContext, params: &Params<'_
         let Some(receipt) = ctx.node.receipt(&sha256(&signature)).map_err(internal)? else {
             continue;
         };
-        let block_time = ctx.node.block(receipt.block_height).map_err(internal)?;
+        let block_time = match block_times.get(&receipt.block_height) {
+            Some(time) => *time,
+            None => {
+                let block = ctx.node.block(receipt.block_height).map_err(internal)?;
+                let time = block.map(|b| b.header.timestamp_ms / 1000);
+                *block_times.entry(receipt.block_height).or_insert(time)
+            }
+        };
         found.push(json!({
             "signature": base58(&signature),
             "slot": receipt.block_height,
             "err": receipt.status.error().map_or(Value::Null, |reason| error_value(&reason)),
             "memo": null,
-            "blockTime": block_time.map(|b| b.header.timestamp_ms / 1000),
+            "blockTime": block_time,
             "confirmationStatus": "finalized",
         }));
     }

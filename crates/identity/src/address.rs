@@ -13,7 +13,11 @@ pub fn id_com_from_credential(scheme: SchemeId, public_key: &[u8], salt: &[u8; 3
 
 /// `addr_V = Truncate(SHA-256(tag_V ‖ id_com))`, exactly as in the paper (Def. 3).
 pub fn derive_address(vm: VmKind, id_com: &IdCom) -> VmAddress {
-    let format = crate::format::spec_format(vm.code()).expect("every VM kind has a SPEC format");
+    derive_in(spec_format(vm.code()).expect("every VM kind has a SPEC format"), id_com)
+}
+
+/// `id_com`'s address in `format`.
+pub fn derive_in(format: &AddressFormat, id_com: &IdCom) -> VmAddress {
     VmAddress::from_code(format.code, &format.derive(id_com))
         .expect("a derived address has its format's length")
 }

@@ -9,11 +9,11 @@ mod link;
 mod registry;
 
 pub use address::{
-    AddressError, VmAddress, derive_address, id_com_from_credential, legacy_btc_id, legacy_id_com,
-    taproot_address,
+    AddressError, VmAddress, derive_address, derive_in, id_com_from_credential, legacy_btc_id,
+    legacy_id_com, taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
-pub use format::{AddressFormat, SPEC_FORMATS, spec_format};
+pub use format::{AddressFormat, SPEC_FORMATS, derived_formats, spec_format};
 pub use keys::{KeyError, SecretKey};
 pub use link::{
     LinkError, btc_link_message, evm_link_message, svm_link_message, tron_link_message,

@@ -1,8 +1,9 @@
 //! Identities in state: credential records, the reverse address index and nonces.
 
 use crate::{
-    address::{VmAddress, derive_address, id_com_from_credential, legacy_id_com},
+    address::{VmAddress, derive_address, derive_in, id_com_from_credential, legacy_id_com},
     credential::{CredentialError, check_public_key},
+    format::{SVM, derived_formats},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_ledger::{
@@ -97,8 +98,8 @@ impl Registry {
         if Self::get(state, &id_com)?.is_some() {
             return Err(IdentityError::AlreadyExists(id_com));
         }
-        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
-            let address = derive_address(vm, &id_com);
+        for format in derived_formats() {
+            let address = derive_in(format, &id_com);
             let key = index_key(&address);
             if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
                 return Err(IdentityError::AddressTaken { address: address.display(), owner });
@@ -158,16 +159,14 @@ impl Registry {
             return Ok(id);
         }
         // Its Solana address is indexed last: once it is there, all of them are (one read).
-        let done = index_key(&derive_address(VmKind::Svm, &id));
+        let done = index_key(&derive_in(&SVM, &id));
         if state.get(&done)?.is_none() {
             if let Some(key) = address.svm() {
                 // A wallet's own key shows its token balances at its associated accounts.
                 Ledger::add_spl_owner(state, &id, &key).map_err(ledger_state)?;
             }
-            let others =
-                VmKind::ALL.into_iter().filter(|vm| !matches!(vm, VmKind::Native | VmKind::Svm));
-            for vm in others.chain([VmKind::Svm]) {
-                let derived = derive_address(vm, &id);
+            for format in derived_formats().filter(|f| f.code != SVM.code).chain([&SVM]) {
+                let derived = derive_in(format, &id);
                 if state.get(&index_key(&derived))?.is_none() {
                     Self::point(state, &derived, &id)?;
                     Self::sweep(state, &derived, &id)?;
@@ -198,8 +197,8 @@ impl Registry {
         legacy: &IdCom,
         owner: &IdCom,
     ) -> Result<(), StateError> {
-        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
-            let derived = derive_address(vm, legacy);
+        for format in derived_formats() {
+            let derived = derive_in(format, legacy);
             Self::point(state, &derived, owner)?;
             Self::sweep(state, &derived, owner)?;
         }
@@ -233,8 +232,8 @@ impl Registry {
             .write(balance_key(&NATIVE_MINT, id))
             .write(spl_owners_key(id))
             .write(holdings_key(id));
-        for vm in VmKind::ALL.into_iter().filter(|vm| *vm != VmKind::Native) {
-            let derived = derive_address(vm, id);
+        for format in derived_formats() {
+            let derived = derive_in(format, id);
             access.write(index_key(&derived));
             if let Some(stranded) = legacy_id_com(&derived) {
                 access.write(balance_key(&NATIVE_MINT, &stranded)).read(holdings_key(&stranded));

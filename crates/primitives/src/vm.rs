@@ -38,25 +38,6 @@ impl VmKind {
         }
     }
 
-    /// Domain tag of the address derivation `SHA-256(tag ‖ id_com)`; the native VM uses id_com itself.
-    pub const fn address_tag(self) -> Option<&'static [u8]> {
-        match self {
-            Self::Native => None,
-            Self::Evm => Some(b"evm:"),
-            Self::Svm => Some(b"svm:"),
-            Self::Bvm => Some(b"bvm:"),
-            Self::Tvm => Some(b"tron:"),
-        }
-    }
-
-    /// Length in bytes of this VM's raw address.
-    pub const fn address_len(self) -> usize {
-        match self {
-            Self::Evm | Self::Tvm => 20,
-            Self::Native | Self::Svm | Self::Bvm => 32,
-        }
-    }
-
     /// One stable byte per VM, used in state keys of the reverse address index.
     pub const fn code(self) -> u8 {
         match self {

@@ -13,7 +13,7 @@ pub fn id_com_from_credential(scheme: SchemeId, public_key: &[u8], salt: &[u8; 3
 
 /// `addr_V = Truncate(SHA-256(tag_V ‖ id_com))`, exactly as in the paper (Def. 3).
 pub fn derive_address(vm: VmKind, id_com: &IdCom) -> VmAddress {
-    derive_in(spec_format(vm.code()).expect("every VM kind has a SPEC format"), id_com)
+    derive_in(crate::format::spec_format_of(vm), id_com)
 }
 
 /// `id_com`'s address in `format`.

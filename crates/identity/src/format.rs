@@ -79,6 +79,11 @@ pub fn derived_formats() -> impl Iterator<Item = &'static AddressFormat> {
     derived.into_iter()
 }
 
+/// The format SPEC §2 gives `vm`.
+pub fn spec_format_of(vm: nvm_primitives::VmKind) -> &'static AddressFormat {
+    spec_format(vm.code()).expect("SPEC §2 gives every VM kind an address format")
+}
+
 /// The SPEC format whose code is `code`.
 pub fn spec_format(code: u8) -> Option<&'static AddressFormat> {
     SPEC_FORMATS.iter().find(|f| f.code == code)

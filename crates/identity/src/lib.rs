@@ -13,7 +13,7 @@ pub use address::{
     legacy_id_com, taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
-pub use format::{AddressFormat, SPEC_FORMATS, derived_formats, spec_format};
+pub use format::{AddressFormat, SPEC_FORMATS, derived_formats, spec_format, spec_format_of};
 pub use keys::{KeyError, SecretKey};
 pub use link::{
     LinkError, btc_link_message, evm_link_message, svm_link_message, tron_link_message,

@@ -825,7 +825,6 @@ impl Chain {
     }
 }
 
-/// What the VMs' block hooks see of a parent block.
 /// Every key of the index under `prefix` at `snapshot`, a page at a time.
 fn index_keys(snapshot: &Snapshot, prefix: &[u8]) -> ChainResult<Vec<Vec<u8>>> {
     const PAGE: usize = 4_096;
@@ -839,6 +838,7 @@ fn index_keys(snapshot: &Snapshot, prefix: &[u8]) -> ChainResult<Vec<Vec<u8>>> {
     }
 }
 
+/// What the VMs' block hooks see of a parent block.
 fn parent_block(head: &ChainHead) -> nvm_vm_api::ParentBlock {
     nvm_vm_api::ParentBlock {
         height: head.height,

@@ -142,10 +142,8 @@ impl VmError {
     }
 }
 
-/// The address format SPEC §2 gives `vm`.
-pub fn spec_address_format(vm: VmKind) -> &'static AddressFormat {
-    nvm_identity::spec_format(vm.code()).expect("SPEC §2 gives every VM kind an address format")
-}
+/// The address format SPEC §2 gives `vm` (beside [`spec_opcodes`], for the SPEC's VMs).
+pub use nvm_identity::spec_format_of as spec_address_format;
 
 /// The opcodes SPEC §1 gives `vm`: its range of 16 (the native runtime's starts at 0x01, as 0x00
 /// is no operation).

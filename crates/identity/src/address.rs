@@ -1,6 +1,6 @@
 //! id_com and VM address derivation, display and parsing (SPEC §2).
 
-use crate::format::{AddressFormat, BVM, EVM, NATIVE, SPEC_FORMATS, SVM, TVM, spec_format};
+use crate::format::{AddressFormat, BVM, EVM, NATIVE, SVM, TVM, known_format, known_formats};
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_primitives::{IdCom, SchemeId, VmKind, sha256_parts};
 
@@ -98,7 +98,7 @@ impl BorshSerialize for VmAddress {
 impl BorshDeserialize for VmAddress {
     fn deserialize_reader<R: std::io::Read>(reader: &mut R) -> std::io::Result<Self> {
         let code = u8::deserialize_reader(reader)?;
-        let format = spec_format(code).ok_or_else(|| {
+        let format = known_format(code).ok_or_else(|| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("unknown address format {code}"),
@@ -182,9 +182,9 @@ impl VmAddress {
         self.code
     }
 
-    /// Its format (SPEC §2's row).
+    /// Its format (SPEC §2's row, or one a VM registered).
     pub fn format(&self) -> &'static AddressFormat {
-        spec_format(self.code()).expect("every address has a SPEC format")
+        known_format(self.code()).expect("an address is only built in a known format")
     }
 
     /// Builds an address of `vm` from raw bytes of the right length.
@@ -194,7 +194,7 @@ impl VmAddress {
 
     /// Builds an address of the format `code` from raw bytes of its length.
     pub fn from_code(code: u8, bytes: &[u8]) -> Result<Self, AddressError> {
-        let format = spec_format(code).ok_or_else(|| {
+        let format = known_format(code).ok_or_else(|| {
             AddressError::Unrecognised(format!("format {code}: {}", hex::encode(bytes)))
         })?;
         let raw = format.checked(bytes.to_vec())?;
@@ -220,13 +220,14 @@ impl VmAddress {
     pub fn parse(input: &str) -> Result<Self, AddressError> {
         let text = input.trim();
         let unrecognised = || AddressError::Unrecognised(input.to_string());
+        let formats = known_formats();
         let named = text.split_once(':').map(|(prefix, rest)| {
-            SPEC_FORMATS.iter().find(|f| f.is_named(prefix)).map(|format| (format, rest))
+            formats.iter().find(|f| f.is_named(prefix)).map(|format| (format, rest))
         });
         let read = match named {
             Some(None) => None,
             Some(Some((format, rest))) => (format.parse)(rest, true).map(|raw| (format, raw)),
-            None => SPEC_FORMATS
+            None => formats
                 .iter()
                 .find_map(|format| (format.parse)(text, false).map(|raw| (format, raw))),
         };

@@ -5,6 +5,7 @@
 use crate::AddressError;
 use alloy_primitives::Address;
 use nvm_primitives::{IdCom, sha256_parts};
+use std::sync::RwLock;
 
 /// Tron's address prefix byte (mainnet addresses start with `T` in base58check).
 const TRON_PREFIX: u8 = 0x41;
@@ -71,12 +72,74 @@ impl AddressFormat {
 pub const SPEC_FORMATS: [AddressFormat; 5] = [BVM, EVM, NATIVE, TVM, SVM];
 
 /// The SPEC formats an identity has an address of its own in (all but the native one), in
-/// code order: the order an identity's addresses are indexed in when it is created.
+/// code order: the order an identity's addresses are indexed in when it is created, on a chain
+/// whose genesis names no formats of its own ([`crate::Registry::indexed_formats`]).
 pub fn derived_formats() -> impl Iterator<Item = &'static AddressFormat> {
     let mut derived: Vec<&'static AddressFormat> =
         SPEC_FORMATS.iter().filter(|f| f.derive_tag.is_some()).collect();
     derived.sort_by_key(|f| f.code);
     derived.into_iter()
+}
+
+/// Formats VMs brought beside the SPEC's ([`register_format`]).
+static REGISTERED: RwLock<Vec<&'static AddressFormat>> = RwLock::new(Vec::new());
+
+/// Why a format cannot join the formats this process knows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("address format {new} (code {code}) clashes with the format {existing} this node knows")]
+pub struct FormatClash {
+    pub new: &'static str,
+    pub code: u8,
+    pub existing: &'static str,
+}
+
+impl AddressFormat {
+    /// Whether `other` is this format: same code, name, length and derivation (a VM registered
+    /// twice — two chains in one process — brings the same row twice).
+    fn same_as(&self, other: &Self) -> bool {
+        (self.code, self.name, self.len, self.derive_tag, self.legacy)
+            == (other.code, other.name, other.len, other.derive_tag, other.legacy)
+    }
+}
+
+/// Makes `format` one this process reads and writes (a VM's, when it is registered), so its
+/// addresses decode from transactions and state and parse from text. A format whose code or
+/// name another has is refused; the same format again is accepted. Which formats a chain
+/// *indexes* an identity's addresses in is the chain's own ([`crate::Registry::indexed_formats`]).
+///
+/// Process-wide because an address decodes from bytes alone (borsh has no context): the
+/// format's code must say how many bytes follow wherever the address is read.
+pub fn register_format(format: &'static AddressFormat) -> Result<(), FormatClash> {
+    let mut registered = REGISTERED.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let clash = SPEC_FORMATS
+        .iter()
+        .chain(registered.iter().copied())
+        .find(|known| known.code == format.code || known.name == format.name);
+    match clash {
+        Some(known) if known.same_as(format) => Ok(()),
+        Some(known) => {
+            Err(FormatClash { new: format.name, code: format.code, existing: known.name })
+        }
+        None => {
+            registered.push(format);
+            Ok(())
+        }
+    }
+}
+
+/// Every format this process knows: SPEC §2's, then those VMs registered, in the order a bare
+/// text is tried.
+pub fn known_formats() -> Vec<&'static AddressFormat> {
+    let registered = REGISTERED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    SPEC_FORMATS.iter().chain(registered.iter().copied()).collect()
+}
+
+/// The known format whose code is `code`.
+pub fn known_format(code: u8) -> Option<&'static AddressFormat> {
+    spec_format(code).or_else(|| {
+        let registered = REGISTERED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        registered.iter().copied().find(|f| f.code == code)
+    })
 }
 
 /// The format SPEC §2 gives `vm`.
@@ -224,7 +287,33 @@ pub const TVM: AddressFormat = AddressFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::VmAddress;
     use nvm_primitives::VmKind;
+
+    static EXTRA: AddressFormat = AddressFormat { code: 0xE1, name: "format-test", ..EVM };
+
+    #[test]
+    fn a_registered_format_is_read_and_written_and_a_clashing_one_is_refused() {
+        assert!(known_format(0xE1).is_none());
+        register_format(&EXTRA).unwrap();
+        register_format(&EXTRA).unwrap();
+        assert_eq!(known_format(0xE1).map(|f| f.name), Some("format-test"));
+        let text = format!("format-test:0x{}", "ab".repeat(20));
+        let address = VmAddress::parse(&text).unwrap();
+        assert_eq!((address.code(), address.as_bytes()), (0xE1, &[0xab; 20][..]));
+        let bytes = borsh::to_vec(&address).unwrap();
+        assert_eq!(bytes[0], 0xE1);
+        assert_eq!(borsh::from_slice::<VmAddress>(&bytes).unwrap(), address);
+        // Unknown codes still do not decode.
+        assert!(borsh::from_slice::<VmAddress>(&[0xE0; 21]).is_err());
+
+        static SAME_CODE: AddressFormat = AddressFormat { code: 0xE1, name: "other", ..EVM };
+        static SAME_NAME: AddressFormat = AddressFormat { code: 0xE9, name: "evm", ..EVM };
+        for clash in [&SAME_CODE, &SAME_NAME] {
+            assert!(register_format(clash).is_err(), "{}", clash.name);
+        }
+        assert!(known_format(0xE9).is_none());
+    }
 
     #[test]
     fn the_spec_table_has_one_row_per_vm_as_the_spec_names_it() {

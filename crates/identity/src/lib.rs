@@ -13,13 +13,16 @@ pub use address::{
     legacy_id_com, taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
-pub use format::{AddressFormat, SPEC_FORMATS, derived_formats, spec_format, spec_format_of};
+pub use format::{
+    AddressFormat, FormatClash, ParseAddress, SPEC_FORMATS, derived_formats, known_format,
+    known_formats, register_format, spec_format, spec_format_of,
+};
 pub use keys::{KeyError, SecretKey};
 pub use link::{
     LinkError, btc_link_message, evm_link_message, svm_link_message, tron_link_message,
     verify_evm_link, verify_svm_link, verify_tron_link,
 };
 pub use registry::{
-    IdentityError, IdentityRecord, Registry, dev_authority_key, identity_key, index_key, nonce_key,
-    script_index_key,
+    IdentityError, IdentityRecord, Registry, dev_authority_key, identity_key, index_key,
+    indexed_formats_key, nonce_key, script_index_key,
 };

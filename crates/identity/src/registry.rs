@@ -3,7 +3,7 @@
 use crate::{
     address::{VmAddress, derive_address, derive_in, id_com_from_credential, legacy_id_com},
     credential::{CredentialError, check_public_key},
-    format::{SVM, derived_formats},
+    format::{AddressFormat, SVM, derived_formats, known_format, known_formats},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_ledger::{
@@ -39,6 +39,13 @@ pub fn dev_authority_key() -> StateKey {
 /// `SHA-256("nonce:" ‖ id_com)` → the next nonce (u64).
 pub fn nonce_key(id_com: &IdCom) -> StateKey {
     sha256_parts(&[b"nonce:", id_com])
+}
+
+/// `SHA-256("identity:address-formats")` → the codes of the formats every identity's addresses
+/// are indexed in (`Vec<u8>`, borsh), written by a genesis whose VMs bring formats other than
+/// SPEC §2's; absent, the SPEC's ([`derived_formats`]).
+pub fn indexed_formats_key() -> StateKey {
+    nvm_primitives::sha256(b"identity:address-formats")
 }
 
 /// The credential currently authorised to act for an identity.
@@ -83,6 +90,45 @@ impl Registry {
         state.get_decoded(&identity_key(id_com))
     }
 
+    /// The formats this chain indexes an identity's addresses in, when it is created or first
+    /// paid: fixed by its genesis ([`Registry::set_indexed_formats`]), SPEC §2's if it names
+    /// none. Its Solana address, if it has one, comes last: once it is indexed, all are.
+    pub fn indexed_formats(
+        state: &mut dyn StateAccess,
+    ) -> Result<Vec<&'static AddressFormat>, StateError> {
+        let mut formats: Vec<&AddressFormat> =
+            match state.get_decoded::<Vec<u8>>(&indexed_formats_key())? {
+                None => derived_formats().collect(),
+                Some(codes) => codes
+                    .into_iter()
+                    .map(|code| {
+                        known_format(code).ok_or_else(|| {
+                        StateError::Backend(format!(
+                            "this chain indexes addresses in format {code}, which no VM of this \
+                             node brings"
+                        ))
+                    })
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
+        formats.sort_by_key(|f| (f.code == SVM.code, f.code));
+        Ok(formats)
+    }
+
+    /// Fixes the formats this chain indexes an identity's addresses in (genesis): those of
+    /// `formats` that derive an address (not the native one). Nothing is written when they are
+    /// SPEC §2's, so a chain of the SPEC's VMs has the state it always had.
+    pub fn set_indexed_formats(state: &mut dyn StateAccess, formats: &[&'static AddressFormat]) {
+        let mut codes: Vec<u8> =
+            formats.iter().filter(|f| f.derive_tag.is_some()).map(|f| f.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let spec: Vec<u8> = derived_formats().map(|f| f.code).collect();
+        if codes != spec {
+            state.set_encoded(indexed_formats_key(), &codes);
+        }
+    }
+
     /// Creates the identity of `(scheme, public_key, salt)`, registering every derived VM address
     /// in the reverse index. Native value sent to one of those addresses before (computable
     /// offline, they may be paid before the identity exists) moves to the identity. Returns its
@@ -98,7 +144,7 @@ impl Registry {
         if Self::get(state, &id_com)?.is_some() {
             return Err(IdentityError::AlreadyExists(id_com));
         }
-        for format in derived_formats() {
+        for format in Self::indexed_formats(state)? {
             let address = derive_in(format, &id_com);
             let key = index_key(&address);
             if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
@@ -158,14 +204,15 @@ impl Registry {
         if legacy_id_com(address) != Some(id) {
             return Ok(id);
         }
-        // Its Solana address is indexed last: once it is there, all of them are (one read).
-        let done = index_key(&derive_in(&SVM, &id));
-        if state.get(&done)?.is_none() {
+        let formats = Self::indexed_formats(state)?;
+        // They are indexed in order: once the last is there, all of them are (one read).
+        let Some(last) = formats.last() else { return Ok(id) };
+        if state.get(&index_key(&derive_in(last, &id)))?.is_none() {
             if let Some(key) = address.svm() {
                 // A wallet's own key shows its token balances at its associated accounts.
                 Ledger::add_spl_owner(state, &id, &key).map_err(ledger_state)?;
             }
-            for format in derived_formats().filter(|f| f.code != SVM.code).chain([&SVM]) {
+            for format in formats {
                 let derived = derive_in(format, &id);
                 if state.get(&index_key(&derived))?.is_none() {
                     Self::point(state, &derived, &id)?;
@@ -197,7 +244,7 @@ impl Registry {
         legacy: &IdCom,
         owner: &IdCom,
     ) -> Result<(), StateError> {
-        for format in derived_formats() {
+        for format in Self::indexed_formats(state)? {
             let derived = derive_in(format, legacy);
             Self::point(state, &derived, owner)?;
             Self::sweep(state, &derived, owner)?;
@@ -225,14 +272,16 @@ impl Registry {
     }
 
     /// The index entries of `id`'s derived addresses, and the native balances a sweep into `id`
-    /// touches ([`Registry::sweep`]).
+    /// touches ([`Registry::sweep`]) — in every format this node knows, as the chain's are read
+    /// from state ([`Registry::indexed_formats`]) while this declares without it.
     pub(crate) fn declare_derived(access: &mut AccessSet, id: &IdCom) {
         // A sweep into `id` reads its holdings (and extends them when stranded tokens arrive).
         access
             .write(balance_key(&NATIVE_MINT, id))
             .write(spl_owners_key(id))
-            .write(holdings_key(id));
-        for format in derived_formats() {
+            .write(holdings_key(id))
+            .read(indexed_formats_key());
+        for format in known_formats().into_iter().filter(|f| f.derive_tag.is_some()) {
             let derived = derive_in(format, id);
             access.write(index_key(&derived));
             if let Some(stranded) = legacy_id_com(&derived) {
@@ -331,6 +380,42 @@ mod tests {
     use super::*;
     use crate::SecretKey;
     use nvm_state_api::{MemoryState, TxOverlay};
+
+    /// A format of this test's own (no SPEC VM's), and a chain whose genesis indexes it.
+    static EXTRA: AddressFormat = AddressFormat {
+        code: 0xE2,
+        name: "registry-test",
+        derive_tag: Some(b"e2:"),
+        ..crate::format::EVM
+    };
+
+    #[test]
+    fn a_chain_indexes_the_formats_its_genesis_names() {
+        let base = MemoryState::default();
+        let mut state = TxOverlay::new(&base);
+        let spec: Vec<u8> =
+            Registry::indexed_formats(&mut state).unwrap().iter().map(|f| f.code).collect();
+        assert_eq!(spec, [1, 3, 4, 2], "SPEC §2's, the Solana address last");
+        Registry::set_indexed_formats(&mut state, &crate::SPEC_FORMATS.iter().collect::<Vec<_>>());
+        assert_eq!(state.get(&indexed_formats_key()).unwrap(), None, "the SPEC's: nothing written");
+
+        crate::register_format(&EXTRA).unwrap();
+        let formats: Vec<_> = crate::SPEC_FORMATS.iter().chain([&EXTRA]).collect();
+        Registry::set_indexed_formats(&mut state, &formats);
+        let codes: Vec<u8> =
+            Registry::indexed_formats(&mut state).unwrap().iter().map(|f| f.code).collect();
+        assert_eq!(codes, [1, 3, 4, 0xE2, 2]);
+        let key = SecretKey::generate(SchemeId::Ed25519);
+        let id =
+            Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [0; 32]).unwrap();
+        assert_eq!(Registry::resolve(&mut state, &derive_in(&EXTRA, &id)).unwrap(), id);
+
+        // Paid before any identity holds it, a fresh address's identity is indexed in it too.
+        let paid = crate::format::EVM.legacy_id(&[7; 20]).unwrap();
+        let evm = VmAddress::Evm([7; 20]);
+        assert_eq!(Registry::resolve_and_index(&mut state, &evm).unwrap(), paid);
+        assert_eq!(Registry::resolve(&mut state, &derive_in(&EXTRA, &paid)).unwrap(), paid);
+    }
 
     #[test]
     fn create_indexes_every_address_and_rotation_keeps_them() {

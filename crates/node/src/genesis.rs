@@ -1,6 +1,6 @@
 //! The initial state of a chain.
 
-use nvm_identity::{Registry, SecretKey, id_com_from_credential};
+use nvm_identity::{AddressFormat, Registry, SecretKey, id_com_from_credential};
 use nvm_ledger::{Ledger, NATIVE_DECIMALS, NATIVE_MINT, TokenInfo, holders::NotedBalances};
 use nvm_primitives::{IdCom, SchemeId, sha256};
 use nvm_state_api::{MemoryState, TxOverlay, WriteSet};
@@ -58,6 +58,9 @@ pub struct Genesis {
     /// dev methods): only a single-validator dev chain names one (`nvm node --dev`); a network
     /// never does, whatever accounts it funds.
     pub dev_authority: Option<IdCom>,
+    /// The address formats every identity's addresses are indexed in (the VMs'): fixed here,
+    /// as a VM added later finds the identities created before it without addresses of its own.
+    pub address_formats: Vec<&'static AddressFormat>,
 }
 
 impl Genesis {
@@ -95,6 +98,7 @@ impl Genesis {
                 .min()
                 .unwrap_or(u64::MAX),
             dev_authority: None,
+            address_formats: vms.address_formats(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Genesis {
         let mut state = TxOverlay::new(&empty);
         Ledger::create_token(&mut state, &NATIVE_MINT, TokenInfo::native())
             .map_err(|e| e.to_string())?;
+        Registry::set_indexed_formats(&mut state, &self.address_formats);
         let mut supply = 0u128;
         for account in &self.accounts {
             let id =

@@ -90,6 +90,7 @@ fn bench_genesis(
         parts: vec![Arc::new(nvm_vm_api::FundedAddresses(external_accounts))],
         block_gas_limit: nvm_vm_evm::BLOCK_GAS_LIMIT,
         dev_authority: None,
+        address_formats: nvm_identity::SPEC_FORMATS.iter().collect(),
     }
 }
 

@@ -49,6 +49,16 @@ pub fn identity_json(id_com: &IdCom) -> Value {
     })
 }
 
+/// An identity's address in each of `formats` that derives one, as its wallets show it, by
+/// the format's name (the VMs' formats, those of VMs the SPEC does not name too).
+pub fn addresses_json(formats: &[&nvm_identity::AddressFormat], id_com: &IdCom) -> Value {
+    let shown = formats
+        .iter()
+        .filter(|f| f.derive_tag.is_some())
+        .map(|f| (f.name.to_string(), json!(nvm_identity::derive_in(f, id_com).display())));
+    Value::Object(shown.collect())
+}
+
 pub(crate) fn receipt_json(r: &Receipt) -> Value {
     let status = if r.status == TxStatus::Success { "success" } else { "failed" };
     let error = r.status.error();

@@ -2,7 +2,8 @@
 
 use crate::{
     convert::{
-        block_json, hex0x, identity_json, parse_address, parse_hash, parse_hex, receipt_json,
+        addresses_json, block_json, hex0x, identity_json, parse_address, parse_hash, parse_hex,
+        receipt_json,
     },
     errors::{admission, internal, invalid_params},
 };
@@ -250,13 +251,14 @@ fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
     let id = Registry::resolve(&mut view, &address).map_err(internal)?;
     let record = Registry::get(&mut view, &id).map_err(internal)?;
     let mut out = identity_json(&id);
+    out["addresses"] = addresses_json(&ctx.node.executor().vms.address_formats(), &id);
     out["registered"] = json!(record.is_some());
     if let Some(r) = record {
         out["scheme"] = json!(r.scheme().map(|s| s.name()).unwrap_or("unknown"));
         out["public_key"] = json!(hex0x(&r.public_key));
     }
-    if address.native().is_none() && address != nvm_identity::derive_address(address.vm(), &id) {
-        out["external"] = json!({ "vm": address.vm(), "address": address.display() });
+    if address.native().is_none() && address != nvm_identity::derive_in(address.format(), &id) {
+        out["external"] = json!({ "vm": address.format().name, "address": address.display() });
     }
     Ok(out)
 }

@@ -24,6 +24,8 @@ pub enum RegistryError {
     NameTaken(&'static str),
     #[error("the {new} VM's address format {format} (code {code}) is the {existing} VM's")]
     AddressFormatTaken { new: &'static str, format: &'static str, code: u8, existing: &'static str },
+    #[error("the {vm} VM's address format: {clash}")]
+    AddressFormatClash { vm: &'static str, clash: nvm_identity::FormatClash },
     #[error("block tag {tag:#04x} of a {new} wallet format is taken by a {existing} format")]
     TagTaken { tag: u8, new: &'static str, existing: &'static str },
     #[error("block tag {0:#04x} is the native envelope's version byte")]
@@ -74,6 +76,10 @@ impl VmRegistry {
                 code: format.code,
                 existing: existing.name(),
             });
+        }
+        if let Some(format) = vm.address_format() {
+            nvm_identity::register_format(format)
+                .map_err(|clash| RegistryError::AddressFormatClash { vm: vm.name(), clash })?;
         }
         self.vms.push((range, vm));
         Ok(self)

@@ -64,6 +64,10 @@ impl Vm for CounterVm {
         OPCODES
     }
 
+    fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
+        Some(&crate::COUNTER_ADDRESS)
+    }
+
     fn check(&self, payload: &[u8]) -> VmResult<()> {
         CounterOp::decode(payload).map(|_| ()).map_err(VmError::Invalid)
     }

@@ -5,12 +5,13 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use nvm_executor::{AdmissionError, TxError};
+use nvm_identity::derive_in;
 use nvm_node::{DEV_CHAIN_ID, MemoryNode, dev_key};
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_rpc::NodeContext;
 use nvm_rpc::testing::{call, error_code};
-use nvm_vm_counter::{CounterOp, CounterVm, signed_increment};
+use nvm_vm_counter::{COUNTER_ADDRESS, COUNTER_TX_TAG, CounterOp, CounterVm, signed_increment};
 use nvm_vms::dev::{dev_envelope, dev_id};
 use serde_json::json;
 use std::sync::Arc;
@@ -39,6 +40,23 @@ async fn a_vm_registered_in_a_test_runs_end_to_end() {
     assert_eq!(call(&rpc, "counter_get", json!([dev])).await["counter"], json!(0));
     let info = call(&rpc, "nvm_chainInfo", json!([])).await;
     assert!(info["vms"].as_array().unwrap().contains(&json!("counter")), "{info}");
+    let counter_format = json!({ "code": COUNTER_TX_TAG, "name": "counter", "length": 20 });
+    assert!(info["addressFormats"].as_array().unwrap().contains(&counter_format), "{info}");
+
+    // Its address format: the identities of this chain have a counter address each, indexed
+    // from genesis, which every method taking an address reads (bare or named).
+    let ctr = derive_in(&COUNTER_ADDRESS, &dev_id()).display();
+    assert!(ctr.starts_with("ctr") && ctr.len() == 43, "{ctr}");
+    let identity = call(&rpc, "nvm_getIdentity", json!([ctr])).await;
+    assert_eq!(identity["id_com"], json!(dev));
+    assert_eq!(identity["registered"], json!(true));
+    assert_eq!(identity["addresses"]["counter"], json!(ctr));
+    assert!(identity.get("external").is_none(), "the identity's own address: {identity}");
+    let named = format!("counter:{}", &ctr[3..]);
+    assert_eq!(call(&rpc, "counter_get", json!([named])).await["idCom"], json!(dev));
+    for bad in [&ctr[..41], "ctr0xzz"] {
+        assert_eq!(error_code(&rpc, "nvm_getIdentity", json!([bad])).await, -32602, "{bad}");
+    }
 
     // Through a native envelope (its opcode routes to it) and through its own wallet format.
     let by_envelope = dev_envelope(0, CounterOp::Increment { by: 2 }.encode());
@@ -91,6 +109,7 @@ async fn a_vm_registered_in_a_test_runs_end_to_end() {
 
     let after = call(&rpc, "counter_get", json!([dev])).await;
     assert_eq!(after["counter"], json!(5));
+    assert_eq!(call(&rpc, "counter_get", json!([ctr])).await["counter"], json!(5));
     assert_eq!(error_code(&rpc, "counter_get", json!(["not an address"])).await, -32602);
 }
 

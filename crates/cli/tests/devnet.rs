@@ -249,7 +249,7 @@ fn bad_input_gets_its_error_and_changes_nothing() {
     };
     let zero = transfer_to("0x000000000000000000000000000000000000dEaD", "0");
     assert!(zero.contains("--amount must be more than 0"), "{zero}");
-    let tron = nvm_identity::derive_address(nvm_primitives::VmKind::Tvm, &[1; 32]).display();
+    let tron = nvm_identity::derive_address(&nvm_identity::TVM_FORMAT, &[1; 32]).display();
     let last = if tron.ends_with('2') { '3' } else { '2' };
     let miscopied = format!("{}{last}", &tron[..tron.len() - 1]);
     let checksum = transfer_to(&miscopied, "1");

@@ -227,17 +227,16 @@ fn value_sent_to_any_address_a_legacy_identity_shows_is_its_own() {
     let (sender, wallet) = (signer(4), signer(5));
     let mut state = funded(&[&sender], 5);
     let x = legacy(wallet.address());
-    let shown = |vm| nvm_identity::derive_address(vm, &x);
-    let s = shown(nvm_primitives::VmKind::Svm);
+    let shown = |format| nvm_identity::derive_address(format, &x);
+    let s = shown(&nvm_identity::SVM_FORMAT);
 
     let pay =
         eth_tx(&sender, Eip1559 { to: wallet.address(), value: 3 * ETH, ..Default::default() });
     assert_eq!(block(&mut state, 1, vec![pay]).included[0].receipt.status, TxStatus::Success);
-    for vm in
-        [nvm_primitives::VmKind::Evm, nvm_primitives::VmKind::Svm, nvm_primitives::VmKind::Tvm]
+    for format in [&nvm_identity::EVM_FORMAT, &nvm_identity::SVM_FORMAT, &nvm_identity::TVM_FORMAT]
     {
-        let resolved = Registry::resolve(&mut TxOverlay::new(&state), &shown(vm)).unwrap();
-        assert_eq!(resolved, x, "{vm:?} address of X's legacy identity");
+        let resolved = Registry::resolve(&mut TxOverlay::new(&state), &shown(format)).unwrap();
+        assert_eq!(resolved, x, "{} address of X's legacy identity", format.name);
     }
     let pubkey = nvm_vm_svm::Pubkey::new_from_array(*s.as_bytes().first_chunk().unwrap());
     let lamports = nvm_vm_svm::accounts::lamports(&mut TxOverlay::new(&state), &pubkey).unwrap();
@@ -307,10 +306,9 @@ fn an_erc20_view_credit_is_noted_and_indexed_like_any_credit() {
     let x = legacy(wallet.address());
     assert_eq!(Ledger::holdings(&mut view, &x).unwrap(), vec![GOLD]);
     assert!(Ledger::holdings(&mut view, &legacy(other.address())).unwrap().is_empty(), "reverted");
-    let shown = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &x);
+    let shown = nvm_identity::derive_address(&nvm_identity::SVM_FORMAT, &x);
     assert_eq!(Registry::resolve(&mut view, &shown).unwrap(), x, "X's Solana address is X's");
-    let unnamed =
-        nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &legacy(other.address()));
+    let unnamed = nvm_identity::derive_address(&nvm_identity::SVM_FORMAT, &legacy(other.address()));
     assert_ne!(
         Registry::resolve(&mut view, &unnamed).unwrap(),
         legacy(other.address()),
@@ -369,7 +367,7 @@ fn an_overspend_through_two_addresses_of_one_identity_is_included_failed_and_pay
         .unwrap();
     let (writes, _) = overlay.into_writes();
     state.apply(&writes.into_iter().collect());
-    let Some(derived) = nvm_identity::derive_address(nvm_primitives::VmKind::Evm, &id).evm() else {
+    let Some(derived) = nvm_identity::derive_address(&nvm_identity::EVM_FORMAT, &id).evm() else {
         unreachable!()
     };
     let word = |a: Address| U256::from_be_slice(a.as_slice());

@@ -10,7 +10,7 @@ use common::*;
 use nvm_executor::{BlockOutcome, ExecutionMode, VerifiedTx};
 use nvm_identity::{VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{TxStatus, VmKind};
+use nvm_primitives::TxStatus;
 use nvm_state_api::{MemoryState, StateReader, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_evm::{EvmOp, code_hash_key, evm_address, storage_key};
@@ -170,7 +170,7 @@ fn value_moves_between_evm_and_ledger_and_is_conserved() {
     assert_eq!(
         nvm_identity::Registry::resolve(
             &mut TxOverlay::new(&state),
-            &derive_address(VmKind::Evm, &b.id)
+            &derive_address(&nvm_identity::EVM_FORMAT, &b.id)
         )
         .unwrap(),
         b.id

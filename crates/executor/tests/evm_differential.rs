@@ -26,7 +26,7 @@ use common::{
 use nvm_executor::{ExecutionMode, Executor, VerifiedTx};
 use nvm_identity::{Registry, VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT, TokenInfo};
-use nvm_primitives::{SchemeId, TxStatus, VmKind};
+use nvm_primitives::{SchemeId, TxStatus};
 use nvm_state_api::{MemoryState, StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_evm::{EvmOp, TRANSFER_GAS, UnifiedDb};
@@ -556,7 +556,7 @@ impl Harness {
 
 /// An identity's EVM address, by the identity formula (SPEC §2), not the EVM crate.
 fn evm_address_of(id: &[u8; 32]) -> Address {
-    let Some(address) = derive_address(VmKind::Evm, id).evm() else { unreachable!() };
+    let Some(address) = derive_address(&nvm_identity::EVM_FORMAT, id).evm() else { unreachable!() };
     Address::from(address)
 }
 

@@ -13,9 +13,18 @@ mod wide;
 
 use common::*;
 use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
-use nvm_identity::{VmAddress, derive_address, legacy_id_com};
+use nvm_identity::{AddressFormat, VmAddress, derive_address, legacy_id_com};
+
+/// SPEC §2's formats, in the order the steps below number them.
+const EVERY_FORMAT: [&AddressFormat; 5] = [
+    &nvm_identity::NATIVE_FORMAT,
+    &nvm_identity::EVM_FORMAT,
+    &nvm_identity::SVM_FORMAT,
+    &nvm_identity::BVM_FORMAT,
+    &nvm_identity::TVM_FORMAT,
+];
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{IdCom, SchemeId, TxStatus, VmKind};
+use nvm_primitives::{IdCom, SchemeId, TxStatus};
 use nvm_state_api::{MemoryState, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_native::NativeOp;
@@ -133,7 +142,7 @@ fn build_all(steps: &[Step], actors: &[Actor]) -> (Vec<Built>, Vec<[u8; 32]>) {
         let tx = match s.clone() {
             Step::Transfer { from, to, vm, amount, nonce_skew } => {
                 let mint = tokens[amount as usize % tokens.len()];
-                let to = derive_address(VmKind::ALL[vm], &actors[to].id);
+                let to = derive_address(EVERY_FORMAT[vm], &actors[to].id);
                 let nonce = (next(from, &mut nonces) as i64 + nonce_skew as i64).max(0) as u64;
                 if nonce_skew > 0 {
                     nonces[from] -= 1;
@@ -176,7 +185,7 @@ fn build_all(steps: &[Step], actors: &[Actor]) -> (Vec<Built>, Vec<[u8; 32]>) {
                 let mint = tokens[from % tokens.len()];
                 approval = Some((mint, actors[from].id, actors[to].id));
                 let n = next(from, &mut nonces);
-                let spender = derive_address(VmKind::Tvm, &actors[to].id);
+                let spender = derive_address(&nvm_identity::TVM_FORMAT, &actors[to].id);
                 sign(
                     &actors[from],
                     actors[from].id,
@@ -189,7 +198,7 @@ fn build_all(steps: &[Step], actors: &[Actor]) -> (Vec<Built>, Vec<[u8; 32]>) {
                 let n = next(from, &mut nonces);
                 let op = NativeOp::TransferFrom {
                     mint,
-                    owner: derive_address(VmKind::Svm, &actors[owner].id),
+                    owner: derive_address(&nvm_identity::SVM_FORMAT, &actors[owner].id),
                     to: VmAddress::Native(actors[to].id),
                     amount,
                 };
@@ -210,7 +219,7 @@ fn build_all(steps: &[Step], actors: &[Actor]) -> (Vec<Built>, Vec<[u8; 32]>) {
                 sign(&n, n.id, 0, &op)
             }
             Step::PayNewcomer { from, amount } => {
-                let to = derive_address(VmKind::Evm, &newcomer().id);
+                let to = derive_address(&nvm_identity::EVM_FORMAT, &newcomer().id);
                 let n = next(from, &mut nonces);
                 sign(
                     &actors[from],
@@ -241,7 +250,7 @@ fn holders(actors: &[Actor]) -> Vec<IdCom> {
     ids.push(newcomer().id);
     ids.push(env().proposer);
     ids.push(legacy_id_com(&VmAddress::Evm([0x5A; 20])).unwrap());
-    ids.push(legacy_id_com(&derive_address(VmKind::Evm, &newcomer().id)).unwrap());
+    ids.push(legacy_id_com(&derive_address(&nvm_identity::EVM_FORMAT, &newcomer().id)).unwrap());
     ids
 }
 
@@ -336,7 +345,7 @@ proptest! {
         // (`Registry::sweep`) and nowhere else.
         let owner_of_stranded: HashMap<IdCom, IdCom> = ids
             .iter()
-            .flat_map(|owner| VmKind::ALL.into_iter().filter_map(move |vm| {
+            .flat_map(|owner| EVERY_FORMAT.into_iter().filter_map(move |vm| {
                 legacy_id_com(&derive_address(vm, owner)).map(|stranded| (stranded, *owner))
             }))
             .collect();
@@ -388,7 +397,7 @@ fn undeclared_access_falls_back_to_serial() {
     };
     let pay = NativeOp::Transfer {
         mint: NATIVE_MINT,
-        to: derive_address(VmKind::Evm, &n.id),
+        to: derive_address(&nvm_identity::EVM_FORMAT, &n.id),
         amount: 500,
     };
     let txs = vec![sign(&n, n.id, 0, &create), sign(&actors[0], actors[0].id, 0, &pay)];

@@ -220,7 +220,7 @@ fn a_linked_solana_key_spends_the_identity_balance_and_cannot_spend_it_twice() {
 
     // Paying the identity's own derived Solana address moves nothing but the fee.
     let held = units(&state, &a.id);
-    let derived = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &a.id);
+    let derived = nvm_identity::derive_address(&nvm_identity::SVM_FORMAT, &a.id);
     let Some(derived) = derived.svm() else { unreachable!() };
     let ix =
         solana_system_interface::instruction::transfer(&phantom.pubkey(), &derived.into(), SOL);
@@ -339,8 +339,7 @@ fn a_token_credited_natively_shows_at_the_associated_account_nobody_created_and_
     // Its associated token account shows it; so does the creator's derived address's.
     let ata = |owner: &[u8; 32]| nvm_ledger::associated_token_address(owner, &mint);
     assert_eq!(token_account(&state, &ata(&owner)), Some((400, owner, mint)));
-    let Some(creator) = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &a.id).svm()
-    else {
+    let Some(creator) = nvm_identity::derive_address(&nvm_identity::SVM_FORMAT, &a.id).svm() else {
         unreachable!()
     };
     assert_eq!(token_account(&state, &ata(&creator)), Some((600, creator, mint)));
@@ -432,12 +431,12 @@ fn solana_transactions_fill_a_block_up_to_its_compute_unit_limit() {
 #[test]
 fn an_identity_invokes_solana_programs_as_its_own_solana_address() {
     use nvm_identity::derive_address;
-    use nvm_primitives::VmKind;
+
     use nvm_vm_svm::{Pubkey, SvmOp};
     let actors: Vec<_> = (0..ACTORS).map(actor).collect();
     let mut state = genesis(&actors);
     let a = &actors[0];
-    let Some(own) = derive_address(VmKind::Svm, &a.id).svm() else { unreachable!() };
+    let Some(own) = derive_address(&nvm_identity::SVM_FORMAT, &a.id).svm() else { unreachable!() };
     let own = Pubkey::new_from_array(own);
     let mut overlay = TxOverlay::new(&state);
     let funds = u128::from(10 * SOL) * UNITS_PER_LAMPORT;

@@ -1,8 +1,11 @@
 //! id_com and VM address derivation, display and parsing (SPEC §2).
 
-use crate::format::{AddressFormat, BVM, EVM, NATIVE, SVM, TVM, known_format, known_formats};
+use crate::format::{
+    AddressFormat, BVM_FORMAT, EVM_FORMAT, NATIVE_FORMAT, SVM_FORMAT, TVM_FORMAT, known_format,
+    known_formats,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
-use nvm_primitives::{IdCom, SchemeId, VmKind, sha256_parts};
+use nvm_primitives::{IdCom, SchemeId, sha256_parts};
 
 /// `id_com = SHA-256("nvm:id_com:" ‖ scheme ‖ u16_le(len(pk)) ‖ pk ‖ salt)`: fixed when the
 /// identity is created from its first credential; later credential rotations do not change it.
@@ -11,13 +14,9 @@ pub fn id_com_from_credential(scheme: SchemeId, public_key: &[u8], salt: &[u8; 3
     sha256_parts(&[b"nvm:id_com:", &[scheme as u8], &len, public_key, salt])
 }
 
-/// `addr_V = Truncate(SHA-256(tag_V ‖ id_com))`, exactly as in the paper (Def. 3).
-pub fn derive_address(vm: VmKind, id_com: &IdCom) -> VmAddress {
-    derive_in(crate::format::spec_format_of(vm), id_com)
-}
-
-/// `id_com`'s address in `format`.
-pub fn derive_in(format: &AddressFormat, id_com: &IdCom) -> VmAddress {
+/// `id_com`'s address in `format`: `addr_V = Truncate(SHA-256(tag_V ‖ id_com))`, exactly as in
+/// the paper (Def. 3), for every format but the native one (the id_com itself).
+pub fn derive_address(format: &AddressFormat, id_com: &IdCom) -> VmAddress {
     VmAddress::from_code(format.code, &format.derive(id_com))
         .expect("a derived address has its format's length")
 }
@@ -58,23 +57,23 @@ pub struct VmAddress {
 impl VmAddress {
     /// An id_com itself.
     pub const fn Native(id_com: [u8; 32]) -> Self {
-        Self { code: NATIVE.code, len: 32, raw: id_com }
+        Self { code: NATIVE_FORMAT.code, len: 32, raw: id_com }
     }
 
     pub const fn Evm(raw: [u8; 20]) -> Self {
-        Self::short(EVM.code, raw)
+        Self::short(EVM_FORMAT.code, raw)
     }
 
     pub const fn Svm(raw: [u8; 32]) -> Self {
-        Self { code: SVM.code, len: 32, raw }
+        Self { code: SVM_FORMAT.code, len: 32, raw }
     }
 
     pub const fn Bvm(raw: [u8; 32]) -> Self {
-        Self { code: BVM.code, len: 32, raw }
+        Self { code: BVM_FORMAT.code, len: 32, raw }
     }
 
     pub const fn Tvm(raw: [u8; 20]) -> Self {
-        Self::short(TVM.code, raw)
+        Self::short(TVM_FORMAT.code, raw)
     }
 
     const fn short(code: u8, short: [u8; 20]) -> Self {
@@ -139,10 +138,6 @@ pub enum AddressError {
 }
 
 impl VmAddress {
-    pub fn vm(&self) -> VmKind {
-        VmKind::ALL.into_iter().find(|vm| vm.code() == self.code).expect("a SPEC format's code")
-    }
-
     pub fn as_bytes(&self) -> &[u8] {
         &self.raw[..usize::from(self.len)]
     }
@@ -154,27 +149,27 @@ impl VmAddress {
 
     /// The id_com, if this is a native address.
     pub fn native(&self) -> Option<[u8; 32]> {
-        self.raw_in(NATIVE.code)
+        self.raw_in(NATIVE_FORMAT.code)
     }
 
     /// The 20 bytes, if this is an EVM address.
     pub fn evm(&self) -> Option<[u8; 20]> {
-        self.raw_in(EVM.code)
+        self.raw_in(EVM_FORMAT.code)
     }
 
     /// The key, if this is a Solana address.
     pub fn svm(&self) -> Option<[u8; 32]> {
-        self.raw_in(SVM.code)
+        self.raw_in(SVM_FORMAT.code)
     }
 
     /// The witness-v1 program, if this is a BVM address.
     pub fn bvm(&self) -> Option<[u8; 32]> {
-        self.raw_in(BVM.code)
+        self.raw_in(BVM_FORMAT.code)
     }
 
     /// The 20 bytes after Tron's `0x41`, if this is a Tron address.
     pub fn tvm(&self) -> Option<[u8; 20]> {
-        self.raw_in(TVM.code)
+        self.raw_in(TVM_FORMAT.code)
     }
 
     /// Its format's code: its byte on the wire and in the reverse index's keys.
@@ -185,11 +180,6 @@ impl VmAddress {
     /// Its format (SPEC §2's row, or one a VM registered).
     pub fn format(&self) -> &'static AddressFormat {
         known_format(self.code()).expect("an address is only built in a known format")
-    }
-
-    /// Builds an address of `vm` from raw bytes of the right length.
-    pub fn from_raw(vm: VmKind, bytes: &[u8]) -> Result<Self, AddressError> {
-        Self::from_code(vm.code(), bytes)
     }
 
     /// Builds an address of the format `code` from raw bytes of its length.
@@ -255,14 +245,14 @@ mod tests {
     fn derivation_matches_spec_formula() {
         let id = [0xab; 32];
         let evm_digest = sha256(&[b"evm:".as_slice(), &id].concat());
-        assert_eq!(derive_address(VmKind::Evm, &id).as_bytes(), &evm_digest[12..]);
+        assert_eq!(derive_address(&crate::EVM_FORMAT, &id).as_bytes(), &evm_digest[12..]);
         let svm_digest = sha256(&[b"svm:".as_slice(), &id].concat());
-        assert_eq!(derive_address(VmKind::Svm, &id).as_bytes(), &svm_digest);
+        assert_eq!(derive_address(&crate::SVM_FORMAT, &id).as_bytes(), &svm_digest);
         let bvm_digest = sha256(&[b"bvm:".as_slice(), &id].concat());
-        assert_eq!(derive_address(VmKind::Bvm, &id).as_bytes(), &bvm_digest);
+        assert_eq!(derive_address(&crate::BVM_FORMAT, &id).as_bytes(), &bvm_digest);
         let tron_digest = sha256(&[b"tron:".as_slice(), &id].concat());
-        assert_eq!(derive_address(VmKind::Tvm, &id).as_bytes(), &tron_digest[12..]);
-        assert_eq!(derive_address(VmKind::Native, &id), VmAddress::Native(id));
+        assert_eq!(derive_address(&crate::TVM_FORMAT, &id).as_bytes(), &tron_digest[12..]);
+        assert_eq!(derive_address(&crate::NATIVE_FORMAT, &id), VmAddress::Native(id));
     }
 
     #[test]
@@ -274,7 +264,7 @@ mod tests {
             VmAddress::parse("bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0")
                 .unwrap();
         assert_eq!(parsed.as_bytes(), g.as_slice());
-        assert_eq!(parsed.vm(), VmKind::Bvm);
+        assert_eq!(parsed.code(), BVM_FORMAT.code);
         // A bad checksum, a testnet address, a v0 program: not BVM addresses.
         for bad in [
             "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj1",
@@ -287,14 +277,14 @@ mod tests {
 
     #[test]
     fn tron_display_is_t_address() {
-        let shown = derive_address(VmKind::Tvm, &[1; 32]).display();
+        let shown = derive_address(&crate::TVM_FORMAT, &[1; 32]).display();
         assert!(shown.starts_with('T'), "{shown}");
         assert_eq!(shown.len(), 34);
     }
 
     #[test]
     fn a_tron_address_with_a_bad_checksum_says_so() {
-        let shown = derive_address(VmKind::Tvm, &[1; 32]).display();
+        let shown = derive_address(&crate::TVM_FORMAT, &[1; 32]).display();
         // Its last check character changed: a Tron address, wrongly checked.
         let last = shown.chars().last().unwrap();
         let other = if last == '2' { '3' } else { '2' };
@@ -313,7 +303,7 @@ mod tests {
 
     #[test]
     fn bad_checksum_rejected() {
-        let shown = derive_address(VmKind::Evm, &[1; 32]).display();
+        let shown = derive_address(&crate::EVM_FORMAT, &[1; 32]).display();
         // Flip the case of one letter: still mixed case, now with a wrong checksum.
         let at =
             shown.char_indices().skip(2).find(|(_, c)| c.is_ascii_alphabetic()).map(|(i, _)| i);
@@ -337,10 +327,10 @@ mod tests {
     proptest! {
         #[test]
         fn display_round_trips(id in any::<[u8; 32]>()) {
-            for vm in VmKind::ALL {
-                let addr = derive_address(vm, &id);
+            for format in &crate::SPEC_FORMATS {
+                let addr = derive_address(format, &id);
                 let shown = addr.display();
-                let parsed = if vm == VmKind::Bvm {
+                let parsed = if format.code == BVM_FORMAT.code {
                     VmAddress::parse(&format!("bvm:{shown}"))
                 } else {
                     VmAddress::parse(&shown)
@@ -354,14 +344,14 @@ mod tests {
         #[test]
         fn addresses_never_collide(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
             prop_assume!(a != b);
-            for vm in VmKind::ALL {
-                prop_assert_ne!(derive_address(vm, &a), derive_address(vm, &b));
+            for format in &crate::SPEC_FORMATS {
+                prop_assert_ne!(derive_address(format, &a), derive_address(format, &b));
             }
-            let svm = derive_address(VmKind::Svm, &a);
-            let bvm = derive_address(VmKind::Bvm, &a);
+            let svm = derive_address(&crate::SVM_FORMAT, &a);
+            let bvm = derive_address(&crate::BVM_FORMAT, &a);
             prop_assert_ne!(svm.as_bytes(), bvm.as_bytes());
-            let evm = derive_address(VmKind::Evm, &a);
-            let tvm = derive_address(VmKind::Tvm, &a);
+            let evm = derive_address(&crate::EVM_FORMAT, &a);
+            let tvm = derive_address(&crate::TVM_FORMAT, &a);
             prop_assert_ne!(evm.as_bytes(), tvm.as_bytes());
         }
     }

@@ -9,13 +9,14 @@ mod link;
 mod registry;
 
 pub use address::{
-    AddressError, VmAddress, derive_address, derive_in, id_com_from_credential, legacy_btc_id,
-    legacy_id_com, taproot_address,
+    AddressError, VmAddress, derive_address, id_com_from_credential, legacy_btc_id, legacy_id_com,
+    taproot_address,
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use format::{
-    AddressFormat, FormatClash, ParseAddress, SPEC_FORMATS, derived_formats, known_format,
-    known_formats, register_format, spec_format, spec_format_of,
+    AddressFormat, BVM_FORMAT, EVM_FORMAT, FormatClash, NATIVE_FORMAT, ParseAddress, SPEC_FORMATS,
+    SVM_FORMAT, TVM_FORMAT, derived_formats, known_format, known_formats, register_format,
+    spec_format,
 };
 pub use keys::{KeyError, SecretKey};
 pub use link::{

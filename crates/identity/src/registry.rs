@@ -1,15 +1,15 @@
 //! Identities in state: credential records, the reverse address index and nonces.
 
 use crate::{
-    address::{VmAddress, derive_address, derive_in, id_com_from_credential, legacy_id_com},
+    address::{VmAddress, derive_address, id_com_from_credential, legacy_id_com},
     credential::{CredentialError, check_public_key},
-    format::{AddressFormat, SVM, derived_formats, known_format, known_formats},
+    format::{AddressFormat, SVM_FORMAT, derived_formats, known_format, known_formats},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_ledger::{
     Ledger, NATIVE_MINT, balance_key, holdings_key, spl_owners_key, state_failure as ledger_state,
 };
-use nvm_primitives::{IdCom, SchemeId, StateKey, VmKind, sha256_parts};
+use nvm_primitives::{IdCom, SchemeId, StateKey, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
 
 /// `SHA-256("identity:" ‖ id_com)` → [`IdentityRecord`].
@@ -111,7 +111,7 @@ impl Registry {
                     })
                     .collect::<Result<_, _>>()?,
             };
-        formats.sort_by_key(|f| (f.code == SVM.code, f.code));
+        formats.sort_by_key(|f| (f.code == SVM_FORMAT.code, f.code));
         Ok(formats)
     }
 
@@ -145,7 +145,7 @@ impl Registry {
             return Err(IdentityError::AlreadyExists(id_com));
         }
         for format in Self::indexed_formats(state)? {
-            let address = derive_in(format, &id_com);
+            let address = derive_address(format, &id_com);
             let key = index_key(&address);
             if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
                 return Err(IdentityError::AddressTaken { address: address.display(), owner });
@@ -207,13 +207,13 @@ impl Registry {
         let formats = Self::indexed_formats(state)?;
         // They are indexed in order: once the last is there, all of them are (one read).
         let Some(last) = formats.last() else { return Ok(id) };
-        if state.get(&index_key(&derive_in(last, &id)))?.is_none() {
+        if state.get(&index_key(&derive_address(last, &id)))?.is_none() {
             if let Some(key) = address.svm() {
                 // A wallet's own key shows its token balances at its associated accounts.
                 Ledger::add_spl_owner(state, &id, &key).map_err(ledger_state)?;
             }
             for format in formats {
-                let derived = derive_in(format, &id);
+                let derived = derive_address(format, &id);
                 if state.get(&index_key(&derived))?.is_none() {
                     Self::point(state, &derived, &id)?;
                     Self::sweep(state, &derived, &id)?;
@@ -245,7 +245,7 @@ impl Registry {
         owner: &IdCom,
     ) -> Result<(), StateError> {
         for format in Self::indexed_formats(state)? {
-            let derived = derive_in(format, legacy);
+            let derived = derive_address(format, legacy);
             Self::point(state, &derived, owner)?;
             Self::sweep(state, &derived, owner)?;
         }
@@ -282,7 +282,7 @@ impl Registry {
             .write(holdings_key(id))
             .read(indexed_formats_key());
         for format in known_formats().into_iter().filter(|f| f.derive_tag.is_some()) {
-            let derived = derive_in(format, id);
+            let derived = derive_address(format, id);
             access.write(index_key(&derived));
             if let Some(stranded) = legacy_id_com(&derived) {
                 access.write(balance_key(&NATIVE_MINT, &stranded)).read(holdings_key(&stranded));
@@ -328,7 +328,7 @@ impl Registry {
             if let Some(key) = address.svm() {
                 new_owners.push(key);
             }
-            if let Some(derived) = derive_address(VmKind::Svm, id).svm() {
+            if let Some(derived) = derive_address(&crate::SVM_FORMAT, id).svm() {
                 new_owners.push(derived);
             }
         }
@@ -386,7 +386,7 @@ mod tests {
         code: 0xE2,
         name: "registry-test",
         derive_tag: Some(b"e2:"),
-        ..crate::format::EVM
+        ..crate::EVM_FORMAT
     };
 
     #[test]
@@ -408,13 +408,13 @@ mod tests {
         let key = SecretKey::generate(SchemeId::Ed25519);
         let id =
             Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [0; 32]).unwrap();
-        assert_eq!(Registry::resolve(&mut state, &derive_in(&EXTRA, &id)).unwrap(), id);
+        assert_eq!(Registry::resolve(&mut state, &derive_address(&EXTRA, &id)).unwrap(), id);
 
         // Paid before any identity holds it, a fresh address's identity is indexed in it too.
-        let paid = crate::format::EVM.legacy_id(&[7; 20]).unwrap();
+        let paid = crate::EVM_FORMAT.legacy_id(&[7; 20]).unwrap();
         let evm = VmAddress::Evm([7; 20]);
         assert_eq!(Registry::resolve_and_index(&mut state, &evm).unwrap(), paid);
-        assert_eq!(Registry::resolve(&mut state, &derive_in(&EXTRA, &paid)).unwrap(), paid);
+        assert_eq!(Registry::resolve(&mut state, &derive_address(&EXTRA, &paid)).unwrap(), paid);
     }
 
     #[test]
@@ -424,8 +424,8 @@ mod tests {
         let key = SecretKey::generate(SchemeId::Ed25519);
         let id =
             Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [5; 32]).unwrap();
-        for vm in VmKind::ALL {
-            let addr = derive_address(vm, &id);
+        for format in &crate::SPEC_FORMATS {
+            let addr = derive_address(format, &id);
             assert_eq!(Registry::resolve(&mut state, &addr).unwrap(), id);
         }
         assert_eq!(
@@ -436,8 +436,8 @@ mod tests {
         Registry::rotate(&mut state, &id, SchemeId::MlDsa44, &new_key.public_key()).unwrap();
         let record = Registry::get(&mut state, &id).unwrap().unwrap();
         assert_eq!(record.public_key, new_key.public_key());
-        for vm in VmKind::ALL {
-            assert_eq!(Registry::resolve(&mut state, &derive_address(vm, &id)).unwrap(), id);
+        for format in &crate::SPEC_FORMATS {
+            assert_eq!(Registry::resolve(&mut state, &derive_address(format, &id)).unwrap(), id);
         }
     }
 
@@ -447,11 +447,8 @@ mod tests {
         let mut state = TxOverlay::new(&base);
         let external = VmAddress::Evm([7; 20]);
         let legacy = legacy_id_com(&external).unwrap();
-        let shown: Vec<VmAddress> = VmKind::ALL
-            .into_iter()
-            .filter(|vm| *vm != VmKind::Native)
-            .map(|vm| derive_address(vm, &legacy))
-            .collect();
+        let shown: Vec<VmAddress> =
+            derived_formats().map(|format| derive_address(format, &legacy)).collect();
         // Before: each derived address is some other legacy identity's.
         for address in &shown {
             assert_ne!(Registry::resolve(&mut state, address).unwrap(), legacy);
@@ -468,7 +465,8 @@ mod tests {
             Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [1; 32]).unwrap();
         let checkpoint = state.checkpoint();
         assert_eq!(
-            Registry::resolve_and_index(&mut state, &derive_address(VmKind::Svm, &id)).unwrap(),
+            Registry::resolve_and_index(&mut state, &derive_address(&crate::SVM_FORMAT, &id))
+                .unwrap(),
             id
         );
         assert_eq!(state.checkpoint(), checkpoint, "nothing written for an identity's address");
@@ -492,15 +490,15 @@ mod tests {
         // An identity's Ethereum and Solana addresses, paid before it exists.
         let key = SecretKey::generate(SchemeId::Ed25519);
         let id = id_com_from_credential(SchemeId::Ed25519, &key.public_key(), &[2; 32]);
-        pay(&mut state, &derive_address(VmKind::Evm, &id), 70);
-        pay(&mut state, &derive_address(VmKind::Svm, &id), 5);
+        pay(&mut state, &derive_address(&crate::EVM_FORMAT, &id), 70);
+        pay(&mut state, &derive_address(&crate::SVM_FORMAT, &id), 5);
         Registry::create(&mut state, SchemeId::Ed25519, &key.public_key(), [2; 32]).unwrap();
         assert_eq!(balance(&mut state, &id), 75);
 
         // The Solana address a fresh Ethereum address shows, paid before that address was named.
         let external = VmAddress::Evm([9; 20]);
         let legacy = legacy_id_com(&external).unwrap();
-        let shown = derive_address(VmKind::Svm, &legacy);
+        let shown = derive_address(&crate::SVM_FORMAT, &legacy);
         pay(&mut state, &shown, 11);
         assert_eq!(Registry::resolve_and_index(&mut state, &external).unwrap(), legacy);
         assert_eq!(balance(&mut state, &legacy), 11);

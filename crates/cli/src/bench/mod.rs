@@ -15,7 +15,7 @@ use nvm_executor::VerifiedTx;
 use nvm_identity::{SecretKey, VmAddress, derive_address, id_com_from_credential};
 use nvm_ledger::NATIVE_MINT;
 use nvm_node::{Chain, DEV_CHAIN_ID, DEV_TX_FEE, Genesis, GenesisAccount};
-use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, VmKind, sha256};
+use nvm_primitives::{ENVELOPE_VERSION, IdCom, SchemeId, TxBody, sha256};
 use nvm_vm_native::NativeOp;
 use rayon::prelude::*;
 use std::{
@@ -234,7 +234,7 @@ fn native_transfers(
             let to = if j % 2 == 0 {
                 VmAddress::Native(recipients[(s + j / senders) % senders])
             } else {
-                derive_address(VmKind::Evm, &recipients[(s + j / senders) % senders])
+                derive_address(&nvm_identity::EVM_FORMAT, &recipients[(s + j / senders) % senders])
             };
             let body = TxBody {
                 version: ENVELOPE_VERSION,

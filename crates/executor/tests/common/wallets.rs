@@ -13,7 +13,6 @@ use bitcoin::{
 };
 use nvm_executor::VerifiedTx;
 use nvm_identity::derive_address;
-use nvm_primitives::VmKind;
 
 pub struct Wallet {
     pub key: SecretKey,
@@ -59,7 +58,7 @@ impl Wallet {
 
 /// An identity's BVM address as the witness-v1 program a Bitcoin output pays (`bc1p…`).
 pub fn bvm_output(id: &[u8; 32]) -> ScriptBuf {
-    let Some(program) = derive_address(VmKind::Bvm, id).bvm() else { unreachable!() };
+    let Some(program) = derive_address(&nvm_identity::BVM_FORMAT, id).bvm() else { unreachable!() };
     let mut script = vec![0x51, 0x20];
     script.extend(program);
     ScriptBuf::from_bytes(script)

@@ -10,9 +10,12 @@
 use super::wide::{eth_wallet, ethereum_transfer};
 use crate::common::*;
 use nvm_executor::VerifiedTx;
-use nvm_identity::{Registry, VmAddress, derive_address, evm_link_message, legacy_id_com};
+use nvm_identity::{
+    AddressFormat, BVM_FORMAT, EVM_FORMAT, Registry, SVM_FORMAT, TVM_FORMAT, VmAddress,
+    derive_address, evm_link_message, legacy_id_com,
+};
 use nvm_ledger::{Ledger, NATIVE_MINT, token_key};
-use nvm_primitives::{IdCom, VmKind};
+use nvm_primitives::IdCom;
 use nvm_state_api::{MemoryState, StateAccessExt, TxOverlay};
 use nvm_vm_api::BlockEnv;
 use nvm_vm_native::NativeOp;
@@ -22,7 +25,7 @@ use proptest::prelude::*;
 const WALLETS: usize = 3;
 const WALLET_FUNDS: u128 = 1_000_000_000_000_000_000;
 /// The VMs whose addresses an identity shows (all but the native id_com itself).
-const SHOWN: [VmKind; 4] = [VmKind::Evm, VmKind::Svm, VmKind::Bvm, VmKind::Tvm];
+const SHOWN: [&AddressFormat; 4] = [&EVM_FORMAT, &SVM_FORMAT, &BVM_FORMAT, &TVM_FORMAT];
 
 /// Whom a payment is addressed to.
 #[derive(Clone, Copy, Debug)]
@@ -230,11 +233,11 @@ proptest! {
             // Every address an identity shows resolves back to it.
             let mut shown: Vec<(IdCom, VmAddress)> = Vec::new();
             for a in &actors {
-                shown.extend(SHOWN.iter().map(|vm| (a.id, derive_address(*vm, &a.id))));
+                shown.extend(SHOWN.iter().map(|vm| (a.id, derive_address(vm, &a.id))));
             }
             let n = newcomer().id;
             if Registry::get(&mut view, &n).unwrap().is_some() {
-                shown.extend(SHOWN.iter().map(|vm| (n, derive_address(*vm, &n))));
+                shown.extend(SHOWN.iter().map(|vm| (n, derive_address(vm, &n))));
             }
             for who in 0..WALLETS {
                 let own = VmAddress::Evm(eth_wallet(who).address().into_array());
@@ -242,8 +245,8 @@ proptest! {
                 // A wallet shows its owner's addresses (its legacy identity's, unless linked);
                 // the addresses its legacy identity showed stay its owner's once linked.
                 shown.push((owner, own));
-                shown.extend(SHOWN.iter().map(|vm| (owner, derive_address(*vm, &owner))));
-                shown.extend(SHOWN.iter().map(|vm| (owner, derive_address(*vm, &wallet_legacy(who)))));
+                shown.extend(SHOWN.iter().map(|vm| (owner, derive_address(vm, &owner))));
+                shown.extend(SHOWN.iter().map(|vm| (owner, derive_address(vm, &wallet_legacy(who)))));
             }
             for (owner, address) in shown {
                 let found = Registry::resolve(&mut view, &address).unwrap();

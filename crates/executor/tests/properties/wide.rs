@@ -9,7 +9,7 @@ use crate::common::*;
 use nvm_executor::{ExecutionMode, TxError, VerifiedTx};
 use nvm_identity::{VmAddress, derive_address, legacy_id_com};
 use nvm_ledger::{Ledger, NATIVE_MINT};
-use nvm_primitives::{IdCom, TxStatus, VmKind};
+use nvm_primitives::{IdCom, TxStatus};
 use nvm_state_api::{MemoryState, StateAccessExt, TxOverlay};
 use nvm_vm_evm::{EvmOp, erc20_address, evm_address};
 use nvm_vm_native::NativeOp;
@@ -170,7 +170,7 @@ fn actor_token_account(i: usize) -> Pubkey {
 }
 
 fn svm_address(id: &IdCom) -> Pubkey {
-    let Some(address) = derive_address(VmKind::Svm, id).svm() else { unreachable!() };
+    let Some(address) = derive_address(&nvm_identity::SVM_FORMAT, id).svm() else { unreachable!() };
     Pubkey::new_from_array(address)
 }
 
@@ -261,7 +261,7 @@ impl Wide {
         for step in steps {
             let tx = match *step {
                 Step::Native { from, to, vm, amount } => {
-                    let to = derive_address(VmKind::ALL[vm], &actors[to].id);
+                    let to = derive_address(crate::EVERY_FORMAT[vm], &actors[to].id);
                     native(
                         &mut nonces,
                         from,

@@ -4,7 +4,7 @@ use crate::errors::invalid_params;
 use jsonrpsee::types::ErrorObjectOwned;
 use nvm_executor::VmRegistry;
 use nvm_identity::{VmAddress, derive_address};
-use nvm_primitives::{Block, IdCom, Receipt, TxStatus, VmKind};
+use nvm_primitives::{Block, IdCom, Receipt, TxStatus};
 use serde_json::{Value, json};
 
 pub fn hex0x(bytes: &[u8]) -> String {
@@ -31,10 +31,10 @@ pub(crate) fn parse_address(input: &str) -> Result<VmAddress, ErrorObjectOwned> 
 
 /// Every address of an identity: raw bytes as 0x-hex, plus each ecosystem's display form.
 pub fn identity_json(id_com: &IdCom) -> Value {
-    let evm = derive_address(VmKind::Evm, id_com);
-    let svm = derive_address(VmKind::Svm, id_com);
-    let bvm = derive_address(VmKind::Bvm, id_com);
-    let tvm = derive_address(VmKind::Tvm, id_com);
+    let evm = derive_address(&nvm_identity::EVM_FORMAT, id_com);
+    let svm = derive_address(&nvm_identity::SVM_FORMAT, id_com);
+    let bvm = derive_address(&nvm_identity::BVM_FORMAT, id_com);
+    let tvm = derive_address(&nvm_identity::TVM_FORMAT, id_com);
     json!({
         "id_com": hex0x(id_com),
         "evm": evm.to_hex(),
@@ -55,7 +55,7 @@ pub fn addresses_json(formats: &[&nvm_identity::AddressFormat], id_com: &IdCom) 
     let shown = formats
         .iter()
         .filter(|f| f.derive_tag.is_some())
-        .map(|f| (f.name.to_string(), json!(nvm_identity::derive_in(f, id_com).display())));
+        .map(|f| (f.name.to_string(), json!(nvm_identity::derive_address(f, id_com).display())));
     Value::Object(shown.collect())
 }
 

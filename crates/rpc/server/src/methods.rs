@@ -257,7 +257,8 @@ fn get_identity(ctx: &NodeContext, params: &Params<'_>) -> RpcResult {
         out["scheme"] = json!(r.scheme().map(|s| s.name()).unwrap_or("unknown"));
         out["public_key"] = json!(hex0x(&r.public_key));
     }
-    if address.native().is_none() && address != nvm_identity::derive_in(address.format(), &id) {
+    if address.native().is_none() && address != nvm_identity::derive_address(address.format(), &id)
+    {
         out["external"] = json!({ "vm": address.format().name, "address": address.display() });
     }
     Ok(out)

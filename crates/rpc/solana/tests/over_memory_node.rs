@@ -197,7 +197,7 @@ async fn program_accounts_are_found_by_owner_whichever_format_wrote_them() {
     // An SVM envelope of the dev identity: an account at an address derived from its own Solana
     // address, for the same program.
     let dev_id = nvm_vms::dev::dev_id();
-    let Some(own) = nvm_identity::derive_address(nvm_primitives::VmKind::Svm, &dev_id).svm() else {
+    let Some(own) = nvm_identity::derive_address(&nvm_identity::SVM_FORMAT, &dev_id).svm() else {
         unreachable!()
     };
     let own = nvm_vm_svm::Pubkey::new_from_array(own);

@@ -14,7 +14,7 @@ use nvm_ledger::Ledger;
 use nvm_node_api::{NodeApi, NodeError};
 use nvm_state_api::{StateAccessExt, StateReader, TxOverlay};
 use nvm_vm_api::VmError;
-use nvm_vm_evm::{AccountSpace, CallOutcome, CallRequest};
+use nvm_vm_evm::{CallOutcome, CallRequest};
 use nvm_vm_tvm::{TronContractInfo, TvmVm, UNITS_PER_SUN, tron_contract_key};
 use prost::Message;
 use serde_json::{Value, json};
@@ -57,7 +57,7 @@ fn tvm(node: &dyn NodeApi) -> Result<&TvmVm, Failure> {
 /// TRC-20 view.
 fn is_contract(node: &dyn NodeApi, contract: &[u8; 20]) -> Result<bool, Failure> {
     let state = node.tip_state()?;
-    let key = AccountSpace::TRON.code_hash_key(&Address::from(*contract));
+    let key = nvm_vm_tvm::TRON_SPACE.code_hash_key(&Address::from(*contract));
     if state.get(&key).map_err(storage)?.is_some() {
         return Ok(true);
     }
@@ -260,7 +260,7 @@ pub fn deploy(node: &dyn NodeApi, request: &Value) -> Answer {
 pub fn get_contract(node: &dyn NodeApi, request: &Value) -> Answer {
     let address = address_field(request, "value")?;
     let snapshot = node.snapshot()?;
-    let hash_key = AccountSpace::TRON.code_hash_key(&Address::from(address));
+    let hash_key = nvm_vm_tvm::TRON_SPACE.code_hash_key(&Address::from(address));
     let Some(hash) = snapshot.get(&hash_key).map_err(storage)? else {
         let mut view = TxOverlay::new(&*snapshot);
         return Ok(view_contract(&mut view, &address)?.unwrap_or_else(|| json!({})));

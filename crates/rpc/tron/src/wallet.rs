@@ -124,7 +124,7 @@ fn block_json(node: &dyn NodeApi, block: &Block) -> Answer {
 
 /// The 20-byte address an identity shows in Tron (its derived TVM address).
 pub(crate) fn tron_shown(id: &[u8; 32]) -> [u8; 20] {
-    nvm_identity::derive_address(nvm_primitives::VmKind::Tvm, id).tvm().unwrap_or_default()
+    nvm_identity::derive_address(&nvm_identity::TVM_FORMAT, id).tvm().unwrap_or_default()
 }
 
 pub fn now_block(node: &dyn NodeApi) -> Answer {

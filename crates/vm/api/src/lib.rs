@@ -142,9 +142,6 @@ impl VmError {
     }
 }
 
-/// The address format SPEC §2 gives `vm` (beside [`spec_opcodes`], for the SPEC's VMs).
-pub use nvm_identity::spec_format_of as spec_address_format;
-
 /// The opcodes SPEC §1 gives `vm`: its range of 16 (the native runtime's starts at 0x01, as 0x00
 /// is no operation).
 pub fn spec_opcodes(vm: VmKind) -> std::ops::RangeInclusive<u8> {

@@ -31,7 +31,7 @@ impl Vm for BvmVm {
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        Some(nvm_vm_api::spec_address_format(VmKind::Bvm))
+        Some(&nvm_identity::BVM_FORMAT)
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {

@@ -8,7 +8,7 @@ use nvm_identity::{AddressError, AddressFormat};
 const PREFIX: &str = "ctr";
 
 /// The counter's row of the address table (its code is its wallet format's block tag).
-pub const COUNTER_ADDRESS: AddressFormat = AddressFormat {
+pub const COUNTER_FORMAT: AddressFormat = AddressFormat {
     code: crate::COUNTER_TX_TAG,
     name: "counter",
     aliases: &["ctr"],
@@ -31,7 +31,7 @@ pub const COUNTER_ADDRESS: AddressFormat = AddressFormat {
             })
             .flatten();
         Some(match raw {
-            Some(raw) => COUNTER_ADDRESS.checked(raw),
+            Some(raw) => COUNTER_FORMAT.checked(raw),
             None => Err(AddressError::Unrecognised(text.to_string())),
         })
     },

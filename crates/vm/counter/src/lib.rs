@@ -7,6 +7,6 @@ mod format;
 pub mod rpc;
 mod vm;
 
-pub use address::COUNTER_ADDRESS;
+pub use address::COUNTER_FORMAT;
 pub use format::{COUNTER_FEE, COUNTER_TX_TAG, CounterTx, signed_increment};
 pub use vm::{CounterOp, CounterVm, OPCODE_INCREMENT, counter, counter_key};

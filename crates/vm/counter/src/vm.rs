@@ -65,7 +65,7 @@ impl Vm for CounterVm {
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        Some(&crate::COUNTER_ADDRESS)
+        Some(&crate::COUNTER_FORMAT)
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

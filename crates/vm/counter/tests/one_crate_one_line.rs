@@ -5,13 +5,13 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use nvm_executor::{AdmissionError, TxError};
-use nvm_identity::derive_in;
+use nvm_identity::derive_address;
 use nvm_node::{DEV_CHAIN_ID, MemoryNode, dev_key};
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_rpc::NodeContext;
 use nvm_rpc::testing::{call, error_code};
-use nvm_vm_counter::{COUNTER_ADDRESS, COUNTER_TX_TAG, CounterOp, CounterVm, signed_increment};
+use nvm_vm_counter::{COUNTER_FORMAT, COUNTER_TX_TAG, CounterOp, CounterVm, signed_increment};
 use nvm_vms::dev::{dev_envelope, dev_id};
 use serde_json::json;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ async fn a_vm_registered_in_a_test_runs_end_to_end() {
 
     // Its address format: the identities of this chain have a counter address each, indexed
     // from genesis, which every method taking an address reads (bare or named).
-    let ctr = derive_in(&COUNTER_ADDRESS, &dev_id()).display();
+    let ctr = derive_address(&COUNTER_FORMAT, &dev_id()).display();
     assert!(ctr.starts_with("ctr") && ctr.len() == 43, "{ctr}");
     let identity = call(&rpc, "nvm_getIdentity", json!([ctr])).await;
     assert_eq!(identity["id_com"], json!(dev));

@@ -1,9 +1,9 @@
 //! revm's `Database` over the unified state.
 
 use alloy_primitives::{Address, B256, U256};
-use nvm_identity::{Registry, VmAddress, derive_address};
+use nvm_identity::{AddressFormat, Registry, VmAddress, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT};
-use nvm_primitives::{StateKey, VmKind, sha256_parts};
+use nvm_primitives::{StateKey, sha256_parts};
 use nvm_state_api::{StateAccess, StateAccessExt, StateError, TxOverlay};
 use nvm_vm_api::block_hash_key;
 use revm::{
@@ -13,51 +13,55 @@ use revm::{
     state::AccountInfo,
 };
 
-/// Whose 20-byte addresses revm's accounts are: Ethereum's (the EVM), or Tron's (the Tron VM,
-/// a variant). It decides which identity an address is (SPEC §2: an identity's EVM and Tron
-/// addresses differ) and where an account's code and storage live, so code deployed in one space
-/// never runs in the other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AccountSpace(VmKind);
+/// Whose 20-byte addresses revm's accounts are: Ethereum's (the EVM), or a variant's (the Tron
+/// VM's are Tron's, `nvm_vm_tvm::TRON_SPACE`). It decides which identity an address is (SPEC §2:
+/// an identity's addresses in two formats differ) and where an account's code and storage live,
+/// so code deployed in one space never runs in another.
+#[derive(Clone, Copy, Debug)]
+pub struct AccountSpace {
+    /// The format of its addresses (20 bytes long).
+    pub format: &'static AddressFormat,
+    /// What its code-hash keys hash before the address (Ethereum's: `evm:codehash:`).
+    pub code_hash_tag: &'static [u8],
+    /// What its storage keys hash before the address and slot (Ethereum's: `evm:storage:`).
+    pub storage_tag: &'static [u8],
+}
+
+impl PartialEq for AccountSpace {
+    fn eq(&self, other: &Self) -> bool {
+        (self.format.code, self.code_hash_tag, self.storage_tag)
+            == (other.format.code, other.code_hash_tag, other.storage_tag)
+    }
+}
+
+impl Eq for AccountSpace {}
 
 impl AccountSpace {
-    pub const ETHEREUM: Self = Self(VmKind::Evm);
-    pub const TRON: Self = Self(VmKind::Tvm);
-
-    /// The VM whose addresses these are.
-    pub fn vm(&self) -> VmKind {
-        self.0
-    }
+    /// Ethereum's accounts: SPEC §2's EVM addresses.
+    pub const ETHEREUM: Self = Self {
+        format: &nvm_identity::EVM_FORMAT,
+        code_hash_tag: b"evm:codehash:",
+        storage_tag: b"evm:storage:",
+    };
 
     /// `raw` as an address of this space.
     pub fn address(&self, raw: [u8; 20]) -> VmAddress {
-        match self.0 {
-            VmKind::Tvm => VmAddress::Tvm(raw),
-            _ => VmAddress::Evm(raw),
-        }
+        VmAddress::from_code(self.format.code, &raw).expect("an account space's format is 20 bytes")
     }
 
     /// An identity's own account in this space (SPEC §2).
     pub fn account_of(&self, id_com: &[u8; 32]) -> Address {
-        Address::from_slice(derive_address(self.0, id_com).as_bytes())
+        Address::from_slice(derive_address(self.format, id_com).as_bytes())
     }
 
     /// Where an account's code hash lives (Ethereum's: [`code_hash_key`]).
     pub fn code_hash_key(&self, address: &Address) -> StateKey {
-        match self.0 {
-            VmKind::Tvm => sha256_parts(&[b"tvm:codehash:", address.as_slice()]),
-            _ => code_hash_key(address),
-        }
+        sha256_parts(&[self.code_hash_tag, address.as_slice()])
     }
 
     /// Where an account's storage slot lives (Ethereum's: [`storage_key`]).
     pub fn storage_key(&self, address: &Address, slot: &U256) -> StateKey {
-        match self.0 {
-            VmKind::Tvm => {
-                sha256_parts(&[b"tvm:storage:", address.as_slice(), &slot.to_be_bytes::<32>()])
-            }
-            _ => storage_key(address, slot),
-        }
+        sha256_parts(&[self.storage_tag, address.as_slice(), &slot.to_be_bytes::<32>()])
     }
 }
 

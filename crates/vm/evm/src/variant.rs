@@ -16,6 +16,7 @@ use revm::{
     precompile::{PrecompileSpecId, Precompiles},
     primitives::hardfork::SpecId,
 };
+use std::ops::RangeInclusive;
 
 /// The revm context every variant runs in: a block, a transaction and a config over the
 /// unified state (`'s` borrows the transaction's overlay, `'b` the state below it), with the
@@ -71,8 +72,18 @@ pub type VariantEvm<'s, 'b, I = ()> = Evm<
 /// What a failed run reports: the state below failed, or the transaction is invalid for revm.
 pub type VariantError = EVMError<DbError, InvalidTransaction>;
 
-/// A variant of the EVM: what it changes of mainline revm. Both methods default to mainline.
+/// A variant of the EVM: what it changes of mainline revm. Every method defaults to mainline.
 pub trait EvmVariant: Clone + Default + Send + Sync + 'static {
+    /// The name of the VM it is (`Vm::name`; mainline: `evm`).
+    fn name(&self) -> &'static str {
+        "evm"
+    }
+
+    /// The opcodes of the VM it is (mainline: the EVM's, 0x10–0x1F, SPEC §1).
+    fn opcodes(&self) -> RangeInclusive<u8> {
+        0x10..=0x1F
+    }
+
     /// Whose addresses its accounts are (Ethereum's by default; the Tron VM's are Tron's).
     fn space(&self) -> AccountSpace {
         AccountSpace::ETHEREUM

@@ -10,7 +10,7 @@ use crate::{
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use nvm_identity::{Registry, derive_address};
 use nvm_ledger::{Ledger, LedgerError, NATIVE_MINT, balance_key};
-use nvm_primitives::{Log, VmKind};
+use nvm_primitives::Log;
 use nvm_state_api::{StateAccess, StateAccessExt, TxOverlay};
 use nvm_vm_api::{ExecOutput, TxEnv, Vm, VmError, VmResult};
 use revm::{
@@ -39,7 +39,7 @@ pub struct EvmVm<V = Mainline> {
 
 /// An identity's EVM address as revm's type.
 pub fn evm_address(id_com: &[u8; 32]) -> Address {
-    Address::from_slice(derive_address(VmKind::Evm, id_com).as_bytes())
+    Address::from_slice(derive_address(&nvm_identity::EVM_FORMAT, id_com).as_bytes())
 }
 
 fn state_err<E: std::fmt::Display>(e: EVMError<crate::DbError, E>) -> VmError {
@@ -348,15 +348,10 @@ pub(crate) fn to_logs(logs: Vec<revm::primitives::Log>) -> Vec<Log> {
 }
 
 impl<V: EvmVariant> EvmVm<V> {
-    /// The VM this is: the EVM, or the variant's (the Tron VM).
-    fn kind(&self) -> VmKind {
-        self.variant.space().vm()
-    }
-
     /// An operation of a native envelope, at this VM's opcodes.
     fn op(&self, payload: &[u8]) -> Result<EvmOp, String> {
-        let kind = self.kind();
-        EvmOp::decode_at(payload, &kind.name().to_uppercase(), kind.opcode_base())
+        let (name, opcodes) = (self.variant.name(), self.variant.opcodes());
+        EvmOp::decode_at(payload, &name.to_uppercase(), *opcodes.start())
     }
 }
 
@@ -364,15 +359,15 @@ impl<V: EvmVariant> EvmVm<V> {
 /// running the same operations.
 impl<V: EvmVariant> Vm for EvmVm<V> {
     fn name(&self) -> &'static str {
-        self.kind().name()
+        self.variant.name()
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        Some(nvm_vm_api::spec_address_format(self.kind()))
+        Some(self.variant.space().format)
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        nvm_vm_api::spec_opcodes(self.kind())
+        self.variant.opcodes()
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

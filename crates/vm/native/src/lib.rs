@@ -102,7 +102,7 @@ impl Vm for NativeVm {
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        Some(nvm_vm_api::spec_address_format(VmKind::Native))
+        Some(&nvm_identity::NATIVE_FORMAT)
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {

@@ -16,7 +16,7 @@ use nvm_ledger::{
     Ledger, LedgerError, NATIVE_MINT, TokenInfo, balance_key, state_failure as ledger_state,
     token_key,
 };
-use nvm_primitives::{Mint as MintId, VmKind};
+use nvm_primitives::Mint as MintId;
 use nvm_state_api::{StateAccess, StateAccessExt, StateError};
 use solana_account::{AccountSharedData, ReadableAccount, WritableAccount};
 use solana_program_option::COption;
@@ -92,7 +92,7 @@ pub fn synthesized_mint(
     let Some(info) = Ledger::token(state, &id).map_err(ledger_state)? else { return Ok(None) };
     let authority = info.authority.map(|a| {
         Pubkey::new_from_array(
-            derive_address(VmKind::Svm, &a).as_bytes().try_into().unwrap_or_default(),
+            derive_address(&nvm_identity::SVM_FORMAT, &a).as_bytes().try_into().unwrap_or_default(),
         )
     });
     let mint = Mint {

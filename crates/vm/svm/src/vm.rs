@@ -12,7 +12,7 @@ impl Vm for SvmVm {
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        Some(nvm_vm_api::spec_address_format(VmKind::Svm))
+        Some(&nvm_identity::SVM_FORMAT)
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {

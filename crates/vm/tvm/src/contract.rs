@@ -9,7 +9,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use nvm_identity::Registry;
 use nvm_state_api::{StateAccess, TxOverlay};
 use nvm_vm_api::{TxEnv, TxError, VmError};
-use nvm_vm_evm::{AccountSpace, EthereumOutcome, TX_GAS_CAP};
+use nvm_vm_evm::{EthereumOutcome, TX_GAS_CAP};
 use revm::{
     context::TxEnv as RevmTx, handler::validation::validate_initial_tx_gas, primitives::TxKind,
 };
@@ -55,7 +55,7 @@ pub fn check_trigger(
 ) -> Result<(), String> {
     check_fee_limit(fee_limit_sun)?;
     let code = state
-        .get(&AccountSpace::TRON.code_hash_key(&Address::from(*contract)))
+        .get(&crate::TRON_SPACE.code_hash_key(&Address::from(*contract)))
         .map_err(|e| e.to_string())?;
     if code.is_none()
         && nvm_ledger::Ledger::mint_of_erc20_view(state, contract)

@@ -1,7 +1,7 @@
 //! The Tron VM (opcodes 0x40–0x4F, SPEC §1): the EVM crate's revm execution as a variant with
 //! Tron's semantics, the way op-revm extends revm — no fork. What it changes so far:
 //! - its accounts are Tron's: an identity's Tron address (SPEC §2), and contract code and
-//!   storage of their own (`AccountSpace::TRON`), so a Tron contract never runs as an Ethereum
+//!   storage of their own (`TRON_SPACE`), so a Tron contract never runs as an Ethereum
 //!   one;
 //! - `ISCONTRACT` (`0xd4`, java-tron's number): whether an address holds code;
 //! - Tron's resource opcodes (`0xd5`–`0xdf`: freeze, vote, delegate, …) halt as not activated.
@@ -39,7 +39,8 @@ use nvm_vm_evm::EvmVm;
 pub use precompiles::{BATCH_VALIDATE_SIGN, VALIDATE_MULTI_SIGN};
 pub use token_ops::{CALLTOKEN, CALLTOKENID, CALLTOKENVALUE, TOKENBALANCE};
 pub use variant::{
-    ISCONTRACT, RESOURCE_OPCODES, Tron, contract_address, create2_address, nested_contract_address,
+    ISCONTRACT, RESOURCE_OPCODES, TRON_SPACE, Tron, contract_address, create2_address,
+    nested_contract_address,
 };
 
 /// The Tron VM: the EVM crate's VM with the [`Tron`] variant (0x40–0x4F), wrapped so it can also

@@ -74,9 +74,26 @@ pub fn create2_address(sender: &Address, salt: U256, init_code_hash: B256) -> Ad
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tron;
 
+/// The Tron VM's accounts: SPEC §2's Tron addresses, with code and storage apart from
+/// Ethereum's (so a Tron contract never runs as an Ethereum one, nor the reverse).
+pub const TRON_SPACE: AccountSpace = AccountSpace {
+    format: &nvm_identity::TVM_FORMAT,
+    code_hash_tag: b"tvm:codehash:",
+    storage_tag: b"tvm:storage:",
+};
+
 impl EvmVariant for Tron {
+    fn name(&self) -> &'static str {
+        "tvm"
+    }
+
+    /// SPEC §1's Tron range.
+    fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
+        0x40..=0x4F
+    }
+
     fn space(&self) -> AccountSpace {
-        AccountSpace::TRON
+        TRON_SPACE
     }
 
     fn instructions(&self, table: &mut EvmInstructions<'_, '_>, _spec: SpecId) {

@@ -15,7 +15,7 @@ use nvm_node::MemoryNode;
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::TxStatus;
 use nvm_state_api::StateReader;
-use nvm_vm_evm::{AccountSpace, EvmOp};
+use nvm_vm_evm::EvmOp;
 use nvm_vm_tvm::{ENERGY_PRICE_SUN, UNITS_PER_SUN, energy_limit};
 
 /// Runtime: with no calldata, `slot0 += 1`, LOG0 and return the new value; with calldata, write
@@ -40,7 +40,7 @@ fn a_tron_contract_call_pays_its_energy_from_fee_limit_whatever_its_outcome() {
         .map(|raw| node.submit(vec![raw]).unwrap().pop().unwrap().unwrap())
         .collect();
     assert_eq!(node.seal(10, 1_000).unwrap().included, 2);
-    let deployer = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id());
+    let deployer = nvm_vm_tvm::TRON_SPACE.account_of(&nvm_vms::dev::dev_id());
     let contract = nvm_vm_tvm::contract_address(&hashes[0], &deployer);
     let head = node.head().unwrap();
     let (reference, later) = ((head.height, head.hash), head.timestamp_ms as i64 + 60_000);
@@ -154,10 +154,10 @@ fn a_tron_transaction_deploys_at_trons_address_and_create2_uses_trons_prefix() {
     // java-tron's address for it: keccak256(txID ‖ 0x41 ‖ owner)[12..].
     let factory = nvm_vm_tvm::contract_address(&txid, &Address::from(owner));
     let snapshot = node.snapshot().unwrap();
-    assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&factory)).unwrap().is_some());
+    assert!(snapshot.get(&nvm_vm_tvm::TRON_SPACE.code_hash_key(&factory)).unwrap().is_some());
     assert!(
         snapshot
-            .get(&AccountSpace::TRON.code_hash_key(&Address::from(owner).create(0)))
+            .get(&nvm_vm_tvm::TRON_SPACE.code_hash_key(&Address::from(owner).create(0)))
             .unwrap()
             .is_none()
     );

@@ -15,7 +15,7 @@ use nvm_identity::VmAddress;
 use nvm_node::MemoryNode;
 use nvm_node_api::{ChainReader, TxSubmitter};
 use nvm_primitives::{Mint, TxStatus};
-use nvm_vm_evm::{AccountSpace, EvmOp};
+use nvm_vm_evm::EvmOp;
 use nvm_vm_native::NativeOp;
 
 /// The forwarder's runtime. Calldata: callee (word 0), amount (word 1), asset id (word 2).
@@ -88,7 +88,7 @@ impl Chain {
             node.submit(vec![fund_100_trx(nonce, owner)]).unwrap().pop().unwrap().unwrap();
         }
         assert_eq!(node.seal(20, 1_000).unwrap().included, 15);
-        let deployer = AccountSpace::TRON.account_of(&dev);
+        let deployer = nvm_vm_tvm::TRON_SPACE.account_of(&dev);
         let at = |i: usize| nvm_vm_tvm::contract_address(&hashes[i], &deployer);
         let snapshot = node.snapshot().unwrap();
         let id = nvm_vm_tvm::asset_id(&mut nvm_state_api::TxOverlay::new(&snapshot), &mint)

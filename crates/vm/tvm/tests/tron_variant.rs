@@ -65,7 +65,7 @@ fn word(outcome: CallOutcome) -> U256 {
 fn iscontract_sees_code_in_trons_space_only_and_resource_opcodes_halt() {
     let (tron, mut state) = (TvmVm::default(), MemoryState::default());
     let (tron_contract, eth_contract) = (Address::repeat_byte(0x11), Address::repeat_byte(0x22));
-    with_code(&mut state, AccountSpace::TRON, tron_contract, &[0x00]);
+    with_code(&mut state, nvm_vm_tvm::TRON_SPACE, tron_contract, &[0x00]);
     with_code(&mut state, AccountSpace::ETHEREUM, eth_contract, &[0x00]);
     let ask = |address| {
         word(tron.simulate(&state, &block(), &create(&asks_is_contract(address)), None).unwrap())
@@ -124,8 +124,8 @@ fn deployed(opcode_base: u8, init_code: &[u8]) -> (String, u64, Vec<U256>, u128)
     let receipt = node.receipt(&hash).unwrap().unwrap();
     let dev = nvm_vms::dev::dev_id();
     let (space, contract) = if opcode_base == 0x40 {
-        let deployer = AccountSpace::TRON.account_of(&dev);
-        (AccountSpace::TRON, nvm_vm_tvm::contract_address(&hash, &deployer))
+        let deployer = nvm_vm_tvm::TRON_SPACE.account_of(&dev);
+        (nvm_vm_tvm::TRON_SPACE, nvm_vm_tvm::contract_address(&hash, &deployer))
     } else {
         (AccountSpace::ETHEREUM, AccountSpace::ETHEREUM.account_of(&dev).create(0))
     };
@@ -186,11 +186,11 @@ fn the_tron_vm_deploys_at_its_own_opcodes_into_its_own_space() {
     assert!(refused.is_err(), "{refused:?}");
     // Created by the dev identity's Tron account at Tron's address for the transaction (not
     // Ethereum's nonce-derived one), its code is in Tron's space only.
-    let deployer = AccountSpace::TRON.account_of(&nvm_vms::dev::dev_id());
+    let deployer = nvm_vm_tvm::TRON_SPACE.account_of(&nvm_vms::dev::dev_id());
     let contract = nvm_vm_tvm::contract_address(&hash, &deployer);
     assert_ne!(contract, deployer.create(0));
     let snapshot = node.snapshot().unwrap();
-    assert!(snapshot.get(&AccountSpace::TRON.code_hash_key(&contract)).unwrap().is_some());
+    assert!(snapshot.get(&nvm_vm_tvm::TRON_SPACE.code_hash_key(&contract)).unwrap().is_some());
     assert!(snapshot.get(&AccountSpace::ETHEREUM.code_hash_key(&contract)).unwrap().is_none());
 }
 

@@ -182,7 +182,7 @@ pub fn slot(node: &MemoryNode, contract: &alloy_primitives::Address, index: u64)
     use nvm_node_api::ChainReader;
     use nvm_state_api::StateReader;
     let snapshot = node.snapshot().unwrap();
-    let key = nvm_vm_evm::AccountSpace::TRON.storage_key(contract, &U256::from(index));
+    let key = nvm_vm_tvm::TRON_SPACE.storage_key(contract, &U256::from(index));
     snapshot.get(&key).unwrap().map(|b| U256::from_be_slice(&b)).unwrap_or_default()
 }
 

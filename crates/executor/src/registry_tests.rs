@@ -18,13 +18,13 @@ fn unavailable_and_unknown_opcodes_are_named() {
     let vms = native_and_evm();
     assert_eq!(vms.route(&[0x10]).map(|vm| vm.name()).ok(), Some("evm"));
     assert_eq!(vms.route(&[0x03]).map(|vm| vm.name()).ok(), Some("native"));
-    assert!(matches!(vms.route(&[0x20]), Err(TxError::VmUnavailable(VmKind::Svm))));
-    assert!(matches!(vms.route(&[0x42]), Err(TxError::VmUnavailable(VmKind::Tvm))));
+    assert_eq!(vms.route(&[0x20]).err(), Some(TxError::spec_vm_unavailable(VmKind::Svm)));
+    assert_eq!(vms.route(&[0x42]).err(), Some(TxError::spec_vm_unavailable(VmKind::Tvm)));
     assert!(matches!(vms.route(&[0x00]), Err(TxError::UnknownOpcode(0))));
     assert!(matches!(vms.route(&[0x99]), Err(TxError::UnknownOpcode(0x99))));
     assert!(matches!(vms.route(&[]), Err(TxError::InvalidPayload(_))));
     assert_eq!(
-        TxError::VmUnavailable(VmKind::Svm).to_string(),
+        TxError::spec_vm_unavailable(VmKind::Svm).to_string(),
         "the svm VM is not available on this node (opcodes 0x20-0x2f)"
     );
     assert_eq!(vms.available(), vec!["native", "evm"]);
@@ -64,7 +64,7 @@ impl nvm_vm_api::Vm for Impostor {
     }
 
     fn address_format(&self) -> Option<&'static nvm_identity::AddressFormat> {
-        nvm_identity::spec_format(VmKind::Evm.code())
+        Some(&nvm_identity::EVM_FORMAT)
     }
 
     fn check(&self, _: &[u8]) -> nvm_vm_api::VmResult<()> {

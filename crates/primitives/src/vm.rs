@@ -38,15 +38,12 @@ impl VmKind {
         }
     }
 
-    /// One stable byte per VM, used in state keys of the reverse address index.
-    pub const fn code(self) -> u8 {
-        match self {
-            Self::Native => 0,
-            Self::Evm => 1,
-            Self::Svm => 2,
-            Self::Bvm => 3,
-            Self::Tvm => 4,
-        }
+    /// The opcodes SPEC §1 gives it: its range of 16 (the native runtime's starts at 0x01, as
+    /// 0x00 is no operation) — what a SPEC VM registers for.
+    pub const fn opcodes(self) -> std::ops::RangeInclusive<u8> {
+        let base = self.opcode_base();
+        let first = if base == 0 { 1 } else { base };
+        first..=base + 0x0F
     }
 
     pub fn from_name(name: &str) -> Option<Self> {

@@ -50,7 +50,7 @@ fn tx_code(e: &TxError) -> i32 {
         TxError::UnknownSender(_) | TxError::CredentialMismatch(_) => codes::UNAUTHORISED,
         TxError::BadNonce { .. } => codes::BAD_NONCE,
         TxError::FeeTooLow { .. } | TxError::InsufficientFunds { .. } => codes::INSUFFICIENT_FUNDS,
-        TxError::UnknownOpcode(_) | TxError::VmUnavailable(_) | TxError::InvalidPayload(_) => {
+        TxError::UnknownOpcode(_) | TxError::VmUnavailable { .. } | TxError::InvalidPayload(_) => {
             codes::UNSUPPORTED_OPERATION
         }
         TxError::State(_) => codes::INTERNAL,

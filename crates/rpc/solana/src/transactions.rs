@@ -111,7 +111,7 @@ fn simulate(
     let (next, state) = ctx.node.next_block(now_ms()).map_err(internal)?;
     let executor = ctx.node.executor();
     let svm = executor.vms.format_of::<nvm_vm_svm::SvmVm>().ok_or_else(|| {
-        refusal(AdmissionError::Invalid(TxError::VmUnavailable(nvm_primitives::VmKind::Svm)))
+        refusal(AdmissionError::Invalid(TxError::spec_vm_unavailable(nvm_primitives::VmKind::Svm)))
     })?;
     svm.simulate(&state, &next, tx, check, inspect).map_err(|e| refusal(AdmissionError::Invalid(e)))
 }

@@ -13,7 +13,7 @@ pub use wallet::{
 };
 
 use nvm_identity::AddressFormat;
-use nvm_primitives::{IdCom, Log, StateKey, TxHash, VmKind, sha256_parts};
+use nvm_primitives::{IdCom, Log, StateKey, TxHash, sha256_parts};
 use nvm_state_api::{AccessSet, StateError, StateReader, TxOverlay};
 
 /// Strict decoding of a VM payload whose borsh discriminant is the opcode byte: an opcode outside
@@ -142,13 +142,6 @@ impl VmError {
     }
 }
 
-/// The opcodes SPEC §1 gives `vm`: its range of 16 (the native runtime's starts at 0x01, as 0x00
-/// is no operation).
-pub fn spec_opcodes(vm: VmKind) -> std::ops::RangeInclusive<u8> {
-    let base = vm.opcode_base();
-    base.max(1)..=base + 0x0F
-}
-
 /// A virtual machine hosted by n-VM.
 pub trait Vm: std::any::Any + Send + Sync {
     /// Its short lowercase name (`evm`, `svm`, …): how errors and `nvm_chainInfo` name it, and
@@ -156,7 +149,7 @@ pub trait Vm: std::any::Any + Send + Sync {
     fn name(&self) -> &'static str;
 
     /// The opcodes whose payloads it serves, any range no other registered VM claims; the
-    /// SPEC's VMs take their range of 16 ([`spec_opcodes`]).
+    /// SPEC's VMs take their range of 16 (`VmKind::opcodes`).
     fn opcodes(&self) -> std::ops::RangeInclusive<u8>;
 
     /// The format its accounts' addresses are written in (a row of SPEC §2's table: how an

@@ -91,10 +91,8 @@ impl VmRegistry {
         let opcode = *payload.first().ok_or(TxError::InvalidPayload("empty payload".into()))?;
         match self.vms.iter().find(|(range, _)| range.contains(&opcode)) {
             Some((_, vm)) => Ok(&**vm),
-            None => {
-                Err(route_opcode(opcode)
-                    .map_or(TxError::UnknownOpcode(opcode), TxError::VmUnavailable))
-            }
+            None => Err(route_opcode(opcode)
+                .map_or(TxError::UnknownOpcode(opcode), TxError::spec_vm_unavailable)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Why a transaction is invalid: it never enters a block and changes nothing.
 
 use nvm_identity::CredentialError;
-use nvm_primitives::{DecodeError, IdCom, VmKind};
+use nvm_primitives::{DecodeError, IdCom};
 use nvm_state_api::StateError;
 
 fn hex32(id: &IdCom) -> String {
@@ -23,6 +23,11 @@ pub enum Rejection {
 }
 
 impl TxError {
+    /// One of SPEC §1's VMs is not running on this node.
+    pub fn spec_vm_unavailable(vm: nvm_primitives::VmKind) -> Self {
+        Self::VmUnavailable { vm: vm.name(), opcodes: vm.opcodes() }
+    }
+
     /// A wallet format's refusal of `kind`, in the words of `e`.
     pub fn rejected(kind: Rejection, e: impl std::fmt::Display) -> Self {
         Self::Rejected { kind, message: e.to_string() }
@@ -69,8 +74,8 @@ pub enum TxError {
     AlreadyProcessed,
     #[error("unknown opcode {0:#04x}: no VM serves it")]
     UnknownOpcode(u8),
-    #[error("the {0} VM is not available on this node (opcodes {lo:#04x}-{hi:#04x})", lo = .0.opcode_base(), hi = .0.opcode_base() + 0x0F)]
-    VmUnavailable(VmKind),
+    #[error("the {vm} VM is not available on this node (opcodes {:#04x}-{:#04x})", .opcodes.start(), .opcodes.end())]
+    VmUnavailable { vm: &'static str, opcodes: std::ops::RangeInclusive<u8> },
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
     #[error(transparent)]

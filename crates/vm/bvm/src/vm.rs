@@ -35,7 +35,7 @@ impl Vm for BvmVm {
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        nvm_vm_api::spec_opcodes(VmKind::Bvm)
+        VmKind::Bvm.opcodes()
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

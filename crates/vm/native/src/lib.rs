@@ -106,7 +106,7 @@ impl Vm for NativeVm {
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        nvm_vm_api::spec_opcodes(VmKind::Native)
+        VmKind::Native.opcodes()
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

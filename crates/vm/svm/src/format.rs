@@ -79,7 +79,7 @@ impl SvmVm {
     }
 
     pub(crate) fn runtime(&self) -> Result<&SvmRuntime, TxError> {
-        self.runtime.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))
+        self.runtime.as_deref().ok_or(TxError::spec_vm_unavailable(VmKind::Svm))
     }
 
     fn solana(tx: &dyn WalletTx) -> Result<&SolanaTx, TxError> {
@@ -129,7 +129,7 @@ impl SvmVm {
         check: bool,
         inspect: &[[u8; 32]],
     ) -> Result<Simulation, TxError> {
-        let runtime = self.simulator.as_deref().ok_or(TxError::VmUnavailable(VmKind::Svm))?;
+        let runtime = self.simulator.as_deref().ok_or(TxError::spec_vm_unavailable(VmKind::Svm))?;
         let mut overlay = TxOverlay::new(state);
         if check {
             self.check_solana(&mut overlay, tx, env)?;

@@ -16,7 +16,7 @@ impl Vm for SvmVm {
     }
 
     fn opcodes(&self) -> std::ops::RangeInclusive<u8> {
-        nvm_vm_api::spec_opcodes(VmKind::Svm)
+        VmKind::Svm.opcodes()
     }
 
     fn check(&self, payload: &[u8]) -> VmResult<()> {

@@ -1,8 +1,8 @@
 //! The layering rules of docs/ARCHITECTURE.md, checked on the workspace's manifests (`cargo
 //! metadata`) and the crates' `pub use` re-exports:
-//! - only VM crates (`nvm-vm-*`), ecosystem RPC crates (`nvm-rpc-*`) and the `nvm` binary
-//!   (`nvm-cli`) may depend on a concrete VM crate — every other crate sees VMs through
-//!   `nvm-vm-api`;
+//! - only VM crates (`nvm-vm-*`), ecosystem RPC crates (`nvm-rpc-*`), the list of VMs
+//!   (`nvm-vms`) and the `nvm` binary (`nvm-cli`) may depend on a concrete VM crate — every
+//!   other crate sees VMs through `nvm-vm-api`;
 //! - no RPC crate and not consensus may depend on the storage engine (`nvm-storage`).
 //!
 //! A dependency counts directly or through a crate that re-exports the other's items. A known

@@ -5,7 +5,7 @@
 use crate::AddressError;
 use alloy_primitives::Address;
 use nvm_primitives::{IdCom, sha256_parts};
-use std::sync::RwLock;
+use parking_lot::RwLock;
 
 /// Tron's address prefix byte (mainnet addresses start with `T` in base58check).
 const TRON_PREFIX: u8 = 0x41;
@@ -83,7 +83,7 @@ pub fn derived_formats() -> impl Iterator<Item = &'static AddressFormat> {
 }
 
 /// Formats VMs brought beside the SPEC's ([`register_format`]).
-static REGISTERED: RwLock<Vec<&'static AddressFormat>> = RwLock::new(Vec::new());
+static REGISTERED: RwLock<Vec<&'static AddressFormat>> = parking_lot::const_rwlock(Vec::new());
 
 /// Why a format cannot join the formats this process knows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -111,7 +111,7 @@ impl AddressFormat {
 /// Process-wide because an address decodes from bytes alone (borsh has no context): the
 /// format's code must say how many bytes follow wherever the address is read.
 pub fn register_format(format: &'static AddressFormat) -> Result<(), FormatClash> {
-    let mut registered = REGISTERED.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut registered = REGISTERED.write();
     let clash = SPEC_FORMATS
         .iter()
         .chain(registered.iter().copied())
@@ -131,14 +131,14 @@ pub fn register_format(format: &'static AddressFormat) -> Result<(), FormatClash
 /// Every format this process knows: SPEC §2's, then those VMs registered, in the order a bare
 /// text is tried.
 pub fn known_formats() -> Vec<&'static AddressFormat> {
-    let registered = REGISTERED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let registered = REGISTERED.read();
     SPEC_FORMATS.iter().chain(registered.iter().copied()).collect()
 }
 
 /// The known format whose code is `code`.
 pub fn known_format(code: u8) -> Option<&'static AddressFormat> {
     spec_format(code).or_else(|| {
-        let registered = REGISTERED.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let registered = REGISTERED.read();
         registered.iter().copied().find(|f| f.code == code)
     })
 }

@@ -1,4 +1,5 @@
-//! The dispatcher's routing table (SPEC §1) and each VM's identity tag (SPEC §2).
+//! SPEC §1's table of its five VMs: their names and opcode ranges (what the SPEC's VMs register
+//! for; a node routes by what its registry holds).
 
 use serde::{Deserialize, Serialize};
 

@@ -71,7 +71,7 @@ fn send_and_wait(
     build: impl FnOnce() -> Result<Vec<u8>, ErrorObjectOwned>,
 ) -> Result<(TxHash, nvm_primitives::Receipt), ErrorObjectOwned> {
     let hash = {
-        let _one_at_a_time = dev.sending.lock().map_err(|_| internal("poisoned lock"))?;
+        let _one_at_a_time = dev.sending.lock();
         let payload = build()?;
         let tip = ctx.node.tip_state().map_err(internal)?;
         let next = Registry::nonce(&mut TxOverlay::new(&tip), &dev.id).map_err(internal)?;
@@ -117,7 +117,7 @@ fn apply(
 fn impersonate(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcResult {
     let dev = authority(ctx, method)?;
     let address = address_at(params, 0)?.into_array();
-    let mut impersonated = dev.impersonated.lock().map_err(|_| internal("poisoned lock"))?;
+    let mut impersonated = dev.impersonated.lock();
     if method.ends_with("impersonateAccount") {
         impersonated.insert(address);
     } else {
@@ -130,7 +130,7 @@ fn impersonate(ctx: &NodeContext, params: &Params<'_>, method: &str) -> RpcResul
 /// chain, none elsewhere.
 pub(crate) fn accounts(ctx: &NodeContext, _: &Params<'_>) -> RpcResult {
     let Some(dev) = ctx.dev.as_deref() else { return Ok(Value::Array(Vec::new())) };
-    let impersonated = dev.impersonated.lock().map_err(|_| internal("poisoned lock"))?;
+    let impersonated = dev.impersonated.lock();
     Ok(impersonated.iter().map(|a| Value::String(Address::from(*a).to_checksum(None))).collect())
 }
 
@@ -146,11 +146,7 @@ pub(crate) fn send_transaction(ctx: &NodeContext, params: &Params<'_>) -> RpcRes
         ))
     };
     let Some(dev) = ctx.dev.as_deref() else { return Err(unknown()) };
-    let impersonated = dev
-        .impersonated
-        .lock()
-        .map_err(|_| internal("poisoned lock"))?
-        .contains(&from.into_array());
+    let impersonated = dev.impersonated.lock().contains(&from.into_array());
     if !impersonated {
         return Err(unknown());
     }

@@ -55,9 +55,9 @@ pub struct DevAuthority {
     pub key: nvm_identity::SecretKey,
     pub id: nvm_primitives::IdCom,
     /// Accounts `eth_sendTransaction` may send from.
-    pub impersonated: std::sync::Mutex<std::collections::BTreeSet<[u8; 20]>>,
+    pub impersonated: parking_lot::Mutex<std::collections::BTreeSet<[u8; 20]>>,
     /// One dev operation built and admitted at a time, so each takes the next nonce.
-    pub sending: std::sync::Mutex<()>,
+    pub sending: parking_lot::Mutex<()>,
 }
 
 impl DevAuthority {

@@ -170,23 +170,22 @@ pub struct BvmVm {
 /// is checked every time. So a transaction admitted to the mempool is not verified again when this
 /// node builds or checks the block that holds it. Each node trusts only its own verdicts.
 #[derive(Debug, Default)]
-struct VerifiedScripts(std::sync::Mutex<std::collections::HashSet<[u8; 32]>>);
+struct VerifiedScripts(parking_lot::Mutex<std::collections::HashSet<[u8; 32]>>);
 
 /// Most verdicts kept; past it the set starts over (a cache, not a record).
 const MAX_VERIFIED: usize = 200_000;
 
 impl VerifiedScripts {
     fn contains(&self, wtxid: &[u8; 32]) -> bool {
-        self.0.lock().is_ok_and(|set| set.contains(wtxid))
+        self.0.lock().contains(wtxid)
     }
 
     fn insert(&self, wtxid: [u8; 32]) {
-        if let Ok(mut set) = self.0.lock() {
-            if set.len() >= MAX_VERIFIED {
-                set.clear();
-            }
-            set.insert(wtxid);
+        let mut set = self.0.lock();
+        if set.len() >= MAX_VERIFIED {
+            set.clear();
         }
+        set.insert(wtxid);
     }
 }
 

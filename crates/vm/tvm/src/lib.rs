@@ -1,13 +1,13 @@
 //! The Tron VM (opcodes 0x40–0x4F, SPEC §1): the EVM crate's revm execution as a variant with
-//! Tron's semantics, the way op-revm extends revm — no fork. What it changes so far:
+//! Tron's semantics, the way op-revm extends revm — no fork. What it changes:
 //! - its accounts are Tron's: an identity's Tron address (SPEC §2), and contract code and
 //!   storage of their own (`TRON_SPACE`), so a Tron contract never runs as an Ethereum
 //!   one;
 //! - `ISCONTRACT` (`0xd4`, java-tron's number): whether an address holds code;
-//! - Tron's resource opcodes (`0xd5`–`0xdf`: freeze, vote, delegate, …) halt as not activated.
-//!
-//! The rest of issue 17 (TRC-10 opcodes and views, energy and fee limits, Tron's protobuf
-//! transactions, the HTTP API) is `docs/TVM.md`'s "Not yet".
+//! - Tron's resource opcodes (`0xd5`–`0xdf`: freeze, vote, delegate, …) halt as not activated;
+//! - the TRC-10 opcodes over the ledger (`token_ops.rs`), Tron's precompiles, and Tron's
+//!   protobuf transactions as a wallet format (`transaction.rs`, `format.rs`; its HTTP API is
+//!   `nvm-rpc-tron`). Departures from java-tron: `docs/TVM.md`.
 
 mod asset;
 mod chain;

@@ -84,8 +84,9 @@ fn send_call(load: Load, signer: Option<&PrivateKeySigner>, nonce: u64) -> (&'st
 }
 
 /// Sends batch after batch until `stop`; returns the hashes the node acknowledged. A rejected
-/// transaction (its sender's queue or the pool full) is sent again, from its nonce, in the next
-/// batch; what the pool already holds comes back as known and counts once.
+/// transaction (its sender's queue or the pool full, its fee cap under the base fee) is sent
+/// again, from its nonce, in the next batch; what the pool already holds comes back as known and
+/// counts once.
 fn push(url: &str, load: Load, stop: &AtomicBool) -> (Load, HashSet<String>, u64) {
     let rpc = Rpc::new(url);
     let signer = match load {
@@ -94,7 +95,10 @@ fn push(url: &str, load: Load, stop: &AtomicBool) -> (Load, HashSet<String>, u64
     };
     let mut acknowledged = HashSet::new();
     let (mut next, mut rejected) = (0u64, 0u64);
-    while !stop.load(Ordering::Relaxed) {
+    // After `stop`, a refused nonce is still sent until taken: the nonces after it, which the
+    // node may have taken (a base-fee refusal is per transaction), wait for it.
+    let mut resending = false;
+    while !stop.load(Ordering::Relaxed) || resending {
         let calls: Vec<(&str, Vec<Value>)> = (next..next + BATCH)
             .map(|nonce| {
                 let (method, raw) = send_call(load, signer.as_ref(), nonce);
@@ -109,8 +113,12 @@ fn push(url: &str, load: Load, stop: &AtomicBool) -> (Load, HashSet<String>, u64
                 }
                 Err((ALREADY_KNOWN, _)) => {}
                 Err((code, message)) => {
+                    // Load also raises the EIP-1559 base fee past a fee cap (blocks fuller than
+                    // half the gas limit raise it an eighth each), until blocks empty again.
                     assert!(
-                        code == MEMPOOL_FULL || message.contains("too far ahead"),
+                        code == MEMPOOL_FULL
+                            || message.contains("too far ahead")
+                            || message.contains("less than block base fee"),
                         "nonce {nonce} refused for a reason other than load: {code} {message}"
                     );
                     rejected += 1;
@@ -118,6 +126,7 @@ fn push(url: &str, load: Load, stop: &AtomicBool) -> (Load, HashSet<String>, u64
                 }
             }
         }
+        resending = first_rejected.is_some();
         match first_rejected {
             Some(nonce) => {
                 next = nonce;

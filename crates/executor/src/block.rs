@@ -3,7 +3,7 @@
 use crate::{TxError, VerifiedTx, lanes, schedule::schedule_batches};
 use nvm_identity::{Registry, id_com_from_credential, identity_key, nonce_key};
 use nvm_ledger::{Ledger, NATIVE_MINT, balance_key, state_failure as ledger_state};
-use nvm_primitives::{IdCom, Log, Mint, Receipt, SchemeId, StateKey, Transaction, TxStatus};
+use nvm_primitives::{IdCom, Log, Mint, Receipt, SchemeId, Transaction, TxStatus};
 use nvm_state_api::{AccessSet, BlockState, StateError, StateReader, TxOverlay, WriteSet};
 use nvm_vm_api::{
     BlockEnv, EnvelopeCheck, TxEnv, VmError, VmRegistry, WalletFormat, WalletTx, check_nonce,
@@ -79,7 +79,7 @@ enum TxRun {
         opcode: u8,
         /// Block units of its wallet format it used (the format's tag, the units).
         units: Option<(u8, u64)>,
-        writes: HashMap<StateKey, Option<Vec<u8>>>,
+        writes: nvm_state_api::KeyMap<Option<Vec<u8>>>,
         observed: AccessSet,
         /// (mint, holder) of the balances it wrote.
         noted: Vec<(Mint, IdCom)>,

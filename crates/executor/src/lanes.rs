@@ -1,8 +1,8 @@
 //! Context-based sharding (SPEC §4): which lane each transaction of a new block runs in.
 
 use nvm_primitives::sha256_parts;
-use nvm_state_api::{AccessSet, StateKey};
-use std::collections::{HashMap, HashSet};
+use nvm_state_api::{AccessSet, KeyMap, KeySet, StateKey};
+use std::collections::HashSet;
 
 /// K, the number of shards.
 pub const DEFAULT_SHARDS: u64 = 64;
@@ -26,8 +26,8 @@ pub fn shard_of(vm: &str, context: Option<&[u8; 16]>, shards: u64) -> u64 {
 /// therefore keep their arrival order, so the lane order is equivalent to arrival order.
 /// Returns the permutation (indices into the inputs).
 pub fn order_by_lanes(shards: &[u64], access: &[&AccessSet]) -> Vec<usize> {
-    let mut writers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
-    let mut readers: HashMap<StateKey, HashSet<u64>> = HashMap::new();
+    let mut writers: KeyMap<HashSet<u64>> = KeyMap::default();
+    let mut readers: KeyMap<HashSet<u64>> = KeyMap::default();
     for (shard, set) in shards.iter().zip(access) {
         for key in &set.writes {
             writers.entry(*key).or_default().insert(*shard);
@@ -36,11 +36,11 @@ pub fn order_by_lanes(shards: &[u64], access: &[&AccessSet]) -> Vec<usize> {
             readers.entry(*key).or_default().insert(*shard);
         }
     }
-    let others = |map: &HashMap<StateKey, HashSet<u64>>, key: &StateKey, shard: u64| {
+    let others = |map: &KeyMap<HashSet<u64>>, key: &StateKey, shard: u64| {
         map.get(key).is_some_and(|s| s.iter().any(|x| *x != shard))
     };
-    let mut shared_writes: HashSet<StateKey> = HashSet::new();
-    let mut shared_reads: HashSet<StateKey> = HashSet::new();
+    let mut shared_writes = KeySet::default();
+    let mut shared_reads = KeySet::default();
     let mut lanes: Vec<(u64, usize)> = Vec::with_capacity(shards.len());
     // After an exclusive transaction (it may touch anything) everything runs in the shared lane.
     let mut after_exclusive = false;

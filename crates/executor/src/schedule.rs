@@ -1,7 +1,6 @@
 //! Write-set batching: groups ordered transactions into batches that can run in parallel.
 
-use nvm_state_api::{AccessSet, StateKey};
-use std::collections::HashMap;
+use nvm_state_api::AccessSet;
 
 /// Assigns each transaction the earliest batch after every earlier transaction it conflicts with
 /// (one writes a key the other reads or writes). Executing batches in order, and the members of
@@ -9,7 +8,7 @@ use std::collections::HashMap;
 /// Returns the batches as lists of indices, each in increasing order.
 pub fn schedule_batches(access: &[&AccessSet]) -> Vec<Vec<usize>> {
     // For each key: (1 + batch of its last writer, 1 + latest batch of a reader), 0 = none.
-    let mut last: HashMap<StateKey, (usize, usize)> = HashMap::new();
+    let mut last: nvm_state_api::KeyMap<(usize, usize)> = Default::default();
     let mut batches: Vec<Vec<usize>> = Vec::new();
     // No transaction may run before this batch (the one after the last exclusive transaction).
     let mut barrier = 0;

@@ -11,6 +11,7 @@ use nvm_ledger::{
 };
 use nvm_primitives::{IdCom, SchemeId, StateKey, sha256_parts};
 use nvm_state_api::{AccessSet, StateAccess, StateAccessExt, StateError};
+use std::borrow::Cow;
 
 /// `SHA-256("identity:" ‖ id_com)` → [`IdentityRecord`].
 pub fn identity_key(id_com: &IdCom) -> StateKey {
@@ -47,6 +48,12 @@ pub fn nonce_key(id_com: &IdCom) -> StateKey {
 pub fn indexed_formats_key() -> StateKey {
     nvm_primitives::sha256(b"identity:address-formats")
 }
+
+/// SPEC §2's formats an identity has addresses in, in the order they are indexed (code order,
+/// the Solana address last): what [`Registry::indexed_formats`] reads on a chain whose genesis
+/// names none — every transaction that pays a fresh address asks, so it is built once.
+static SPEC_INDEXED: [&AddressFormat; 4] =
+    [&crate::EVM_FORMAT, &crate::BVM_FORMAT, &crate::TVM_FORMAT, &SVM_FORMAT];
 
 /// The credential currently authorised to act for an identity.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -95,24 +102,23 @@ impl Registry {
     /// none. Its Solana address, if it has one, comes last: once it is indexed, all are.
     pub fn indexed_formats(
         state: &mut dyn StateAccess,
-    ) -> Result<Vec<&'static AddressFormat>, StateError> {
-        let mut formats: Vec<&AddressFormat> =
-            match state.get_decoded::<Vec<u8>>(&indexed_formats_key())? {
-                None => derived_formats().collect(),
-                Some(codes) => codes
-                    .into_iter()
-                    .map(|code| {
-                        known_format(code).ok_or_else(|| {
-                        StateError::Backend(format!(
-                            "this chain indexes addresses in format {code}, which no VM of this \
-                             node brings"
-                        ))
-                    })
-                    })
-                    .collect::<Result<_, _>>()?,
-            };
+    ) -> Result<Cow<'static, [&'static AddressFormat]>, StateError> {
+        let Some(codes) = state.get_decoded::<Vec<u8>>(&indexed_formats_key())? else {
+            return Ok(Cow::Borrowed(&SPEC_INDEXED));
+        };
+        let mut formats = codes
+            .into_iter()
+            .map(|code| {
+                known_format(code).ok_or_else(|| {
+                    StateError::Backend(format!(
+                        "this chain indexes addresses in format {code}, which no VM of this node \
+                         brings"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         formats.sort_by_key(|f| (f.code == SVM_FORMAT.code, f.code));
-        Ok(formats)
+        Ok(Cow::Owned(formats))
     }
 
     /// Fixes the formats this chain indexes an identity's addresses in (genesis): those of
@@ -144,7 +150,7 @@ impl Registry {
         if Self::get(state, &id_com)?.is_some() {
             return Err(IdentityError::AlreadyExists(id_com));
         }
-        for format in Self::indexed_formats(state)? {
+        for format in Self::indexed_formats(state)?.iter() {
             let address = derive_address(format, &id_com);
             let key = index_key(&address);
             if let Some(owner) = state.get_decoded::<IdCom>(&key)? {
@@ -212,7 +218,7 @@ impl Registry {
                 // A wallet's own key shows its token balances at its associated accounts.
                 Ledger::add_spl_owner(state, &id, &key).map_err(ledger_state)?;
             }
-            for format in formats {
+            for format in formats.iter() {
                 let derived = derive_address(format, &id);
                 if state.get(&index_key(&derived))?.is_none() {
                     Self::point(state, &derived, &id)?;
@@ -244,7 +250,7 @@ impl Registry {
         legacy: &IdCom,
         owner: &IdCom,
     ) -> Result<(), StateError> {
-        for format in Self::indexed_formats(state)? {
+        for format in Self::indexed_formats(state)?.iter() {
             let derived = derive_address(format, legacy);
             Self::point(state, &derived, owner)?;
             Self::sweep(state, &derived, owner)?;
@@ -396,6 +402,9 @@ mod tests {
         let spec: Vec<u8> =
             Registry::indexed_formats(&mut state).unwrap().iter().map(|f| f.code).collect();
         assert_eq!(spec, [1, 3, 4, 2], "SPEC §2's, the Solana address last");
+        let mut every: Vec<u8> = spec;
+        every.sort_unstable();
+        assert_eq!(every, derived_formats().map(|f| f.code).collect::<Vec<_>>());
         Registry::set_indexed_formats(&mut state, &crate::SPEC_FORMATS.iter().collect::<Vec<_>>());
         assert_eq!(state.get(&indexed_formats_key()).unwrap(), None, "the SPEC's: nothing written");
 

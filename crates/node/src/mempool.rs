@@ -51,7 +51,7 @@ struct Inner {
     /// nonce-ordered sender's are.
     keyed_by_sender: HashMap<IdCom, (usize, u128)>,
     /// The pending transaction claiming each conflict key (see [`VerifiedTx::conflicts`]).
-    claimed: HashMap<nvm_primitives::StateKey, TxHash>,
+    claimed: nvm_state_api::KeyMap<TxHash>,
     /// Transaction hash by SHA-256 of the exact bytes admitted.
     by_raw: HashMap<[u8; 32], TxHash>,
     arrivals: u64,

@@ -1,14 +1,13 @@
 //! Read and write sets, declared before execution and observed during it.
 
-use crate::StateKey;
-use std::collections::HashSet;
+use crate::{KeySet, StateKey};
 
 /// The keys a transaction reads and writes. Two transactions conflict when one writes a key the
 /// other reads or writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccessSet {
-    pub reads: HashSet<StateKey>,
-    pub writes: HashSet<StateKey>,
+    pub reads: KeySet,
+    pub writes: KeySet,
     /// What the transaction touches cannot be known in advance (arbitrary contract code): it
     /// runs alone, after everything before it and before everything after it.
     pub exclusive: bool,

@@ -1,7 +1,8 @@
 //! The writes of a block so far, layered over committed state.
 
+use crate::KeyMap;
 use crate::{StateKey, StateReader, StateResult};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// A block's final write set, sorted by key (as the Merkle tree wants it); `None` deletes.
 pub type WriteSet = BTreeMap<StateKey, Option<Vec<u8>>>;
@@ -19,15 +20,15 @@ pub type IndexEntries = Vec<(Vec<u8>, Vec<u8>)>;
 /// while a batch executes in parallel; transactions' writes are merged between batches.
 pub struct BlockState<'a> {
     base: &'a dyn StateReader,
-    writes: HashMap<StateKey, Option<Vec<u8>>>,
+    writes: KeyMap<Option<Vec<u8>>>,
 }
 
 impl<'a> BlockState<'a> {
     pub fn new(base: &'a dyn StateReader) -> Self {
-        Self { base, writes: HashMap::new() }
+        Self { base, writes: KeyMap::default() }
     }
 
-    pub fn merge(&mut self, writes: HashMap<StateKey, Option<Vec<u8>>>) {
+    pub fn merge(&mut self, writes: KeyMap<Option<Vec<u8>>>) {
         self.writes.extend(writes);
     }
 

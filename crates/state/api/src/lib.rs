@@ -12,7 +12,17 @@ pub use block_state::{AfterWrites, BlockState, IndexEntries, IndexWrites, WriteS
 pub use nvm_primitives::StateKey;
 pub use overlay::{Checkpoint, TxOverlay};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// How maps and sets of state keys hash them: foldhash, seeded per process, instead of std's
+/// SipHash — a key is already a SHA-256 output, and every transaction looks keys up in several of
+/// these (its overlay, its access sets, the block's writes, the store's cache). Random seeding
+/// keeps a sender from grinding keys into one bucket.
+pub type KeyHasher = foldhash::fast::RandomState;
+/// A map from state keys ([`KeyHasher`]).
+pub type KeyMap<V> = HashMap<StateKey, V, KeyHasher>;
+/// A set of state keys ([`KeyHasher`]).
+pub type KeySet = HashSet<StateKey, KeyHasher>;
 
 /// Failures of the state backend itself (never caused by a transaction's content).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,6 @@
 //! A journaled write set over a read-only snapshot: one per transaction.
 
-use crate::{AccessSet, StateAccess, StateKey, StateReader, StateResult};
-use std::collections::HashMap;
+use crate::{AccessSet, KeyMap, StateAccess, StateKey, StateReader, StateResult};
 
 /// A position in a [`TxOverlay`]'s journal to roll back to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,9 +12,9 @@ pub struct Checkpoint(usize);
 /// the scheduler can check a transaction stayed within its declared access set.
 pub struct TxOverlay<'a> {
     base: &'a dyn StateReader,
-    writes: HashMap<StateKey, Option<Vec<u8>>>,
+    writes: KeyMap<Option<Vec<u8>>>,
     /// Values already read from `base`: a transaction reads its nonce and balances several times.
-    cache: HashMap<StateKey, Option<Vec<u8>>>,
+    cache: KeyMap<Option<Vec<u8>>>,
     /// (key, the overlay's entry before the write), newest last.
     journal: Vec<(StateKey, Option<Option<Vec<u8>>>)>,
     observed: AccessSet,
@@ -28,8 +27,8 @@ impl<'a> TxOverlay<'a> {
     pub fn new(base: &'a dyn StateReader) -> Self {
         Self {
             base,
-            writes: HashMap::new(),
-            cache: HashMap::new(),
+            writes: KeyMap::default(),
+            cache: KeyMap::default(),
             journal: Vec::new(),
             observed: AccessSet::default(),
             balances: Vec::new(),
@@ -63,7 +62,7 @@ impl<'a> TxOverlay<'a> {
     }
 
     /// The final writes, to merge into the block.
-    pub fn into_writes(self) -> (HashMap<StateKey, Option<Vec<u8>>>, AccessSet) {
+    pub fn into_writes(self) -> (KeyMap<Option<Vec<u8>>>, AccessSet) {
         (self.writes, self.observed)
     }
 

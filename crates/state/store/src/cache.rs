@@ -1,9 +1,8 @@
 //! Hot state of the committed head, kept in memory so block execution rarely reads redb.
 
 use nvm_primitives::StateKey;
-use nvm_state_api::WriteSet;
+use nvm_state_api::{KeyMap, WriteSet};
 use parking_lot::RwLock;
-use std::collections::HashMap;
 
 /// Most entries kept; the cache is emptied when it would grow past this (bounded memory without
 /// eviction bookkeeping; hot keys come back on the next block).
@@ -13,7 +12,7 @@ const CAPACITY: usize = 1 << 20;
 struct Inner {
     /// The head height the entries belong to.
     height: Option<u64>,
-    entries: HashMap<StateKey, Option<Vec<u8>>>,
+    entries: KeyMap<Option<Vec<u8>>>,
 }
 
 /// Values (or absence) of state keys at one head height. A snapshot uses it only when taken at

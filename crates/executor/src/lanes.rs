@@ -2,7 +2,6 @@
 
 use nvm_primitives::sha256_parts;
 use nvm_state_api::{AccessSet, KeyMap, KeySet, StateKey};
-use std::collections::HashSet;
 
 /// K, the number of shards.
 pub const DEFAULT_SHARDS: u64 = 64;
@@ -20,24 +19,45 @@ pub fn shard_of(vm: &str, context: Option<&[u8; 16]>, shards: u64) -> u64 {
     u64::from_be_bytes(first) % shards.max(1)
 }
 
+/// Which shards touch a key, as far as ordering asks: the first, and whether another did too —
+/// "does a shard other than this one touch it" without a set of shards per key.
+#[derive(Clone, Copy)]
+struct Touched {
+    first: u64,
+    others: bool,
+}
+
+impl Touched {
+    fn note(map: &mut KeyMap<Self>, key: StateKey, shard: u64) {
+        map.entry(key)
+            .and_modify(|touched| touched.others |= touched.first != shard)
+            .or_insert(Self { first: shard, others: false });
+    }
+
+    fn by_other_than(&self, shard: u64) -> bool {
+        self.others || self.first != shard
+    }
+}
+
 /// Orders a block's transactions into lanes: shard 0, 1, … K-1 (each in arrival order), then the
 /// shared lane. A transaction goes to the shared lane when it touches a key another shard
 /// touches, or a key of an earlier shared-lane transaction. Any two conflicting transactions
 /// therefore keep their arrival order, so the lane order is equivalent to arrival order.
 /// Returns the permutation (indices into the inputs).
 pub fn order_by_lanes(shards: &[u64], access: &[&AccessSet]) -> Vec<usize> {
-    let mut writers: KeyMap<HashSet<u64>> = KeyMap::default();
-    let mut readers: KeyMap<HashSet<u64>> = KeyMap::default();
+    let keys: usize = access.iter().map(|a| a.writes.len() + a.reads.len()).sum();
+    let mut writers: KeyMap<Touched> = KeyMap::with_capacity_and_hasher(keys, Default::default());
+    let mut readers: KeyMap<Touched> = KeyMap::with_capacity_and_hasher(keys, Default::default());
     for (shard, set) in shards.iter().zip(access) {
         for key in &set.writes {
-            writers.entry(*key).or_default().insert(*shard);
+            Touched::note(&mut writers, *key, *shard);
         }
         for key in &set.reads {
-            readers.entry(*key).or_default().insert(*shard);
+            Touched::note(&mut readers, *key, *shard);
         }
     }
-    let others = |map: &KeyMap<HashSet<u64>>, key: &StateKey, shard: u64| {
-        map.get(key).is_some_and(|s| s.iter().any(|x| *x != shard))
+    let others = |map: &KeyMap<Touched>, key: &StateKey, shard: u64| {
+        map.get(key).is_some_and(|touched| touched.by_other_than(shard))
     };
     let mut shared_writes = KeySet::default();
     let mut shared_reads = KeySet::default();

@@ -14,8 +14,8 @@ pub use address::{
 };
 pub use credential::{CredentialError, SignatureCheck, check_public_key, verify, verify_batch};
 pub use format::{
-    AddressFormat, BVM_FORMAT, EVM_FORMAT, FormatClash, NATIVE_FORMAT, ParseAddress, SPEC_FORMATS,
-    SVM_FORMAT, TVM_FORMAT, derived_formats, known_format, known_formats, register_format,
+    AddressFormat, BVM_FORMAT, EVM_FORMAT, FormatClash, NATIVE_FORMAT, ParseAddress, SPEC_DERIVED,
+    SPEC_FORMATS, SVM_FORMAT, TVM_FORMAT, known_format, known_formats, register_format,
     spec_format,
 };
 pub use keys::{KeyError, SecretKey};

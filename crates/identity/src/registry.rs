@@ -3,7 +3,7 @@
 use crate::{
     address::{VmAddress, derive_address, id_com_from_credential, legacy_id_com},
     credential::{CredentialError, check_public_key},
-    format::{AddressFormat, SVM_FORMAT, derived_formats, known_format, known_formats},
+    format::{AddressFormat, SPEC_DERIVED, SVM_FORMAT, known_format, known_formats},
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use nvm_ledger::{
@@ -44,16 +44,10 @@ pub fn nonce_key(id_com: &IdCom) -> StateKey {
 
 /// `SHA-256("identity:address-formats")` → the codes of the formats every identity's addresses
 /// are indexed in (`Vec<u8>`, borsh), written by a genesis whose VMs bring formats other than
-/// SPEC §2's; absent, the SPEC's ([`derived_formats`]).
+/// SPEC §2's; absent, the SPEC's ([`SPEC_DERIVED`]).
 pub fn indexed_formats_key() -> StateKey {
     nvm_primitives::sha256(b"identity:address-formats")
 }
-
-/// SPEC §2's formats an identity has addresses in, in the order they are indexed (code order,
-/// the Solana address last): what [`Registry::indexed_formats`] reads on a chain whose genesis
-/// names none — every transaction that pays a fresh address asks, so it is built once.
-static SPEC_INDEXED: [&AddressFormat; 4] =
-    [&crate::EVM_FORMAT, &crate::BVM_FORMAT, &crate::TVM_FORMAT, &SVM_FORMAT];
 
 /// The credential currently authorised to act for an identity.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -104,7 +98,7 @@ impl Registry {
         state: &mut dyn StateAccess,
     ) -> Result<Cow<'static, [&'static AddressFormat]>, StateError> {
         let Some(codes) = state.get_decoded::<Vec<u8>>(&indexed_formats_key())? else {
-            return Ok(Cow::Borrowed(&SPEC_INDEXED));
+            return Ok(Cow::Borrowed(&SPEC_DERIVED));
         };
         let mut formats = codes
             .into_iter()
@@ -129,7 +123,8 @@ impl Registry {
             formats.iter().filter(|f| f.derive_tag.is_some()).map(|f| f.code).collect();
         codes.sort_unstable();
         codes.dedup();
-        let spec: Vec<u8> = derived_formats().map(|f| f.code).collect();
+        let mut spec: Vec<u8> = SPEC_DERIVED.iter().map(|f| f.code).collect();
+        spec.sort_unstable();
         if codes != spec {
             state.set_encoded(indexed_formats_key(), &codes);
         }
@@ -402,9 +397,6 @@ mod tests {
         let spec: Vec<u8> =
             Registry::indexed_formats(&mut state).unwrap().iter().map(|f| f.code).collect();
         assert_eq!(spec, [1, 3, 4, 2], "SPEC §2's, the Solana address last");
-        let mut every: Vec<u8> = spec;
-        every.sort_unstable();
-        assert_eq!(every, derived_formats().map(|f| f.code).collect::<Vec<_>>());
         Registry::set_indexed_formats(&mut state, &crate::SPEC_FORMATS.iter().collect::<Vec<_>>());
         assert_eq!(state.get(&indexed_formats_key()).unwrap(), None, "the SPEC's: nothing written");
 
@@ -457,7 +449,7 @@ mod tests {
         let external = VmAddress::Evm([7; 20]);
         let legacy = legacy_id_com(&external).unwrap();
         let shown: Vec<VmAddress> =
-            derived_formats().map(|format| derive_address(format, &legacy)).collect();
+            SPEC_DERIVED.iter().map(|format| derive_address(format, &legacy)).collect();
         // Before: each derived address is some other legacy identity's.
         for address in &shown {
             assert_ne!(Registry::resolve(&mut state, address).unwrap(), legacy);
